@@ -1,0 +1,43 @@
+# Thin wrapper over meson: every target installs what it needs, then hands over to ninja.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+BUILD_DEPS  = meson ninja-build pkg-config gcc libc6-dev libsmartcols-dev libcmocka-dev
+CHECK_DEPS  = $(BUILD_DEPS) python3 smem clang libclang-rt-14-dev
+BENCH_DEPS  = $(BUILD_DEPS) python3 smem smemstat
+
+.PHONY: all build run check test asan bench install clean format
+
+all: build
+
+build:
+	@tools/deps.sh $(BUILD_DEPS)
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null
+	ninja -C $(BUILD)
+
+run: build
+	$(BUILD)/memledger $(ARGS)
+
+# Unit, fixture and live tests, then the same tests built with ASan and UBSan.
+check:
+	@tools/deps.sh $(CHECK_DEPS)
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null
+	ninja -C $(BUILD)
+	meson test -C $(BUILD) --print-errorlogs
+	@[ -f $(ASAN_BUILD)/build.ninja ] || CC=clang meson setup $(ASAN_BUILD) --buildtype=debug \
+		-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C $(ASAN_BUILD) --print-errorlogs
+
+bench: build
+	@tools/deps.sh $(BENCH_DEPS)
+	python3 bench/bench.py --memledger $(BUILD)/memledger $(ARGS)
+
+install: build
+	meson install -C $(BUILD)
+
+format:
+	clang-format -i include/*.h include/memledger/*.h lib/*.[ch] src/*.[ch] tests/*.c tests/live/*.c bench/*.c
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

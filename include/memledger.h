@@ -1,0 +1,10 @@
+/* memledger: Linux memory accounting. The library reads, parses and aggregates; it never prints. */
+#ifndef MEMLEDGER_H
+#define MEMLEDGER_H
+
+#include "memledger/ledger.h"
+#include "memledger/parse.h"
+#include "memledger/scan.h"
+#include "memledger/source.h"
+
+#endif

@@ -1,0 +1,162 @@
+/* Pure parsers from /proc text to structs: no I/O, no allocation. */
+#ifndef MEMLEDGER_PARSE_H
+#define MEMLEDGER_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A value the kernel did not give. Never printed as 0. */
+#define ML_UNKNOWN UINT64_MAX
+
+/* The kB fields of smaps and smaps_rollup, in bytes. */
+enum ml_mem_field {
+	ML_MEM_SIZE,
+	ML_MEM_RSS,
+	ML_MEM_PSS,
+	ML_MEM_PSS_DIRTY,
+	ML_MEM_PSS_ANON,
+	ML_MEM_PSS_FILE,
+	ML_MEM_PSS_SHMEM,
+	ML_MEM_SHARED_CLEAN,
+	ML_MEM_SHARED_DIRTY,
+	ML_MEM_PRIVATE_CLEAN,
+	ML_MEM_PRIVATE_DIRTY,
+	ML_MEM_REFERENCED,
+	ML_MEM_ANONYMOUS,
+	ML_MEM_KSM,
+	ML_MEM_LAZYFREE,
+	ML_MEM_ANON_HUGE,
+	ML_MEM_SHMEM_PMD,
+	ML_MEM_FILE_PMD,
+	ML_MEM_SHARED_HUGETLB,
+	ML_MEM_PRIVATE_HUGETLB,
+	ML_MEM_SWAP,
+	ML_MEM_SWAP_PSS,
+	ML_MEM_LOCKED,
+	ML_MEM_NFIELDS
+};
+
+/* Memory counters of one mapping or one process; ML_UNKNOWN where absent. */
+struct ml_mem {
+	uint64_t v[ML_MEM_NFIELDS];
+};
+
+/* Sets every counter to ML_UNKNOWN. */
+void ml_mem_init(struct ml_mem *m);
+
+/* Adds b into a field by field; a field unknown in either becomes unknown. */
+void ml_mem_add(struct ml_mem *a, const struct ml_mem *b);
+
+/* The kernel's name of a field ("Rss", "Pss_Anon", ...). */
+const char *ml_mem_field_name(enum ml_mem_field f);
+
+/*
+ * Parses one "Key:   123 kB" line of smaps or smaps_rollup into m. Returns 0 when the
+ * line was stored or is a field memledger does not use (VmFlags, THPeligible, Android's
+ * Name, ...), -EINVAL when it is no field line or a known field's number is malformed.
+ */
+int ml_parse_mem_line(const char *line, size_t len, struct ml_mem *m);
+
+#define ML_VMFLAGS_MAX 128
+#define ML_NAME_MAX 4352 /* PATH_MAX and a " (deleted)" or "[anon:...]" tail */
+
+/* One mapping of smaps: its maps line, counters and VmFlags. */
+struct ml_mapping {
+	uint64_t start, end; /* [start, end) virtual addresses */
+	uint64_t offset;     /* file offset */
+	uint64_t inode;
+	unsigned dev_major, dev_minor;
+	char perms[5];                    /* "r-xp" */
+	const char *name;                 /* NUL-terminated, "" for anonymous */
+	size_t name_len;                  /* may hold " (deleted)" */
+	struct ml_mem mem;                /* ML_UNKNOWN where smaps had no line */
+	char vmflags[ML_VMFLAGS_MAX];     /* "rd wr mr mw me ac", "" when absent */
+	bool has_vmflags;
+};
+
+/* True when the mapping's VmFlags holds the two-letter flag (e.g. "ac"). */
+bool ml_mapping_has_flag(const struct ml_mapping *m, const char flag[2]);
+
+/*
+ * Parses the header line of a mapping ("start-end perms offset dev inode name") into m,
+ * copying the name into name_buf (ML_NAME_MAX bytes). Returns 0 or -EINVAL.
+ */
+int ml_parse_maps_line(const char *line, size_t len, struct ml_mapping *m, char *name_buf);
+
+/* Called once for each complete mapping; a non-zero return stops the parse with it. */
+typedef int (*ml_mapping_fn)(const struct ml_mapping *m, void *ctx);
+
+/* Streaming smaps parser: feed it whole lines, in order, then finish it. */
+struct ml_smaps_parser {
+	struct ml_mapping cur;
+	bool have_cur;
+	ml_mapping_fn emit;
+	void *ctx;
+	char name[ML_NAME_MAX];
+};
+
+/* Prepares p to call emit(mapping, ctx) for each mapping fed to it. */
+void ml_smaps_parser_init(struct ml_smaps_parser *p, ml_mapping_fn emit, void *ctx);
+
+/*
+ * Feeds one line (without its newline). Returns 0, -EINVAL for a malformed line or a
+ * field before the first mapping, or what emit returned when it was not 0.
+ */
+int ml_smaps_parser_feed(struct ml_smaps_parser *p, const char *line, size_t len);
+
+/* Emits the last mapping. Returns 0 or what emit returned. */
+int ml_smaps_parser_finish(struct ml_smaps_parser *p);
+
+/* Parses a whole smaps text. Returns 0, -EINVAL, or what emit returned. */
+int ml_parse_smaps(const char *buf, size_t len, ml_mapping_fn emit, void *ctx);
+
+/*
+ * Parses a whole smaps_rollup text into m (which it initialises). Returns 0, or -EINVAL
+ * when a line is malformed or Rss or Pss is missing (a truncated or foreign file).
+ */
+int ml_parse_smaps_rollup(const char *buf, size_t len, struct ml_mem *m);
+
+#define ML_COMM_MAX 64
+
+/* What memledger uses of /proc/PID/status; sizes in bytes, ML_UNKNOWN when absent. */
+struct ml_status {
+	char name[ML_COMM_MAX]; /* Name:, as the kernel escapes it */
+	pid_t ppid;             /* -1 when absent */
+	uint64_t uid;           /* effective UID (ps's USER), ML_UNKNOWN when absent */
+	uint64_t threads;
+	uint64_t vm_size, vm_rss, rss_anon, rss_file, rss_shmem, vm_swap, vm_pte, hugetlb;
+	bool has_mm; /* VmSize present: the task has a user address space */
+};
+
+/*
+ * Parses a whole status text into s (which it initialises). Returns 0, or -EINVAL when a
+ * field memledger uses is malformed or Name is missing.
+ */
+int ml_parse_status(const char *buf, size_t len, struct ml_status *s);
+
+#define ML_PF_KTHREAD 0x00200000u
+
+/* What memledger uses of /proc/PID/stat. */
+struct ml_stat {
+	pid_t pid;
+	char comm[ML_COMM_MAX]; /* raw, may hold spaces and parentheses */
+	char state;
+	pid_t ppid, pgid, session;
+	unsigned flags;     /* PF_* */
+	uint64_t threads;
+	uint64_t starttime; /* clock ticks after boot */
+	uint64_t vsize;     /* bytes */
+};
+
+/* Parses a whole stat line into s. Returns 0 or -EINVAL. */
+int ml_parse_stat(const char *buf, size_t len, struct ml_stat *s);
+
+/*
+ * Turns a cmdline (NUL-separated arguments) into one line in place: inner NULs become
+ * spaces, trailing NULs go. Returns the new length (the caller terminates the string).
+ */
+size_t ml_parse_cmdline(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,69 @@
+/* Enumerates processes and reads only the files that the requested figures need. */
+#ifndef MEMLEDGER_SCAN_H
+#define MEMLEDGER_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "memledger/parse.h"
+#include "memledger/source.h"
+
+/* The per-process files a scan reads; a figure names the ones it needs. */
+enum ml_need {
+	ML_NEED_STAT = 1 << 0,    /* /proc/PID/stat */
+	ML_NEED_STATUS = 1 << 1,  /* /proc/PID/status */
+	ML_NEED_CMDLINE = 1 << 2, /* /proc/PID/cmdline */
+	ML_NEED_ROLLUP = 1 << 3,  /* /proc/PID/smaps_rollup (smaps where it is missing) */
+	ML_NEED_SMAPS = 1 << 4,   /* /proc/PID/smaps, walked mapping by mapping */
+};
+
+/* One process as read: only the parts its scan needed are filled. */
+struct ml_proc {
+	pid_t pid;
+	unsigned have;           /* ML_NEED_* bits of the files read */
+	char comm[ML_COMM_MAX];  /* status Name, else stat comm; "" when neither was read */
+	char *cmdline;           /* malloc'ed, "" for an empty cmdline; NULL when not read */
+	struct ml_status status; /* with ML_NEED_STATUS */
+	struct ml_stat stat;     /* with ML_NEED_STAT */
+	struct ml_mem mem;       /* with ML_NEED_ROLLUP: smaps_rollup's totals */
+	bool mem_summed;         /* mem is Σ smaps (no smaps_rollup): Pss is low by < 1 kB a mapping */
+	uint64_t commit;         /* with ML_NEED_SMAPS: Σ Size of mappings flagged "ac" */
+	uint64_t nmappings;      /* with ML_NEED_SMAPS */
+};
+
+/* Decides, after the cheap files (stat, status, cmdline) are read, whether to go on. */
+typedef bool (*ml_proc_filter_fn)(const struct ml_proc *p, void *ctx);
+
+struct ml_scan_opts {
+	unsigned needs;          /* ML_NEED_* */
+	const pid_t *pids;       /* only these processes, when npids > 0 */
+	size_t npids;
+	ml_proc_filter_fn keep;  /* NULL keeps all; called from reader threads */
+	void *keep_ctx;
+	unsigned threads;        /* reader threads; 0 picks one per CPU, at most 2 */
+};
+
+/* The result of a scan. */
+struct ml_scan {
+	struct ml_proc *procs;  /* ascending PID */
+	size_t nprocs;
+	size_t unreadable;      /* processes whose files could not be read (EACCES, ...) */
+	size_t vanished;        /* processes that exited while read */
+	pid_t error_pid;        /* with a failed scan: where it failed (0: not a process) */
+	char error_file[32];
+};
+
+/*
+ * Reads the processes of src as opts asks into out. Kernel threads and zombies (no
+ * user address space) are left out; processes that exit while read are dropped and
+ * counted as vanished; ones whose files cannot be read are counted as unreadable.
+ * Returns 0, or -errno (-EINVAL for a malformed file, named by error_pid and
+ * error_file). out is to be freed with ml_scan_free() in either case.
+ */
+int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct ml_scan *out);
+
+/* Frees what a scan allocated. */
+void ml_scan_free(struct ml_scan *s);
+
+#endif

@@ -1,0 +1,62 @@
+/* Where /proc bytes come from: the live /proc, or a directory laid out like it. */
+#ifndef MEMLEDGER_SOURCE_H
+#define MEMLEDGER_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct ml_source;
+
+/*
+ * Opens a source rooted at path ("/proc" when path is NULL). Returns NULL and sets
+ * errno when path is no directory that can be opened.
+ */
+struct ml_source *ml_source_new(const char *path);
+
+/* Closes the source and frees it; NULL is allowed. */
+void ml_source_free(struct ml_source *src);
+
+/* The directory the source reads, as given (or "/proc"). */
+const char *ml_source_path(const struct ml_source *src);
+
+/*
+ * Lists the numeric entries (process IDs) of the source's root, ascending, into a
+ * malloc'ed array that the caller frees. Returns 0 or -errno.
+ */
+int ml_source_list_pids(struct ml_source *src, pid_t **pids, size_t *npids);
+
+/*
+ * Opens the directory of one process. Every later read of that process goes through the
+ * returned fd, so that all of them come from the same process even if its PID is reused.
+ * Returns the fd, or -errno (-ENOENT when the process is gone).
+ */
+int ml_source_open_pid(struct ml_source *src, pid_t pid);
+
+/* Opens name below dirfd (a directory of the source) for reading. Returns an fd or -errno. */
+int ml_source_open_at(int dirfd, const char *name);
+
+/* A growable byte buffer, reused across reads. */
+struct ml_buf {
+	char *data;
+	size_t len, cap;
+};
+
+void ml_buf_free(struct ml_buf *b);
+
+/*
+ * Reads fd to its end into b (replacing its contents, NUL-terminated), retrying EINTR
+ * and short reads. Returns 0 or -errno; on error b's contents are undefined.
+ */
+int ml_read_whole(int fd, struct ml_buf *b);
+
+/* Called once per line, without its newline; a non-zero return stops the read with it. */
+typedef int (*ml_line_fn)(const char *line, size_t len, void *ctx);
+
+/*
+ * Reads fd to its end and calls fn for each line, holding only a chunk and one partial
+ * line in b whatever the file's size. Returns 0, -errno, or what fn returned.
+ */
+int ml_read_lines(int fd, struct ml_buf *b, ml_line_fn fn, void *ctx);
+
+#endif

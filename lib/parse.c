@@ -1,0 +1,418 @@
+/* Parsers of /proc text: keyed by field name, never by position; no I/O, no allocation. */
+#include <errno.h>
+#include <string.h>
+
+#include "memledger/parse.h"
+#include "util.h"
+
+static const struct {
+	const char *key;
+	unsigned char len;
+} mem_keys[ML_MEM_NFIELDS] = {
+#define K(f, s) [f] = {s, sizeof(s) - 1}
+	K(ML_MEM_SIZE, "Size"),
+	K(ML_MEM_RSS, "Rss"),
+	K(ML_MEM_PSS, "Pss"),
+	K(ML_MEM_PSS_DIRTY, "Pss_Dirty"),
+	K(ML_MEM_PSS_ANON, "Pss_Anon"),
+	K(ML_MEM_PSS_FILE, "Pss_File"),
+	K(ML_MEM_PSS_SHMEM, "Pss_Shmem"),
+	K(ML_MEM_SHARED_CLEAN, "Shared_Clean"),
+	K(ML_MEM_SHARED_DIRTY, "Shared_Dirty"),
+	K(ML_MEM_PRIVATE_CLEAN, "Private_Clean"),
+	K(ML_MEM_PRIVATE_DIRTY, "Private_Dirty"),
+	K(ML_MEM_REFERENCED, "Referenced"),
+	K(ML_MEM_ANONYMOUS, "Anonymous"),
+	K(ML_MEM_KSM, "KSM"),
+	K(ML_MEM_LAZYFREE, "LazyFree"),
+	K(ML_MEM_ANON_HUGE, "AnonHugePages"),
+	K(ML_MEM_SHMEM_PMD, "ShmemPmdMapped"),
+	K(ML_MEM_FILE_PMD, "FilePmdMapped"),
+	K(ML_MEM_SHARED_HUGETLB, "Shared_Hugetlb"),
+	K(ML_MEM_PRIVATE_HUGETLB, "Private_Hugetlb"),
+	K(ML_MEM_SWAP, "Swap"),
+	K(ML_MEM_SWAP_PSS, "SwapPss"),
+	K(ML_MEM_LOCKED, "Locked"),
+#undef K
+};
+
+void ml_mem_init(struct ml_mem *m)
+{
+	for (int i = 0; i < ML_MEM_NFIELDS; i++)
+		m->v[i] = ML_UNKNOWN;
+}
+
+void ml_mem_add(struct ml_mem *a, const struct ml_mem *b)
+{
+	for (int i = 0; i < ML_MEM_NFIELDS; i++)
+		a->v[i] = ml_add(a->v[i], b->v[i]);
+}
+
+const char *ml_mem_field_name(enum ml_mem_field f)
+{
+	return (unsigned)f < ML_MEM_NFIELDS ? mem_keys[f].key : NULL;
+}
+
+/* Index of the field called key[0..len), or -1. */
+static int mem_field_index(const char *key, size_t len)
+{
+	for (int i = 0; i < ML_MEM_NFIELDS; i++)
+		if (mem_keys[i].len == len && memcmp(mem_keys[i].key, key, len) == 0)
+			return i;
+	return -1;
+}
+
+/*
+ * Parses "   123 kB" (blanks, a decimal number, an optional " kB") from p to end into
+ * bytes. Returns 0 or -EINVAL.
+ */
+static int parse_kb(const char *p, const char *end, uint64_t *bytes)
+{
+	uint64_t kb;
+
+	p = ml_skip_blanks(p, end);
+	if (ml_parse_u64(&p, end, 10, &kb) < 0 || kb > UINT64_MAX / 1024)
+		return -EINVAL;
+	p = ml_skip_blanks(p, end);
+	if (p != end && !(end - p == 2 && p[0] == 'k' && p[1] == 'B'))
+		return -EINVAL;
+	*bytes = kb * 1024;
+	return 0;
+}
+
+int ml_parse_mem_line(const char *line, size_t len, struct ml_mem *m)
+{
+	const char *end = line + len;
+	const char *colon = memchr(line, ':', len);
+	int field;
+
+	if (!colon || colon == line)
+		return -EINVAL;
+	field = mem_field_index(line, (size_t)(colon - line));
+	if (field < 0)
+		return 0; /* VmFlags, THPeligible, ProtectionKey, Name, ... */
+	return parse_kb(colon + 1, end, &m->v[field]);
+}
+
+bool ml_mapping_has_flag(const struct ml_mapping *m, const char flag[2])
+{
+	for (const char *p = m->vmflags; p[0] && p[1]; p++) {
+		if (p[0] == flag[0] && p[1] == flag[1] && (p == m->vmflags || p[-1] == ' ') &&
+		    (p[2] == ' ' || p[2] == '\0'))
+			return true;
+	}
+	return false;
+}
+
+/* Parses "major:minor" (hex) from *p. Returns 0 or -EINVAL. */
+static int parse_dev(const char **p, const char *end, unsigned *major, unsigned *minor)
+{
+	uint64_t a, b;
+
+	if (ml_parse_u64(p, end, 16, &a) < 0 || *p == end || **p != ':')
+		return -EINVAL;
+	(*p)++;
+	if (ml_parse_u64(p, end, 16, &b) < 0 || a > UINT32_MAX || b > UINT32_MAX)
+		return -EINVAL;
+	*major = (unsigned)a;
+	*minor = (unsigned)b;
+	return 0;
+}
+
+int ml_parse_maps_line(const char *line, size_t len, struct ml_mapping *m, char *name_buf)
+{
+	const char *p = line, *end = line + len;
+	size_t name_len;
+
+	if (ml_parse_u64(&p, end, 16, &m->start) < 0 || p == end || *p++ != '-' ||
+	    ml_parse_u64(&p, end, 16, &m->end) < 0 || m->end < m->start)
+		return -EINVAL;
+	p = ml_skip_blanks(p, end);
+	if (end - p < 4)
+		return -EINVAL;
+	memcpy(m->perms, p, 4);
+	m->perms[4] = '\0';
+	p += 4;
+	p = ml_skip_blanks(p, end);
+	if (ml_parse_u64(&p, end, 16, &m->offset) < 0)
+		return -EINVAL;
+	p = ml_skip_blanks(p, end);
+	if (parse_dev(&p, end, &m->dev_major, &m->dev_minor) < 0)
+		return -EINVAL;
+	p = ml_skip_blanks(p, end);
+	if (ml_parse_u64(&p, end, 10, &m->inode) < 0 || (p != end && *p != ' ' && *p != '\t'))
+		return -EINVAL;
+	p = ml_skip_blanks(p, end);
+	name_len = (size_t)(end - p);
+	if (name_len >= ML_NAME_MAX)
+		name_len = ML_NAME_MAX - 1;
+	memcpy(name_buf, p, name_len);
+	name_buf[name_len] = '\0';
+	m->name = name_buf;
+	m->name_len = name_len;
+	return 0;
+}
+
+/* Lines that open a mapping start with its address: lowercase hex, never a field key. */
+static bool is_maps_line(const char *line, size_t len)
+{
+	return len > 0 && ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'));
+}
+
+void ml_smaps_parser_init(struct ml_smaps_parser *p, ml_mapping_fn emit, void *ctx)
+{
+	p->have_cur = false;
+	p->emit = emit;
+	p->ctx = ctx;
+}
+
+/* Stores the value of a "VmFlags: rd wr mr" line in m. */
+static void parse_vmflags(const char *line, size_t len, struct ml_mapping *m)
+{
+	const char *p = line + sizeof("VmFlags:") - 1, *end = line + len;
+	size_t n;
+
+	p = ml_skip_blanks(p, end);
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	n = (size_t)(end - p) < ML_VMFLAGS_MAX - 1 ? (size_t)(end - p) : ML_VMFLAGS_MAX - 1;
+	memcpy(m->vmflags, p, n);
+	m->vmflags[n] = '\0';
+	m->has_vmflags = true;
+}
+
+int ml_smaps_parser_feed(struct ml_smaps_parser *p, const char *line, size_t len)
+{
+	int rc;
+
+	if (len == 0)
+		return 0;
+	if (is_maps_line(line, len)) {
+		rc = ml_smaps_parser_finish(p);
+		if (rc)
+			return rc;
+		if (ml_parse_maps_line(line, len, &p->cur, p->name) < 0)
+			return -EINVAL;
+		ml_mem_init(&p->cur.mem);
+		p->cur.vmflags[0] = '\0';
+		p->cur.has_vmflags = false;
+		p->have_cur = true;
+		return 0;
+	}
+	if (!p->have_cur)
+		return -EINVAL;
+	if (len >= 8 && memcmp(line, "VmFlags:", 8) == 0) {
+		parse_vmflags(line, len, &p->cur);
+		return 0;
+	}
+	return ml_parse_mem_line(line, len, &p->cur.mem);
+}
+
+int ml_smaps_parser_finish(struct ml_smaps_parser *p)
+{
+	if (!p->have_cur)
+		return 0;
+	p->have_cur = false;
+	return p->emit(&p->cur, p->ctx);
+}
+
+int ml_parse_smaps(const char *buf, size_t len, ml_mapping_fn emit, void *ctx)
+{
+	struct ml_smaps_parser parser;
+	struct ml_line_iter it;
+	const char *line;
+	size_t n;
+	int rc = 0;
+
+	ml_smaps_parser_init(&parser, emit, ctx);
+	ml_line_iter_init(&it, buf, len);
+	while (rc == 0 && ml_line_iter_next(&it, &line, &n))
+		rc = ml_smaps_parser_feed(&parser, line, n);
+	return rc ? rc : ml_smaps_parser_finish(&parser);
+}
+
+int ml_parse_smaps_rollup(const char *buf, size_t len, struct ml_mem *m)
+{
+	struct ml_line_iter it;
+	const char *line;
+	size_t n;
+
+	ml_mem_init(m);
+	ml_line_iter_init(&it, buf, len);
+	while (ml_line_iter_next(&it, &line, &n)) {
+		if (n == 0 || is_maps_line(line, n))
+			continue; /* the "[rollup]" header */
+		if (ml_parse_mem_line(line, n, m) < 0)
+			return -EINVAL;
+	}
+	if (m->v[ML_MEM_RSS] == ML_UNKNOWN || m->v[ML_MEM_PSS] == ML_UNKNOWN)
+		return -EINVAL;
+	return 0;
+}
+
+/* Copies the value of a "Key:\tvalue" line, escaped as the kernel wrote it, into dst. */
+static void copy_value(const char *p, const char *end, char *dst, size_t cap)
+{
+	size_t n;
+
+	p = ml_skip_blanks(p, end);
+	n = (size_t)(end - p) < cap - 1 ? (size_t)(end - p) : cap - 1;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+}
+
+static const struct {
+	const char *key;
+	size_t offset; /* of the uint64_t in struct ml_status */
+} status_kb_keys[] = {
+	{"VmSize", offsetof(struct ml_status, vm_size)},
+	{"VmRSS", offsetof(struct ml_status, vm_rss)},
+	{"RssAnon", offsetof(struct ml_status, rss_anon)},
+	{"RssFile", offsetof(struct ml_status, rss_file)},
+	{"RssShmem", offsetof(struct ml_status, rss_shmem)},
+	{"VmSwap", offsetof(struct ml_status, vm_swap)},
+	{"VmPTE", offsetof(struct ml_status, vm_pte)},
+	{"HugetlbPages", offsetof(struct ml_status, hugetlb)},
+};
+
+/* Parses one status line's value for key[0..klen) into s. Returns 0 or -EINVAL. */
+static int status_field(const char *key, size_t klen, const char *p, const char *end,
+			struct ml_status *s)
+{
+	uint64_t v;
+
+	if (ml_key_is(key, klen, "Name")) {
+		copy_value(p, end, s->name, sizeof(s->name));
+		return 0;
+	}
+	if (ml_key_is(key, klen, "PPid")) {
+		p = ml_skip_blanks(p, end);
+		if (ml_parse_u64(&p, end, 10, &v) < 0 || v > INT32_MAX)
+			return -EINVAL;
+		s->ppid = (pid_t)v;
+		return 0;
+	}
+	if (ml_key_is(key, klen, "Uid")) { /* real, effective, saved, fs */
+		p = ml_skip_blanks(p, end);
+		if (ml_parse_u64(&p, end, 10, &v) < 0)
+			return -EINVAL;
+		p = ml_skip_blanks(p, end);
+		if (ml_parse_u64(&p, end, 10, &s->uid) < 0)
+			return -EINVAL;
+		return 0;
+	}
+	if (ml_key_is(key, klen, "Threads")) {
+		p = ml_skip_blanks(p, end);
+		return ml_parse_u64(&p, end, 10, &s->threads);
+	}
+	for (size_t i = 0; i < ML_ARRAY_SIZE(status_kb_keys); i++) {
+		if (ml_key_is(key, klen, status_kb_keys[i].key)) {
+			uint64_t *dst = (uint64_t *)((char *)s + status_kb_keys[i].offset);
+			return parse_kb(p, end, dst);
+		}
+	}
+	return 0;
+}
+
+int ml_parse_status(const char *buf, size_t len, struct ml_status *s)
+{
+	struct ml_line_iter it;
+	const char *line, *colon;
+	bool named = false;
+	size_t n;
+
+	memset(s, 0, sizeof(*s));
+	s->ppid = -1;
+	s->uid = s->threads = ML_UNKNOWN;
+	for (size_t i = 0; i < ML_ARRAY_SIZE(status_kb_keys); i++)
+		*(uint64_t *)((char *)s + status_kb_keys[i].offset) = ML_UNKNOWN;
+	ml_line_iter_init(&it, buf, len);
+	while (ml_line_iter_next(&it, &line, &n)) {
+		colon = memchr(line, ':', n);
+		if (!colon)
+			return -EINVAL;
+		if (status_field(line, (size_t)(colon - line), colon + 1, line + n, s) < 0)
+			return -EINVAL;
+		named = named || ml_key_is(line, (size_t)(colon - line), "Name");
+	}
+	if (!named)
+		return -EINVAL;
+	s->has_mm = s->vm_size != ML_UNKNOWN;
+	return 0;
+}
+
+/*
+ * Parses the next blank-separated decimal field of stat. Most are unsigned (rsslim may
+ * be 2^64-1); priority and nice may be negative, kept as two's complement.
+ */
+static int stat_next(const char **p, const char *end, uint64_t *v)
+{
+	bool neg = false;
+
+	*p = ml_skip_blanks(*p, end);
+	if (*p < end && **p == '-') {
+		neg = true;
+		(*p)++;
+	}
+	if (ml_parse_u64(p, end, 10, v) < 0)
+		return -EINVAL;
+	if (neg)
+		*v = 0 - *v;
+	if (*p < end && **p != ' ')
+		return -EINVAL;
+	return 0;
+}
+
+int ml_parse_stat(const char *buf, size_t len, struct ml_stat *s)
+{
+	const char *end = buf + len, *p = buf, *open, *close = NULL;
+	uint64_t f[52]; /* fields 4.. after "pid (comm) state" */
+	size_t nf = 0, n;
+	uint64_t pid;
+
+	memset(s, 0, sizeof(*s));
+	while (end > buf && (end[-1] == '\n' || end[-1] == '\0'))
+		end--;
+	if (ml_parse_u64(&p, end, 10, &pid) < 0 || pid > INT32_MAX)
+		return -EINVAL;
+	open = memchr(p, '(', (size_t)(end - p));
+	for (const char *q = end; q > p; q--) /* comm may hold ')': the last one closes it */
+		if (q[-1] == ')') {
+			close = q - 1;
+			break;
+		}
+	if (!open || !close || close < open || end - close < 3 || close[1] != ' ')
+		return -EINVAL;
+	n = (size_t)(close - open - 1) < ML_COMM_MAX - 1 ? (size_t)(close - open - 1) : ML_COMM_MAX - 1;
+	memcpy(s->comm, open + 1, n);
+	s->comm[n] = '\0';
+	s->pid = (pid_t)pid;
+	s->state = close[2];
+	p = close + 3;
+	while (nf < ML_ARRAY_SIZE(f) && ml_skip_blanks(p, end) < end) {
+		if (stat_next(&p, end, &f[nf]) < 0)
+			return -EINVAL;
+		nf++;
+	}
+	if (nf < 20) /* through vsize (field 23) */
+		return -EINVAL;
+	/* f[k] is field k + 4 of proc(5). */
+	s->ppid = (pid_t)f[0];
+	s->pgid = (pid_t)f[1];
+	s->session = (pid_t)f[2];
+	s->flags = (unsigned)f[5];
+	s->threads = f[16];
+	s->starttime = f[18];
+	s->vsize = f[19];
+	return 0;
+}
+
+size_t ml_parse_cmdline(char *buf, size_t len)
+{
+	while (len > 0 && buf[len - 1] == '\0')
+		len--;
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+	return len;
+}

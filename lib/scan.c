@@ -1,0 +1,376 @@
+/* Reads each process's files, only those asked for, from one or two reader threads. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "memledger/scan.h"
+#include "util.h"
+
+/* What reading one process came to. */
+enum outcome {
+	ROW,        /* read: it is a row */
+	SKIP,       /* no user address space (kernel thread, zombie) or vanished */
+	VANISHED,   /* exited while read */
+	UNREADABLE, /* refused (EACCES) or failed to read */
+	FAILED,     /* a malformed file or no memory: the scan fails */
+};
+
+/* Maps a read's -errno to an outcome: a vanished process is no error of ours. */
+static enum outcome outcome_of_errno(int rc)
+{
+	if (rc == -ENOENT || rc == -ESRCH)
+		return VANISHED;
+	if (rc == -ENOMEM)
+		return FAILED;
+	return UNREADABLE;
+}
+
+/* A reader's state: its buffer, and where a failure happened. */
+struct reader {
+	struct ml_buf buf;
+	int error;
+	char error_file[32];
+};
+
+/* Reads dirfd/name whole into r->buf. Returns 0 or -errno. */
+static int read_file(struct reader *r, int dirfd, const char *name)
+{
+	int fd = ml_source_open_at(dirfd, name), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = ml_read_whole(fd, &r->buf);
+	close(fd);
+	return rc;
+}
+
+/* Records a parse failure of name in r and returns FAILED. */
+static enum outcome malformed(struct reader *r, const char *name, int rc)
+{
+	r->error = rc;
+	snprintf(r->error_file, sizeof(r->error_file), "%s", name);
+	return FAILED;
+}
+
+static enum outcome read_status(struct reader *r, int dirfd, struct ml_proc *p)
+{
+	int rc = read_file(r, dirfd, "status");
+
+	if (rc < 0)
+		return outcome_of_errno(rc);
+	if (ml_parse_status(r->buf.data, r->buf.len, &p->status) < 0)
+		return malformed(r, "status", -EINVAL);
+	if (!p->status.has_mm)
+		return SKIP;
+	memcpy(p->comm, p->status.name, sizeof(p->comm));
+	p->have |= ML_NEED_STATUS;
+	return ROW;
+}
+
+static enum outcome read_stat(struct reader *r, int dirfd, struct ml_proc *p)
+{
+	int rc = read_file(r, dirfd, "stat");
+
+	if (rc < 0)
+		return outcome_of_errno(rc);
+	if (ml_parse_stat(r->buf.data, r->buf.len, &p->stat) < 0)
+		return malformed(r, "stat", -EINVAL);
+	if ((p->stat.flags & ML_PF_KTHREAD) || p->stat.vsize == 0)
+		return SKIP;
+	if (!p->comm[0])
+		memcpy(p->comm, p->stat.comm, sizeof(p->comm));
+	p->have |= ML_NEED_STAT;
+	return ROW;
+}
+
+static enum outcome read_cmdline(struct reader *r, int dirfd, struct ml_proc *p)
+{
+	int rc = read_file(r, dirfd, "cmdline");
+	size_t n;
+
+	if (rc < 0)
+		return outcome_of_errno(rc);
+	n = ml_parse_cmdline(r->buf.data, r->buf.len);
+	p->cmdline = malloc(n + 1);
+	if (!p->cmdline)
+		return malformed(r, "cmdline", -ENOMEM);
+	memcpy(p->cmdline, r->buf.data, n);
+	p->cmdline[n] = '\0';
+	p->have |= ML_NEED_CMDLINE;
+	return ROW;
+}
+
+/* Reads smaps_rollup; *missing tells that it does not exist (as opposed to a vanished process). */
+static enum outcome read_rollup(struct reader *r, int dirfd, struct ml_proc *p, bool *missing)
+{
+	int rc = read_file(r, dirfd, "smaps_rollup");
+
+	*missing = rc == -ENOENT;
+	if (rc < 0)
+		return outcome_of_errno(rc);
+	if (r->buf.len == 0)
+		return SKIP; /* no address space any more */
+	if (ml_parse_smaps_rollup(r->buf.data, r->buf.len, &p->mem) < 0)
+		return malformed(r, "smaps_rollup", -EINVAL);
+	p->have |= ML_NEED_ROLLUP;
+	return ROW;
+}
+
+/* The per-mapping walk of smaps: sums for kernels without smaps_rollup, and COMMIT. */
+struct smaps_walk {
+	struct ml_smaps_parser parser;
+	struct ml_mem sum;
+	uint64_t commit, nmappings;
+};
+
+static int walk_mapping(const struct ml_mapping *m, void *ctx)
+{
+	struct smaps_walk *w = ctx;
+	struct ml_mem mem = m->mem;
+
+	w->nmappings++;
+	mem.v[ML_MEM_SIZE] = m->end - m->start;
+	ml_mem_add(&w->sum, &mem);
+	if (ml_mapping_has_flag(m, "ac"))
+		w->commit += m->end - m->start;
+	return 0;
+}
+
+static int walk_line(const char *line, size_t len, void *ctx)
+{
+	struct smaps_walk *w = ctx;
+
+	return ml_smaps_parser_feed(&w->parser, line, len);
+}
+
+/* Walks smaps; with sum_mem, stores the sums in p->mem as smaps_rollup would hold them. */
+static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, bool sum_mem)
+{
+	struct smaps_walk w = {.commit = 0, .nmappings = 0};
+	int fd = ml_source_open_at(dirfd, "smaps"), rc;
+
+	if (fd < 0)
+		return outcome_of_errno(fd);
+	memset(&w.sum, 0, sizeof(w.sum));
+	ml_smaps_parser_init(&w.parser, walk_mapping, &w);
+	rc = ml_read_lines(fd, &r->buf, walk_line, &w);
+	if (rc == 0)
+		rc = ml_smaps_parser_finish(&w.parser);
+	close(fd);
+	if (rc == -EINVAL)
+		return malformed(r, "smaps", rc);
+	if (rc < 0)
+		return outcome_of_errno(rc);
+	if (w.nmappings == 0)
+		return SKIP; /* kernel thread, zombie: smaps is empty */
+	p->have |= ML_NEED_SMAPS;
+	p->commit = w.commit;
+	p->nmappings = w.nmappings;
+	if (sum_mem) {
+		p->mem = w.sum;
+		p->mem_summed = true;
+		p->have |= ML_NEED_ROLLUP;
+	}
+	return ROW;
+}
+
+/* Reads the memory files: smaps_rollup, else smaps summed; smaps for per-mapping figures. */
+static enum outcome read_memory(struct reader *r, int dirfd, struct ml_proc *p, unsigned needs)
+{
+	enum outcome o = ROW;
+	bool sum_smaps = false, missing;
+
+	if (needs & ML_NEED_ROLLUP) {
+		o = read_rollup(r, dirfd, p, &missing);
+		if (missing && faccessat(dirfd, "smaps", F_OK, 0) == 0) {
+			sum_smaps = true; /* a kernel before 4.14, or a capture without it */
+			o = ROW;
+		}
+	}
+	if (o == ROW && ((needs & ML_NEED_SMAPS) || sum_smaps))
+		o = read_smaps(r, dirfd, p, sum_smaps);
+	return o;
+}
+
+/* Reads one process into p as opts asks. */
+static enum outcome scan_one(struct reader *r, struct ml_source *src, const struct ml_scan_opts *opts,
+			     pid_t pid, struct ml_proc *p)
+{
+	unsigned needs = opts->needs;
+	enum outcome o = ROW;
+	int dirfd;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->commit = p->nmappings = ML_UNKNOWN;
+	ml_mem_init(&p->mem);
+	/* Something must tell a process from a kernel thread: stat is the cheapest. */
+	if (!(needs & (ML_NEED_STATUS | ML_NEED_ROLLUP | ML_NEED_SMAPS)))
+		needs |= ML_NEED_STAT;
+	dirfd = ml_source_open_pid(src, pid);
+	if (dirfd < 0)
+		return outcome_of_errno(dirfd);
+	if (needs & ML_NEED_STATUS)
+		o = read_status(r, dirfd, p);
+	if (o == ROW && (needs & ML_NEED_STAT))
+		o = read_stat(r, dirfd, p);
+	if (o == ROW && (needs & ML_NEED_CMDLINE))
+		o = read_cmdline(r, dirfd, p);
+	if (o == ROW && opts->keep && !opts->keep(p, opts->keep_ctx))
+		o = SKIP;
+	if (o == ROW)
+		o = read_memory(r, dirfd, p, needs);
+	close(dirfd);
+	return o;
+}
+
+/* Work shared by the reader threads: slot i of outcomes and procs belongs to pids[i]. */
+struct scan_job {
+	struct ml_source *src;
+	const struct ml_scan_opts *opts;
+	const pid_t *pids;
+	size_t n;
+	enum outcome *outcomes;
+	struct ml_proc *procs;
+	atomic_size_t next;
+	pthread_mutex_t lock; /* guards the first failure below */
+	int error;
+	pid_t error_pid;
+	char error_file[32];
+};
+
+struct worker_arg {
+	struct scan_job *job;
+	struct reader *reader;
+};
+
+static void *scan_worker(void *arg)
+{
+	struct worker_arg *w = arg;
+	struct scan_job *job = w->job;
+	size_t i;
+
+	while ((i = atomic_fetch_add(&job->next, 1)) < job->n) {
+		job->outcomes[i] = scan_one(w->reader, job->src, job->opts, job->pids[i], &job->procs[i]);
+		if (job->outcomes[i] == FAILED) {
+			pthread_mutex_lock(&job->lock);
+			if (!job->error) {
+				job->error = w->reader->error ? w->reader->error : -EIO;
+				job->error_pid = job->pids[i];
+				memcpy(job->error_file, w->reader->error_file, sizeof(job->error_file));
+			}
+			pthread_mutex_unlock(&job->lock);
+			atomic_store(&job->next, job->n); /* stop the others early */
+			break;
+		}
+	}
+	return NULL;
+}
+
+static unsigned reader_count(const struct ml_scan_opts *opts, size_t n)
+{
+	unsigned t = opts->threads;
+
+	if (t == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		t = cpus >= 2 ? 2 : 1;
+	}
+	if (t > 8)
+		t = 8;
+	return n < 64 ? 1 : t; /* a few processes are not worth a thread */
+}
+
+/* Runs the readers over the job, each with its own buffer; the calling thread is one. */
+static void run_readers(struct scan_job *job, struct reader *readers, unsigned nreaders)
+{
+	struct worker_arg args[8];
+	pthread_t tids[8];
+	unsigned started = 1;
+
+	for (unsigned t = 0; t < nreaders; t++)
+		args[t] = (struct worker_arg){job, &readers[t]};
+	for (unsigned t = 1; t < nreaders; t++, started++)
+		if (pthread_create(&tids[t], NULL, scan_worker, &args[t]) != 0)
+			break; /* fewer readers: still correct */
+	scan_worker(&args[0]);
+	for (unsigned t = 1; t < started; t++)
+		pthread_join(tids[t], NULL);
+}
+
+/* Moves the rows into out, counts the rest, frees what the dropped ones held. */
+static void collect(struct scan_job *job, struct ml_scan *out)
+{
+	size_t rows = 0;
+
+	for (size_t i = 0; i < job->n; i++) {
+		if (job->outcomes[i] == ROW) {
+			job->procs[rows++] = job->procs[i];
+			continue;
+		}
+		if (job->outcomes[i] == UNREADABLE)
+			out->unreadable++;
+		else if (job->outcomes[i] == VANISHED)
+			out->vanished++;
+		free(job->procs[i].cmdline);
+	}
+	out->procs = job->procs;
+	out->nprocs = rows;
+	out->error_pid = job->error_pid;
+	memcpy(out->error_file, job->error_file, sizeof(out->error_file));
+}
+
+int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct ml_scan *out)
+{
+	struct scan_job job = {.src = src, .opts = opts};
+	struct reader readers[8];
+	pid_t *listed = NULL;
+	unsigned nreaders;
+	int rc = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(readers, 0, sizeof(readers));
+	if (opts->npids) {
+		job.pids = opts->pids;
+		job.n = opts->npids;
+	} else {
+		rc = ml_source_list_pids(src, &listed, &job.n);
+		if (rc < 0)
+			return rc;
+		job.pids = listed;
+	}
+	job.procs = calloc(job.n ? job.n : 1, sizeof(*job.procs));
+	job.outcomes = calloc(job.n ? job.n : 1, sizeof(*job.outcomes));
+	if (!job.procs || !job.outcomes) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < job.n; i++)
+		job.outcomes[i] = SKIP; /* what a slot no reader reached counts as */
+	atomic_init(&job.next, 0);
+	pthread_mutex_init(&job.lock, NULL);
+	nreaders = reader_count(opts, job.n);
+	run_readers(&job, readers, nreaders);
+	pthread_mutex_destroy(&job.lock);
+	rc = job.error;
+	collect(&job, out);
+	job.procs = NULL;
+	for (unsigned t = 0; t < nreaders; t++)
+		ml_buf_free(&readers[t].buf);
+out:
+	free(job.procs);
+	free(job.outcomes);
+	free(listed);
+	return rc;
+}
+
+void ml_scan_free(struct ml_scan *s)
+{
+	for (size_t i = 0; i < s->nprocs; i++)
+		free(s->procs[i].cmdline);
+	free(s->procs);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,222 @@
+/* The one place that opens and reads /proc paths. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "memledger/source.h"
+
+struct ml_source {
+	int dirfd;
+	char *path;
+};
+
+struct ml_source *ml_source_new(const char *path)
+{
+	struct ml_source *src = calloc(1, sizeof(*src));
+
+	if (!src)
+		return NULL;
+	src->path = strdup(path ? path : "/proc");
+	if (!src->path)
+		goto err;
+	src->dirfd = open(src->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (src->dirfd < 0)
+		goto err;
+	return src;
+err:
+	free(src->path);
+	free(src);
+	return NULL;
+}
+
+void ml_source_free(struct ml_source *src)
+{
+	if (!src)
+		return;
+	close(src->dirfd);
+	free(src->path);
+	free(src);
+}
+
+const char *ml_source_path(const struct ml_source *src)
+{
+	return src->path;
+}
+
+/* The PID an all-digits name stands for, or 0. */
+static pid_t pid_of_name(const char *name)
+{
+	long v = 0;
+
+	if (!*name)
+		return 0;
+	for (const char *p = name; *p; p++) {
+		if (*p < '0' || *p > '9' || v > 0x3fffffff)
+			return 0;
+		v = v * 10 + (*p - '0');
+	}
+	return (pid_t)v;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int ml_source_list_pids(struct ml_source *src, pid_t **pids, size_t *npids)
+{
+	size_t n = 0, cap = 256;
+	pid_t *v = malloc(cap * sizeof(*v)), pid;
+	struct dirent *de;
+	DIR *dir;
+	int fd;
+
+	if (!v)
+		return -ENOMEM;
+	fd = openat(src->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir = fd < 0 ? NULL : fdopendir(fd);
+	if (!dir) {
+		int rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		free(v);
+		return rc;
+	}
+	while ((de = readdir(dir))) {
+		pid = pid_of_name(de->d_name);
+		if (!pid)
+			continue;
+		if (n == cap) {
+			pid_t *grown = realloc(v, 2 * cap * sizeof(*v));
+			if (!grown) {
+				closedir(dir);
+				free(v);
+				return -ENOMEM;
+			}
+			v = grown;
+			cap *= 2;
+		}
+		v[n++] = pid;
+	}
+	closedir(dir);
+	qsort(v, n, sizeof(*v), cmp_pid);
+	*pids = v;
+	*npids = n;
+	return 0;
+}
+
+int ml_source_open_pid(struct ml_source *src, pid_t pid)
+{
+	char name[16];
+	int fd;
+
+	snprintf(name, sizeof(name), "%d", (int)pid);
+	fd = openat(src->dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int ml_source_open_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
+}
+
+void ml_buf_free(struct ml_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Makes room for at least want bytes after b->len. Returns 0 or -ENOMEM. */
+static int buf_reserve(struct ml_buf *b, size_t want)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	char *data;
+
+	if (b->cap - b->len >= want)
+		return 0;
+	while (cap - b->len < want)
+		cap *= 2;
+	data = realloc(b->data, cap);
+	if (!data)
+		return -ENOMEM;
+	b->data = data;
+	b->cap = cap;
+	return 0;
+}
+
+/* One read() into b's free space, EINTR retried. Returns bytes read, 0 at end, or -errno. */
+static ssize_t buf_read_once(int fd, struct ml_buf *b)
+{
+	ssize_t r;
+
+	do
+		r = read(fd, b->data + b->len, b->cap - b->len - 1);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	b->len += (size_t)r;
+	return r;
+}
+
+int ml_read_whole(int fd, struct ml_buf *b)
+{
+	ssize_t r;
+
+	b->len = 0;
+	do {
+		if (buf_reserve(b, 4096) < 0)
+			return -ENOMEM;
+		r = buf_read_once(fd, b);
+		if (r < 0)
+			return (int)r;
+	} while (r > 0);
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+/* Calls fn for each whole line in b and moves the unfinished tail to its start. */
+static int emit_lines(struct ml_buf *b, ml_line_fn fn, void *ctx)
+{
+	char *p = b->data, *end = b->data + b->len, *nl;
+	int rc = 0;
+
+	while (rc == 0 && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+		rc = fn(p, (size_t)(nl - p), ctx);
+		p = nl + 1;
+	}
+	b->len = (size_t)(end - p);
+	memmove(b->data, p, b->len);
+	return rc;
+}
+
+int ml_read_lines(int fd, struct ml_buf *b, ml_line_fn fn, void *ctx)
+{
+	ssize_t r;
+	int rc;
+
+	b->len = 0;
+	for (;;) {
+		if (buf_reserve(b, 65536) < 0)
+			return -ENOMEM;
+		r = buf_read_once(fd, b);
+		if (r < 0)
+			return (int)r;
+		if (r == 0)
+			break;
+		rc = emit_lines(b, fn, ctx);
+		if (rc)
+			return rc;
+	}
+	rc = b->len ? fn(b->data, b->len, ctx) : 0; /* a last line without newline */
+	b->len = 0;
+	return rc;
+}

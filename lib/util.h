@@ -1,0 +1,66 @@
+/* Small helpers shared by the library's modules (not part of the public API). */
+#ifndef MEMLEDGER_UTIL_H
+#define MEMLEDGER_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "memledger/parse.h"
+
+#define ML_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* a + b, unknown when either is unknown (saturating below ML_UNKNOWN). */
+static inline uint64_t ml_add(uint64_t a, uint64_t b)
+{
+	if (a == ML_UNKNOWN || b == ML_UNKNOWN)
+		return ML_UNKNOWN;
+	return a + b >= a && a + b != ML_UNKNOWN ? a + b : ML_UNKNOWN - 1;
+}
+
+static inline const char *ml_skip_blanks(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* True when key[0..len) is exactly the NUL-terminated word. */
+static inline bool ml_key_is(const char *key, size_t len, const char *word)
+{
+	return strlen(word) == len && memcmp(key, word, len) == 0;
+}
+
+/*
+ * Parses an unsigned number in base 10 or 16 at *p (no sign, no blanks, at least one
+ * digit) and advances *p past it. Returns 0, or -EINVAL on no digit or overflow.
+ */
+int ml_parse_u64(const char **p, const char *end, int base, uint64_t *out);
+
+/* Walks a buffer line by line; the last line may lack its newline. */
+struct ml_line_iter {
+	const char *p, *end;
+};
+
+static inline void ml_line_iter_init(struct ml_line_iter *it, const char *buf, size_t len)
+{
+	it->p = buf;
+	it->end = buf + len;
+}
+
+/* Sets *line and *len to the next line without its newline; false at the end. */
+static inline bool ml_line_iter_next(struct ml_line_iter *it, const char **line, size_t *len)
+{
+	const char *nl;
+
+	if (it->p >= it->end)
+		return false;
+	nl = memchr(it->p, '\n', (size_t)(it->end - it->p));
+	*line = it->p;
+	*len = (size_t)((nl ? nl : it->end) - it->p);
+	it->p = nl ? nl + 1 : it->end;
+	return true;
+}
+
+#endif

@@ -1,0 +1,229 @@
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ps.h"
+
+#ifndef MEMLEDGER_VERSION
+#define MEMLEDGER_VERSION "unknown"
+#endif
+
+void cli_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("memledger: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage:\n"
+	      " memledger [ps] [options]\n"
+	      "\n"
+	      "How much memory each process uses, as the kernel counts it.\n"
+	      "\n"
+	      "Options:\n"
+	      " -o, --output <list>    columns to show (+COL adds to the defaults)\n"
+	      "     --list-columns     list the columns and what they mean\n"
+	      " -s, --sort <column>    sort by this column (default PSS, ascending)\n"
+	      " -r, --reverse          reverse the order\n"
+	      " -t, --totals           add a line of totals\n"
+	      " -J, --json             JSON output (sizes in bytes)\n"
+	      "     --csv              CSV output, RFC 4180 (sizes in bytes)\n"
+	      "     --raw              raw output: columns separated by one space\n"
+	      " -n, --noheadings       no header line\n"
+	      " -b, --bytes            sizes in bytes, not 12.4M\n"
+	      " -p, --pid <list>       only these processes (comma-separated)\n"
+	      " -u, --user <user>      only processes of this user (name or UID)\n"
+	      " -P, --process <regex>  only processes whose command line matches\n"
+	      "     --source <dir>     read a directory laid out like /proc instead of /proc\n"
+	      "     --threads <n>      reader threads (default: 2 on 2 or more CPUs)\n"
+	      " -h, --help             this help\n"
+	      " -V, --version          the version\n"
+	      "\n"
+	      "Columns:\n",
+	      f);
+	ps_list_columns(f);
+	fputs("\nSizes are in bytes; a '-' is a figure the kernel did not give (unknown, not 0).\n"
+	      "See memledger(1).\n",
+	      f);
+}
+
+/* Parses "1,2,3" into cli->pids. Returns 0 or -EINVAL. */
+static int parse_pids(const char *arg, struct cli *cli)
+{
+	const char *p = arg;
+	char *end;
+
+	while (*p) {
+		long v;
+		pid_t *grown;
+
+		errno = 0;
+		v = strtol(p, &end, 10);
+		if (errno || end == p || v <= 0 || v > INT_MAX || (*end && *end != ','))
+			return -EINVAL;
+		grown = realloc(cli->pids, (cli->npids + 1) * sizeof(*cli->pids));
+		if (!grown)
+			return -ENOMEM;
+		cli->pids = grown;
+		cli->pids[cli->npids++] = (pid_t)v;
+		p = *end ? end + 1 : end;
+	}
+	return cli->npids ? 0 : -EINVAL;
+}
+
+/* Resolves a user name or numeric UID. Returns 0 or -ENOENT. */
+static int parse_user(const char *arg, struct cli *cli)
+{
+	struct passwd *pw = getpwnam(arg);
+	char *end;
+	unsigned long v;
+
+	if (pw) {
+		cli->uid = pw->pw_uid;
+		cli->have_uid = true;
+		return 0;
+	}
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || v > UINT_MAX - 1)
+		return -ENOENT;
+	cli->uid = (uid_t)v;
+	cli->have_uid = true;
+	return 0;
+}
+
+static int parse_threads(const char *arg, struct cli *cli)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (end == arg || *end || v < 1 || v > 8)
+		return -EINVAL;
+	cli->threads = (unsigned)v;
+	return 0;
+}
+
+enum { OPT_LIST_COLUMNS = 256, OPT_CSV, OPT_RAW, OPT_SOURCE, OPT_THREADS };
+
+static const struct option longopts[] = {
+	{"output", required_argument, NULL, 'o'},
+	{"list-columns", no_argument, NULL, OPT_LIST_COLUMNS},
+	{"sort", required_argument, NULL, 's'},
+	{"reverse", no_argument, NULL, 'r'},
+	{"totals", no_argument, NULL, 't'},
+	{"json", no_argument, NULL, 'J'},
+	{"csv", no_argument, NULL, OPT_CSV},
+	{"raw", no_argument, NULL, OPT_RAW},
+	{"noheadings", no_argument, NULL, 'n'},
+	{"bytes", no_argument, NULL, 'b'},
+	{"pid", required_argument, NULL, 'p'},
+	{"user", required_argument, NULL, 'u'},
+	{"process", required_argument, NULL, 'P'},
+	{"source", required_argument, NULL, OPT_SOURCE},
+	{"threads", required_argument, NULL, OPT_THREADS},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+/* Applies one option. Returns -1 to go on, or an exit status. */
+static int apply_option(int c, const char *arg, struct cli *cli)
+{
+	int rc;
+
+	switch (c) {
+	case 'o': cli->columns = arg; break;
+	case OPT_LIST_COLUMNS: cli->list_columns = true; break;
+	case 's': cli->sort = arg; break;
+	case 'r': cli->reverse = true; break;
+	case 't': cli->totals = true; break;
+	case 'J': cli->out.format = OUT_JSON; break;
+	case OPT_CSV: cli->out.format = OUT_CSV; break;
+	case OPT_RAW: cli->out.format = OUT_RAW; break;
+	case 'n': cli->out.noheadings = true; break;
+	case 'b': cli->out.bytes = true; break;
+	case OPT_SOURCE: cli->source = arg; break;
+	case 'p':
+		if (parse_pids(arg, cli) < 0) {
+			cli_warn("invalid PID list: '%s'", arg);
+			return EXIT_USAGE;
+		}
+		break;
+	case 'u':
+		if (parse_user(arg, cli) < 0) {
+			cli_warn("unknown user: '%s'", arg);
+			return EXIT_USAGE;
+		}
+		break;
+	case 'P':
+		if (cli->have_regex)
+			regfree(&cli->regex);
+		rc = regcomp(&cli->regex, arg, REG_EXTENDED | REG_NOSUB);
+		cli->have_regex = rc == 0;
+		if (rc) {
+			cli_warn("invalid regular expression: '%s'", arg);
+			return EXIT_USAGE;
+		}
+		break;
+	case OPT_THREADS:
+		if (parse_threads(arg, cli) < 0) {
+			cli_warn("--threads takes a number from 1 to 8: '%s'", arg);
+			return EXIT_USAGE;
+		}
+		break;
+	case 'h': usage(stdout); return EXIT_OK;
+	case 'V': printf("memledger %s\n", MEMLEDGER_VERSION); return EXIT_OK;
+	default:
+		fputs("Try 'memledger --help' for more information.\n", stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+int cli_parse(int argc, char **argv, struct cli *cli)
+{
+	int c, rc;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->command = "ps";
+	if (argc > 1 && argv[1][0] != '-') {
+		cli->command = argv[1];
+		argv++;
+		argc--;
+	}
+	if (strcmp(cli->command, "ps") != 0) {
+		cli_warn("unknown command: '%s'", cli->command);
+		fputs("Try 'memledger --help' for more information.\n", stderr);
+		return EXIT_USAGE;
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:s:rtJnbp:u:P:hV", longopts, NULL)) != -1) {
+		rc = apply_option(c, optarg, cli);
+		if (rc >= 0)
+			return rc;
+	}
+	if (optind < argc) {
+		cli_warn("unexpected argument: '%s'", argv[optind]);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+void cli_free(struct cli *cli)
+{
+	free(cli->pids);
+	if (cli->have_regex)
+		regfree(&cli->regex);
+}

@@ -1,0 +1,44 @@
+/* Command-line options shared by every view (util-linux conventions). */
+#ifndef MEMLEDGER_CLI_H
+#define MEMLEDGER_CLI_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "output.h"
+
+enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
+
+struct cli {
+	const char *command;   /* the view: "ps" */
+	const char *columns;   /* -o, as given */
+	const char *sort;      /* -s */
+	bool reverse;          /* -r */
+	bool totals;           /* -t */
+	bool list_columns;     /* --list-columns */
+	struct out_opts out;
+	const char *source;    /* --source DIR, NULL: /proc */
+	pid_t *pids;           /* -p */
+	size_t npids;
+	bool have_uid;         /* -u */
+	uid_t uid;
+	bool have_regex;       /* -P */
+	regex_t regex;
+	unsigned threads;      /* --threads, 0: automatic */
+};
+
+/*
+ * Parses argv into cli. Returns -1 to go on, or an exit status: EXIT_OK after --help or
+ * --version, EXIT_USAGE after a one-line message on stderr.
+ */
+int cli_parse(int argc, char **argv, struct cli *cli);
+
+/* Frees what cli_parse allocated. */
+void cli_free(struct cli *cli);
+
+/* Prints "memledger: " and the message to stderr. */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,61 @@
+/* Renders a view's rows as a table, raw columns, JSON or CSV. The one place that prints data. */
+#ifndef MEMLEDGER_OUTPUT_H
+#define MEMLEDGER_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum out_format { OUT_TABLE, OUT_RAW, OUT_JSON, OUT_CSV };
+
+struct out_opts {
+	enum out_format format;
+	bool bytes;      /* sizes as plain bytes in tables too */
+	bool noheadings;
+};
+
+enum col_type {
+	COL_STR,   /* text */
+	COL_SIZE,  /* bytes: human-readable in tables unless --bytes */
+	COL_COUNT, /* an integer: PID, UID, threads */
+};
+
+struct out_col {
+	const char *name; /* upper case; JSON keys are its lower case */
+	enum col_type type;
+	double whint;     /* libsmartcols width hint */
+	int flags;        /* SCOLS_FL_* */
+};
+
+/* One cell: str for COL_STR (NULL: unknown), num otherwise (ML_UNKNOWN: unknown). */
+struct out_cell {
+	const char *str;
+	uint64_t num;
+	bool blank; /* nothing to show (a PID in a totals row): not the same as unknown */
+};
+
+struct out_table;
+
+/*
+ * Starts a table named name (the JSON key of its rows) with ncols columns; cols must
+ * outlive it. Returns NULL on allocation failure.
+ */
+struct out_table *out_table_new(const char *name, const struct out_col *cols, size_t ncols,
+				const struct out_opts *opts);
+
+/* Adds one row of ncols cells. Returns 0 or -ENOMEM. */
+int out_table_add_row(struct out_table *t, const struct out_cell *cells);
+
+/* Adds the totals row: labelled TOTAL in its first blank cell; a "totals" object in JSON. */
+int out_table_add_totals(struct out_table *t, const struct out_cell *cells);
+
+/* Adds an integer key beside the rows in JSON ("unreadable": 3); ignored in other formats. */
+int out_table_add_json_count(struct out_table *t, const char *key, uint64_t value);
+
+/* Prints the table to stdout and frees it. Returns 0 or -errno (stdout failed). */
+int out_table_print_free(struct out_table *t);
+
+/* Formats bytes as "12.4M" (1024-based, one decimal when it matters). */
+void out_format_size(uint64_t bytes, char *buf, size_t len);
+
+#endif

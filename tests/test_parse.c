@@ -1,0 +1,311 @@
+/* Unit tests of the /proc parsers on files under tests/data and ../shared/fixtures. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "memledger.h"
+
+#define KB 1024ull
+
+/* Reads tests/data/NAME (or a path relative to the data directory) into a malloc'ed buffer. */
+static char *load(const char *name, size_t *len)
+{
+	const char *dir = getenv("ML_TESTDATA");
+	char path[4096];
+	FILE *f;
+	char *buf;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/data", name);
+	f = fopen(path, "rb");
+	if (!f)
+		fail_msg("cannot open %s", path);
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void test_rollup_this_kernel(void **state)
+{
+	struct ml_mem m;
+	size_t len;
+	char *buf = load("rollup-sleep-6.18", &len);
+
+	(void)state;
+	assert_int_equal(ml_parse_smaps_rollup(buf, len, &m), 0);
+	assert_int_equal(m.v[ML_MEM_RSS], 1756 * KB);
+	assert_int_equal(m.v[ML_MEM_PSS], 631 * KB);
+	assert_true(m.v[ML_MEM_PSS_ANON] != ML_UNKNOWN);
+	assert_true(m.v[ML_MEM_KSM] != ML_UNKNOWN);
+	assert_int_equal(m.v[ML_MEM_SIZE], ML_UNKNOWN); /* rollup has no Size */
+	free(buf);
+}
+
+static void test_rollup_malformed(void **state)
+{
+	const char *bad[] = {"rollup-truncated", "rollup-badnumber", "rollup-norss"};
+	struct ml_mem m;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *buf = load(bad[i], &len);
+		assert_int_equal(ml_parse_smaps_rollup(buf, len, &m), -EINVAL);
+		free(buf);
+	}
+	assert_int_equal(ml_parse_smaps_rollup("", 0, &m), -EINVAL);
+}
+
+static void test_mem_line(void **state)
+{
+	struct ml_mem m;
+
+	(void)state;
+	ml_mem_init(&m);
+	assert_int_equal(ml_parse_mem_line("Rss:\t 12 kB", 11, &m), 0);
+	assert_int_equal(m.v[ML_MEM_RSS], 12 * KB);
+	assert_int_equal(ml_parse_mem_line("THPeligible:    0", 17, &m), 0); /* ignored */
+	assert_int_equal(ml_parse_mem_line("Name:  [anon:x y]", 17, &m), 0);  /* Android */
+	assert_int_equal(ml_parse_mem_line("Pss:", 4, &m), -EINVAL);
+	assert_int_equal(ml_parse_mem_line("Pss: -4 kB", 10, &m), -EINVAL);
+	assert_int_equal(ml_parse_mem_line("Pss: 4 MB", 9, &m), -EINVAL);
+	assert_int_equal(ml_parse_mem_line("Pss: 99999999999999999999 kB", 28, &m), -EINVAL);
+	assert_int_equal(ml_parse_mem_line("no colon", 8, &m), -EINVAL);
+}
+
+/* Sums the mappings a parse emits, as the scan does. */
+struct sums {
+	size_t n;
+	struct ml_mem mem;
+	uint64_t commit, size;
+	char first_name[256], third_name[256];
+	bool third_shared;
+};
+
+static int sum_mapping(const struct ml_mapping *m, void *ctx)
+{
+	struct sums *s = ctx;
+
+	if (s->n == 0)
+		snprintf(s->first_name, sizeof(s->first_name), "%s", m->name);
+	if (s->n == 2) {
+		snprintf(s->third_name, sizeof(s->third_name), "%s", m->name);
+		s->third_shared = ml_mapping_has_flag(m, "sh");
+	}
+	s->n++;
+	ml_mem_add(&s->mem, &m->mem);
+	s->size += m->end - m->start;
+	if (ml_mapping_has_flag(m, "ac"))
+		s->commit += m->end - m->start;
+	return 0;
+}
+
+static void sums_init(struct sums *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+static void test_smaps_this_kernel(void **state)
+{
+	struct sums s;
+	size_t len;
+	char *buf = load("smaps-6.18", &len);
+
+	(void)state;
+	sums_init(&s);
+	assert_int_equal(ml_parse_smaps(buf, len, sum_mapping, &s), 0);
+	assert_int_equal(s.n, 37);
+	assert_int_equal(s.mem.v[ML_MEM_RSS], 1756 * KB);
+	/* Σ per-mapping Pss is 626 kB; the rollup says 631: smaps truncates each mapping. */
+	assert_int_equal(s.mem.v[ML_MEM_PSS], 626 * KB);
+	assert_int_equal(s.mem.v[ML_MEM_SIZE], s.size);
+	free(buf);
+}
+
+static void test_smaps_old_kernel(void **state)
+{
+	struct sums s;
+	size_t len;
+	char *buf = load("smaps-old", &len);
+
+	(void)state;
+	sums_init(&s);
+	assert_int_equal(ml_parse_smaps(buf, len, sum_mapping, &s), 0);
+	assert_int_equal(s.n, 4);
+	assert_string_equal(s.first_name, "/usr/bin/my app");
+	assert_string_equal(s.third_name, "/dev/shm/with space (deleted)");
+	assert_true(s.third_shared);
+	assert_int_equal(s.mem.v[ML_MEM_RSS], (40 + 8 + 512 + 12) * KB);
+	assert_int_equal(s.mem.v[ML_MEM_SWAP], 4 * KB); /* tab-separated lines */
+	assert_int_equal(s.commit, (8 + 132) * KB);
+	/* Fields this kernel did not have are unknown, not 0. */
+	assert_int_equal(s.mem.v[ML_MEM_SWAP_PSS], ML_UNKNOWN);
+	assert_int_equal(s.mem.v[ML_MEM_LAZYFREE], ML_UNKNOWN);
+	assert_int_equal(s.mem.v[ML_MEM_SHARED_HUGETLB], ML_UNKNOWN);
+	free(buf);
+}
+
+static void test_smaps_android(void **state)
+{
+	struct sums s;
+	size_t len;
+	char *buf = load("../../../shared/fixtures/aosp-libmeminfo/testdata1/smaps", &len);
+
+	(void)state;
+	sums_init(&s);
+	assert_int_equal(ml_parse_smaps(buf, len, sum_mapping, &s), 0);
+	/* Figures from awk over the same file. */
+	assert_int_equal(s.n, 2760);
+	assert_int_equal(s.mem.v[ML_MEM_RSS], 250332 * KB);
+	assert_int_equal(s.mem.v[ML_MEM_PSS], 108384 * KB);
+	assert_int_equal(s.mem.v[ML_MEM_PRIVATE_CLEAN] + s.mem.v[ML_MEM_PRIVATE_DIRTY], 90520 * KB);
+	assert_int_equal(s.commit, 1399772 * KB);
+	assert_string_equal(s.first_name, "[anon:dalvik-main space (region space)]");
+	assert_int_equal(s.mem.v[ML_MEM_LAZYFREE], ML_UNKNOWN);
+	free(buf);
+}
+
+static void test_smaps_malformed(void **state)
+{
+	struct sums s;
+	size_t len;
+	char *buf = load("smaps-noheader", &len);
+	const char *bad_header = "00400000 r-xp 00000000 08:01 1 /x\n";
+	const char *bad_dev = "00400000-00500000 r-xp 00000000 08 1 /x\n";
+
+	(void)state;
+	sums_init(&s);
+	assert_int_equal(ml_parse_smaps(buf, len, sum_mapping, &s), -EINVAL);
+	assert_int_equal(ml_parse_smaps(bad_header, strlen(bad_header), sum_mapping, &s), -EINVAL);
+	assert_int_equal(ml_parse_smaps(bad_dev, strlen(bad_dev), sum_mapping, &s), -EINVAL);
+	free(buf);
+}
+
+static void test_maps_line(void **state)
+{
+	const char *line = "7f12a000-7f12b000 rw-s 00001000 fd:01 123456   /memfd:pool (deleted)";
+	char name[ML_NAME_MAX];
+	struct ml_mapping m;
+
+	(void)state;
+	assert_int_equal(ml_parse_maps_line(line, strlen(line), &m, name), 0);
+	assert_int_equal(m.start, 0x7f12a000);
+	assert_int_equal(m.end, 0x7f12b000);
+	assert_string_equal(m.perms, "rw-s");
+	assert_int_equal(m.offset, 0x1000);
+	assert_int_equal(m.dev_major, 0xfd);
+	assert_int_equal(m.dev_minor, 1);
+	assert_int_equal(m.inode, 123456);
+	assert_string_equal(m.name, "/memfd:pool (deleted)");
+}
+
+static void test_status(void **state)
+{
+	struct ml_status st;
+	size_t len;
+	char *buf = load("status-6.18", &len);
+
+	(void)state;
+	assert_int_equal(ml_parse_status(buf, len, &st), 0);
+	assert_string_equal(st.name, "sleep");
+	assert_true(st.has_mm);
+	assert_int_equal(st.uid, 0);
+	assert_int_equal(st.threads, 1);
+	assert_true(st.rss_anon != ML_UNKNOWN && st.vm_swap == 0 && st.vm_pte > 0);
+	free(buf);
+
+	buf = load("../../../shared/fixtures/aosp-libmeminfo/testdata1/status", &len);
+	assert_int_equal(ml_parse_status(buf, len, &st), 0);
+	assert_string_equal(st.name, "system_server");
+	assert_int_equal(st.ppid, 1071);
+	assert_int_equal(st.uid, 1000);
+	assert_int_equal(st.vm_size, 20011648 * KB);
+	assert_int_equal(st.rss_anon, 229584 * KB);
+	assert_int_equal(st.vm_pte, 3740 * KB);
+	assert_int_equal(st.threads, 218);
+	assert_int_equal(st.hugetlb, ML_UNKNOWN); /* that kernel had no HugetlbPages */
+	free(buf);
+}
+
+static void test_status_kernel_thread_and_malformed(void **state)
+{
+	const char *kthread = "Name:\tkworker/0:1\nPPid:\t2\nUid:\t0\t0\t0\t0\nThreads:\t1\n";
+	const char *bad = "Name:\tx\nVmRSS:\t12x kB\n";
+	const char *noname = "PPid:\t1\n";
+	struct ml_status st;
+
+	(void)state;
+	assert_int_equal(ml_parse_status(kthread, strlen(kthread), &st), 0);
+	assert_false(st.has_mm);
+	assert_int_equal(st.rss_anon, ML_UNKNOWN);
+	assert_int_equal(ml_parse_status(bad, strlen(bad), &st), -EINVAL);
+	assert_int_equal(ml_parse_status(noname, strlen(noname), &st), -EINVAL);
+}
+
+static void test_stat(void **state)
+{
+	struct ml_stat st;
+	size_t len;
+	char *buf = load("stat-parens", &len);
+	const char *truncated = "4242 (x) S 1 4242";
+
+	(void)state;
+	assert_int_equal(ml_parse_stat(buf, len, &st), 0);
+	assert_int_equal(st.pid, 4242);
+	assert_string_equal(st.comm, "a) b (c");
+	assert_int_equal(st.state, 'S');
+	assert_int_equal(st.ppid, 1);
+	assert_int_equal(st.pgid, 4242);
+	assert_int_equal(st.session, 4242);
+	assert_int_equal(st.flags, 4194560);
+	assert_int_equal(st.threads, 3);
+	assert_int_equal(st.starttime, 5421);
+	assert_int_equal(st.vsize, 3133440);
+	free(buf);
+	assert_int_equal(ml_parse_stat(truncated, strlen(truncated), &st), -EINVAL);
+}
+
+static void test_cmdline(void **state)
+{
+	char a[] = "sleep\0" "30\0";
+	char b[] = "\0\0";
+
+	(void)state;
+	assert_int_equal(ml_parse_cmdline(a, sizeof(a) - 1), 8);
+	assert_memory_equal(a, "sleep 30", 8);
+	assert_int_equal(ml_parse_cmdline(b, sizeof(b) - 1), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rollup_this_kernel),
+		cmocka_unit_test(test_rollup_malformed),
+		cmocka_unit_test(test_mem_line),
+		cmocka_unit_test(test_smaps_this_kernel),
+		cmocka_unit_test(test_smaps_old_kernel),
+		cmocka_unit_test(test_smaps_android),
+		cmocka_unit_test(test_smaps_malformed),
+		cmocka_unit_test(test_maps_line),
+		cmocka_unit_test(test_status),
+		cmocka_unit_test(test_status_kernel_thread_and_malformed),
+		cmocka_unit_test(test_stat),
+		cmocka_unit_test(test_cmdline),
+	};
+
+	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
+}
