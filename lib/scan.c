@@ -17,24 +17,28 @@ enum outcome {
 	VANISHED,   /* exited while read */
 	UNREADABLE, /* refused (EACCES) or failed to read */
 	FAILED,     /* a malformed file or no memory: the scan fails */
+	UNCAPTURED, /* a captured directory lacks the file: its figures are unknown */
+};
+
+/* A reader's state: its buffer, and where a failure happened. */
+struct reader {
+	struct ml_buf buf;
+	bool procfs; /* the source is the live /proc */
+	int error;
+	char error_file[32];
 };
 
 /* Maps a read's -errno to an outcome: a vanished process is no error of ours. */
-static enum outcome outcome_of_errno(int rc)
+static enum outcome outcome_of_errno(const struct reader *r, int rc)
 {
+	if (rc == -ENOENT && !r->procfs)
+		return UNCAPTURED;
 	if (rc == -ENOENT || rc == -ESRCH)
 		return VANISHED;
 	if (rc == -ENOMEM)
 		return FAILED;
 	return UNREADABLE;
 }
-
-/* A reader's state: its buffer, and where a failure happened. */
-struct reader {
-	struct ml_buf buf;
-	int error;
-	char error_file[32];
-};
 
 /* Reads dirfd/name whole into r->buf. Returns 0 or -errno. */
 static int read_file(struct reader *r, int dirfd, const char *name)
@@ -61,7 +65,7 @@ static enum outcome read_status(struct reader *r, int dirfd, struct ml_proc *p)
 	int rc = read_file(r, dirfd, "status");
 
 	if (rc < 0)
-		return outcome_of_errno(rc);
+		return outcome_of_errno(r, rc);
 	if (ml_parse_status(r->buf.data, r->buf.len, &p->status) < 0)
 		return malformed(r, "status", -EINVAL);
 	if (!p->status.has_mm)
@@ -76,7 +80,7 @@ static enum outcome read_stat(struct reader *r, int dirfd, struct ml_proc *p)
 	int rc = read_file(r, dirfd, "stat");
 
 	if (rc < 0)
-		return outcome_of_errno(rc);
+		return outcome_of_errno(r, rc);
 	if (ml_parse_stat(r->buf.data, r->buf.len, &p->stat) < 0)
 		return malformed(r, "stat", -EINVAL);
 	if ((p->stat.flags & ML_PF_KTHREAD) || p->stat.vsize == 0)
@@ -93,7 +97,7 @@ static enum outcome read_cmdline(struct reader *r, int dirfd, struct ml_proc *p)
 	size_t n;
 
 	if (rc < 0)
-		return outcome_of_errno(rc);
+		return outcome_of_errno(r, rc);
 	n = ml_parse_cmdline(r->buf.data, r->buf.len);
 	p->cmdline = malloc(n + 1);
 	if (!p->cmdline)
@@ -111,7 +115,7 @@ static enum outcome read_rollup(struct reader *r, int dirfd, struct ml_proc *p, 
 
 	*missing = rc == -ENOENT;
 	if (rc < 0)
-		return outcome_of_errno(rc);
+		return outcome_of_errno(r, rc);
 	if (r->buf.len == 0)
 		return SKIP; /* no address space any more */
 	if (ml_parse_smaps_rollup(r->buf.data, r->buf.len, &p->mem) < 0)
@@ -154,7 +158,7 @@ static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, b
 	int fd = ml_source_open_at(dirfd, "smaps"), rc;
 
 	if (fd < 0)
-		return outcome_of_errno(fd);
+		return outcome_of_errno(r, fd);
 	memset(&w.sum, 0, sizeof(w.sum));
 	ml_smaps_parser_init(&w.parser, walk_mapping, &w);
 	rc = ml_read_lines(fd, &r->buf, walk_line, &w);
@@ -164,7 +168,7 @@ static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, b
 	if (rc == -EINVAL)
 		return malformed(r, "smaps", rc);
 	if (rc < 0)
-		return outcome_of_errno(rc);
+		return outcome_of_errno(r, rc);
 	if (w.nmappings == 0)
 		return SKIP; /* kernel thread, zombie: smaps is empty */
 	p->have |= ML_NEED_SMAPS;
@@ -176,6 +180,12 @@ static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, b
 		p->have |= ML_NEED_ROLLUP;
 	}
 	return ROW;
+}
+
+/* True when reading the process goes on: read, or a file a capture does not hold. */
+static bool ok(enum outcome o)
+{
+	return o == ROW || o == UNCAPTURED;
 }
 
 /* Reads the memory files: smaps_rollup, else smaps summed; smaps for per-mapping figures. */
@@ -191,7 +201,7 @@ static enum outcome read_memory(struct reader *r, int dirfd, struct ml_proc *p, 
 			o = ROW;
 		}
 	}
-	if (o == ROW && ((needs & ML_NEED_SMAPS) || sum_smaps))
+	if (ok(o) && ((needs & ML_NEED_SMAPS) || sum_smaps))
 		o = read_smaps(r, dirfd, p, sum_smaps);
 	return o;
 }
@@ -213,19 +223,19 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src, const stru
 		needs |= ML_NEED_STAT;
 	dirfd = ml_source_open_pid(src, pid);
 	if (dirfd < 0)
-		return outcome_of_errno(dirfd);
+		return dirfd == -ENOENT ? VANISHED : outcome_of_errno(r, dirfd);
 	if (needs & ML_NEED_STATUS)
 		o = read_status(r, dirfd, p);
-	if (o == ROW && (needs & ML_NEED_STAT))
+	if (ok(o) && (needs & ML_NEED_STAT))
 		o = read_stat(r, dirfd, p);
-	if (o == ROW && (needs & ML_NEED_CMDLINE))
+	if (ok(o) && (needs & ML_NEED_CMDLINE))
 		o = read_cmdline(r, dirfd, p);
-	if (o == ROW && opts->keep && !opts->keep(p, opts->keep_ctx))
+	if (ok(o) && opts->keep && !opts->keep(p, opts->keep_ctx))
 		o = SKIP;
-	if (o == ROW)
+	if (ok(o))
 		o = read_memory(r, dirfd, p, needs);
 	close(dirfd);
-	return o;
+	return ok(o) ? ROW : o;
 }
 
 /* Work shared by the reader threads: slot i of outcomes and procs belongs to pids[i]. */
@@ -350,6 +360,8 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 	}
 	for (size_t i = 0; i < job.n; i++)
 		job.outcomes[i] = SKIP; /* what a slot no reader reached counts as */
+	for (unsigned t = 0; t < 8; t++)
+		readers[t].procfs = ml_source_is_procfs(src);
 	atomic_init(&job.next, 0);
 	pthread_mutex_init(&job.lock, NULL);
 	nreaders = reader_count(opts, job.n);

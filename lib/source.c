@@ -5,13 +5,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "memledger/source.h"
 
+#define PROC_SUPER_MAGIC 0x9fa0
+
 struct ml_source {
 	int dirfd;
 	char *path;
+	bool procfs;
 };
 
 struct ml_source *ml_source_new(const char *path)
@@ -23,9 +27,12 @@ struct ml_source *ml_source_new(const char *path)
 	src->path = strdup(path ? path : "/proc");
 	if (!src->path)
 		goto err;
+	struct statfs fs;
+
 	src->dirfd = open(src->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (src->dirfd < 0)
 		goto err;
+	src->procfs = fstatfs(src->dirfd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
 	return src;
 err:
 	free(src->path);
@@ -40,6 +47,11 @@ void ml_source_free(struct ml_source *src)
 	close(src->dirfd);
 	free(src->path);
 	free(src);
+}
+
+bool ml_source_is_procfs(const struct ml_source *src)
+{
+	return src->procfs;
 }
 
 const char *ml_source_path(const struct ml_source *src)

@@ -198,21 +198,19 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 
 	memset(cli, 0, sizeof(*cli));
 	cli->command = "ps";
-	if (argc > 1 && argv[1][0] != '-') {
-		cli->command = argv[1];
-		argv++;
-		argc--;
-	}
-	if (strcmp(cli->command, "ps") != 0) {
-		cli_warn("unknown command: '%s'", cli->command);
-		fputs("Try 'memledger --help' for more information.\n", stderr);
-		return EXIT_USAGE;
-	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "o:s:rtJnbp:u:P:hV", longopts, NULL)) != -1) {
 		rc = apply_option(c, optarg, cli);
 		if (rc >= 0)
 			return rc;
+	}
+	/* getopt has moved the operands to the end: the first one names the view. */
+	if (optind < argc)
+		cli->command = argv[optind++];
+	if (strcmp(cli->command, "ps") != 0) {
+		cli_warn("unknown command: '%s'", cli->command);
+		fputs("Try 'memledger --help' for more information.\n", stderr);
+		return EXIT_USAGE;
 	}
 	if (optind < argc) {
 		cli_warn("unexpected argument: '%s'", argv[optind]);

@@ -17,6 +17,12 @@ struct ml_source *ml_source_new(const char *path);
 /* Closes the source and frees it; NULL is allowed. */
 void ml_source_free(struct ml_source *src);
 
+/*
+ * True when the source is a mounted procfs. There a missing per-process file means the
+ * process exited; in a captured directory it means the file was not captured.
+ */
+bool ml_source_is_procfs(const struct ml_source *src);
+
 /* The directory the source reads, as given (or "/proc"). */
 const char *ml_source_path(const struct ml_source *src);
 

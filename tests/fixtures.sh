@@ -1,0 +1,57 @@
+#!/bin/bash
+# Runs memledger on /proc-like trees and compares stdout, stderr and the exit status with
+# tests/expected/NAME (as util-linux tests lsblk on /sys dumps).
+#   fixtures.sh MEMLEDGER [--update]
+# JSON output must parse as JSON and CSV as CSV, whatever the names in it hold.
+set -u
+memledger=$(realpath "$1")
+update=${2:-}
+here=$(cd "$(dirname "$0")" && pwd)
+shared=${ML_SHARED:-$here/../../shared}
+export LC_ALL=C.UTF-8
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# A tree from a capture of Android's libmeminfo: smaps and status only (no smaps_rollup).
+android="$tmp/android"
+mkdir -p "$android/1791"
+cp "$shared/fixtures/aosp-libmeminfo/testdata1/smaps" "$shared/fixtures/aosp-libmeminfo/testdata1/status" \
+	"$android/1791/" || exit 1
+
+pass=0 fail=0
+while IFS='|' read -r name tree args; do
+	name=$(echo "$name" | xargs)
+	[ -z "$name" ] || [ "${name:0:1}" = "#" ] && continue
+	tree=$(echo "$tree" | xargs)
+	args=$(echo "$args" | sed 's/^ *//; s/ *$//')
+	case "$tree" in
+	android) src=$android ;;
+	/*) src=$tree ;;
+	*) src=$here/data/$tree ;;
+	esac
+	# shellcheck disable=SC2086 # the arguments are split as a shell would
+	(cd "$tmp" && "$memledger" --source "$src" $args >out 2>err; echo "--- exit $?" >rc)
+	{
+		cat "$tmp/out"
+		echo "--- stderr"
+		# The hint after "could not be read" depends on who runs the test.
+		sed "s|$src|SOURCE|g; s/could not be read.*/could not be read.../" "$tmp/err"
+		cat "$tmp/rc"
+	} >"$tmp/result"
+	ok=1
+	case " $args " in
+	*" -J "*) python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/out" || ok=0 ;;
+	*" --csv "*) python3 -c '
+import csv,sys
+rows=list(csv.reader(open(sys.argv[1], newline="")))
+assert rows and all(len(r)==len(rows[0]) for r in rows), "ragged CSV"' "$tmp/out" || ok=0 ;;
+	esac
+	if [ "$update" = --update ]; then
+		cp "$tmp/result" "$here/expected/$name"
+	elif ! diff -u "$here/expected/$name" "$tmp/result"; then
+		ok=0
+	fi
+	if [ $ok = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
+done <"$here/fixtures.list"
+echo "fixtures: $pass passed, $fail failed"
+[ $fail = 0 ]
