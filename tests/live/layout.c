@@ -1,0 +1,203 @@
+/*
+ * A process family with a known memory layout, for the live tests. Linked statically
+ * so that it shares no pages with the measurer (DESIGN.md, "kernel facts that bite").
+ *
+ *   layout-helper DIR NCHILDREN SWAP(0|1)
+ *
+ * The parent maps, at fixed addresses, and before forking:
+ *   COW     4 MiB private anonymous, written: child i rewrites (i+1) * 256 KiB of it
+ *   SHANON  2 MiB MAP_SHARED anonymous, written
+ *   MEMFD   1 MiB memfd, MAP_SHARED, written
+ *   SYSV    1 MiB SysV segment, written, then marked for removal
+ *   FILE    1 MiB file in DIR, MAP_PRIVATE read-only, read
+ * then forks NCHILDREN children, which read all of the shared ones. Every process of the family then writes 8 MiB of its
+ * own (OWN); each child also writes 2 MiB it pages out with MADV_PAGEOUT (SWAPPED, when
+ * SWAP is 1) and 1 MiB it frees with MADV_FREE (LAZY). When all are set up the parent
+ * prints "ready PID..." and waits for its standard input to close; the family then exits.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef MADV_COLD
+#define MADV_COLD 20
+#endif
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+#define MiB (1024ul * 1024)
+#define COW_AT ((void *)0x200000000ul)
+#define SHANON_AT ((void *)0x210000000ul)
+#define MEMFD_AT ((void *)0x220000000ul)
+#define SYSV_AT ((void *)0x230000000ul)
+#define FILE_AT ((void *)0x240000000ul)
+#define OWN_AT ((void *)0x250000000ul)
+#define SWAPPED_AT ((void *)0x260000000ul)
+#define LAZY_AT ((void *)0x270000000ul)
+#define SCRATCH_AT ((void *)0x280000000ul)
+
+static volatile char sink; /* what touch() reads goes here, so that it is read */
+
+static void die(const char *what)
+{
+	perror(what);
+	exit(1);
+}
+
+static void *map_at(void *at, size_t len, int prot, int flags, int fd)
+{
+	void *p = mmap(at, len, prot, flags | MAP_FIXED_NOREPLACE, fd, 0);
+
+	if (p != at)
+		die("mmap");
+	return p;
+}
+
+/* Writes every page with a value that differs by page, so that nothing merges. */
+static void fill(void *p, size_t len, int seed)
+{
+	for (size_t off = 0; off < len; off += 4096)
+		memset((char *)p + off, (int)((off / 4096 + (size_t)seed) % 251) + 1, 4096);
+}
+
+/* Anonymous memory in small pages, whatever the machine's THP setting. */
+static void *anon(void *at, size_t len, int shared)
+{
+	void *p = map_at(at, len, PROT_READ | PROT_WRITE,
+			 (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1);
+
+	madvise(p, len, MADV_NOHUGEPAGE);
+	return p;
+}
+
+/* Reads every page: fork copies no page tables of shared or file mappings. */
+static void touch(void *p, size_t len)
+{
+	for (size_t off = 0; off < len; off += 4096)
+		sink += ((char *)p)[off];
+}
+
+static void map_family_regions(const char *dir)
+{
+	char path[4096], buf[4096];
+	int fd, id;
+
+	fill(anon(COW_AT, 4 * MiB, 0), 4 * MiB, 1);
+	fill(anon(SHANON_AT, 2 * MiB, 1), 2 * MiB, 2);
+	fd = memfd_create("memledger-test", 0);
+	if (fd < 0 || ftruncate(fd, (off_t)MiB) < 0)
+		die("memfd");
+	fill(map_at(MEMFD_AT, MiB, PROT_READ | PROT_WRITE, MAP_SHARED, fd), MiB, 3);
+	id = shmget(IPC_PRIVATE, MiB, IPC_CREAT | 0600);
+	if (id < 0 || shmat(id, SYSV_AT, 0) != SYSV_AT)
+		die("shm");
+	fill(SYSV_AT, MiB, 4);
+	shmctl(id, IPC_RMID, NULL); /* gone when the last process detaches */
+	snprintf(path, sizeof(path), "%s/mapped-file", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	for (int i = 0; fd >= 0 && i < 256; i++) {
+		memset(buf, i + 1, sizeof(buf));
+		if (write(fd, buf, sizeof(buf)) != (ssize_t)sizeof(buf))
+			die("write");
+	}
+	if (fd < 0 || fsync(fd) < 0)
+		die("file");
+	touch(map_at(FILE_AT, MiB, PROT_READ, MAP_PRIVATE, fd), MiB);
+}
+
+
+/* Keeps this process on the CPU it runs on, so that draining this CPU's batches suffices. */
+static void pin_to_this_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu < 0 ? 0 : cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		die("sched_setaffinity");
+	fill(anon(SCRATCH_AT, 4096, 0), 4096, 0);
+}
+
+/* Drains this CPU's page batches: MADV_COLD calls lru_add_drain() first. */
+static void drain_this_cpu(void)
+{
+	if (madvise(SCRATCH_AT, 4096, MADV_COLD) < 0)
+		die("MADV_COLD");
+}
+
+static void child_regions(int i, int swap)
+{
+	touch(SHANON_AT, 2 * MiB);
+	touch(MEMFD_AT, MiB);
+	touch(SYSV_AT, MiB);
+	touch(FILE_AT, MiB);
+	fill(COW_AT, (size_t)(i + 1) * 256 * 1024, 100 + i); /* private copies now */
+	fill(anon(SWAPPED_AT, 2 * MiB, 0), 2 * MiB, 200 + i);
+	if (swap && madvise(SWAPPED_AT, 2 * MiB, MADV_PAGEOUT) < 0)
+		die("MADV_PAGEOUT");
+	/*
+	 * New pages reach the LRU, and MADV_FREE marks pages lazy, through per-CPU batches;
+	 * a page not yet on the LRU is never marked, and until the lazy batch drains its
+	 * pages count as swap-backed, not LazyFree. So: one CPU, drained before and after.
+	 */
+	pin_to_this_cpu();
+	fill(anon(LAZY_AT, MiB, 0), MiB, 300 + i);
+	drain_this_cpu();
+	if (madvise(LAZY_AT, MiB, MADV_FREE) < 0)
+		die("MADV_FREE");
+	drain_this_cpu();
+}
+
+int main(int argc, char **argv)
+{
+	int ready[2], hold[2], nchildren, swap;
+	pid_t pids[64];
+	char c;
+
+	if (argc != 4)
+		return 2;
+	nchildren = atoi(argv[2]);
+	swap = atoi(argv[3]);
+	if (nchildren < 0 || nchildren > 64 || pipe(ready) < 0 || pipe(hold) < 0)
+		return 2;
+	map_family_regions(argv[1]);
+	for (int i = 0; i < nchildren; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0)
+			die("fork");
+		if (pids[i] == 0) {
+			close(hold[1]);
+			fill(anon(OWN_AT, 8 * MiB, 0), 8 * MiB, 10 + i);
+			child_regions(i, swap);
+			if (write(ready[1], "x", 1) != 1)
+				die("ready");
+			while (read(hold[0], &c, 1) > 0) /* until the parent exits */
+				;
+			_exit(0);
+		}
+	}
+	fill(anon(OWN_AT, 8 * MiB, 0), 8 * MiB, 9);
+	for (int i = 0; i < nchildren; i++)
+		if (read(ready[0], &c, 1) != 1)
+			die("wait for children");
+	printf("ready %d", (int)getpid());
+	for (int i = 0; i < nchildren; i++)
+		printf(" %d", (int)pids[i]);
+	printf("\n");
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	close(hold[1]);
+	while (wait(NULL) > 0)
+		;
+	return 0;
+}

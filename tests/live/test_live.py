@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Live ground truth: memledger's figures for processes of a known layout.
+
+    test_live.py MEMLEDGER LAYOUT_HELPER
+
+Starts the layout helper (tests/live/layout.c), then asserts that what memledger prints
+for its processes equals (1) smaps_rollup, status and smaps read here independently,
+(2) what the layout predicts, and (3) smem's figures for the same processes (PSS: up to
+smem's truncation of each mapping's Pss). Turns a swap file on for the test when the
+machine has no swap and the test runs as root; turns it off again after.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+KiB = 1024
+MiB = 1024 * KiB
+NCHILDREN = 3
+FAMILY = NCHILDREN + 1
+COLUMNS = ("PID,PPID,UID,COMM,VSS,RSS,PSS,USS,SHARED,SWAP,SWAPPSS,DIRTY,ANON,FILE,SHMEM,"
+           "FOOTPRINT,COMMIT,LAZYFREE,LOCKED,THP,HUGETLB,KSM,PAGETABLES,THREADS")
+
+passed = failed = skipped = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL: {name} {detail}")
+
+
+def skip(name, why):
+    global skipped
+    skipped += 1
+    print(f"SKIP: {name}: {why}")
+
+
+def kb_fields(path):
+    """The 'Key: N kB' fields of a /proc file, in bytes."""
+    out = {}
+    with open(path) as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            parts = rest.split()
+            if len(parts) == 2 and parts[1] == "kB":
+                out[key] = int(parts[0]) * KiB
+            elif key in ("Threads", "PPid"):
+                out[key] = int(parts[0])
+            elif key == "Uid":
+                out[key] = int(parts[1])
+    return out
+
+
+def smaps_commit(pid):
+    """Σ Size of the mappings whose VmFlags hold 'ac', read from smaps here."""
+    commit = size = 0
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            if line.startswith("Size:"):
+                size = int(line.split()[1]) * KiB
+            elif line.startswith("VmFlags:") and "ac" in line.split()[1:]:
+                commit += size
+    return commit
+
+
+def kernel_figures(pid):
+    """What the kernel says of pid, in memledger's column names."""
+    r = kb_fields(f"/proc/{pid}/smaps_rollup")
+    s = kb_fields(f"/proc/{pid}/status")
+    return {
+        "ppid": s["PPid"], "uid": s["Uid"], "vss": s["VmSize"],
+        "rss": r["Rss"], "pss": r["Pss"],
+        "uss": r["Private_Clean"] + r["Private_Dirty"],
+        "shared": r["Shared_Clean"] + r["Shared_Dirty"],
+        "swap": r["Swap"], "swappss": r["SwapPss"],
+        "dirty": r["Shared_Dirty"] + r["Private_Dirty"],
+        "anon": r["Pss_Anon"], "file": r["Pss_File"], "shmem": r["Pss_Shmem"],
+        "footprint": s["RssAnon"] + s["VmSwap"], "commit": smaps_commit(pid),
+        "lazyfree": r["LazyFree"], "locked": r["Locked"],
+        "thp": r["AnonHugePages"] + r["ShmemPmdMapped"] + r["FilePmdMapped"],
+        "hugetlb": r["Shared_Hugetlb"] + r["Private_Hugetlb"], "ksm": r["KSM"],
+        "pagetables": s["VmPTE"], "threads": s["Threads"],
+    }
+
+
+def memledger_json(memledger, *args):
+    out = subprocess.run([memledger, "-J", *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+class Swap:
+    """Swap for the test: what is on, or a swap file turned on for its duration."""
+
+    def __init__(self):
+        self.path = None
+        with open("/proc/swaps") as f:
+            self.on = len(f.readlines()) > 1
+        if self.on or os.geteuid() != 0:
+            return
+        path = "/var/tmp/memledger-test.swap"
+        try:
+            subprocess.run(["fallocate", "-l", "256M", path], check=True)
+            os.chmod(path, 0o600)
+            subprocess.run(["mkswap", path], check=True, capture_output=True)
+            subprocess.run(["swapon", path], check=True, capture_output=True)
+            self.path, self.on = path, True
+        except (OSError, subprocess.CalledProcessError) as e:
+            print(f"note: cannot turn a swap file on: {e}")
+            if os.path.exists(path):
+                os.unlink(path)
+
+    def close(self):
+        if self.path:
+            subprocess.run(["swapoff", self.path], check=False)
+            os.unlink(self.path)
+
+
+def check_equal_to_kernel(rows, pids):
+    for pid in pids:
+        kernel = kernel_figures(pid)
+        row = rows.get(pid)
+        check(f"{pid} is a row", row is not None)
+        for key, want in kernel.items():
+            check(f"{pid} {key} equals the kernel's", row and row[key] == want,
+                  f"memledger {row and row[key]} kernel {want}")
+
+
+def check_layout(rows, pids, swap_on):
+    parent, children = pids[0], pids[1:]
+    for pid in pids:
+        # SHANON 2 MiB + MEMFD 1 MiB + SYSV 1 MiB, each shared by the whole family.
+        check(f"{pid} SHMEM is 4 MiB / {FAMILY}", rows[pid]["shmem"] == 4 * MiB // FAMILY,
+              rows[pid]["shmem"])
+        check(f"{pid} USS holds its own 8 MiB", rows[pid]["uss"] >= 8 * MiB, rows[pid]["uss"])
+    for i, pid in enumerate(children):
+        row = rows[pid]
+        check(f"child {i} LAZYFREE is 1 MiB", row["lazyfree"] == MiB, row["lazyfree"])
+        check(f"child {i} PPID", row["ppid"] == parent)
+        # own 8 MiB + rewritten COW + 1 MiB lazily freed (still resident, private)
+        low = 8 * MiB + (i + 1) * 256 * KiB + MiB
+        check(f"child {i} USS >= {low}", row["uss"] >= low, row["uss"])
+        check(f"child {i} COMMIT holds its private writable regions",
+              row["commit"] >= (8 + 4 + 2 + 1) * MiB, row["commit"])
+        if i:
+            # Children differ only in how much of COW each rewrote: 256 KiB a step.
+            step = row["uss"] - rows[children[i - 1]]["uss"]
+            check(f"child {i} USS is 256 KiB above child {i - 1}", step == 256 * KiB, step)
+        if swap_on:
+            check(f"child {i} SWAP is 2 MiB", row["swap"] == 2 * MiB, row["swap"])
+            check(f"child {i} SWAPPSS is 2 MiB", row["swappss"] == 2 * MiB, row["swappss"])
+    check("parent LAZYFREE is 0", rows[parent]["lazyfree"] == 0)
+    check("parent SWAP is 0", rows[parent]["swap"] == 0)
+    check("Σ SHMEM over the family is 4 MiB", sum(rows[p]["shmem"] for p in pids) == 4 * MiB)
+    if not swap_on:
+        skip("SWAP of paged-out regions", "no swap and not root")
+
+
+def mapping_counts(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return len(f.readlines())
+
+
+def check_against_smem(rows, pids):
+    if not shutil.which("smem"):
+        skip("smem comparison", "smem is not installed")
+        return
+    out = subprocess.run(["smem", "-H", "-c", "pid rss uss swap pss", "-P", "layout-helper"],
+                         check=True, capture_output=True, text=True).stdout
+    smem = {int(f[0]): [int(x) * KiB for x in f[1:]] for f in (l.split() for l in out.splitlines())}
+    for pid in pids:
+        if pid not in smem:
+            check(f"smem sees {pid}", False)
+            continue
+        rss, uss, swap, pss = smem[pid]
+        row = rows[pid]
+        check(f"{pid} RSS equals smem's", row["rss"] == rss, f"{row['rss']} vs {rss}")
+        check(f"{pid} USS equals smem's", row["uss"] == uss, f"{row['uss']} vs {uss}")
+        check(f"{pid} SWAP equals smem's", row["swap"] == swap, f"{row['swap']} vs {swap}")
+        # smem sums per-mapping Pss, each truncated to whole kB: low by < 1 kB a mapping.
+        gap = row["pss"] - pss
+        check(f"{pid} PSS is smem's plus its truncation", 0 <= gap < mapping_counts(pid) * KiB,
+              f"{row['pss']} vs {pss}")
+
+
+def check_full_scan(memledger):
+    doc = memledger_json(memledger, "-o", "PID,RSS,PSS")
+    pids = {p["pid"] for p in doc["processes"]}
+    check("JSON has an unreadable count", isinstance(doc.get("unreadable"), int))
+    check("no kernel thread is a row (kthreadd)", 2 not in pids)
+    check("this test is a row", os.getpid() in pids)
+    check("every row has RSS and PSS", all(p["rss"] is not None and p["pss"] is not None
+                                           for p in doc["processes"]))
+
+
+def check_unprivileged(memledger):
+    """As nobody, other users' processes are unreadable: counted, never zero rows."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        skip("unprivileged run", "needs root and setpriv")
+        return
+    drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", memledger]
+    if subprocess.run(drop + ["--version"], capture_output=True).returncode != 0:
+        skip("unprivileged run", "nobody cannot run the binary here (its directory is closed)")
+        return
+    out = subprocess.run(drop + ["-J"], capture_output=True, text=True)
+    doc = json.loads(out.stdout)
+    check("as nobody: root's processes are counted unreadable", doc["unreadable"] > 0)
+    check("as nobody: no row of root's processes",
+          all(p["pid"] != os.getpid() for p in doc["processes"]))
+    out = subprocess.run(drop, capture_output=True, text=True)
+    check("as nobody: the table says so on stderr",
+          "could not be read; run as root to see them" in out.stderr, out.stderr)
+    check("as nobody: exit status 0", out.returncode == 0)
+
+
+def check_vanished(memledger):
+    """A process gone before it is read is no row and no error."""
+    child = subprocess.Popen(["true"])
+    child.wait()
+    doc = memledger_json(memledger, "-p", str(child.pid))
+    check("a vanished process is no row", doc["processes"] == [])
+    check("a vanished process is not unreadable", doc["unreadable"] == 0)
+
+
+def main():
+    memledger, helper = sys.argv[1], sys.argv[2]
+    workdir = tempfile.mkdtemp(prefix="memledger-live-")
+    swap = Swap()
+    family = None
+    try:
+        family = subprocess.Popen([helper, workdir, str(NCHILDREN), "1" if swap.on else "0"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = family.stdout.readline().split()
+        if not line or line[0] != "ready":
+            print("FAIL: the layout helper did not start")
+            return 1
+        pids = [int(p) for p in line[1:]]
+        doc = memledger_json(memledger, "-b", "-o", COLUMNS, "-p", ",".join(map(str, pids)))
+        rows = {p["pid"]: p for p in doc["processes"]}
+        check_equal_to_kernel(rows, pids)
+        check_layout(rows, pids, swap.on)
+        check_against_smem(rows, pids)
+        check_full_scan(memledger)
+        check_unprivileged(memledger)
+        check_vanished(memledger)
+    finally:
+        if family:
+            family.stdin.close()
+            family.wait()
+        swap.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"live: {passed} passed, {failed} failed, {skipped} skipped")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
