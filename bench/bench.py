@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""memledger against the cost floor and its peers, on a workload of many processes.
+
+    bench.py --memledger PATH [--children N] [--mappings M] [--rounds R]
+
+Starts bench/workload (one parent with M mappings forked into N children), then times,
+interleaved round by round, memledger's default view, `cat` of the same smaps_rollup
+files, smem and smemstat. Prints the medians, the ratios and each one's peak RSS (through bench/peakrss.c).
+Figures, not a pass/fail test.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+
+def run(peakrss, cmd):
+    """Runs cmd with its output discarded; returns (seconds, peak RSS in KiB)."""
+    rss_file = os.path.join(os.path.dirname(peakrss), "bench-peakrss.out")
+    start = time.perf_counter()
+    subprocess.run([peakrss, rss_file] + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - start
+    with open(rss_file) as f:
+        return seconds, int(f.read())
+
+
+def rollup_paths():
+    return [f"/proc/{d}/smaps_rollup" for d in sorted(os.listdir("/proc"), key=lambda d: d.zfill(10))
+            if d.isdigit()]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--memledger", required=True)
+    ap.add_argument("--children", type=int, default=500)
+    ap.add_argument("--mappings", type=int, default=400)
+    ap.add_argument("--rounds", type=int, default=11)
+    args = ap.parse_args()
+    here = os.path.dirname(os.path.abspath(__file__))
+    workload = os.path.join(os.path.dirname(args.memledger), "bench-workload")
+    peakrss = os.path.join(os.path.dirname(args.memledger), "bench-peakrss")
+    subprocess.run(["cc", "-O2", "-o", workload, os.path.join(here, "workload.c")], check=True)
+    subprocess.run(["cc", "-O2", "-static", "-o", peakrss, os.path.join(here, "peakrss.c")], check=True)
+    proc = subprocess.Popen([workload, str(args.children), str(args.mappings)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        if not proc.stdout.readline().startswith("ready"):
+            sys.exit("workload did not start")
+        nprocs = len(rollup_paths())
+        commands = {
+            "memledger": [args.memledger],
+            "memledger --threads 1": [args.memledger, "--threads", "1"],
+            "cat smaps_rollup": ["cat"] + rollup_paths(),
+        }
+        for peer, cmd in (("smem", ["smem"]), ("smemstat", ["smemstat"])):
+            if shutil.which(peer):
+                commands[peer] = cmd
+        times = {name: [] for name in commands}
+        peak = {name: 0 for name in commands}
+        for _ in range(args.rounds):
+            for name, cmd in commands.items():
+                if name == "cat smaps_rollup":
+                    cmd = ["cat"] + rollup_paths()  # the same processes as now
+                seconds, rss = run(peakrss, cmd)
+                times[name].append(seconds)
+                peak[name] = max(peak[name], rss)
+        print(f"workload: {args.children} children x {args.mappings} mappings; "
+              f"{nprocs} processes on the machine; {args.rounds} rounds, interleaved")
+        floor = statistics.median(times["cat smaps_rollup"])
+        ml = statistics.median(times["memledger"])
+        print(f"{'command':24} {'median':>10} {'vs cat':>8} {'vs memledger':>13} {'peak RSS':>10}")
+        for name in commands:
+            med = statistics.median(times[name])
+            print(f"{name:24} {med * 1000:8.1f}ms {med / floor:7.2f}x {med / ml:12.1f}x "
+                  f"{peak[name] / 1024:8.1f}M")
+    finally:
+        proc.stdin.close()
+        proc.wait()
+
+
+if __name__ == "__main__":
+    main()
