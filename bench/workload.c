@@ -26,8 +26,9 @@ int main(int argc, char **argv)
 		return 2;
 	for (int i = 0; i < nmappings; i++) {
 		/* Two pages with a one-page gap after them: no two mappings merge. */
-		char *p = mmap((void *)(BASE + (unsigned long)i * 3 * 4096), 2 * 4096, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		char *p = mmap((void *)(BASE + (unsigned long)i * 3 * 4096), 2 * 4096,
+		               PROT_READ | PROT_WRITE,
+		               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 		if (p == MAP_FAILED)
 			return 1;
 		p[0] = (char)i;

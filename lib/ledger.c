@@ -7,12 +7,9 @@ unsigned ml_metric_needs(enum ml_metric m)
 	case ML_VSS:
 	case ML_FOOTPRINT:
 	case ML_PAGETABLES:
-	case ML_THREADS:
-		return ML_NEED_STATUS;
-	case ML_COMMIT:
-		return ML_NEED_SMAPS;
-	default:
-		return ML_NEED_ROLLUP;
+	case ML_THREADS: return ML_NEED_STATUS;
+	case ML_COMMIT: return ML_NEED_SMAPS;
+	default: return ML_NEED_ROLLUP;
 	}
 }
 
@@ -38,7 +35,8 @@ static uint64_t rollup_metric(const struct ml_mem *mem, enum ml_metric m)
 	case ML_LAZYFREE: return mem->v[ML_MEM_LAZYFREE];
 	case ML_LOCKED: return mem->v[ML_MEM_LOCKED];
 	case ML_THP:
-		return ml_add(mem_sum(mem, ML_MEM_ANON_HUGE, ML_MEM_SHMEM_PMD), mem->v[ML_MEM_FILE_PMD]);
+		return ml_add(mem_sum(mem, ML_MEM_ANON_HUGE, ML_MEM_SHMEM_PMD),
+		              mem->v[ML_MEM_FILE_PMD]);
 	case ML_HUGETLB: return mem_sum(mem, ML_MEM_SHARED_HUGETLB, ML_MEM_PRIVATE_HUGETLB);
 	case ML_KSM: return mem->v[ML_MEM_KSM];
 	case ML_REFERENCED: return mem->v[ML_MEM_REFERENCED];

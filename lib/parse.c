@@ -10,29 +10,29 @@ static const struct {
 	unsigned char len;
 } mem_keys[ML_MEM_NFIELDS] = {
 #define K(f, s) [f] = {s, sizeof(s) - 1}
-	K(ML_MEM_SIZE, "Size"),
-	K(ML_MEM_RSS, "Rss"),
-	K(ML_MEM_PSS, "Pss"),
-	K(ML_MEM_PSS_DIRTY, "Pss_Dirty"),
-	K(ML_MEM_PSS_ANON, "Pss_Anon"),
-	K(ML_MEM_PSS_FILE, "Pss_File"),
-	K(ML_MEM_PSS_SHMEM, "Pss_Shmem"),
-	K(ML_MEM_SHARED_CLEAN, "Shared_Clean"),
-	K(ML_MEM_SHARED_DIRTY, "Shared_Dirty"),
-	K(ML_MEM_PRIVATE_CLEAN, "Private_Clean"),
-	K(ML_MEM_PRIVATE_DIRTY, "Private_Dirty"),
-	K(ML_MEM_REFERENCED, "Referenced"),
-	K(ML_MEM_ANONYMOUS, "Anonymous"),
-	K(ML_MEM_KSM, "KSM"),
-	K(ML_MEM_LAZYFREE, "LazyFree"),
-	K(ML_MEM_ANON_HUGE, "AnonHugePages"),
-	K(ML_MEM_SHMEM_PMD, "ShmemPmdMapped"),
-	K(ML_MEM_FILE_PMD, "FilePmdMapped"),
-	K(ML_MEM_SHARED_HUGETLB, "Shared_Hugetlb"),
-	K(ML_MEM_PRIVATE_HUGETLB, "Private_Hugetlb"),
-	K(ML_MEM_SWAP, "Swap"),
-	K(ML_MEM_SWAP_PSS, "SwapPss"),
-	K(ML_MEM_LOCKED, "Locked"),
+    K(ML_MEM_SIZE, "Size"),
+    K(ML_MEM_RSS, "Rss"),
+    K(ML_MEM_PSS, "Pss"),
+    K(ML_MEM_PSS_DIRTY, "Pss_Dirty"),
+    K(ML_MEM_PSS_ANON, "Pss_Anon"),
+    K(ML_MEM_PSS_FILE, "Pss_File"),
+    K(ML_MEM_PSS_SHMEM, "Pss_Shmem"),
+    K(ML_MEM_SHARED_CLEAN, "Shared_Clean"),
+    K(ML_MEM_SHARED_DIRTY, "Shared_Dirty"),
+    K(ML_MEM_PRIVATE_CLEAN, "Private_Clean"),
+    K(ML_MEM_PRIVATE_DIRTY, "Private_Dirty"),
+    K(ML_MEM_REFERENCED, "Referenced"),
+    K(ML_MEM_ANONYMOUS, "Anonymous"),
+    K(ML_MEM_KSM, "KSM"),
+    K(ML_MEM_LAZYFREE, "LazyFree"),
+    K(ML_MEM_ANON_HUGE, "AnonHugePages"),
+    K(ML_MEM_SHMEM_PMD, "ShmemPmdMapped"),
+    K(ML_MEM_FILE_PMD, "FilePmdMapped"),
+    K(ML_MEM_SHARED_HUGETLB, "Shared_Hugetlb"),
+    K(ML_MEM_PRIVATE_HUGETLB, "Private_Hugetlb"),
+    K(ML_MEM_SWAP, "Swap"),
+    K(ML_MEM_SWAP_PSS, "SwapPss"),
+    K(ML_MEM_LOCKED, "Locked"),
 #undef K
 };
 
@@ -156,7 +156,8 @@ int ml_parse_maps_line(const char *line, size_t len, struct ml_mapping *m, char 
 /* Lines that open a mapping start with its address: lowercase hex, never a field key. */
 static bool is_maps_line(const char *line, size_t len)
 {
-	return len > 0 && ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'));
+	return len > 0 &&
+	       ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'));
 }
 
 void ml_smaps_parser_init(struct ml_smaps_parser *p, ml_mapping_fn emit, void *ctx)
@@ -265,19 +266,19 @@ static const struct {
 	const char *key;
 	size_t offset; /* of the uint64_t in struct ml_status */
 } status_kb_keys[] = {
-	{"VmSize", offsetof(struct ml_status, vm_size)},
-	{"VmRSS", offsetof(struct ml_status, vm_rss)},
-	{"RssAnon", offsetof(struct ml_status, rss_anon)},
-	{"RssFile", offsetof(struct ml_status, rss_file)},
-	{"RssShmem", offsetof(struct ml_status, rss_shmem)},
-	{"VmSwap", offsetof(struct ml_status, vm_swap)},
-	{"VmPTE", offsetof(struct ml_status, vm_pte)},
-	{"HugetlbPages", offsetof(struct ml_status, hugetlb)},
+    {"VmSize", offsetof(struct ml_status, vm_size)},
+    {"VmRSS", offsetof(struct ml_status, vm_rss)},
+    {"RssAnon", offsetof(struct ml_status, rss_anon)},
+    {"RssFile", offsetof(struct ml_status, rss_file)},
+    {"RssShmem", offsetof(struct ml_status, rss_shmem)},
+    {"VmSwap", offsetof(struct ml_status, vm_swap)},
+    {"VmPTE", offsetof(struct ml_status, vm_pte)},
+    {"HugetlbPages", offsetof(struct ml_status, hugetlb)},
 };
 
 /* Parses one status line's value for key[0..klen) into s. Returns 0 or -EINVAL. */
 static int status_field(const char *key, size_t klen, const char *p, const char *end,
-			struct ml_status *s)
+                        struct ml_status *s)
 {
 	uint64_t v;
 
@@ -383,7 +384,8 @@ int ml_parse_stat(const char *buf, size_t len, struct ml_stat *s)
 		}
 	if (!open || !close || close < open || end - close < 3 || close[1] != ' ')
 		return -EINVAL;
-	n = (size_t)(close - open - 1) < ML_COMM_MAX - 1 ? (size_t)(close - open - 1) : ML_COMM_MAX - 1;
+	n = (size_t)(close - open - 1) < ML_COMM_MAX - 1 ? (size_t)(close - open - 1)
+	                                                 : ML_COMM_MAX - 1;
 	memcpy(s->comm, open + 1, n);
 	s->comm[n] = '\0';
 	s->pid = (pid_t)pid;

@@ -207,8 +207,8 @@ static enum outcome read_memory(struct reader *r, int dirfd, struct ml_proc *p, 
 }
 
 /* Reads one process into p as opts asks. */
-static enum outcome scan_one(struct reader *r, struct ml_source *src, const struct ml_scan_opts *opts,
-			     pid_t pid, struct ml_proc *p)
+static enum outcome scan_one(struct reader *r, struct ml_source *src,
+                             const struct ml_scan_opts *opts, pid_t pid, struct ml_proc *p)
 {
 	unsigned needs = opts->needs;
 	enum outcome o = ROW;
@@ -265,13 +265,15 @@ static void *scan_worker(void *arg)
 	size_t i;
 
 	while ((i = atomic_fetch_add(&job->next, 1)) < job->n) {
-		job->outcomes[i] = scan_one(w->reader, job->src, job->opts, job->pids[i], &job->procs[i]);
+		job->outcomes[i] =
+		    scan_one(w->reader, job->src, job->opts, job->pids[i], &job->procs[i]);
 		if (job->outcomes[i] == FAILED) {
 			pthread_mutex_lock(&job->lock);
 			if (!job->error) {
 				job->error = w->reader->error ? w->reader->error : -EIO;
 				job->error_pid = job->pids[i];
-				memcpy(job->error_file, w->reader->error_file, sizeof(job->error_file));
+				memcpy(job->error_file, w->reader->error_file,
+				       sizeof(job->error_file));
 			}
 			pthread_mutex_unlock(&job->lock);
 			atomic_store(&job->next, job->n); /* stop the others early */

@@ -118,24 +118,24 @@ static int parse_threads(const char *arg, struct cli *cli)
 enum { OPT_LIST_COLUMNS = 256, OPT_CSV, OPT_RAW, OPT_SOURCE, OPT_THREADS };
 
 static const struct option longopts[] = {
-	{"output", required_argument, NULL, 'o'},
-	{"list-columns", no_argument, NULL, OPT_LIST_COLUMNS},
-	{"sort", required_argument, NULL, 's'},
-	{"reverse", no_argument, NULL, 'r'},
-	{"totals", no_argument, NULL, 't'},
-	{"json", no_argument, NULL, 'J'},
-	{"csv", no_argument, NULL, OPT_CSV},
-	{"raw", no_argument, NULL, OPT_RAW},
-	{"noheadings", no_argument, NULL, 'n'},
-	{"bytes", no_argument, NULL, 'b'},
-	{"pid", required_argument, NULL, 'p'},
-	{"user", required_argument, NULL, 'u'},
-	{"process", required_argument, NULL, 'P'},
-	{"source", required_argument, NULL, OPT_SOURCE},
-	{"threads", required_argument, NULL, OPT_THREADS},
-	{"help", no_argument, NULL, 'h'},
-	{"version", no_argument, NULL, 'V'},
-	{NULL, 0, NULL, 0},
+    {"output", required_argument, NULL, 'o'},
+    {"list-columns", no_argument, NULL, OPT_LIST_COLUMNS},
+    {"sort", required_argument, NULL, 's'},
+    {"reverse", no_argument, NULL, 'r'},
+    {"totals", no_argument, NULL, 't'},
+    {"json", no_argument, NULL, 'J'},
+    {"csv", no_argument, NULL, OPT_CSV},
+    {"raw", no_argument, NULL, OPT_RAW},
+    {"noheadings", no_argument, NULL, 'n'},
+    {"bytes", no_argument, NULL, 'b'},
+    {"pid", required_argument, NULL, 'p'},
+    {"user", required_argument, NULL, 'u'},
+    {"process", required_argument, NULL, 'P'},
+    {"source", required_argument, NULL, OPT_SOURCE},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
 };
 
 /* Applies one option. Returns -1 to go on, or an exit status. */
@@ -185,9 +185,7 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 		break;
 	case 'h': usage(stdout); return EXIT_OK;
 	case 'V': printf("memledger %s\n", MEMLEDGER_VERSION); return EXIT_OK;
-	default:
-		fputs("Try 'memledger --help' for more information.\n", stderr);
-		return EXIT_USAGE;
+	default: fputs("Try 'memledger --help' for more information.\n", stderr); return EXIT_USAGE;
 	}
 	return -1;
 }

@@ -12,21 +12,21 @@
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
 struct cli {
-	const char *command;   /* the view: "ps" */
-	const char *columns;   /* -o, as given */
-	const char *sort;      /* -s */
-	bool reverse;          /* -r */
-	bool totals;           /* -t */
-	bool list_columns;     /* --list-columns */
+	const char *command; /* the view: "ps" */
+	const char *columns; /* -o, as given */
+	const char *sort;    /* -s */
+	bool reverse;        /* -r */
+	bool totals;         /* -t */
+	bool list_columns;   /* --list-columns */
 	struct out_opts out;
-	const char *source;    /* --source DIR, NULL: /proc */
-	pid_t *pids;           /* -p */
+	const char *source; /* --source DIR, NULL: /proc */
+	pid_t *pids;        /* -p */
 	size_t npids;
-	bool have_uid;         /* -u */
+	bool have_uid; /* -u */
 	uid_t uid;
-	bool have_regex;       /* -P */
+	bool have_regex; /* -P */
 	regex_t regex;
-	unsigned threads;      /* --threads, 0: automatic */
+	unsigned threads; /* --threads, 0: automatic */
 };
 
 /*

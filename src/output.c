@@ -122,7 +122,7 @@ static void csv_field(FILE *f, const char *s)
 
 /* Formats one cell as the output format shows it; returns buf or the cell's string. */
 static const char *cell_text(const struct out_table *t, const struct out_col *col,
-			     const struct out_cell *c, char *buf, size_t len)
+                             const struct out_cell *c, char *buf, size_t len)
 {
 	bool machine = t->opts.format == OUT_JSON || t->opts.format == OUT_CSV;
 
@@ -138,7 +138,7 @@ static const char *cell_text(const struct out_table *t, const struct out_col *co
 }
 
 struct out_table *out_table_new(const char *name, const struct out_col *cols, size_t ncols,
-				const struct out_opts *opts)
+                                const struct out_opts *opts)
 {
 	struct out_table *t = calloc(1, sizeof(*t));
 
@@ -156,12 +156,12 @@ struct out_table *out_table_new(const char *name, const struct out_col *cols, si
 	scols_table_enable_json(t->tb, opts->format == OUT_JSON);
 	scols_table_enable_noheadings(t->tb, opts->noheadings);
 	for (size_t i = 0; i < ncols; i++) {
-		struct libscols_column *cl = scols_table_new_column(t->tb, cols[i].name, cols[i].whint,
-								    cols[i].flags);
+		struct libscols_column *cl =
+		    scols_table_new_column(t->tb, cols[i].name, cols[i].whint, cols[i].flags);
 		if (!cl)
 			goto err;
 		scols_column_set_json_type(cl, cols[i].type == COL_STR ? SCOLS_JSON_STRING
-								      : SCOLS_JSON_NUMBER);
+		                                                       : SCOLS_JSON_NUMBER);
 	}
 	return t;
 err:
@@ -181,7 +181,8 @@ static int add_line(struct out_table *t, const struct out_cell *cells)
 	if (!ln)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->ncols; i++) {
-		const char *text = cells[i].blank ? "" : cell_text(t, &t->cols[i], &cells[i], buf, sizeof(buf));
+		const char *text =
+		    cells[i].blank ? "" : cell_text(t, &t->cols[i], &cells[i], buf, sizeof(buf));
 		char *clean = machine ? utf8_sanitize(text) : NULL;
 		int rc;
 

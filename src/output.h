@@ -10,7 +10,7 @@ enum out_format { OUT_TABLE, OUT_RAW, OUT_JSON, OUT_CSV };
 
 struct out_opts {
 	enum out_format format;
-	bool bytes;      /* sizes as plain bytes in tables too */
+	bool bytes; /* sizes as plain bytes in tables too */
 	bool noheadings;
 };
 
@@ -23,8 +23,8 @@ enum col_type {
 struct out_col {
 	const char *name; /* upper case; JSON keys are its lower case */
 	enum col_type type;
-	double whint;     /* libsmartcols width hint */
-	int flags;        /* SCOLS_FL_* */
+	double whint; /* libsmartcols width hint */
+	int flags;    /* SCOLS_FL_* */
 };
 
 /* One cell: str for COL_STR (NULL: unknown), num otherwise (ML_UNKNOWN: unknown). */
@@ -41,7 +41,7 @@ struct out_table;
  * outlive it. Returns NULL on allocation failure.
  */
 struct out_table *out_table_new(const char *name, const struct out_col *cols, size_t ncols,
-				const struct out_opts *opts);
+                                const struct out_opts *opts);
 
 /* Adds one row of ncols cells. Returns 0 or -ENOMEM. */
 int out_table_add_row(struct out_table *t, const struct out_cell *cells);

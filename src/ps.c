@@ -24,44 +24,55 @@ struct colinfo {
 	const char *help;
 };
 
-#define SIZE_COL(n, m, h) {n, COL_SIZE, 6, SCOLS_FL_RIGHT, F_METRIC, m, h}
+#define SIZE_COL(n, m, h)                                                                          \
+	{                                                                                          \
+		n, COL_SIZE, 6, SCOLS_FL_RIGHT, F_METRIC, m, h                                     \
+	}
 
 static const struct colinfo infos[] = {
-	{"PID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_PID, 0, "process ID"},
-	{"PPID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_PPID, 0, "parent process ID"},
-	{"UID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_UID, 0, "effective user ID"},
-	{"USER", COL_STR, 8, 0, F_USER, 0, "effective user"},
-	{"COMM", COL_STR, 16, 0, F_COMM, 0, "command name (status Name)"},
-	{"COMMAND", COL_STR, 0.5, SCOLS_FL_TRUNC, F_COMMAND, 0,
-	 "command line; [COMM] when it is empty"},
-	SIZE_COL("VSS", ML_VSS, "virtual size: address space reserved (status VmSize)"),
-	SIZE_COL("RSS", ML_RSS, "resident: in RAM now, shared pages counted whole (Rss)"),
-	SIZE_COL("PSS", ML_PSS,
-		 "proportional: resident, each shared page divided among its mappers (Pss); adds up"),
-	SIZE_COL("USS", ML_USS, "unique: resident pages no other process maps (Private_Clean+Private_Dirty)"),
-	SIZE_COL("SHARED", ML_SHARED, "resident pages other processes map too (Shared_Clean+Shared_Dirty)"),
-	SIZE_COL("SWAP", ML_SWAP, "swapped out to swap, zram or zswap (Swap)"),
-	SIZE_COL("SWAPPSS", ML_SWAPPSS, "swap divided among the processes sharing it (SwapPss)"),
-	SIZE_COL("DIRTY", ML_DIRTY, "resident pages written since read (Shared_Dirty+Private_Dirty)"),
-	SIZE_COL("ANON", ML_ANON, "PSS of anonymous memory (Pss_Anon)"),
-	SIZE_COL("FILE", ML_FILE, "PSS of file-backed memory (Pss_File)"),
-	SIZE_COL("SHMEM", ML_SHMEM, "PSS of shared memory: shm, memfd, tmpfs, MAP_SHARED anonymous (Pss_Shmem)"),
-	SIZE_COL("FOOTPRINT", ML_FOOTPRINT, "private footprint: anonymous resident plus swap (RssAnon+VmSwap)"),
-	SIZE_COL("COMMIT", ML_COMMIT, "charged to the commit limit: mappings flagged 'ac' (reads smaps)"),
-	SIZE_COL("LAZYFREE", ML_LAZYFREE, "freed with MADV_FREE, the kernel may drop it (LazyFree)"),
-	SIZE_COL("LOCKED", ML_LOCKED, "locked in RAM (Locked)"),
-	SIZE_COL("THP", ML_THP, "in transparent huge pages (AnonHugePages+ShmemPmdMapped+FilePmdMapped)"),
-	SIZE_COL("HUGETLB", ML_HUGETLB, "hugetlbfs pages, not part of RSS (Shared_Hugetlb+Private_Hugetlb)"),
-	SIZE_COL("KSM", ML_KSM, "merged by kernel samepage merging (KSM)"),
-	SIZE_COL("REFERENCED", ML_REFERENCED, "resident and recently accessed (Referenced)"),
-	SIZE_COL("PAGETABLES", ML_PAGETABLES, "page tables, paid by each process for itself (VmPTE)"),
-	{"THREADS", COL_COUNT, 4, SCOLS_FL_RIGHT, F_METRIC, ML_THREADS, "threads (status Threads)"},
+    {"PID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_PID, 0, "process ID"},
+    {"PPID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_PPID, 0, "parent process ID"},
+    {"UID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_UID, 0, "effective user ID"},
+    {"USER", COL_STR, 8, 0, F_USER, 0, "effective user"},
+    {"COMM", COL_STR, 16, 0, F_COMM, 0, "command name (status Name)"},
+    {"COMMAND", COL_STR, 0.5, SCOLS_FL_TRUNC, F_COMMAND, 0,
+     "command line; [COMM] when it is empty"},
+    SIZE_COL("VSS", ML_VSS, "virtual size: address space reserved (status VmSize)"),
+    SIZE_COL("RSS", ML_RSS, "resident: in RAM now, shared pages counted whole (Rss)"),
+    SIZE_COL("PSS", ML_PSS,
+             "proportional: resident, each shared page divided among its mappers (Pss); adds up"),
+    SIZE_COL("USS", ML_USS,
+             "unique: resident pages no other process maps (Private_Clean+Private_Dirty)"),
+    SIZE_COL("SHARED", ML_SHARED,
+             "resident pages other processes map too (Shared_Clean+Shared_Dirty)"),
+    SIZE_COL("SWAP", ML_SWAP, "swapped out to swap, zram or zswap (Swap)"),
+    SIZE_COL("SWAPPSS", ML_SWAPPSS, "swap divided among the processes sharing it (SwapPss)"),
+    SIZE_COL("DIRTY", ML_DIRTY, "resident pages written since read (Shared_Dirty+Private_Dirty)"),
+    SIZE_COL("ANON", ML_ANON, "PSS of anonymous memory (Pss_Anon)"),
+    SIZE_COL("FILE", ML_FILE, "PSS of file-backed memory (Pss_File)"),
+    SIZE_COL("SHMEM", ML_SHMEM,
+             "PSS of shared memory: shm, memfd, tmpfs, MAP_SHARED anonymous (Pss_Shmem)"),
+    SIZE_COL("FOOTPRINT", ML_FOOTPRINT,
+             "private footprint: anonymous resident plus swap (RssAnon+VmSwap)"),
+    SIZE_COL("COMMIT", ML_COMMIT,
+             "charged to the commit limit: mappings flagged 'ac' (reads smaps)"),
+    SIZE_COL("LAZYFREE", ML_LAZYFREE, "freed with MADV_FREE, the kernel may drop it (LazyFree)"),
+    SIZE_COL("LOCKED", ML_LOCKED, "locked in RAM (Locked)"),
+    SIZE_COL("THP", ML_THP,
+             "in transparent huge pages (AnonHugePages+ShmemPmdMapped+FilePmdMapped)"),
+    SIZE_COL("HUGETLB", ML_HUGETLB,
+             "hugetlbfs pages, not part of RSS (Shared_Hugetlb+Private_Hugetlb)"),
+    SIZE_COL("KSM", ML_KSM, "merged by kernel samepage merging (KSM)"),
+    SIZE_COL("REFERENCED", ML_REFERENCED, "resident and recently accessed (Referenced)"),
+    SIZE_COL("PAGETABLES", ML_PAGETABLES, "page tables, paid by each process for itself (VmPTE)"),
+    {"THREADS", COL_COUNT, 4, SCOLS_FL_RIGHT, F_METRIC, ML_THREADS, "threads (status Threads)"},
 };
 
-#define NCOLS (sizeof(infos) / sizeof(infos[0]))
+#define NCOLS    (sizeof(infos) / sizeof(infos[0]))
 #define MAX_COLS 64
 
-static const char *const default_columns[] = {"PID", "USER", "COMMAND", "SWAP", "USS", "PSS", "RSS"};
+static const char *const default_columns[] = {"PID", "USER", "COMMAND", "SWAP",
+                                              "USS", "PSS",  "RSS"};
 
 void ps_list_columns(FILE *f)
 {
@@ -174,7 +185,7 @@ struct user_cache {
 	struct {
 		uint64_t uid;
 		char *name;
-	} *v;
+	} * v;
 	size_t n;
 };
 
@@ -274,7 +285,7 @@ static struct out_cell total_cell(const struct ml_scan *s, const struct colinfo 
 
 /* Builds the rows of a scan, sorted. Returns NULL on allocation failure. */
 static struct row *build_rows(const struct ml_scan *s, struct user_cache *users, unsigned needs,
-			      const struct sort_ctx *order)
+                              const struct sort_ctx *order)
 {
 	struct row *rows = calloc(s->nprocs ? s->nprocs : 1, sizeof(*rows));
 
@@ -297,7 +308,7 @@ static struct row *build_rows(const struct ml_scan *s, struct user_cache *users,
 
 /* Prints the rows (and totals) of a scan. Returns an exit status. */
 static int print_rows(const struct cli *cli, const struct ml_scan *s, const struct row *rows,
-		      const struct colinfo **cols, int ncols)
+                      const struct colinfo **cols, int ncols)
 {
 	struct out_col ocols[MAX_COLS];
 	struct out_cell cells[MAX_COLS];
@@ -305,7 +316,8 @@ static int print_rows(const struct cli *cli, const struct ml_scan *s, const stru
 	int rc = 0;
 
 	for (int i = 0; i < ncols; i++)
-		ocols[i] = (struct out_col){cols[i]->name, cols[i]->type, cols[i]->whint, cols[i]->flags};
+		ocols[i] =
+		    (struct out_col){cols[i]->name, cols[i]->type, cols[i]->whint, cols[i]->flags};
 	t = out_table_new("processes", ocols, (size_t)ncols, &cli->out);
 	if (!t)
 		return EXIT_ERROR;
@@ -336,31 +348,32 @@ static void report_unreadable(const struct cli *cli, const struct ml_scan *s)
 	if (s->unreadable == 0 || cli->out.format == OUT_JSON)
 		return;
 	cli_warn("%zu process%s could not be read%s", s->unreadable, s->unreadable == 1 ? "" : "es",
-		 geteuid() == 0 ? " (refused even to root)" : "; run as root to see them");
+	         geteuid() == 0 ? " (refused even to root)" : "; run as root to see them");
 }
 
 /* Scans the source for the needs of the view. Returns an exit status, or -1 to go on. */
 static int scan(struct cli *cli, unsigned needs, struct ml_scan *s)
 {
 	struct ml_scan_opts opts = {
-		.needs = needs,
-		.pids = cli->pids,
-		.npids = cli->npids,
-		.keep = (cli->have_uid || cli->have_regex) ? keep_proc : NULL,
-		.keep_ctx = cli,
-		.threads = cli->threads,
+	    .needs = needs,
+	    .pids = cli->pids,
+	    .npids = cli->npids,
+	    .keep = (cli->have_uid || cli->have_regex) ? keep_proc : NULL,
+	    .keep_ctx = cli,
+	    .threads = cli->threads,
 	};
 	struct ml_source *src = ml_source_new(cli->source);
 	int rc;
 
 	if (!src) {
-		cli_warn("cannot open %s: %s", cli->source ? cli->source : "/proc", strerror(errno));
+		cli_warn("cannot open %s: %s", cli->source ? cli->source : "/proc",
+		         strerror(errno));
 		return EXIT_ERROR;
 	}
 	rc = ml_scan_run(src, &opts, s);
 	if (rc < 0 && s->error_pid)
 		cli_warn("%s/%d/%s: %s", ml_source_path(src), (int)s->error_pid, s->error_file,
-			 rc == -EINVAL ? "malformed file" : strerror(-rc));
+		         rc == -EINVAL ? "malformed file" : strerror(-rc));
 	else if (rc < 0)
 		cli_warn("cannot read %s: %s", ml_source_path(src), strerror(-rc));
 	ml_source_free(src);

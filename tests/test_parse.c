@@ -79,7 +79,7 @@ static void test_mem_line(void **state)
 	assert_int_equal(ml_parse_mem_line("Rss:\t 12 kB", 11, &m), 0);
 	assert_int_equal(m.v[ML_MEM_RSS], 12 * KB);
 	assert_int_equal(ml_parse_mem_line("THPeligible:    0", 17, &m), 0); /* ignored */
-	assert_int_equal(ml_parse_mem_line("Name:  [anon:x y]", 17, &m), 0);  /* Android */
+	assert_int_equal(ml_parse_mem_line("Name:  [anon:x y]", 17, &m), 0); /* Android */
 	assert_int_equal(ml_parse_mem_line("Pss:", 4, &m), -EINVAL);
 	assert_int_equal(ml_parse_mem_line("Pss: -4 kB", 10, &m), -EINVAL);
 	assert_int_equal(ml_parse_mem_line("Pss: 4 MB", 9, &m), -EINVAL);
@@ -281,7 +281,8 @@ static void test_stat(void **state)
 
 static void test_cmdline(void **state)
 {
-	char a[] = "sleep\0" "30\0";
+	char a[] = "sleep\0"
+	           "30\0";
 	char b[] = "\0\0";
 
 	(void)state;
@@ -293,18 +294,18 @@ static void test_cmdline(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rollup_this_kernel),
-		cmocka_unit_test(test_rollup_malformed),
-		cmocka_unit_test(test_mem_line),
-		cmocka_unit_test(test_smaps_this_kernel),
-		cmocka_unit_test(test_smaps_old_kernel),
-		cmocka_unit_test(test_smaps_android),
-		cmocka_unit_test(test_smaps_malformed),
-		cmocka_unit_test(test_maps_line),
-		cmocka_unit_test(test_status),
-		cmocka_unit_test(test_status_kernel_thread_and_malformed),
-		cmocka_unit_test(test_stat),
-		cmocka_unit_test(test_cmdline),
+	    cmocka_unit_test(test_rollup_this_kernel),
+	    cmocka_unit_test(test_rollup_malformed),
+	    cmocka_unit_test(test_mem_line),
+	    cmocka_unit_test(test_smaps_this_kernel),
+	    cmocka_unit_test(test_smaps_old_kernel),
+	    cmocka_unit_test(test_smaps_android),
+	    cmocka_unit_test(test_smaps_malformed),
+	    cmocka_unit_test(test_maps_line),
+	    cmocka_unit_test(test_status),
+	    cmocka_unit_test(test_status_kernel_thread_and_malformed),
+	    cmocka_unit_test(test_stat),
+	    cmocka_unit_test(test_cmdline),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);

@@ -60,7 +60,7 @@ const char *ml_mem_field_name(enum ml_mem_field f);
 int ml_parse_mem_line(const char *line, size_t len, struct ml_mem *m);
 
 #define ML_VMFLAGS_MAX 128
-#define ML_NAME_MAX 4352 /* PATH_MAX and a " (deleted)" or "[anon:...]" tail */
+#define ML_NAME_MAX    4352 /* PATH_MAX and a " (deleted)" or "[anon:...]" tail */
 
 /* One mapping of smaps: its maps line, counters and VmFlags. */
 struct ml_mapping {
@@ -68,11 +68,11 @@ struct ml_mapping {
 	uint64_t offset;     /* file offset */
 	uint64_t inode;
 	unsigned dev_major, dev_minor;
-	char perms[5];                    /* "r-xp" */
-	const char *name;                 /* NUL-terminated, "" for anonymous */
-	size_t name_len;                  /* may hold " (deleted)" */
-	struct ml_mem mem;                /* ML_UNKNOWN where smaps had no line */
-	char vmflags[ML_VMFLAGS_MAX];     /* "rd wr mr mw me ac", "" when absent */
+	char perms[5];                /* "r-xp" */
+	const char *name;             /* NUL-terminated, "" for anonymous */
+	size_t name_len;              /* may hold " (deleted)" */
+	struct ml_mem mem;            /* ML_UNKNOWN where smaps had no line */
+	char vmflags[ML_VMFLAGS_MAX]; /* "rd wr mr mw me ac", "" when absent */
 	bool has_vmflags;
 };
 
@@ -144,7 +144,7 @@ struct ml_stat {
 	char comm[ML_COMM_MAX]; /* raw, may hold spaces and parentheses */
 	char state;
 	pid_t ppid, pgid, session;
-	unsigned flags;     /* PF_* */
+	unsigned flags; /* PF_* */
 	uint64_t threads;
 	uint64_t starttime; /* clock ticks after boot */
 	uint64_t vsize;     /* bytes */

@@ -27,30 +27,30 @@ struct ml_proc {
 	struct ml_status status; /* with ML_NEED_STATUS */
 	struct ml_stat stat;     /* with ML_NEED_STAT */
 	struct ml_mem mem;       /* with ML_NEED_ROLLUP: smaps_rollup's totals */
-	bool mem_summed;         /* mem is Σ smaps (no smaps_rollup): Pss is low by < 1 kB a mapping */
-	uint64_t commit;         /* with ML_NEED_SMAPS: Σ Size of mappings flagged "ac" */
-	uint64_t nmappings;      /* with ML_NEED_SMAPS */
+	bool mem_summed;    /* mem is Σ smaps (no smaps_rollup): Pss is low by < 1 kB a mapping */
+	uint64_t commit;    /* with ML_NEED_SMAPS: Σ Size of mappings flagged "ac" */
+	uint64_t nmappings; /* with ML_NEED_SMAPS */
 };
 
 /* Decides, after the cheap files (stat, status, cmdline) are read, whether to go on. */
 typedef bool (*ml_proc_filter_fn)(const struct ml_proc *p, void *ctx);
 
 struct ml_scan_opts {
-	unsigned needs;          /* ML_NEED_* */
-	const pid_t *pids;       /* only these processes, when npids > 0 */
+	unsigned needs;    /* ML_NEED_* */
+	const pid_t *pids; /* only these processes, when npids > 0 */
 	size_t npids;
-	ml_proc_filter_fn keep;  /* NULL keeps all; called from reader threads */
+	ml_proc_filter_fn keep; /* NULL keeps all; called from reader threads */
 	void *keep_ctx;
-	unsigned threads;        /* reader threads; 0 picks one per CPU, at most 2 */
+	unsigned threads; /* reader threads; 0 picks one per CPU, at most 2 */
 };
 
 /* The result of a scan. */
 struct ml_scan {
-	struct ml_proc *procs;  /* ascending PID */
+	struct ml_proc *procs; /* ascending PID */
 	size_t nprocs;
-	size_t unreadable;      /* processes whose files could not be read (EACCES, ...) */
-	size_t vanished;        /* processes that exited while read */
-	pid_t error_pid;        /* with a failed scan: where it failed (0: not a process) */
+	size_t unreadable; /* processes whose files could not be read (EACCES, ...) */
+	size_t vanished;   /* processes that exited while read */
+	pid_t error_pid;   /* with a failed scan: where it failed (0: not a process) */
 	char error_file[32];
 };
 

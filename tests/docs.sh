@@ -1,0 +1,20 @@
+#!/bin/bash
+# The README and the man page name every column and every long option the program has.
+#   docs.sh MEMLEDGER SOURCE_ROOT
+set -u
+memledger=$1
+root=$2
+pass=0 fail=0
+expect() { # expect WORD FILE
+	if grep -qF -- "$1" "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $2 lacks $1"; fi
+}
+for col in $("$memledger" --list-columns | awk '{print $1}'); do
+	expect "$col" "$root/README.md"
+	expect ".B $col" "$root/man/memledger.1"
+done
+for opt in $("$memledger" --help | grep -o -- '--[a-z-]*' | sort -u); do
+	expect "$opt" "$root/README.md"
+	expect "$(echo "$opt" | sed 's/-/\\-/g')" "$root/man/memledger.1"
+done
+echo "docs: $pass passed, $fail failed"
+[ $fail = 0 ]
