@@ -59,7 +59,15 @@ static void usage(FILE *f)
 	      f);
 }
 
-/* Parses "1,2,3" into cli->pids. Returns 0 or -EINVAL. */
+static bool pid_listed(const struct cli *cli, pid_t pid)
+{
+	for (size_t i = 0; i < cli->npids; i++)
+		if (cli->pids[i] == pid)
+			return true;
+	return false;
+}
+
+/* Parses "1,2,3" into cli->pids, each once. Returns 0 or -EINVAL. */
 static int parse_pids(const char *arg, struct cli *cli)
 {
 	const char *p = arg;
@@ -73,12 +81,14 @@ static int parse_pids(const char *arg, struct cli *cli)
 		v = strtol(p, &end, 10);
 		if (errno || end == p || v <= 0 || v > INT_MAX || (*end && *end != ','))
 			return -EINVAL;
+		p = *end ? end + 1 : end;
+		if (pid_listed(cli, (pid_t)v))
+			continue; /* -p 7,7 is one row */
 		grown = realloc(cli->pids, (cli->npids + 1) * sizeof(*cli->pids));
 		if (!grown)
 			return -ENOMEM;
 		cli->pids = grown;
 		cli->pids[cli->npids++] = (pid_t)v;
-		p = *end ? end + 1 : end;
 	}
 	return cli->npids ? 0 : -EINVAL;
 }
