@@ -173,10 +173,8 @@ static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, b
 		return SKIP; /* kernel thread, zombie: smaps is empty */
 	p->have |= ML_NEED_SMAPS;
 	p->commit = w.commit;
-	p->nmappings = w.nmappings;
 	if (sum_mem) {
 		p->mem = w.sum;
-		p->mem_summed = true;
 		p->have |= ML_NEED_ROLLUP;
 	}
 	return ROW;
@@ -216,7 +214,7 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
-	p->commit = p->nmappings = ML_UNKNOWN;
+	p->commit = ML_UNKNOWN;
 	ml_mem_init(&p->mem);
 	/* Something must tell a process from a kernel thread: stat is the cheapest. */
 	if (!(needs & (ML_NEED_STATUS | ML_NEED_ROLLUP | ML_NEED_SMAPS)))
