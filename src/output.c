@@ -7,21 +7,27 @@
 #include <string.h>
 
 #include "memledger/parse.h"
+#include "json.h"
 #include "output.h"
-
-#define MAX_JSON_COUNTS 4
 
 struct out_table {
 	const struct out_col *cols;
 	size_t ncols;
 	struct out_opts opts;
-	struct libscols_table *tb; /* table, raw and JSON */
-	char *totals_json;         /* the "totals" object, in JSON */
-	const char *count_keys[MAX_JSON_COUNTS];
-	uint64_t count_values[MAX_JSON_COUNTS];
-	size_t ncounts;
+	struct libscols_table *tb;    /* the rows as text, for every format */
+	struct libscols_line *totals; /* the totals line, kept apart in JSON */
+	bool *totals_blank;           /* its cells with nothing to show (not unknown ones) */
 	char *name;
 };
+
+void out_json_key(const char *name, char *key, size_t len)
+{
+	size_t i = 0;
+
+	for (; name[i] && i + 1 < len; i++)
+		key[i] = (char)tolower((unsigned char)name[i]);
+	key[i] = '\0';
+}
 
 void out_format_size(uint64_t bytes, char *buf, size_t len)
 {
@@ -45,35 +51,6 @@ void out_format_size(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64 "%c", bytes / div, units[exp]);
 	else
 		snprintf(buf, len, "%" PRIu64 ".%d%c", bytes / div, tenths, units[exp]);
-}
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 if invalid. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0)
-		len = 2, cp = s[0] & 0x1f;
-	else if ((s[0] & 0xf0) == 0xe0)
-		len = 3, cp = s[0] & 0x0f;
-	else if ((s[0] & 0xf8) == 0xf0)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0; /* overlong, out of range, surrogate */
-	return len;
 }
 
 /* A malloc'ed copy of s with each byte of an invalid UTF-8 sequence replaced by U+FFFD. */
@@ -153,7 +130,6 @@ struct out_table *out_table_new(const char *name, const struct out_col *cols, si
 		goto err;
 	scols_table_set_name(t->tb, t->name);
 	scols_table_enable_raw(t->tb, opts->format == OUT_RAW);
-	scols_table_enable_json(t->tb, opts->format == OUT_JSON);
 	scols_table_enable_noheadings(t->tb, opts->noheadings);
 	for (size_t i = 0; i < ncols; i++) {
 		struct libscols_column *cl =
@@ -172,9 +148,12 @@ err:
 }
 
 /* Fills a new line of the table with the cells' texts. Returns 0 or -ENOMEM. */
-static int add_line(struct out_table *t, const struct out_cell *cells)
+static int add_line(struct out_table *t, const struct out_cell *cells, struct libscols_line **line)
 {
 	struct libscols_line *ln = scols_table_new_line(t->tb, NULL);
+
+	if (line)
+		*line = ln;
 	bool machine = t->opts.format == OUT_JSON || t->opts.format == OUT_CSV;
 	char buf[32];
 
@@ -198,64 +177,26 @@ static int add_line(struct out_table *t, const struct out_cell *cells)
 
 int out_table_add_row(struct out_table *t, const struct out_cell *cells)
 {
-	return add_line(t, cells);
-}
-
-/* The "totals" JSON object of the numeric cells that are not blank. */
-static char *totals_json(const struct out_table *t, const struct out_cell *cells)
-{
-	char *data = NULL, key[64];
-	size_t size = 0, n = 0;
-	FILE *f = open_memstream(&data, &size);
-
-	if (!f)
-		return NULL;
-	fputs("   \"totals\": {", f);
-	for (size_t i = 0; i < t->ncols; i++) {
-		if (cells[i].blank || t->cols[i].type == COL_STR)
-			continue;
-		snprintf(key, sizeof(key), "%s", t->cols[i].name);
-		for (char *k = key; *k; k++)
-			*k = (char)tolower((unsigned char)*k);
-		fprintf(f, "%s\n      \"%s\": ", n++ ? "," : "", key);
-		if (cells[i].num == ML_UNKNOWN)
-			fputs("null", f);
-		else
-			fprintf(f, "%" PRIu64, cells[i].num);
-	}
-	fputs("\n   }", f);
-	if (fclose(f) != 0) {
-		free(data);
-		return NULL;
-	}
-	return data;
+	return add_line(t, cells, NULL);
 }
 
 int out_table_add_totals(struct out_table *t, const struct out_cell *cells)
 {
 	struct out_cell labelled[t->ncols];
 
-	if (t->opts.format == OUT_JSON) {
-		t->totals_json = totals_json(t, cells);
-		return t->totals_json ? 0 : -ENOMEM;
-	}
 	memcpy(labelled, cells, sizeof(labelled));
-	for (size_t i = 0; i < t->ncols; i++) { /* the label goes in the first blank column */
-		if (labelled[i].blank) {
+	t->totals_blank = calloc(t->ncols, sizeof(*t->totals_blank));
+	if (!t->totals_blank)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->ncols; i++)
+		t->totals_blank[i] = cells[i].blank;
+	for (size_t i = 0; i < t->ncols && t->opts.format != OUT_JSON; i++) {
+		if (labelled[i].blank) { /* the label goes in the first blank cell */
 			labelled[i] = (struct out_cell){.str = "TOTAL"};
 			break;
 		}
 	}
-	return add_line(t, labelled);
-}
-
-int out_table_add_json_count(struct out_table *t, const char *key, uint64_t value)
-{
-	if (t->ncounts == MAX_JSON_COUNTS)
-		return -ENOSPC;
-	t->count_keys[t->ncounts] = key;
-	t->count_values[t->ncounts++] = value;
-	return 0;
+	return add_line(t, labelled, &t->totals);
 }
 
 /* Prints the table as RFC 4180 CSV, a header line first unless --noheadings. */
@@ -282,45 +223,61 @@ static void print_csv(struct out_table *t)
 	scols_free_iter(itr);
 }
 
-/*
- * Prints libsmartcols' JSON object with the totals and counts added after its array:
- * {"processes": [...], "totals": {...}, "unreadable": N}.
- */
-static int print_json(struct out_table *t)
+/* Writes one line as a JSON object: numbers bare (null when unknown), text as strings. */
+static void json_line(struct out_table *t, struct libscols_line *ln, struct json *j, bool totals)
 {
-	char *data = NULL, *close;
+	char key[64];
 
-	if (scols_print_table_to_string(t->tb, &data) < 0 || !data)
-		return -ENOMEM;
-	close = strrchr(data, ']');
-	if (!close) {
-		free(data);
-		return -EINVAL;
+	json_object_begin(j);
+	for (size_t i = 0; i < t->ncols; i++) {
+		const char *data = scols_cell_get_data(scols_line_get_cell(ln, i));
+		if (totals && (t->cols[i].type == COL_STR || t->totals_blank[i]))
+			continue; /* the totals object holds the sums only */
+		out_json_key(t->cols[i].name, key, sizeof(key));
+		json_key(j, key);
+		if (t->cols[i].type == COL_STR)
+			json_string(j, data ? data : "");
+		else if (data && *data)
+			json_number_text(j, data);
+		else
+			json_null(j);
 	}
-	fwrite(data, 1, (size_t)(close - data) + 1, stdout);
-	if (t->totals_json)
-		printf(",\n%s", t->totals_json);
-	for (size_t i = 0; i < t->ncounts; i++)
-		printf(",\n   \"%s\": %" PRIu64, t->count_keys[i], t->count_values[i]);
-	fputs("\n}\n", stdout);
-	free(data);
-	return 0;
+	json_object_end(j);
 }
 
-int out_table_print_free(struct out_table *t)
+/* Writes "NAME": [rows] and "totals": {...} into the object j has open. */
+static void print_json(struct out_table *t, struct json *j)
+{
+	struct libscols_iter *itr = scols_new_iter(SCOLS_ITER_FORWARD);
+	struct libscols_line *ln;
+
+	json_key(j, t->name);
+	json_array_begin(j);
+	while (itr && scols_table_next_line(t->tb, itr, &ln) == 0)
+		if (ln != t->totals)
+			json_line(t, ln, j, false);
+	json_array_end(j);
+	if (t->totals) {
+		json_key(j, "totals");
+		json_line(t, t->totals, j, true);
+	}
+	scols_free_iter(itr);
+}
+
+int out_table_print_free(struct out_table *t, struct json *j)
 {
 	int rc = 0;
 
 	if (t->opts.format == OUT_CSV)
 		print_csv(t);
 	else if (t->opts.format == OUT_JSON)
-		rc = print_json(t);
+		print_json(t, j);
 	else
 		rc = scols_print_table(t->tb);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		rc = -errno ? -errno : -EIO;
 	scols_unref_table(t->tb);
-	free(t->totals_json);
+	free(t->totals_blank);
 	free(t->name);
 	free(t);
 	return rc;

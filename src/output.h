@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json.h"
+
 enum out_format { OUT_TABLE, OUT_RAW, OUT_JSON, OUT_CSV };
 
 struct out_opts {
@@ -49,13 +51,17 @@ int out_table_add_row(struct out_table *t, const struct out_cell *cells);
 /* Adds the totals row: labelled TOTAL in its first blank cell; a "totals" object in JSON. */
 int out_table_add_totals(struct out_table *t, const struct out_cell *cells);
 
-/* Adds an integer key beside the rows in JSON ("unreadable": 3); ignored in other formats. */
-int out_table_add_json_count(struct out_table *t, const char *key, uint64_t value);
-
-/* Prints the table to stdout and frees it. Returns 0 or -errno (stdout failed). */
-int out_table_print_free(struct out_table *t);
+/*
+ * Prints the table to stdout and frees it. In JSON it writes the members "NAME": [rows]
+ * (and "totals") into the object that j has open; j is unused otherwise.
+ * Returns 0 or -errno.
+ */
+int out_table_print_free(struct out_table *t, struct json *j);
 
 /* Formats bytes as "12.4M" (1024-based, one decimal when it matters). */
 void out_format_size(uint64_t bytes, char *buf, size_t len);
+
+/* Lowers an upper-case column name into a JSON key. */
+void out_json_key(const char *name, char *key, size_t len);
 
 #endif

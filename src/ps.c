@@ -306,6 +306,24 @@ static struct row *build_rows(const struct ml_scan *s, struct user_cache *users,
 	return rows;
 }
 
+/* Prints the table; in JSON, as {"processes": [...], "totals": {...}, "unreadable": N}. */
+static int print_document(const struct cli *cli, struct out_table *t, const struct ml_scan *s)
+{
+	struct json j;
+	int rc;
+
+	json_init(&j, stdout);
+	if (cli->out.format != OUT_JSON)
+		return out_table_print_free(t, &j);
+	json_object_begin(&j);
+	rc = out_table_print_free(t, &j);
+	json_key(&j, "unreadable");
+	json_u64(&j, s->unreadable);
+	json_object_end(&j);
+	json_finish(&j);
+	return rc;
+}
+
 /* Prints the rows (and totals) of a scan. Returns an exit status. */
 static int print_rows(const struct cli *cli, const struct ml_scan *s, const struct row *rows,
                       const struct colinfo **cols, int ncols)
@@ -331,10 +349,7 @@ static int print_rows(const struct cli *cli, const struct ml_scan *s, const stru
 			cells[i] = total_cell(s, cols[i]);
 		rc = out_table_add_totals(t, cells);
 	}
-	if (rc == 0)
-		rc = out_table_add_json_count(t, "unreadable", s->unreadable);
-	if (rc == 0)
-		rc = out_table_print_free(t);
+	rc = rc ? rc : print_document(cli, t, s);
 	if (rc < 0) {
 		cli_warn("cannot write the output: %s", strerror(-rc));
 		return EXIT_ERROR;

@@ -1,0 +1,46 @@
+/* A small streaming JSON writer: valid output for any input string. */
+#ifndef MEMLEDGER_JSON_H
+#define MEMLEDGER_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define JSON_MAX_DEPTH 16
+
+struct json {
+	FILE *f;
+	int depth;
+	bool has_member[JSON_MAX_DEPTH]; /* a comma goes before the next value at this depth */
+	bool after_key;
+};
+
+/* Starts a writer on f; values nest deeper than JSON_MAX_DEPTH are not supported. */
+void json_init(struct json *j, FILE *f);
+
+void json_object_begin(struct json *j); /* as a value: after a key, in an array, or at the top */
+void json_object_end(struct json *j);
+void json_array_begin(struct json *j);
+void json_array_end(struct json *j);
+
+/* Writes "key": and leaves the writer expecting its value. */
+void json_key(struct json *j, const char *key);
+
+/* A string value: escaped, with each invalid UTF-8 byte replaced by U+FFFD. */
+void json_string(struct json *j, const char *s);
+
+/* An integer value; ML_UNKNOWN (UINT64_MAX) is written as null. */
+void json_u64(struct json *j, uint64_t v);
+
+void json_null(struct json *j);
+
+/* A number already written as decimal digits. */
+void json_number_text(struct json *j, const char *digits);
+
+/* Ends the document with a newline. */
+void json_finish(struct json *j);
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when invalid. */
+size_t utf8_seq_len(const unsigned char *s, size_t n);
+
+#endif
