@@ -10,33 +10,25 @@
 
 #include "memledger.h"
 #include "ps.h"
+#include "users.h"
+#include "view.h"
 
-enum ps_field { F_PID, F_PPID, F_UID, F_USER, F_COMM, F_COMMAND, F_METRIC };
+enum ps_field { F_PID, F_PPID, F_UID, F_USER, F_COMM, F_COMMAND, F_METRIC = 100 };
 
-/* One column: drives -o, --list-columns, --help, the output and what is read. */
-struct colinfo {
-	const char *name;
-	enum col_type type;
-	double whint;
-	int flags;
-	enum ps_field field;
-	enum ml_metric metric; /* with F_METRIC */
-	const char *help;
-};
-
+/* A metric column's id is F_METRIC + the metric. */
+#define METRIC(m) (F_METRIC + (m))
 #define SIZE_COL(n, m, h)                                                                          \
 	{                                                                                          \
-		n, COL_SIZE, 6, SCOLS_FL_RIGHT, F_METRIC, m, h                                     \
+		n, COL_SIZE, 6, SCOLS_FL_RIGHT, METRIC(m), h                                       \
 	}
 
 static const struct colinfo infos[] = {
-    {"PID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_PID, 0, "process ID"},
-    {"PPID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_PPID, 0, "parent process ID"},
-    {"UID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_UID, 0, "effective user ID"},
-    {"USER", COL_STR, 8, 0, F_USER, 0, "effective user"},
-    {"COMM", COL_STR, 16, 0, F_COMM, 0, "command name (status Name)"},
-    {"COMMAND", COL_STR, 0.5, SCOLS_FL_TRUNC, F_COMMAND, 0,
-     "command line; [COMM] when it is empty"},
+    {"PID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_PID, "process ID"},
+    {"PPID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_PPID, "parent process ID"},
+    {"UID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_UID, "effective user ID"},
+    {"USER", COL_STR, 8, 0, F_USER, "effective user"},
+    {"COMM", COL_STR, 16, 0, F_COMM, "command name (status Name)"},
+    {"COMMAND", COL_STR, 0.5, SCOLS_FL_TRUNC, F_COMMAND, "command line; [COMM] when it is empty"},
     SIZE_COL("VSS", ML_VSS, "virtual size: address space reserved (status VmSize)"),
     SIZE_COL("RSS", ML_RSS, "resident: in RAM now, shared pages counted whole (Rss)"),
     SIZE_COL("PSS", ML_PSS,
@@ -65,66 +57,30 @@ static const struct colinfo infos[] = {
     SIZE_COL("KSM", ML_KSM, "merged by kernel samepage merging (KSM)"),
     SIZE_COL("REFERENCED", ML_REFERENCED, "resident and recently accessed (Referenced)"),
     SIZE_COL("PAGETABLES", ML_PAGETABLES, "page tables, paid by each process for itself (VmPTE)"),
-    {"THREADS", COL_COUNT, 4, SCOLS_FL_RIGHT, F_METRIC, ML_THREADS, "threads (status Threads)"},
+    {"THREADS", COL_COUNT, 4, SCOLS_FL_RIGHT, METRIC(ML_THREADS), "threads (status Threads)"},
 };
-
-#define NCOLS    (sizeof(infos) / sizeof(infos[0]))
-#define MAX_COLS 64
 
 static const char *const default_columns[] = {"PID", "USER", "COMMAND", "SWAP",
                                               "USS", "PSS",  "RSS"};
 
+static const struct view_cols ps_cols = {infos, sizeof(infos) / sizeof(infos[0]), default_columns,
+                                         sizeof(default_columns) / sizeof(default_columns[0])};
+
 void ps_list_columns(FILE *f)
 {
-	for (size_t i = 0; i < NCOLS; i++)
-		fprintf(f, " %11s  %s\n", infos[i].name, infos[i].help);
-}
-
-static const struct colinfo *column_by_name(const char *name, size_t len)
-{
-	for (size_t i = 0; i < NCOLS; i++)
-		if (strlen(infos[i].name) == len && strncasecmp(infos[i].name, name, len) == 0)
-			return &infos[i];
-	return NULL;
-}
-
-/* The columns to show, from -o (NULL: the defaults). Returns their count, or -1. */
-static int select_columns(const char *arg, const struct colinfo **cols)
-{
-	size_t n = 0;
-
-	if (!arg || arg[0] == '+') {
-		for (size_t i = 0; i < sizeof(default_columns) / sizeof(default_columns[0]); i++)
-			cols[n++] = column_by_name(default_columns[i], strlen(default_columns[i]));
-		if (!arg)
-			return (int)n;
-		arg++;
-	}
-	for (const char *p = arg; *p;) {
-		size_t len = strcspn(p, ",");
-		const struct colinfo *c = column_by_name(p, len);
-
-		if (!c || n == MAX_COLS) {
-			cli_warn(c ? "too many columns" : "unknown column: '%.*s'", (int)len, p);
-			return -1;
-		}
-		cols[n++] = c;
-		p += len + (p[len] == ',');
-	}
-	if (n == 0) {
-		cli_warn("no columns to show");
-		return -1;
-	}
-	return (int)n;
+	view_list_columns(&ps_cols, f);
 }
 
 static unsigned column_needs(const struct colinfo *c)
 {
-	switch (c->field) {
+	switch (c->id) {
 	case F_PID: return 0;
 	case F_COMMAND: return ML_NEED_CMDLINE | ML_NEED_STATUS; /* [Name] for an empty cmdline */
-	case F_METRIC: return ml_metric_needs(c->metric);
-	default: return ML_NEED_STATUS;
+	case F_PPID:
+	case F_UID:
+	case F_USER:
+	case F_COMM: return ML_NEED_STATUS;
+	default: return ml_metric_needs((enum ml_metric)(c->id - F_METRIC));
 	}
 }
 
@@ -132,13 +88,13 @@ static unsigned column_needs(const struct colinfo *c)
 static const struct colinfo *sort_column(const char *arg, const struct colinfo **cols, int n)
 {
 	if (arg) {
-		const struct colinfo *c = column_by_name(arg, strlen(arg));
+		const struct colinfo *c = view_column(&ps_cols, arg, strlen(arg));
 		if (!c)
 			cli_warn("unknown sort column: '%s'", arg);
 		return c;
 	}
 	for (int i = 0; i < n; i++)
-		if (cols[i]->field == F_METRIC && cols[i]->metric == ML_PSS)
+		if (cols[i]->id == METRIC(ML_PSS))
 			return cols[i];
 	for (int i = 0; i < n; i++)
 		if (cols[i]->type == COL_SIZE)
@@ -180,61 +136,26 @@ static bool keep_proc(const struct ml_proc *p, void *ctx)
 	return keep;
 }
 
-/* User names by UID, looked up once each. */
-struct user_cache {
-	struct {
-		uint64_t uid;
-		char *name;
-	} * v;
-	size_t n;
-};
-
-static const char *user_name(struct user_cache *c, uint64_t uid)
+static uint64_t row_number(const void *row, const struct colinfo *c)
 {
-	struct passwd *pw;
-	char num[24];
-	void *grown;
+	const struct ml_proc *p = ((const struct row *)row)->proc;
 
-	if (uid == ML_UNKNOWN)
-		return NULL;
-	for (size_t i = 0; i < c->n; i++)
-		if (c->v[i].uid == uid)
-			return c->v[i].name;
-	grown = realloc(c->v, (c->n + 1) * sizeof(*c->v));
-	if (!grown)
-		return NULL;
-	c->v = grown;
-	pw = getpwuid((uid_t)uid);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)uid);
-	c->v[c->n].uid = uid;
-	c->v[c->n].name = strdup(pw ? pw->pw_name : num);
-	return c->v[c->n++].name;
-}
-
-static void user_cache_free(struct user_cache *c)
-{
-	for (size_t i = 0; i < c->n; i++)
-		free(c->v[i].name);
-	free(c->v);
-}
-
-/* The number a column shows for a row (ML_UNKNOWN for text columns). */
-static uint64_t row_number(const struct row *r, const struct colinfo *c)
-{
-	const struct ml_proc *p = r->proc;
-
-	switch (c->field) {
+	switch (c->id) {
 	case F_PID: return (uint64_t)p->pid;
 	case F_PPID: return p->status.ppid >= 0 ? (uint64_t)p->status.ppid : ML_UNKNOWN;
 	case F_UID: return p->status.uid;
-	case F_METRIC: return ml_proc_metric(p, c->metric);
-	default: return ML_UNKNOWN;
+	case F_USER:
+	case F_COMM:
+	case F_COMMAND: return ML_UNKNOWN;
+	default: return ml_proc_metric(p, (enum ml_metric)(c->id - F_METRIC));
 	}
 }
 
-static const char *row_text(const struct row *r, const struct colinfo *c)
+static const char *row_text(const void *row, const struct colinfo *c)
 {
-	switch (c->field) {
+	const struct row *r = row;
+
+	switch (c->id) {
 	case F_USER: return r->user;
 	case F_COMM: return r->proc->comm;
 	case F_COMMAND: return r->command;
@@ -242,50 +163,17 @@ static const char *row_text(const struct row *r, const struct colinfo *c)
 	}
 }
 
-struct sort_ctx {
-	const struct colinfo *col;
-	bool reverse;
-};
-
-/* Orders by the sort column (unknown first, then ascending), ties by PID. */
-static int compare_rows(const void *a, const void *b, void *arg)
-{
-	const struct row *x = a, *y = b;
-	const struct sort_ctx *ctx = arg;
-	int cmp;
-
-	if (ctx->col->type == COL_STR) {
-		const char *s = row_text(x, ctx->col), *t = row_text(y, ctx->col);
-		cmp = strcmp(s ? s : "", t ? t : "");
-	} else {
-		uint64_t u = row_number(x, ctx->col), v = row_number(y, ctx->col);
-		u = u == ML_UNKNOWN ? 0 : u + 1;
-		v = v == ML_UNKNOWN ? 0 : v + 1;
-		cmp = (u > v) - (u < v);
-	}
-	if (cmp == 0)
-		cmp = (x->proc->pid > y->proc->pid) - (x->proc->pid < y->proc->pid);
-	return ctx->reverse ? -cmp : cmp;
-}
-
-static struct out_cell row_cell(const struct row *r, const struct colinfo *c)
-{
-	if (c->type == COL_STR)
-		return (struct out_cell){.str = row_text(r, c)};
-	return (struct out_cell){.num = row_number(r, c)};
-}
-
 /* The totals cell of a column: sums for sizes and threads, blank for the rest. */
 static struct out_cell total_cell(const struct ml_scan *s, const struct colinfo *c)
 {
-	if (c->field != F_METRIC)
+	if (c->id < F_METRIC)
 		return (struct out_cell){.blank = true};
-	return (struct out_cell){.num = ml_metric_total(s->procs, s->nprocs, c->metric)};
+	return (struct out_cell){
+	    .num = ml_metric_total(s->procs, s->nprocs, (enum ml_metric)(c->id - F_METRIC))};
 }
 
-/* Builds the rows of a scan, sorted. Returns NULL on allocation failure. */
-static struct row *build_rows(const struct ml_scan *s, struct user_cache *users, unsigned needs,
-                              const struct sort_ctx *order)
+/* Builds the rows of a scan. Returns NULL on allocation failure. */
+static struct row *build_rows(const struct ml_scan *s, struct user_cache *users, unsigned needs)
 {
 	struct row *rows = calloc(s->nprocs ? s->nprocs : 1, sizeof(*rows));
 
@@ -294,7 +182,7 @@ static struct row *build_rows(const struct ml_scan *s, struct user_cache *users,
 	for (size_t i = 0; i < s->nprocs; i++) {
 		rows[i].proc = &s->procs[i];
 		if (needs & ML_NEED_STATUS)
-			rows[i].user = user_name(users, s->procs[i].status.uid);
+			rows[i].user = user_cache_name(users, s->procs[i].status.uid);
 		if ((needs & ML_NEED_CMDLINE) && !(rows[i].command = proc_command(&s->procs[i]))) {
 			for (size_t j = 0; j < i; j++)
 				free(rows[j].command);
@@ -302,7 +190,6 @@ static struct row *build_rows(const struct ml_scan *s, struct user_cache *users,
 			return NULL;
 		}
 	}
-	qsort_r(rows, s->nprocs, sizeof(*rows), compare_rows, (void *)order);
 	return rows;
 }
 
@@ -325,25 +212,19 @@ static int print_document(const struct cli *cli, struct out_table *t, const stru
 }
 
 /* Prints the rows (and totals) of a scan. Returns an exit status. */
-static int print_rows(const struct cli *cli, const struct ml_scan *s, const struct row *rows,
+static int print_rows(const struct cli *cli, const struct ml_scan *s, const struct view_rows *r,
                       const struct colinfo **cols, int ncols)
 {
-	struct out_col ocols[MAX_COLS];
-	struct out_cell cells[MAX_COLS];
+	struct out_col ocols[VIEW_MAX_COLS];
+	struct out_cell cells[VIEW_MAX_COLS];
 	struct out_table *t;
-	int rc = 0;
+	int rc;
 
-	for (int i = 0; i < ncols; i++)
-		ocols[i] =
-		    (struct out_col){cols[i]->name, cols[i]->type, cols[i]->whint, cols[i]->flags};
+	view_out_cols(cols, ncols, ocols);
 	t = out_table_new("processes", ocols, (size_t)ncols, &cli->out);
 	if (!t)
 		return EXIT_ERROR;
-	for (size_t r = 0; r < s->nprocs && rc == 0; r++) {
-		for (int i = 0; i < ncols; i++)
-			cells[i] = row_cell(&rows[r], cols[i]);
-		rc = out_table_add_row(t, cells);
-	}
+	rc = view_add_rows(t, r, cols, ncols);
 	if (rc == 0 && cli->totals) {
 		for (int i = 0; i < ncols; i++)
 			cells[i] = total_cell(s, cols[i]);
@@ -397,10 +278,9 @@ static int scan(struct cli *cli, unsigned needs, struct ml_scan *s)
 
 int ps_run(struct cli *cli)
 {
-	const struct colinfo *cols[MAX_COLS];
+	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	struct user_cache users = {0};
 	struct ml_scan s = {0};
-	struct sort_ctx order;
 	struct row *rows;
 	unsigned needs = 0;
 	int ncols, rc;
@@ -409,14 +289,13 @@ int ps_run(struct cli *cli)
 		ps_list_columns(stdout);
 		return EXIT_OK;
 	}
-	ncols = select_columns(cli->columns, cols);
-	order.col = ncols < 0 ? NULL : sort_column(cli->sort, cols, ncols);
-	order.reverse = cli->reverse;
-	if (!order.col)
+	ncols = view_select_columns(&ps_cols, cli->columns, cols);
+	key = ncols < 0 ? NULL : sort_column(cli->sort, cols, ncols);
+	if (!key)
 		return EXIT_USAGE;
 	for (int i = 0; i < ncols; i++)
 		needs |= column_needs(cols[i]);
-	needs |= column_needs(order.col);
+	needs |= column_needs(key);
 	needs |= cli->have_uid ? ML_NEED_STATUS : 0;
 	needs |= cli->have_regex ? ML_NEED_CMDLINE | ML_NEED_STATUS : 0;
 	rc = scan(cli, needs, &s);
@@ -425,8 +304,13 @@ int ps_run(struct cli *cli)
 		return rc;
 	}
 	report_unreadable(cli, &s);
-	rows = build_rows(&s, &users, needs, &order);
-	rc = rows ? print_rows(cli, &s, rows, cols, ncols) : EXIT_ERROR;
+	rows = build_rows(&s, &users, needs);
+	rc = EXIT_ERROR;
+	if (rows) {
+		struct view_rows r = {rows, s.nprocs, sizeof(*rows), row_number, row_text};
+		view_sort(&r, rows, key, &infos[0], cli->reverse);
+		rc = print_rows(cli, &s, &r, cols, ncols);
+	}
 	for (size_t i = 0; rows && i < s.nprocs; i++)
 		free(rows[i].command);
 	free(rows);

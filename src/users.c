@@ -1,0 +1,36 @@
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memledger/parse.h"
+#include "users.h"
+
+const char *user_cache_name(struct user_cache *c, uint64_t uid)
+{
+	struct passwd *pw;
+	char num[24];
+	void *grown;
+
+	if (uid == ML_UNKNOWN)
+		return NULL;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].uid == uid)
+			return c->v[i].name;
+	grown = realloc(c->v, (c->n + 1) * sizeof(*c->v));
+	if (!grown)
+		return NULL;
+	c->v = grown;
+	pw = getpwuid((uid_t)uid);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)uid);
+	c->v[c->n].uid = uid;
+	c->v[c->n].name = strdup(pw ? pw->pw_name : num);
+	return c->v[c->n++].name;
+}
+
+void user_cache_free(struct user_cache *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i].name);
+	free(c->v);
+}

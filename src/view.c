@@ -1,0 +1,114 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "memledger/parse.h"
+#include "view.h"
+
+const struct colinfo *view_column(const struct view_cols *v, const char *name, size_t len)
+{
+	for (size_t i = 0; i < v->ninfos; i++)
+		if (strlen(v->infos[i].name) == len &&
+		    strncasecmp(v->infos[i].name, name, len) == 0)
+			return &v->infos[i];
+	return NULL;
+}
+
+int view_select_columns(const struct view_cols *v, const char *arg, const struct colinfo **cols)
+{
+	size_t n = 0;
+
+	if (!arg || arg[0] == '+') {
+		for (size_t i = 0; i < v->ndefaults; i++)
+			cols[n++] = view_column(v, v->defaults[i], strlen(v->defaults[i]));
+		if (!arg)
+			return (int)n;
+		arg++;
+	}
+	for (const char *p = arg; *p;) {
+		size_t len = strcspn(p, ",");
+		const struct colinfo *c = view_column(v, p, len);
+
+		if (!c || n == VIEW_MAX_COLS) {
+			cli_warn(c ? "too many columns" : "unknown column: '%.*s'", (int)len, p);
+			return -1;
+		}
+		cols[n++] = c;
+		p += len + (p[len] == ',');
+	}
+	if (n == 0) {
+		cli_warn("no columns to show");
+		return -1;
+	}
+	return (int)n;
+}
+
+void view_list_columns(const struct view_cols *v, FILE *f)
+{
+	for (size_t i = 0; i < v->ninfos; i++)
+		fprintf(f, " %11s  %s\n", v->infos[i].name, v->infos[i].help);
+}
+
+struct sort_ctx {
+	const struct view_rows *r;
+	const struct colinfo *key, *tie;
+	bool reverse;
+};
+
+static int compare_by(const struct view_rows *r, const void *a, const void *b,
+                      const struct colinfo *c)
+{
+	if (c->type == COL_STR) {
+		const char *s = r->text(a, c), *t = r->text(b, c);
+		return strcmp(s ? s : "", t ? t : "");
+	}
+	uint64_t u = r->number(a, c), v = r->number(b, c);
+	u = u == ML_UNKNOWN ? 0 : u + 1; /* unknown first */
+	v = v == ML_UNKNOWN ? 0 : v + 1;
+	return (u > v) - (u < v);
+}
+
+static int compare_rows(const void *a, const void *b, void *arg)
+{
+	const struct sort_ctx *ctx = arg;
+	int cmp = compare_by(ctx->r, a, b, ctx->key);
+
+	if (cmp == 0 && ctx->tie)
+		cmp = compare_by(ctx->r, a, b, ctx->tie);
+	return ctx->reverse ? -cmp : cmp;
+}
+
+void view_sort(struct view_rows *r, void *rows, const struct colinfo *key,
+               const struct colinfo *tie, bool reverse)
+{
+	struct sort_ctx ctx = {r, key, tie, reverse};
+
+	qsort_r(rows, r->n, r->size, compare_rows, &ctx);
+}
+
+int view_add_rows(struct out_table *t, const struct view_rows *r, const struct colinfo **cols,
+                  int ncols)
+{
+	struct out_cell cells[VIEW_MAX_COLS];
+	int rc = 0;
+
+	for (size_t i = 0; i < r->n && rc == 0; i++) {
+		const void *row = (const char *)r->rows + i * r->size;
+		for (int c = 0; c < ncols; c++) {
+			if (cols[c]->type == COL_STR)
+				cells[c] = (struct out_cell){.str = r->text(row, cols[c])};
+			else
+				cells[c] = (struct out_cell){.num = r->number(row, cols[c])};
+		}
+		rc = out_table_add_row(t, cells);
+	}
+	return rc;
+}
+
+void view_out_cols(const struct colinfo **cols, int ncols, struct out_col *out)
+{
+	for (int i = 0; i < ncols; i++)
+		out[i] =
+		    (struct out_col){cols[i]->name, cols[i]->type, cols[i]->whint, cols[i]->flags};
+}

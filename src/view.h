@@ -1,0 +1,67 @@
+/* What every view shares: a column table, column selection, sorting, and filling a table. */
+#ifndef MEMLEDGER_VIEW_H
+#define MEMLEDGER_VIEW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "output.h"
+
+#define VIEW_MAX_COLS 64
+
+/* One column: drives -o, --list-columns, --help, sorting and the output. */
+struct colinfo {
+	const char *name;
+	enum col_type type;
+	double whint;
+	int flags; /* SCOLS_FL_* */
+	int id;    /* the view's own meaning */
+	const char *help;
+};
+
+/* A view's columns and its default selection. */
+struct view_cols {
+	const struct colinfo *infos;
+	size_t ninfos;
+	const char *const *defaults;
+	size_t ndefaults;
+};
+
+/* How a view reads a cell of one of its rows. */
+struct view_rows {
+	const void *rows;
+	size_t n, size; /* count and size of one row */
+	uint64_t (*number)(const void *row, const struct colinfo *c);  /* ML_UNKNOWN: unknown */
+	const char *(*text)(const void *row, const struct colinfo *c); /* NULL: unknown */
+};
+
+/* The column called name[0..len), case-insensitive, or NULL. */
+const struct colinfo *view_column(const struct view_cols *v, const char *name, size_t len);
+
+/*
+ * The columns of -o (arg; NULL: the defaults; "+A,B": the defaults and more) into cols
+ * (VIEW_MAX_COLS). Returns their count, or -1 after a message.
+ */
+int view_select_columns(const struct view_cols *v, const char *arg, const struct colinfo **cols);
+
+/* Prints each column's name and one-line definition. */
+void view_list_columns(const struct view_cols *v, FILE *f);
+
+/*
+ * Sorts rows in place by key (unknown first, then ascending; text by strcmp), ties by
+ * the column tie, all reversed with reverse.
+ */
+void view_sort(struct view_rows *r, void *rows, const struct colinfo *key,
+               const struct colinfo *tie, bool reverse);
+
+/* Adds every row to t, one cell per column. Returns 0 or -ENOMEM. */
+int view_add_rows(struct out_table *t, const struct view_rows *r, const struct colinfo **cols,
+                  int ncols);
+
+/* The out_col of each selected column, into out (VIEW_MAX_COLS). */
+void view_out_cols(const struct colinfo **cols, int ncols, struct out_col *out);
+
+#endif
