@@ -18,10 +18,10 @@ static uint64_t mem_sum(const struct ml_mem *mem, enum ml_mem_field a, enum ml_m
 	return ml_add(mem->v[a], mem->v[b]);
 }
 
-/* A metric read from smaps_rollup. */
-static uint64_t rollup_metric(const struct ml_mem *mem, enum ml_metric m)
+uint64_t ml_mem_metric(const struct ml_mem *mem, enum ml_metric m)
 {
 	switch (m) {
+	case ML_VSS: return mem->v[ML_MEM_SIZE];
 	case ML_RSS: return mem->v[ML_MEM_RSS];
 	case ML_PSS: return mem->v[ML_MEM_PSS];
 	case ML_USS: return mem_sum(mem, ML_MEM_PRIVATE_CLEAN, ML_MEM_PRIVATE_DIRTY);
@@ -65,7 +65,7 @@ uint64_t ml_proc_metric(const struct ml_proc *p, enum ml_metric m)
 	switch (need) {
 	case ML_NEED_STATUS: return status_metric(&p->status, m);
 	case ML_NEED_SMAPS: return p->commit;
-	default: return rollup_metric(&p->mem, m);
+	default: return ml_mem_metric(&p->mem, m);
 	}
 }
 

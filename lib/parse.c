@@ -36,6 +36,11 @@ static const struct {
 #undef K
 };
 
+uint64_t ml_add_u64(uint64_t a, uint64_t b)
+{
+	return ml_add(a, b);
+}
+
 void ml_mem_init(struct ml_mem *m)
 {
 	for (int i = 0; i < ML_MEM_NFIELDS; i++)
@@ -94,14 +99,34 @@ int ml_parse_mem_line(const char *line, size_t len, struct ml_mem *m)
 	return parse_kb(colon + 1, end, &m->v[field]);
 }
 
-bool ml_mapping_has_flag(const struct ml_mapping *m, const char flag[2])
+bool ml_vmflags_has(const char *vmflags, const char flag[2])
 {
-	for (const char *p = m->vmflags; p[0] && p[1]; p++) {
-		if (p[0] == flag[0] && p[1] == flag[1] && (p == m->vmflags || p[-1] == ' ') &&
+	for (const char *p = vmflags; p[0] && p[1]; p++) {
+		if (p[0] == flag[0] && p[1] == flag[1] && (p == vmflags || p[-1] == ' ') &&
 		    (p[2] == ' ' || p[2] == '\0'))
 			return true;
 	}
 	return false;
+}
+
+bool ml_mapping_has_flag(const struct ml_mapping *m, const char flag[2])
+{
+	return ml_vmflags_has(m->vmflags, flag);
+}
+
+int ml_parse_kb_field(const char *buf, size_t len, const char *key, uint64_t *bytes)
+{
+	struct ml_line_iter it;
+	const char *line, *colon;
+	size_t n;
+
+	ml_line_iter_init(&it, buf, len);
+	while (ml_line_iter_next(&it, &line, &n)) {
+		colon = memchr(line, ':', n);
+		if (colon && ml_key_is(line, (size_t)(colon - line), key))
+			return parse_kb(colon + 1, line + n, bytes);
+	}
+	return -ENOENT;
 }
 
 /* Parses "major:minor" (hex) from *p. Returns 0 or -EINVAL. */

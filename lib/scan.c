@@ -126,9 +126,8 @@ static enum outcome read_rollup(struct reader *r, int dirfd, struct ml_proc *p, 
 
 /* The per-mapping walk of smaps: sums for kernels without smaps_rollup, and COMMIT. */
 struct smaps_walk {
-	struct ml_smaps_parser parser;
 	struct ml_mem sum;
-	uint64_t commit, nmappings;
+	uint64_t commit;
 };
 
 static int walk_mapping(const struct ml_mapping *m, void *ctx)
@@ -136,7 +135,6 @@ static int walk_mapping(const struct ml_mapping *m, void *ctx)
 	struct smaps_walk *w = ctx;
 	struct ml_mem mem = m->mem;
 
-	w->nmappings++;
 	mem.v[ML_MEM_SIZE] = m->end - m->start;
 	ml_mem_add(&w->sum, &mem);
 	if (ml_mapping_has_flag(m, "ac"))
@@ -144,32 +142,23 @@ static int walk_mapping(const struct ml_mapping *m, void *ctx)
 	return 0;
 }
 
-static int walk_line(const char *line, size_t len, void *ctx)
-{
-	struct smaps_walk *w = ctx;
-
-	return ml_smaps_parser_feed(&w->parser, line, len);
-}
-
 /* Walks smaps; with sum_mem, stores the sums in p->mem as smaps_rollup would hold them. */
 static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, bool sum_mem)
 {
-	struct smaps_walk w = {.commit = 0, .nmappings = 0};
-	int fd = ml_source_open_at(dirfd, "smaps"), rc;
+	struct smaps_walk w = {.commit = 0};
+	int fd = ml_source_open_at(dirfd, "smaps");
+	long n;
 
 	if (fd < 0)
 		return outcome_of_errno(r, fd);
 	memset(&w.sum, 0, sizeof(w.sum));
-	ml_smaps_parser_init(&w.parser, walk_mapping, &w);
-	rc = ml_read_lines(fd, &r->buf, walk_line, &w);
-	if (rc == 0)
-		rc = ml_smaps_parser_finish(&w.parser);
+	n = ml_read_smaps(fd, &r->buf, walk_mapping, &w);
 	close(fd);
-	if (rc == -EINVAL)
-		return malformed(r, "smaps", rc);
-	if (rc < 0)
-		return outcome_of_errno(r, rc);
-	if (w.nmappings == 0)
+	if (n == -EINVAL)
+		return malformed(r, "smaps", (int)n);
+	if (n < 0)
+		return outcome_of_errno(r, (int)n);
+	if (n == 0)
 		return SKIP; /* kernel thread, zombie: smaps is empty */
 	p->have |= ML_NEED_SMAPS;
 	p->commit = w.commit;

@@ -232,3 +232,49 @@ int ml_read_lines(int fd, struct ml_buf *b, ml_line_fn fn, void *ctx)
 	b->len = 0;
 	return rc;
 }
+
+/* Counts mappings on their way to the caller's emit. */
+struct smaps_reader {
+	struct ml_smaps_parser parser;
+	ml_mapping_fn emit;
+	void *ctx;
+	long count;
+};
+
+static int count_mapping(const struct ml_mapping *m, void *ctx)
+{
+	struct smaps_reader *r = ctx;
+
+	r->count++;
+	return r->emit(m, r->ctx);
+}
+
+static int feed_line(const char *line, size_t len, void *ctx)
+{
+	struct smaps_reader *r = ctx;
+
+	return ml_smaps_parser_feed(&r->parser, line, len);
+}
+
+long ml_read_smaps(int fd, struct ml_buf *b, ml_mapping_fn emit, void *ctx)
+{
+	struct smaps_reader r = {.emit = emit, .ctx = ctx, .count = 0};
+	int rc;
+
+	ml_smaps_parser_init(&r.parser, count_mapping, &r);
+	rc = ml_read_lines(fd, b, feed_line, &r);
+	if (rc == 0)
+		rc = ml_smaps_parser_finish(&r.parser);
+	return rc < 0 ? rc : r.count;
+}
+
+int ml_source_read(struct ml_source *src, const char *path, struct ml_buf *b)
+{
+	int fd = ml_source_open_at(src->dirfd, path), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = ml_read_whole(fd, b);
+	close(fd);
+	return rc;
+}

@@ -29,6 +29,7 @@ static void usage(FILE *f)
 {
 	fputs("Usage:\n"
 	      " memledger [ps] [options]\n"
+	      " memledger maps [options] PID...\n"
 	      "\n"
 	      "How much memory each process uses, as the kernel counts it.\n"
 	      "\n"
@@ -46,6 +47,9 @@ static void usage(FILE *f)
 	      " -p, --pid <list>       only these processes (comma-separated)\n"
 	      " -u, --user <user>      only processes of this user (name or UID)\n"
 	      " -P, --process <regex>  only processes whose command line matches\n"
+	      " -M, --mapping <regex>  maps: only mappings whose name matches\n"
+	      "     --merge            maps: one row per name and kind, with a count\n"
+	      "     --private          maps: only mappings holding private pages\n"
 	      "     --source <dir>     read a directory laid out like /proc instead of /proc\n"
 	      "     --threads <n>      reader threads (default: 2 on 2 or more CPUs)\n"
 	      " -h, --help             this help\n"
@@ -125,7 +129,7 @@ static int parse_threads(const char *arg, struct cli *cli)
 	return 0;
 }
 
-enum { OPT_LIST_COLUMNS = 256, OPT_CSV, OPT_RAW, OPT_SOURCE, OPT_THREADS };
+enum { OPT_LIST_COLUMNS = 256, OPT_CSV, OPT_RAW, OPT_SOURCE, OPT_THREADS, OPT_MERGE, OPT_PRIVATE };
 
 static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
@@ -141,6 +145,9 @@ static const struct option longopts[] = {
     {"pid", required_argument, NULL, 'p'},
     {"user", required_argument, NULL, 'u'},
     {"process", required_argument, NULL, 'P'},
+    {"mapping", required_argument, NULL, 'M'},
+    {"merge", no_argument, NULL, OPT_MERGE},
+    {"private", no_argument, NULL, OPT_PRIVATE},
     {"source", required_argument, NULL, OPT_SOURCE},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"help", no_argument, NULL, 'h'},
@@ -148,11 +155,22 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* Compiles an extended regular expression. Returns -1 to go on, or EXIT_USAGE. */
+static int compile_regex(const char *arg, regex_t *re, bool *have)
+{
+	if (*have)
+		regfree(re);
+	*have = regcomp(re, arg, REG_EXTENDED | REG_NOSUB) == 0;
+	if (!*have) {
+		cli_warn("invalid regular expression: '%s'", arg);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
 /* Applies one option. Returns -1 to go on, or an exit status. */
 static int apply_option(int c, const char *arg, struct cli *cli)
 {
-	int rc;
-
 	switch (c) {
 	case 'o': cli->columns = arg; break;
 	case OPT_LIST_COLUMNS: cli->list_columns = true; break;
@@ -177,16 +195,10 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 			return EXIT_USAGE;
 		}
 		break;
-	case 'P':
-		if (cli->have_regex)
-			regfree(&cli->regex);
-		rc = regcomp(&cli->regex, arg, REG_EXTENDED | REG_NOSUB);
-		cli->have_regex = rc == 0;
-		if (rc) {
-			cli_warn("invalid regular expression: '%s'", arg);
-			return EXIT_USAGE;
-		}
-		break;
+	case 'P': return compile_regex(arg, &cli->regex, &cli->have_regex);
+	case 'M': return compile_regex(arg, &cli->map_regex, &cli->have_map_regex);
+	case OPT_MERGE: cli->merge = true; break;
+	case OPT_PRIVATE: cli->private_only = true; break;
 	case OPT_THREADS:
 		if (parse_threads(arg, cli) < 0) {
 			cli_warn("--threads takes a number from 1 to 8: '%s'", arg);
@@ -207,7 +219,7 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	memset(cli, 0, sizeof(*cli));
 	cli->command = "ps";
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:s:rtJnbp:u:P:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:s:rtJnbp:u:P:M:hV", longopts, NULL)) != -1) {
 		rc = apply_option(c, optarg, cli);
 		if (rc >= 0)
 			return rc;
@@ -215,15 +227,13 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	/* getopt has moved the operands to the end: the first one names the view. */
 	if (optind < argc)
 		cli->command = argv[optind++];
-	if (strcmp(cli->command, "ps") != 0) {
+	if (strcmp(cli->command, "ps") != 0 && strcmp(cli->command, "maps") != 0) {
 		cli_warn("unknown command: '%s'", cli->command);
 		fputs("Try 'memledger --help' for more information.\n", stderr);
 		return EXIT_USAGE;
 	}
-	if (optind < argc) {
-		cli_warn("unexpected argument: '%s'", argv[optind]);
-		return EXIT_USAGE;
-	}
+	cli->operands = argv + optind;
+	cli->noperands = argc - optind;
 	return -1;
 }
 
@@ -232,4 +242,6 @@ void cli_free(struct cli *cli)
 	free(cli->pids);
 	if (cli->have_regex)
 		regfree(&cli->regex);
+	if (cli->have_map_regex)
+		regfree(&cli->map_regex);
 }

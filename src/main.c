@@ -2,7 +2,9 @@
 #include <locale.h>
 
 #include "cli.h"
+#include "maps.h"
 #include "ps.h"
+#include <string.h>
 
 int main(int argc, char **argv)
 {
@@ -13,7 +15,7 @@ int main(int argc, char **argv)
 	rc = cli_parse(argc, argv, &cli);
 
 	if (rc < 0)
-		rc = ps_run(&cli);
+		rc = strcmp(cli.command, "maps") == 0 ? maps_run(&cli) : ps_run(&cli);
 	cli_free(&cli);
 	return rc;
 }

@@ -107,7 +107,9 @@ static const char *cell_text(const struct out_table *t, const struct out_col *co
 		return c->str ? c->str : (machine ? "" : "-");
 	if (c->num == ML_UNKNOWN)
 		return machine ? "" : "-"; /* JSON: null */
-	if (col->type == COL_SIZE && !machine && !t->opts.bytes)
+	if (col->type == COL_HEX)
+		snprintf(buf, len, "%08" PRIx64, c->num);
+	else if (col->type == COL_SIZE && !machine && !t->opts.bytes)
 		out_format_size(c->num, buf, len);
 	else
 		snprintf(buf, len, "%" PRIu64, c->num);
@@ -231,11 +233,12 @@ static void json_line(struct out_table *t, struct libscols_line *ln, struct json
 	json_object_begin(j);
 	for (size_t i = 0; i < t->ncols; i++) {
 		const char *data = scols_cell_get_data(scols_line_get_cell(ln, i));
-		if (totals && (t->cols[i].type == COL_STR || t->totals_blank[i]))
+		if (totals && (t->cols[i].type == COL_STR || t->cols[i].type == COL_HEX ||
+		               t->totals_blank[i]))
 			continue; /* the totals object holds the sums only */
 		out_json_key(t->cols[i].name, key, sizeof(key));
 		json_key(j, key);
-		if (t->cols[i].type == COL_STR)
+		if (t->cols[i].type == COL_STR || (t->cols[i].type == COL_HEX && data && *data))
 			json_string(j, data ? data : "");
 		else if (data && *data)
 			json_number_text(j, data);

@@ -20,6 +20,7 @@ enum col_type {
 	COL_STR,   /* text */
 	COL_SIZE,  /* bytes: human-readable in tables unless --bytes */
 	COL_COUNT, /* an integer: PID, UID, threads */
+	COL_HEX,   /* an integer shown in hex, as /proc writes addresses; a string in JSON */
 };
 
 struct out_col {

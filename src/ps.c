@@ -289,6 +289,10 @@ int ps_run(struct cli *cli)
 		ps_list_columns(stdout);
 		return EXIT_OK;
 	}
+	if (cli->noperands) {
+		cli_warn("unexpected argument: '%s'", cli->operands[0]);
+		return EXIT_USAGE;
+	}
 	ncols = view_select_columns(&ps_cols, cli->columns, cols);
 	key = ncols < 0 ? NULL : sort_column(cli->sort, cols, ncols);
 	if (!key)

@@ -35,6 +35,12 @@ enum ml_metric {
 /* The ML_NEED_* files a metric is computed from. */
 unsigned ml_metric_needs(enum ml_metric m);
 
+/*
+ * A metric of smaps counters (a mapping's, or smaps_rollup's): ML_VSS is Size; metrics
+ * that come from status or from flags (FOOTPRINT, COMMIT, ...) are ML_UNKNOWN here.
+ */
+uint64_t ml_mem_metric(const struct ml_mem *mem, enum ml_metric m);
+
 /* The metric for p, in bytes (ML_THREADS: a count), or ML_UNKNOWN. */
 uint64_t ml_proc_metric(const struct ml_proc *p, enum ml_metric m);
 

@@ -10,6 +10,9 @@
 /* A value the kernel did not give. Never printed as 0. */
 #define ML_UNKNOWN UINT64_MAX
 
+/* a + b, unknown when either is. */
+uint64_t ml_add_u64(uint64_t a, uint64_t b);
+
 /* The kB fields of smaps and smaps_rollup, in bytes. */
 enum ml_mem_field {
 	ML_MEM_SIZE,
@@ -78,6 +81,15 @@ struct ml_mapping {
 
 /* True when the mapping's VmFlags holds the two-letter flag (e.g. "ac"). */
 bool ml_mapping_has_flag(const struct ml_mapping *m, const char flag[2]);
+
+/* True when a VmFlags value ("rd wr ac") holds the two-letter flag. */
+bool ml_vmflags_has(const char *vmflags, const char flag[2]);
+
+/*
+ * Finds the "Key:   123 kB" line of key in a meminfo-like text and parses it into bytes.
+ * Returns 0, -ENOENT when there is no such line, or -EINVAL when it is malformed.
+ */
+int ml_parse_kb_field(const char *buf, size_t len, const char *key, uint64_t *bytes);
 
 /*
  * Parses the header line of a mapping ("start-end perms offset dev inode name") into m,

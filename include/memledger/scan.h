@@ -27,7 +27,7 @@ struct ml_proc {
 	struct ml_status status; /* with ML_NEED_STATUS */
 	struct ml_stat stat;     /* with ML_NEED_STAT */
 	struct ml_mem mem;       /* with ML_NEED_ROLLUP: smaps_rollup's totals */
-	uint64_t commit;    /* with ML_NEED_SMAPS: Σ Size of mappings flagged "ac" */
+	uint64_t commit;         /* with ML_NEED_SMAPS: Σ Size of mappings flagged "ac" */
 };
 
 /* Decides, after the cheap files (stat, status, cmdline) are read, whether to go on. */

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "memledger/parse.h"
+
 struct ml_source;
 
 /*
@@ -64,5 +66,18 @@ typedef int (*ml_line_fn)(const char *line, size_t len, void *ctx);
  * line in b whatever the file's size. Returns 0, -errno, or what fn returned.
  */
 int ml_read_lines(int fd, struct ml_buf *b, ml_line_fn fn, void *ctx);
+
+/*
+ * Reads an smaps text from fd and calls emit for each mapping, holding one chunk in b.
+ * Returns the number of mappings (0 for a kernel thread or a zombie), -EINVAL for a
+ * malformed text, -errno, or what emit returned.
+ */
+long ml_read_smaps(int fd, struct ml_buf *b, ml_mapping_fn emit, void *ctx);
+
+/*
+ * Reads the file at path, relative to the source's root ("meminfo",
+ * "sys/vm/max_map_count"), whole into b. Returns 0 or -errno.
+ */
+int ml_source_read(struct ml_source *src, const char *path, struct ml_buf *b);
 
 #endif

@@ -10,6 +10,7 @@
  *   MEMFD   1 MiB memfd, MAP_SHARED, written
  *   SYSV    1 MiB SysV segment, written, then marked for removal
  *   FILE    1 MiB file in DIR, MAP_PRIVATE read-only, read
+ *   NORESERVE 1 MiB private writable with MAP_NORESERVE, untouched (no commit charge)
  * then forks NCHILDREN children, which read all of the shared ones. Every process of the family
  * then writes 8 MiB of its own (OWN); each child also writes 2 MiB it pages out with MADV_PAGEOUT
  * (SWAPPED, when SWAP is 1) and 1 MiB it frees with MADV_FREE (LAZY). When all are set up the
@@ -33,16 +34,17 @@
 #define MADV_PAGEOUT 21
 #endif
 
-#define MiB        (1024ul * 1024)
-#define COW_AT     ((void *)0x200000000ul)
-#define SHANON_AT  ((void *)0x210000000ul)
-#define MEMFD_AT   ((void *)0x220000000ul)
-#define SYSV_AT    ((void *)0x230000000ul)
-#define FILE_AT    ((void *)0x240000000ul)
-#define OWN_AT     ((void *)0x250000000ul)
-#define SWAPPED_AT ((void *)0x260000000ul)
-#define LAZY_AT    ((void *)0x270000000ul)
-#define SCRATCH_AT ((void *)0x280000000ul)
+#define MiB          (1024ul * 1024)
+#define COW_AT       ((void *)0x200000000ul)
+#define SHANON_AT    ((void *)0x210000000ul)
+#define MEMFD_AT     ((void *)0x220000000ul)
+#define SYSV_AT      ((void *)0x230000000ul)
+#define FILE_AT      ((void *)0x240000000ul)
+#define OWN_AT       ((void *)0x250000000ul)
+#define SWAPPED_AT   ((void *)0x260000000ul)
+#define LAZY_AT      ((void *)0x270000000ul)
+#define SCRATCH_AT   ((void *)0x280000000ul)
+#define NORESERVE_AT ((void *)0x290000000ul)
 
 static volatile char sink; /* what touch() reads goes here, so that it is read */
 
@@ -111,6 +113,8 @@ static void map_family_regions(const char *dir)
 	if (fd < 0 || fsync(fd) < 0)
 		die("file");
 	touch(map_at(FILE_AT, MiB, PROT_READ, MAP_PRIVATE, fd), MiB);
+	map_at(NORESERVE_AT, MiB, PROT_READ | PROT_WRITE,
+	       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
 }
 
 /* Keeps this process on the CPU it runs on, so that draining this CPU's batches suffices. */

@@ -188,6 +188,100 @@ def check_against_smem(rows, pids):
               f"{row['pss']} vs {pss}")
 
 
+MAP_COLUMNS = ("START,END,PERMS,KIND,SIZE,RSS,PSS,USS,SHARED,SWAP,SWAPPSS,DIRTY,LAZYFREE,"
+               "LOCKED,THP,HUGETLB,COMMIT,FLAGS,NAME")
+
+# The helper's regions: where, what kind memledger must call them, and their size.
+REGIONS = {
+    0x200000000: ("anon", 4 * MiB), 0x210000000: ("shmem:shared-anon", 2 * MiB),
+    0x220000000: ("shmem:memfd", MiB), 0x230000000: ("shmem:sysv", MiB),
+    0x240000000: ("rodata", MiB), 0x250000000: ("anon", 8 * MiB),
+    0x260000000: ("anon", 2 * MiB), 0x270000000: ("anon", MiB), 0x290000000: ("anon", MiB),
+}
+
+
+def smaps_mappings(pid):
+    """Each mapping of smaps, read here: start -> its header fields and kB fields in bytes."""
+    maps, cur = {}, None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split()
+            if "-" in head[0] and not head[0].endswith(":"):
+                start, end = (int(x, 16) for x in head[0].split("-"))
+                cur = maps[start] = {"end": end, "perms": head[1], "name": " ".join(head[5:])}
+            elif head[0] == "VmFlags:":
+                cur["flags"] = head[1:]
+            elif len(head) == 3 and head[2] == "kB":
+                cur[head[0][:-1]] = int(head[1]) * KiB
+    return maps
+
+
+def check_maps(memledger, pid, child):
+    doc = memledger_json(memledger, "maps", "-b", "-o", MAP_COLUMNS, str(pid))
+    proc = doc["processes"][0]
+    rows = {int(r["start"], 16): r for r in proc["mappings"]}
+    kernel = smaps_mappings(pid)
+    check(f"maps {pid}: one row per mapping", sorted(rows) == sorted(kernel))
+    for start, k in kernel.items():
+        r = rows.get(start, {})
+        want = {"end": f"{k['end']:08x}", "perms": k["perms"], "name": k["name"], "size": k["Size"],
+                "rss": k["Rss"], "pss": k["Pss"], "uss": k["Private_Clean"] + k["Private_Dirty"],
+                "shared": k["Shared_Clean"] + k["Shared_Dirty"], "swap": k["Swap"],
+                "swappss": k["SwapPss"], "dirty": k["Shared_Dirty"] + k["Private_Dirty"],
+                "lazyfree": k["LazyFree"], "locked": k["Locked"],
+                "thp": k["AnonHugePages"] + k["ShmemPmdMapped"] + k["FilePmdMapped"],
+                "hugetlb": k["Shared_Hugetlb"] + k["Private_Hugetlb"],
+                "commit": k["Size"] if "ac" in k["flags"] else 0, "flags": " ".join(k["flags"])}
+        bad = {key: (r.get(key), v) for key, v in want.items() if r.get(key) != v}
+        check(f"maps {pid} {start:x} equals smaps", not bad, bad)
+    for start, (kind, size) in REGIONS.items():
+        if start == 0x260000000 and not child or start == 0x270000000 and not child:
+            continue  # the parent has no such region
+        r = rows.get(start, {})
+        check(f"maps {pid} {start:x} is {kind}", r.get("kind") == kind, r.get("kind"))
+        check(f"maps {pid} {start:x} is {size} bytes", r.get("size") == size, r.get("size"))
+    check(f"maps {pid}: COMMIT of a private writable mapping is its SIZE",
+          rows[0x250000000]["commit"] == 8 * MiB)
+    check(f"maps {pid}: COMMIT of MAP_NORESERVE is 0", rows[0x290000000]["commit"] == 0)
+    check(f"maps {pid}: COMMIT of a shared mapping is 0", rows[0x210000000]["commit"] == 0)
+    s = proc["summary"]
+    rollup = kb_fields(f"/proc/{pid}/smaps_rollup")
+    total_rss = sum(r["rss"] for r in rows.values())
+    check(f"maps {pid}: Σ RSS of the rows equals smaps_rollup", total_rss == rollup["Rss"])
+    check(f"maps {pid}: Σ RSS of the kinds equals the rows'", sum(k["rss"] for k in s["kinds"]) == total_rss)
+    check(f"maps {pid}: Σ SIZE of the kinds equals the rows'",
+          sum(k["size"] for k in s["kinds"]) == sum(r["size"] for r in rows.values()))
+    check(f"maps {pid}: backing private + shared equals RSS",
+          sum(b["private"] + b["shared"] for b in s["backing"]) == total_rss)
+    check(f"maps {pid}: backing swapped equals SWAP",
+          sum(b["swapped"] for b in s["backing"]) == rollup["Swap"])
+    check(f"maps {pid}: summary commit equals Σ COMMIT", s["commit"] == sum(r["commit"] for r in rows.values()))
+    check(f"maps {pid}: VMA count", s["vmas"] == len(kernel))
+    with open("/proc/sys/vm/max_map_count") as f:
+        check(f"maps {pid}: max_map_count", s["max_map_count"] == int(f.read()))
+    check(f"maps {pid}: 47-bit address space", s["address_bits"] in (47, 56))
+    check_against_pmap(pid, rows)
+
+
+def check_against_pmap(pid, rows):
+    """pmap -XX's totals line equals the sums of memledger's rows."""
+    if not shutil.which("pmap"):
+        skip("pmap comparison", "pmap is not installed")
+        return
+    lines = subprocess.run(["pmap", "-XX", str(pid)], check=True, capture_output=True,
+                           text=True).stdout.splitlines()
+    header = lines[1].split()
+    totals = lines[-1].split()[:-1]  # the last is "KB"
+    first = header.index("Size")
+    pm = dict(zip(header[first:first + len(totals)], (int(x) * KiB for x in totals)))
+    for col, key in (("size", "Size"), ("rss", "Rss"), ("pss", "Pss"), ("swap", "Swap"),
+                     ("lazyfree", "LazyFree"), ("locked", "Locked")):
+        mine = sum(r[col] for r in rows.values())
+        check(f"maps {pid}: Σ {col.upper()} equals pmap -XX's", mine == pm[key], f"{mine} vs {pm[key]}")
+    uss = sum(r["uss"] for r in rows.values())
+    check(f"maps {pid}: Σ USS equals pmap -XX's", uss == pm["Private_Clean"] + pm["Private_Dirty"])
+
+
 def check_full_scan(memledger):
     doc = memledger_json(memledger, "-o", "PID,RSS,PSS")
     pids = {p["pid"] for p in doc["processes"]}
@@ -245,6 +339,8 @@ def main():
         check_equal_to_kernel(rows, pids)
         check_layout(rows, pids, swap.on)
         check_against_smem(rows, pids)
+        check_maps(memledger, pids[0], child=False)
+        check_maps(memledger, pids[1], child=True)
         check_full_scan(memledger)
         check_unprivileged(memledger)
         check_vanished(memledger)

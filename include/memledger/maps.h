@@ -1,0 +1,109 @@
+/* One process's mappings: read from smaps, classified, summarised. */
+#ifndef MEMLEDGER_MAPS_H
+#define MEMLEDGER_MAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "memledger/parse.h"
+#include "memledger/source.h"
+
+/* What a mapping holds (DESIGN.md, "Mapping kinds"). */
+enum ml_kind {
+	ML_KIND_CODE,        /* file, private, executable */
+	ML_KIND_RODATA,      /* file, private, read-only */
+	ML_KIND_DATA,        /* file, private, writable */
+	ML_KIND_HEAP,        /* [heap], and glibc malloc arenas */
+	ML_KIND_STACK,       /* [stack] */
+	ML_KIND_ANON,        /* private anonymous, [anon:NAME] */
+	ML_KIND_SHMEM_SYSV,  /* /SYSV<key> */
+	ML_KIND_SHMEM_MEMFD, /* /memfd:NAME */
+	ML_KIND_SHMEM_POSIX, /* /dev/shm/NAME */
+	ML_KIND_SHMEM_ANON,  /* MAP_SHARED|MAP_ANONYMOUS: /dev/zero (deleted), [anon_shmem:NAME] */
+	ML_KIND_FILE_SHARED, /* file, MAP_SHARED */
+	ML_KIND_GUARD,       /* no permission: ---p */
+	ML_KIND_SPECIAL,     /* [vdso], [vvar], [vsyscall], [uprobes] */
+	ML_KIND_HUGETLB,     /* hugetlbfs (VmFlags ht) */
+	ML_KIND_DEVICE,      /* /dev/..., dma-buf, GPU */
+	ML_KIND_COUNT
+};
+
+/* "code", "shmem:memfd", ... */
+const char *ml_kind_name(enum ml_kind k);
+
+/* True for the shmem kinds. */
+bool ml_kind_is_shmem(enum ml_kind k);
+
+/* A mapping kept for a view. */
+struct ml_map {
+	uint64_t start, end, offset, inode;
+	unsigned dev_major, dev_minor;
+	char perms[5];
+	char *name;    /* malloc'ed; "" for anonymous memory */
+	char *vmflags; /* malloc'ed; "" when smaps had no VmFlags */
+	struct ml_mem mem;
+	enum ml_kind kind;
+};
+
+/* The kind of one mapping, from its name, permissions and flags alone. */
+enum ml_kind ml_mapping_kind(const struct ml_mapping *m);
+
+/* A process's mappings, ascending by address. */
+struct ml_maps {
+	pid_t pid;
+	struct ml_map *v;
+	size_t n, cap;
+};
+
+/*
+ * Reads /proc/PID/smaps of src into out and classifies each mapping, marking glibc
+ * malloc arenas as heap. Returns 0 (n == 0: no user address space), -ESRCH when the
+ * process is gone, -EACCES, -EINVAL for a malformed file, or another -errno.
+ */
+int ml_maps_read(struct ml_source *src, pid_t pid, struct ml_maps *out);
+
+/* Frees what ml_maps_read allocated. */
+void ml_maps_free(struct ml_maps *maps);
+
+/* Where memory comes from, for the summary. */
+enum ml_backing {
+	ML_BACKING_ANON,
+	ML_BACKING_FILE,
+	ML_BACKING_SHMEM,
+	ML_BACKING_OTHER,
+	ML_BACKING_COUNT
+};
+
+/* "anonymous", "file", "shmem", "other" */
+const char *ml_backing_name(enum ml_backing b);
+
+/* A process's address space at a glance. Sizes in bytes; ML_UNKNOWN where unknown. */
+struct ml_maps_summary {
+	struct {
+		uint64_t count;
+		struct ml_mem mem; /* Σ of the kind's mappings, Size included */
+	} kinds[ML_KIND_COUNT];
+	struct {
+		uint64_t private_resident, shared_resident, swapped;
+	} backing[ML_BACKING_COUNT];
+	uint64_t lazyfree, locked;
+	uint64_t vmas, max_map_count;
+	uint64_t address_bits; /* the ABI's user address space: 32, 47, 48 or 56 bits */
+	uint64_t largest_gap, largest_gap_start;
+	uint64_t guard_count, guard_size;
+	uint64_t commit;                     /* Σ Size of mappings flagged "ac" */
+	uint64_t committed_as, commit_limit; /* /proc/meminfo, system-wide */
+};
+
+/*
+ * Summarises maps. Reads /proc/sys/vm/max_map_count, /proc/sys/vm/mmap_min_addr and
+ * /proc/meminfo through src when it has them (unknown otherwise). Never fails.
+ */
+void ml_maps_summarize(struct ml_source *src, const struct ml_maps *maps,
+                       struct ml_maps_summary *s);
+
+/* Σ Size of the mapping when its VmFlags hold "ac" (charged to the commit limit), else 0. */
+uint64_t ml_map_commit(const struct ml_map *m);
+
+#endif

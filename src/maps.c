@@ -1,0 +1,481 @@
+/* memledger maps PID...: the mappings of each process, and a summary of its address space. */
+#include <errno.h>
+#include <inttypes.h>
+#include <libsmartcols.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "memledger.h"
+#include "maps.h"
+#include "view.h"
+
+enum maps_field {
+	F_PID,
+	F_START,
+	F_END,
+	F_PERMS,
+	F_OFFSET,
+	F_DEV,
+	F_INODE,
+	F_KIND,
+	F_NAME,
+	F_FLAGS,
+	F_COUNT,
+	F_COMMIT,
+	F_METRIC = 100
+};
+
+#define METRIC(m) (F_METRIC + (m))
+#define SIZE_COL(n, m, h)                                                                          \
+	{                                                                                          \
+		n, COL_SIZE, 6, SCOLS_FL_RIGHT, METRIC(m), h                                       \
+	}
+
+static const struct colinfo infos[] = {
+    {"PID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_PID, "process ID"},
+    {"START", COL_HEX, 12, SCOLS_FL_RIGHT, F_START, "start address (hex)"},
+    {"END", COL_HEX, 12, SCOLS_FL_RIGHT, F_END, "end address, exclusive (hex)"},
+    {"PERMS", COL_STR, 4, 0, F_PERMS, "permissions: read, write, execute, private or shared"},
+    {"OFFSET", COL_HEX, 8, SCOLS_FL_RIGHT, F_OFFSET, "offset in the file (hex)"},
+    {"DEV", COL_STR, 5, 0, F_DEV, "device of the file, major:minor (hex)"},
+    {"INODE", COL_COUNT, 8, SCOLS_FL_RIGHT, F_INODE,
+     "inode of the file (a SysV segment's: its shmid)"},
+    {"KIND", COL_STR, 10, 0, F_KIND,
+     "code, rodata, data, heap, stack, anon, shmem:*, file-shared, guard, special, hugetlb, "
+     "device"},
+    SIZE_COL("SIZE", ML_VSS, "address space the mapping reserves (Size)"),
+    SIZE_COL("RSS", ML_RSS, "resident (Rss)"),
+    SIZE_COL("PSS", ML_PSS,
+             "proportional: each shared page divided among its mappers (Pss, kB-truncated)"),
+    SIZE_COL("USS", ML_USS, "resident pages no other process maps (Private_Clean+Private_Dirty)"),
+    SIZE_COL("SHARED", ML_SHARED,
+             "resident pages other processes map too (Shared_Clean+Shared_Dirty)"),
+    SIZE_COL("SWAP", ML_SWAP, "swapped out (Swap)"),
+    SIZE_COL("SWAPPSS", ML_SWAPPSS, "swap divided among its sharers (SwapPss)"),
+    SIZE_COL("DIRTY", ML_DIRTY, "written since read (Shared_Dirty+Private_Dirty)"),
+    SIZE_COL("LAZYFREE", ML_LAZYFREE, "freed with MADV_FREE, droppable (LazyFree)"),
+    SIZE_COL("LOCKED", ML_LOCKED, "locked in RAM (Locked)"),
+    SIZE_COL("THP", ML_THP,
+             "in transparent huge pages (AnonHugePages+ShmemPmdMapped+FilePmdMapped)"),
+    SIZE_COL("HUGETLB", ML_HUGETLB, "hugetlbfs pages (Shared_Hugetlb+Private_Hugetlb)"),
+    {"COMMIT", COL_SIZE, 6, SCOLS_FL_RIGHT, F_COMMIT,
+     "charged to the commit limit: SIZE when flagged 'ac'"},
+    {"FLAGS", COL_STR, 12, 0, F_FLAGS, "VmFlags, as smaps writes them"},
+    {"COUNT", COL_COUNT, 5, SCOLS_FL_RIGHT, F_COUNT, "mappings in the row (with --merge)"},
+    {"NAME", COL_STR, 0.3, 0, F_NAME,
+     "file or tag ([heap], [anon:NAME]), whole, ' (deleted)' included"},
+};
+
+#define NINFOS (sizeof(infos) / sizeof(infos[0]))
+
+static const char *const defaults[] = {"START", "PERMS", "KIND", "SIZE", "RSS",
+                                       "PSS",   "USS",   "SWAP", "NAME"};
+static const char *const merged_defaults[] = {"KIND", "COUNT", "SIZE", "RSS",
+                                              "PSS",  "USS",   "SWAP", "NAME"};
+
+static const struct view_cols maps_cols = {infos, NINFOS, defaults,
+                                           sizeof(defaults) / sizeof(defaults[0])};
+static const struct view_cols merged_cols = {infos, NINFOS, merged_defaults,
+                                             sizeof(merged_defaults) / sizeof(merged_defaults[0])};
+
+void maps_list_columns(FILE *f)
+{
+	view_list_columns(&maps_cols, f);
+}
+
+/* A row: one mapping, or with --merge all the mappings of one name and kind. */
+struct map_row {
+	pid_t pid;
+	const struct ml_map *map; /* the first mapping of the row */
+	struct ml_mem mem;
+	uint64_t commit, count;
+	char dev[24];
+};
+
+static uint64_t row_number(const void *row, const struct colinfo *c)
+{
+	const struct map_row *r = row;
+	bool merged = r->count > 1;
+
+	switch (c->id) {
+	case F_PID: return (uint64_t)r->pid;
+	case F_START: return merged ? ML_UNKNOWN : r->map->start;
+	case F_END: return merged ? ML_UNKNOWN : r->map->end;
+	case F_OFFSET: return merged ? ML_UNKNOWN : r->map->offset;
+	case F_INODE: return r->map->inode;
+	case F_COUNT: return r->count;
+	case F_COMMIT: return r->commit;
+	case F_PERMS:
+	case F_DEV:
+	case F_KIND:
+	case F_NAME:
+	case F_FLAGS: return ML_UNKNOWN;
+	default: return ml_mem_metric(&r->mem, (enum ml_metric)(c->id - F_METRIC));
+	}
+}
+
+static const char *row_text(const void *row, const struct colinfo *c)
+{
+	const struct map_row *r = row;
+	bool merged = r->count > 1;
+
+	switch (c->id) {
+	case F_PERMS: return merged ? NULL : r->map->perms;
+	case F_DEV: return r->dev;
+	case F_KIND: return ml_kind_name(r->map->kind);
+	case F_NAME: return r->map->name;
+	case F_FLAGS: return merged ? NULL : r->map->vmflags;
+	default: return NULL;
+	}
+}
+
+static bool keep_map(const struct cli *cli, const struct ml_map *m)
+{
+	uint64_t uss = ml_mem_metric(&m->mem, ML_USS);
+
+	if (cli->private_only && (uss == 0 || uss == ML_UNKNOWN))
+		return false;
+	return !cli->have_map_regex || regexec(&cli->map_regex, m->name, 0, NULL, 0) == 0;
+}
+
+/* The row of m in rows[0..n) to merge it into (same name and kind), or NULL. */
+static struct map_row *merge_target(struct map_row *rows, size_t n, const struct ml_map *m)
+{
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].map->kind == m->kind && strcmp(rows[i].map->name, m->name) == 0)
+			return &rows[i];
+	return NULL;
+}
+
+/* The rows of one process: its mappings as filtered, merged with --merge. */
+static struct map_row *build_rows(const struct cli *cli, const struct ml_maps *maps, size_t *n)
+{
+	struct map_row *rows = calloc(maps->n ? maps->n : 1, sizeof(*rows)), *r;
+
+	*n = 0;
+	for (size_t i = 0; rows && i < maps->n; i++) {
+		const struct ml_map *m = &maps->v[i];
+		if (!keep_map(cli, m))
+			continue;
+		r = cli->merge ? merge_target(rows, *n, m) : NULL;
+		if (r) {
+			ml_mem_add(&r->mem, &m->mem);
+			r->commit += ml_map_commit(m);
+			r->count++;
+			continue;
+		}
+		r = &rows[(*n)++];
+		*r = (struct map_row){.pid = maps->pid,
+		                      .map = m,
+		                      .mem = m->mem,
+		                      .commit = ml_map_commit(m),
+		                      .count = 1};
+		snprintf(r->dev, sizeof(r->dev), "%02x:%02x", m->dev_major, m->dev_minor);
+	}
+	return rows;
+}
+
+/* Sums of the shown rows, for -t. */
+static struct out_cell total_cell(const struct map_row *rows, size_t n, const struct colinfo *c)
+{
+	uint64_t sum = 0;
+
+	if (c->id != F_COMMIT && c->id != F_COUNT && c->id < F_METRIC)
+		return (struct out_cell){.blank = true};
+	for (size_t i = 0; i < n; i++)
+		sum = ml_add_u64(sum, row_number(&rows[i], c));
+	return (struct out_cell){.num = sum};
+}
+
+/* The summary's table of kinds: KIND COUNT SIZE RSS PSS USS SWAP. */
+static int print_kinds(const struct cli *cli, const struct ml_maps_summary *s, struct json *j)
+{
+	static const struct out_col cols[] = {
+	    {"KIND", COL_STR, 10, 0},
+	    {"COUNT", COL_COUNT, 5, SCOLS_FL_RIGHT},
+	    {"SIZE", COL_SIZE, 6, SCOLS_FL_RIGHT},
+	    {"RSS", COL_SIZE, 6, SCOLS_FL_RIGHT},
+	    {"PSS", COL_SIZE, 6, SCOLS_FL_RIGHT},
+	    {"USS", COL_SIZE, 6, SCOLS_FL_RIGHT},
+	    {"SWAP", COL_SIZE, 6, SCOLS_FL_RIGHT},
+	};
+	static const enum ml_metric metrics[] = {ML_VSS, ML_RSS, ML_PSS, ML_USS, ML_SWAP};
+	struct out_table *t = out_table_new("kinds", cols, 7, &cli->out);
+	int rc = t ? 0 : -ENOMEM;
+
+	for (int k = 0; rc == 0 && k < ML_KIND_COUNT; k++) {
+		struct out_cell cells[7] = {{.str = ml_kind_name((enum ml_kind)k)},
+		                            {.num = s->kinds[k].count}};
+		if (!s->kinds[k].count)
+			continue;
+		for (int i = 0; i < 5; i++)
+			cells[2 + i].num = ml_mem_metric(&s->kinds[k].mem, metrics[i]);
+		rc = out_table_add_row(t, cells);
+	}
+	return t ? (rc ? rc : out_table_print_free(t, j)) : rc;
+}
+
+/* The summary's table of backing x sharing x state: BACKING PRIVATE SHARED SWAPPED. */
+static int print_backing(const struct cli *cli, const struct ml_maps_summary *s, struct json *j)
+{
+	static const struct out_col cols[] = {
+	    {"BACKING", COL_STR, 10, 0},
+	    {"PRIVATE", COL_SIZE, 7, SCOLS_FL_RIGHT},
+	    {"SHARED", COL_SIZE, 7, SCOLS_FL_RIGHT},
+	    {"SWAPPED", COL_SIZE, 7, SCOLS_FL_RIGHT},
+	};
+	struct out_table *t = out_table_new("backing", cols, 4, &cli->out);
+	int rc = t ? 0 : -ENOMEM;
+
+	for (int b = 0; rc == 0 && b < ML_BACKING_COUNT; b++) {
+		struct out_cell cells[4] = {{.str = ml_backing_name((enum ml_backing)b)},
+		                            {.num = s->backing[b].private_resident},
+		                            {.num = s->backing[b].shared_resident},
+		                            {.num = s->backing[b].swapped}};
+		rc = out_table_add_row(t, cells);
+	}
+	return t ? (rc ? rc : out_table_print_free(t, j)) : rc;
+}
+
+/* A size as the tables show it: "12.4M", bytes with -b, "-" when unknown. */
+static const char *size_text(const struct cli *cli, uint64_t v, char *buf, size_t len)
+{
+	if (v == ML_UNKNOWN)
+		return "-";
+	if (cli->out.bytes)
+		snprintf(buf, len, "%" PRIu64, v);
+	else
+		out_format_size(v, buf, len);
+	return buf;
+}
+
+static const char *count_text(uint64_t v, char *buf, size_t len)
+{
+	if (v == ML_UNKNOWN)
+		return "-";
+	snprintf(buf, len, "%" PRIu64, v);
+	return buf;
+}
+
+/* The summary's single figures, as lines of text. */
+static void print_facts_text(const struct cli *cli, const struct ml_maps_summary *s)
+{
+	char a[32], b[32], c[32];
+
+	printf("mappings: %s of vm.max_map_count %s\n", count_text(s->vmas, a, sizeof(a)),
+	       count_text(s->max_map_count, b, sizeof(b)));
+	printf("largest free gap: %s at %08" PRIx64 " (%" PRIu64 "-bit user address space)\n",
+	       size_text(cli, s->largest_gap, a, sizeof(a)), s->largest_gap_start, s->address_bits);
+	printf("guard regions: %" PRIu64 ", %s\n", s->guard_count,
+	       size_text(cli, s->guard_size, a, sizeof(a)));
+	printf("discardable (LazyFree): %s; locked: %s\n",
+	       size_text(cli, s->lazyfree, a, sizeof(a)), size_text(cli, s->locked, b, sizeof(b)));
+	printf("commit charge: %s (system: Committed_AS %s of CommitLimit %s)\n",
+	       size_text(cli, s->commit, a, sizeof(a)),
+	       size_text(cli, s->committed_as, b, sizeof(b)),
+	       size_text(cli, s->commit_limit, c, sizeof(c)));
+}
+
+static void json_pair(struct json *j, const char *key, uint64_t v)
+{
+	json_key(j, key);
+	json_u64(j, v);
+}
+
+static void print_facts_json(const struct ml_maps_summary *s, struct json *j)
+{
+	char hex[24];
+
+	json_pair(j, "lazyfree", s->lazyfree);
+	json_pair(j, "locked", s->locked);
+	json_pair(j, "vmas", s->vmas);
+	json_pair(j, "max_map_count", s->max_map_count);
+	json_pair(j, "address_bits", s->address_bits);
+	json_pair(j, "largest_gap", s->largest_gap);
+	snprintf(hex, sizeof(hex), "%08" PRIx64, s->largest_gap_start);
+	json_key(j, "largest_gap_start");
+	json_string(j, hex);
+	json_pair(j, "guard_count", s->guard_count);
+	json_pair(j, "guard_size", s->guard_size);
+	json_pair(j, "commit", s->commit);
+	json_pair(j, "committed_as", s->committed_as);
+	json_pair(j, "commit_limit", s->commit_limit);
+}
+
+/* The summary: kinds, backing, and the single figures. */
+static int print_summary(const struct cli *cli, const struct ml_maps_summary *s, struct json *j)
+{
+	bool json = cli->out.format == OUT_JSON;
+	int rc;
+
+	if (json) {
+		json_key(j, "summary");
+		json_object_begin(j);
+	} else {
+		fputc('\n', stdout);
+	}
+	rc = print_kinds(cli, s, j);
+	if (!json)
+		fputc('\n', stdout);
+	rc = rc ? rc : print_backing(cli, s, j);
+	if (json) {
+		print_facts_json(s, j);
+		json_object_end(j);
+	} else {
+		fputc('\n', stdout);
+		print_facts_text(cli, s);
+	}
+	return rc;
+}
+
+/* The mappings table of one process (and its totals with -t). */
+static int print_mappings(const struct cli *cli, const struct map_row *rows, size_t n,
+                          const struct colinfo **cols, int ncols, struct json *j)
+{
+	struct view_rows r = {rows, n, sizeof(*rows), row_number, row_text};
+	struct out_col ocols[VIEW_MAX_COLS];
+	struct out_cell cells[VIEW_MAX_COLS];
+	struct out_table *t;
+	int rc;
+
+	view_out_cols(cols, ncols, ocols);
+	t = out_table_new("mappings", ocols, (size_t)ncols, &cli->out);
+	if (!t)
+		return -ENOMEM;
+	rc = view_add_rows(t, &r, cols, ncols);
+	if (rc == 0 && cli->totals) {
+		for (int i = 0; i < ncols; i++)
+			cells[i] = total_cell(rows, n, cols[i]);
+		rc = out_table_add_totals(t, cells);
+	}
+	return rc ? rc : out_table_print_free(t, j);
+}
+
+/* Everything memledger maps prints for one process. */
+static int print_process(const struct cli *cli, struct ml_source *src, const struct ml_maps *maps,
+                         const struct colinfo **cols, int ncols, const struct colinfo *key,
+                         struct json *j)
+{
+	struct ml_maps_summary summary;
+	struct map_row *rows;
+	size_t n;
+	int rc;
+
+	rows = build_rows(cli, maps, &n);
+	if (!rows)
+		return -ENOMEM;
+	if (key) {
+		struct view_rows r = {rows, n, sizeof(*rows), row_number, row_text};
+		view_sort(&r, rows, key, &infos[1], cli->reverse);
+	} else if (cli->reverse) {
+		for (size_t i = 0; i < n / 2; i++) {
+			struct map_row tmp = rows[i];
+			rows[i] = rows[n - 1 - i];
+			rows[n - 1 - i] = tmp;
+		}
+	}
+	if (cli->out.format == OUT_JSON) {
+		json_object_begin(j);
+		json_pair(j, "pid", (uint64_t)maps->pid);
+	}
+	rc = print_mappings(cli, rows, n, cols, ncols, j);
+	ml_maps_summarize(src, maps, &summary);
+	if (rc == 0 && cli->out.format != OUT_CSV)
+		rc = print_summary(cli, &summary, j);
+	if (cli->out.format == OUT_JSON)
+		json_object_end(j);
+	free(rows);
+	return rc;
+}
+
+/* Parses a PID operand. Returns it, or 0 after a message. */
+static pid_t parse_pid(const char *arg)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (end == arg || *end || v <= 0 || v > INT32_MAX) {
+		cli_warn("not a PID: '%s'", arg);
+		return 0;
+	}
+	return (pid_t)v;
+}
+
+/* Reads and prints one process. Returns 0, or -1 after a message. */
+static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
+                       const struct colinfo **cols, int ncols, const struct colinfo *key,
+                       struct json *j)
+{
+	struct ml_maps maps;
+	int rc = ml_maps_read(src, pid, &maps);
+	bool empty = rc == 0 && maps.n == 0;
+
+	if (rc == -ESRCH || rc == -ENOENT)
+		cli_warn("no process %d", (int)pid);
+	else if (rc == -EINVAL)
+		cli_warn("%s/%d/smaps: malformed file", ml_source_path(src), (int)pid);
+	else if (rc < 0)
+		cli_warn("cannot read %s/%d/smaps: %s%s", ml_source_path(src), (int)pid,
+		         strerror(-rc), rc == -EACCES && geteuid() != 0 ? " (run as root)" : "");
+	else if (empty)
+		cli_warn("process %d has no user address space (a kernel thread or a zombie)",
+		         (int)pid);
+	else if ((rc = print_process(cli, src, &maps, cols, ncols, key, j)) < 0)
+		cli_warn("cannot write the output: %s", strerror(-rc));
+	ml_maps_free(&maps);
+	return rc < 0 || empty ? -1 : 0;
+}
+
+int maps_run(struct cli *cli)
+{
+	const struct view_cols *v = cli->merge ? &merged_cols : &maps_cols;
+	const struct colinfo *cols[VIEW_MAX_COLS], *key = NULL;
+	struct ml_source *src;
+	int ncols, failed = 0;
+	struct json j;
+
+	if (cli->list_columns) {
+		maps_list_columns(stdout);
+		return EXIT_OK;
+	}
+	if (cli->noperands == 0) {
+		cli_warn("maps needs a PID");
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < cli->noperands; i++)
+		if (!parse_pid(cli->operands[i]))
+			return EXIT_USAGE;
+	ncols = view_select_columns(v, cli->columns, cols);
+	if (ncols < 0)
+		return EXIT_USAGE;
+	if (cli->sort && !(key = view_column(v, cli->sort, strlen(cli->sort)))) {
+		cli_warn("unknown sort column: '%s'", cli->sort);
+		return EXIT_USAGE;
+	}
+	src = ml_source_new(cli->source);
+	if (!src) {
+		cli_warn("cannot open %s: %s", cli->source ? cli->source : "/proc",
+		         strerror(errno));
+		return EXIT_ERROR;
+	}
+	json_init(&j, stdout);
+	if (cli->out.format == OUT_JSON) {
+		json_object_begin(&j);
+		json_key(&j, "processes");
+		json_array_begin(&j);
+	}
+	for (int i = 0; i < cli->noperands; i++) {
+		if (cli->noperands > 1 && cli->out.format == OUT_TABLE)
+			printf("%sPID %s\n", i ? "\n" : "", cli->operands[i]);
+		failed |=
+		    one_process(cli, src, parse_pid(cli->operands[i]), cols, ncols, key, &j) < 0;
+	}
+	if (cli->out.format == OUT_JSON) {
+		json_array_end(&j);
+		json_object_end(&j);
+		json_finish(&j);
+	}
+	ml_source_free(src);
+	return failed ? EXIT_ERROR : EXIT_OK;
+}
