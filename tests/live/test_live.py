@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -94,6 +95,25 @@ def memledger_json(memledger, *args):
     return json.loads(out.stdout)
 
 
+def while_still(read_kernel, run_memledger, tries=10):
+    """Runs memledger between two reads of the kernel's figures, until both reads agree.
+
+    Something outside the test (page migration, compaction) may move a shared page
+    while memledger and the test read one after the other: then the comparison would
+    blame memledger for the kernel's change. Returns (kernel, memledger's) of a run
+    during which the kernel held still; the last try's after `tries`.
+    """
+    for _ in range(tries):
+        before = read_kernel()
+        mine = run_memledger()
+        after = read_kernel()
+        if before == after:
+            return after, mine
+        time.sleep(0.05)
+    print("note: the kernel's figures kept moving; comparing the last try")
+    return after, mine
+
+
 class Swap:
     """Swap for the test: what is on, or a swap file turned on for its duration."""
 
@@ -121,14 +141,24 @@ class Swap:
             os.unlink(self.path)
 
 
-def check_equal_to_kernel(rows, pids):
+def check_equal_to_kernel(memledger, pids):
+    """Every column equals the kernel's; returns memledger's rows for the other checks."""
+    def read_kernel():
+        return {pid: kernel_figures(pid) for pid in pids}
+
+    def run():
+        doc = memledger_json(memledger, "-b", "-o", COLUMNS, "-p", ",".join(map(str, pids)))
+        return {p["pid"]: p for p in doc["processes"]}
+
+    kernels, rows = while_still(read_kernel, run)
     for pid in pids:
-        kernel = kernel_figures(pid)
+        kernel = kernels[pid]
         row = rows.get(pid)
         check(f"{pid} is a row", row is not None)
         for key, want in kernel.items():
             check(f"{pid} {key} equals the kernel's", row and row[key] == want,
                   f"memledger {row and row[key]} kernel {want}")
+    return rows
 
 
 def check_layout(rows, pids, swap_on):
@@ -217,10 +247,13 @@ def smaps_mappings(pid):
 
 
 def check_maps(memledger, pid, child):
-    doc = memledger_json(memledger, "maps", "-b", "-o", MAP_COLUMNS, str(pid))
+    def read_kernel():
+        return smaps_mappings(pid), kb_fields(f"/proc/{pid}/smaps_rollup"), pmap_totals(pid)
+
+    (kernel, rollup, pmap), doc = while_still(
+        read_kernel, lambda: memledger_json(memledger, "maps", "-b", "-o", MAP_COLUMNS, str(pid)))
     proc = doc["processes"][0]
     rows = {int(r["start"], 16): r for r in proc["mappings"]}
-    kernel = smaps_mappings(pid)
     check(f"maps {pid}: one row per mapping", sorted(rows) == sorted(kernel))
     for start, k in kernel.items():
         r = rows.get(start, {})
@@ -245,7 +278,6 @@ def check_maps(memledger, pid, child):
     check(f"maps {pid}: COMMIT of MAP_NORESERVE is 0", rows[0x290000000]["commit"] == 0)
     check(f"maps {pid}: COMMIT of a shared mapping is 0", rows[0x210000000]["commit"] == 0)
     s = proc["summary"]
-    rollup = kb_fields(f"/proc/{pid}/smaps_rollup")
     total_rss = sum(r["rss"] for r in rows.values())
     check(f"maps {pid}: Σ RSS of the rows equals smaps_rollup", total_rss == rollup["Rss"])
     check(f"maps {pid}: Σ RSS of the kinds equals the rows'", sum(k["rss"] for k in s["kinds"]) == total_rss)
@@ -260,20 +292,26 @@ def check_maps(memledger, pid, child):
     with open("/proc/sys/vm/max_map_count") as f:
         check(f"maps {pid}: max_map_count", s["max_map_count"] == int(f.read()))
     check(f"maps {pid}: 47-bit address space", s["address_bits"] in (47, 56))
-    check_against_pmap(pid, rows)
+    check_against_pmap(pid, rows, pmap)
 
 
-def check_against_pmap(pid, rows):
-    """pmap -XX's totals line equals the sums of memledger's rows."""
+def pmap_totals(pid):
+    """pmap -XX's totals line, by field name, in bytes; None without pmap."""
     if not shutil.which("pmap"):
-        skip("pmap comparison", "pmap is not installed")
-        return
+        return None
     lines = subprocess.run(["pmap", "-XX", str(pid)], check=True, capture_output=True,
                            text=True).stdout.splitlines()
     header = lines[1].split()
     totals = lines[-1].split()[:-1]  # the last is "KB"
     first = header.index("Size")
-    pm = dict(zip(header[first:first + len(totals)], (int(x) * KiB for x in totals)))
+    return dict(zip(header[first:first + len(totals)], (int(x) * KiB for x in totals)))
+
+
+def check_against_pmap(pid, rows, pm):
+    """pmap -XX's totals line equals the sums of memledger's rows."""
+    if pm is None:
+        skip("pmap comparison", "pmap is not installed")
+        return
     for col, key in (("size", "Size"), ("rss", "Rss"), ("pss", "Pss"), ("swap", "Swap"),
                      ("lazyfree", "LazyFree"), ("locked", "Locked")):
         mine = sum(r[col] for r in rows.values())
@@ -334,9 +372,7 @@ def main():
             print("FAIL: the layout helper did not start")
             return 1
         pids = [int(p) for p in line[1:]]
-        doc = memledger_json(memledger, "-b", "-o", COLUMNS, "-p", ",".join(map(str, pids)))
-        rows = {p["pid"]: p for p in doc["processes"]}
-        check_equal_to_kernel(rows, pids)
+        rows = check_equal_to_kernel(memledger, pids)
         check_layout(rows, pids, swap.on)
         check_against_smem(rows, pids)
         check_maps(memledger, pids[0], child=False)
