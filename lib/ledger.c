@@ -1,3 +1,6 @@
+#include <errno.h>
+#include <stdlib.h>
+
 #include "memledger/ledger.h"
 #include "util.h"
 
@@ -76,4 +79,50 @@ uint64_t ml_metric_total(const struct ml_proc *procs, size_t n, enum ml_metric m
 	for (size_t i = 0; i < n; i++)
 		sum = ml_add(sum, ml_proc_metric(&procs[i], m));
 	return sum;
+}
+
+uint64_t ml_proc_uid(const struct ml_proc *p)
+{
+	return (p->have & ML_NEED_STATUS) ? p->status.uid : ML_UNKNOWN;
+}
+
+static int compare_groups(const void *a, const void *b)
+{
+	uint64_t x = ((const struct ml_group *)a)->key, y = ((const struct ml_group *)b)->key;
+
+	return (x > y) - (x < y);
+}
+
+/* The group of key in groups[0..n), or NULL. */
+static struct ml_group *find_group(struct ml_group *groups, size_t n, uint64_t key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (groups[i].key == key)
+			return &groups[i];
+	return NULL;
+}
+
+long ml_group_by(const struct ml_proc *procs, size_t n, ml_group_key_fn key,
+                 struct ml_group **groups)
+{
+	struct ml_group *v = calloc(n ? n : 1, sizeof(*v)), *g;
+	size_t ngroups = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t k = key(&procs[i]);
+		g = find_group(v, ngroups, k);
+		if (!g) {
+			g = &v[ngroups++];
+			g->key = k;
+		}
+		g->nprocs++;
+		for (int m = 0; m < ML_NMETRICS; m++)
+			g->totals[m] =
+			    ml_add(g->totals[m], ml_proc_metric(&procs[i], (enum ml_metric)m));
+	}
+	qsort(v, ngroups, sizeof(*v), compare_groups);
+	*groups = v;
+	return (long)ngroups;
 }

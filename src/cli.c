@@ -30,6 +30,7 @@ static void usage(FILE *f)
 	fputs("Usage:\n"
 	      " memledger [ps] [options]\n"
 	      " memledger maps [options] PID...\n"
+	      " memledger users [options]\n"
 	      "\n"
 	      "How much memory each process uses, as the kernel counts it.\n"
 	      "\n"
@@ -227,7 +228,8 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	/* getopt has moved the operands to the end: the first one names the view. */
 	if (optind < argc)
 		cli->command = argv[optind++];
-	if (strcmp(cli->command, "ps") != 0 && strcmp(cli->command, "maps") != 0) {
+	if (strcmp(cli->command, "ps") != 0 && strcmp(cli->command, "maps") != 0 &&
+	    strcmp(cli->command, "users") != 0) {
 		cli_warn("unknown command: '%s'", cli->command);
 		fputs("Try 'memledger --help' for more information.\n", stderr);
 		return EXIT_USAGE;

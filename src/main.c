@@ -4,7 +4,18 @@
 #include "cli.h"
 #include "maps.h"
 #include "ps.h"
+#include "users_view.h"
 #include <string.h>
+
+/* Hands over to the view the command names. */
+static int run_view(struct cli *cli)
+{
+	if (strcmp(cli->command, "maps") == 0)
+		return maps_run(cli);
+	if (strcmp(cli->command, "users") == 0)
+		return users_run(cli);
+	return ps_run(cli);
+}
 
 int main(int argc, char **argv)
 {
@@ -15,7 +26,7 @@ int main(int argc, char **argv)
 	rc = cli_parse(argc, argv, &cli);
 
 	if (rc < 0)
-		rc = strcmp(cli.command, "maps") == 0 ? maps_run(&cli) : ps_run(&cli);
+		rc = run_view(&cli);
 	cli_free(&cli);
 	return rc;
 }

@@ -121,7 +121,13 @@ static char *proc_command(const struct ml_proc *p)
 	return s;
 }
 
-static bool keep_proc(const struct ml_proc *p, void *ctx)
+unsigned ps_filter_needs(const struct cli *cli)
+{
+	return (cli->have_uid ? ML_NEED_STATUS : 0) |
+	       (cli->have_regex ? ML_NEED_CMDLINE | ML_NEED_STATUS : 0);
+}
+
+bool ps_keep_proc(const struct ml_proc *p, void *ctx)
 {
 	const struct cli *cli = ctx;
 	bool keep = true;
@@ -193,8 +199,7 @@ static struct row *build_rows(const struct ml_scan *s, struct user_cache *users,
 	return rows;
 }
 
-/* Prints the table; in JSON, as {"processes": [...], "totals": {...}, "unreadable": N}. */
-static int print_document(const struct cli *cli, struct out_table *t, const struct ml_scan *s)
+int ps_print_document(const struct cli *cli, struct out_table *t, const struct ml_scan *s)
 {
 	struct json j;
 	int rc;
@@ -230,7 +235,7 @@ static int print_rows(const struct cli *cli, const struct ml_scan *s, const stru
 			cells[i] = total_cell(s, cols[i]);
 		rc = out_table_add_totals(t, cells);
 	}
-	rc = rc ? rc : print_document(cli, t, s);
+	rc = rc ? rc : ps_print_document(cli, t, s);
 	if (rc < 0) {
 		cli_warn("cannot write the output: %s", strerror(-rc));
 		return EXIT_ERROR;
@@ -238,8 +243,7 @@ static int print_rows(const struct cli *cli, const struct ml_scan *s, const stru
 	return EXIT_OK;
 }
 
-/* Says on stderr how many processes could not be read (JSON carries it as a field). */
-static void report_unreadable(const struct cli *cli, const struct ml_scan *s)
+void ps_report_unreadable(const struct cli *cli, const struct ml_scan *s)
 {
 	if (s->unreadable == 0 || cli->out.format == OUT_JSON)
 		return;
@@ -247,14 +251,13 @@ static void report_unreadable(const struct cli *cli, const struct ml_scan *s)
 	         geteuid() == 0 ? " (refused even to root)" : "; run as root to see them");
 }
 
-/* Scans the source for the needs of the view. Returns an exit status, or -1 to go on. */
-static int scan(struct cli *cli, unsigned needs, struct ml_scan *s)
+int ps_scan(struct cli *cli, unsigned needs, struct ml_scan *s)
 {
 	struct ml_scan_opts opts = {
 	    .needs = needs,
 	    .pids = cli->pids,
 	    .npids = cli->npids,
-	    .keep = (cli->have_uid || cli->have_regex) ? keep_proc : NULL,
+	    .keep = (cli->have_uid || cli->have_regex) ? ps_keep_proc : NULL,
 	    .keep_ctx = cli,
 	    .threads = cli->threads,
 	};
@@ -300,14 +303,13 @@ int ps_run(struct cli *cli)
 	for (int i = 0; i < ncols; i++)
 		needs |= column_needs(cols[i]);
 	needs |= column_needs(key);
-	needs |= cli->have_uid ? ML_NEED_STATUS : 0;
-	needs |= cli->have_regex ? ML_NEED_CMDLINE | ML_NEED_STATUS : 0;
-	rc = scan(cli, needs, &s);
+	needs |= ps_filter_needs(cli);
+	rc = ps_scan(cli, needs, &s);
 	if (rc >= 0) {
 		ml_scan_free(&s);
 		return rc;
 	}
-	report_unreadable(cli, &s);
+	ps_report_unreadable(cli, &s);
 	rows = build_rows(&s, &users, needs);
 	rc = EXIT_ERROR;
 	if (rows) {

@@ -2,6 +2,7 @@
 #ifndef MEMLEDGER_PS_H
 #define MEMLEDGER_PS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "cli.h"
@@ -11,5 +12,26 @@ int ps_run(struct cli *cli);
 
 /* Prints each column's name and one-line definition. */
 void ps_list_columns(FILE *f);
+
+struct ml_proc;
+struct ml_scan;
+struct out_table;
+
+/* What the process views share. */
+
+/* The files that -u and -P need read. */
+unsigned ps_filter_needs(const struct cli *cli);
+
+/* The -u and -P filter, for ml_scan_opts.keep (ctx: the struct cli). */
+bool ps_keep_proc(const struct ml_proc *p, void *ctx);
+
+/* Scans the source as cli says for needs. Returns an exit status, or -1 to go on. */
+int ps_scan(struct cli *cli, unsigned needs, struct ml_scan *s);
+
+/* Says on stderr how many processes could not be read (JSON carries it as a field). */
+void ps_report_unreadable(const struct cli *cli, const struct ml_scan *s);
+
+/* Prints t; in JSON as {"NAME": [...], "totals": {...}, "unreadable": N}. Returns 0 or -errno. */
+int ps_print_document(const struct cli *cli, struct out_table *t, const struct ml_scan *s);
 
 #endif

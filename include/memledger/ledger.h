@@ -47,4 +47,24 @@ uint64_t ml_proc_metric(const struct ml_proc *p, enum ml_metric m);
 /* Σ of the metric over procs; unknown when it is unknown for any of them. */
 uint64_t ml_metric_total(const struct ml_proc *procs, size_t n, enum ml_metric m);
 
+/* Processes that share a key (a UID, ...), with the sums of their metrics. */
+struct ml_group {
+	uint64_t key;
+	size_t nprocs;
+	uint64_t totals[ML_NMETRICS]; /* Σ over the group; unknown when unknown for any member */
+};
+
+/* The key of a process for grouping. */
+typedef uint64_t (*ml_group_key_fn)(const struct ml_proc *p);
+
+/* The effective UID of a process (status), or ML_UNKNOWN. */
+uint64_t ml_proc_uid(const struct ml_proc *p);
+
+/*
+ * Groups procs by key into a malloc'ed array, one group per distinct key, ascending by
+ * key. Returns the number of groups, or -ENOMEM.
+ */
+long ml_group_by(const struct ml_proc *procs, size_t n, ml_group_key_fn key,
+                 struct ml_group **groups);
+
 #endif

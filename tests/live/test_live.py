@@ -320,6 +320,30 @@ def check_against_pmap(pid, rows, pm):
     check(f"maps {pid}: Σ USS equals pmap -XX's", uss == pm["Private_Clean"] + pm["Private_Dirty"])
 
 
+def ere_escape(text):
+    """text as a POSIX extended regular expression that matches it literally."""
+    return "".join("\\" + c if c in ".[]()*+?{}|^$\\" else c for c in text)
+
+
+def check_users(memledger, helper, pids):
+    """memledger users over the family: one user, its PROCS, and Σ of the kernel's figures."""
+    def read_kernel():
+        return [kb_fields(f"/proc/{pid}/smaps_rollup") for pid in pids]
+
+    rollups, doc = while_still(read_kernel, lambda: memledger_json(
+        memledger, "users", "-b", "-P", "^" + ere_escape(helper), "-o", "UID,PROCS,RSS,PSS,USS,SWAP"))
+    users = doc["users"]
+    check("users: the family is one user", len(users) == 1 and users[0]["uid"] == os.geteuid(), users)
+    if len(users) != 1:
+        return
+    u = users[0]
+    check("users: PROCS counts the family", u["procs"] == len(pids), u["procs"])
+    for col, key in (("rss", "Rss"), ("pss", "Pss"), ("swap", "Swap")):
+        check(f"users: {col.upper()} is the family's Σ", u[col] == sum(r[key] for r in rollups))
+    check("users: USS is the family's Σ",
+          u["uss"] == sum(r["Private_Clean"] + r["Private_Dirty"] for r in rollups))
+
+
 def check_full_scan(memledger):
     doc = memledger_json(memledger, "-o", "PID,RSS,PSS")
     pids = {p["pid"] for p in doc["processes"]}
@@ -375,6 +399,7 @@ def main():
         rows = check_equal_to_kernel(memledger, pids)
         check_layout(rows, pids, swap.on)
         check_against_smem(rows, pids)
+        check_users(memledger, helper, pids)
         check_maps(memledger, pids[0], child=False)
         check_maps(memledger, pids[1], child=True)
         check_full_scan(memledger)
