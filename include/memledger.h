@@ -3,6 +3,7 @@
 #define MEMLEDGER_H
 
 #include "memledger/ledger.h"
+#include "memledger/libs.h"
 #include "memledger/maps.h"
 #include "memledger/parse.h"
 #include "memledger/scan.h"

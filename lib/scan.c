@@ -128,6 +128,8 @@ static enum outcome read_rollup(struct reader *r, int dirfd, struct ml_proc *p, 
 struct smaps_walk {
 	struct ml_mem sum;
 	uint64_t commit;
+	const struct ml_proc *proc;
+	const struct ml_scan_opts *opts;
 };
 
 static int walk_mapping(const struct ml_mapping *m, void *ctx)
@@ -139,13 +141,14 @@ static int walk_mapping(const struct ml_mapping *m, void *ctx)
 	ml_mem_add(&w->sum, &mem);
 	if (ml_mapping_has_flag(m, "ac"))
 		w->commit += m->end - m->start;
-	return 0;
+	return w->opts->on_mapping ? w->opts->on_mapping(w->proc, m, w->opts->mapping_ctx) : 0;
 }
 
 /* Walks smaps; with sum_mem, stores the sums in p->mem as smaps_rollup would hold them. */
-static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, bool sum_mem)
+static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, bool sum_mem,
+                               const struct ml_scan_opts *opts)
 {
-	struct smaps_walk w = {.commit = 0};
+	struct smaps_walk w = {.commit = 0, .proc = p, .opts = opts};
 	int fd = ml_source_open_at(dirfd, "smaps");
 	long n;
 
@@ -154,7 +157,7 @@ static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, b
 	memset(&w.sum, 0, sizeof(w.sum));
 	n = ml_read_smaps(fd, &r->buf, walk_mapping, &w);
 	close(fd);
-	if (n == -EINVAL)
+	if (n == -EINVAL || n == -ENOMEM)
 		return malformed(r, "smaps", (int)n);
 	if (n < 0)
 		return outcome_of_errno(r, (int)n);
@@ -176,7 +179,8 @@ static bool ok(enum outcome o)
 }
 
 /* Reads the memory files: smaps_rollup, else smaps summed; smaps for per-mapping figures. */
-static enum outcome read_memory(struct reader *r, int dirfd, struct ml_proc *p, unsigned needs)
+static enum outcome read_memory(struct reader *r, int dirfd, struct ml_proc *p,
+                                const struct ml_scan_opts *opts, unsigned needs)
 {
 	enum outcome o = ROW;
 	bool sum_smaps = false, missing;
@@ -189,7 +193,7 @@ static enum outcome read_memory(struct reader *r, int dirfd, struct ml_proc *p, 
 		}
 	}
 	if (ok(o) && ((needs & ML_NEED_SMAPS) || sum_smaps))
-		o = read_smaps(r, dirfd, p, sum_smaps);
+		o = read_smaps(r, dirfd, p, sum_smaps, opts);
 	return o;
 }
 
@@ -220,7 +224,7 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 	if (ok(o) && opts->keep && !opts->keep(p, opts->keep_ctx))
 		o = SKIP;
 	if (ok(o))
-		o = read_memory(r, dirfd, p, needs);
+		o = read_memory(r, dirfd, p, opts, needs);
 	close(dirfd);
 	return ok(o) ? ROW : o;
 }

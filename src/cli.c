@@ -31,6 +31,7 @@ static void usage(FILE *f)
 	      " memledger [ps] [options]\n"
 	      " memledger maps [options] PID...\n"
 	      " memledger users [options]\n"
+	      " memledger libs [options]\n"
 	      "\n"
 	      "How much memory each process uses, as the kernel counts it.\n"
 	      "\n"
@@ -48,9 +49,10 @@ static void usage(FILE *f)
 	      " -p, --pid <list>       only these processes (comma-separated)\n"
 	      " -u, --user <user>      only processes of this user (name or UID)\n"
 	      " -P, --process <regex>  only processes whose command line matches\n"
-	      " -M, --mapping <regex>  maps: only mappings whose name matches\n"
+	      " -M, --mapping <regex>  maps, libs: only mappings whose name matches\n"
 	      "     --merge            maps: one row per name and kind, with a count\n"
 	      "     --private          maps: only mappings holding private pages\n"
+	      "     --procs            libs: one row per process under each object\n"
 	      "     --source <dir>     read a directory laid out like /proc instead of /proc\n"
 	      "     --threads <n>      reader threads (default: 2 on 2 or more CPUs)\n"
 	      " -h, --help             this help\n"
@@ -130,7 +132,16 @@ static int parse_threads(const char *arg, struct cli *cli)
 	return 0;
 }
 
-enum { OPT_LIST_COLUMNS = 256, OPT_CSV, OPT_RAW, OPT_SOURCE, OPT_THREADS, OPT_MERGE, OPT_PRIVATE };
+enum {
+	OPT_LIST_COLUMNS = 256,
+	OPT_CSV,
+	OPT_RAW,
+	OPT_SOURCE,
+	OPT_THREADS,
+	OPT_MERGE,
+	OPT_PRIVATE,
+	OPT_PROCS
+};
 
 static const struct option longopts[] = {
     {"output", required_argument, NULL, 'o'},
@@ -149,6 +160,7 @@ static const struct option longopts[] = {
     {"mapping", required_argument, NULL, 'M'},
     {"merge", no_argument, NULL, OPT_MERGE},
     {"private", no_argument, NULL, OPT_PRIVATE},
+    {"procs", no_argument, NULL, OPT_PROCS},
     {"source", required_argument, NULL, OPT_SOURCE},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"help", no_argument, NULL, 'h'},
@@ -200,6 +212,7 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case 'M': return compile_regex(arg, &cli->map_regex, &cli->have_map_regex);
 	case OPT_MERGE: cli->merge = true; break;
 	case OPT_PRIVATE: cli->private_only = true; break;
+	case OPT_PROCS: cli->procs = true; break;
 	case OPT_THREADS:
 		if (parse_threads(arg, cli) < 0) {
 			cli_warn("--threads takes a number from 1 to 8: '%s'", arg);
@@ -229,7 +242,7 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	if (optind < argc)
 		cli->command = argv[optind++];
 	if (strcmp(cli->command, "ps") != 0 && strcmp(cli->command, "maps") != 0 &&
-	    strcmp(cli->command, "users") != 0) {
+	    strcmp(cli->command, "users") != 0 && strcmp(cli->command, "libs") != 0) {
 		cli_warn("unknown command: '%s'", cli->command);
 		fputs("Try 'memledger --help' for more information.\n", stderr);
 		return EXIT_USAGE;

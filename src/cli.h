@@ -29,6 +29,7 @@ struct cli {
 	unsigned threads;    /* --threads, 0: automatic */
 	bool merge;          /* maps --merge */
 	bool private_only;   /* maps --private */
+	bool procs;          /* libs --procs */
 	bool have_map_regex; /* -M */
 	regex_t map_regex;
 	char **operands; /* what follows the view's name (maps: PIDs) */

@@ -2,6 +2,7 @@
 #include <locale.h>
 
 #include "cli.h"
+#include "libs_view.h"
 #include "maps.h"
 #include "ps.h"
 #include "users_view.h"
@@ -14,6 +15,8 @@ static int run_view(struct cli *cli)
 		return maps_run(cli);
 	if (strcmp(cli->command, "users") == 0)
 		return users_run(cli);
+	if (strcmp(cli->command, "libs") == 0)
+		return libs_run(cli);
 	return ps_run(cli);
 }
 

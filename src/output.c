@@ -10,13 +10,17 @@
 #include "json.h"
 #include "output.h"
 
+/* The userdata of a cell with nothing to show: JSON leaves it out (unknown cells are null). */
+static const char blank_marker;
+
 struct out_table {
 	const struct out_col *cols;
 	size_t ncols;
 	struct out_opts opts;
 	struct libscols_table *tb;    /* the rows as text, for every format */
 	struct libscols_line *totals; /* the totals line, kept apart in JSON */
-	bool *totals_blank;           /* its cells with nothing to show (not unknown ones) */
+	struct libscols_line *last;   /* the last top-level line: the parent of children */
+	const char *children_key;     /* the JSON key of children */
 	char *name;
 };
 
@@ -149,10 +153,11 @@ err:
 	return NULL;
 }
 
-/* Fills a new line of the table with the cells' texts. Returns 0 or -ENOMEM. */
-static int add_line(struct out_table *t, const struct out_cell *cells, struct libscols_line **line)
+/* Fills a new line (under parent, or at the top) with the cells' texts. Returns 0 or -ENOMEM. */
+static int add_line(struct out_table *t, const struct out_cell *cells, struct libscols_line *parent,
+                    struct libscols_line **line)
 {
-	struct libscols_line *ln = scols_table_new_line(t->tb, NULL);
+	struct libscols_line *ln = scols_table_new_line(t->tb, parent);
 
 	if (line)
 		*line = ln;
@@ -173,13 +178,21 @@ static int add_line(struct out_table *t, const struct out_cell *cells, struct li
 		free(clean);
 		if (rc < 0)
 			return -ENOMEM;
+		if (cells[i].blank)
+			scols_cell_set_userdata(scols_line_get_cell(ln, i), (void *)&blank_marker);
 	}
 	return 0;
 }
 
 int out_table_add_row(struct out_table *t, const struct out_cell *cells)
 {
-	return add_line(t, cells, NULL);
+	return add_line(t, cells, NULL, &t->last);
+}
+
+int out_table_add_child(struct out_table *t, const struct out_cell *cells, const char *children_key)
+{
+	t->children_key = children_key;
+	return t->last ? add_line(t, cells, t->last, NULL) : -EINVAL;
 }
 
 int out_table_add_totals(struct out_table *t, const struct out_cell *cells)
@@ -187,18 +200,13 @@ int out_table_add_totals(struct out_table *t, const struct out_cell *cells)
 	struct out_cell labelled[t->ncols];
 
 	memcpy(labelled, cells, sizeof(labelled));
-	t->totals_blank = calloc(t->ncols, sizeof(*t->totals_blank));
-	if (!t->totals_blank)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->ncols; i++)
-		t->totals_blank[i] = cells[i].blank;
 	for (size_t i = 0; i < t->ncols && t->opts.format != OUT_JSON; i++) {
 		if (labelled[i].blank) { /* the label goes in the first blank cell */
 			labelled[i] = (struct out_cell){.str = "TOTAL"};
 			break;
 		}
 	}
-	return add_line(t, labelled, &t->totals);
+	return add_line(t, labelled, NULL, &t->totals);
 }
 
 /* Prints the table as RFC 4180 CSV, a header line first unless --noheadings. */
@@ -225,6 +233,8 @@ static void print_csv(struct out_table *t)
 	scols_free_iter(itr);
 }
 
+static void json_children(struct out_table *t, struct libscols_line *ln, struct json *j);
+
 /* Writes one line as a JSON object: numbers bare (null when unknown), text as strings. */
 static void json_line(struct out_table *t, struct libscols_line *ln, struct json *j, bool totals)
 {
@@ -232,9 +242,11 @@ static void json_line(struct out_table *t, struct libscols_line *ln, struct json
 
 	json_object_begin(j);
 	for (size_t i = 0; i < t->ncols; i++) {
-		const char *data = scols_cell_get_data(scols_line_get_cell(ln, i));
-		if (totals && (t->cols[i].type == COL_STR || t->cols[i].type == COL_HEX ||
-		               t->totals_blank[i]))
+		struct libscols_cell *cell = scols_line_get_cell(ln, i);
+		const char *data = scols_cell_get_data(cell);
+		if (scols_cell_get_userdata(cell) == &blank_marker)
+			continue; /* nothing to show here */
+		if (totals && (t->cols[i].type == COL_STR || t->cols[i].type == COL_HEX))
 			continue; /* the totals object holds the sums only */
 		out_json_key(t->cols[i].name, key, sizeof(key));
 		json_key(j, key);
@@ -245,7 +257,23 @@ static void json_line(struct out_table *t, struct libscols_line *ln, struct json
 		else
 			json_null(j);
 	}
+	if (!totals && scols_line_has_children(ln))
+		json_children(t, ln, j);
 	json_object_end(j);
+}
+
+/* Writes the children of ln as an array under the children key. */
+static void json_children(struct out_table *t, struct libscols_line *ln, struct json *j)
+{
+	struct libscols_iter *itr = scols_new_iter(SCOLS_ITER_FORWARD);
+	struct libscols_line *child;
+
+	json_key(j, t->children_key ? t->children_key : "children");
+	json_array_begin(j);
+	while (itr && scols_line_next_child(ln, itr, &child) == 0)
+		json_line(t, child, j, false);
+	json_array_end(j);
+	scols_free_iter(itr);
 }
 
 /* Writes "NAME": [rows] and "totals": {...} into the object j has open. */
@@ -257,7 +285,7 @@ static void print_json(struct out_table *t, struct json *j)
 	json_key(j, t->name);
 	json_array_begin(j);
 	while (itr && scols_table_next_line(t->tb, itr, &ln) == 0)
-		if (ln != t->totals)
+		if (ln != t->totals && !scols_line_get_parent(ln))
 			json_line(t, ln, j, false);
 	json_array_end(j);
 	if (t->totals) {
@@ -280,7 +308,6 @@ int out_table_print_free(struct out_table *t, struct json *j)
 	if (fflush(stdout) != 0 || ferror(stdout))
 		rc = -errno ? -errno : -EIO;
 	scols_unref_table(t->tb);
-	free(t->totals_blank);
 	free(t->name);
 	free(t);
 	return rc;

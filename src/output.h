@@ -49,6 +49,14 @@ struct out_table *out_table_new(const char *name, const struct out_col *cols, si
 /* Adds one row of ncols cells. Returns 0 or -ENOMEM. */
 int out_table_add_row(struct out_table *t, const struct out_cell *cells);
 
+/*
+ * Adds a row under the last row added with out_table_add_row: a tree in tables (give one
+ * column SCOLS_FL_TREE), an array under children_key in that row's JSON object.
+ * Returns 0 or -ENOMEM.
+ */
+int out_table_add_child(struct out_table *t, const struct out_cell *cells,
+                        const char *children_key);
+
 /* Adds the totals row: labelled TOTAL in its first blank cell; a "totals" object in JSON. */
 int out_table_add_totals(struct out_table *t, const struct out_cell *cells);
 

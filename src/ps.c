@@ -251,7 +251,8 @@ void ps_report_unreadable(const struct cli *cli, const struct ml_scan *s)
 	         geteuid() == 0 ? " (refused even to root)" : "; run as root to see them");
 }
 
-int ps_scan(struct cli *cli, unsigned needs, struct ml_scan *s)
+int ps_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
+            struct ml_scan *s)
 {
 	struct ml_scan_opts opts = {
 	    .needs = needs,
@@ -260,6 +261,8 @@ int ps_scan(struct cli *cli, unsigned needs, struct ml_scan *s)
 	    .keep = (cli->have_uid || cli->have_regex) ? ps_keep_proc : NULL,
 	    .keep_ctx = cli,
 	    .threads = cli->threads,
+	    .on_mapping = on_mapping,
+	    .mapping_ctx = mapping_ctx,
 	};
 	struct ml_source *src = ml_source_new(cli->source);
 	int rc;
@@ -304,7 +307,7 @@ int ps_run(struct cli *cli)
 		needs |= column_needs(cols[i]);
 	needs |= column_needs(key);
 	needs |= ps_filter_needs(cli);
-	rc = ps_scan(cli, needs, &s);
+	rc = ps_scan(cli, needs, NULL, NULL, &s);
 	if (rc >= 0) {
 		ml_scan_free(&s);
 		return rc;

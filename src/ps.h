@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "memledger/scan.h"
 
 /* Runs the view. Returns an exit status. */
 int ps_run(struct cli *cli);
@@ -25,8 +26,12 @@ unsigned ps_filter_needs(const struct cli *cli);
 /* The -u and -P filter, for ml_scan_opts.keep (ctx: the struct cli). */
 bool ps_keep_proc(const struct ml_proc *p, void *ctx);
 
-/* Scans the source as cli says for needs. Returns an exit status, or -1 to go on. */
-int ps_scan(struct cli *cli, unsigned needs, struct ml_scan *s);
+/*
+ * Scans the source as cli says for needs, handing each mapping to on_mapping when it is
+ * not NULL (with ML_NEED_SMAPS). Returns an exit status, or -1 to go on.
+ */
+int ps_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
+            struct ml_scan *s);
 
 /* Says on stderr how many processes could not be read (JSON carries it as a field). */
 void ps_report_unreadable(const struct cli *cli, const struct ml_scan *s);

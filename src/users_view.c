@@ -173,7 +173,7 @@ int users_run(struct cli *cli)
 	key = ncols < 0 ? NULL : sort_column(cli->sort);
 	if (!key)
 		return EXIT_USAGE;
-	rc = ps_scan(cli, users_needs(cols, ncols, key) | ps_filter_needs(cli), &s);
+	rc = ps_scan(cli, users_needs(cols, ncols, key) | ps_filter_needs(cli), NULL, NULL, &s);
 	if (rc < 0) {
 		ps_report_unreadable(cli, &s);
 		rc = report(cli, &s, cols, ncols, key);

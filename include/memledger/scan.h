@@ -30,6 +30,9 @@ struct ml_proc {
 	uint64_t commit;         /* with ML_NEED_SMAPS: Σ Size of mappings flagged "ac" */
 };
 
+/* Called for each mapping of a process whose smaps is read; from reader threads. */
+typedef int (*ml_proc_mapping_fn)(const struct ml_proc *p, const struct ml_mapping *m, void *ctx);
+
 /* Decides, after the cheap files (stat, status, cmdline) are read, whether to go on. */
 typedef bool (*ml_proc_filter_fn)(const struct ml_proc *p, void *ctx);
 
@@ -40,6 +43,9 @@ struct ml_scan_opts {
 	ml_proc_filter_fn keep; /* NULL keeps all; called from reader threads */
 	void *keep_ctx;
 	unsigned threads; /* reader threads; 0 picks one per CPU, at most 2 */
+	ml_proc_mapping_fn
+	    on_mapping; /* with ML_NEED_SMAPS: each mapping; a non-zero return fails the scan */
+	void *mapping_ctx;
 };
 
 /* The result of a scan. */

@@ -11,6 +11,7 @@
  *   SYSV    1 MiB SysV segment, written, then marked for removal
  *   FILE    1 MiB file in DIR, MAP_PRIVATE read-only, read
  *   NORESERVE 1 MiB private writable with MAP_NORESERVE, untouched (no commit charge)
+ *   MEMFD2  512 KiB of a second memfd with the same name, written by the parent only
  * then forks NCHILDREN children, which read all of the shared ones. Every process of the family
  * then writes 8 MiB of its own (OWN); each child also writes 2 MiB it pages out with MADV_PAGEOUT
  * (SWAPPED, when SWAP is 1) and 1 MiB it frees with MADV_FREE (LAZY). When all are set up the
@@ -45,6 +46,7 @@
 #define LAZY_AT      ((void *)0x270000000ul)
 #define SCRATCH_AT   ((void *)0x280000000ul)
 #define NORESERVE_AT ((void *)0x290000000ul)
+#define MEMFD2_AT    ((void *)0x2a0000000ul)
 
 static volatile char sink; /* what touch() reads goes here, so that it is read */
 
@@ -115,6 +117,10 @@ static void map_family_regions(const char *dir)
 	touch(map_at(FILE_AT, MiB, PROT_READ, MAP_PRIVATE, fd), MiB);
 	map_at(NORESERVE_AT, MiB, PROT_READ | PROT_WRITE,
 	       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1);
+	fd = memfd_create("memledger-test", 0);
+	if (fd < 0 || ftruncate(fd, (off_t)MiB / 2) < 0)
+		die("memfd");
+	fill(map_at(MEMFD2_AT, MiB / 2, PROT_READ | PROT_WRITE, MAP_SHARED, fd), MiB / 2, 5);
 }
 
 /* Keeps this process on the CPU it runs on, so that draining this CPU's batches suffices. */

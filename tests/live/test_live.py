@@ -164,8 +164,10 @@ def check_equal_to_kernel(memledger, pids):
 def check_layout(rows, pids, swap_on):
     parent, children = pids[0], pids[1:]
     for pid in pids:
-        # SHANON 2 MiB + MEMFD 1 MiB + SYSV 1 MiB, each shared by the whole family.
-        check(f"{pid} SHMEM is 4 MiB / {FAMILY}", rows[pid]["shmem"] == 4 * MiB // FAMILY,
+        # SHANON 2 MiB + MEMFD 1 MiB + SYSV 1 MiB, each shared by the whole family; the
+        # parent alone has written MEMFD2's 512 KiB.
+        own = MiB // 2 if pid == parent else 0
+        check(f"{pid} SHMEM is 4 MiB / {FAMILY} + {own}", rows[pid]["shmem"] == 4 * MiB // FAMILY + own,
               rows[pid]["shmem"])
         check(f"{pid} USS holds its own 8 MiB", rows[pid]["uss"] >= 8 * MiB, rows[pid]["uss"])
     for i, pid in enumerate(children):
@@ -186,7 +188,7 @@ def check_layout(rows, pids, swap_on):
             check(f"child {i} SWAPPSS is 2 MiB", row["swappss"] == 2 * MiB, row["swappss"])
     check("parent LAZYFREE is 0", rows[parent]["lazyfree"] == 0)
     check("parent SWAP is 0", rows[parent]["swap"] == 0)
-    check("Σ SHMEM over the family is 4 MiB", sum(rows[p]["shmem"] for p in pids) == 4 * MiB)
+    check("Σ SHMEM over the family is 4.5 MiB", sum(rows[p]["shmem"] for p in pids) == 4 * MiB + MiB // 2)
     if not swap_on:
         skip("SWAP of paged-out regions", "no swap and not root")
 
@@ -227,6 +229,7 @@ REGIONS = {
     0x220000000: ("shmem:memfd", MiB), 0x230000000: ("shmem:sysv", MiB),
     0x240000000: ("rodata", MiB), 0x250000000: ("anon", 8 * MiB),
     0x260000000: ("anon", 2 * MiB), 0x270000000: ("anon", MiB), 0x290000000: ("anon", MiB),
+    0x2a0000000: ("shmem:memfd", MiB // 2),
 }
 
 
@@ -344,6 +347,23 @@ def check_users(memledger, helper, pids):
           u["uss"] == sum(r["Private_Clean"] + r["Private_Dirty"] for r in rollups))
 
 
+def check_libs(memledger, helper, pids):
+    """Two memfds of one name are two objects; each is mapped by the family, counted once."""
+    doc = memledger_json(memledger, "libs", "-b", "-P", "^" + ere_escape(helper), "-M", "memledger-test",
+                         "-o", "NAME,PROCS,INODE,SIZE,RSS,PSS")
+    memfds = sorted(doc["libraries"], key=lambda l: l["size"])
+    check("libs: two memfds of one name are two rows", len(memfds) == 2, memfds)
+    if len(memfds) != 2:
+        return
+    small, big = memfds
+    check("libs: the two have different inodes", small["inode"] != big["inode"])
+    check("libs: PROCS of the shared memfd is the family", big["procs"] == len(pids), big["procs"])
+    check("libs: its pages counted once in PSS", big["pss"] == MiB, big["pss"])
+    check("libs: and in every mapper's RSS", big["rss"] == len(pids) * MiB, big["rss"])
+    check("libs: SIZE of the shared memfd", big["size"] == len(pids) * MiB, big["size"])
+    check("libs: the parent-only memfd's PSS is what the parent wrote", small["pss"] == MiB // 2, small["pss"])
+
+
 def check_full_scan(memledger):
     doc = memledger_json(memledger, "-o", "PID,RSS,PSS")
     pids = {p["pid"] for p in doc["processes"]}
@@ -400,6 +420,7 @@ def main():
         check_layout(rows, pids, swap.on)
         check_against_smem(rows, pids)
         check_users(memledger, helper, pids)
+        check_libs(memledger, helper, pids)
         check_maps(memledger, pids[0], child=False)
         check_maps(memledger, pids[1], child=True)
         check_full_scan(memledger)

@@ -1,0 +1,202 @@
+/* Uses of mapped objects, hashed as the readers go, folded into objects at the end. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memledger/libs.h"
+#include "util.h"
+
+struct ml_libs {
+	pthread_mutex_t lock;
+	struct ml_lib_use *uses; /* the uses, in the order first booked */
+	size_t n, cap;
+	size_t *buckets; /* index + 1 into uses; 0 is empty (open addressing) */
+	size_t nbuckets; /* a power of two, at least twice n */
+};
+
+struct ml_libs *ml_libs_new(void)
+{
+	struct ml_libs *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return NULL;
+	pthread_mutex_init(&l->lock, NULL);
+	return l;
+}
+
+void ml_libs_free(struct ml_libs *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		free(l->uses[i].name);
+	free(l->uses);
+	free(l->buckets);
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+/* The name an object is booked under: anonymous memory goes under a tag. */
+static const char *booked_name(const struct ml_mapping *m, enum ml_kind kind)
+{
+	if (kind == ML_KIND_HEAP)
+		return "[heap]";
+	if (kind == ML_KIND_STACK)
+		return "[stack]";
+	if ((kind == ML_KIND_ANON || kind == ML_KIND_GUARD) && m->name[0] == '\0')
+		return "[anon]";
+	return m->name;
+}
+
+/* The use's identity: name, and device and inode for shmem (two memfds may share a name). */
+struct use_key {
+	const char *name;
+	unsigned dev_major, dev_minor;
+	uint64_t inode;
+	pid_t pid;
+};
+
+static uint64_t hash_key(const struct use_key *k)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (const char *p = k->name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	h = (h ^ k->inode) * 1099511628211ull;
+	h = (h ^ ((uint64_t)k->dev_major << 32 | k->dev_minor)) * 1099511628211ull;
+	return (h ^ (uint64_t)k->pid) * 1099511628211ull;
+}
+
+static bool same_key(const struct ml_lib_use *u, const struct use_key *k)
+{
+	return u->pid == k->pid && u->inode == k->inode && u->dev_major == k->dev_major &&
+	       u->dev_minor == k->dev_minor && strcmp(u->name, k->name) == 0;
+}
+
+/* Rebuilds the buckets for twice as many uses. Returns 0 or -ENOMEM. */
+static int grow_buckets(struct ml_libs *l)
+{
+	size_t nb = l->nbuckets ? 2 * l->nbuckets : 1024;
+	size_t *b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return -ENOMEM;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct ml_lib_use *u = &l->uses[i];
+		struct use_key k = {u->name, u->dev_major, u->dev_minor, u->inode, u->pid};
+		size_t slot = hash_key(&k) & (nb - 1);
+		while (b[slot])
+			slot = (slot + 1) & (nb - 1);
+		b[slot] = i + 1;
+	}
+	free(l->buckets);
+	l->buckets = b;
+	l->nbuckets = nb;
+	return 0;
+}
+
+/* The use of key, booked anew (zeroed, with its name) when it is not there. NULL: no memory. */
+static struct ml_lib_use *find_or_add(struct ml_libs *l, const struct use_key *k)
+{
+	size_t slot;
+
+	if (2 * (l->n + 1) > l->nbuckets && grow_buckets(l) < 0)
+		return NULL;
+	for (slot = hash_key(k) & (l->nbuckets - 1); l->buckets[slot];
+	     slot = (slot + 1) & (l->nbuckets - 1))
+		if (same_key(&l->uses[l->buckets[slot] - 1], k))
+			return &l->uses[l->buckets[slot] - 1];
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		struct ml_lib_use *v = realloc(l->uses, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		l->uses = v;
+		l->cap = cap;
+	}
+	l->uses[l->n] = (struct ml_lib_use){.name = strdup(k->name),
+	                                    .kind = ML_KIND_COUNT,
+	                                    .dev_major = k->dev_major,
+	                                    .dev_minor = k->dev_minor,
+	                                    .inode = k->inode,
+	                                    .pid = k->pid};
+	if (!l->uses[l->n].name)
+		return NULL;
+	memset(&l->uses[l->n].mem, 0, sizeof(l->uses[l->n].mem));
+	l->buckets[slot] = ++l->n;
+	return &l->uses[l->n - 1];
+}
+
+int ml_libs_add(struct ml_libs *l, pid_t pid, const struct ml_mapping *m)
+{
+	enum ml_kind kind = ml_mapping_kind(m);
+	bool shmem = ml_kind_is_shmem(kind);
+	struct use_key k = {booked_name(m, kind), shmem ? m->dev_major : 0,
+	                    shmem ? m->dev_minor : 0, shmem ? m->inode : 0, pid};
+	struct ml_mem mem = m->mem;
+	struct ml_lib_use *u;
+	int rc = 0;
+
+	mem.v[ML_MEM_SIZE] = m->end - m->start;
+	pthread_mutex_lock(&l->lock);
+	u = find_or_add(l, &k);
+	if (u) {
+		ml_mem_add(&u->mem, &mem);
+		u->mappings++;
+		if (kind < u->kind)
+			u->kind = kind;
+	} else {
+		rc = -ENOMEM;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
+/* Orders uses by object (name, device, inode), then by PID. */
+static int compare_uses(const void *a, const void *b)
+{
+	const struct ml_lib_use *x = a, *y = b;
+	int cmp = strcmp(x->name, y->name);
+
+	if (cmp)
+		return cmp;
+	if (x->dev_major != y->dev_major)
+		return x->dev_major < y->dev_major ? -1 : 1;
+	if (x->dev_minor != y->dev_minor)
+		return x->dev_minor < y->dev_minor ? -1 : 1;
+	if (x->inode != y->inode)
+		return x->inode < y->inode ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static bool same_object(const struct ml_lib_use *x, const struct ml_lib_use *y)
+{
+	return x->inode == y->inode && x->dev_major == y->dev_major &&
+	       x->dev_minor == y->dev_minor && strcmp(x->name, y->name) == 0;
+}
+
+long ml_libs_fold(struct ml_libs *l, struct ml_lib **libs)
+{
+	struct ml_lib *v = calloc(l->n ? l->n : 1, sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	qsort(l->uses, l->n, sizeof(*l->uses), compare_uses);
+	free(l->buckets); /* the order changed: no more lookups */
+	l->buckets = NULL;
+	l->nbuckets = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (n == 0 || !same_object(&l->uses[i], v[n - 1].uses)) {
+			v[n] = (struct ml_lib){.uses = &l->uses[i]};
+			memset(&v[n].mem, 0, sizeof(v[n].mem));
+			n++;
+		}
+		v[n - 1].nuses++;
+		v[n - 1].mappings += l->uses[i].mappings;
+		ml_mem_add(&v[n - 1].mem, &l->uses[i].mem);
+	}
+	*libs = v;
+	return (long)n;
+}
