@@ -27,9 +27,34 @@ def run(peakrss, cmd):
         return seconds, int(f.read())
 
 
-def rollup_paths():
-    return [f"/proc/{d}/smaps_rollup" for d in sorted(os.listdir("/proc"), key=lambda d: d.zfill(10))
+def proc_paths(name):
+    return [f"/proc/{d}/{name}" for d in sorted(os.listdir("/proc"), key=lambda d: d.zfill(10))
             if d.isdigit()]
+
+
+def rollup_paths():
+    return proc_paths("smaps_rollup")
+
+
+def compare(title, commands, rounds, floor_name, peakrss, fresh=None):
+    """Times commands interleaved, round by round; prints medians against floor_name's."""
+    times = {name: [] for name in commands}
+    peak = {name: 0 for name in commands}
+    for _ in range(rounds):
+        for name, cmd in commands.items():
+            if fresh and name in fresh:
+                cmd = fresh[name]()  # the same processes as now
+            seconds, rss = run(peakrss, cmd)
+            times[name].append(seconds)
+            peak[name] = max(peak[name], rss)
+    print(f"\n{title}; {rounds} rounds, interleaved")
+    floor = statistics.median(times[floor_name])
+    first = statistics.median(times[next(iter(commands))])
+    print(f"{'command':24} {'median':>10} {'vs ' + floor_name[:10]:>14} {'vs first':>9} {'peak RSS':>10}")
+    for name in commands:
+        med = statistics.median(times[name])
+        print(f"{name:24} {med * 1000:8.1f}ms {med / floor:13.2f}x {med / first:8.1f}x "
+              f"{peak[name] / 1024:8.1f}M")
 
 
 def main():
@@ -38,6 +63,8 @@ def main():
     ap.add_argument("--children", type=int, default=500)
     ap.add_argument("--mappings", type=int, default=400)
     ap.add_argument("--rounds", type=int, default=11)
+    ap.add_argument("--libs-rounds", type=int, default=5)
+    ap.add_argument("--maps-mappings", type=int, default=60000)
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     workload = os.path.join(os.path.dirname(args.memledger), "bench-workload")
@@ -50,32 +77,38 @@ def main():
         if not proc.stdout.readline().startswith("ready"):
             sys.exit("workload did not start")
         nprocs = len(rollup_paths())
-        commands = {
-            "memledger": [args.memledger],
-            "memledger --threads 1": [args.memledger, "--threads", "1"],
-            "cat smaps_rollup": ["cat"] + rollup_paths(),
-        }
+        title = (f"workload: {args.children} children x {args.mappings} mappings; "
+                 f"{nprocs} processes on the machine")
+        ps = {"memledger": [args.memledger], "memledger --threads 1": [args.memledger, "--threads", "1"],
+              "cat smaps_rollup": ["cat"] + rollup_paths()}
+        libs = {"memledger libs": [args.memledger, "libs"], "cat smaps": ["cat"] + proc_paths("smaps")}
         for peer, cmd in (("smem", ["smem"]), ("smemstat", ["smemstat"])):
             if shutil.which(peer):
-                commands[peer] = cmd
-        times = {name: [] for name in commands}
-        peak = {name: 0 for name in commands}
-        for _ in range(args.rounds):
-            for name, cmd in commands.items():
-                if name == "cat smaps_rollup":
-                    cmd = ["cat"] + rollup_paths()  # the same processes as now
-                seconds, rss = run(peakrss, cmd)
-                times[name].append(seconds)
-                peak[name] = max(peak[name], rss)
-        print(f"workload: {args.children} children x {args.mappings} mappings; "
-              f"{nprocs} processes on the machine; {args.rounds} rounds, interleaved")
-        floor = statistics.median(times["cat smaps_rollup"])
-        ml = statistics.median(times["memledger"])
-        print(f"{'command':24} {'median':>10} {'vs cat':>8} {'vs memledger':>13} {'peak RSS':>10}")
-        for name in commands:
-            med = statistics.median(times[name])
-            print(f"{name:24} {med * 1000:8.1f}ms {med / floor:7.2f}x {med / ml:12.1f}x "
-                  f"{peak[name] / 1024:8.1f}M")
+                ps[peer] = cmd
+        if shutil.which("smem"):
+            libs["smem -m"] = ["smem", "-m"]
+        compare("ps: " + title, ps, args.rounds, "cat smaps_rollup", peakrss,
+                {"cat smaps_rollup": lambda: ["cat"] + rollup_paths()})
+        compare("libs: " + title, libs, args.libs_rounds, "cat smaps", peakrss,
+                {"cat smaps": lambda: ["cat"] + proc_paths("smaps")})
+    finally:
+        proc.stdin.close()
+        proc.wait()
+    bench_maps(args, workload, peakrss)
+
+
+def bench_maps(args, workload, peakrss):
+    """memledger maps of one process with many mappings, against cat of its smaps."""
+    proc = subprocess.Popen([workload, "0", str(args.maps_mappings)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline().split()
+        if not line or line[0] != "ready":
+            sys.exit("workload did not start")
+        pid = line[1]
+        compare(f"maps: one process with {args.maps_mappings} mappings",
+                {"memledger maps": [args.memledger, "maps", pid], "cat smaps": ["cat", f"/proc/{pid}/smaps"]},
+                args.rounds, "cat smaps", peakrss)
     finally:
         proc.stdin.close()
         proc.wait()

@@ -8,5 +8,6 @@
 #include "memledger/parse.h"
 #include "memledger/scan.h"
 #include "memledger/source.h"
+#include "memledger/system.h"
 
 #endif

@@ -58,10 +58,28 @@ const char *ml_mem_field_name(enum ml_mem_field f)
 	return (unsigned)f < ML_MEM_NFIELDS ? mem_keys[f].key : NULL;
 }
 
-/* Index of the field called key[0..len), or -1. */
+/*
+ * Index of the field called key[0..len), or -1. Looks only at the keys of the same
+ * length and first letter (two or three at most): this runs once per line of smaps.
+ */
 static int mem_field_index(const char *key, size_t len)
 {
-	for (int i = 0; i < ML_MEM_NFIELDS; i++)
+	static signed char first[32][64]; /* [len][first letter - '@'] -> index + 1 */
+	static bool ready;
+	int i;
+
+	if (!ready) { /* a race here only writes the same bytes twice */
+		for (i = ML_MEM_NFIELDS - 1; i >= 0; i--)
+			first[mem_keys[i].len][(mem_keys[i].key[0] - '@') & 63] =
+			    (signed char)(i + 1);
+		ready = true;
+	}
+	if (len >= 32)
+		return -1;
+	i = first[len][(key[0] - '@') & 63] - 1;
+	if (i < 0)
+		return -1;
+	for (; i < ML_MEM_NFIELDS; i++) /* from the first key of that length and letter on */
 		if (mem_keys[i].len == len && memcmp(mem_keys[i].key, key, len) == 0)
 			return i;
 	return -1;

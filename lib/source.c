@@ -268,6 +268,24 @@ long ml_read_smaps(int fd, struct ml_buf *b, ml_mapping_fn emit, void *ctx)
 	return rc < 0 ? rc : r.count;
 }
 
+int ml_source_open_sys(struct ml_source *src, const char *path, int flags)
+{
+	char sys[4096];
+	int dirfd, fd;
+
+	if (strcmp(src->path, "/proc") == 0)
+		snprintf(sys, sizeof(sys), "/sys");
+	else
+		snprintf(sys, sizeof(sys), "%s/../sys", src->path);
+	dirfd = open(sys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | flags);
+	fd = fd < 0 ? -errno : fd;
+	close(dirfd);
+	return fd;
+}
+
 int ml_source_read(struct ml_source *src, const char *path, struct ml_buf *b)
 {
 	int fd = ml_source_open_at(src->dirfd, path), rc;

@@ -13,12 +13,34 @@ static int digit_value(char c)
 	return 99;
 }
 
+/* The decimal case, which every kB field takes: no table, no division. */
+static int parse_decimal(const char **p, const char *end, uint64_t *out)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+
+	while (s < end && (unsigned)(*s - '0') < 10) {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+		s++;
+	}
+	if (s == *p)
+		return -EINVAL;
+	*p = s;
+	*out = v;
+	return 0;
+}
+
 int ml_parse_u64(const char **p, const char *end, int base, uint64_t *out)
 {
 	const char *s = *p;
 	uint64_t v = 0;
 	int d;
 
+	if (base == 10)
+		return parse_decimal(p, end, out);
 	while (s < end && (d = digit_value(*s)) < base) {
 		if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
 			return -EINVAL;

@@ -32,6 +32,7 @@ static void usage(FILE *f)
 	      " memledger maps [options] PID...\n"
 	      " memledger users [options]\n"
 	      " memledger libs [options]\n"
+	      " memledger system [options]\n"
 	      "\n"
 	      "How much memory each process uses, as the kernel counts it.\n"
 	      "\n"
@@ -242,7 +243,8 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	if (optind < argc)
 		cli->command = argv[optind++];
 	if (strcmp(cli->command, "ps") != 0 && strcmp(cli->command, "maps") != 0 &&
-	    strcmp(cli->command, "users") != 0 && strcmp(cli->command, "libs") != 0) {
+	    strcmp(cli->command, "users") != 0 && strcmp(cli->command, "libs") != 0 &&
+	    strcmp(cli->command, "system") != 0) {
 		cli_warn("unknown command: '%s'", cli->command);
 		fputs("Try 'memledger --help' for more information.\n", stderr);
 		return EXIT_USAGE;

@@ -5,6 +5,7 @@
 #include "libs_view.h"
 #include "maps.h"
 #include "ps.h"
+#include "system_view.h"
 #include "users_view.h"
 #include <string.h>
 
@@ -17,6 +18,8 @@ static int run_view(struct cli *cli)
 		return users_run(cli);
 	if (strcmp(cli->command, "libs") == 0)
 		return libs_run(cli);
+	if (strcmp(cli->command, "system") == 0)
+		return system_run(cli);
 	return ps_run(cli);
 }
 

@@ -88,9 +88,9 @@ void maps_list_columns(FILE *f)
 struct map_row {
 	pid_t pid;
 	const struct ml_map *map; /* the first mapping of the row */
-	struct ml_mem mem;
+	const struct ml_mem *mem; /* the mapping's, or with --merge the sum of the row's */
 	uint64_t commit, count;
-	char dev[24];
+	char dev[24]; /* formatted only when DEV is shown */
 };
 
 static uint64_t row_number(const void *row, const struct colinfo *c)
@@ -111,7 +111,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_KIND:
 	case F_NAME:
 	case F_FLAGS: return ML_UNKNOWN;
-	default: return ml_mem_metric(&r->mem, (enum ml_metric)(c->id - F_METRIC));
+	default: return ml_mem_metric(r->mem, (enum ml_metric)(c->id - F_METRIC));
 	}
 }
 
@@ -148,30 +148,46 @@ static struct map_row *merge_target(struct map_row *rows, size_t n, const struct
 	return NULL;
 }
 
-/* The rows of one process: its mappings as filtered, merged with --merge. */
-static struct map_row *build_rows(const struct cli *cli, const struct ml_maps *maps, size_t *n)
+/*
+ * The rows of one process: its mappings as filtered, merged with --merge (their sums in
+ * *sums, which the caller frees). DEV is formatted only with with_dev.
+ */
+static struct map_row *build_rows(const struct cli *cli, const struct ml_maps *maps, bool with_dev,
+                                  size_t *n, struct ml_mem **sums)
 {
-	struct map_row *rows = calloc(maps->n ? maps->n : 1, sizeof(*rows)), *r;
+	size_t cap = maps->n ? maps->n : 1;
+	struct map_row *rows = calloc(cap, sizeof(*rows)), *r;
 
 	*n = 0;
+	*sums = cli->merge ? calloc(cap, sizeof(**sums)) : NULL;
+	if (cli->merge && !*sums) {
+		free(rows);
+		return NULL;
+	}
 	for (size_t i = 0; rows && i < maps->n; i++) {
 		const struct ml_map *m = &maps->v[i];
 		if (!keep_map(cli, m))
 			continue;
 		r = cli->merge ? merge_target(rows, *n, m) : NULL;
 		if (r) {
-			ml_mem_add(&r->mem, &m->mem);
+			ml_mem_add(&(*sums)[r - rows], &m->mem);
 			r->commit += ml_map_commit(m);
 			r->count++;
 			continue;
 		}
-		r = &rows[(*n)++];
+		r = &rows[*n];
 		*r = (struct map_row){.pid = maps->pid,
 		                      .map = m,
-		                      .mem = m->mem,
+		                      .mem = &m->mem,
 		                      .commit = ml_map_commit(m),
 		                      .count = 1};
-		snprintf(r->dev, sizeof(r->dev), "%02x:%02x", m->dev_major, m->dev_minor);
+		if (cli->merge) {
+			(*sums)[*n] = m->mem;
+			r->mem = &(*sums)[*n];
+		}
+		if (with_dev)
+			snprintf(r->dev, sizeof(r->dev), "%02x:%02x", m->dev_major, m->dev_minor);
+		(*n)++;
 	}
 	return rows;
 }
@@ -358,11 +374,15 @@ static int print_process(const struct cli *cli, struct ml_source *src, const str
                          struct json *j)
 {
 	struct ml_maps_summary summary;
+	struct ml_mem *sums = NULL;
 	struct map_row *rows;
+	bool with_dev = key && key->id == F_DEV;
 	size_t n;
 	int rc;
 
-	rows = build_rows(cli, maps, &n);
+	for (int i = 0; i < ncols; i++)
+		with_dev = with_dev || cols[i]->id == F_DEV;
+	rows = build_rows(cli, maps, with_dev, &n, &sums);
 	if (!rows)
 		return -ENOMEM;
 	if (key) {
@@ -386,6 +406,7 @@ static int print_process(const struct cli *cli, struct ml_source *src, const str
 	if (cli->out.format == OUT_JSON)
 		json_object_end(j);
 	free(rows);
+	free(sums);
 	return rc;
 }
 

@@ -75,6 +75,13 @@ int ml_read_lines(int fd, struct ml_buf *b, ml_line_fn fn, void *ctx);
 long ml_read_smaps(int fd, struct ml_buf *b, ml_mapping_fn emit, void *ctx);
 
 /*
+ * Opens path (a file, or a directory with O_DIRECTORY in flags) below the sys directory
+ * that goes with the source: /sys for /proc, DIR/../sys for a captured DIR. Returns an
+ * fd or -errno.
+ */
+int ml_source_open_sys(struct ml_source *src, const char *path, int flags);
+
+/*
  * Reads the file at path, relative to the source's root ("meminfo",
  * "sys/vm/max_map_count"), whole into b. Returns 0 or -errno.
  */

@@ -364,6 +364,44 @@ def check_libs(memledger, helper, pids):
     check("libs: the parent-only memfd's PSS is what the parent wrote", small["pss"] == MiB // 2, small["pss"])
 
 
+def physical_memory():
+    """Online memory blocks times the block size, read from /sys here; None without it."""
+    base = "/sys/devices/system/memory"
+    try:
+        with open(f"{base}/block_size_bytes") as f:
+            block = int(f.read(), 16)
+        online = 0
+        for d in os.listdir(base):
+            if d.startswith("memory"):
+                with open(f"{base}/{d}/state") as f:
+                    online += f.read().strip() == "online"
+        return block * online
+    except OSError:
+        return None
+
+
+def check_system(memledger):
+    """memledger system: the top-level rows add up exactly to physical memory."""
+    doc = memledger_json(memledger, "system")
+    rows = doc["system"]
+    physical = physical_memory()
+    with open("/proc/meminfo") as f:
+        memtotal = next(int(l.split()[1]) * KiB for l in f if l.startswith("MemTotal:"))
+    if physical is None or physical < memtotal:
+        skip("system rows against /sys", "no memory blocks in /sys")
+        return
+    check("system: physical memory is the online blocks", doc["physical"] == physical, doc["physical"])
+    total = sum(r["size"] for r in rows if r["size"] is not None)
+    check("system: the rows add up to physical memory exactly", total == physical, f"{total} vs {physical}")
+    firmware = next((r["size"] for r in rows if r["name"] == "firmware, reserved"), None)
+    check("system: firmware is physical - MemTotal", firmware == physical - memtotal, firmware)
+    check("system: no row is unknown on this kernel", all(r["size"] is not None for r in rows))
+    for r in rows:
+        parts = [c["size"] for c in r.get("children", [])]
+        if parts:
+            check(f"system: {r['name']} is the sum of its parts", r["size"] == sum(p or 0 for p in parts))
+
+
 def check_full_scan(memledger):
     doc = memledger_json(memledger, "-o", "PID,RSS,PSS")
     pids = {p["pid"] for p in doc["processes"]}
@@ -424,6 +462,7 @@ def main():
         check_maps(memledger, pids[0], child=False)
         check_maps(memledger, pids[1], child=True)
         check_full_scan(memledger)
+        check_system(memledger)
         check_unprivileged(memledger)
         check_vanished(memledger)
     finally:

@@ -1,0 +1,92 @@
+/* Where all of RAM goes: /proc/meminfo and friends, rows that add up to physical memory. */
+#ifndef MEMLEDGER_SYSTEM_H
+#define MEMLEDGER_SYSTEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memledger/source.h"
+
+/* The /proc/meminfo fields memledger uses, in bytes; ML_UNKNOWN when absent. */
+enum ml_meminfo_field {
+	ML_MI_MEMTOTAL,
+	ML_MI_MEMFREE,
+	ML_MI_MEMAVAILABLE,
+	ML_MI_BUFFERS,
+	ML_MI_CACHED,
+	ML_MI_SWAPCACHED,
+	ML_MI_ANONPAGES,
+	ML_MI_MAPPED,
+	ML_MI_SHMEM,
+	ML_MI_SRECLAIMABLE,
+	ML_MI_SUNRECLAIM,
+	ML_MI_KERNELSTACK,
+	ML_MI_PAGETABLES,
+	ML_MI_SECPAGETABLES,
+	ML_MI_VMALLOCUSED,
+	ML_MI_PERCPU,
+	ML_MI_HUGETLB,
+	ML_MI_ZSWAP,
+	ML_MI_SWAPTOTAL,
+	ML_MI_SWAPFREE,
+	ML_MI_COMMITLIMIT,
+	ML_MI_COMMITTED_AS,
+	ML_MI_UNEVICTABLE,
+	ML_MI_MLOCKED,
+	ML_MI_DIRTY,
+	ML_MI_WRITEBACK,
+	ML_MI_COUNT
+};
+
+/* The kernel's name of a meminfo field ("MemTotal"). */
+const char *ml_meminfo_name(enum ml_meminfo_field f);
+
+/* Parses a whole /proc/meminfo text. Returns 0, or -EINVAL when a used field is malformed or
+ * MemTotal is missing. */
+int ml_parse_meminfo(const char *buf, size_t len, uint64_t v[ML_MI_COUNT]);
+
+#define ML_SYSTEM_MAX_ROWS  24
+#define ML_SYSTEM_MAX_SWAPS 8
+
+/* One row of the RAM breakdown; a child (depth 1) is part of the row above it. */
+struct ml_system_row {
+	const char *name;
+	int depth;
+	uint64_t bytes; /* ML_UNKNOWN when unknown */
+};
+
+struct ml_swap_device {
+	char name[256];
+	char type[16];
+	uint64_t size, used; /* bytes */
+	long priority;
+};
+
+/* The whole system's memory. */
+struct ml_system {
+	uint64_t mi[ML_MI_COUNT];
+	uint64_t physical; /* online memory blocks, ML_UNKNOWN without /sys */
+	struct ml_system_row rows[ML_SYSTEM_MAX_ROWS];
+	size_t nrows;         /* top-level rows add up to physical (or MemTotal) exactly */
+	uint64_t unexplained; /* MemTotal less every counted row; ML_UNKNOWN when negative */
+	uint64_t
+	    overcounted;    /* how far the counters overlap when unexplained is negative, else 0 */
+	uint64_t zram;      /* Σ mem_used_total of /sys/block/zram*, ML_UNKNOWN without /sys */
+	uint64_t swap_used; /* SwapTotal - SwapFree */
+	struct ml_swap_device swaps[ML_SYSTEM_MAX_SWAPS];
+	size_t nswaps;
+	int overcommit;                            /* vm.overcommit_memory, -1 unknown */
+	double pressure_some[3], pressure_full[3]; /* avg10, avg60, avg300; < 0 unknown */
+};
+
+/*
+ * Reads meminfo, swaps, vm.overcommit_memory and pressure/memory from src, and the
+ * memory blocks and zram devices from the sys directory beside it (/sys for /proc).
+ * Returns 0, or -errno when meminfo cannot be read or is malformed.
+ */
+int ml_system_read(struct ml_source *src, struct ml_system *sys);
+
+/* "heuristic", "always", "never (strict)", or "?". */
+const char *ml_overcommit_name(int mode);
+
+#endif

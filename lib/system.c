@@ -1,0 +1,351 @@
+/* Where all of RAM goes, from /proc/meminfo, the memory blocks, zram, swaps and PSI. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "memledger/system.h"
+#include "util.h"
+
+static const char *const mi_names[ML_MI_COUNT] = {
+    [ML_MI_MEMTOTAL] = "MemTotal",
+    [ML_MI_MEMFREE] = "MemFree",
+    [ML_MI_MEMAVAILABLE] = "MemAvailable",
+    [ML_MI_BUFFERS] = "Buffers",
+    [ML_MI_CACHED] = "Cached",
+    [ML_MI_SWAPCACHED] = "SwapCached",
+    [ML_MI_ANONPAGES] = "AnonPages",
+    [ML_MI_MAPPED] = "Mapped",
+    [ML_MI_SHMEM] = "Shmem",
+    [ML_MI_SRECLAIMABLE] = "SReclaimable",
+    [ML_MI_SUNRECLAIM] = "SUnreclaim",
+    [ML_MI_KERNELSTACK] = "KernelStack",
+    [ML_MI_PAGETABLES] = "PageTables",
+    [ML_MI_SECPAGETABLES] = "SecPageTables",
+    [ML_MI_VMALLOCUSED] = "VmallocUsed",
+    [ML_MI_PERCPU] = "Percpu",
+    [ML_MI_HUGETLB] = "Hugetlb",
+    [ML_MI_ZSWAP] = "Zswap",
+    [ML_MI_SWAPTOTAL] = "SwapTotal",
+    [ML_MI_SWAPFREE] = "SwapFree",
+    [ML_MI_COMMITLIMIT] = "CommitLimit",
+    [ML_MI_COMMITTED_AS] = "Committed_AS",
+    [ML_MI_UNEVICTABLE] = "Unevictable",
+    [ML_MI_MLOCKED] = "Mlocked",
+    [ML_MI_DIRTY] = "Dirty",
+    [ML_MI_WRITEBACK] = "Writeback",
+};
+
+const char *ml_meminfo_name(enum ml_meminfo_field f)
+{
+	return (unsigned)f < ML_MI_COUNT ? mi_names[f] : NULL;
+}
+
+int ml_parse_meminfo(const char *buf, size_t len, uint64_t v[ML_MI_COUNT])
+{
+	for (int i = 0; i < ML_MI_COUNT; i++) {
+		int rc = ml_parse_kb_field(buf, len, mi_names[i], &v[i]);
+		if (rc == -ENOENT)
+			v[i] = ML_UNKNOWN;
+		else if (rc < 0)
+			return rc;
+	}
+	return v[ML_MI_MEMTOTAL] == ML_UNKNOWN ? -EINVAL : 0;
+}
+
+const char *ml_overcommit_name(int mode)
+{
+	switch (mode) {
+	case 0: return "heuristic";
+	case 1: return "always";
+	case 2: return "never (strict)";
+	default: return "?";
+	}
+}
+
+/* Reads a whole file of the sys directory into b. Returns 0 or -errno. */
+static int read_sys(struct ml_source *src, const char *path, struct ml_buf *b)
+{
+	int fd = ml_source_open_sys(src, path, 0), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = ml_read_whole(fd, b);
+	close(fd);
+	return rc;
+}
+
+/* Calls fn for each entry of a sys directory whose name starts with prefix. Returns 0 or -errno. */
+static int each_sys_entry(struct ml_source *src, const char *dir, const char *prefix,
+                          void (*fn)(struct ml_source *src, const char *dir, const char *name,
+                                     void *ctx),
+                          void *ctx)
+{
+	int fd = ml_source_open_sys(src, dir, O_DIRECTORY);
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0)
+		return fd;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)))
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+			fn(src, dir, de->d_name, ctx);
+	closedir(d);
+	return 0;
+}
+
+struct blocks {
+	struct ml_buf buf;
+	uint64_t online;
+};
+
+static void count_online_block(struct ml_source *src, const char *dir, const char *name, void *ctx)
+{
+	struct blocks *b = ctx;
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/%s/state", dir, name);
+	if (read_sys(src, path, &b->buf) == 0 && strncmp(b->buf.data, "online", 6) == 0)
+		b->online++;
+}
+
+/* Physical memory: online memory blocks times the block size. */
+static uint64_t physical_memory(struct ml_source *src)
+{
+	struct blocks b = {.online = 0};
+	const char *p;
+	uint64_t size = ML_UNKNOWN;
+
+	if (read_sys(src, "devices/system/memory/block_size_bytes", &b.buf) == 0) {
+		p = b.buf.data;
+		if (ml_parse_u64(&p, b.buf.data + b.buf.len, 16, &size) < 0)
+			size = ML_UNKNOWN;
+	}
+	if (size != ML_UNKNOWN &&
+	    each_sys_entry(src, "devices/system/memory", "memory", count_online_block, &b) < 0)
+		size = ML_UNKNOWN;
+	ml_buf_free(&b.buf);
+	return size == ML_UNKNOWN || b.online == 0 ? ML_UNKNOWN : size * b.online;
+}
+
+struct zram {
+	struct ml_buf buf;
+	uint64_t used;
+	bool any;
+};
+
+/* Adds a zram device's mem_used_total (mm_stat's third field). */
+static void add_zram(struct ml_source *src, const char *dir, const char *name, void *ctx)
+{
+	struct zram *z = ctx;
+	char path[512];
+	const char *p, *end;
+	uint64_t v = 0;
+
+	snprintf(path, sizeof(path), "%s/%s/mm_stat", dir, name);
+	if (read_sys(src, path, &z->buf) < 0)
+		return;
+	p = z->buf.data;
+	end = p + z->buf.len;
+	for (int field = 0; field < 3; field++) {
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (ml_parse_u64(&p, end, 10, &v) < 0)
+			return;
+	}
+	z->used += v;
+	z->any = true;
+}
+
+static uint64_t zram_used(struct ml_source *src)
+{
+	struct zram z = {.used = 0};
+	int rc = each_sys_entry(src, "block", "zram", add_zram, &z);
+
+	ml_buf_free(&z.buf);
+	return rc < 0 ? ML_UNKNOWN : z.used; /* no zram device: 0 */
+}
+
+/* Copies src[0..len) into dst, turning the kernel's \040-style escapes back into bytes. */
+static void unescape_octal(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 1 < cap; i++) {
+		if (src[i] == '\\' && i + 3 < len && src[i + 1] >= '0' && src[i + 1] <= '3' &&
+		    src[i + 2] >= '0' && src[i + 2] <= '7' && src[i + 3] >= '0' &&
+		    src[i + 3] <= '7') {
+			dst[o++] = (char)((src[i + 1] - '0') * 64 + (src[i + 2] - '0') * 8 +
+			                  (src[i + 3] - '0'));
+			i += 3;
+		} else {
+			dst[o++] = src[i];
+		}
+	}
+	dst[o] = '\0';
+}
+
+/* Parses /proc/swaps: "Filename Type Size Used Priority", sizes in kB, the name first. */
+static void parse_swaps(const char *buf, size_t len, struct ml_system *sys)
+{
+	struct ml_line_iter it;
+	const char *line;
+	size_t n;
+	bool header = true;
+
+	ml_line_iter_init(&it, buf, len);
+	while (ml_line_iter_next(&it, &line, &n) && sys->nswaps < ML_SYSTEM_MAX_SWAPS) {
+		struct ml_swap_device *d = &sys->swaps[sys->nswaps];
+		char copy[512];
+		long prio;
+		unsigned long long size, used;
+		int name_len = 0;
+
+		if (header || n == 0 || n >= sizeof(copy)) {
+			header = false;
+			continue;
+		}
+		memcpy(copy, line, n);
+		copy[n] = '\0';
+		if (sscanf(copy, "%*s%n %15s %llu %llu %ld", &name_len, d->type, &size, &used,
+		           &prio) != 4)
+			continue; /* not a device line */
+		unescape_octal(d->name, sizeof(d->name), copy, (size_t)name_len);
+		d->size = size * 1024;
+		d->used = used * 1024;
+		d->priority = prio;
+		sys->nswaps++;
+	}
+}
+
+/* Parses "some avg10=0.00 avg60=0.00 avg300=0.00 total=0" lines. */
+static void parse_pressure(const char *buf, struct ml_system *sys)
+{
+	const char *some = strstr(buf, "some "), *full = strstr(buf, "full ");
+
+	for (int i = 0; i < 3; i++)
+		sys->pressure_some[i] = sys->pressure_full[i] = -1;
+	if (some)
+		sscanf(some, "some avg10=%lf avg60=%lf avg300=%lf", &sys->pressure_some[0],
+		       &sys->pressure_some[1], &sys->pressure_some[2]);
+	if (full)
+		sscanf(full, "full avg10=%lf avg60=%lf avg300=%lf", &sys->pressure_full[0],
+		       &sys->pressure_full[1], &sys->pressure_full[2]);
+}
+
+static void add_row(struct ml_system *sys, const char *name, int depth, uint64_t bytes)
+{
+	if (sys->nrows < ML_SYSTEM_MAX_ROWS)
+		sys->rows[sys->nrows++] = (struct ml_system_row){name, depth, bytes};
+}
+
+/* A counter for a sum: a counter this kernel does not have is 0 there (it has no such memory). */
+static uint64_t known(uint64_t v)
+{
+	return v == ML_UNKNOWN ? 0 : v;
+}
+
+/* Adds a parent row and its children; the parent is the sum of the children it knows. */
+static uint64_t add_group(struct ml_system *sys, const char *name, const char *const *names,
+                          const uint64_t *values, int n)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += known(values[i]);
+	add_row(sys, name, 0, sum);
+	for (int i = 0; i < n; i++)
+		add_row(sys, names[i], 1, values[i]);
+	return sum;
+}
+
+/* The rows of RAM: each top-level row a part of MemTotal, the remainder unexplained. */
+static void build_rows(struct ml_system *sys)
+{
+	const uint64_t *mi = sys->mi;
+	static const char *const kernel_names[] = {"slab, reclaimable",
+	                                           "slab, unreclaimable",
+	                                           "kernel stacks",
+	                                           "page tables",
+	                                           "secondary page tables",
+	                                           "vmalloc",
+	                                           "percpu"};
+	const uint64_t kernel[] = {mi[ML_MI_SRECLAIMABLE],  mi[ML_MI_SUNRECLAIM],
+	                           mi[ML_MI_KERNELSTACK],   mi[ML_MI_PAGETABLES],
+	                           mi[ML_MI_SECPAGETABLES], mi[ML_MI_VMALLOCUSED],
+	                           mi[ML_MI_PERCPU]};
+	static const char *const compressed_names[] = {"zswap pool", "zram"};
+	const uint64_t compressed[] = {mi[ML_MI_ZSWAP], sys->zram};
+	uint64_t counted = 0, cache;
+
+	if (sys->physical != ML_UNKNOWN && sys->physical >= mi[ML_MI_MEMTOTAL])
+		add_row(sys, "firmware, reserved", 0, sys->physical - mi[ML_MI_MEMTOTAL]);
+	counted += add_group(sys, "kernel", kernel_names, kernel, 7);
+	add_row(sys, "anonymous", 0, mi[ML_MI_ANONPAGES]);
+	cache = known(mi[ML_MI_BUFFERS]) + known(mi[ML_MI_CACHED]) - known(mi[ML_MI_SHMEM]);
+	add_row(sys, "page cache", 0, cache);
+	add_row(sys, "shmem", 0, mi[ML_MI_SHMEM]);
+	add_row(sys, "swap cache", 0, mi[ML_MI_SWAPCACHED]);
+	counted += known(mi[ML_MI_ANONPAGES]) + cache + known(mi[ML_MI_SHMEM]) +
+	           known(mi[ML_MI_SWAPCACHED]);
+	counted += add_group(sys, "compressed", compressed_names, compressed, 2);
+	add_row(sys, "hugetlb pool", 0, mi[ML_MI_HUGETLB]);
+	add_row(sys, "free", 0, mi[ML_MI_MEMFREE]);
+	counted += known(mi[ML_MI_HUGETLB]) + known(mi[ML_MI_MEMFREE]);
+	if (counted <= mi[ML_MI_MEMTOTAL]) {
+		sys->unexplained = mi[ML_MI_MEMTOTAL] - counted;
+		sys->overcounted = 0;
+	} else {
+		sys->unexplained = ML_UNKNOWN;
+		sys->overcounted = counted - mi[ML_MI_MEMTOTAL];
+	}
+	add_row(sys, "unexplained", 0, sys->unexplained);
+}
+
+int ml_system_read(struct ml_source *src, struct ml_system *sys)
+{
+	struct ml_buf b = {0};
+	const char *p;
+	uint64_t v;
+	int rc;
+
+	memset(sys, 0, sizeof(*sys));
+	rc = ml_source_read(src, "meminfo", &b);
+	if (rc == 0)
+		rc = ml_parse_meminfo(b.data, b.len, sys->mi);
+	if (rc < 0) {
+		ml_buf_free(&b);
+		return rc;
+	}
+	sys->physical = physical_memory(src);
+	if (sys->physical != ML_UNKNOWN && sys->physical < sys->mi[ML_MI_MEMTOTAL])
+		sys->physical =
+		    ML_UNKNOWN; /* blocks that do not hold MemTotal are no count to trust */
+	sys->zram = zram_used(src);
+	if (ml_source_read(src, "swaps", &b) == 0)
+		parse_swaps(b.data, b.len, sys);
+	sys->overcommit = -1;
+	p = b.data;
+	if (ml_source_read(src, "sys/vm/overcommit_memory", &b) == 0 && (p = b.data) &&
+	    ml_parse_u64(&p, b.data + b.len, 10, &v) == 0 && v <= 2)
+		sys->overcommit = (int)v;
+	if (ml_source_read(src, "pressure/memory", &b) == 0)
+		parse_pressure(b.data, sys);
+	else
+		parse_pressure("", sys);
+	sys->swap_used =
+	    sys->mi[ML_MI_SWAPTOTAL] == ML_UNKNOWN || sys->mi[ML_MI_SWAPFREE] == ML_UNKNOWN
+	        ? ML_UNKNOWN
+	        : sys->mi[ML_MI_SWAPTOTAL] - sys->mi[ML_MI_SWAPFREE];
+	build_rows(sys);
+	ml_buf_free(&b);
+	return 0;
+}

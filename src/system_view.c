@@ -1,0 +1,218 @@
+/* memledger system: rows that add up to physical RAM, then swap, commit, pressure. */
+#include <errno.h>
+#include <inttypes.h>
+#include <libsmartcols.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "memledger.h"
+#include "ps.h"
+#include "system_view.h"
+
+static const struct out_col cols[] = {
+    {"NAME", COL_STR, 0.3, SCOLS_FL_TREE},
+    {"SIZE", COL_SIZE, 8, SCOLS_FL_RIGHT},
+    {"PERCENT", COL_STR, 7, SCOLS_FL_RIGHT},
+};
+
+/* The rows, children under their parents. Returns 0 or -errno. */
+static int print_rows(const struct cli *cli, const struct ml_system *sys, struct json *j)
+{
+	uint64_t whole = sys->physical != ML_UNKNOWN ? sys->physical : sys->mi[ML_MI_MEMTOTAL];
+	struct out_table *t = out_table_new("system", cols, 3, &cli->out);
+	int rc = t ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < sys->nrows && rc == 0; i++) {
+		const struct ml_system_row *r = &sys->rows[i];
+		char percent[16];
+		struct out_cell cells[3] = {{.str = r->name}, {.num = r->bytes}, {.str = percent}};
+		if (r->bytes == ML_UNKNOWN)
+			cells[2].str = NULL;
+		else
+			snprintf(percent, sizeof(percent), "%.1f%%",
+			         100.0 * (double)r->bytes / (double)whole);
+		rc = r->depth ? out_table_add_child(t, cells, "children")
+		              : out_table_add_row(t, cells);
+	}
+	if (rc == 0 && cli->totals) {
+		struct out_cell cells[3] = {{.blank = true}, {.num = whole}, {.str = "100.0%"}};
+		rc = out_table_add_totals(t, cells);
+	}
+	return t ? (rc ? rc : out_table_print_free(t, j)) : rc;
+}
+
+static const char *size_text(const struct cli *cli, uint64_t v, char *buf, size_t len)
+{
+	if (v == ML_UNKNOWN)
+		return "-";
+	if (cli->out.bytes)
+		snprintf(buf, len, "%" PRIu64, v);
+	else
+		out_format_size(v, buf, len);
+	return buf;
+}
+
+/* Σ PSS of every readable process, against what meminfo says processes map. */
+struct reconciliation {
+	uint64_t pss, mapped;
+	size_t nprocs, unreadable;
+};
+
+static void print_facts_text(const struct cli *cli, const struct ml_system *sys,
+                             const struct reconciliation *rec)
+{
+	const uint64_t *mi = sys->mi;
+	char a[32], b[32];
+
+	printf("\nphysical memory: %s (MemTotal %s)\n", size_text(cli, sys->physical, a, sizeof(a)),
+	       size_text(cli, mi[ML_MI_MEMTOTAL], b, sizeof(b)));
+	if (sys->overcounted)
+		printf("the kernel's counters overlap by %s, so nothing is left unexplained\n",
+		       size_text(cli, sys->overcounted, a, sizeof(a)));
+	printf("available: %s\n", size_text(cli, mi[ML_MI_MEMAVAILABLE], a, sizeof(a)));
+	printf("swap: %s used of %s%s\n", size_text(cli, sys->swap_used, a, sizeof(a)),
+	       size_text(cli, mi[ML_MI_SWAPTOTAL], b, sizeof(b)),
+	       sys->nswaps ? "" : " (no swap device)");
+	for (size_t i = 0; i < sys->nswaps; i++)
+		printf("  %s (%s, priority %ld): %s used of %s\n", sys->swaps[i].name,
+		       sys->swaps[i].type, sys->swaps[i].priority,
+		       size_text(cli, sys->swaps[i].used, a, sizeof(a)),
+		       size_text(cli, sys->swaps[i].size, b, sizeof(b)));
+	printf("commit: Committed_AS %s of CommitLimit %s; overcommit: %s\n",
+	       size_text(cli, mi[ML_MI_COMMITTED_AS], a, sizeof(a)),
+	       size_text(cli, mi[ML_MI_COMMITLIMIT], b, sizeof(b)),
+	       ml_overcommit_name(sys->overcommit));
+	if (sys->pressure_some[0] >= 0)
+		printf("pressure: some %.2f %.2f %.2f, full %.2f %.2f %.2f (%% of time over 10 s, "
+		       "60 s, 300 s)\n",
+		       sys->pressure_some[0], sys->pressure_some[1], sys->pressure_some[2],
+		       sys->pressure_full[0], sys->pressure_full[1], sys->pressure_full[2]);
+	printf("userspace: Σ PSS of %zu processes %s; AnonPages + Mapped %s\n", rec->nprocs,
+	       size_text(cli, rec->pss, a, sizeof(a)), size_text(cli, rec->mapped, b, sizeof(b)));
+	if (rec->unreadable)
+		printf("  (%zu process%s could not be read: not in the sum)\n", rec->unreadable,
+		       rec->unreadable == 1 ? "" : "es");
+}
+
+static void json_pair(struct json *j, const char *key, uint64_t v)
+{
+	json_key(j, key);
+	json_u64(j, v);
+}
+
+/* PSI averages as JSON numbers (percent of time), null when unknown. */
+static void json_pressure(struct json *j, const char *key, const double avg[3])
+{
+	static const char *const names[] = {"avg10", "avg60", "avg300"};
+	char num[32];
+
+	json_key(j, key);
+	json_object_begin(j);
+	for (int i = 0; i < 3; i++) {
+		json_key(j, names[i]);
+		if (avg[i] < 0) {
+			json_null(j);
+		} else {
+			snprintf(num, sizeof(num), "%.2f", avg[i]);
+			json_number_text(j, num);
+		}
+	}
+	json_object_end(j);
+}
+
+static void print_facts_json(const struct ml_system *sys, const struct reconciliation *rec,
+                             struct json *j)
+{
+	json_pair(j, "physical", sys->physical);
+	json_pair(j, "unexplained", sys->unexplained);
+	json_pair(j, "overcounted", sys->overcounted);
+	json_key(j, "meminfo");
+	json_object_begin(j);
+	for (int i = 0; i < ML_MI_COUNT; i++)
+		json_pair(j, ml_meminfo_name((enum ml_meminfo_field)i), sys->mi[i]);
+	json_object_end(j);
+	json_key(j, "swaps");
+	json_array_begin(j);
+	for (size_t i = 0; i < sys->nswaps; i++) {
+		json_object_begin(j);
+		json_key(j, "name");
+		json_string(j, sys->swaps[i].name);
+		json_key(j, "type");
+		json_string(j, sys->swaps[i].type);
+		json_pair(j, "size", sys->swaps[i].size);
+		json_pair(j, "used", sys->swaps[i].used);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_pair(j, "swap_used", sys->swap_used);
+	json_key(j, "overcommit");
+	json_string(j, ml_overcommit_name(sys->overcommit));
+	json_pressure(j, "pressure_some", sys->pressure_some);
+	json_pressure(j, "pressure_full", sys->pressure_full);
+	json_pair(j, "pss_total", rec->pss);
+	json_pair(j, "anon_and_mapped", rec->mapped);
+	json_pair(j, "processes", rec->nprocs);
+	json_pair(j, "unreadable", rec->unreadable);
+}
+
+/* Σ PSS over the processes, against AnonPages + Mapped. Returns an exit status, or -1 to go on. */
+static int reconcile(struct cli *cli, const struct ml_system *sys, struct reconciliation *rec)
+{
+	struct ml_scan s = {0};
+	int rc = ps_scan(cli, ML_NEED_ROLLUP, NULL, NULL, &s);
+
+	if (rc < 0) {
+		rec->pss = ml_metric_total(s.procs, s.nprocs, ML_PSS);
+		rec->nprocs = s.nprocs;
+		rec->unreadable = s.unreadable;
+		rec->mapped = ml_add_u64(sys->mi[ML_MI_ANONPAGES], sys->mi[ML_MI_MAPPED]);
+	}
+	ml_scan_free(&s);
+	return rc;
+}
+
+int system_run(struct cli *cli)
+{
+	struct reconciliation rec = {0};
+	struct ml_system sys;
+	struct ml_source *src;
+	struct json j;
+	int rc;
+
+	if (cli->noperands) {
+		cli_warn("unexpected argument: '%s'", cli->operands[0]);
+		return EXIT_USAGE;
+	}
+	src = ml_source_new(cli->source);
+	if (!src) {
+		cli_warn("cannot open %s: %s", cli->source ? cli->source : "/proc",
+		         strerror(errno));
+		return EXIT_ERROR;
+	}
+	rc = ml_system_read(src, &sys);
+	if (rc < 0)
+		cli_warn("%s/meminfo: %s", ml_source_path(src),
+		         rc == -EINVAL ? "malformed file" : strerror(-rc));
+	ml_source_free(src);
+	if (rc < 0)
+		return EXIT_ERROR;
+	rc = reconcile(cli, &sys, &rec);
+	if (rc >= 0)
+		return rc;
+	json_init(&j, stdout);
+	if (cli->out.format == OUT_JSON)
+		json_object_begin(&j);
+	rc = print_rows(cli, &sys, &j);
+	if (cli->out.format == OUT_JSON) {
+		print_facts_json(&sys, &rec, &j);
+		json_object_end(&j);
+		json_finish(&j);
+	} else if (cli->out.format != OUT_CSV) {
+		print_facts_text(cli, &sys, &rec);
+	}
+	if (rc < 0) {
+		cli_warn("cannot write the output: %s", strerror(-rc));
+		return EXIT_ERROR;
+	}
+	return EXIT_OK;
+}
