@@ -157,6 +157,12 @@ void json_null(struct json *j)
 	fputs("null", j->f);
 }
 
+void json_pair_u64(struct json *j, const char *key, uint64_t v)
+{
+	json_key(j, key);
+	json_u64(j, v);
+}
+
 void json_number_text(struct json *j, const char *digits)
 {
 	before_value(j);

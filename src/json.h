@@ -34,6 +34,9 @@ void json_u64(struct json *j, uint64_t v);
 
 void json_null(struct json *j);
 
+/* Writes "key": v (null when v is ML_UNKNOWN). */
+void json_pair_u64(struct json *j, const char *key, uint64_t v);
+
 /* A number already written as decimal digits. */
 void json_number_text(struct json *j, const char *digits);
 

@@ -254,18 +254,6 @@ static int print_backing(const struct cli *cli, const struct ml_maps_summary *s,
 	return t ? (rc ? rc : out_table_print_free(t, j)) : rc;
 }
 
-/* A size as the tables show it: "12.4M", bytes with -b, "-" when unknown. */
-static const char *size_text(const struct cli *cli, uint64_t v, char *buf, size_t len)
-{
-	if (v == ML_UNKNOWN)
-		return "-";
-	if (cli->out.bytes)
-		snprintf(buf, len, "%" PRIu64, v);
-	else
-		out_format_size(v, buf, len);
-	return buf;
-}
-
 static const char *count_text(uint64_t v, char *buf, size_t len)
 {
 	if (v == ML_UNKNOWN)
@@ -282,41 +270,37 @@ static void print_facts_text(const struct cli *cli, const struct ml_maps_summary
 	printf("mappings: %s of vm.max_map_count %s\n", count_text(s->vmas, a, sizeof(a)),
 	       count_text(s->max_map_count, b, sizeof(b)));
 	printf("largest free gap: %s at %08" PRIx64 " (%" PRIu64 "-bit user address space)\n",
-	       size_text(cli, s->largest_gap, a, sizeof(a)), s->largest_gap_start, s->address_bits);
+	       out_size_text(&cli->out, s->largest_gap, a, sizeof(a)), s->largest_gap_start,
+	       s->address_bits);
 	printf("guard regions: %" PRIu64 ", %s\n", s->guard_count,
-	       size_text(cli, s->guard_size, a, sizeof(a)));
+	       out_size_text(&cli->out, s->guard_size, a, sizeof(a)));
 	printf("discardable (LazyFree): %s; locked: %s\n",
-	       size_text(cli, s->lazyfree, a, sizeof(a)), size_text(cli, s->locked, b, sizeof(b)));
+	       out_size_text(&cli->out, s->lazyfree, a, sizeof(a)),
+	       out_size_text(&cli->out, s->locked, b, sizeof(b)));
 	printf("commit charge: %s (system: Committed_AS %s of CommitLimit %s)\n",
-	       size_text(cli, s->commit, a, sizeof(a)),
-	       size_text(cli, s->committed_as, b, sizeof(b)),
-	       size_text(cli, s->commit_limit, c, sizeof(c)));
-}
-
-static void json_pair(struct json *j, const char *key, uint64_t v)
-{
-	json_key(j, key);
-	json_u64(j, v);
+	       out_size_text(&cli->out, s->commit, a, sizeof(a)),
+	       out_size_text(&cli->out, s->committed_as, b, sizeof(b)),
+	       out_size_text(&cli->out, s->commit_limit, c, sizeof(c)));
 }
 
 static void print_facts_json(const struct ml_maps_summary *s, struct json *j)
 {
 	char hex[24];
 
-	json_pair(j, "lazyfree", s->lazyfree);
-	json_pair(j, "locked", s->locked);
-	json_pair(j, "vmas", s->vmas);
-	json_pair(j, "max_map_count", s->max_map_count);
-	json_pair(j, "address_bits", s->address_bits);
-	json_pair(j, "largest_gap", s->largest_gap);
+	json_pair_u64(j, "lazyfree", s->lazyfree);
+	json_pair_u64(j, "locked", s->locked);
+	json_pair_u64(j, "vmas", s->vmas);
+	json_pair_u64(j, "max_map_count", s->max_map_count);
+	json_pair_u64(j, "address_bits", s->address_bits);
+	json_pair_u64(j, "largest_gap", s->largest_gap);
 	snprintf(hex, sizeof(hex), "%08" PRIx64, s->largest_gap_start);
 	json_key(j, "largest_gap_start");
 	json_string(j, hex);
-	json_pair(j, "guard_count", s->guard_count);
-	json_pair(j, "guard_size", s->guard_size);
-	json_pair(j, "commit", s->commit);
-	json_pair(j, "committed_as", s->committed_as);
-	json_pair(j, "commit_limit", s->commit_limit);
+	json_pair_u64(j, "guard_count", s->guard_count);
+	json_pair_u64(j, "guard_size", s->guard_size);
+	json_pair_u64(j, "commit", s->commit);
+	json_pair_u64(j, "committed_as", s->committed_as);
+	json_pair_u64(j, "commit_limit", s->commit_limit);
 }
 
 /* The summary: kinds, backing, and the single figures. */
@@ -397,7 +381,7 @@ static int print_process(const struct cli *cli, struct ml_source *src, const str
 	}
 	if (cli->out.format == OUT_JSON) {
 		json_object_begin(j);
-		json_pair(j, "pid", (uint64_t)maps->pid);
+		json_pair_u64(j, "pid", (uint64_t)maps->pid);
 	}
 	rc = print_mappings(cli, rows, n, cols, ncols, j);
 	ml_maps_summarize(src, maps, &summary);

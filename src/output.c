@@ -24,6 +24,17 @@ struct out_table {
 	char *name;
 };
 
+const char *out_size_text(const struct out_opts *opts, uint64_t v, char *buf, size_t len)
+{
+	if (v == ML_UNKNOWN)
+		return "-";
+	if (opts->bytes)
+		snprintf(buf, len, "%" PRIu64, v);
+	else
+		out_format_size(v, buf, len);
+	return buf;
+}
+
 void out_json_key(const char *name, char *key, size_t len)
 {
 	size_t i = 0;

@@ -67,6 +67,9 @@ int out_table_add_totals(struct out_table *t, const struct out_cell *cells);
  */
 int out_table_print_free(struct out_table *t, struct json *j);
 
+/* A size as tables show it: "12.4M", plain bytes with --bytes, "-" when unknown. */
+const char *out_size_text(const struct out_opts *opts, uint64_t v, char *buf, size_t len);
+
 /* Formats bytes as "12.4M" (1024-based, one decimal when it matters). */
 void out_format_size(uint64_t bytes, char *buf, size_t len);
 

@@ -41,17 +41,6 @@ static int print_rows(const struct cli *cli, const struct ml_system *sys, struct
 	return t ? (rc ? rc : out_table_print_free(t, j)) : rc;
 }
 
-static const char *size_text(const struct cli *cli, uint64_t v, char *buf, size_t len)
-{
-	if (v == ML_UNKNOWN)
-		return "-";
-	if (cli->out.bytes)
-		snprintf(buf, len, "%" PRIu64, v);
-	else
-		out_format_size(v, buf, len);
-	return buf;
-}
-
 /* Σ PSS of every readable process, against what meminfo says processes map. */
 struct reconciliation {
 	uint64_t pss, mapped;
@@ -64,23 +53,24 @@ static void print_facts_text(const struct cli *cli, const struct ml_system *sys,
 	const uint64_t *mi = sys->mi;
 	char a[32], b[32];
 
-	printf("\nphysical memory: %s (MemTotal %s)\n", size_text(cli, sys->physical, a, sizeof(a)),
-	       size_text(cli, mi[ML_MI_MEMTOTAL], b, sizeof(b)));
+	printf("\nphysical memory: %s (MemTotal %s)\n",
+	       out_size_text(&cli->out, sys->physical, a, sizeof(a)),
+	       out_size_text(&cli->out, mi[ML_MI_MEMTOTAL], b, sizeof(b)));
 	if (sys->overcounted)
 		printf("the kernel's counters overlap by %s, so nothing is left unexplained\n",
-		       size_text(cli, sys->overcounted, a, sizeof(a)));
-	printf("available: %s\n", size_text(cli, mi[ML_MI_MEMAVAILABLE], a, sizeof(a)));
-	printf("swap: %s used of %s%s\n", size_text(cli, sys->swap_used, a, sizeof(a)),
-	       size_text(cli, mi[ML_MI_SWAPTOTAL], b, sizeof(b)),
+		       out_size_text(&cli->out, sys->overcounted, a, sizeof(a)));
+	printf("available: %s\n", out_size_text(&cli->out, mi[ML_MI_MEMAVAILABLE], a, sizeof(a)));
+	printf("swap: %s used of %s%s\n", out_size_text(&cli->out, sys->swap_used, a, sizeof(a)),
+	       out_size_text(&cli->out, mi[ML_MI_SWAPTOTAL], b, sizeof(b)),
 	       sys->nswaps ? "" : " (no swap device)");
 	for (size_t i = 0; i < sys->nswaps; i++)
 		printf("  %s (%s, priority %ld): %s used of %s\n", sys->swaps[i].name,
 		       sys->swaps[i].type, sys->swaps[i].priority,
-		       size_text(cli, sys->swaps[i].used, a, sizeof(a)),
-		       size_text(cli, sys->swaps[i].size, b, sizeof(b)));
+		       out_size_text(&cli->out, sys->swaps[i].used, a, sizeof(a)),
+		       out_size_text(&cli->out, sys->swaps[i].size, b, sizeof(b)));
 	printf("commit: Committed_AS %s of CommitLimit %s; overcommit: %s\n",
-	       size_text(cli, mi[ML_MI_COMMITTED_AS], a, sizeof(a)),
-	       size_text(cli, mi[ML_MI_COMMITLIMIT], b, sizeof(b)),
+	       out_size_text(&cli->out, mi[ML_MI_COMMITTED_AS], a, sizeof(a)),
+	       out_size_text(&cli->out, mi[ML_MI_COMMITLIMIT], b, sizeof(b)),
 	       ml_overcommit_name(sys->overcommit));
 	if (sys->pressure_some[0] >= 0)
 		printf("pressure: some %.2f %.2f %.2f, full %.2f %.2f %.2f (%% of time over 10 s, "
@@ -88,16 +78,11 @@ static void print_facts_text(const struct cli *cli, const struct ml_system *sys,
 		       sys->pressure_some[0], sys->pressure_some[1], sys->pressure_some[2],
 		       sys->pressure_full[0], sys->pressure_full[1], sys->pressure_full[2]);
 	printf("userspace: Σ PSS of %zu processes %s; AnonPages + Mapped %s\n", rec->nprocs,
-	       size_text(cli, rec->pss, a, sizeof(a)), size_text(cli, rec->mapped, b, sizeof(b)));
+	       out_size_text(&cli->out, rec->pss, a, sizeof(a)),
+	       out_size_text(&cli->out, rec->mapped, b, sizeof(b)));
 	if (rec->unreadable)
 		printf("  (%zu process%s could not be read: not in the sum)\n", rec->unreadable,
 		       rec->unreadable == 1 ? "" : "es");
-}
-
-static void json_pair(struct json *j, const char *key, uint64_t v)
-{
-	json_key(j, key);
-	json_u64(j, v);
 }
 
 /* PSI averages as JSON numbers (percent of time), null when unknown. */
@@ -123,13 +108,13 @@ static void json_pressure(struct json *j, const char *key, const double avg[3])
 static void print_facts_json(const struct ml_system *sys, const struct reconciliation *rec,
                              struct json *j)
 {
-	json_pair(j, "physical", sys->physical);
-	json_pair(j, "unexplained", sys->unexplained);
-	json_pair(j, "overcounted", sys->overcounted);
+	json_pair_u64(j, "physical", sys->physical);
+	json_pair_u64(j, "unexplained", sys->unexplained);
+	json_pair_u64(j, "overcounted", sys->overcounted);
 	json_key(j, "meminfo");
 	json_object_begin(j);
 	for (int i = 0; i < ML_MI_COUNT; i++)
-		json_pair(j, ml_meminfo_name((enum ml_meminfo_field)i), sys->mi[i]);
+		json_pair_u64(j, ml_meminfo_name((enum ml_meminfo_field)i), sys->mi[i]);
 	json_object_end(j);
 	json_key(j, "swaps");
 	json_array_begin(j);
@@ -139,20 +124,20 @@ static void print_facts_json(const struct ml_system *sys, const struct reconcili
 		json_string(j, sys->swaps[i].name);
 		json_key(j, "type");
 		json_string(j, sys->swaps[i].type);
-		json_pair(j, "size", sys->swaps[i].size);
-		json_pair(j, "used", sys->swaps[i].used);
+		json_pair_u64(j, "size", sys->swaps[i].size);
+		json_pair_u64(j, "used", sys->swaps[i].used);
 		json_object_end(j);
 	}
 	json_array_end(j);
-	json_pair(j, "swap_used", sys->swap_used);
+	json_pair_u64(j, "swap_used", sys->swap_used);
 	json_key(j, "overcommit");
 	json_string(j, ml_overcommit_name(sys->overcommit));
 	json_pressure(j, "pressure_some", sys->pressure_some);
 	json_pressure(j, "pressure_full", sys->pressure_full);
-	json_pair(j, "pss_total", rec->pss);
-	json_pair(j, "anon_and_mapped", rec->mapped);
-	json_pair(j, "processes", rec->nprocs);
-	json_pair(j, "unreadable", rec->unreadable);
+	json_pair_u64(j, "pss_total", rec->pss);
+	json_pair_u64(j, "anon_and_mapped", rec->mapped);
+	json_pair_u64(j, "processes", rec->nprocs);
+	json_pair_u64(j, "unreadable", rec->unreadable);
 }
 
 /* Σ PSS over the processes, against AnonPages + Mapped. Returns an exit status, or -1 to go on. */
