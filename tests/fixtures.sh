@@ -13,17 +13,27 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # A tree from a capture of Android's libmeminfo: smaps and status only (no smaps_rollup).
+# It comes from ../shared beside the repository: CI has it, a bare clone may not.
 android="$tmp/android"
-mkdir -p "$android/1791"
-cp "$shared/fixtures/aosp-libmeminfo/testdata1/smaps" "$shared/fixtures/aosp-libmeminfo/testdata1/status" \
-	"$android/1791/" || exit 1
+aosp="$shared/fixtures/aosp-libmeminfo/testdata1"
+if [ -f "$aosp/smaps" ]; then
+	mkdir -p "$android/1791"
+	cp "$aosp/smaps" "$aosp/status" "$android/1791/" || exit 1
+else
+	android=
+	echo "SKIP: $aosp is missing: the Android cases do not run"
+fi
 
-pass=0 fail=0
+pass=0 fail=0 skipped=0
 while IFS='|' read -r name tree args; do
 	name=$(echo "$name" | xargs)
 	[ -z "$name" ] || [ "${name:0:1}" = "#" ] && continue
 	tree=$(echo "$tree" | xargs)
 	args=$(echo "$args" | sed 's/^ *//; s/ *$//')
+	if [ "$tree" = android ] && [ -z "$android" ]; then
+		skipped=$((skipped + 1))
+		continue
+	fi
 	case "$tree" in
 	android) src=$android ;;
 	/*) src=$tree ;;
@@ -53,5 +63,5 @@ assert rows and all(len(r)==len(rows[0]) for r in rows), "ragged CSV"' "$tmp/out
 	fi
 	if [ $ok = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
 done <"$here/fixtures.list"
-echo "fixtures: $pass passed, $fail failed"
+echo "fixtures: $pass passed, $fail failed, $skipped skipped"
 [ $fail = 0 ]
