@@ -143,22 +143,24 @@ static void drain_this_cpu(void)
 		die("MADV_COLD");
 }
 
+/*
+ * New pages reach the LRU through per-CPU batches, and MADV_FREE marks pages lazy through
+ * another: a page not yet on the LRU can be neither paged out nor marked lazy, and until
+ * the lazy batch drains its pages count as swap-backed, not LazyFree. So each child stays
+ * on one CPU and drains that CPU's batches before and after each advice.
+ */
 static void child_regions(int i, int swap)
 {
+	pin_to_this_cpu();
 	touch(SHANON_AT, 2 * MiB);
 	touch(MEMFD_AT, MiB);
 	touch(SYSV_AT, MiB);
 	touch(FILE_AT, MiB);
 	fill(COW_AT, (size_t)(i + 1) * 256 * 1024, 100 + i); /* private copies now */
 	fill(anon(SWAPPED_AT, 2 * MiB, 0), 2 * MiB, 200 + i);
+	drain_this_cpu();
 	if (swap && madvise(SWAPPED_AT, 2 * MiB, MADV_PAGEOUT) < 0)
 		die("MADV_PAGEOUT");
-	/*
-	 * New pages reach the LRU, and MADV_FREE marks pages lazy, through per-CPU batches;
-	 * a page not yet on the LRU is never marked, and until the lazy batch drains its
-	 * pages count as swap-backed, not LazyFree. So: one CPU, drained before and after.
-	 */
-	pin_to_this_cpu();
 	fill(anon(LAZY_AT, MiB, 0), MiB, 300 + i);
 	drain_this_cpu();
 	if (madvise(LAZY_AT, MiB, MADV_FREE) < 0)
