@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "memledger/source.h"
 #include "ps.h"
 
 #ifndef MEMLEDGER_VERSION
@@ -23,6 +24,16 @@ void cli_warn(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+struct ml_source *cli_open_source(const struct cli *cli)
+{
+	struct ml_source *src = ml_source_new(cli->source);
+
+	if (!src)
+		cli_warn("cannot open %s: %s", cli->source ? cli->source : "/proc",
+		         strerror(errno));
+	return src;
 }
 
 static void usage(FILE *f)

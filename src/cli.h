@@ -45,6 +45,11 @@ int cli_parse(int argc, char **argv, struct cli *cli);
 /* Frees what cli_parse allocated. */
 void cli_free(struct cli *cli);
 
+struct ml_source;
+
+/* Opens --source (or /proc). Returns NULL after a one-line message when it cannot. */
+struct ml_source *cli_open_source(const struct cli *cli);
+
 /* Prints "memledger: " and the message to stderr. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -458,12 +458,9 @@ int maps_run(struct cli *cli)
 		cli_warn("unknown sort column: '%s'", cli->sort);
 		return EXIT_USAGE;
 	}
-	src = ml_source_new(cli->source);
-	if (!src) {
-		cli_warn("cannot open %s: %s", cli->source ? cli->source : "/proc",
-		         strerror(errno));
+	src = cli_open_source(cli);
+	if (!src)
 		return EXIT_ERROR;
-	}
 	json_init(&j, stdout);
 	if (cli->out.format == OUT_JSON) {
 		json_object_begin(&j);

@@ -264,14 +264,11 @@ int ps_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void
 	    .on_mapping = on_mapping,
 	    .mapping_ctx = mapping_ctx,
 	};
-	struct ml_source *src = ml_source_new(cli->source);
+	struct ml_source *src = cli_open_source(cli);
 	int rc;
 
-	if (!src) {
-		cli_warn("cannot open %s: %s", cli->source ? cli->source : "/proc",
-		         strerror(errno));
+	if (!src)
 		return EXIT_ERROR;
-	}
 	rc = ml_scan_run(src, &opts, s);
 	if (rc < 0 && s->error_pid)
 		cli_warn("%s/%d/%s: %s", ml_source_path(src), (int)s->error_pid, s->error_file,

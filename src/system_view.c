@@ -168,12 +168,9 @@ int system_run(struct cli *cli)
 		cli_warn("unexpected argument: '%s'", cli->operands[0]);
 		return EXIT_USAGE;
 	}
-	src = ml_source_new(cli->source);
-	if (!src) {
-		cli_warn("cannot open %s: %s", cli->source ? cli->source : "/proc",
-		         strerror(errno));
+	src = cli_open_source(cli);
+	if (!src)
 		return EXIT_ERROR;
-	}
 	rc = ml_system_read(src, &sys);
 	if (rc < 0)
 		cli_warn("%s/meminfo: %s", ml_source_path(src),
