@@ -183,6 +183,8 @@ void ml_maps_free(struct ml_maps *maps)
 
 uint64_t ml_map_commit(const struct ml_map *m)
 {
+	if (m->vmflags[0] == '\0')
+		return ML_UNKNOWN;
 	return ml_vmflags_has(m->vmflags, "ac") ? m->end - m->start : 0;
 }
 
@@ -330,7 +332,7 @@ void ml_maps_summarize(struct ml_source *src, const struct ml_maps *maps, struct
 		add_backing(s, m);
 		s->lazyfree = ml_add(s->lazyfree, m->mem.v[ML_MEM_LAZYFREE]);
 		s->locked = ml_add(s->locked, m->mem.v[ML_MEM_LOCKED]);
-		s->commit += ml_map_commit(m);
+		s->commit = ml_add(s->commit, ml_map_commit(m));
 		if (m->kind == ML_KIND_GUARD) {
 			s->guard_count++;
 			s->guard_size += m->end - m->start;

@@ -53,11 +53,6 @@ void ml_mem_add(struct ml_mem *a, const struct ml_mem *b)
 		a->v[i] = ml_add(a->v[i], b->v[i]);
 }
 
-const char *ml_mem_field_name(enum ml_mem_field f)
-{
-	return (unsigned)f < ML_MEM_NFIELDS ? mem_keys[f].key : NULL;
-}
-
 /*
  * Index of the field called key[0..len), or -1. Looks only at the keys of the same
  * length and first letter (two or three at most): this runs once per line of smaps.

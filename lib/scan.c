@@ -139,7 +139,9 @@ static int walk_mapping(const struct ml_mapping *m, void *ctx)
 
 	mem.v[ML_MEM_SIZE] = m->end - m->start;
 	ml_mem_add(&w->sum, &mem);
-	if (ml_mapping_has_flag(m, "ac"))
+	if (!m->has_vmflags)
+		w->commit = ML_UNKNOWN; /* a kernel before 3.8: no flags to tell */
+	else if (ml_mapping_has_flag(m, "ac") && w->commit != ML_UNKNOWN)
 		w->commit += m->end - m->start;
 	return w->opts->on_mapping ? w->opts->on_mapping(w->proc, m, w->opts->mapping_ctx) : 0;
 }

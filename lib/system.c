@@ -253,15 +253,21 @@ static uint64_t known(uint64_t v)
 	return v == ML_UNKNOWN ? 0 : v;
 }
 
-/* Adds a parent row and its children; the parent is the sum of the children it knows. */
+/*
+ * Adds a parent row and its children; the parent is the sum of the children it knows
+ * (unknown when it knows none). Returns the sum for MemTotal's accounting.
+ */
 static uint64_t add_group(struct ml_system *sys, const char *name, const char *const *names,
                           const uint64_t *values, int n)
 {
 	uint64_t sum = 0;
+	bool any = false;
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		sum += known(values[i]);
-	add_row(sys, name, 0, sum);
+		any = any || values[i] != ML_UNKNOWN;
+	}
+	add_row(sys, name, 0, any ? sum : ML_UNKNOWN); /* no part known: the whole is not 0 */
 	for (int i = 0; i < n; i++)
 		add_row(sys, names[i], 1, values[i]);
 	return sum;
@@ -291,7 +297,7 @@ static void build_rows(struct ml_system *sys)
 	counted += add_group(sys, "kernel", kernel_names, kernel, 7);
 	add_row(sys, "anonymous", 0, mi[ML_MI_ANONPAGES]);
 	cache = known(mi[ML_MI_BUFFERS]) + known(mi[ML_MI_CACHED]) - known(mi[ML_MI_SHMEM]);
-	add_row(sys, "page cache", 0, cache);
+	add_row(sys, "page cache", 0, mi[ML_MI_CACHED] == ML_UNKNOWN ? ML_UNKNOWN : cache);
 	add_row(sys, "shmem", 0, mi[ML_MI_SHMEM]);
 	add_row(sys, "swap cache", 0, mi[ML_MI_SWAPCACHED]);
 	counted += known(mi[ML_MI_ANONPAGES]) + cache + known(mi[ML_MI_SHMEM]) +

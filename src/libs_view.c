@@ -269,19 +269,11 @@ int libs_run(struct cli *cli)
 	const struct view_cols *v = cli->procs ? &procs_cols : &libs_cols;
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	const char *sort = cli->sort ? cli->sort : "PSS";
-	int ncols;
+	int ncols, rc;
 
-	if (cli->list_columns) {
-		libs_list_columns(stdout);
-		return EXIT_OK;
-	}
-	if (cli->noperands) {
-		cli_warn("unexpected argument: '%s'", cli->operands[0]);
-		return EXIT_USAGE;
-	}
-	ncols = view_select_columns(v, cli->columns, cols);
-	if (ncols < 0)
-		return EXIT_USAGE;
+	rc = view_begin(cli, v, false, cols, &ncols);
+	if (rc >= 0)
+		return rc;
 	key = view_column(v, sort, strlen(sort));
 	if (!key) {
 		cli_warn("unknown sort column: '%s'", sort);

@@ -125,7 +125,7 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	case F_DEV: return r->dev;
 	case F_KIND: return ml_kind_name(r->map->kind);
 	case F_NAME: return r->map->name;
-	case F_FLAGS: return merged ? NULL : r->map->vmflags;
+	case F_FLAGS: return merged || !r->map->vmflags[0] ? NULL : r->map->vmflags;
 	default: return NULL;
 	}
 }
@@ -171,7 +171,7 @@ static struct map_row *build_rows(const struct cli *cli, const struct ml_maps *m
 		r = cli->merge ? merge_target(rows, *n, m) : NULL;
 		if (r) {
 			ml_mem_add(&(*sums)[r - rows], &m->mem);
-			r->commit += ml_map_commit(m);
+			r->commit = ml_add_u64(r->commit, ml_map_commit(m));
 			r->count++;
 			continue;
 		}
@@ -437,13 +437,12 @@ int maps_run(struct cli *cli)
 	const struct view_cols *v = cli->merge ? &merged_cols : &maps_cols;
 	const struct colinfo *cols[VIEW_MAX_COLS], *key = NULL;
 	struct ml_source *src;
-	int ncols, failed = 0;
+	int ncols, failed = 0, rc;
 	struct json j;
 
-	if (cli->list_columns) {
-		maps_list_columns(stdout);
-		return EXIT_OK;
-	}
+	rc = view_begin(cli, v, true, cols, &ncols);
+	if (rc >= 0)
+		return rc;
 	if (cli->noperands == 0) {
 		cli_warn("maps needs a PID");
 		return EXIT_USAGE;
@@ -451,9 +450,6 @@ int maps_run(struct cli *cli)
 	for (int i = 0; i < cli->noperands; i++)
 		if (!parse_pid(cli->operands[i]))
 			return EXIT_USAGE;
-	ncols = view_select_columns(v, cli->columns, cols);
-	if (ncols < 0)
-		return EXIT_USAGE;
 	if (cli->sort && !(key = view_column(v, cli->sort, strlen(cli->sort)))) {
 		cli_warn("unknown sort column: '%s'", cli->sort);
 		return EXIT_USAGE;

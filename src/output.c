@@ -35,7 +35,8 @@ const char *out_size_text(const struct out_opts *opts, uint64_t v, char *buf, si
 	return buf;
 }
 
-void out_json_key(const char *name, char *key, size_t len)
+/* Lowers an upper-case column name into a JSON key. */
+static void out_json_key(const char *name, char *key, size_t len)
 {
 	size_t i = 0;
 

@@ -73,7 +73,4 @@ const char *out_size_text(const struct out_opts *opts, uint64_t v, char *buf, si
 /* Formats bytes as "12.4M" (1024-based, one decimal when it matters). */
 void out_format_size(uint64_t bytes, char *buf, size_t len);
 
-/* Lowers an upper-case column name into a JSON key. */
-void out_json_key(const char *name, char *key, size_t len);
-
 #endif

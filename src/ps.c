@@ -127,7 +127,8 @@ unsigned ps_filter_needs(const struct cli *cli)
 	       (cli->have_regex ? ML_NEED_CMDLINE | ML_NEED_STATUS : 0);
 }
 
-bool ps_keep_proc(const struct ml_proc *p, void *ctx)
+/* The -u and -P filter, for ml_scan_opts.keep (ctx: the struct cli). */
+static bool ps_keep_proc(const struct ml_proc *p, void *ctx)
 {
 	const struct cli *cli = ctx;
 	bool keep = true;
@@ -288,16 +289,10 @@ int ps_run(struct cli *cli)
 	unsigned needs = 0;
 	int ncols, rc;
 
-	if (cli->list_columns) {
-		ps_list_columns(stdout);
-		return EXIT_OK;
-	}
-	if (cli->noperands) {
-		cli_warn("unexpected argument: '%s'", cli->operands[0]);
-		return EXIT_USAGE;
-	}
-	ncols = view_select_columns(&ps_cols, cli->columns, cols);
-	key = ncols < 0 ? NULL : sort_column(cli->sort, cols, ncols);
+	rc = view_begin(cli, &ps_cols, false, cols, &ncols);
+	if (rc >= 0)
+		return rc;
+	key = sort_column(cli->sort, cols, ncols);
 	if (!key)
 		return EXIT_USAGE;
 	for (int i = 0; i < ncols; i++)

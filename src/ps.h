@@ -23,9 +23,6 @@ struct out_table;
 /* The files that -u and -P need read. */
 unsigned ps_filter_needs(const struct cli *cli);
 
-/* The -u and -P filter, for ml_scan_opts.keep (ctx: the struct cli). */
-bool ps_keep_proc(const struct ml_proc *p, void *ctx);
-
 /*
  * Scans the source as cli says for needs, handing each mapping to on_mapping when it is
  * not NULL (with ML_NEED_SMAPS). Returns an exit status, or -1 to go on.

@@ -161,16 +161,10 @@ int users_run(struct cli *cli)
 	struct ml_scan s = {0};
 	int ncols, rc;
 
-	if (cli->list_columns) {
-		users_list_columns(stdout);
-		return EXIT_OK;
-	}
-	if (cli->noperands) {
-		cli_warn("unexpected argument: '%s'", cli->operands[0]);
-		return EXIT_USAGE;
-	}
-	ncols = view_select_columns(&users_cols, cli->columns, cols);
-	key = ncols < 0 ? NULL : sort_column(cli->sort);
+	rc = view_begin(cli, &users_cols, false, cols, &ncols);
+	if (rc >= 0)
+		return rc;
+	key = sort_column(cli->sort);
 	if (!key)
 		return EXIT_USAGE;
 	rc = ps_scan(cli, users_needs(cols, ncols, key) | ps_filter_needs(cli), NULL, NULL, &s);

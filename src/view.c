@@ -50,6 +50,21 @@ void view_list_columns(const struct view_cols *v, FILE *f)
 		fprintf(f, " %11s  %s\n", v->infos[i].name, v->infos[i].help);
 }
 
+int view_begin(const struct cli *cli, const struct view_cols *v, bool takes_operands,
+               const struct colinfo **cols, int *ncols)
+{
+	if (cli->list_columns) {
+		view_list_columns(v, stdout);
+		return EXIT_OK;
+	}
+	if (!takes_operands && cli->noperands) {
+		cli_warn("unexpected argument: '%s'", cli->operands[0]);
+		return EXIT_USAGE;
+	}
+	*ncols = view_select_columns(v, cli->columns, cols);
+	return *ncols < 0 ? EXIT_USAGE : -1;
+}
+
 struct sort_ctx {
 	const struct view_rows *r;
 	const struct colinfo *key, *tie;

@@ -51,6 +51,14 @@ int view_select_columns(const struct view_cols *v, const char *arg, const struct
 void view_list_columns(const struct view_cols *v, FILE *f);
 
 /*
+ * The start every view shares: --list-columns, operands where the view takes none
+ * (takes_operands false), and -o into cols. Returns -1 to go on with *ncols set, or an
+ * exit status after printing the list or a message.
+ */
+int view_begin(const struct cli *cli, const struct view_cols *v, bool takes_operands,
+               const struct colinfo **cols, int *ncols);
+
+/*
  * Sorts rows in place by key (unknown first, then ascending; text by strcmp), ties by
  * the column tie, all reversed with reverse.
  */

@@ -103,7 +103,10 @@ struct ml_maps_summary {
 void ml_maps_summarize(struct ml_source *src, const struct ml_maps *maps,
                        struct ml_maps_summary *s);
 
-/* Σ Size of the mapping when its VmFlags hold "ac" (charged to the commit limit), else 0. */
+/*
+ * Size of the mapping when its VmFlags hold "ac" (charged to the commit limit), else 0;
+ * ML_UNKNOWN when smaps had no VmFlags (kernels before 3.8).
+ */
 uint64_t ml_map_commit(const struct ml_map *m);
 
 #endif

@@ -52,9 +52,6 @@ void ml_mem_init(struct ml_mem *m);
 /* Adds b into a field by field; a field unknown in either becomes unknown. */
 void ml_mem_add(struct ml_mem *a, const struct ml_mem *b);
 
-/* The kernel's name of a field ("Rss", "Pss_Anon", ...). */
-const char *ml_mem_field_name(enum ml_mem_field f);
-
 /*
  * Parses one "Key:   123 kB" line of smaps or smaps_rollup into m. Returns 0 when the
  * line was stored or is a field memledger does not use (VmFlags, THPeligible, Android's
