@@ -1,7 +1,7 @@
 # Thin wrapper over meson: every target installs what it needs, then hands over to ninja.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
-BUILD_DEPS  = meson ninja-build pkg-config gcc libc6-dev libsmartcols-dev libcmocka-dev
+BUILD_DEPS  = meson ninja-build pkg-config gcc libc6-dev libcmocka-dev
 CHECK_DEPS  = $(BUILD_DEPS) python3 smem clang libclang-rt-14-dev
 BENCH_DEPS  = $(BUILD_DEPS) python3 smem smemstat
 

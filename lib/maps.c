@@ -162,7 +162,7 @@ int ml_maps_read(struct ml_source *src, pid_t pid, struct ml_maps *out)
 	close(dirfd);
 	if (fd < 0)
 		return fd == -ENOENT && ml_source_is_procfs(src) ? -ESRCH : fd;
-	n = ml_read_smaps(fd, &buf, keep_mapping, out);
+	n = ml_read_smaps_ahead(fd, &buf, keep_mapping, out);
 	close(fd);
 	ml_buf_free(&buf);
 	if (n < 0)

@@ -1,6 +1,5 @@
 /* memledger libs: one row per mapped object across all processes, with who maps it. */
 #include <errno.h>
-#include <libsmartcols.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,17 +13,17 @@ enum { F_NAME, F_KIND, F_PROCS, F_MAPPINGS, F_AVGPSS, F_DEV, F_INODE, F_PID, F_M
 #define METRIC(m) (F_METRIC + (m))
 #define SIZE_COL(n, m, h)                                                                          \
 	{                                                                                          \
-		n, COL_SIZE, 6, SCOLS_FL_RIGHT, METRIC(m), h                                       \
+		n, COL_SIZE, OUT_RIGHT, METRIC(m), h                                       \
 	}
 
 static const struct colinfo infos[] = {
-    {"NAME", COL_STR, 0.4, 0, F_NAME,
+    {"NAME", COL_STR, 0, F_NAME,
      "file, shared memory object, or [anon] [heap] [stack]; with --procs a process"},
-    {"KIND", COL_STR, 10, 0, F_KIND, "the object's kind, as in maps (a library: code)"},
-    {"PROCS", COL_COUNT, 5, SCOLS_FL_RIGHT, F_PROCS, "processes mapping it"},
-    {"MAPPINGS", COL_COUNT, 5, SCOLS_FL_RIGHT, F_MAPPINGS,
+    {"KIND", COL_STR, 0, F_KIND, "the object's kind, as in maps (a library: code)"},
+    {"PROCS", COL_COUNT, OUT_RIGHT, F_PROCS, "processes mapping it"},
+    {"MAPPINGS", COL_COUNT, OUT_RIGHT, F_MAPPINGS,
      "mappings of it, in all those processes"},
-    {"PID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_PID, "with --procs: the process of the row"},
+    {"PID", COL_COUNT, OUT_RIGHT, F_PID, "with --procs: the process of the row"},
     SIZE_COL("SIZE", ML_VSS, "Σ address space its mappings reserve"),
     SIZE_COL("RSS", ML_RSS, "Σ resident, counted in every process that maps it"),
     SIZE_COL("PSS", ML_PSS, "Σ proportional set size (kB-truncated per mapping, as smem -m)"),
@@ -32,9 +31,9 @@ static const struct colinfo infos[] = {
     SIZE_COL("SHARED", ML_SHARED, "Σ pages more than one process maps"),
     SIZE_COL("SWAP", ML_SWAP, "Σ swapped out"),
     SIZE_COL("SWAPPSS", ML_SWAPPSS, "Σ swap divided among its sharers"),
-    {"AVGPSS", COL_SIZE, 6, SCOLS_FL_RIGHT, F_AVGPSS, "PSS / PROCS"},
-    {"DEV", COL_STR, 5, 0, F_DEV, "shared memory: the object's device (major:minor, hex)"},
-    {"INODE", COL_COUNT, 8, SCOLS_FL_RIGHT, F_INODE,
+    {"AVGPSS", COL_SIZE, OUT_RIGHT, F_AVGPSS, "PSS / PROCS"},
+    {"DEV", COL_STR, 0, F_DEV, "shared memory: the object's device (major:minor, hex)"},
+    {"INODE", COL_COUNT, OUT_RIGHT, F_INODE,
      "shared memory: the object's inode (SysV: shmid)"},
 };
 
@@ -184,7 +183,7 @@ static int print_libs(const struct cli *cli, const struct ml_scan *s, const stru
 	view_out_cols(cols, ncols, ocols);
 	for (int i = 0; cli->procs && i < ncols; i++)
 		if (cols[i]->id == F_NAME)
-			ocols[i].flags |= SCOLS_FL_TREE;
+			ocols[i].flags |= OUT_TREE;
 	t = out_table_new("libraries", ocols, (size_t)ncols, &cli->out);
 	if (!t)
 		return -ENOMEM;

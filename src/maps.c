@@ -1,7 +1,6 @@
 /* memledger maps PID...: the mappings of each process, and a summary of its address space. */
 #include <errno.h>
 #include <inttypes.h>
-#include <libsmartcols.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,19 +28,19 @@ enum maps_field {
 #define METRIC(m) (F_METRIC + (m))
 #define SIZE_COL(n, m, h)                                                                          \
 	{                                                                                          \
-		n, COL_SIZE, 6, SCOLS_FL_RIGHT, METRIC(m), h                                       \
+		n, COL_SIZE, OUT_RIGHT, METRIC(m), h                                       \
 	}
 
 static const struct colinfo infos[] = {
-    {"PID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_PID, "process ID"},
-    {"START", COL_HEX, 12, SCOLS_FL_RIGHT, F_START, "start address (hex)"},
-    {"END", COL_HEX, 12, SCOLS_FL_RIGHT, F_END, "end address, exclusive (hex)"},
-    {"PERMS", COL_STR, 4, 0, F_PERMS, "permissions: read, write, execute, private or shared"},
-    {"OFFSET", COL_HEX, 8, SCOLS_FL_RIGHT, F_OFFSET, "offset in the file (hex)"},
-    {"DEV", COL_STR, 5, 0, F_DEV, "device of the file, major:minor (hex)"},
-    {"INODE", COL_COUNT, 8, SCOLS_FL_RIGHT, F_INODE,
+    {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID"},
+    {"START", COL_HEX, OUT_RIGHT, F_START, "start address (hex)"},
+    {"END", COL_HEX, OUT_RIGHT, F_END, "end address, exclusive (hex)"},
+    {"PERMS", COL_STR, 0, F_PERMS, "permissions: read, write, execute, private or shared"},
+    {"OFFSET", COL_HEX, OUT_RIGHT, F_OFFSET, "offset in the file (hex)"},
+    {"DEV", COL_STR, 0, F_DEV, "device of the file, major:minor (hex)"},
+    {"INODE", COL_COUNT, OUT_RIGHT, F_INODE,
      "inode of the file (a SysV segment's: its shmid)"},
-    {"KIND", COL_STR, 10, 0, F_KIND,
+    {"KIND", COL_STR, 0, F_KIND,
      "code, rodata, data, heap, stack, anon, shmem:*, file-shared, guard, special, hugetlb, "
      "device"},
     SIZE_COL("SIZE", ML_VSS, "address space the mapping reserves (Size)"),
@@ -59,11 +58,11 @@ static const struct colinfo infos[] = {
     SIZE_COL("THP", ML_THP,
              "in transparent huge pages (AnonHugePages+ShmemPmdMapped+FilePmdMapped)"),
     SIZE_COL("HUGETLB", ML_HUGETLB, "hugetlbfs pages (Shared_Hugetlb+Private_Hugetlb)"),
-    {"COMMIT", COL_SIZE, 6, SCOLS_FL_RIGHT, F_COMMIT,
+    {"COMMIT", COL_SIZE, OUT_RIGHT, F_COMMIT,
      "charged to the commit limit: SIZE when flagged 'ac'"},
-    {"FLAGS", COL_STR, 12, 0, F_FLAGS, "VmFlags, as smaps writes them"},
-    {"COUNT", COL_COUNT, 5, SCOLS_FL_RIGHT, F_COUNT, "mappings in the row (with --merge)"},
-    {"NAME", COL_STR, 0.3, 0, F_NAME,
+    {"FLAGS", COL_STR, 0, F_FLAGS, "VmFlags, as smaps writes them"},
+    {"COUNT", COL_COUNT, OUT_RIGHT, F_COUNT, "mappings in the row (with --merge)"},
+    {"NAME", COL_STR, 0, F_NAME,
      "file or tag ([heap], [anon:NAME]), whole, ' (deleted)' included"},
 };
 
@@ -208,13 +207,13 @@ static struct out_cell total_cell(const struct map_row *rows, size_t n, const st
 static int print_kinds(const struct cli *cli, const struct ml_maps_summary *s, struct json *j)
 {
 	static const struct out_col cols[] = {
-	    {"KIND", COL_STR, 10, 0},
-	    {"COUNT", COL_COUNT, 5, SCOLS_FL_RIGHT},
-	    {"SIZE", COL_SIZE, 6, SCOLS_FL_RIGHT},
-	    {"RSS", COL_SIZE, 6, SCOLS_FL_RIGHT},
-	    {"PSS", COL_SIZE, 6, SCOLS_FL_RIGHT},
-	    {"USS", COL_SIZE, 6, SCOLS_FL_RIGHT},
-	    {"SWAP", COL_SIZE, 6, SCOLS_FL_RIGHT},
+	    {"KIND", COL_STR, 0},
+	    {"COUNT", COL_COUNT, OUT_RIGHT},
+	    {"SIZE", COL_SIZE, OUT_RIGHT},
+	    {"RSS", COL_SIZE, OUT_RIGHT},
+	    {"PSS", COL_SIZE, OUT_RIGHT},
+	    {"USS", COL_SIZE, OUT_RIGHT},
+	    {"SWAP", COL_SIZE, OUT_RIGHT},
 	};
 	static const enum ml_metric metrics[] = {ML_VSS, ML_RSS, ML_PSS, ML_USS, ML_SWAP};
 	struct out_table *t = out_table_new("kinds", cols, 7, &cli->out);
@@ -236,10 +235,10 @@ static int print_kinds(const struct cli *cli, const struct ml_maps_summary *s, s
 static int print_backing(const struct cli *cli, const struct ml_maps_summary *s, struct json *j)
 {
 	static const struct out_col cols[] = {
-	    {"BACKING", COL_STR, 10, 0},
-	    {"PRIVATE", COL_SIZE, 7, SCOLS_FL_RIGHT},
-	    {"SHARED", COL_SIZE, 7, SCOLS_FL_RIGHT},
-	    {"SWAPPED", COL_SIZE, 7, SCOLS_FL_RIGHT},
+	    {"BACKING", COL_STR, 0},
+	    {"PRIVATE", COL_SIZE, OUT_RIGHT},
+	    {"SHARED", COL_SIZE, OUT_RIGHT},
+	    {"SWAPPED", COL_SIZE, OUT_RIGHT},
 	};
 	struct out_table *t = out_table_new("backing", cols, 4, &cli->out);
 	int rc = t ? 0 : -ENOMEM;

@@ -23,11 +23,17 @@ enum col_type {
 	COL_HEX,   /* an integer shown in hex, as /proc writes addresses; a string in JSON */
 };
 
+/* How a column is laid out in tables. */
+enum out_col_flags {
+	OUT_RIGHT = 1 << 0, /* right-aligned */
+	OUT_TRUNC = 1 << 1, /* cut to fit a terminal that is too narrow (only on a terminal) */
+	OUT_TREE = 1 << 2,  /* children are drawn indented under their parent in this column */
+};
+
 struct out_col {
 	const char *name; /* upper case; JSON keys are its lower case */
 	enum col_type type;
-	double whint; /* libsmartcols width hint */
-	int flags;    /* SCOLS_FL_* */
+	int flags; /* enum out_col_flags */
 };
 
 /* One cell: str for COL_STR (NULL: unknown), num otherwise (ML_UNKNOWN: unknown). */
@@ -51,11 +57,19 @@ int out_table_add_row(struct out_table *t, const struct out_cell *cells);
 
 /*
  * Adds a row under the last row added with out_table_add_row: a tree in tables (give one
- * column SCOLS_FL_TREE), an array under children_key in that row's JSON object.
- * Returns 0 or -ENOMEM.
+ * column OUT_TREE), an array under children_key in that row's JSON object.
+ * Returns 0, -EINVAL without a parent or -ENOMEM.
  */
 int out_table_add_child(struct out_table *t, const struct out_cell *cells,
                         const char *children_key);
+
+/*
+ * Adds a row at depth (0: the top, as out_table_add_row) under the last row added at
+ * depth - 1, for trees of any depth written parent first. Returns 0, -EINVAL without a
+ * parent or -ENOMEM.
+ */
+int out_table_add_nested(struct out_table *t, unsigned depth, const struct out_cell *cells,
+                         const char *children_key);
 
 /* Adds the totals row: labelled TOTAL in its first blank cell; a "totals" object in JSON. */
 int out_table_add_totals(struct out_table *t, const struct out_cell *cells);

@@ -1,6 +1,5 @@
 /* The process view: picks columns, filters, sorts, and hands rows to the output. */
 #include <errno.h>
-#include <libsmartcols.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,16 +18,16 @@ enum ps_field { F_PID, F_PPID, F_UID, F_USER, F_COMM, F_COMMAND, F_METRIC = 100 
 #define METRIC(m) (F_METRIC + (m))
 #define SIZE_COL(n, m, h)                                                                          \
 	{                                                                                          \
-		n, COL_SIZE, 6, SCOLS_FL_RIGHT, METRIC(m), h                                       \
+		n, COL_SIZE, OUT_RIGHT, METRIC(m), h                                       \
 	}
 
 static const struct colinfo infos[] = {
-    {"PID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_PID, "process ID"},
-    {"PPID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_PPID, "parent process ID"},
-    {"UID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_UID, "effective user ID"},
-    {"USER", COL_STR, 8, 0, F_USER, "effective user"},
-    {"COMM", COL_STR, 16, 0, F_COMM, "command name (status Name)"},
-    {"COMMAND", COL_STR, 0.5, SCOLS_FL_TRUNC, F_COMMAND, "command line; [COMM] when it is empty"},
+    {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID"},
+    {"PPID", COL_COUNT, OUT_RIGHT, F_PPID, "parent process ID"},
+    {"UID", COL_COUNT, OUT_RIGHT, F_UID, "effective user ID"},
+    {"USER", COL_STR, 0, F_USER, "effective user"},
+    {"COMM", COL_STR, 0, F_COMM, "command name (status Name)"},
+    {"COMMAND", COL_STR, OUT_TRUNC, F_COMMAND, "command line; [COMM] when it is empty"},
     SIZE_COL("VSS", ML_VSS, "virtual size: address space reserved (status VmSize)"),
     SIZE_COL("RSS", ML_RSS, "resident: in RAM now, shared pages counted whole (Rss)"),
     SIZE_COL("PSS", ML_PSS,
@@ -57,7 +56,7 @@ static const struct colinfo infos[] = {
     SIZE_COL("KSM", ML_KSM, "merged by kernel samepage merging (KSM)"),
     SIZE_COL("REFERENCED", ML_REFERENCED, "resident and recently accessed (Referenced)"),
     SIZE_COL("PAGETABLES", ML_PAGETABLES, "page tables, paid by each process for itself (VmPTE)"),
-    {"THREADS", COL_COUNT, 4, SCOLS_FL_RIGHT, METRIC(ML_THREADS), "threads (status Threads)"},
+    {"THREADS", COL_COUNT, OUT_RIGHT, METRIC(ML_THREADS), "threads (status Threads)"},
 };
 
 static const char *const default_columns[] = {"PID", "USER", "COMMAND", "SWAP",

@@ -1,7 +1,6 @@
 /* memledger system: rows that add up to physical RAM, then swap, commit, pressure. */
 #include <errno.h>
 #include <inttypes.h>
-#include <libsmartcols.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,9 +9,9 @@
 #include "system_view.h"
 
 static const struct out_col cols[] = {
-    {"NAME", COL_STR, 0.3, SCOLS_FL_TREE},
-    {"SIZE", COL_SIZE, 8, SCOLS_FL_RIGHT},
-    {"PERCENT", COL_STR, 7, SCOLS_FL_RIGHT},
+    {"NAME", COL_STR, OUT_TREE},
+    {"SIZE", COL_SIZE, OUT_RIGHT},
+    {"PERCENT", COL_STR, OUT_RIGHT},
 };
 
 /* The rows, children under their parents. Returns 0 or -errno. */

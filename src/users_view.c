@@ -1,6 +1,5 @@
 /* memledger users: one row per user (smem -u). */
 #include <errno.h>
-#include <libsmartcols.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,13 +14,13 @@ enum { F_USER, F_UID, F_PROCS, F_METRIC = 100 };
 #define METRIC(m) (F_METRIC + (m))
 #define SIZE_COL(n, m, h)                                                                          \
 	{                                                                                          \
-		n, COL_SIZE, 6, SCOLS_FL_RIGHT, METRIC(m), h                                       \
+		n, COL_SIZE, OUT_RIGHT, METRIC(m), h                                       \
 	}
 
 static const struct colinfo infos[] = {
-    {"USER", COL_STR, 8, 0, F_USER, "effective user"},
-    {"UID", COL_COUNT, 6, SCOLS_FL_RIGHT, F_UID, "effective user ID"},
-    {"PROCS", COL_COUNT, 5, SCOLS_FL_RIGHT, F_PROCS, "processes of the user"},
+    {"USER", COL_STR, 0, F_USER, "effective user"},
+    {"UID", COL_COUNT, OUT_RIGHT, F_UID, "effective user ID"},
+    {"PROCS", COL_COUNT, OUT_RIGHT, F_PROCS, "processes of the user"},
     SIZE_COL("VSS", ML_VSS, "Σ address space reserved (VmSize)"),
     SIZE_COL("RSS", ML_RSS,
              "Σ resident: a page shared by two of the user's processes counts twice"),
@@ -36,7 +35,7 @@ static const struct colinfo infos[] = {
     SIZE_COL("FOOTPRINT", ML_FOOTPRINT, "Σ private footprint (RssAnon+VmSwap)"),
     SIZE_COL("LOCKED", ML_LOCKED, "Σ locked in RAM"),
     SIZE_COL("PAGETABLES", ML_PAGETABLES, "Σ page tables (VmPTE)"),
-    {"THREADS", COL_COUNT, 4, SCOLS_FL_RIGHT, METRIC(ML_THREADS), "Σ threads"},
+    {"THREADS", COL_COUNT, OUT_RIGHT, METRIC(ML_THREADS), "Σ threads"},
 };
 
 static const char *const defaults[] = {"USER", "PROCS", "SWAP", "USS", "PSS", "RSS", "FOOTPRINT"};

@@ -125,5 +125,5 @@ void view_out_cols(const struct colinfo **cols, int ncols, struct out_col *out)
 {
 	for (int i = 0; i < ncols; i++)
 		out[i] =
-		    (struct out_col){cols[i]->name, cols[i]->type, cols[i]->whint, cols[i]->flags};
+		    (struct out_col){cols[i]->name, cols[i]->type, cols[i]->flags};
 }

@@ -16,8 +16,7 @@
 struct colinfo {
 	const char *name;
 	enum col_type type;
-	double whint;
-	int flags; /* SCOLS_FL_* */
+	int flags; /* enum out_col_flags */
 	int id;    /* the view's own meaning */
 	const char *help;
 };

@@ -68,11 +68,21 @@ typedef int (*ml_line_fn)(const char *line, size_t len, void *ctx);
 int ml_read_lines(int fd, struct ml_buf *b, ml_line_fn fn, void *ctx);
 
 /*
+ * ml_read_lines with the reading done by a second thread, a few 256 KiB chunks ahead of
+ * the parsing, so that both run at once: for one large file. fn runs in the caller's
+ * thread. Falls back to ml_read_lines when no thread can be started.
+ */
+int ml_read_lines_ahead(int fd, struct ml_buf *b, ml_line_fn fn, void *ctx);
+
+/*
  * Reads an smaps text from fd and calls emit for each mapping, holding one chunk in b.
  * Returns the number of mappings (0 for a kernel thread or a zombie), -EINVAL for a
  * malformed text, -errno, or what emit returned.
  */
 long ml_read_smaps(int fd, struct ml_buf *b, ml_mapping_fn emit, void *ctx);
+
+/* ml_read_smaps, reading ahead in a second thread (ml_read_lines_ahead). */
+long ml_read_smaps_ahead(int fd, struct ml_buf *b, ml_mapping_fn emit, void *ctx);
 
 /*
  * Opens path (a file, or a directory with O_DIRECTORY in flags) below the sys directory
