@@ -5,6 +5,7 @@
 #include "memledger/ledger.h"
 #include "memledger/libs.h"
 #include "memledger/maps.h"
+#include "memledger/pages.h"
 #include "memledger/parse.h"
 #include "memledger/scan.h"
 #include "memledger/source.h"

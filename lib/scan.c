@@ -23,6 +23,7 @@ enum outcome {
 /* A reader's state: its buffer, and where a failure happened. */
 struct reader {
 	struct ml_buf buf;
+	uint64_t *pagemap; /* PAGEMAP_CHUNK entries, with ML_NEED_PAGEMAP */
 	bool procfs; /* the source is the live /proc */
 	int error;
 	char error_file[32];
@@ -130,12 +131,53 @@ struct smaps_walk {
 	uint64_t commit;
 	const struct ml_proc *proc;
 	const struct ml_scan_opts *opts;
+	int pagemap_fd; /* -1: pagemap is not read */
+	uint64_t *pagemap;
 };
+
+#define PAGEMAP_CHUNK 65536 /* entries per pread: 512 KiB, 256 MiB of address space */
+
+/* True when smaps shows pages of m that pagemap can place: resident or swapped. */
+static bool has_pages(const struct ml_mapping *m)
+{
+	uint64_t rss = m->mem.v[ML_MEM_RSS], swap = m->mem.v[ML_MEM_SWAP];
+
+	if (ml_mapping_has_flag(m, "ht"))
+		return false; /* hugetlbfs: not in Rss, and not pages of the page allocator */
+	return (rss != ML_UNKNOWN && rss > 0) || (swap != ML_UNKNOWN && swap > 0);
+}
+
+/* Hands the pagemap entries of m to on_pages, a chunk at a time. Returns 0 or -errno. */
+static int walk_pagemap(struct smaps_walk *w, const struct ml_mapping *m)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t first = m->start / (uint64_t)page, last = m->end / (uint64_t)page;
+
+	while (first < last) {
+		size_t n = last - first < PAGEMAP_CHUNK ? (size_t)(last - first) : PAGEMAP_CHUNK;
+		ssize_t r = pread(w->pagemap_fd, w->pagemap, n * 8, (off_t)(first * 8));
+		int rc;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r < 8)
+			return 0; /* the mapping went away under us: nothing more to see */
+		n = (size_t)r / 8;
+		rc = w->opts->on_pages(w->proc, m, first * (uint64_t)page, w->pagemap, n,
+		                       w->opts->pages_ctx);
+		if (rc)
+			return rc;
+		first += n;
+	}
+	return 0;
+}
 
 static int walk_mapping(const struct ml_mapping *m, void *ctx)
 {
 	struct smaps_walk *w = ctx;
 	struct ml_mem mem = m->mem;
+	int rc;
 
 	mem.v[ML_MEM_SIZE] = m->end - m->start;
 	ml_mem_add(&w->sum, &mem);
@@ -143,7 +185,31 @@ static int walk_mapping(const struct ml_mapping *m, void *ctx)
 		w->commit = ML_UNKNOWN; /* a kernel before 3.8: no flags to tell */
 	else if (ml_mapping_has_flag(m, "ac") && w->commit != ML_UNKNOWN)
 		w->commit += m->end - m->start;
+	if (w->pagemap_fd >= 0 && has_pages(m)) {
+		rc = walk_pagemap(w, m);
+		if (rc)
+			return rc;
+	}
 	return w->opts->on_mapping ? w->opts->on_mapping(w->proc, m, w->opts->mapping_ctx) : 0;
+}
+
+/* Opens pagemap for the walk when the scan needs it; notes a refusal in p. */
+static enum outcome open_pagemap(struct reader *r, int dirfd, struct ml_proc *p,
+                                 struct smaps_walk *w, const struct ml_scan_opts *opts)
+{
+	w->pagemap_fd = -1;
+	if (!(opts->needs & ML_NEED_PAGEMAP) || !opts->on_pages)
+		return ROW;
+	if (!r->pagemap && !(r->pagemap = malloc(PAGEMAP_CHUNK * sizeof(uint64_t))))
+		return malformed(r, "pagemap", -ENOMEM);
+	w->pagemap = r->pagemap;
+	w->pagemap_fd = ml_source_open_at(dirfd, "pagemap");
+	if (w->pagemap_fd == -EACCES || w->pagemap_fd == -EPERM || w->pagemap_fd == -ENOENT) {
+		p->pagemap_refused = true; /* smaps alone gives the figures; pages stay unknown */
+		w->pagemap_fd = -1;
+		return ROW;
+	}
+	return w->pagemap_fd < 0 ? outcome_of_errno(r, w->pagemap_fd) : ROW;
 }
 
 /* Walks smaps; with sum_mem, stores the sums in p->mem as smaps_rollup would hold them. */
@@ -152,13 +218,21 @@ static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, b
 {
 	struct smaps_walk w = {.commit = 0, .proc = p, .opts = opts};
 	int fd = ml_source_open_at(dirfd, "smaps");
+	enum outcome o;
 	long n;
 
 	if (fd < 0)
 		return outcome_of_errno(r, fd);
+	o = open_pagemap(r, dirfd, p, &w, opts);
+	if (o != ROW) {
+		close(fd);
+		return o;
+	}
 	memset(&w.sum, 0, sizeof(w.sum));
 	n = ml_read_smaps(fd, &r->buf, walk_mapping, &w);
 	close(fd);
+	if (w.pagemap_fd >= 0)
+		close(w.pagemap_fd);
 	if (n == -EINVAL || n == -ENOMEM)
 		return malformed(r, "smaps", (int)n);
 	if (n < 0)
@@ -211,6 +285,8 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 	p->pid = pid;
 	p->commit = ML_UNKNOWN;
 	ml_mem_init(&p->mem);
+	if (needs & ML_NEED_PAGEMAP)
+		needs |= ML_NEED_SMAPS;
 	/* Something must tell a process from a kernel thread: stat is the cheapest. */
 	if (!(needs & (ML_NEED_STATUS | ML_NEED_ROLLUP | ML_NEED_SMAPS)))
 		needs |= ML_NEED_STAT;
@@ -365,8 +441,10 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 	rc = job.error;
 	collect(&job, out);
 	job.procs = NULL;
-	for (unsigned t = 0; t < nreaders; t++)
+	for (unsigned t = 0; t < nreaders; t++) {
 		ml_buf_free(&readers[t].buf);
+		free(readers[t].pagemap);
+	}
 out:
 	free(job.procs);
 	free(job.outcomes);

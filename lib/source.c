@@ -135,11 +135,74 @@ int ml_source_open_pid(struct ml_source *src, pid_t pid)
 	return fd < 0 ? -errno : fd;
 }
 
+int ml_source_open(struct ml_source *src, const char *path)
+{
+	return ml_source_open_at(src->dirfd, path);
+}
+
 int ml_source_open_at(int dirfd, const char *name)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	return fd < 0 ? -errno : fd;
+}
+
+int ml_source_stat_at(int dirfd, const char *name, struct stat *st)
+{
+	return fstatat(dirfd, name, st, 0) < 0 ? -errno : 0;
+}
+
+/* Appends the memfd that fd entry name of fddir links to, if it is one. */
+static int add_memfd_link(int fddir, const char *name, struct ml_fd_link **links, size_t *n,
+                          size_t *cap)
+{
+	char target[32];
+	ssize_t len = readlinkat(fddir, name, target, sizeof(target) - 1);
+	struct ml_fd_link l;
+
+	if (len < 7 || memcmp(target, "/memfd:", 7) != 0)
+		return 0;
+	if (fstatat(fddir, name, &l.st, 0) < 0)
+		return 0; /* closed since */
+	l.fd = atoi(name);
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 8;
+		struct ml_fd_link *v = realloc(*links, c * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		*links = v;
+		*cap = c;
+	}
+	(*links)[(*n)++] = l;
+	return 0;
+}
+
+int ml_source_memfd_links(struct ml_source *src, pid_t pid, struct ml_fd_link **links, size_t *n)
+{
+	int piddir = ml_source_open_pid(src, pid), fddir, rc = 0;
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	*links = NULL;
+	*n = 0;
+	if (piddir < 0)
+		return piddir;
+	fddir = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(piddir);
+	if (fddir < 0)
+		return -errno;
+	dir = fdopendir(fddir);
+	if (!dir) {
+		rc = -errno;
+		close(fddir);
+		return rc;
+	}
+	while (rc == 0 && (de = readdir(dir)))
+		if (de->d_name[0] != '.')
+			rc = add_memfd_link(dirfd(dir), de->d_name, links, n, &cap);
+	closedir(dir);
+	return rc;
 }
 
 void ml_buf_free(struct ml_buf *b)

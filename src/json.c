@@ -157,6 +157,12 @@ void json_null(struct json *j)
 	fputs("null", j->f);
 }
 
+void json_bool(struct json *j, bool v)
+{
+	before_value(j);
+	fputs(v ? "true" : "false", j->f);
+}
+
 void json_pair_u64(struct json *j, const char *key, uint64_t v)
 {
 	json_key(j, key);

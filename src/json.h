@@ -34,6 +34,8 @@ void json_u64(struct json *j, uint64_t v);
 
 void json_null(struct json *j);
 
+void json_bool(struct json *j, bool v);
+
 /* Writes "key": v (null when v is ML_UNKNOWN). */
 void json_pair_u64(struct json *j, const char *key, uint64_t v);
 

@@ -2,6 +2,7 @@
 #include <locale.h>
 
 #include "cli.h"
+#include "freed.h"
 #include "libs_view.h"
 #include "maps.h"
 #include "ps.h"
@@ -20,6 +21,8 @@ static int run_view(struct cli *cli)
 		return libs_run(cli);
 	if (strcmp(cli->command, "system") == 0)
 		return system_run(cli);
+	if (strcmp(cli->command, "freed") == 0)
+		return freed_run(cli);
 	return ps_run(cli);
 }
 

@@ -16,6 +16,7 @@ enum ml_need {
 	ML_NEED_CMDLINE = 1 << 2, /* /proc/PID/cmdline */
 	ML_NEED_ROLLUP = 1 << 3,  /* /proc/PID/smaps_rollup (smaps where it is missing) */
 	ML_NEED_SMAPS = 1 << 4,   /* /proc/PID/smaps, walked mapping by mapping */
+	ML_NEED_PAGEMAP = 1 << 5, /* /proc/PID/pagemap of the mappings smaps finds pages in */
 };
 
 /* One process as read: only the parts its scan needed are filled. */
@@ -28,10 +29,19 @@ struct ml_proc {
 	struct ml_stat stat;     /* with ML_NEED_STAT */
 	struct ml_mem mem;       /* with ML_NEED_ROLLUP: smaps_rollup's totals */
 	uint64_t commit;         /* with ML_NEED_SMAPS: Σ Size of mappings flagged "ac" */
+	bool pagemap_refused;    /* with ML_NEED_PAGEMAP: smaps read, pagemap not (EACCES) */
 };
 
 /* Called for each mapping of a process whose smaps is read; from reader threads. */
 typedef int (*ml_proc_mapping_fn)(const struct ml_proc *p, const struct ml_mapping *m, void *ctx);
+
+/*
+ * Called with the pagemap entries (one uint64_t per page, as the kernel documents them)
+ * of pages [vaddr, vaddr + n pages) of mapping m, in chunks, for every mapping whose
+ * smaps shows resident or swapped pages; from reader threads.
+ */
+typedef int (*ml_proc_pages_fn)(const struct ml_proc *p, const struct ml_mapping *m,
+                                uint64_t vaddr, const uint64_t *entries, size_t n, void *ctx);
 
 /* Decides, after the cheap files (stat, status, cmdline) are read, whether to go on. */
 typedef bool (*ml_proc_filter_fn)(const struct ml_proc *p, void *ctx);
@@ -46,6 +56,8 @@ struct ml_scan_opts {
 	ml_proc_mapping_fn
 	    on_mapping; /* with ML_NEED_SMAPS: each mapping; a non-zero return fails the scan */
 	void *mapping_ctx;
+	ml_proc_pages_fn on_pages; /* with ML_NEED_PAGEMAP: a non-zero return fails the scan */
+	void *pages_ctx;
 };
 
 /* The result of a scan. */

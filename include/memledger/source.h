@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "memledger/parse.h"
@@ -41,8 +42,26 @@ int ml_source_list_pids(struct ml_source *src, pid_t **pids, size_t *npids);
  */
 int ml_source_open_pid(struct ml_source *src, pid_t pid);
 
+/* Opens path below the source's root (e.g. "kpagecount") for reading. Returns an fd or -errno. */
+int ml_source_open(struct ml_source *src, const char *path);
+
 /* Opens name below dirfd (a directory of the source) for reading. Returns an fd or -errno. */
 int ml_source_open_at(int dirfd, const char *name);
+
+/* stat()s name below dirfd, following a symbolic link (map_files). Returns 0 or -errno. */
+int ml_source_stat_at(int dirfd, const char *name, struct stat *st);
+
+/* A memfd that a process holds open. */
+struct ml_fd_link {
+	int fd;
+	struct stat st; /* of the file: its device and inode */
+};
+
+/*
+ * The memfds (links to "/memfd:...") that process pid holds open, from its fd directory,
+ * into a malloc'ed array. Returns 0 or -errno.
+ */
+int ml_source_memfd_links(struct ml_source *src, pid_t pid, struct ml_fd_link **links, size_t *n);
 
 /* A growable byte buffer, reused across reads. */
 struct ml_buf {

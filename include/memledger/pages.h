@@ -1,0 +1,93 @@
+/*
+ * Exact page accounting: which processes map each resident page, who holds each swap
+ * slot, and which shmem objects die with a set of processes (DESIGN.md, FREED).
+ *
+ * Use: ml_pages_new(); a scan with ML_NEED_PAGEMAP whose on_pages and on_mapping are
+ * ml_pages_on_pages and ml_pages_on_mapping with the ml_pages as context; then
+ * ml_pages_resolve() with the scan; then the queries.
+ */
+#ifndef MEMLEDGER_PAGES_H
+#define MEMLEDGER_PAGES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memledger/maps.h"
+#include "memledger/scan.h"
+#include "memledger/source.h"
+
+struct ml_pages;
+
+/* An empty ledger of pages, or NULL when out of memory. */
+struct ml_pages *ml_pages_new(void);
+
+void ml_pages_free(struct ml_pages *pg);
+
+/* The scan's ml_proc_pages_fn: books each resident page and swap slot. Thread-safe. */
+int ml_pages_on_pages(const struct ml_proc *p, const struct ml_mapping *m, uint64_t vaddr,
+                      const uint64_t *entries, size_t n, void *pages);
+
+/* The scan's ml_proc_mapping_fn: books shmem mappings and smaps-based bounds. Thread-safe. */
+int ml_pages_on_mapping(const struct ml_proc *p, const struct ml_mapping *m, void *pages);
+
+/*
+ * Reads the map count and flags of every frame booked (/proc/kpagecount and
+ * /proc/kpageflags, in runs of neighbouring frames), the SysV segments
+ * (/proc/sysvipc/shm), the size of each shmem object (/proc/PID/map_files) and who holds
+ * a memfd open (/proc/PID/fd), for the processes of scan. Returns 0 or -errno (-ENOMEM);
+ * what it cannot read leaves the ledger inexact (ml_pages_exact), not failed.
+ */
+int ml_pages_resolve(struct ml_pages *pg, struct ml_source *src, const struct ml_scan *scan);
+
+/*
+ * True when every figure below is exact: frame numbers were readable (root or
+ * CAP_SYS_ADMIN) for every process scanned. Otherwise FREED is a lower bound from smaps.
+ */
+bool ml_pages_exact(const struct ml_pages *pg);
+
+/* Exact figures of one process (index i of the scan), from its pages. */
+struct ml_page_figures {
+	uint64_t rss;      /* resident pages mapped (the zero page and hugetlb excluded) */
+	double pss;        /* Σ page size / map count: fractional, not truncated */
+	uint64_t uss;      /* pages mapped by this process alone */
+	uint64_t swap;     /* swap slots held */
+	double swap_pss;   /* Σ page size / holders of the slot among the scanned processes */
+	uint64_t cow;      /* anonymous pages still shared with the parent process (fork) */
+	uint64_t shared_out_of_set; /* set by ml_pages_freed: pages shared with other sets */
+};
+
+/* Fills fig for process i of the scan given to ml_pages_resolve. */
+void ml_pages_figures(const struct ml_pages *pg, size_t i, struct ml_page_figures *fig);
+
+/* What killing a set of processes would return, and what would stay. Bytes. */
+struct ml_freed {
+	uint64_t anon;       /* resident anonymous pages mapped only inside the set */
+	uint64_t swap;       /* swap slots held only inside the set */
+	uint64_t shmem;      /* shmem objects that die with the set: resident and swapped */
+	uint64_t shared_out; /* stays: resident pages that processes outside the set map too */
+	uint64_t cache;      /* stays: file pages (clean or dirty) in the page cache */
+	uint64_t shmem_kept; /* stays: pages of shmem objects that persist or others hold */
+	uint64_t unique;     /* resident pages mapped by the set alone, of any kind */
+	bool exact;          /* false: from smaps alone, a lower bound */
+};
+
+/* anon + swap + shmem: the FREED figure. */
+uint64_t ml_freed_total(const struct ml_freed *f);
+
+/*
+ * FREED of every set of a partition of the scan's processes: set_of[i] (< nsets) is the
+ * set of process i, or UINT32_MAX for a process in no set (it survives). out has nsets
+ * entries. Returns 0 or -ENOMEM.
+ */
+int ml_pages_freed(const struct ml_pages *pg, const uint32_t *set_of, size_t nsets,
+                   struct ml_freed *out);
+
+/*
+ * FREED of each subtree of a forest of the scan's processes: parent[i] is the index of
+ * process i's parent, or -1 for a root. out[i] is what killing i and all its
+ * descendants would return. Returns 0 or -ENOMEM.
+ */
+int ml_pages_freed_tree(const struct ml_pages *pg, const long *parent, struct ml_freed *out);
+
+#endif

@@ -1,0 +1,794 @@
+/* Exact page accounting from pagemap, kpagecount and kpageflags (DESIGN.md, FREED). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "memledger/pages.h"
+#include "util.h"
+
+/* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */
+#define PM_PFN_MASK ((1ull << 55) - 1)
+#define PM_SWAP     (1ull << 62)
+#define PM_PRESENT  (1ull << 63)
+
+/* kpageflags bits */
+#define KPF_ANON      12
+#define KPF_HUGE      17
+#define KPF_ZERO_PAGE 24
+
+#define KEY_SWAP  (1ull << 63) /* a key with this bit is a swap entry, else a frame number */
+#define NO_SET    UINT32_MAX
+
+/* One page table entry of a scanned process: a frame it maps or a swap slot it holds. */
+struct ref {
+	uint64_t key;
+	uint32_t proc; /* a PID while booking; the scan's index after ml_pages_resolve */
+	uint8_t kind;  /* enum ml_kind of the mapping */
+};
+
+/* One shmem mapping of a scanned process. */
+struct shm_map {
+	uint64_t inode, start, end, resident; /* resident: Rss + Swap of the mapping */
+	unsigned dev_major, dev_minor;
+	uint32_t proc; /* as in struct ref */
+	uint8_t kind;
+};
+
+/* A shmem object: the mappings of one device and inode, and its fate. */
+struct shm_object {
+	size_t first, n;     /* its mappings in shm_maps, after sorting */
+	uint64_t size;       /* resident + swapped bytes of the whole object */
+	uint32_t *holders;   /* processes holding it open by fd (memfd) */
+	size_t nholders;
+	bool dies;           /* it dies when its mappers and holders do (DESIGN.md) */
+};
+
+/* What smaps alone says a process would surely free: the lower bound without frames. */
+struct bound {
+	uint32_t proc;
+	uint64_t anon, swap;
+};
+
+struct ml_pages {
+	pthread_mutex_t lock;
+	struct ref *refs;
+	size_t nrefs, refs_cap;
+	struct shm_map *maps;
+	size_t nmaps, maps_cap;
+	struct bound *bounds;
+	size_t nbounds, bounds_cap;
+	bool no_frames; /* a present page came without its frame number */
+	/* after ml_pages_resolve */
+	size_t nprocs;
+	uint64_t page;
+	uint64_t *counts, *flags; /* per distinct frame, in key order */
+	struct shm_object *objects;
+	size_t nobjects;
+	long *parent;                 /* the scan index of each process's parent, or -1 */
+	struct ml_page_figures *figs; /* per process */
+	bool exact;
+};
+
+struct ml_pages *ml_pages_new(void)
+{
+	struct ml_pages *pg = calloc(1, sizeof(*pg));
+
+	if (!pg)
+		return NULL;
+	pthread_mutex_init(&pg->lock, NULL);
+	pg->page = (uint64_t)sysconf(_SC_PAGESIZE);
+	return pg;
+}
+
+void ml_pages_free(struct ml_pages *pg)
+{
+	if (!pg)
+		return;
+	for (size_t i = 0; i < pg->nobjects; i++)
+		free(pg->objects[i].holders);
+	free(pg->objects);
+	free(pg->refs);
+	free(pg->maps);
+	free(pg->bounds);
+	free(pg->counts);
+	free(pg->flags);
+	free(pg->parent);
+	free(pg->figs);
+	pthread_mutex_destroy(&pg->lock);
+	free(pg);
+}
+
+/* Makes room for more items of size bytes in *v (holding n of cap). Returns 0 or -ENOMEM. */
+static int grow(void **v, size_t *cap, size_t n, size_t more, size_t size)
+{
+	size_t c = *cap ? *cap : 1024;
+	void *p;
+
+	if (n + more <= *cap)
+		return 0;
+	while (c < n + more)
+		c *= 2;
+	p = realloc(*v, c * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = c;
+	return 0;
+}
+
+int ml_pages_on_pages(const struct ml_proc *p, const struct ml_mapping *m, uint64_t vaddr,
+                      const uint64_t *entries, size_t n, void *pages)
+{
+	struct ml_pages *pg = pages;
+	uint8_t kind = (uint8_t)ml_mapping_kind(m);
+	bool no_frames = false;
+	int rc;
+
+	(void)vaddr;
+	pthread_mutex_lock(&pg->lock);
+	rc = grow((void **)&pg->refs, &pg->refs_cap, pg->nrefs, n, sizeof(struct ref));
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		uint64_t e = entries[i], key;
+		if (e & PM_PRESENT) {
+			key = e & PM_PFN_MASK;
+			if (key == 0) {
+				no_frames = true; /* frame numbers are hidden from us */
+				continue;
+			}
+		} else if (e & PM_SWAP) {
+			key = KEY_SWAP | (e & PM_PFN_MASK);
+		} else {
+			continue;
+		}
+		pg->refs[pg->nrefs++] = (struct ref){key, (uint32_t)p->pid, kind};
+	}
+	pg->no_frames |= no_frames;
+	pthread_mutex_unlock(&pg->lock);
+	return rc;
+}
+
+/* The value of a field, 0 when unknown. */
+static uint64_t known(uint64_t v)
+{
+	return v == ML_UNKNOWN ? 0 : v;
+}
+
+int ml_pages_on_mapping(const struct ml_proc *p, const struct ml_mapping *m, void *pages)
+{
+	struct ml_pages *pg = pages;
+	enum ml_kind kind = ml_mapping_kind(m);
+	const uint64_t *v = m->mem.v;
+	struct bound b = {(uint32_t)p->pid, 0, known(v[ML_MEM_SWAP_PSS])};
+	int rc = 0;
+
+	/* Without frames: private pages of anonymous memory, and a private file mapping's
+	 * written pages (at most its Anonymous pages), surely die with the process. */
+	if (kind == ML_KIND_ANON || kind == ML_KIND_HEAP || kind == ML_KIND_STACK)
+		b.anon = known(v[ML_MEM_PRIVATE_CLEAN]) + known(v[ML_MEM_PRIVATE_DIRTY]);
+	else if (kind == ML_KIND_DATA || kind == ML_KIND_CODE || kind == ML_KIND_RODATA)
+		b.anon = known(v[ML_MEM_ANONYMOUS]) < known(v[ML_MEM_PRIVATE_DIRTY])
+		             ? known(v[ML_MEM_ANONYMOUS])
+		             : known(v[ML_MEM_PRIVATE_DIRTY]);
+	pthread_mutex_lock(&pg->lock);
+	if (b.anon || b.swap) {
+		rc = grow((void **)&pg->bounds, &pg->bounds_cap, pg->nbounds, 1, sizeof(b));
+		if (rc == 0)
+			pg->bounds[pg->nbounds++] = b;
+	}
+	if (rc == 0 && ml_kind_is_shmem(kind)) {
+		rc = grow((void **)&pg->maps, &pg->maps_cap, pg->nmaps, 1, sizeof(struct shm_map));
+		if (rc == 0)
+			pg->maps[pg->nmaps++] = (struct shm_map){
+			    .inode = m->inode,
+			    .start = m->start,
+			    .end = m->end,
+			    .resident = known(v[ML_MEM_RSS]) + known(v[ML_MEM_SWAP]),
+			    .dev_major = m->dev_major,
+			    .dev_minor = m->dev_minor,
+			    .proc = (uint32_t)p->pid,
+			    .kind = (uint8_t)kind};
+	}
+	pthread_mutex_unlock(&pg->lock);
+	return rc;
+}
+
+/* The scan index of pid, or NO_SET when the scan has no such process. */
+static uint32_t index_of(const struct ml_scan *scan, uint32_t pid)
+{
+	size_t lo = 0, hi = scan->nprocs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if ((uint32_t)scan->procs[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < scan->nprocs && (uint32_t)scan->procs[lo].pid == pid ? (uint32_t)lo : NO_SET;
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+	const struct ref *x = a, *y = b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return (x->proc > y->proc) - (x->proc < y->proc);
+}
+
+/* The end of the group of refs that share refs[i]'s key. */
+static size_t group_end(const struct ml_pages *pg, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < pg->nrefs && pg->refs[j].key == pg->refs[i].key)
+		j++;
+	return j;
+}
+
+/*
+ * Reads the uint64_t of each frame in frames[0..n) (ascending) from fd (kpagecount or
+ * kpageflags) into out: one pread for each run of frames less than 4096 apart, so that a
+ * dense set reads the file sequentially and a sparse one reads only what it needs.
+ */
+static int read_frames(int fd, const uint64_t *frames, size_t n, uint64_t *out)
+{
+	enum { GAP = 4096, MAX_RUN = 65536 };
+	uint64_t *buf = malloc(MAX_RUN * sizeof(*buf));
+	size_t i = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (i < n) {
+		size_t j = i + 1, len;
+		ssize_t r;
+		while (j < n && frames[j] - frames[j - 1] < GAP && frames[j] - frames[i] < MAX_RUN)
+			j++;
+		len = (size_t)(frames[j - 1] - frames[i] + 1);
+		r = pread(fd, buf, len * 8, (off_t)(frames[i] * 8));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return -errno;
+		}
+		for (size_t k = i; k < j; k++) {
+			size_t off = (size_t)(frames[k] - frames[i]);
+			out[k] = off < (size_t)r / 8 ? buf[off] : 0;
+		}
+		i = j;
+	}
+	free(buf);
+	return 0;
+}
+
+/* Reads the map count and flags of every distinct frame booked. Returns 0 or -errno. */
+static int resolve_frames(struct ml_pages *pg, struct ml_source *src)
+{
+	uint64_t *frames = malloc((pg->nrefs + 1) * sizeof(*frames));
+	size_t n = 0;
+	int count_fd, flags_fd, rc = -ENOMEM;
+
+	if (!frames)
+		return -ENOMEM;
+	for (size_t i = 0; i < pg->nrefs; i = group_end(pg, i))
+		if (!(pg->refs[i].key & KEY_SWAP))
+			frames[n++] = pg->refs[i].key;
+	pg->counts = calloc(n + 1, sizeof(uint64_t));
+	pg->flags = calloc(n + 1, sizeof(uint64_t));
+	if (!pg->counts || !pg->flags)
+		goto out;
+	count_fd = ml_source_open(src, "kpagecount");
+	flags_fd = ml_source_open(src, "kpageflags");
+	rc = count_fd < 0 ? count_fd : flags_fd < 0 ? flags_fd : 0;
+	if (rc == 0)
+		rc = read_frames(count_fd, frames, n, pg->counts);
+	if (rc == 0)
+		rc = read_frames(flags_fd, frames, n, pg->flags);
+	if (count_fd >= 0)
+		close(count_fd);
+	if (flags_fd >= 0)
+		close(flags_fd);
+out:
+	free(frames);
+	return rc;
+}
+
+static bool flag(uint64_t flags, int bit)
+{
+	return flags >> bit & 1;
+}
+
+/* Computes each process's exact figures from the sorted refs and frame data. */
+static void compute_figures(struct ml_pages *pg)
+{
+	size_t frame = 0;
+
+	for (size_t i = 0, end; i < pg->nrefs; i = end) {
+		const struct ref *r = &pg->refs[i];
+		end = group_end(pg, i);
+		if (r->key & KEY_SWAP) {
+			for (size_t k = i; k < end; k++) {
+				pg->figs[pg->refs[k].proc].swap += pg->page;
+				pg->figs[pg->refs[k].proc].swap_pss += (double)pg->page / (double)(end - i);
+			}
+			continue;
+		}
+		uint64_t count = pg->counts[frame], flags = pg->flags[frame];
+		frame++;
+		if (flag(flags, KPF_ZERO_PAGE) || flag(flags, KPF_HUGE))
+			continue; /* smaps counts neither in Rss */
+		if (count < end - i)
+			count = end - i; /* unmapped while we read: count what we saw */
+		for (size_t k = i; k < end; k++) {
+			struct ml_page_figures *f = &pg->figs[pg->refs[k].proc];
+			long parent = pg->parent[pg->refs[k].proc];
+			f->rss += pg->page;
+			f->pss += (double)pg->page / (double)count;
+			if (count == 1)
+				f->uss += pg->page;
+			if (!flag(flags, KPF_ANON) || parent < 0)
+				continue;
+			for (size_t q = i; q < end; q++) /* shared with the parent: the fork effect */
+				if ((long)pg->refs[q].proc == parent) {
+					f->cow += pg->page;
+					break;
+				}
+		}
+	}
+}
+
+static int cmp_shm_map(const void *a, const void *b)
+{
+	const struct shm_map *x = a, *y = b;
+
+	if (x->dev_major != y->dev_major)
+		return x->dev_major < y->dev_major ? -1 : 1;
+	if (x->dev_minor != y->dev_minor)
+		return x->dev_minor < y->dev_minor ? -1 : 1;
+	if (x->inode != y->inode)
+		return x->inode < y->inode ? -1 : 1;
+	return (x->proc > y->proc) - (x->proc < y->proc);
+}
+
+/* True when SysV segment shmid is marked for removal (SHM_DEST in its mode). */
+static bool sysv_marked(const struct ml_buf *sysv, uint64_t shmid)
+{
+	const char *p = sysv->data, *end = sysv->data + sysv->len;
+
+	while (p && p < end) {
+		unsigned long long key, id;
+		unsigned mode;
+		if (sscanf(p, "%llu %llu %o", &key, &id, &mode) == 3 && id == shmid)
+			return mode & 01000; /* SHM_DEST */
+		p = memchr(p, '\n', (size_t)(end - p));
+		p = p ? p + 1 : NULL;
+	}
+	return false;
+}
+
+/* The resident and swapped bytes of the object that mapping m belongs to, from the
+ * inode's allocated blocks (/proc/PID/map_files); the largest mapping's Rss + Swap when
+ * that cannot be read. */
+static uint64_t object_size(struct ml_source *src, const struct ml_scan *scan,
+                            const struct shm_map *m, size_t n)
+{
+	uint64_t most = 0;
+	char name[64];
+	struct stat st;
+	int dirfd = ml_source_open_pid(src, scan->procs[m->proc].pid);
+
+	for (size_t i = 0; i < n; i++)
+		most = m[i].resident > most ? m[i].resident : most;
+	if (dirfd < 0)
+		return most;
+	snprintf(name, sizeof(name), "map_files/%llx-%llx", (unsigned long long)m->start,
+	         (unsigned long long)m->end);
+	if (ml_source_stat_at(dirfd, name, &st) == 0 && (uint64_t)st.st_ino == m->inode)
+		most = (uint64_t)st.st_blocks * 512;
+	close(dirfd);
+	return most;
+}
+
+/* Adds process proc as a holder of the memfd object with st's device and inode. */
+static int add_holder(struct ml_pages *pg, const struct stat *st, uint32_t proc)
+{
+	for (size_t o = 0; o < pg->nobjects; o++) {
+		struct shm_object *obj = &pg->objects[o];
+		const struct shm_map *m = &pg->maps[obj->first];
+		uint32_t *h;
+		if (m->inode != (uint64_t)st->st_ino || m->kind != ML_KIND_SHMEM_MEMFD)
+			continue;
+		h = realloc(obj->holders, (obj->nholders + 1) * sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		obj->holders = h;
+		obj->holders[obj->nholders++] = proc;
+	}
+	return 0;
+}
+
+/* Finds who holds each memfd open: a memfd lives on while any fd to it does. */
+static int find_holders(struct ml_pages *pg, struct ml_source *src, const struct ml_scan *scan)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < scan->nprocs && rc == 0; i++) {
+		struct ml_fd_link *links = NULL;
+		size_t n = 0;
+		if (ml_source_memfd_links(src, scan->procs[i].pid, &links, &n) < 0)
+			continue; /* gone, or not ours to read */
+		for (size_t k = 0; k < n && rc == 0; k++)
+			rc = add_holder(pg, &links[k].st, (uint32_t)i);
+		free(links);
+	}
+	return rc;
+}
+
+/* Groups the shmem mappings into objects and decides which die with their mappers. */
+static int resolve_objects(struct ml_pages *pg, struct ml_source *src, const struct ml_scan *scan)
+{
+	struct ml_buf sysv = {0};
+	bool memfds = false;
+	size_t n = 0;
+
+	if (pg->nmaps)
+		qsort(pg->maps, pg->nmaps, sizeof(*pg->maps), cmp_shm_map);
+	pg->objects = calloc(pg->nmaps + 1, sizeof(*pg->objects));
+	if (!pg->objects)
+		return -ENOMEM;
+	if (ml_source_read(src, "sysvipc/shm", &sysv) < 0)
+		sysv.len = 0;
+	for (size_t i = 0, j; i < pg->nmaps; i = j) {
+		struct shm_object *obj = &pg->objects[n++];
+		const struct shm_map *m = &pg->maps[i];
+		for (j = i + 1; j < pg->nmaps && pg->maps[j].inode == m->inode &&
+		                pg->maps[j].dev_major == m->dev_major &&
+		                pg->maps[j].dev_minor == m->dev_minor;
+		     j++)
+			;
+		obj->first = i;
+		obj->n = j - i;
+		obj->size = object_size(src, scan, m, j - i);
+		if (m->kind == ML_KIND_SHMEM_SYSV)
+			obj->dies = sysv.len && sysv_marked(&sysv, m->inode);
+		else
+			obj->dies = m->kind == ML_KIND_SHMEM_ANON || m->kind == ML_KIND_SHMEM_MEMFD;
+		memfds |= m->kind == ML_KIND_SHMEM_MEMFD;
+	}
+	pg->nobjects = n;
+	ml_buf_free(&sysv);
+	return memfds ? find_holders(pg, src, scan) : 0;
+}
+
+/* The scan index of each process's parent, or -1. */
+static int resolve_parents(struct ml_pages *pg, const struct ml_scan *scan)
+{
+	pg->parent = malloc((scan->nprocs + 1) * sizeof(long));
+	if (!pg->parent)
+		return -ENOMEM;
+	for (size_t i = 0; i < scan->nprocs; i++) {
+		const struct ml_proc *p = &scan->procs[i];
+		pid_t ppid = (p->have & ML_NEED_STATUS) ? p->status.ppid
+		             : (p->have & ML_NEED_STAT) ? p->stat.ppid
+		                                         : 0;
+		uint32_t k = ppid > 0 ? index_of(scan, (uint32_t)ppid) : NO_SET;
+		pg->parent[i] = k == NO_SET ? -1 : (long)k;
+	}
+	return 0;
+}
+
+/* Turns the PIDs booked into scan indexes, dropping what the scan did not keep. */
+static void index_procs(struct ml_pages *pg, const struct ml_scan *scan)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < pg->nrefs; i++) {
+		uint32_t k = index_of(scan, pg->refs[i].proc);
+		if (k != NO_SET) {
+			pg->refs[n] = pg->refs[i];
+			pg->refs[n++].proc = k;
+		}
+	}
+	pg->nrefs = n;
+	n = 0;
+	for (size_t i = 0; i < pg->nmaps; i++) {
+		uint32_t k = index_of(scan, pg->maps[i].proc);
+		if (k != NO_SET) {
+			pg->maps[n] = pg->maps[i];
+			pg->maps[n++].proc = k;
+		}
+	}
+	pg->nmaps = n;
+	for (size_t i = 0; i < pg->nbounds; i++)
+		pg->bounds[i].proc = index_of(scan, pg->bounds[i].proc);
+}
+
+int ml_pages_resolve(struct ml_pages *pg, struct ml_source *src, const struct ml_scan *scan)
+{
+	int rc;
+
+	pg->nprocs = scan->nprocs;
+	pg->exact = !pg->no_frames;
+	for (size_t i = 0; i < scan->nprocs; i++)
+		pg->exact &= !scan->procs[i].pagemap_refused;
+	index_procs(pg, scan);
+	if (pg->nrefs)
+		qsort(pg->refs, pg->nrefs, sizeof(*pg->refs), cmp_ref);
+	pg->figs = calloc(scan->nprocs + 1, sizeof(*pg->figs));
+	if (!pg->figs)
+		return -ENOMEM;
+	rc = resolve_parents(pg, scan);
+	if (rc == 0 && pg->exact && resolve_frames(pg, src) < 0)
+		pg->exact = false; /* no kpagecount: not root, or a capture */
+	if (rc == 0 && pg->exact)
+		compute_figures(pg);
+	if (rc == 0)
+		rc = resolve_objects(pg, src, scan);
+	return rc;
+}
+
+bool ml_pages_exact(const struct ml_pages *pg)
+{
+	return pg->exact;
+}
+
+void ml_pages_figures(const struct ml_pages *pg, size_t i, struct ml_page_figures *fig)
+{
+	if (i < pg->nprocs && pg->exact)
+		*fig = pg->figs[i];
+	else
+		*fig = (struct ml_page_figures){ML_UNKNOWN, -1, ML_UNKNOWN, ML_UNKNOWN, -1,
+		                                ML_UNKNOWN, ML_UNKNOWN};
+}
+
+uint64_t ml_freed_total(const struct ml_freed *f)
+{
+	return ml_add(ml_add(f->anon, f->swap), f->shmem);
+}
+
+/* Where a group of refs (one frame or one swap slot) goes: the set every holder is in
+ * (for a tree: the nearest common ancestor), or NO_SET. */
+typedef uint32_t (*owner_fn)(const struct ml_pages *pg, const uint32_t *procs, size_t n,
+                             const void *ctx);
+
+static uint32_t partition_owner(const struct ml_pages *pg, const uint32_t *procs, size_t n,
+                                const void *ctx)
+{
+	const uint32_t *set_of = ctx;
+	uint32_t s = set_of[procs[0]];
+
+	(void)pg;
+	for (size_t k = 1; k < n; k++)
+		if (set_of[procs[k]] != s)
+			return NO_SET;
+	return s;
+}
+
+/* The depth of process i in the forest of parents. */
+static size_t depth_of(const long *parent, uint32_t i)
+{
+	size_t d = 0;
+
+	for (long p = parent[i]; p >= 0 && d < 1 << 20; p = parent[p])
+		d++;
+	return d;
+}
+
+static uint32_t tree_owner(const struct ml_pages *pg, const uint32_t *procs, size_t n,
+                           const void *ctx)
+{
+	const long *parent = ctx;
+	long a = procs[0];
+	size_t da = depth_of(parent, (uint32_t)a);
+
+	(void)pg;
+	for (size_t k = 1; k < n && a >= 0; k++) {
+		long b = procs[k];
+		size_t db = depth_of(parent, (uint32_t)b);
+		for (; db > da; db--)
+			b = parent[b];
+		for (; da > db; da--)
+			a = parent[a];
+		while (a != b && a >= 0 && b >= 0) {
+			a = parent[a];
+			b = parent[b];
+		}
+		if (a != b)
+			return NO_SET;
+	}
+	return a < 0 ? NO_SET : (uint32_t)a;
+}
+
+/* Every set (for a partition: each one; for a tree: the owner itself) that the group's
+ * holders belong to, for the pages that stay. */
+static void add_staying(const struct ml_pages *pg, const uint32_t *procs, size_t n,
+                        const uint32_t *set_of, struct ml_freed *out, uint64_t flags,
+                        uint8_t kind)
+{
+	for (size_t k = 0; k < n && set_of; k++) {
+		uint32_t s = set_of[procs[k]];
+		struct ml_freed *f;
+		bool seen = false;
+		if (s == NO_SET)
+			continue;
+		for (size_t q = 0; q < k; q++)
+			seen |= set_of[procs[q]] == s;
+		if (seen)
+			continue;
+		f = &out[s];
+		if (flag(flags, KPF_ANON))
+			f->shared_out += pg->page;
+		else if (ml_kind_is_shmem((enum ml_kind)kind))
+			f->shmem_kept += pg->page;
+		else
+			f->cache += pg->page;
+	}
+}
+
+/* Books the groups of refs to their owners: the exact FREED. */
+static int freed_exact(const struct ml_pages *pg, owner_fn owner, const void *ctx,
+                       const uint32_t *set_of, struct ml_freed *out)
+{
+	size_t frame = 0, cap = 64;
+	uint32_t *procs = malloc(cap * sizeof(*procs));
+
+	if (!procs)
+		return -ENOMEM;
+	for (size_t i = 0, end; i < pg->nrefs; i = end) {
+		const struct ref *r = &pg->refs[i];
+		uint64_t count = 0, flags = 0;
+		uint32_t s;
+		size_t n;
+		end = group_end(pg, i);
+		n = end - i;
+		if (n > cap) {
+			uint32_t *more = realloc(procs, 2 * n * sizeof(*procs));
+			if (!more) {
+				free(procs);
+				return -ENOMEM;
+			}
+			procs = more;
+			cap = 2 * n;
+		}
+		for (size_t k = 0; k < n; k++)
+			procs[k] = pg->refs[i + k].proc;
+		if (!(r->key & KEY_SWAP)) {
+			count = pg->counts[frame];
+			flags = pg->flags[frame++];
+			if (flag(flags, KPF_ZERO_PAGE) || flag(flags, KPF_HUGE))
+				continue;
+		}
+		s = owner(pg, procs, n, ctx);
+		if (r->key & KEY_SWAP) {
+			if (s != NO_SET)
+				out[s].swap += pg->page;
+			continue;
+		}
+		if (s != NO_SET && count <= end - i) { /* every mapping of the frame is inside */
+			out[s].unique += pg->page;
+			if (flag(flags, KPF_ANON))
+				out[s].anon += pg->page;
+			else if (!ml_kind_is_shmem((enum ml_kind)r->kind))
+				out[s].cache += pg->page;
+			continue; /* a shmem page: its object decides */
+		}
+		add_staying(pg, procs, n, set_of, out, flags, r->kind);
+	}
+	free(procs);
+	return 0;
+}
+
+/* Books the smaps-based lower bounds of each process to its owner. */
+static void freed_bounds(const struct ml_pages *pg, owner_fn owner, const void *ctx,
+                         struct ml_freed *out)
+{
+	for (size_t i = 0; i < pg->nbounds; i++) {
+		uint32_t proc = pg->bounds[i].proc, s;
+		if (proc == NO_SET || (s = owner(pg, &proc, 1, ctx)) == NO_SET)
+			continue;
+		out[s].anon += pg->bounds[i].anon;
+		out[s].swap += pg->bounds[i].swap;
+	}
+}
+
+/* Books each shmem object that dies with its mappers and holders to their owner. */
+static int freed_objects(const struct ml_pages *pg, owner_fn owner, const void *ctx,
+                         const uint32_t *set_of, struct ml_freed *out)
+{
+	for (size_t o = 0; o < pg->nobjects; o++) {
+		const struct shm_object *obj = &pg->objects[o];
+		size_t n = obj->n + obj->nholders;
+		uint32_t *procs = malloc(n * sizeof(*procs)), s;
+		if (!procs)
+			return -ENOMEM;
+		for (size_t k = 0; k < obj->n; k++)
+			procs[k] = pg->maps[obj->first + k].proc;
+		if (obj->nholders)
+			memcpy(procs + obj->n, obj->holders, obj->nholders * sizeof(*procs));
+		s = owner(pg, procs, n, ctx);
+		if (obj->dies && s != NO_SET) {
+			out[s].shmem += obj->size;
+		} else if (!pg->exact) {
+			for (size_t k = 0; k < obj->n && set_of; k++)
+				if (set_of[procs[k]] != NO_SET)
+					out[set_of[procs[k]]].shmem_kept += pg->maps[obj->first + k].resident;
+		}
+		free(procs);
+	}
+	return 0;
+}
+
+/* FREED for the owners that owner() gives. */
+static int freed(const struct ml_pages *pg, owner_fn owner, const void *ctx,
+                 const uint32_t *set_of, size_t nsets, struct ml_freed *out)
+{
+	int rc;
+
+	for (size_t s = 0; s < nsets; s++) {
+		out[s] = (struct ml_freed){.exact = pg->exact};
+		if (!pg->exact)
+			out[s].shared_out = out[s].cache = out[s].unique = ML_UNKNOWN;
+	}
+	if (pg->exact)
+		rc = freed_exact(pg, owner, ctx, set_of, out);
+	else {
+		freed_bounds(pg, owner, ctx, out);
+		rc = 0;
+	}
+	return rc ? rc : freed_objects(pg, owner, ctx, set_of, out);
+}
+
+int ml_pages_freed(const struct ml_pages *pg, const uint32_t *set_of, size_t nsets,
+                   struct ml_freed *out)
+{
+	return freed(pg, partition_owner, set_of, set_of, nsets, out);
+}
+
+/* Orders processes deepest first. */
+struct by_depth {
+	size_t depth, i;
+};
+
+static int cmp_deeper(const void *a, const void *b)
+{
+	const struct by_depth *x = a, *y = b;
+
+	return (x->depth < y->depth) - (x->depth > y->depth);
+}
+
+int ml_pages_freed_tree(const struct ml_pages *pg, const long *parent, struct ml_freed *out)
+{
+	size_t n = pg->nprocs;
+	struct by_depth *order = malloc((n + 1) * sizeof(*order));
+	int rc = order ? freed(pg, tree_owner, parent, NULL, n, out) : -ENOMEM;
+
+	if (rc < 0) {
+		free(order);
+		return rc;
+	}
+	/* What a process owns, each of its ancestors' subtrees frees too: add each to its
+	 * parent, deepest first. */
+	for (size_t i = 0; i < n; i++)
+		order[i] = (struct by_depth){depth_of(parent, (uint32_t)i), i};
+	if (n)
+		qsort(order, n, sizeof(*order), cmp_deeper);
+	for (size_t k = 0; k < n; k++) {
+		size_t i = order[k].i;
+		struct ml_freed *f = &out[i], *p;
+		if (parent[i] < 0)
+			continue;
+		p = &out[parent[i]];
+		p->anon += f->anon;
+		p->swap += f->swap;
+		p->shmem += f->shmem;
+		p->unique = ml_add(p->unique, f->unique);
+	}
+	free(order);
+	return 0;
+}

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""FREED against the kernel: predicted from the layout, then proven by killing.
+
+    test_freed.py MEMLEDGER LAYOUT_HELPER
+
+Starts the layout helper (tests/live/layout.c), asserts that `memledger freed` of one
+child and of the whole family equals what the layout predicts and what smaps says is
+private, then kills the family and compares FREED with what the kernel got back.
+As nobody (no frame numbers), FREED must say it is a lower bound and be one.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+from test_live import KiB, MiB, NCHILDREN, Swap, check, skip, smaps_mappings, while_still
+import test_live
+
+SHMEM_PREFIXES = ("/memfd:", "/SYSV", "/dev/zero", "/dev/shm/")
+
+
+def freed(memledger, pids, drop=()):
+    """memledger freed -J PIDS: (its document, its stderr)."""
+    out = subprocess.run([*drop, memledger, "freed", "-J", *map(str, pids)], capture_output=True,
+                         text=True)
+    if out.returncode != 0:
+        print(out.stderr)
+    return json.loads(out.stdout), out.stderr
+
+
+def private_anon(pid):
+    """What smaps says pid alone holds of anonymous memory: private pages of anonymous
+    mappings, and the written (anonymous, dirty) private pages of private file mappings."""
+    total = 0
+    for m in smaps_mappings(pid).values():
+        name, shared = m["name"], m["perms"][3] == "s"
+        private = m.get("Private_Clean", 0) + m.get("Private_Dirty", 0)
+        if shared or name.startswith(SHMEM_PREFIXES):
+            continue
+        if name == "" or name in ("[heap]", "[stack]") or name.startswith("[anon:"):
+            total += private
+        elif name.startswith("/"):
+            total += min(m.get("Anonymous", 0), m.get("Private_Dirty", 0))
+    return total
+
+
+def check_child(memledger, pids, swap_on):
+    child = pids[1]  # child 0: rewrote 256 KiB of COW
+    kernel, (doc, _) = while_still(lambda: private_anon(child), lambda: freed(memledger, [child]))
+    check("freed: exact as root", doc["exact"] is True, doc)
+    check("freed child: anonymous = its private anonymous pages in smaps",
+          doc["anonymous"] == kernel, f"{doc['anonymous']} != {kernel}")
+    own = 8 * MiB + 256 * KiB + 1 * MiB  # OWN, the rewritten COW, LAZY (still resident)
+    check("freed child: anonymous holds OWN + rewritten COW + LAZY, and < 512K more",
+          own <= doc["anonymous"] <= own + 512 * KiB, doc["anonymous"])
+    if swap_on:
+        check("freed child: swap = its 2M paged out", doc["swap"] == 2 * MiB, doc["swap"])
+    check("freed child: no shmem dies (the family maps and holds it)", doc["shmem"] == 0,
+          doc["shmem"])
+    check("freed child: shared shmem stays", doc["stays"]["shmem"] >= 4 * MiB, doc["stays"])
+    check("freed child: the unwritten COW stays shared with the family",
+          doc["stays"]["shared_out"] >= 4 * MiB - 256 * KiB, doc["stays"])
+    check("freed child: the mapped file stays in the page cache",
+          doc["stays"]["page_cache"] >= 1 * MiB, doc["stays"])
+    check("freed: the total is the sum of its parts",
+          doc["freed"] == doc["anonymous"] + doc["swap"] + doc["shmem"])
+    return doc
+
+
+def check_family(memledger, pids, swap_on):
+    doc, _ = freed(memledger, pids)
+    # SHANON 2M, MEMFD 1M, SYSV 1M (marked for removal), MEMFD2 512K: all die with the family
+    check("freed family: every shmem object dies with it, 4.5M",
+          doc["shmem"] == 4 * MiB + 512 * KiB, doc["shmem"])
+    if swap_on:
+        check("freed family: swap = 3 x 2M", doc["swap"] == NCHILDREN * 2 * MiB, doc["swap"])
+    rewritten = sum((i + 1) * 256 * KiB for i in range(NCHILDREN))
+    anon = 4 * MiB + (NCHILDREN + 1) * 8 * MiB + NCHILDREN * MiB + rewritten
+    check("freed family: anonymous = COW + OWN x 4 + LAZY x 3 + rewritten, and < 1M more",
+          anon <= doc["anonymous"] <= anon + MiB, doc["anonymous"])
+    check("freed family: nothing shared with processes outside",
+          doc["stays"]["shared_out"] == 0, doc["stays"])
+    return doc
+
+
+def meminfo():
+    return {l.split(":")[0]: int(l.split()[1]) * KiB for l in open("/proc/meminfo")}
+
+
+def free_now():
+    """Free RAM (MemFree and the per-CPU free lists, which MemFree leaves out) and free
+    swap, with the kernel memory a dying process also returns."""
+    pcp = sum(int(l.split()[1]) for l in open("/proc/zoneinfo")
+              if l.strip().startswith("count:")) * os.sysconf("SC_PAGE_SIZE")
+    m = meminfo()
+    return m["MemFree"] + pcp + m["SwapFree"], m
+
+
+def check_kill(memledger, family, pids):
+    """Kills the family and compares FREED with what came back.
+
+    Besides FREED, the kernel also gets back the family's page tables and kernel stacks,
+    and the swap-cache copies of its swapped pages (pages written to swap whose RAM copy
+    is still cached: FREED counts the slot once). Those are read from meminfo and added to
+    the prediction. The rest of the machine is idle; 2 MiB is left for it.
+    """
+    doc, _ = freed(memledger, pids)
+    before, m0 = free_now()
+    family.stdin.close()
+    family.wait()
+    for _ in range(200):
+        if not any(os.path.exists(f"/proc/{p}") for p in pids):
+            break
+        time.sleep(0.01)
+    time.sleep(0.1)
+    after, m1 = free_now()
+    kernel = sum(m0[k] - m1[k] for k in ("PageTables", "KernelStack", "SwapCached"))
+    got = after - before
+    predicted = doc["freed"] + kernel
+    print(f"kill: FREED {doc['freed'] // KiB} KiB + kernel memory {kernel // KiB} KiB; "
+          f"free RAM + swap rose by {got // KiB} KiB")
+    check("kill: free RAM + swap rose by FREED + the kernel's own, within 2 MiB",
+          abs(got - predicted) <= 2 * MiB, f"{got} vs {predicted}")
+
+
+def check_unprivileged(memledger, helper, workdir, exact_child):
+    """As nobody: frame numbers are hidden, FREED says so and is a lower bound."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        skip("freed as nobody", "needs root and setpriv")
+        return
+    drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    if subprocess.run([*drop, memledger, "--version"], capture_output=True).returncode != 0:
+        skip("freed as nobody", "nobody cannot run the binary here")
+        return
+    mine = os.path.join(workdir, "nobody")
+    os.chmod(workdir, 0o755)
+    os.mkdir(mine)
+    os.chmod(mine, 0o777)
+    family = subprocess.Popen([*drop, helper, mine, "1", "0"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in family.stdout.readline().split()[1:]]
+        if len(pids) != 2:
+            check("freed as nobody: the layout helper starts as nobody", False)
+            return
+        doc, err = freed(memledger, [pids[1]], drop)
+        root, _ = freed(memledger, [pids[1]])
+        check("freed as nobody: exact is false", doc["exact"] is False, doc)
+        check("freed as nobody: stderr says it is a lower bound", "lower bound" in err, err)
+        check("freed as nobody: a lower bound of root's exact figure",
+              doc["freed"] <= root["freed"], f"{doc['freed']} > {root['freed']}")
+        check("freed as nobody: the private anonymous pages are all there",
+              doc["anonymous"] == root["anonymous"], f"{doc['anonymous']} != {root['anonymous']}")
+        check("freed as nobody: what stays is unknown", doc["stays"]["page_cache"] is None)
+    finally:
+        family.stdin.close()
+        family.wait()
+
+
+def main():
+    memledger, helper = sys.argv[1], sys.argv[2]
+    if os.geteuid() != 0:
+        skip("freed", "frame numbers need root")
+        print(f"freed: {test_live.passed} passed, {test_live.failed} failed, "
+              f"{test_live.skipped} skipped")
+        return 0
+    workdir = tempfile.mkdtemp(prefix="memledger-freed-")
+    swap = Swap()
+    family = None
+    try:
+        family = subprocess.Popen([helper, workdir, str(NCHILDREN), "1" if swap.on else "0"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = family.stdout.readline().split()
+        if not line or line[0] != "ready":
+            print("FAIL: the layout helper did not start")
+            return 1
+        pids = [int(p) for p in line[1:]]
+        child = check_child(memledger, pids, swap.on)
+        check_family(memledger, pids, swap.on)
+        check_unprivileged(memledger, helper, workdir, child)
+        check_kill(memledger, family, pids)
+        family = None
+    finally:
+        if family:
+            family.stdin.close()
+            family.wait()
+        swap.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"freed: {test_live.passed} passed, {test_live.failed} failed, {test_live.skipped} skipped")
+    return 1 if test_live.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
