@@ -598,6 +598,7 @@ static uint32_t tree_owner(const struct ml_pages *pg, const uint32_t *procs, siz
 		while (a != b && a >= 0 && b >= 0) {
 			a = parent[a];
 			b = parent[b];
+			da--;
 		}
 		if (a != b)
 			return NO_SET;

@@ -45,6 +45,7 @@ static void usage(FILE *f)
 	      " memledger libs [options]\n"
 	      " memledger system [options]\n"
 	      " memledger freed [options] PID...\n"
+	      " memledger tree [options] [PID]\n"
 	      "\n"
 	      "How much memory each process uses, as the kernel counts it.\n"
 	      "\n"
@@ -256,7 +257,8 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 		cli->command = argv[optind++];
 	if (strcmp(cli->command, "ps") != 0 && strcmp(cli->command, "maps") != 0 &&
 	    strcmp(cli->command, "users") != 0 && strcmp(cli->command, "libs") != 0 &&
-	    strcmp(cli->command, "system") != 0 && strcmp(cli->command, "freed") != 0) {
+	    strcmp(cli->command, "system") != 0 && strcmp(cli->command, "freed") != 0 &&
+	    strcmp(cli->command, "tree") != 0) {
 		cli_warn("unknown command: '%s'", cli->command);
 		fputs("Try 'memledger --help' for more information.\n", stderr);
 		return EXIT_USAGE;

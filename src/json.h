@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define JSON_MAX_DEPTH 16
+#define JSON_MAX_DEPTH 160 /* a process tree nests two levels a generation */
 
 struct json {
 	FILE *f;

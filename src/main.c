@@ -7,6 +7,7 @@
 #include "maps.h"
 #include "ps.h"
 #include "system_view.h"
+#include "tree.h"
 #include "users_view.h"
 #include <string.h>
 
@@ -23,6 +24,8 @@ static int run_view(struct cli *cli)
 		return system_run(cli);
 	if (strcmp(cli->command, "freed") == 0)
 		return freed_run(cli);
+	if (strcmp(cli->command, "tree") == 0)
+		return tree_run(cli);
 	return ps_run(cli);
 }
 

@@ -108,8 +108,7 @@ struct row {
 	char *command;
 };
 
-/* The command line, or "[Name]" when it is empty (a process that cleared its argv). */
-static char *proc_command(const struct ml_proc *p)
+char *ps_command(const struct ml_proc *p)
 {
 	char *s = NULL;
 
@@ -135,7 +134,7 @@ static bool ps_keep_proc(const struct ml_proc *p, void *ctx)
 	if (cli->have_uid)
 		keep = p->status.uid == cli->uid;
 	if (keep && cli->have_regex) {
-		char *command = proc_command(p);
+		char *command = ps_command(p);
 		keep = command && regexec(&cli->regex, command, 0, NULL, 0) == 0;
 		free(command);
 	}
@@ -189,7 +188,7 @@ static struct row *build_rows(const struct ml_scan *s, struct user_cache *users,
 		rows[i].proc = &s->procs[i];
 		if (needs & ML_NEED_STATUS)
 			rows[i].user = user_cache_name(users, s->procs[i].status.uid);
-		if ((needs & ML_NEED_CMDLINE) && !(rows[i].command = proc_command(&s->procs[i]))) {
+		if ((needs & ML_NEED_CMDLINE) && !(rows[i].command = ps_command(&s->procs[i]))) {
 			for (size_t j = 0; j < i; j++)
 				free(rows[j].command);
 			free(rows);

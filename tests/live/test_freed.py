@@ -86,6 +86,29 @@ def check_family(memledger, pids, swap_on):
     return doc
 
 
+def check_tree(memledger, pids, child_doc, family_doc):
+    """memledger tree PARENT: the family as a tree, FREED of each subtree, COW per child."""
+    out = subprocess.run([memledger, "tree", "-J", "-o", "PID,PSS,COW,SUBPSS,FREED", str(pids[0])],
+                         capture_output=True, text=True)
+    doc = json.loads(out.stdout)
+    root = doc["processes"][0]
+    kids = root.get("children", [])
+    check("tree: the parent is the only root", len(doc["processes"]) == 1 and root["pid"] == pids[0])
+    check("tree: the children under it, by PID", [k["pid"] for k in kids] == pids[1:], kids)
+    check("tree: exact as root", doc["exact"] is True)
+    check("tree: FREED of the parent's subtree = freed of the family",
+          root["freed"] == family_doc["freed"], f"{root['freed']} != {family_doc['freed']}")
+    check("tree: FREED of a leaf = freed of that child",
+          kids and kids[0]["freed"] == child_doc["freed"], f"{kids and kids[0]['freed']}")
+    check("tree: SUBPSS of the parent = Σ PSS of the family",
+          root["subpss"] == root["pss"] + sum(k["pss"] for k in kids))
+    check("tree: the parent shares no anonymous memory with its own parent", root["cow"] == 0)
+    for i, k in enumerate(kids):
+        cow = 4 * MiB - (i + 1) * 256 * KiB  # COW not rewritten by child i
+        check(f"tree: COW of child {i} = the COW region it left alone, and < 256K more",
+              cow <= k["cow"] <= cow + 256 * KiB, k["cow"])
+
+
 def meminfo():
     return {l.split(":")[0]: int(l.split()[1]) * KiB for l in open("/proc/meminfo")}
 
@@ -179,7 +202,8 @@ def main():
             return 1
         pids = [int(p) for p in line[1:]]
         child = check_child(memledger, pids, swap.on)
-        check_family(memledger, pids, swap.on)
+        fam = check_family(memledger, pids, swap.on)
+        check_tree(memledger, pids, child, fam)
         check_unprivileged(memledger, helper, workdir, child)
         check_kill(memledger, family, pids)
         family = None

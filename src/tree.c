@@ -1,0 +1,239 @@
+/* memledger tree [PID]: the process tree, each process's figures and its subtree's. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "freed.h"
+#include "ps.h"
+#include "tree.h"
+#include "view.h"
+
+enum tree_field { F_PID, F_PPID, F_COMMAND, F_RSS, F_PSS, F_USS, F_SWAP, F_COW, F_SUBPSS, F_FREED };
+
+static const struct colinfo infos[] = {
+    {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID"},
+    {"PPID", COL_COUNT, OUT_RIGHT, F_PPID, "parent process ID"},
+    {"COMMAND", COL_STR, OUT_TREE | OUT_TRUNC, F_COMMAND,
+     "command line, under its parent; [COMM] when it is empty"},
+    {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "the process's resident memory (Rss)"},
+    {"PSS", COL_SIZE, OUT_RIGHT, F_PSS, "the process's proportional set (Pss)"},
+    {"USS", COL_SIZE, OUT_RIGHT, F_USS, "the process's unique pages (Private_Clean+Private_Dirty)"},
+    {"SWAP", COL_SIZE, OUT_RIGHT, F_SWAP, "the process's swapped-out memory (Swap)"},
+    {"COW", COL_SIZE, OUT_RIGHT, F_COW,
+     "anonymous memory still shared with the parent since fork (exact mode)"},
+    {"SUBPSS", COL_SIZE, OUT_RIGHT, F_SUBPSS, "Σ PSS of the process and its descendants"},
+    {"FREED", COL_SIZE, OUT_RIGHT, F_FREED,
+     "what killing the process and all its descendants would give back"},
+};
+
+static const char *const default_columns[] = {"PID", "COMMAND", "PSS", "COW", "SUBPSS", "FREED"};
+
+static const struct view_cols tree_cols = {infos, sizeof(infos) / sizeof(infos[0]),
+                                           default_columns,
+                                           sizeof(default_columns) / sizeof(default_columns[0])};
+
+/* What the tree knows of each process, by scan index. */
+struct tree {
+	const struct ml_scan *scan;
+	long *parent;        /* scan index of the parent, or -1 */
+	size_t *first_child; /* scan index + 1 of the first child, 0: none */
+	size_t *next;        /* scan index + 1 of the next sibling, 0: none */
+	uint64_t *subpss;
+	struct ml_freed *freed;
+	struct ml_page_figures *figs;
+	char **commands;
+};
+
+static void tree_free(struct tree *t)
+{
+	for (size_t i = 0; t->commands && i < t->scan->nprocs; i++)
+		free(t->commands[i]);
+	free(t->commands);
+	free(t->parent);
+	free(t->first_child);
+	free(t->next);
+	free(t->subpss);
+	free(t->freed);
+	free(t->figs);
+}
+
+/* The scan index of pid, or -1. */
+static long index_of(const struct ml_scan *s, pid_t pid)
+{
+	size_t lo = 0, hi = s->nprocs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->procs[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nprocs && s->procs[lo].pid == pid ? (long)lo : -1;
+}
+
+/* Links each process under its parent (siblings by PID) and sums each subtree's PSS. */
+static int build_tree(struct tree *t, const struct ml_pages *pg)
+{
+	size_t n = t->scan->nprocs, *last = calloc(n + 1, sizeof(size_t));
+
+	t->parent = calloc(n + 1, sizeof(long));
+	t->first_child = calloc(n + 1, sizeof(size_t));
+	t->next = calloc(n + 1, sizeof(size_t));
+	t->subpss = calloc(n + 1, sizeof(uint64_t));
+	t->freed = calloc(n + 1, sizeof(struct ml_freed));
+	t->figs = calloc(n + 1, sizeof(struct ml_page_figures));
+	t->commands = calloc(n + 1, sizeof(char *));
+	if (!last || !t->parent || !t->first_child || !t->next || !t->subpss || !t->freed ||
+	    !t->figs || !t->commands) {
+		free(last);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct ml_proc *p = &t->scan->procs[i];
+		long k = p->status.ppid > 0 ? index_of(t->scan, p->status.ppid) : -1;
+		t->parent[i] = k;
+		if (k >= 0) {
+			if (last[k])
+				t->next[last[k] - 1] = i + 1;
+			else
+				t->first_child[k] = i + 1;
+			last[k] = i + 1;
+		}
+		ml_pages_figures(pg, i, &t->figs[i]);
+		t->commands[i] = ps_command(p);
+		if (!t->commands[i]) {
+			free(last);
+			return -ENOMEM;
+		}
+	}
+	free(last);
+	for (size_t i = 0; i < n; i++) /* each PSS goes to every ancestor */
+		for (long k = (long)i, hops = 0; k >= 0 && hops < (long)n; k = t->parent[k], hops++)
+			t->subpss[k] = ml_add_u64(t->subpss[k], ml_proc_metric(&t->scan->procs[i], ML_PSS));
+	return ml_pages_freed_tree(pg, t->parent, t->freed);
+}
+
+/* One cell of process i. */
+static struct out_cell cell(const struct tree *t, size_t i, const struct colinfo *c)
+{
+	const struct ml_proc *p = &t->scan->procs[i];
+
+	switch (c->id) {
+	case F_PID: return (struct out_cell){.num = (uint64_t)p->pid};
+	case F_PPID:
+		return (struct out_cell){.num = p->status.ppid >= 0 ? (uint64_t)p->status.ppid
+		                                                    : ML_UNKNOWN};
+	case F_COMMAND: return (struct out_cell){.str = t->commands[i]};
+	case F_RSS: return (struct out_cell){.num = ml_proc_metric(p, ML_RSS)};
+	case F_PSS: return (struct out_cell){.num = ml_proc_metric(p, ML_PSS)};
+	case F_USS: return (struct out_cell){.num = ml_proc_metric(p, ML_USS)};
+	case F_SWAP: return (struct out_cell){.num = ml_proc_metric(p, ML_SWAP)};
+	case F_COW: return (struct out_cell){.num = t->figs[i].cow};
+	case F_SUBPSS: return (struct out_cell){.num = t->subpss[i]};
+	default: return (struct out_cell){.num = ml_freed_total(&t->freed[i])};
+	}
+}
+
+/* Adds process i and its subtree at depth, parents first. Returns 0 or -errno. */
+static int add_subtree(struct out_table *out, const struct tree *t, size_t i, unsigned depth,
+                       const struct colinfo **cols, int ncols)
+{
+	struct out_cell cells[VIEW_MAX_COLS];
+	int rc;
+
+	for (int c = 0; c < ncols; c++)
+		cells[c] = cell(t, i, cols[c]);
+	/* Deeper than a table draws: kept at the deepest level it draws. */
+	rc = out_table_add_nested(out, depth < 60 ? depth : 60, cells, "children");
+	for (size_t k = t->first_child[i]; rc == 0 && k; k = t->next[k - 1])
+		rc = add_subtree(out, t, k - 1, depth + 1, cols, ncols);
+	return rc;
+}
+
+/* Parses the optional PID operand. Returns it, 0 for none, or -1 after a message. */
+static long root_pid(const struct cli *cli)
+{
+	char *end;
+	long v;
+
+	if (cli->noperands == 0)
+		return 0;
+	v = strtol(cli->operands[0], &end, 10);
+	if (cli->noperands > 1 || end == cli->operands[0] || *end || v <= 0 || v > INT32_MAX) {
+		cli_warn("tree takes one PID at most, not '%s'", cli->operands[cli->noperands - 1]);
+		return -1;
+	}
+	return v;
+}
+
+/* Prints the table (and the exact flag in JSON). Returns 0 or -errno. */
+static int print_tree(const struct cli *cli, const struct tree *t, long root, bool exact,
+                      const struct colinfo **cols, int ncols)
+{
+	struct out_col ocols[VIEW_MAX_COLS];
+	struct out_table *out;
+	struct json j;
+	int rc = 0;
+
+	view_out_cols(cols, ncols, ocols);
+	out = out_table_new("processes", ocols, (size_t)ncols, &cli->out);
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->scan->nprocs && rc == 0; i++)
+		if (root >= 0 ? (long)i == root : t->parent[i] < 0)
+			rc = add_subtree(out, t, i, 0, cols, ncols);
+	json_init(&j, stdout);
+	if (cli->out.format == OUT_JSON)
+		json_object_begin(&j);
+	rc = rc ? rc : out_table_print_free(out, &j);
+	if (cli->out.format == OUT_JSON) {
+		json_key(&j, "exact");
+		json_bool(&j, exact);
+		json_pair_u64(&j, "unreadable", t->scan->unreadable);
+		json_object_end(&j);
+		json_finish(&j);
+	}
+	return rc;
+}
+
+int tree_run(struct cli *cli)
+{
+	const struct colinfo *cols[VIEW_MAX_COLS];
+	struct ml_pages *pg = NULL;
+	struct ml_scan s = {0};
+	struct tree t = {.scan = &s};
+	long pid, root = -1;
+	int ncols, rc;
+
+	rc = view_begin(cli, &tree_cols, true, cols, &ncols);
+	if (rc >= 0)
+		return rc;
+	pid = root_pid(cli);
+	if (pid < 0)
+		return EXIT_USAGE;
+	rc = pages_scan(cli, ML_NEED_STATUS | ML_NEED_CMDLINE | ML_NEED_ROLLUP, &s, &pg);
+	if (rc >= 0)
+		goto out;
+	rc = EXIT_ERROR;
+	if (pid && (root = index_of(&s, (pid_t)pid)) < 0) {
+		cli_warn("no process %ld (or it has no user memory, or cannot be read)", pid);
+		goto out;
+	}
+	if (build_tree(&t, pg) < 0) {
+		cli_warn("out of memory");
+		goto out;
+	}
+	ps_report_unreadable(cli, &s);
+	if (print_tree(cli, &t, root, ml_pages_exact(pg), cols, ncols) < 0) {
+		cli_warn("cannot write the output");
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	tree_free(&t);
+	ml_pages_free(pg);
+	ml_scan_free(&s);
+	return rc;
+}
