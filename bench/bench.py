@@ -82,6 +82,9 @@ def main():
         ps = {"memledger": [args.memledger], "memledger --threads 1": [args.memledger, "--threads", "1"],
               "cat smaps_rollup": ["cat"] + rollup_paths()}
         libs = {"memledger libs": [args.memledger, "libs"], "cat smaps": ["cat"] + proc_paths("smaps")}
+        exact = {"memledger freed (exact)": [args.memledger, "freed", str(proc.pid)],
+                 "memledger tree (exact)": [args.memledger, "tree"],
+                 "cat smaps": ["cat"] + proc_paths("smaps")}
         for peer, cmd in (("smem", ["smem"]), ("smemstat", ["smemstat"])):
             if shutil.which(peer):
                 ps[peer] = cmd
@@ -91,6 +94,9 @@ def main():
                 {"cat smaps_rollup": lambda: ["cat"] + rollup_paths()})
         compare("libs: " + title, libs, args.libs_rounds, "cat smaps", peakrss,
                 {"cat smaps": lambda: ["cat"] + proc_paths("smaps")})
+        if os.geteuid() == 0:  # frame numbers: root only
+            compare("exact mode (pagemap, kpagecount): " + title, exact, args.libs_rounds,
+                    "cat smaps", peakrss, {"cat smaps": lambda: ["cat"] + proc_paths("smaps")})
     finally:
         proc.stdin.close()
         proc.wait()
