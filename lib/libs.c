@@ -107,14 +107,8 @@ static struct ml_lib_use *find_or_add(struct ml_libs *l, const struct use_key *k
 	     slot = (slot + 1) & (l->nbuckets - 1))
 		if (same_key(&l->uses[l->buckets[slot] - 1], k))
 			return &l->uses[l->buckets[slot] - 1];
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? 2 * l->cap : 256;
-		struct ml_lib_use *v = realloc(l->uses, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		l->uses = v;
-		l->cap = cap;
-	}
+	if (ml_grow((void **)&l->uses, &l->cap, l->n, 1, sizeof(*l->uses)) < 0)
+		return NULL;
 	l->uses[l->n] = (struct ml_lib_use){.name = strdup(k->name),
 	                                    .kind = ML_KIND_COUNT,
 	                                    .dev_major = k->dev_major,

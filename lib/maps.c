@@ -95,14 +95,8 @@ static int keep_mapping(const struct ml_mapping *m, void *ctx)
 	struct ml_maps *maps = ctx;
 	struct ml_map *d;
 
-	if (maps->n == maps->cap) {
-		size_t cap = maps->cap ? 2 * maps->cap : 64;
-		struct ml_map *v = realloc(maps->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		maps->v = v;
-		maps->cap = cap;
-	}
+	if (ml_grow((void **)&maps->v, &maps->cap, maps->n, 1, sizeof(*maps->v)) < 0)
+		return -ENOMEM;
 	d = &maps->v[maps->n];
 	*d = (struct ml_map){.start = m->start,
 	                     .end = m->end,

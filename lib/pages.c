@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "memledger/pages.h"
@@ -21,8 +22,8 @@
 #define KPF_HUGE      17
 #define KPF_ZERO_PAGE 24
 
-#define KEY_SWAP  (1ull << 63) /* a key with this bit is a swap entry, else a frame number */
-#define NO_SET    UINT32_MAX
+#define KEY_SWAP (1ull << 63) /* a key with this bit is a swap entry, else a frame number */
+#define NO_SET   UINT32_MAX
 
 /* One page table entry of a scanned process: a frame it maps or a swap slot it holds. */
 struct ref {
@@ -41,11 +42,11 @@ struct shm_map {
 
 /* A shmem object: the mappings of one device and inode, and its fate. */
 struct shm_object {
-	size_t first, n;     /* its mappings in shm_maps, after sorting */
-	uint64_t size;       /* resident + swapped bytes of the whole object */
-	uint32_t *holders;   /* processes holding it open by fd (memfd) */
-	size_t nholders;
-	bool dies;           /* it dies when its mappers and holders do (DESIGN.md) */
+	size_t first, n;   /* its mappings in shm_maps, after sorting */
+	uint64_t size;     /* resident + swapped bytes of the whole object */
+	uint32_t *holders; /* processes holding it open by fd (memfd) */
+	size_t nholders, holders_cap;
+	bool dies; /* it dies when its mappers and holders do (DESIGN.md) */
 };
 
 /* What smaps alone says a process would surely free: the lower bound without frames. */
@@ -69,8 +70,9 @@ struct ml_pages {
 	uint64_t *counts, *flags; /* per distinct frame, in key order */
 	struct shm_object *objects;
 	size_t nobjects;
-	long *parent;                 /* the scan index of each process's parent, or -1 */
-	struct ml_page_figures *figs; /* per process */
+	long *parent;  /* the scan index of each process's parent, or -1 */
+	size_t *depth; /* how many ancestors each process has */
+	uint64_t *cow; /* per process: see ml_pages_cow */
 	bool exact;
 };
 
@@ -98,27 +100,10 @@ void ml_pages_free(struct ml_pages *pg)
 	free(pg->counts);
 	free(pg->flags);
 	free(pg->parent);
-	free(pg->figs);
+	free(pg->depth);
+	free(pg->cow);
 	pthread_mutex_destroy(&pg->lock);
 	free(pg);
-}
-
-/* Makes room for more items of size bytes in *v (holding n of cap). Returns 0 or -ENOMEM. */
-static int grow(void **v, size_t *cap, size_t n, size_t more, size_t size)
-{
-	size_t c = *cap ? *cap : 1024;
-	void *p;
-
-	if (n + more <= *cap)
-		return 0;
-	while (c < n + more)
-		c *= 2;
-	p = realloc(*v, c * size);
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = c;
-	return 0;
 }
 
 int ml_pages_on_pages(const struct ml_proc *p, const struct ml_mapping *m, uint64_t vaddr,
@@ -131,7 +116,7 @@ int ml_pages_on_pages(const struct ml_proc *p, const struct ml_mapping *m, uint6
 
 	(void)vaddr;
 	pthread_mutex_lock(&pg->lock);
-	rc = grow((void **)&pg->refs, &pg->refs_cap, pg->nrefs, n, sizeof(struct ref));
+	rc = ml_grow((void **)&pg->refs, &pg->refs_cap, pg->nrefs, n, sizeof(struct ref));
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		uint64_t e = entries[i], key;
 		if (e & PM_PRESENT) {
@@ -176,22 +161,23 @@ int ml_pages_on_mapping(const struct ml_proc *p, const struct ml_mapping *m, voi
 		             : known(v[ML_MEM_PRIVATE_DIRTY]);
 	pthread_mutex_lock(&pg->lock);
 	if (b.anon || b.swap) {
-		rc = grow((void **)&pg->bounds, &pg->bounds_cap, pg->nbounds, 1, sizeof(b));
+		rc = ml_grow((void **)&pg->bounds, &pg->bounds_cap, pg->nbounds, 1, sizeof(b));
 		if (rc == 0)
 			pg->bounds[pg->nbounds++] = b;
 	}
 	if (rc == 0 && ml_kind_is_shmem(kind)) {
-		rc = grow((void **)&pg->maps, &pg->maps_cap, pg->nmaps, 1, sizeof(struct shm_map));
+		rc = ml_grow((void **)&pg->maps, &pg->maps_cap, pg->nmaps, 1,
+		             sizeof(struct shm_map));
 		if (rc == 0)
-			pg->maps[pg->nmaps++] = (struct shm_map){
-			    .inode = m->inode,
-			    .start = m->start,
-			    .end = m->end,
-			    .resident = known(v[ML_MEM_RSS]) + known(v[ML_MEM_SWAP]),
-			    .dev_major = m->dev_major,
-			    .dev_minor = m->dev_minor,
-			    .proc = (uint32_t)p->pid,
-			    .kind = (uint8_t)kind};
+			pg->maps[pg->nmaps++] = (struct shm_map){.inode = m->inode,
+			                                         .start = m->start,
+			                                         .end = m->end,
+			                                         .resident = known(v[ML_MEM_RSS]) +
+			                                                     known(v[ML_MEM_SWAP]),
+			                                         .dev_major = m->dev_major,
+			                                         .dev_minor = m->dev_minor,
+			                                         .proc = (uint32_t)p->pid,
+			                                         .kind = (uint8_t)kind};
 	}
 	pthread_mutex_unlock(&pg->lock);
 	return rc;
@@ -200,16 +186,9 @@ int ml_pages_on_mapping(const struct ml_proc *p, const struct ml_mapping *m, voi
 /* The scan index of pid, or NO_SET when the scan has no such process. */
 static uint32_t index_of(const struct ml_scan *scan, uint32_t pid)
 {
-	size_t lo = 0, hi = scan->nprocs;
+	long i = ml_scan_find(scan, (pid_t)pid);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if ((uint32_t)scan->procs[mid].pid < pid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < scan->nprocs && (uint32_t)scan->procs[lo].pid == pid ? (uint32_t)lo : NO_SET;
+	return i < 0 ? NO_SET : (uint32_t)i;
 }
 
 static int cmp_ref(const void *a, const void *b)
@@ -304,41 +283,36 @@ static bool flag(uint64_t flags, int bit)
 	return flags >> bit & 1;
 }
 
-/* Computes each process's exact figures from the sorted refs and frame data. */
-static void compute_figures(struct ml_pages *pg)
+/* True when process proc maps a frame of the group refs[i..end) (sorted by process). */
+static bool group_has(const struct ml_pages *pg, size_t i, size_t end, uint32_t proc)
+{
+	while (i < end) {
+		size_t mid = i + (end - i) / 2;
+		if (pg->refs[mid].proc == proc)
+			return true;
+		if (pg->refs[mid].proc < proc)
+			i = mid + 1;
+		else
+			end = mid;
+	}
+	return false;
+}
+
+/* Books to each process the anonymous pages its parent maps too: the fork effect. */
+static void compute_cow(struct ml_pages *pg)
 {
 	size_t frame = 0;
 
 	for (size_t i = 0, end; i < pg->nrefs; i = end) {
-		const struct ref *r = &pg->refs[i];
 		end = group_end(pg, i);
-		if (r->key & KEY_SWAP) {
-			for (size_t k = i; k < end; k++) {
-				pg->figs[pg->refs[k].proc].swap += pg->page;
-				pg->figs[pg->refs[k].proc].swap_pss += (double)pg->page / (double)(end - i);
-			}
+		if (pg->refs[i].key & KEY_SWAP)
 			continue;
-		}
-		uint64_t count = pg->counts[frame], flags = pg->flags[frame];
-		frame++;
-		if (flag(flags, KPF_ZERO_PAGE) || flag(flags, KPF_HUGE))
-			continue; /* smaps counts neither in Rss */
-		if (count < end - i)
-			count = end - i; /* unmapped while we read: count what we saw */
+		if (!flag(pg->flags[frame++], KPF_ANON))
+			continue;
 		for (size_t k = i; k < end; k++) {
-			struct ml_page_figures *f = &pg->figs[pg->refs[k].proc];
 			long parent = pg->parent[pg->refs[k].proc];
-			f->rss += pg->page;
-			f->pss += (double)pg->page / (double)count;
-			if (count == 1)
-				f->uss += pg->page;
-			if (!flag(flags, KPF_ANON) || parent < 0)
-				continue;
-			for (size_t q = i; q < end; q++) /* shared with the parent: the fork effect */
-				if ((long)pg->refs[q].proc == parent) {
-					f->cow += pg->page;
-					break;
-				}
+			if (parent >= 0 && group_has(pg, i, end, (uint32_t)parent))
+				pg->cow[pg->refs[k].proc] += pg->page;
 		}
 	}
 }
@@ -354,22 +328,6 @@ static int cmp_shm_map(const void *a, const void *b)
 	if (x->inode != y->inode)
 		return x->inode < y->inode ? -1 : 1;
 	return (x->proc > y->proc) - (x->proc < y->proc);
-}
-
-/* True when SysV segment shmid is marked for removal (SHM_DEST in its mode). */
-static bool sysv_marked(const struct ml_buf *sysv, uint64_t shmid)
-{
-	const char *p = sysv->data, *end = sysv->data + sysv->len;
-
-	while (p && p < end) {
-		unsigned long long key, id;
-		unsigned mode;
-		if (sscanf(p, "%llu %llu %o", &key, &id, &mode) == 3 && id == shmid)
-			return mode & 01000; /* SHM_DEST */
-		p = memchr(p, '\n', (size_t)(end - p));
-		p = p ? p + 1 : NULL;
-	}
-	return false;
 }
 
 /* The resident and swapped bytes of the object that mapping m belongs to, from the
@@ -401,13 +359,12 @@ static int add_holder(struct ml_pages *pg, const struct stat *st, uint32_t proc)
 	for (size_t o = 0; o < pg->nobjects; o++) {
 		struct shm_object *obj = &pg->objects[o];
 		const struct shm_map *m = &pg->maps[obj->first];
-		uint32_t *h;
-		if (m->inode != (uint64_t)st->st_ino || m->kind != ML_KIND_SHMEM_MEMFD)
+		if (m->inode != (uint64_t)st->st_ino || m->kind != ML_KIND_SHMEM_MEMFD ||
+		    st->st_dev != makedev(m->dev_major, m->dev_minor))
 			continue;
-		h = realloc(obj->holders, (obj->nholders + 1) * sizeof(*h));
-		if (!h)
+		if (ml_grow((void **)&obj->holders, &obj->holders_cap, obj->nholders, 1,
+		            sizeof(proc)))
 			return -ENOMEM;
-		obj->holders = h;
 		obj->holders[obj->nholders++] = proc;
 	}
 	return 0;
@@ -435,6 +392,7 @@ static int resolve_objects(struct ml_pages *pg, struct ml_source *src, const str
 {
 	struct ml_buf sysv = {0};
 	bool memfds = false;
+	unsigned mode;
 	size_t n = 0;
 
 	if (pg->nmaps)
@@ -447,16 +405,18 @@ static int resolve_objects(struct ml_pages *pg, struct ml_source *src, const str
 	for (size_t i = 0, j; i < pg->nmaps; i = j) {
 		struct shm_object *obj = &pg->objects[n++];
 		const struct shm_map *m = &pg->maps[i];
-		for (j = i + 1; j < pg->nmaps && pg->maps[j].inode == m->inode &&
-		                pg->maps[j].dev_major == m->dev_major &&
-		                pg->maps[j].dev_minor == m->dev_minor;
+		for (j = i + 1;
+		     j < pg->nmaps && pg->maps[j].inode == m->inode &&
+		     pg->maps[j].dev_major == m->dev_major && pg->maps[j].dev_minor == m->dev_minor;
 		     j++)
 			;
 		obj->first = i;
 		obj->n = j - i;
 		obj->size = object_size(src, scan, m, j - i);
 		if (m->kind == ML_KIND_SHMEM_SYSV)
-			obj->dies = sysv.len && sysv_marked(&sysv, m->inode);
+			obj->dies =
+			    ml_parse_sysv_shm_mode(sysv.data, sysv.len, m->inode, &mode) == 0 &&
+			    (mode & 01000); /* SHM_DEST: marked for removal */
 		else
 			obj->dies = m->kind == ML_KIND_SHMEM_ANON || m->kind == ML_KIND_SHMEM_MEMFD;
 		memfds |= m->kind == ML_KIND_SHMEM_MEMFD;
@@ -466,19 +426,19 @@ static int resolve_objects(struct ml_pages *pg, struct ml_source *src, const str
 	return memfds ? find_holders(pg, src, scan) : 0;
 }
 
-/* The scan index of each process's parent, or -1. */
+/* The scan index of each process's parent, or -1: for COW and subtrees. */
 static int resolve_parents(struct ml_pages *pg, const struct ml_scan *scan)
 {
 	pg->parent = malloc((scan->nprocs + 1) * sizeof(long));
-	if (!pg->parent)
+	pg->depth = malloc((scan->nprocs + 1) * sizeof(size_t));
+	if (!pg->parent || !pg->depth)
 		return -ENOMEM;
+	ml_scan_parents(scan, pg->parent);
 	for (size_t i = 0; i < scan->nprocs; i++) {
-		const struct ml_proc *p = &scan->procs[i];
-		pid_t ppid = (p->have & ML_NEED_STATUS) ? p->status.ppid
-		             : (p->have & ML_NEED_STAT) ? p->stat.ppid
-		                                         : 0;
-		uint32_t k = ppid > 0 ? index_of(scan, (uint32_t)ppid) : NO_SET;
-		pg->parent[i] = k == NO_SET ? -1 : (long)k;
+		size_t d = 0;
+		for (long p = pg->parent[i]; p >= 0 && d < scan->nprocs; p = pg->parent[p])
+			d++;
+		pg->depth[i] = d;
 	}
 	return 0;
 }
@@ -520,14 +480,14 @@ int ml_pages_resolve(struct ml_pages *pg, struct ml_source *src, const struct ml
 	index_procs(pg, scan);
 	if (pg->nrefs)
 		qsort(pg->refs, pg->nrefs, sizeof(*pg->refs), cmp_ref);
-	pg->figs = calloc(scan->nprocs + 1, sizeof(*pg->figs));
-	if (!pg->figs)
+	pg->cow = calloc(scan->nprocs + 1, sizeof(*pg->cow));
+	if (!pg->cow)
 		return -ENOMEM;
 	rc = resolve_parents(pg, scan);
 	if (rc == 0 && pg->exact && resolve_frames(pg, src) < 0)
 		pg->exact = false; /* no kpagecount: not root, or a capture */
 	if (rc == 0 && pg->exact)
-		compute_figures(pg);
+		compute_cow(pg);
 	if (rc == 0)
 		rc = resolve_objects(pg, src, scan);
 	return rc;
@@ -538,13 +498,9 @@ bool ml_pages_exact(const struct ml_pages *pg)
 	return pg->exact;
 }
 
-void ml_pages_figures(const struct ml_pages *pg, size_t i, struct ml_page_figures *fig)
+uint64_t ml_pages_cow(const struct ml_pages *pg, size_t i)
 {
-	if (i < pg->nprocs && pg->exact)
-		*fig = pg->figs[i];
-	else
-		*fig = (struct ml_page_figures){ML_UNKNOWN, -1, ML_UNKNOWN, ML_UNKNOWN, -1,
-		                                ML_UNKNOWN, ML_UNKNOWN};
+	return i < pg->nprocs && pg->exact ? pg->cow[i] : ML_UNKNOWN;
 }
 
 uint64_t ml_freed_total(const struct ml_freed *f)
@@ -570,27 +526,17 @@ static uint32_t partition_owner(const struct ml_pages *pg, const uint32_t *procs
 	return s;
 }
 
-/* The depth of process i in the forest of parents. */
-static size_t depth_of(const long *parent, uint32_t i)
-{
-	size_t d = 0;
-
-	for (long p = parent[i]; p >= 0 && d < 1 << 20; p = parent[p])
-		d++;
-	return d;
-}
-
 static uint32_t tree_owner(const struct ml_pages *pg, const uint32_t *procs, size_t n,
                            const void *ctx)
 {
-	const long *parent = ctx;
+	const long *parent = pg->parent;
 	long a = procs[0];
-	size_t da = depth_of(parent, (uint32_t)a);
+	size_t da = pg->depth[a];
 
-	(void)pg;
+	(void)ctx;
 	for (size_t k = 1; k < n && a >= 0; k++) {
 		long b = procs[k];
-		size_t db = depth_of(parent, (uint32_t)b);
+		size_t db = pg->depth[b];
 		for (; db > da; db--)
 			b = parent[b];
 		for (; da > db; da--)
@@ -609,8 +555,7 @@ static uint32_t tree_owner(const struct ml_pages *pg, const uint32_t *procs, siz
 /* Every set (for a partition: each one; for a tree: the owner itself) that the group's
  * holders belong to, for the pages that stay. */
 static void add_staying(const struct ml_pages *pg, const uint32_t *procs, size_t n,
-                        const uint32_t *set_of, struct ml_freed *out, uint64_t flags,
-                        uint8_t kind)
+                        const uint32_t *set_of, struct ml_freed *out, uint64_t flags, uint8_t kind)
 {
 	for (size_t k = 0; k < n && set_of; k++) {
 		uint32_t s = set_of[procs[k]];
@@ -672,7 +617,6 @@ static int freed_exact(const struct ml_pages *pg, owner_fn owner, const void *ct
 			continue;
 		}
 		if (s != NO_SET && count <= end - i) { /* every mapping of the frame is inside */
-			out[s].unique += pg->page;
 			if (flag(flags, KPF_ANON))
 				out[s].anon += pg->page;
 			else if (!ml_kind_is_shmem((enum ml_kind)r->kind))
@@ -700,7 +644,7 @@ static void freed_bounds(const struct ml_pages *pg, owner_fn owner, const void *
 
 /* Books each shmem object that dies with its mappers and holders to their owner. */
 static int freed_objects(const struct ml_pages *pg, owner_fn owner, const void *ctx,
-                         const uint32_t *set_of, struct ml_freed *out)
+                         struct ml_freed *out)
 {
 	for (size_t o = 0; o < pg->nobjects; o++) {
 		const struct shm_object *obj = &pg->objects[o];
@@ -713,36 +657,29 @@ static int freed_objects(const struct ml_pages *pg, owner_fn owner, const void *
 		if (obj->nholders)
 			memcpy(procs + obj->n, obj->holders, obj->nholders * sizeof(*procs));
 		s = owner(pg, procs, n, ctx);
-		if (obj->dies && s != NO_SET) {
+		if (obj->dies && s != NO_SET)
 			out[s].shmem += obj->size;
-		} else if (!pg->exact) {
-			for (size_t k = 0; k < obj->n && set_of; k++)
-				if (set_of[procs[k]] != NO_SET)
-					out[set_of[procs[k]]].shmem_kept += pg->maps[obj->first + k].resident;
-		}
 		free(procs);
 	}
 	return 0;
 }
 
 /* FREED for the owners that owner() gives. */
-static int freed(const struct ml_pages *pg, owner_fn owner, const void *ctx,
-                 const uint32_t *set_of, size_t nsets, struct ml_freed *out)
+static int freed(const struct ml_pages *pg, owner_fn owner, const void *ctx, const uint32_t *set_of,
+                 size_t nsets, struct ml_freed *out)
 {
-	int rc;
+	int rc = 0;
 
 	for (size_t s = 0; s < nsets; s++) {
 		out[s] = (struct ml_freed){.exact = pg->exact};
-		if (!pg->exact)
-			out[s].shared_out = out[s].cache = out[s].unique = ML_UNKNOWN;
+		if (!pg->exact) /* smaps cannot tell what stays */
+			out[s].shared_out = out[s].cache = out[s].shmem_kept = ML_UNKNOWN;
 	}
 	if (pg->exact)
 		rc = freed_exact(pg, owner, ctx, set_of, out);
-	else {
+	else
 		freed_bounds(pg, owner, ctx, out);
-		rc = 0;
-	}
-	return rc ? rc : freed_objects(pg, owner, ctx, set_of, out);
+	return rc ? rc : freed_objects(pg, owner, ctx, out);
 }
 
 int ml_pages_freed(const struct ml_pages *pg, const uint32_t *set_of, size_t nsets,
@@ -763,11 +700,12 @@ static int cmp_deeper(const void *a, const void *b)
 	return (x->depth < y->depth) - (x->depth > y->depth);
 }
 
-int ml_pages_freed_tree(const struct ml_pages *pg, const long *parent, struct ml_freed *out)
+int ml_pages_freed_tree(const struct ml_pages *pg, struct ml_freed *out)
 {
+	const long *parent = pg->parent;
 	size_t n = pg->nprocs;
 	struct by_depth *order = malloc((n + 1) * sizeof(*order));
-	int rc = order ? freed(pg, tree_owner, parent, NULL, n, out) : -ENOMEM;
+	int rc = order ? freed(pg, tree_owner, NULL, NULL, n, out) : -ENOMEM;
 
 	if (rc < 0) {
 		free(order);
@@ -776,7 +714,7 @@ int ml_pages_freed_tree(const struct ml_pages *pg, const long *parent, struct ml
 	/* What a process owns, each of its ancestors' subtrees frees too: add each to its
 	 * parent, deepest first. */
 	for (size_t i = 0; i < n; i++)
-		order[i] = (struct by_depth){depth_of(parent, (uint32_t)i), i};
+		order[i] = (struct by_depth){pg->depth[i], i};
 	if (n)
 		qsort(order, n, sizeof(*order), cmp_deeper);
 	for (size_t k = 0; k < n; k++) {
@@ -788,7 +726,6 @@ int ml_pages_freed_tree(const struct ml_pages *pg, const long *parent, struct ml
 		p->anon += f->anon;
 		p->swap += f->swap;
 		p->shmem += f->shmem;
-		p->unique = ml_add(p->unique, f->unique);
 	}
 	free(order);
 	return 0;

@@ -456,3 +456,35 @@ size_t ml_parse_cmdline(char *buf, size_t len)
 			buf[i] = ' ';
 	return len;
 }
+
+int ml_parse_sysv_shm_mode(const char *buf, size_t len, uint64_t shmid, unsigned *mode)
+{
+	struct ml_line_iter it;
+	const char *line;
+	size_t n;
+
+	ml_line_iter_init(&it, buf, len);
+	if (!ml_line_iter_next(&it, &line, &n)) /* the header */
+		return -ENOENT;
+	while (ml_line_iter_next(&it, &line, &n)) {
+		const char *p = ml_skip_blanks(line, line + n), *end = line + n;
+		uint64_t key, id, perms;
+		if (p == end)
+			continue;
+		if (*p == '-')
+			p++; /* the key is printed signed */
+		if (ml_parse_u64(&p, end, 10, &key) < 0)
+			return -EINVAL;
+		p = ml_skip_blanks(p, end);
+		if (ml_parse_u64(&p, end, 10, &id) < 0)
+			return -EINVAL;
+		p = ml_skip_blanks(p, end);
+		if (ml_parse_u64(&p, end, 8, &perms) < 0 || perms > 07777)
+			return -EINVAL;
+		if (id == shmid) {
+			*mode = (unsigned)perms;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}

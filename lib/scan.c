@@ -24,7 +24,7 @@ enum outcome {
 struct reader {
 	struct ml_buf buf;
 	uint64_t *pagemap; /* PAGEMAP_CHUNK entries, with ML_NEED_PAGEMAP */
-	bool procfs; /* the source is the live /proc */
+	bool procfs;       /* the source is the live /proc */
 	int error;
 	char error_file[32];
 };
@@ -450,6 +450,31 @@ out:
 	free(job.outcomes);
 	free(listed);
 	return rc;
+}
+
+long ml_scan_find(const struct ml_scan *s, pid_t pid)
+{
+	size_t lo = 0, hi = s->nprocs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->procs[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->nprocs && s->procs[lo].pid == pid ? (long)lo : -1;
+}
+
+void ml_scan_parents(const struct ml_scan *s, long *parent)
+{
+	for (size_t i = 0; i < s->nprocs; i++) {
+		const struct ml_proc *p = &s->procs[i];
+		pid_t ppid = (p->have & ML_NEED_STATUS) ? p->status.ppid
+		             : (p->have & ML_NEED_STAT) ? p->stat.ppid
+		                                        : 0;
+		parent[i] = ppid > 0 ? ml_scan_find(s, ppid) : -1;
+	}
 }
 
 void ml_scan_free(struct ml_scan *s)

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "memledger/source.h"
+#include "util.h"
 
 #define PROC_SUPER_MAGIC 0x9fa0
 
@@ -165,14 +166,8 @@ static int add_memfd_link(int fddir, const char *name, struct ml_fd_link **links
 	if (fstatat(fddir, name, &l.st, 0) < 0)
 		return 0; /* closed since */
 	l.fd = atoi(name);
-	if (*n == *cap) {
-		size_t c = *cap ? 2 * *cap : 8;
-		struct ml_fd_link *v = realloc(*links, c * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		*links = v;
-		*cap = c;
-	}
+	if (ml_grow((void **)links, cap, *n, 1, sizeof(**links)) < 0)
+		return -ENOMEM;
 	(*links)[(*n)++] = l;
 	return 0;
 }
@@ -353,8 +348,7 @@ static void *ahead_reader(void *arg)
 
 /* Calls fn for each line that ends in data[0..len), the first one completed from the
  * partial line in carry; what is left unfinished goes to carry. */
-static int ahead_lines(struct ml_buf *carry, const char *data, size_t len, ml_line_fn fn,
-                       void *ctx)
+static int ahead_lines(struct ml_buf *carry, const char *data, size_t len, ml_line_fn fn, void *ctx)
 {
 	const char *p = data, *end = data + len, *nl;
 	int rc = 0;
@@ -468,7 +462,8 @@ static long read_smaps(int fd, struct ml_buf *b, ml_mapping_fn emit, void *ctx, 
 	int rc;
 
 	ml_smaps_parser_init(&r.parser, count_mapping, &r);
-	rc = ahead ? ml_read_lines_ahead(fd, b, feed_line, &r) : ml_read_lines(fd, b, feed_line, &r);
+	rc =
+	    ahead ? ml_read_lines_ahead(fd, b, feed_line, &r) : ml_read_lines(fd, b, feed_line, &r);
 	if (rc == 0)
 		rc = ml_smaps_parser_finish(&r.parser);
 	return rc < 0 ? rc : r.count;

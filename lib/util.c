@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdlib.h>
 
 #include "util.h"
 
@@ -51,5 +52,22 @@ int ml_parse_u64(const char **p, const char *end, int base, uint64_t *out)
 		return -EINVAL;
 	*p = s;
 	*out = v;
+	return 0;
+}
+
+int ml_grow(void **v, size_t *cap, size_t n, size_t more, size_t size)
+{
+	size_t c = *cap ? *cap : 16;
+	void *p;
+
+	if (n + more <= *cap)
+		return 0;
+	while (c < n + more)
+		c *= 2;
+	p = realloc(*v, c * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = c;
 	return 0;
 }

@@ -11,6 +11,12 @@
 
 #define ML_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Makes room in *v, an array of cap items of size bytes holding n, for more items,
+ * doubling. Returns 0 or -ENOMEM (*v unchanged).
+ */
+int ml_grow(void **v, size_t *cap, size_t n, size_t more, size_t size);
+
 /* a + b, unknown when either is unknown (saturating below ML_UNKNOWN). */
 static inline uint64_t ml_add(uint64_t a, uint64_t b)
 {

@@ -40,11 +40,8 @@ int pages_scan(const struct cli *cli, unsigned needs, struct ml_scan *s, struct 
 	}
 	opts.mapping_ctx = opts.pages_ctx = *pg;
 	rc = ml_scan_run(src, &opts, s);
-	if (rc < 0 && s->error_pid)
-		cli_warn("%s/%d/%s: %s", ml_source_path(src), (int)s->error_pid, s->error_file,
-		         rc == -EINVAL ? "malformed file" : strerror(-rc));
-	else if (rc < 0)
-		cli_warn("cannot read %s: %s", ml_source_path(src), strerror(-rc));
+	if (rc < 0)
+		ps_report_scan_error(src, s, rc);
 	if (rc == 0 && (rc = ml_pages_resolve(*pg, src, s)) < 0)
 		cli_warn("cannot account pages: %s", strerror(-rc));
 	ml_source_free(src);
@@ -69,15 +66,6 @@ static int parse_pids(const struct cli *cli, pid_t *pids)
 		pids[i] = (pid_t)v;
 	}
 	return cli->noperands;
-}
-
-/* The scan index of pid, or -1. */
-static long find_proc(const struct ml_scan *s, pid_t pid)
-{
-	for (size_t i = 0; i < s->nprocs; i++)
-		if (s->procs[i].pid == pid)
-			return (long)i;
-	return -1;
 }
 
 static const struct out_col cols[] = {
@@ -146,7 +134,8 @@ static void print_heading(const struct ml_scan *s, const pid_t *pids, int n)
 {
 	fputs("processes:", stdout);
 	for (int i = 0; i < n; i++)
-		printf("%s %d (%s)", i ? "," : "", (int)pids[i], s->procs[find_proc(s, pids[i])].comm);
+		printf("%s %d (%s)", i ? "," : "", (int)pids[i],
+		       s->procs[ml_scan_find(s, pids[i])].comm);
 	fputs("\n\n", stdout);
 }
 
@@ -184,7 +173,7 @@ int freed_run(struct cli *cli)
 	for (size_t i = 0; i < s.nprocs; i++)
 		set_of[i] = UINT32_MAX;
 	for (int i = 0; i < n; i++) {
-		long k = find_proc(&s, pids[i]);
+		long k = ml_scan_find(&s, pids[i]);
 		if (k < 0) {
 			cli_warn("no process %d (or it has no user memory, or cannot be read)",
 			         (int)pids[i]);

@@ -8,33 +8,25 @@
 #include "ps.h"
 #include "view.h"
 
-enum { F_NAME, F_KIND, F_PROCS, F_MAPPINGS, F_AVGPSS, F_DEV, F_INODE, F_PID, F_METRIC = 100 };
-
-#define METRIC(m) (F_METRIC + (m))
-#define SIZE_COL(n, m, h)                                                                          \
-	{                                                                                          \
-		n, COL_SIZE, OUT_RIGHT, METRIC(m), h                                       \
-	}
+enum { F_NAME, F_KIND, F_PROCS, F_MAPPINGS, F_AVGPSS, F_DEV, F_INODE, F_PID };
 
 static const struct colinfo infos[] = {
     {"NAME", COL_STR, 0, F_NAME,
      "file, shared memory object, or [anon] [heap] [stack]; with --procs a process"},
     {"KIND", COL_STR, 0, F_KIND, "the object's kind, as in maps (a library: code)"},
     {"PROCS", COL_COUNT, OUT_RIGHT, F_PROCS, "processes mapping it"},
-    {"MAPPINGS", COL_COUNT, OUT_RIGHT, F_MAPPINGS,
-     "mappings of it, in all those processes"},
+    {"MAPPINGS", COL_COUNT, OUT_RIGHT, F_MAPPINGS, "mappings of it, in all those processes"},
     {"PID", COL_COUNT, OUT_RIGHT, F_PID, "with --procs: the process of the row"},
-    SIZE_COL("SIZE", ML_VSS, "Σ address space its mappings reserve"),
-    SIZE_COL("RSS", ML_RSS, "Σ resident, counted in every process that maps it"),
-    SIZE_COL("PSS", ML_PSS, "Σ proportional set size (kB-truncated per mapping, as smem -m)"),
-    SIZE_COL("USS", ML_USS, "Σ pages only one process maps"),
-    SIZE_COL("SHARED", ML_SHARED, "Σ pages more than one process maps"),
-    SIZE_COL("SWAP", ML_SWAP, "Σ swapped out"),
-    SIZE_COL("SWAPPSS", ML_SWAPPSS, "Σ swap divided among its sharers"),
+    VIEW_SIZE_COL("SIZE", ML_VSS, "Σ address space its mappings reserve"),
+    VIEW_SIZE_COL("RSS", ML_RSS, "Σ resident, counted in every process that maps it"),
+    VIEW_SIZE_COL("PSS", ML_PSS, "Σ proportional set size (kB-truncated per mapping, as smem -m)"),
+    VIEW_SIZE_COL("USS", ML_USS, "Σ pages only one process maps"),
+    VIEW_SIZE_COL("SHARED", ML_SHARED, "Σ pages more than one process maps"),
+    VIEW_SIZE_COL("SWAP", ML_SWAP, "Σ swapped out"),
+    VIEW_SIZE_COL("SWAPPSS", ML_SWAPPSS, "Σ swap divided among its sharers"),
     {"AVGPSS", COL_SIZE, OUT_RIGHT, F_AVGPSS, "PSS / PROCS"},
     {"DEV", COL_STR, 0, F_DEV, "shared memory: the object's device (major:minor, hex)"},
-    {"INODE", COL_COUNT, OUT_RIGHT, F_INODE,
-     "shared memory: the object's inode (SysV: shmid)"},
+    {"INODE", COL_COUNT, OUT_RIGHT, F_INODE, "shared memory: the object's inode (SysV: shmid)"},
 };
 
 static const char *const defaults[] = {"NAME", "KIND", "PROCS", "SIZE",  "RSS",
@@ -42,10 +34,8 @@ static const char *const defaults[] = {"NAME", "KIND", "PROCS", "SIZE",  "RSS",
 static const char *const proc_defaults[] = {"NAME", "PID", "KIND", "PROCS", "SIZE",
                                             "RSS",  "PSS", "USS",  "SWAP",  "AVGPSS"};
 
-static const struct view_cols libs_cols = {infos, sizeof(infos) / sizeof(infos[0]), defaults,
-                                           sizeof(defaults) / sizeof(defaults[0])};
-static const struct view_cols procs_cols = {infos, sizeof(infos) / sizeof(infos[0]), proc_defaults,
-                                            sizeof(proc_defaults) / sizeof(proc_defaults[0])};
+static const struct view_cols libs_cols = VIEW_COLS(infos, defaults);
+static const struct view_cols procs_cols = VIEW_COLS(infos, proc_defaults);
 
 void libs_list_columns(FILE *f)
 {
@@ -74,7 +64,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_KIND:
 	case F_DEV:
 	case F_PID: return ML_UNKNOWN;
-	default: return ml_mem_metric(&l->mem, (enum ml_metric)(c->id - F_METRIC));
+	default: return ml_mem_metric(&l->mem, (enum ml_metric)(c->id - VIEW_METRIC));
 	}
 }
 
@@ -122,7 +112,7 @@ static struct out_cell use_cell(const struct ml_lib_use *u, const struct colinfo
 	case F_INODE: return (struct out_cell){.blank = true};
 	default:
 		return (struct out_cell){
-		    .num = ml_mem_metric(&u->mem, (enum ml_metric)(c->id - F_METRIC))};
+		    .num = ml_mem_metric(&u->mem, (enum ml_metric)(c->id - VIEW_METRIC))};
 	}
 }
 
@@ -154,7 +144,7 @@ static struct out_cell total_cell(const struct lib_row *rows, size_t n, const st
 {
 	uint64_t sum = 0;
 
-	if (c->id < F_METRIC && c->id != F_MAPPINGS)
+	if (c->id < VIEW_METRIC && c->id != F_MAPPINGS)
 		return (struct out_cell){.blank = true};
 	for (size_t i = 0; i < n; i++)
 		sum = ml_add_u64(sum, row_number(&rows[i], c));

@@ -22,14 +22,7 @@ enum maps_field {
 	F_FLAGS,
 	F_COUNT,
 	F_COMMIT,
-	F_METRIC = 100
 };
-
-#define METRIC(m) (F_METRIC + (m))
-#define SIZE_COL(n, m, h)                                                                          \
-	{                                                                                          \
-		n, COL_SIZE, OUT_RIGHT, METRIC(m), h                                       \
-	}
 
 static const struct colinfo infos[] = {
     {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID"},
@@ -38,45 +31,40 @@ static const struct colinfo infos[] = {
     {"PERMS", COL_STR, 0, F_PERMS, "permissions: read, write, execute, private or shared"},
     {"OFFSET", COL_HEX, OUT_RIGHT, F_OFFSET, "offset in the file (hex)"},
     {"DEV", COL_STR, 0, F_DEV, "device of the file, major:minor (hex)"},
-    {"INODE", COL_COUNT, OUT_RIGHT, F_INODE,
-     "inode of the file (a SysV segment's: its shmid)"},
+    {"INODE", COL_COUNT, OUT_RIGHT, F_INODE, "inode of the file (a SysV segment's: its shmid)"},
     {"KIND", COL_STR, 0, F_KIND,
      "code, rodata, data, heap, stack, anon, shmem:*, file-shared, guard, special, hugetlb, "
      "device"},
-    SIZE_COL("SIZE", ML_VSS, "address space the mapping reserves (Size)"),
-    SIZE_COL("RSS", ML_RSS, "resident (Rss)"),
-    SIZE_COL("PSS", ML_PSS,
-             "proportional: each shared page divided among its mappers (Pss, kB-truncated)"),
-    SIZE_COL("USS", ML_USS, "resident pages no other process maps (Private_Clean+Private_Dirty)"),
-    SIZE_COL("SHARED", ML_SHARED,
-             "resident pages other processes map too (Shared_Clean+Shared_Dirty)"),
-    SIZE_COL("SWAP", ML_SWAP, "swapped out (Swap)"),
-    SIZE_COL("SWAPPSS", ML_SWAPPSS, "swap divided among its sharers (SwapPss)"),
-    SIZE_COL("DIRTY", ML_DIRTY, "written since read (Shared_Dirty+Private_Dirty)"),
-    SIZE_COL("LAZYFREE", ML_LAZYFREE, "freed with MADV_FREE, droppable (LazyFree)"),
-    SIZE_COL("LOCKED", ML_LOCKED, "locked in RAM (Locked)"),
-    SIZE_COL("THP", ML_THP,
-             "in transparent huge pages (AnonHugePages+ShmemPmdMapped+FilePmdMapped)"),
-    SIZE_COL("HUGETLB", ML_HUGETLB, "hugetlbfs pages (Shared_Hugetlb+Private_Hugetlb)"),
+    VIEW_SIZE_COL("SIZE", ML_VSS, "address space the mapping reserves (Size)"),
+    VIEW_SIZE_COL("RSS", ML_RSS, "resident (Rss)"),
+    VIEW_SIZE_COL("PSS", ML_PSS,
+                  "proportional: each shared page divided among its mappers (Pss, kB-truncated)"),
+    VIEW_SIZE_COL("USS", ML_USS,
+                  "resident pages no other process maps (Private_Clean+Private_Dirty)"),
+    VIEW_SIZE_COL("SHARED", ML_SHARED,
+                  "resident pages other processes map too (Shared_Clean+Shared_Dirty)"),
+    VIEW_SIZE_COL("SWAP", ML_SWAP, "swapped out (Swap)"),
+    VIEW_SIZE_COL("SWAPPSS", ML_SWAPPSS, "swap divided among its sharers (SwapPss)"),
+    VIEW_SIZE_COL("DIRTY", ML_DIRTY, "written since read (Shared_Dirty+Private_Dirty)"),
+    VIEW_SIZE_COL("LAZYFREE", ML_LAZYFREE, "freed with MADV_FREE, droppable (LazyFree)"),
+    VIEW_SIZE_COL("LOCKED", ML_LOCKED, "locked in RAM (Locked)"),
+    VIEW_SIZE_COL("THP", ML_THP,
+                  "in transparent huge pages (AnonHugePages+ShmemPmdMapped+FilePmdMapped)"),
+    VIEW_SIZE_COL("HUGETLB", ML_HUGETLB, "hugetlbfs pages (Shared_Hugetlb+Private_Hugetlb)"),
     {"COMMIT", COL_SIZE, OUT_RIGHT, F_COMMIT,
      "charged to the commit limit: SIZE when flagged 'ac'"},
     {"FLAGS", COL_STR, 0, F_FLAGS, "VmFlags, as smaps writes them"},
     {"COUNT", COL_COUNT, OUT_RIGHT, F_COUNT, "mappings in the row (with --merge)"},
-    {"NAME", COL_STR, 0, F_NAME,
-     "file or tag ([heap], [anon:NAME]), whole, ' (deleted)' included"},
+    {"NAME", COL_STR, 0, F_NAME, "file or tag ([heap], [anon:NAME]), whole, ' (deleted)' included"},
 };
-
-#define NINFOS (sizeof(infos) / sizeof(infos[0]))
 
 static const char *const defaults[] = {"START", "PERMS", "KIND", "SIZE", "RSS",
                                        "PSS",   "USS",   "SWAP", "NAME"};
 static const char *const merged_defaults[] = {"KIND", "COUNT", "SIZE", "RSS",
                                               "PSS",  "USS",   "SWAP", "NAME"};
 
-static const struct view_cols maps_cols = {infos, NINFOS, defaults,
-                                           sizeof(defaults) / sizeof(defaults[0])};
-static const struct view_cols merged_cols = {infos, NINFOS, merged_defaults,
-                                             sizeof(merged_defaults) / sizeof(merged_defaults[0])};
+static const struct view_cols maps_cols = VIEW_COLS(infos, defaults);
+static const struct view_cols merged_cols = VIEW_COLS(infos, merged_defaults);
 
 void maps_list_columns(FILE *f)
 {
@@ -110,7 +98,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_KIND:
 	case F_NAME:
 	case F_FLAGS: return ML_UNKNOWN;
-	default: return ml_mem_metric(r->mem, (enum ml_metric)(c->id - F_METRIC));
+	default: return ml_mem_metric(r->mem, (enum ml_metric)(c->id - VIEW_METRIC));
 	}
 }
 
@@ -192,13 +180,15 @@ static struct map_row *build_rows(const struct cli *cli, const struct ml_maps *m
 }
 
 /* Sums of the shown rows, for -t. */
-static struct out_cell total_cell(const struct map_row *rows, size_t n, const struct colinfo *c)
+static struct out_cell total_cell(const struct colinfo *c, const void *ctx)
 {
+	const struct view_rows *r = ctx;
+	const struct map_row *rows = r->rows;
 	uint64_t sum = 0;
 
-	if (c->id != F_COMMIT && c->id != F_COUNT && c->id < F_METRIC)
+	if (c->id != F_COMMIT && c->id != F_COUNT && c->id < VIEW_METRIC)
 		return (struct out_cell){.blank = true};
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < r->n; i++)
 		sum = ml_add_u64(sum, row_number(&rows[i], c));
 	return (struct out_cell){.num = sum};
 }
@@ -207,12 +197,9 @@ static struct out_cell total_cell(const struct map_row *rows, size_t n, const st
 static int print_kinds(const struct cli *cli, const struct ml_maps_summary *s, struct json *j)
 {
 	static const struct out_col cols[] = {
-	    {"KIND", COL_STR, 0},
-	    {"COUNT", COL_COUNT, OUT_RIGHT},
-	    {"SIZE", COL_SIZE, OUT_RIGHT},
-	    {"RSS", COL_SIZE, OUT_RIGHT},
-	    {"PSS", COL_SIZE, OUT_RIGHT},
-	    {"USS", COL_SIZE, OUT_RIGHT},
+	    {"KIND", COL_STR, 0},          {"COUNT", COL_COUNT, OUT_RIGHT},
+	    {"SIZE", COL_SIZE, OUT_RIGHT}, {"RSS", COL_SIZE, OUT_RIGHT},
+	    {"PSS", COL_SIZE, OUT_RIGHT},  {"USS", COL_SIZE, OUT_RIGHT},
 	    {"SWAP", COL_SIZE, OUT_RIGHT},
 	};
 	static const enum ml_metric metrics[] = {ML_VSS, ML_RSS, ML_PSS, ML_USS, ML_SWAP};
@@ -333,22 +320,9 @@ static int print_mappings(const struct cli *cli, const struct map_row *rows, siz
                           const struct colinfo **cols, int ncols, struct json *j)
 {
 	struct view_rows r = {rows, n, sizeof(*rows), row_number, row_text};
-	struct out_col ocols[VIEW_MAX_COLS];
-	struct out_cell cells[VIEW_MAX_COLS];
-	struct out_table *t;
-	int rc;
+	struct out_table *t = view_table(cli, "mappings", &r, cols, ncols, total_cell, &r);
 
-	view_out_cols(cols, ncols, ocols);
-	t = out_table_new("mappings", ocols, (size_t)ncols, &cli->out);
-	if (!t)
-		return -ENOMEM;
-	rc = view_add_rows(t, &r, cols, ncols);
-	if (rc == 0 && cli->totals) {
-		for (int i = 0; i < ncols; i++)
-			cells[i] = total_cell(rows, n, cols[i]);
-		rc = out_table_add_totals(t, cells);
-	}
-	return rc ? rc : out_table_print_free(t, j);
+	return t ? out_table_print_free(t, j) : -ENOMEM;
 }
 
 /* Everything memledger maps prints for one process. */

@@ -37,15 +37,16 @@ struct out_row {
 	struct out_text cells[];
 };
 
-#define OUT_MAX_DEPTH 64
+#define OUT_MAX_DEPTH  64
 #define OUT_SIZE_WIDTH 6 /* "999.9M" */
 
 struct out_table {
 	const struct out_col *cols;
+	struct out_col *own_cols; /* cols: a copy, so that the caller's may go */
 	size_t ncols;
 	struct out_opts opts;
 	struct out_block *blocks;
-	struct out_row *rows, *last_row; /* the top-level rows */
+	struct out_row *rows, *last_row;        /* the top-level rows */
 	struct out_row *parents[OUT_MAX_DEPTH]; /* the last row added at each depth */
 	struct out_row *totals;
 	const char *children_key; /* the JSON key of children */
@@ -315,12 +316,18 @@ struct out_table *out_table_new(const char *name, const struct out_col *cols, si
 
 	if (!t)
 		return NULL;
-	t->cols = cols;
+	t->cols = t->own_cols = malloc((ncols ? ncols : 1) * sizeof(*cols));
+	if (!t->own_cols) {
+		free(t);
+		return NULL;
+	}
+	memcpy(t->own_cols, cols, ncols * sizeof(*cols));
 	t->ncols = ncols;
 	t->opts = *opts;
 	t->utf8 = codeset && strcmp(codeset, "UTF-8") == 0;
 	t->name = strdup(name);
 	if (!t->name) {
+		free(t->own_cols);
 		free(t);
 		return NULL;
 	}
@@ -590,7 +597,8 @@ static int print_table(struct out_table *t)
 	if (!t->opts.noheadings) {
 		for (size_t i = 0; i < t->ncols && rc == 0; i++) {
 			const char *name = t->cols[i].name;
-			struct out_text head = {name, (uint32_t)strlen(name), (uint32_t)strlen(name), false};
+			struct out_text head = {name, (uint32_t)strlen(name),
+			                        (uint32_t)strlen(name), false};
 			rc = put_cell(t, &l, i, &none, &head, widths[i]);
 		}
 		if (rc == 0)
@@ -692,12 +700,20 @@ int out_table_print_free(struct out_table *t, struct json *j)
 		rc = print_table(t);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		rc = -errno ? -errno : -EIO;
+	out_table_free(t);
+	return rc;
+}
+
+void out_table_free(struct out_table *t)
+{
+	if (!t)
+		return;
 	while (t->blocks) {
 		struct out_block *next = t->blocks->next;
 		free(t->blocks);
 		t->blocks = next;
 	}
 	free(t->name);
+	free(t->own_cols);
 	free(t);
-	return rc;
 }

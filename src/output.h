@@ -46,8 +46,8 @@ struct out_cell {
 struct out_table;
 
 /*
- * Starts a table named name (the JSON key of its rows) with ncols columns; cols must
- * outlive it. Returns NULL on allocation failure.
+ * Starts a table named name (the JSON key of its rows) with ncols columns (copied; the
+ * names must outlive it). Returns NULL on allocation failure.
  */
 struct out_table *out_table_new(const char *name, const struct out_col *cols, size_t ncols,
                                 const struct out_opts *opts);
@@ -80,6 +80,9 @@ int out_table_add_totals(struct out_table *t, const struct out_cell *cells);
  * Returns 0 or -errno.
  */
 int out_table_print_free(struct out_table *t, struct json *j);
+
+/* Frees the table unprinted; NULL is allowed. */
+void out_table_free(struct out_table *t);
 
 /* A size as tables show it: "12.4M", plain bytes with --bytes, "-" when unknown. */
 const char *out_size_text(const struct out_opts *opts, uint64_t v, char *buf, size_t len);

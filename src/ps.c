@@ -12,14 +12,7 @@
 #include "users.h"
 #include "view.h"
 
-enum ps_field { F_PID, F_PPID, F_UID, F_USER, F_COMM, F_COMMAND, F_METRIC = 100 };
-
-/* A metric column's id is F_METRIC + the metric. */
-#define METRIC(m) (F_METRIC + (m))
-#define SIZE_COL(n, m, h)                                                                          \
-	{                                                                                          \
-		n, COL_SIZE, OUT_RIGHT, METRIC(m), h                                       \
-	}
+enum ps_field { F_PID, F_PPID, F_UID, F_USER, F_COMM, F_COMMAND };
 
 static const struct colinfo infos[] = {
     {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID"},
@@ -28,42 +21,45 @@ static const struct colinfo infos[] = {
     {"USER", COL_STR, 0, F_USER, "effective user"},
     {"COMM", COL_STR, 0, F_COMM, "command name (status Name)"},
     {"COMMAND", COL_STR, OUT_TRUNC, F_COMMAND, "command line; [COMM] when it is empty"},
-    SIZE_COL("VSS", ML_VSS, "virtual size: address space reserved (status VmSize)"),
-    SIZE_COL("RSS", ML_RSS, "resident: in RAM now, shared pages counted whole (Rss)"),
-    SIZE_COL("PSS", ML_PSS,
-             "proportional: resident, each shared page divided among its mappers (Pss); adds up"),
-    SIZE_COL("USS", ML_USS,
-             "unique: resident pages no other process maps (Private_Clean+Private_Dirty)"),
-    SIZE_COL("SHARED", ML_SHARED,
-             "resident pages other processes map too (Shared_Clean+Shared_Dirty)"),
-    SIZE_COL("SWAP", ML_SWAP, "swapped out to swap, zram or zswap (Swap)"),
-    SIZE_COL("SWAPPSS", ML_SWAPPSS, "swap divided among the processes sharing it (SwapPss)"),
-    SIZE_COL("DIRTY", ML_DIRTY, "resident pages written since read (Shared_Dirty+Private_Dirty)"),
-    SIZE_COL("ANON", ML_ANON, "PSS of anonymous memory (Pss_Anon)"),
-    SIZE_COL("FILE", ML_FILE, "PSS of file-backed memory (Pss_File)"),
-    SIZE_COL("SHMEM", ML_SHMEM,
-             "PSS of shared memory: shm, memfd, tmpfs, MAP_SHARED anonymous (Pss_Shmem)"),
-    SIZE_COL("FOOTPRINT", ML_FOOTPRINT,
-             "private footprint: anonymous resident plus swap (RssAnon+VmSwap)"),
-    SIZE_COL("COMMIT", ML_COMMIT,
-             "charged to the commit limit: mappings flagged 'ac' (reads smaps)"),
-    SIZE_COL("LAZYFREE", ML_LAZYFREE, "freed with MADV_FREE, the kernel may drop it (LazyFree)"),
-    SIZE_COL("LOCKED", ML_LOCKED, "locked in RAM (Locked)"),
-    SIZE_COL("THP", ML_THP,
-             "in transparent huge pages (AnonHugePages+ShmemPmdMapped+FilePmdMapped)"),
-    SIZE_COL("HUGETLB", ML_HUGETLB,
-             "hugetlbfs pages, not part of RSS (Shared_Hugetlb+Private_Hugetlb)"),
-    SIZE_COL("KSM", ML_KSM, "merged by kernel samepage merging (KSM)"),
-    SIZE_COL("REFERENCED", ML_REFERENCED, "resident and recently accessed (Referenced)"),
-    SIZE_COL("PAGETABLES", ML_PAGETABLES, "page tables, paid by each process for itself (VmPTE)"),
-    {"THREADS", COL_COUNT, OUT_RIGHT, METRIC(ML_THREADS), "threads (status Threads)"},
+    VIEW_SIZE_COL("VSS", ML_VSS, "virtual size: address space reserved (status VmSize)"),
+    VIEW_SIZE_COL("RSS", ML_RSS, "resident: in RAM now, shared pages counted whole (Rss)"),
+    VIEW_SIZE_COL(
+        "PSS", ML_PSS,
+        "proportional: resident, each shared page divided among its mappers (Pss); adds up"),
+    VIEW_SIZE_COL("USS", ML_USS,
+                  "unique: resident pages no other process maps (Private_Clean+Private_Dirty)"),
+    VIEW_SIZE_COL("SHARED", ML_SHARED,
+                  "resident pages other processes map too (Shared_Clean+Shared_Dirty)"),
+    VIEW_SIZE_COL("SWAP", ML_SWAP, "swapped out to swap, zram or zswap (Swap)"),
+    VIEW_SIZE_COL("SWAPPSS", ML_SWAPPSS, "swap divided among the processes sharing it (SwapPss)"),
+    VIEW_SIZE_COL("DIRTY", ML_DIRTY,
+                  "resident pages written since read (Shared_Dirty+Private_Dirty)"),
+    VIEW_SIZE_COL("ANON", ML_ANON, "PSS of anonymous memory (Pss_Anon)"),
+    VIEW_SIZE_COL("FILE", ML_FILE, "PSS of file-backed memory (Pss_File)"),
+    VIEW_SIZE_COL("SHMEM", ML_SHMEM,
+                  "PSS of shared memory: shm, memfd, tmpfs, MAP_SHARED anonymous (Pss_Shmem)"),
+    VIEW_SIZE_COL("FOOTPRINT", ML_FOOTPRINT,
+                  "private footprint: anonymous resident plus swap (RssAnon+VmSwap)"),
+    VIEW_SIZE_COL("COMMIT", ML_COMMIT,
+                  "charged to the commit limit: mappings flagged 'ac' (reads smaps)"),
+    VIEW_SIZE_COL("LAZYFREE", ML_LAZYFREE,
+                  "freed with MADV_FREE, the kernel may drop it (LazyFree)"),
+    VIEW_SIZE_COL("LOCKED", ML_LOCKED, "locked in RAM (Locked)"),
+    VIEW_SIZE_COL("THP", ML_THP,
+                  "in transparent huge pages (AnonHugePages+ShmemPmdMapped+FilePmdMapped)"),
+    VIEW_SIZE_COL("HUGETLB", ML_HUGETLB,
+                  "hugetlbfs pages, not part of RSS (Shared_Hugetlb+Private_Hugetlb)"),
+    VIEW_SIZE_COL("KSM", ML_KSM, "merged by kernel samepage merging (KSM)"),
+    VIEW_SIZE_COL("REFERENCED", ML_REFERENCED, "resident and recently accessed (Referenced)"),
+    VIEW_SIZE_COL("PAGETABLES", ML_PAGETABLES,
+                  "page tables, paid by each process for itself (VmPTE)"),
+    {"THREADS", COL_COUNT, OUT_RIGHT, VIEW_METRIC + ML_THREADS, "threads (status Threads)"},
 };
 
 static const char *const default_columns[] = {"PID", "USER", "COMMAND", "SWAP",
                                               "USS", "PSS",  "RSS"};
 
-static const struct view_cols ps_cols = {infos, sizeof(infos) / sizeof(infos[0]), default_columns,
-                                         sizeof(default_columns) / sizeof(default_columns[0])};
+static const struct view_cols ps_cols = VIEW_COLS(infos, default_columns);
 
 void ps_list_columns(FILE *f)
 {
@@ -79,7 +75,7 @@ static unsigned column_needs(const struct colinfo *c)
 	case F_UID:
 	case F_USER:
 	case F_COMM: return ML_NEED_STATUS;
-	default: return ml_metric_needs((enum ml_metric)(c->id - F_METRIC));
+	default: return ml_metric_needs((enum ml_metric)(c->id - VIEW_METRIC));
 	}
 }
 
@@ -93,7 +89,7 @@ static const struct colinfo *sort_column(const char *arg, const struct colinfo *
 		return c;
 	}
 	for (int i = 0; i < n; i++)
-		if (cols[i]->id == METRIC(ML_PSS))
+		if (cols[i]->id == VIEW_METRIC + ML_PSS)
 			return cols[i];
 	for (int i = 0; i < n; i++)
 		if (cols[i]->type == COL_SIZE)
@@ -152,7 +148,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_USER:
 	case F_COMM:
 	case F_COMMAND: return ML_UNKNOWN;
-	default: return ml_proc_metric(p, (enum ml_metric)(c->id - F_METRIC));
+	default: return ml_proc_metric(p, (enum ml_metric)(c->id - VIEW_METRIC));
 	}
 }
 
@@ -169,12 +165,14 @@ static const char *row_text(const void *row, const struct colinfo *c)
 }
 
 /* The totals cell of a column: sums for sizes and threads, blank for the rest. */
-static struct out_cell total_cell(const struct ml_scan *s, const struct colinfo *c)
+static struct out_cell total_cell(const struct colinfo *c, const void *ctx)
 {
-	if (c->id < F_METRIC)
+	const struct ml_scan *s = ctx;
+
+	if (c->id < VIEW_METRIC)
 		return (struct out_cell){.blank = true};
 	return (struct out_cell){
-	    .num = ml_metric_total(s->procs, s->nprocs, (enum ml_metric)(c->id - F_METRIC))};
+	    .num = ml_metric_total(s->procs, s->nprocs, (enum ml_metric)(c->id - VIEW_METRIC))};
 }
 
 /* Builds the rows of a scan. Returns NULL on allocation failure. */
@@ -219,22 +217,9 @@ int ps_print_document(const struct cli *cli, struct out_table *t, const struct m
 static int print_rows(const struct cli *cli, const struct ml_scan *s, const struct view_rows *r,
                       const struct colinfo **cols, int ncols)
 {
-	struct out_col ocols[VIEW_MAX_COLS];
-	struct out_cell cells[VIEW_MAX_COLS];
-	struct out_table *t;
-	int rc;
+	struct out_table *t = view_table(cli, "processes", r, cols, ncols, total_cell, s);
+	int rc = t ? ps_print_document(cli, t, s) : -ENOMEM;
 
-	view_out_cols(cols, ncols, ocols);
-	t = out_table_new("processes", ocols, (size_t)ncols, &cli->out);
-	if (!t)
-		return EXIT_ERROR;
-	rc = view_add_rows(t, r, cols, ncols);
-	if (rc == 0 && cli->totals) {
-		for (int i = 0; i < ncols; i++)
-			cells[i] = total_cell(s, cols[i]);
-		rc = out_table_add_totals(t, cells);
-	}
-	rc = rc ? rc : ps_print_document(cli, t, s);
 	if (rc < 0) {
 		cli_warn("cannot write the output: %s", strerror(-rc));
 		return EXIT_ERROR;
@@ -248,6 +233,15 @@ void ps_report_unreadable(const struct cli *cli, const struct ml_scan *s)
 		return;
 	cli_warn("%zu process%s could not be read%s", s->unreadable, s->unreadable == 1 ? "" : "es",
 	         geteuid() == 0 ? " (refused even to root)" : "; run as root to see them");
+}
+
+void ps_report_scan_error(struct ml_source *src, const struct ml_scan *s, int rc)
+{
+	if (s->error_pid)
+		cli_warn("%s/%d/%s: %s", ml_source_path(src), (int)s->error_pid, s->error_file,
+		         rc == -EINVAL ? "malformed file" : strerror(-rc));
+	else
+		cli_warn("cannot read %s: %s", ml_source_path(src), strerror(-rc));
 }
 
 int ps_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
@@ -269,11 +263,8 @@ int ps_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void
 	if (!src)
 		return EXIT_ERROR;
 	rc = ml_scan_run(src, &opts, s);
-	if (rc < 0 && s->error_pid)
-		cli_warn("%s/%d/%s: %s", ml_source_path(src), (int)s->error_pid, s->error_file,
-		         rc == -EINVAL ? "malformed file" : strerror(-rc));
-	else if (rc < 0)
-		cli_warn("cannot read %s: %s", ml_source_path(src), strerror(-rc));
+	if (rc < 0)
+		ps_report_scan_error(src, s, rc);
 	ml_source_free(src);
 	return rc < 0 ? EXIT_ERROR : -1;
 }

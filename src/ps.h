@@ -36,6 +36,9 @@ void ps_report_unreadable(const struct cli *cli, const struct ml_scan *s);
 /* Prints t; in JSON as {"NAME": [...], "totals": {...}, "unreadable": N}. Returns 0 or -errno. */
 int ps_print_document(const struct cli *cli, struct out_table *t, const struct ml_scan *s);
 
+/* Says on stderr why a scan of src failed with rc (-errno), naming the file when it can. */
+void ps_report_scan_error(struct ml_source *src, const struct ml_scan *s, int rc);
+
 /* The command line, or "[Name]" when it is empty (a process that cleared its argv):
  * malloc'ed, NULL when out of memory. */
 char *ps_command(const struct ml_proc *p);

@@ -29,9 +29,7 @@ static const struct colinfo infos[] = {
 
 static const char *const default_columns[] = {"PID", "COMMAND", "PSS", "COW", "SUBPSS", "FREED"};
 
-static const struct view_cols tree_cols = {infos, sizeof(infos) / sizeof(infos[0]),
-                                           default_columns,
-                                           sizeof(default_columns) / sizeof(default_columns[0])};
+static const struct view_cols tree_cols = VIEW_COLS(infos, default_columns);
 
 /* What the tree knows of each process, by scan index. */
 struct tree {
@@ -41,36 +39,16 @@ struct tree {
 	size_t *next;        /* scan index + 1 of the next sibling, 0: none */
 	uint64_t *subpss;
 	struct ml_freed *freed;
-	struct ml_page_figures *figs;
-	char **commands;
+	const struct ml_pages *pages;
 };
 
 static void tree_free(struct tree *t)
 {
-	for (size_t i = 0; t->commands && i < t->scan->nprocs; i++)
-		free(t->commands[i]);
-	free(t->commands);
 	free(t->parent);
 	free(t->first_child);
 	free(t->next);
 	free(t->subpss);
 	free(t->freed);
-	free(t->figs);
-}
-
-/* The scan index of pid, or -1. */
-static long index_of(const struct ml_scan *s, pid_t pid)
-{
-	size_t lo = 0, hi = s->nprocs;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (s->procs[mid].pid < pid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < s->nprocs && s->procs[lo].pid == pid ? (long)lo : -1;
 }
 
 /* Links each process under its parent (siblings by PID) and sums each subtree's PSS. */
@@ -83,40 +61,33 @@ static int build_tree(struct tree *t, const struct ml_pages *pg)
 	t->next = calloc(n + 1, sizeof(size_t));
 	t->subpss = calloc(n + 1, sizeof(uint64_t));
 	t->freed = calloc(n + 1, sizeof(struct ml_freed));
-	t->figs = calloc(n + 1, sizeof(struct ml_page_figures));
-	t->commands = calloc(n + 1, sizeof(char *));
-	if (!last || !t->parent || !t->first_child || !t->next || !t->subpss || !t->freed ||
-	    !t->figs || !t->commands) {
+	t->pages = pg;
+	if (!last || !t->parent || !t->first_child || !t->next || !t->subpss || !t->freed) {
 		free(last);
 		return -ENOMEM;
 	}
+	ml_scan_parents(t->scan, t->parent);
 	for (size_t i = 0; i < n; i++) {
-		const struct ml_proc *p = &t->scan->procs[i];
-		long k = p->status.ppid > 0 ? index_of(t->scan, p->status.ppid) : -1;
-		t->parent[i] = k;
-		if (k >= 0) {
-			if (last[k])
-				t->next[last[k] - 1] = i + 1;
-			else
-				t->first_child[k] = i + 1;
-			last[k] = i + 1;
-		}
-		ml_pages_figures(pg, i, &t->figs[i]);
-		t->commands[i] = ps_command(p);
-		if (!t->commands[i]) {
-			free(last);
-			return -ENOMEM;
-		}
+		long k = t->parent[i];
+		if (k < 0)
+			continue;
+		if (last[k])
+			t->next[last[k] - 1] = i + 1;
+		else
+			t->first_child[k] = i + 1;
+		last[k] = i + 1;
 	}
 	free(last);
 	for (size_t i = 0; i < n; i++) /* each PSS goes to every ancestor */
 		for (long k = (long)i, hops = 0; k >= 0 && hops < (long)n; k = t->parent[k], hops++)
-			t->subpss[k] = ml_add_u64(t->subpss[k], ml_proc_metric(&t->scan->procs[i], ML_PSS));
-	return ml_pages_freed_tree(pg, t->parent, t->freed);
+			t->subpss[k] =
+			    ml_add_u64(t->subpss[k], ml_proc_metric(&t->scan->procs[i], ML_PSS));
+	return ml_pages_freed_tree(pg, t->freed);
 }
 
-/* One cell of process i. */
-static struct out_cell cell(const struct tree *t, size_t i, const struct colinfo *c)
+/* One cell of process i; command is its COMMAND text. */
+static struct out_cell cell(const struct tree *t, size_t i, const struct colinfo *c,
+                            const char *command)
 {
 	const struct ml_proc *p = &t->scan->procs[i];
 
@@ -125,12 +96,12 @@ static struct out_cell cell(const struct tree *t, size_t i, const struct colinfo
 	case F_PPID:
 		return (struct out_cell){.num = p->status.ppid >= 0 ? (uint64_t)p->status.ppid
 		                                                    : ML_UNKNOWN};
-	case F_COMMAND: return (struct out_cell){.str = t->commands[i]};
+	case F_COMMAND: return (struct out_cell){.str = command};
 	case F_RSS: return (struct out_cell){.num = ml_proc_metric(p, ML_RSS)};
 	case F_PSS: return (struct out_cell){.num = ml_proc_metric(p, ML_PSS)};
 	case F_USS: return (struct out_cell){.num = ml_proc_metric(p, ML_USS)};
 	case F_SWAP: return (struct out_cell){.num = ml_proc_metric(p, ML_SWAP)};
-	case F_COW: return (struct out_cell){.num = t->figs[i].cow};
+	case F_COW: return (struct out_cell){.num = ml_pages_cow(t->pages, i)};
 	case F_SUBPSS: return (struct out_cell){.num = t->subpss[i]};
 	default: return (struct out_cell){.num = ml_freed_total(&t->freed[i])};
 	}
@@ -141,12 +112,16 @@ static int add_subtree(struct out_table *out, const struct tree *t, size_t i, un
                        const struct colinfo **cols, int ncols)
 {
 	struct out_cell cells[VIEW_MAX_COLS];
+	char *command = ps_command(&t->scan->procs[i]); /* the table keeps a copy */
 	int rc;
 
+	if (!command)
+		return -ENOMEM;
 	for (int c = 0; c < ncols; c++)
-		cells[c] = cell(t, i, cols[c]);
+		cells[c] = cell(t, i, cols[c], command);
 	/* Deeper than a table draws: kept at the deepest level it draws. */
 	rc = out_table_add_nested(out, depth < 60 ? depth : 60, cells, "children");
+	free(command);
 	for (size_t k = t->first_child[i]; rc == 0 && k; k = t->next[k - 1])
 		rc = add_subtree(out, t, k - 1, depth + 1, cols, ncols);
 	return rc;
@@ -217,7 +192,7 @@ int tree_run(struct cli *cli)
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_ERROR;
-	if (pid && (root = index_of(&s, (pid_t)pid)) < 0) {
+	if (pid && (root = ml_scan_find(&s, (pid_t)pid)) < 0) {
 		cli_warn("no process %ld (or it has no user memory, or cannot be read)", pid);
 		goto out;
 	}

@@ -9,39 +9,32 @@
 #include "users_view.h"
 #include "view.h"
 
-enum { F_USER, F_UID, F_PROCS, F_METRIC = 100 };
-
-#define METRIC(m) (F_METRIC + (m))
-#define SIZE_COL(n, m, h)                                                                          \
-	{                                                                                          \
-		n, COL_SIZE, OUT_RIGHT, METRIC(m), h                                       \
-	}
+enum { F_USER, F_UID, F_PROCS };
 
 static const struct colinfo infos[] = {
     {"USER", COL_STR, 0, F_USER, "effective user"},
     {"UID", COL_COUNT, OUT_RIGHT, F_UID, "effective user ID"},
     {"PROCS", COL_COUNT, OUT_RIGHT, F_PROCS, "processes of the user"},
-    SIZE_COL("VSS", ML_VSS, "Σ address space reserved (VmSize)"),
-    SIZE_COL("RSS", ML_RSS,
-             "Σ resident: a page shared by two of the user's processes counts twice"),
-    SIZE_COL("PSS", ML_PSS, "Σ proportional set size: adds up across users"),
-    SIZE_COL("USS", ML_USS, "Σ pages each process alone maps"),
-    SIZE_COL("SHARED", ML_SHARED, "Σ resident pages other processes map too"),
-    SIZE_COL("SWAP", ML_SWAP, "Σ swapped out"),
-    SIZE_COL("SWAPPSS", ML_SWAPPSS, "Σ swap divided among its sharers"),
-    SIZE_COL("ANON", ML_ANON, "Σ PSS of anonymous memory"),
-    SIZE_COL("FILE", ML_FILE, "Σ PSS of file-backed memory"),
-    SIZE_COL("SHMEM", ML_SHMEM, "Σ PSS of shared memory"),
-    SIZE_COL("FOOTPRINT", ML_FOOTPRINT, "Σ private footprint (RssAnon+VmSwap)"),
-    SIZE_COL("LOCKED", ML_LOCKED, "Σ locked in RAM"),
-    SIZE_COL("PAGETABLES", ML_PAGETABLES, "Σ page tables (VmPTE)"),
-    {"THREADS", COL_COUNT, OUT_RIGHT, METRIC(ML_THREADS), "Σ threads"},
+    VIEW_SIZE_COL("VSS", ML_VSS, "Σ address space reserved (VmSize)"),
+    VIEW_SIZE_COL("RSS", ML_RSS,
+                  "Σ resident: a page shared by two of the user's processes counts twice"),
+    VIEW_SIZE_COL("PSS", ML_PSS, "Σ proportional set size: adds up across users"),
+    VIEW_SIZE_COL("USS", ML_USS, "Σ pages each process alone maps"),
+    VIEW_SIZE_COL("SHARED", ML_SHARED, "Σ resident pages other processes map too"),
+    VIEW_SIZE_COL("SWAP", ML_SWAP, "Σ swapped out"),
+    VIEW_SIZE_COL("SWAPPSS", ML_SWAPPSS, "Σ swap divided among its sharers"),
+    VIEW_SIZE_COL("ANON", ML_ANON, "Σ PSS of anonymous memory"),
+    VIEW_SIZE_COL("FILE", ML_FILE, "Σ PSS of file-backed memory"),
+    VIEW_SIZE_COL("SHMEM", ML_SHMEM, "Σ PSS of shared memory"),
+    VIEW_SIZE_COL("FOOTPRINT", ML_FOOTPRINT, "Σ private footprint (RssAnon+VmSwap)"),
+    VIEW_SIZE_COL("LOCKED", ML_LOCKED, "Σ locked in RAM"),
+    VIEW_SIZE_COL("PAGETABLES", ML_PAGETABLES, "Σ page tables (VmPTE)"),
+    {"THREADS", COL_COUNT, OUT_RIGHT, VIEW_METRIC + ML_THREADS, "Σ threads"},
 };
 
 static const char *const defaults[] = {"USER", "PROCS", "SWAP", "USS", "PSS", "RSS", "FOOTPRINT"};
 
-static const struct view_cols users_cols = {infos, sizeof(infos) / sizeof(infos[0]), defaults,
-                                            sizeof(defaults) / sizeof(defaults[0])};
+static const struct view_cols users_cols = VIEW_COLS(infos, defaults);
 
 void users_list_columns(FILE *f)
 {
@@ -62,7 +55,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_UID: return g->key;
 	case F_PROCS: return g->nprocs;
 	case F_USER: return ML_UNKNOWN;
-	default: return g->totals[c->id - F_METRIC];
+	default: return g->totals[c->id - VIEW_METRIC];
 	}
 }
 
@@ -71,36 +64,25 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	return c->id == F_USER ? ((const struct user_row *)row)->name : NULL;
 }
 
-static struct out_cell total_cell(const struct ml_scan *s, const struct colinfo *c)
+static struct out_cell total_cell(const struct colinfo *c, const void *ctx)
 {
+	const struct ml_scan *s = ctx;
+
 	if (c->id == F_PROCS)
 		return (struct out_cell){.num = s->nprocs};
-	if (c->id < F_METRIC)
+	if (c->id < VIEW_METRIC)
 		return (struct out_cell){.blank = true};
 	return (struct out_cell){
-	    .num = ml_metric_total(s->procs, s->nprocs, (enum ml_metric)(c->id - F_METRIC))};
+	    .num = ml_metric_total(s->procs, s->nprocs, (enum ml_metric)(c->id - VIEW_METRIC))};
 }
 
 /* Prints the users' rows. Returns 0 or -errno. */
 static int print_users(const struct cli *cli, const struct ml_scan *s, struct view_rows *r,
                        const struct colinfo **cols, int ncols)
 {
-	struct out_col ocols[VIEW_MAX_COLS];
-	struct out_cell cells[VIEW_MAX_COLS];
-	struct out_table *t;
-	int rc;
+	struct out_table *t = view_table(cli, "users", r, cols, ncols, total_cell, s);
 
-	view_out_cols(cols, ncols, ocols);
-	t = out_table_new("users", ocols, (size_t)ncols, &cli->out);
-	if (!t)
-		return -ENOMEM;
-	rc = view_add_rows(t, r, cols, ncols);
-	if (rc == 0 && cli->totals) {
-		for (int i = 0; i < ncols; i++)
-			cells[i] = total_cell(s, cols[i]);
-		rc = out_table_add_totals(t, cells);
-	}
-	return rc ? rc : ps_print_document(cli, t, s);
+	return t ? ps_print_document(cli, t, s) : -ENOMEM;
 }
 
 /* The sort column: -s, else PSS. */
@@ -120,8 +102,8 @@ static unsigned users_needs(const struct colinfo **cols, int ncols, const struct
 
 	for (int i = 0; i <= ncols; i++) {
 		const struct colinfo *c = i < ncols ? cols[i] : key;
-		if (c->id >= F_METRIC)
-			needs |= ml_metric_needs((enum ml_metric)(c->id - F_METRIC));
+		if (c->id >= VIEW_METRIC)
+			needs |= ml_metric_needs((enum ml_metric)(c->id - VIEW_METRIC));
 	}
 	return needs;
 }

@@ -102,8 +102,9 @@ void view_sort(struct view_rows *r, void *rows, const struct colinfo *key,
 	qsort_r(rows, r->n, r->size, compare_rows, &ctx);
 }
 
-int view_add_rows(struct out_table *t, const struct view_rows *r, const struct colinfo **cols,
-                  int ncols)
+/* Adds every row to t, one cell per column. Returns 0 or -ENOMEM. */
+static int add_rows(struct out_table *t, const struct view_rows *r, const struct colinfo **cols,
+                    int ncols)
 {
 	struct out_cell cells[VIEW_MAX_COLS];
 	int rc = 0;
@@ -121,9 +122,34 @@ int view_add_rows(struct out_table *t, const struct view_rows *r, const struct c
 	return rc;
 }
 
+struct out_table *view_table(const struct cli *cli, const char *name, const struct view_rows *r,
+                             const struct colinfo **cols, int ncols, view_total_fn total,
+                             const void *ctx)
+{
+	struct out_col ocols[VIEW_MAX_COLS];
+	struct out_cell cells[VIEW_MAX_COLS];
+	struct out_table *t;
+	int rc;
+
+	view_out_cols(cols, ncols, ocols);
+	t = out_table_new(name, ocols, (size_t)ncols, &cli->out);
+	if (!t)
+		return NULL;
+	rc = add_rows(t, r, cols, ncols);
+	if (rc == 0 && cli->totals) {
+		for (int i = 0; i < ncols; i++)
+			cells[i] = total(cols[i], ctx);
+		rc = out_table_add_totals(t, cells);
+	}
+	if (rc < 0) {
+		out_table_free(t);
+		return NULL;
+	}
+	return t;
+}
+
 void view_out_cols(const struct colinfo **cols, int ncols, struct out_col *out)
 {
 	for (int i = 0; i < ncols; i++)
-		out[i] =
-		    (struct out_col){cols[i]->name, cols[i]->type, cols[i]->flags};
+		out[i] = (struct out_col){cols[i]->name, cols[i]->type, cols[i]->flags};
 }

@@ -12,6 +12,22 @@
 
 #define VIEW_MAX_COLS 64
 
+/* Column ids from VIEW_METRIC on are a metric (enum ml_metric) each: VIEW_METRIC + m. */
+#define VIEW_METRIC 100
+
+/* A size column showing metric m. */
+#define VIEW_SIZE_COL(name, m, help)                                                               \
+	{                                                                                          \
+		name, COL_SIZE, OUT_RIGHT, VIEW_METRIC + (m), help                                 \
+	}
+
+/* A view's columns and defaults from two arrays. */
+#define VIEW_COLS(infos, defaults)                                                                 \
+	{                                                                                          \
+		infos, sizeof(infos) / sizeof((infos)[0]), defaults,                               \
+		    sizeof(defaults) / sizeof((defaults)[0])                                       \
+	}
+
 /* One column: drives -o, --list-columns, --help, sorting and the output. */
 struct colinfo {
 	const char *name;
@@ -64,9 +80,16 @@ int view_begin(const struct cli *cli, const struct view_cols *v, bool takes_oper
 void view_sort(struct view_rows *r, void *rows, const struct colinfo *key,
                const struct colinfo *tie, bool reverse);
 
-/* Adds every row to t, one cell per column. Returns 0 or -ENOMEM. */
-int view_add_rows(struct out_table *t, const struct view_rows *r, const struct colinfo **cols,
-                  int ncols);
+/* The cell of the totals row under column c (blank where a sum means nothing). */
+typedef struct out_cell (*view_total_fn)(const struct colinfo *c, const void *ctx);
+
+/*
+ * A table named name with a row per row of r, one cell per column, and with -t a totals
+ * row of total(column, ctx). Returns it, to print, or NULL when out of memory.
+ */
+struct out_table *view_table(const struct cli *cli, const char *name, const struct view_rows *r,
+                             const struct colinfo **cols, int ncols, view_total_fn total,
+                             const void *ctx);
 
 /* The out_col of each selected column, into out (VIEW_MAX_COLS). */
 void view_out_cols(const struct colinfo **cols, int ncols, struct out_col *out);

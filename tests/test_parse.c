@@ -317,6 +317,29 @@ static void test_cmdline(void **state)
 	assert_int_equal(ml_parse_cmdline(b, sizeof(b) - 1), 0);
 }
 
+static void test_sysv_shm(void **state)
+{
+	const char *text =
+	    "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  "
+	    "cuid  cgid"
+	    "      atime      dtime      ctime                   rss                  swap\n"
+	    "         0         12  1600               1048576   100   101      4     0     0     "
+	    "0     0"
+	    "          0          0 1700000000               1048576                     0\n"
+	    "-559038737         13   600                  4096   100   100      0     0     0     "
+	    "0     0"
+	    "          0          0 1700000000                     0                     0\n";
+	unsigned mode = 0;
+
+	(void)state;
+	assert_int_equal(ml_parse_sysv_shm_mode(text, strlen(text), 12, &mode), 0);
+	assert_int_equal(mode, 01600); /* SHM_DEST: marked for removal */
+	assert_int_equal(ml_parse_sysv_shm_mode(text, strlen(text), 13, &mode), 0);
+	assert_int_equal(mode, 0600);
+	assert_int_equal(ml_parse_sysv_shm_mode(text, strlen(text), 14, &mode), -ENOENT);
+	assert_int_equal(ml_parse_sysv_shm_mode("header\nx 12 600\n", 16, 12, &mode), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -332,6 +355,7 @@ int main(void)
 	    cmocka_unit_test(test_status_kernel_thread_and_malformed),
 	    cmocka_unit_test(test_stat),
 	    cmocka_unit_test(test_cmdline),
+	    cmocka_unit_test(test_sysv_shm),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);

@@ -46,19 +46,11 @@ int ml_pages_resolve(struct ml_pages *pg, struct ml_source *src, const struct ml
  */
 bool ml_pages_exact(const struct ml_pages *pg);
 
-/* Exact figures of one process (index i of the scan), from its pages. */
-struct ml_page_figures {
-	uint64_t rss;      /* resident pages mapped (the zero page and hugetlb excluded) */
-	double pss;        /* Σ page size / map count: fractional, not truncated */
-	uint64_t uss;      /* pages mapped by this process alone */
-	uint64_t swap;     /* swap slots held */
-	double swap_pss;   /* Σ page size / holders of the slot among the scanned processes */
-	uint64_t cow;      /* anonymous pages still shared with the parent process (fork) */
-	uint64_t shared_out_of_set; /* set by ml_pages_freed: pages shared with other sets */
-};
-
-/* Fills fig for process i of the scan given to ml_pages_resolve. */
-void ml_pages_figures(const struct ml_pages *pg, size_t i, struct ml_page_figures *fig);
+/*
+ * COW of process i of the scan: its resident anonymous pages that its parent maps too
+ * (still shared since fork, the zygote effect). ML_UNKNOWN without frame numbers.
+ */
+uint64_t ml_pages_cow(const struct ml_pages *pg, size_t i);
 
 /* What killing a set of processes would return, and what would stay. Bytes. */
 struct ml_freed {
@@ -68,8 +60,7 @@ struct ml_freed {
 	uint64_t shared_out; /* stays: resident pages that processes outside the set map too */
 	uint64_t cache;      /* stays: file pages (clean or dirty) in the page cache */
 	uint64_t shmem_kept; /* stays: pages of shmem objects that persist or others hold */
-	uint64_t unique;     /* resident pages mapped by the set alone, of any kind */
-	bool exact;          /* false: from smaps alone, a lower bound */
+	bool exact;          /* false: from smaps alone, a lower bound; what stays is unknown */
 };
 
 /* anon + swap + shmem: the FREED figure. */
@@ -84,10 +75,10 @@ int ml_pages_freed(const struct ml_pages *pg, const uint32_t *set_of, size_t nse
                    struct ml_freed *out);
 
 /*
- * FREED of each subtree of a forest of the scan's processes: parent[i] is the index of
- * process i's parent, or -1 for a root. out[i] is what killing i and all its
- * descendants would return. Returns 0 or -ENOMEM.
+ * FREED of each subtree of the scan's process tree (ml_scan_parents): out[i] (one per
+ * process) is what killing process i and all its descendants would return. Returns 0 or
+ * -ENOMEM.
  */
-int ml_pages_freed_tree(const struct ml_pages *pg, const long *parent, struct ml_freed *out);
+int ml_pages_freed_tree(const struct ml_pages *pg, struct ml_freed *out);
 
 #endif

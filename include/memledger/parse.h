@@ -127,6 +127,13 @@ int ml_parse_smaps(const char *buf, size_t len, ml_mapping_fn emit, void *ctx);
  */
 int ml_parse_smaps_rollup(const char *buf, size_t len, struct ml_mem *m);
 
+/*
+ * Finds SysV segment shmid in a /proc/sysvipc/shm text and sets *mode to its perms field
+ * (octal, SHM_DEST and SHM_LOCKED included). Returns 0, -ENOENT when no line has that
+ * shmid, or -EINVAL when a line is malformed.
+ */
+int ml_parse_sysv_shm_mode(const char *buf, size_t len, uint64_t shmid, unsigned *mode);
+
 #define ML_COMM_MAX 64
 
 /* What memledger uses of /proc/PID/status; sizes in bytes, ML_UNKNOWN when absent. */

@@ -40,8 +40,8 @@ typedef int (*ml_proc_mapping_fn)(const struct ml_proc *p, const struct ml_mappi
  * of pages [vaddr, vaddr + n pages) of mapping m, in chunks, for every mapping whose
  * smaps shows resident or swapped pages; from reader threads.
  */
-typedef int (*ml_proc_pages_fn)(const struct ml_proc *p, const struct ml_mapping *m,
-                                uint64_t vaddr, const uint64_t *entries, size_t n, void *ctx);
+typedef int (*ml_proc_pages_fn)(const struct ml_proc *p, const struct ml_mapping *m, uint64_t vaddr,
+                                const uint64_t *entries, size_t n, void *ctx);
 
 /* Decides, after the cheap files (stat, status, cmdline) are read, whether to go on. */
 typedef bool (*ml_proc_filter_fn)(const struct ml_proc *p, void *ctx);
@@ -78,6 +78,16 @@ struct ml_scan {
  * error_file). out is to be freed with ml_scan_free() in either case.
  */
 int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct ml_scan *out);
+
+/* The index of pid in s->procs (ascending by PID: a binary search), or -1. */
+long ml_scan_find(const struct ml_scan *s, pid_t pid);
+
+/*
+ * The index in s->procs of each process's parent (status PPid, else stat's), or -1 for a
+ * process whose parent is no row (PID 1, a parent that could not be read), into parent
+ * (s->nprocs entries).
+ */
+void ml_scan_parents(const struct ml_scan *s, long *parent);
 
 /* Frees what a scan allocated. */
 void ml_scan_free(struct ml_scan *s);

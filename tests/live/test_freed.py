@@ -16,7 +16,8 @@ import sys
 import tempfile
 import time
 
-from test_live import KiB, MiB, NCHILDREN, Swap, check, skip, smaps_mappings, while_still
+from test_live import (KiB, MiB, NCHILDREN, Swap, check, skip, smaps_mappings, start_family,
+                       while_still)
 import test_live
 
 SHMEM_PREFIXES = ("/memfd:", "/SYSV", "/dev/zero", "/dev/shm/")
@@ -149,7 +150,7 @@ def check_kill(memledger, family, pids):
           abs(got - predicted) <= 2 * MiB, f"{got} vs {predicted}")
 
 
-def check_unprivileged(memledger, helper, workdir, exact_child):
+def check_unprivileged(memledger, helper, workdir):
     """As nobody: frame numbers are hidden, FREED says so and is a lower bound."""
     if os.geteuid() != 0 or not shutil.which("setpriv"):
         skip("freed as nobody", "needs root and setpriv")
@@ -162,11 +163,9 @@ def check_unprivileged(memledger, helper, workdir, exact_child):
     os.chmod(workdir, 0o755)
     os.mkdir(mine)
     os.chmod(mine, 0o777)
-    family = subprocess.Popen([*drop, helper, mine, "1", "0"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    family, pids = start_family(helper, mine, 1, False, drop)
     try:
-        pids = [int(p) for p in family.stdout.readline().split()[1:]]
-        if len(pids) != 2:
+        if not pids:
             check("freed as nobody: the layout helper starts as nobody", False)
             return
         doc, err = freed(memledger, [pids[1]], drop)
@@ -194,17 +193,13 @@ def main():
     swap = Swap()
     family = None
     try:
-        family = subprocess.Popen([helper, workdir, str(NCHILDREN), "1" if swap.on else "0"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = family.stdout.readline().split()
-        if not line or line[0] != "ready":
-            print("FAIL: the layout helper did not start")
+        family, pids = start_family(helper, workdir, NCHILDREN, swap.on)
+        if not pids:
             return 1
-        pids = [int(p) for p in line[1:]]
         child = check_child(memledger, pids, swap.on)
         fam = check_family(memledger, pids, swap.on)
         check_tree(memledger, pids, child, fam)
-        check_unprivileged(memledger, helper, workdir, child)
+        check_unprivileged(memledger, helper, workdir)
         check_kill(memledger, family, pids)
         family = None
     finally:

@@ -141,6 +141,18 @@ class Swap:
             os.unlink(self.path)
 
 
+def start_family(helper, workdir, nchildren, swap_on, drop=()):
+    """Starts the layout helper (as drop says); returns (the process, its PIDs: parent
+    first), or (the process, None) when it did not start."""
+    family = subprocess.Popen([*drop, helper, workdir, str(nchildren), "1" if swap_on else "0"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = family.stdout.readline().split()
+    if not line or line[0] != "ready":
+        print("FAIL: the layout helper did not start")
+        return family, None
+    return family, [int(p) for p in line[1:]]
+
+
 def check_equal_to_kernel(memledger, pids):
     """Every column equals the kernel's; returns memledger's rows for the other checks."""
     def read_kernel():
@@ -447,13 +459,9 @@ def main():
     swap = Swap()
     family = None
     try:
-        family = subprocess.Popen([helper, workdir, str(NCHILDREN), "1" if swap.on else "0"],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = family.stdout.readline().split()
-        if not line or line[0] != "ready":
-            print("FAIL: the layout helper did not start")
+        family, pids = start_family(helper, workdir, NCHILDREN, swap.on)
+        if not pids:
             return 1
-        pids = [int(p) for p in line[1:]]
         rows = check_equal_to_kernel(memledger, pids)
         check_layout(rows, pids, swap.on)
         check_against_smem(rows, pids)
