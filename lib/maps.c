@@ -89,10 +89,76 @@ enum ml_kind ml_mapping_kind(const struct ml_mapping *m)
 	return ML_KIND_ANON; /* "", [anon:NAME] */
 }
 
+/* A block of the names and flags of a process's mappings: one malloc per 64 KiB of
+ * text, not two per mapping. */
+struct ml_text_block {
+	struct ml_text_block *next;
+	size_t used, size;
+	char data[];
+};
+
+/* A copy of s[0..len) and a NUL in the maps' text blocks; NULL when out of memory. */
+static const char *keep_text(struct ml_maps *maps, const char *s, size_t len)
+{
+	struct ml_text_block *b = maps->text;
+	char *d;
+
+	if (!b || b->size - b->used < len + 1) {
+		size_t size = len + 1 > 65536 ? len + 1 : 65536;
+		b = malloc(sizeof(*b) + size);
+		if (!b)
+			return NULL;
+		*b = (struct ml_text_block){.next = maps->text, .size = size};
+		maps->text = b;
+	}
+	d = b->data + b->used;
+	memcpy(d, s, len);
+	d[len] = '\0';
+	b->used += len + 1;
+	return d;
+}
+
+#define ARENA_SIZE (64ull << 20) /* glibc's HEAP_MAX_SIZE on 64-bit */
+
+static bool is_plain_anon(const struct ml_map *m, const char *perms)
+{
+	return m->inode == 0 && m->name[0] == '\0' && strcmp(m->perms, perms) == 0;
+}
+
+/*
+ * True when m is a glibc malloc arena: a rw-p anonymous mapping at a 64 MiB boundary
+ * followed at once by a ---p anonymous tail, the two exactly 64 MiB together.
+ */
+static bool is_arena(const struct ml_map *m, const struct ml_map *tail)
+{
+	return m->start % ARENA_SIZE == 0 && is_plain_anon(m, "rw-p") &&
+	       is_plain_anon(tail, "---p") && tail->start == m->end &&
+	       tail->end - m->start == ARENA_SIZE;
+}
+
+/* What ml_maps_read_each hands each mapping to. */
+struct maps_reader {
+	struct ml_maps *maps;
+	ml_map_fn fn;
+	void *ctx;
+};
+
+/* Settles the kind of mapping i, now that the next one is known (or there is none), and
+ * hands it on. */
+static int settle(struct maps_reader *r, size_t i)
+{
+	struct ml_map *m = &r->maps->v[i];
+
+	if (i + 1 < r->maps->n && is_arena(m, m + 1))
+		m->kind = ML_KIND_HEAP;
+	return r->fn ? r->fn(r->maps, i, r->ctx) : 0;
+}
+
 /* Appends one parsed mapping to the list. */
 static int keep_mapping(const struct ml_mapping *m, void *ctx)
 {
-	struct ml_maps *maps = ctx;
+	struct maps_reader *r = ctx;
+	struct ml_maps *maps = r->maps;
 	struct ml_map *d;
 
 	if (ml_grow((void **)&maps->v, &maps->cap, maps->n, 1, sizeof(*maps->v)) < 0)
@@ -108,41 +174,18 @@ static int keep_mapping(const struct ml_mapping *m, void *ctx)
 	                     .kind = ml_mapping_kind(m)};
 	memcpy(d->perms, m->perms, sizeof(d->perms));
 	d->mem.v[ML_MEM_SIZE] = m->end - m->start;
-	d->name = strdup(m->name);
-	d->vmflags = strdup(m->vmflags);
-	if (!d->name || !d->vmflags) {
-		free(d->name);
-		free(d->vmflags);
+	d->name = keep_text(maps, m->name, m->name_len);
+	d->vmflags = keep_text(maps, m->vmflags, strlen(m->vmflags));
+	if (!d->name || !d->vmflags)
 		return -ENOMEM;
-	}
 	maps->n++;
-	return 0;
+	return maps->n > 1 ? settle(r, maps->n - 2) : 0;
 }
 
-#define ARENA_SIZE (64ull << 20) /* glibc's HEAP_MAX_SIZE on 64-bit */
-
-static bool is_plain_anon(const struct ml_map *m, const char *perms)
+int ml_maps_read_each(struct ml_source *src, pid_t pid, struct ml_maps *out, ml_map_fn fn,
+                      void *ctx)
 {
-	return m->inode == 0 && m->name[0] == '\0' && strcmp(m->perms, perms) == 0;
-}
-
-/*
- * Marks glibc malloc arenas as heap: a rw-p anonymous mapping at a 64 MiB boundary
- * followed at once by a ---p anonymous tail, the two exactly 64 MiB together.
- */
-static void mark_arenas(struct ml_maps *maps)
-{
-	for (size_t i = 0; i + 1 < maps->n; i++) {
-		struct ml_map *m = &maps->v[i], *tail = &maps->v[i + 1];
-		if (m->start % ARENA_SIZE == 0 && is_plain_anon(m, "rw-p") &&
-		    is_plain_anon(tail, "---p") && tail->start == m->end &&
-		    tail->end - m->start == ARENA_SIZE)
-			m->kind = ML_KIND_HEAP;
-	}
-}
-
-int ml_maps_read(struct ml_source *src, pid_t pid, struct ml_maps *out)
-{
+	struct maps_reader r = {out, fn, ctx};
 	struct ml_buf buf = {0};
 	int dirfd, fd;
 	long n;
@@ -156,20 +199,25 @@ int ml_maps_read(struct ml_source *src, pid_t pid, struct ml_maps *out)
 	close(dirfd);
 	if (fd < 0)
 		return fd == -ENOENT && ml_source_is_procfs(src) ? -ESRCH : fd;
-	n = ml_read_smaps_ahead(fd, &buf, keep_mapping, out);
+	n = ml_read_smaps_ahead(fd, &buf, keep_mapping, &r);
 	close(fd);
 	ml_buf_free(&buf);
-	if (n < 0)
-		return (int)n;
-	mark_arenas(out);
-	return 0;
+	if (n >= 0 && out->n)
+		n = settle(&r, out->n - 1);
+	return n < 0 ? (int)n : 0;
+}
+
+int ml_maps_read(struct ml_source *src, pid_t pid, struct ml_maps *out)
+{
+	return ml_maps_read_each(src, pid, out, NULL, NULL);
 }
 
 void ml_maps_free(struct ml_maps *maps)
 {
-	for (size_t i = 0; i < maps->n; i++) {
-		free(maps->v[i].name);
-		free(maps->v[i].vmflags);
+	while (maps->text) {
+		struct ml_text_block *next = maps->text->next;
+		free(maps->text);
+		maps->text = next;
 	}
 	free(maps->v);
 	memset(maps, 0, sizeof(*maps));

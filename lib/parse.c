@@ -82,14 +82,22 @@ static int mem_field_index(const char *key, size_t len)
 
 /*
  * Parses "   123 kB" (blanks, a decimal number, an optional " kB") from p to end into
- * bytes. Returns 0 or -EINVAL.
+ * bytes. Returns 0 or -EINVAL. Inline digits: this runs once per line of smaps.
  */
 static int parse_kb(const char *p, const char *end, uint64_t *bytes)
 {
-	uint64_t kb;
+	const uint64_t max_kb = UINT64_MAX / 1024;
+	const char *digits;
+	uint64_t kb = 0;
 
 	p = ml_skip_blanks(p, end);
-	if (ml_parse_u64(&p, end, 10, &kb) < 0 || kb > UINT64_MAX / 1024)
+	for (digits = p; p < end && (unsigned)(*p - '0') <= 9; p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (kb > (max_kb - d) / 10)
+			return -EINVAL;
+		kb = kb * 10 + d;
+	}
+	if (p == digits)
 		return -EINVAL;
 	p = ml_skip_blanks(p, end);
 	if (p != end && !(end - p == 2 && p[0] == 'k' && p[1] == 'B'))
@@ -100,11 +108,12 @@ static int parse_kb(const char *p, const char *end, uint64_t *bytes)
 
 int ml_parse_mem_line(const char *line, size_t len, struct ml_mem *m)
 {
-	const char *end = line + len;
-	const char *colon = memchr(line, ':', len);
+	const char *end = line + len, *colon = line;
 	int field;
 
-	if (!colon || colon == line)
+	while (colon < end && *colon != ':') /* keys are short: no memchr call */
+		colon++;
+	if (colon == end || colon == line)
 		return -EINVAL;
 	field = mem_field_index(line, (size_t)(colon - line));
 	if (field < 0)

@@ -135,6 +135,15 @@ static struct map_row *merge_target(struct map_row *rows, size_t n, const struct
 	return NULL;
 }
 
+/* The row of mapping m alone. DEV is formatted only with with_dev. */
+static void make_row(struct map_row *r, pid_t pid, const struct ml_map *m, bool with_dev)
+{
+	*r = (struct map_row){
+	    .pid = pid, .map = m, .mem = &m->mem, .commit = ml_map_commit(m), .count = 1};
+	if (with_dev)
+		snprintf(r->dev, sizeof(r->dev), "%02x:%02x", m->dev_major, m->dev_minor);
+}
+
 /*
  * The rows of one process: its mappings as filtered, merged with --merge (their sums in
  * *sums, which the caller frees). DEV is formatted only with with_dev.
@@ -163,20 +172,20 @@ static struct map_row *build_rows(const struct cli *cli, const struct ml_maps *m
 			continue;
 		}
 		r = &rows[*n];
-		*r = (struct map_row){.pid = maps->pid,
-		                      .map = m,
-		                      .mem = &m->mem,
-		                      .commit = ml_map_commit(m),
-		                      .count = 1};
+		make_row(r, maps->pid, m, with_dev);
 		if (cli->merge) {
 			(*sums)[*n] = m->mem;
 			r->mem = &(*sums)[*n];
 		}
-		if (with_dev)
-			snprintf(r->dev, sizeof(r->dev), "%02x:%02x", m->dev_major, m->dev_minor);
 		(*n)++;
 	}
 	return rows;
+}
+
+/* False for the columns whose sum means nothing, left blank in the totals row. */
+static bool summable(const struct colinfo *c)
+{
+	return c->id == F_COMMIT || c->id == F_COUNT || c->id >= VIEW_METRIC;
 }
 
 /* Sums of the shown rows, for -t. */
@@ -186,11 +195,53 @@ static struct out_cell total_cell(const struct colinfo *c, const void *ctx)
 	const struct map_row *rows = r->rows;
 	uint64_t sum = 0;
 
-	if (c->id != F_COMMIT && c->id != F_COUNT && c->id < VIEW_METRIC)
+	if (!summable(c))
 		return (struct out_cell){.blank = true};
 	for (size_t i = 0; i < r->n; i++)
 		sum = ml_add_u64(sum, row_number(&rows[i], c));
 	return (struct out_cell){.num = sum};
+}
+
+/*
+ * Rows made as the mappings are read: the table is laid out while the kernel writes the
+ * rest of smaps. Only when rows are shown in address order, one per mapping.
+ */
+struct stream {
+	const struct cli *cli;
+	const struct colinfo **cols;
+	int ncols;
+	bool with_dev;
+	struct out_table *t;
+	uint64_t sums[VIEW_MAX_COLS]; /* of the shown rows, for -t */
+};
+
+static const struct view_rows stream_rows = {NULL, 0, sizeof(struct map_row), row_number, row_text};
+
+/* Adds mapping i of maps to the table, unless filtered out (an ml_map_fn). */
+static int stream_map(const struct ml_maps *maps, size_t i, void *ctx)
+{
+	struct stream *s = ctx;
+	const struct ml_map *m = &maps->v[i];
+	struct map_row r;
+
+	if (!keep_map(s->cli, m))
+		return 0;
+	make_row(&r, maps->pid, m, s->with_dev);
+	for (int c = 0; c < s->ncols; c++)
+		if (s->cli->totals && summable(s->cols[c]))
+			s->sums[c] = ml_add_u64(s->sums[c], row_number(&r, s->cols[c]));
+	return view_add_row(s->t, &stream_rows, &r, s->cols, s->ncols);
+}
+
+/* The totals of a streamed table, for -t. */
+static struct out_cell stream_total(const struct colinfo *c, const void *ctx)
+{
+	const struct stream *s = ctx;
+
+	for (int i = 0; i < s->ncols; i++)
+		if (s->cols[i] == c && summable(c))
+			return (struct out_cell){.num = s->sums[i]};
+	return (struct out_cell){.blank = true};
 }
 
 /* The summary's table of kinds: KIND COUNT SIZE RSS PSS USS SWAP. */
@@ -315,35 +366,23 @@ static int print_summary(const struct cli *cli, const struct ml_maps_summary *s,
 	return rc;
 }
 
-/* The mappings table of one process (and its totals with -t). */
-static int print_mappings(const struct cli *cli, const struct map_row *rows, size_t n,
-                          const struct colinfo **cols, int ncols, struct json *j)
+/* The mappings table of one process, from its rows sorted as asked. NULL when out of
+ * memory. */
+static struct out_table *mappings_table(const struct cli *cli, const struct ml_maps *maps,
+                                        const struct colinfo **cols, int ncols,
+                                        const struct colinfo *key, bool with_dev)
 {
-	struct view_rows r = {rows, n, sizeof(*rows), row_number, row_text};
-	struct out_table *t = view_table(cli, "mappings", &r, cols, ncols, total_cell, &r);
-
-	return t ? out_table_print_free(t, j) : -ENOMEM;
-}
-
-/* Everything memledger maps prints for one process. */
-static int print_process(const struct cli *cli, struct ml_source *src, const struct ml_maps *maps,
-                         const struct colinfo **cols, int ncols, const struct colinfo *key,
-                         struct json *j)
-{
-	struct ml_maps_summary summary;
 	struct ml_mem *sums = NULL;
+	struct view_rows r;
 	struct map_row *rows;
-	bool with_dev = key && key->id == F_DEV;
+	struct out_table *t;
 	size_t n;
-	int rc;
 
-	for (int i = 0; i < ncols; i++)
-		with_dev = with_dev || cols[i]->id == F_DEV;
 	rows = build_rows(cli, maps, with_dev, &n, &sums);
 	if (!rows)
-		return -ENOMEM;
+		return NULL;
+	r = (struct view_rows){rows, n, sizeof(*rows), row_number, row_text};
 	if (key) {
-		struct view_rows r = {rows, n, sizeof(*rows), row_number, row_text};
 		view_sort(&r, rows, key, &infos[1], cli->reverse);
 	} else if (cli->reverse) {
 		for (size_t i = 0; i < n / 2; i++) {
@@ -352,18 +391,64 @@ static int print_process(const struct cli *cli, struct ml_source *src, const str
 			rows[n - 1 - i] = tmp;
 		}
 	}
+	t = view_table(cli, "mappings", &r, cols, ncols, total_cell, &r);
+	free(rows);
+	free(sums);
+	return t;
+}
+
+/* Everything memledger maps prints for one process: its mappings table t, then the
+ * summary. Frees t. */
+static int print_process(const struct cli *cli, struct ml_source *src, const struct ml_maps *maps,
+                         struct out_table *t, struct json *j)
+{
+	struct ml_maps_summary summary;
+	int rc;
+
 	if (cli->out.format == OUT_JSON) {
 		json_object_begin(j);
 		json_pair_u64(j, "pid", (uint64_t)maps->pid);
 	}
-	rc = print_mappings(cli, rows, n, cols, ncols, j);
+	rc = out_table_print_free(t, j);
 	ml_maps_summarize(src, maps, &summary);
 	if (rc == 0 && cli->out.format != OUT_CSV)
 		rc = print_summary(cli, &summary, j);
 	if (cli->out.format == OUT_JSON)
 		json_object_end(j);
-	free(rows);
-	free(sums);
+	return rc;
+}
+
+/*
+ * Reads the mappings of pid into maps and lays out their table into *t: as they are read
+ * when the rows keep address order, else afterwards. Returns 0 or -errno.
+ */
+static int read_process(const struct cli *cli, struct ml_source *src, pid_t pid,
+                        struct ml_maps *maps, const struct colinfo **cols, int ncols,
+                        const struct colinfo *key, struct out_table **t)
+{
+	struct stream s = {cli, cols, ncols, key && key->id == F_DEV, NULL, {0}};
+	int rc;
+
+	for (int i = 0; i < ncols; i++)
+		s.with_dev = s.with_dev || cols[i]->id == F_DEV;
+	*t = NULL;
+	if (cli->merge || key || cli->reverse) {
+		rc = ml_maps_read(src, pid, maps);
+		if (rc == 0 && maps->n &&
+		    !(*t = mappings_table(cli, maps, cols, ncols, key, s.with_dev)))
+			rc = -ENOMEM;
+		return rc;
+	}
+	s.t = view_table_new(cli, "mappings", cols, ncols);
+	if (!s.t)
+		return -ENOMEM;
+	rc = ml_maps_read_each(src, pid, maps, stream_map, &s);
+	if (rc == 0)
+		rc = view_table_totals(cli, s.t, cols, ncols, stream_total, &s);
+	if (rc < 0 || maps->n == 0)
+		out_table_free(s.t);
+	else
+		*t = s.t;
 	return rc;
 }
 
@@ -386,7 +471,8 @@ static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
                        struct json *j)
 {
 	struct ml_maps maps;
-	int rc = ml_maps_read(src, pid, &maps);
+	struct out_table *t;
+	int rc = read_process(cli, src, pid, &maps, cols, ncols, key, &t);
 	bool empty = rc == 0 && maps.n == 0;
 
 	if (rc == -ESRCH || rc == -ENOENT)
@@ -399,7 +485,7 @@ static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
 	else if (empty)
 		cli_warn("process %d has no user address space (a kernel thread or a zombie)",
 		         (int)pid);
-	else if ((rc = print_process(cli, src, &maps, cols, ncols, key, j)) < 0)
+	else if ((rc = print_process(cli, src, &maps, t, j)) < 0)
 		cli_warn("cannot write the output: %s", strerror(-rc));
 	ml_maps_free(&maps);
 	return rc < 0 || empty ? -1 : 0;

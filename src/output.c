@@ -305,7 +305,9 @@ static int cell_text(struct out_table *t, const struct out_col *col, const struc
 		out->unknown = true;
 		text = machine ? "" : "-";
 	}
-	return machine ? copy_text(t, text, out) : encode_for_table(t, text, out);
+	if (machine || text != c->str) /* numbers, "-" and "": plain ASCII, nothing to escape */
+		return copy_text(t, text, out);
+	return encode_for_table(t, text, out);
 }
 
 struct out_table *out_table_new(const char *name, const struct out_col *cols, size_t ncols,
@@ -517,38 +519,53 @@ static size_t fit_text(const struct out_table *t, const struct out_text *c, size
 	return i;
 }
 
-/* A growing line buffer: lines are written whole, one fwrite each. */
+/*
+ * The lines of a table, built in one buffer and written 64 KiB at a time: no stdio call
+ * per line or per cell.
+ */
 struct line {
 	char *buf;
 	size_t len, size;
-	size_t content; /* the end of the last text: padding after it is not printed */
+	size_t start;   /* where the current line starts */
+	size_t content; /* the end of the line's last text: padding after it is not printed */
 };
 
-static int line_put(struct line *l, const char *s, size_t n, size_t pad)
+#define LINE_FLUSH 65536
+
+/* Makes room for n more bytes. Returns 0 or -ENOMEM. */
+static int line_reserve(struct line *l, size_t n)
 {
-	if (l->len + n + pad + 1 > l->size) {
-		size_t size = 2 * (l->len + n + pad + 1);
+	if (l->len + n > l->size) {
+		size_t size = 2 * (l->len + n) > LINE_FLUSH ? 2 * (l->len + n) : 2 * LINE_FLUSH;
 		char *b = realloc(l->buf, size);
 		if (!b)
 			return -ENOMEM;
 		l->buf = b;
 		l->size = size;
 	}
+	return 0;
+}
+
+/* Appends s[0..n) and pad spaces; line_reserve made room for them. */
+static void line_put(struct line *l, const char *s, size_t n, size_t pad)
+{
 	if (n)
 		memcpy(l->buf + l->len, s, n);
 	memset(l->buf + l->len + n, ' ', pad);
 	l->len += n + pad;
-	return 0;
 }
 
-/* Prints the line without the padding after its last text. */
-static int end_line(struct line *l)
+/* Ends the line without the padding after its last text; writes out what is buffered
+ * once it passes LINE_FLUSH. */
+static void end_line(struct line *l)
 {
 	l->len = l->content;
-	if (line_put(l, "\n", 1, 0) < 0)
-		return -ENOMEM;
-	fwrite(l->buf, 1, l->len, stdout);
-	return 0;
+	l->buf[l->len++] = '\n';
+	if (l->len >= LINE_FLUSH) {
+		fwrite(l->buf, 1, l->len, stdout);
+		l->len = 0;
+	}
+	l->start = l->content = l->len;
 }
 
 /* The tree art before a cell's text, and its length and width. */
@@ -558,30 +575,41 @@ struct art {
 };
 
 /* Appends cell i of a table line, with art before its text, padded to width unless it is
- * the last one. */
-static int put_cell(const struct out_table *t, struct line *l, size_t i, const struct art *art,
-                    const struct out_text *c, size_t width)
+ * the last one. The line has room for the widths, the art and the separators. */
+static void put_cell(const struct out_table *t, struct line *l, size_t i, const struct art *art,
+                     const struct out_text *c, size_t width)
 {
 	bool right = t->cols[i].flags & OUT_RIGHT, last = i + 1 == t->ncols;
 	size_t used = 0, n = 0;
 
-	if (i && line_put(l, " ", 1, 0) < 0)
-		return -ENOMEM;
+	if (i)
+		line_put(l, " ", 1, 0);
 	if (t->opts.format == OUT_RAW) {
-		if (line_put(l, c->s, c->len, 0) < 0)
-			return -ENOMEM;
+		line_put(l, c->s, c->len, 0);
 		l->content = l->len;
-		return 0;
+		return;
 	}
 	if (c->s)
 		n = fit_text(t, c, width > art->width ? width - art->width : 0, &used);
-	if (right && line_put(l, "", 0, width - art->width - used) < 0)
-		return -ENOMEM;
-	if (line_put(l, art->s, art->len, 0) < 0 || line_put(l, c->s, n, 0) < 0)
-		return -ENOMEM;
+	if (right)
+		line_put(l, "", 0, width - art->width - used);
+	line_put(l, art->s, art->len, 0);
+	line_put(l, c->s, n, 0);
 	if (n || art->len)
 		l->content = l->len;
-	return right || last ? 0 : line_put(l, "", 0, width - art->width - used);
+	if (!right && !last)
+		line_put(l, "", 0, width - art->width - used);
+}
+
+/* The most bytes a line of row r can take: texts, padding, art and separators. */
+static size_t line_room(const struct out_table *t, const struct out_row *r, const size_t *widths,
+                        const struct art *art)
+{
+	size_t n = t->ncols + art->len + 1;
+
+	for (size_t i = 0; i < t->ncols; i++)
+		n += widths[i] + (r ? r->cells[i].len : strlen(t->cols[i].name));
+	return n;
 }
 
 /* Prints the table or raw columns: a header line unless --noheadings, then the rows. */
@@ -595,28 +623,31 @@ static int print_table(struct out_table *t)
 
 	column_widths(t, widths);
 	if (!t->opts.noheadings) {
+		rc = line_reserve(&l, line_room(t, NULL, widths, &none));
 		for (size_t i = 0; i < t->ncols && rc == 0; i++) {
 			const char *name = t->cols[i].name;
 			struct out_text head = {name, (uint32_t)strlen(name),
 			                        (uint32_t)strlen(name), false};
-			rc = put_cell(t, &l, i, &none, &head, widths[i]);
+			put_cell(t, &l, i, &none, &head, widths[i]);
 		}
 		if (rc == 0)
-			rc = end_line(&l);
+			end_line(&l);
 	}
 	for (const struct out_row *r = next_row(t, NULL, stack); r && rc == 0;
 	     r = next_row(t, r, stack)) {
-		l.len = l.content = 0;
 		if (t->opts.format == OUT_TABLE) {
 			art.len = tree_art(t, r, stack, art.s);
 			art.width = 2 * r->depth;
 		}
+		rc = line_reserve(&l, line_room(t, r, widths, &art));
 		for (size_t i = 0; i < t->ncols && rc == 0; i++)
-			rc = put_cell(t, &l, i, (t->cols[i].flags & OUT_TREE) ? &art : &none,
-			              &r->cells[i], widths[i]);
+			put_cell(t, &l, i, (t->cols[i].flags & OUT_TREE) ? &art : &none,
+			         &r->cells[i], widths[i]);
 		if (rc == 0)
-			rc = end_line(&l);
+			end_line(&l);
 	}
+	if (l.len)
+		fwrite(l.buf, 1, l.len, stdout);
 	free(l.buf);
 	return rc;
 }

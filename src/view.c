@@ -102,45 +102,52 @@ void view_sort(struct view_rows *r, void *rows, const struct colinfo *key,
 	qsort_r(rows, r->n, r->size, compare_rows, &ctx);
 }
 
-/* Adds every row to t, one cell per column. Returns 0 or -ENOMEM. */
-static int add_rows(struct out_table *t, const struct view_rows *r, const struct colinfo **cols,
-                    int ncols)
+int view_add_row(struct out_table *t, const struct view_rows *r, const void *row,
+                 const struct colinfo **cols, int ncols)
 {
 	struct out_cell cells[VIEW_MAX_COLS];
-	int rc = 0;
 
-	for (size_t i = 0; i < r->n && rc == 0; i++) {
-		const void *row = (const char *)r->rows + i * r->size;
-		for (int c = 0; c < ncols; c++) {
-			if (cols[c]->type == COL_STR)
-				cells[c] = (struct out_cell){.str = r->text(row, cols[c])};
-			else
-				cells[c] = (struct out_cell){.num = r->number(row, cols[c])};
-		}
-		rc = out_table_add_row(t, cells);
+	for (int c = 0; c < ncols; c++) {
+		if (cols[c]->type == COL_STR)
+			cells[c] = (struct out_cell){.str = r->text(row, cols[c])};
+		else
+			cells[c] = (struct out_cell){.num = r->number(row, cols[c])};
 	}
-	return rc;
+	return out_table_add_row(t, cells);
+}
+
+struct out_table *view_table_new(const struct cli *cli, const char *name,
+                                 const struct colinfo **cols, int ncols)
+{
+	struct out_col ocols[VIEW_MAX_COLS];
+
+	view_out_cols(cols, ncols, ocols);
+	return out_table_new(name, ocols, (size_t)ncols, &cli->out);
+}
+
+int view_table_totals(const struct cli *cli, struct out_table *t, const struct colinfo **cols,
+                      int ncols, view_total_fn total, const void *ctx)
+{
+	struct out_cell cells[VIEW_MAX_COLS];
+
+	if (!cli->totals)
+		return 0;
+	for (int i = 0; i < ncols; i++)
+		cells[i] = total(cols[i], ctx);
+	return out_table_add_totals(t, cells);
 }
 
 struct out_table *view_table(const struct cli *cli, const char *name, const struct view_rows *r,
                              const struct colinfo **cols, int ncols, view_total_fn total,
                              const void *ctx)
 {
-	struct out_col ocols[VIEW_MAX_COLS];
-	struct out_cell cells[VIEW_MAX_COLS];
-	struct out_table *t;
-	int rc;
+	struct out_table *t = view_table_new(cli, name, cols, ncols);
+	int rc = t ? 0 : -ENOMEM;
 
-	view_out_cols(cols, ncols, ocols);
-	t = out_table_new(name, ocols, (size_t)ncols, &cli->out);
-	if (!t)
-		return NULL;
-	rc = add_rows(t, r, cols, ncols);
-	if (rc == 0 && cli->totals) {
-		for (int i = 0; i < ncols; i++)
-			cells[i] = total(cols[i], ctx);
-		rc = out_table_add_totals(t, cells);
-	}
+	for (size_t i = 0; i < r->n && rc == 0; i++)
+		rc = view_add_row(t, r, (const char *)r->rows + i * r->size, cols, ncols);
+	if (rc == 0)
+		rc = view_table_totals(cli, t, cols, ncols, total, ctx);
 	if (rc < 0) {
 		out_table_free(t);
 		return NULL;

@@ -91,6 +91,19 @@ struct out_table *view_table(const struct cli *cli, const char *name, const stru
                              const struct colinfo **cols, int ncols, view_total_fn total,
                              const void *ctx);
 
+/* An empty table named name, one column per selected column; NULL when out of memory. */
+struct out_table *view_table_new(const struct cli *cli, const char *name,
+                                 const struct colinfo **cols, int ncols);
+
+/* Adds row (read through r's number and text) to t, one cell per column. Returns 0 or
+ * -ENOMEM. */
+int view_add_row(struct out_table *t, const struct view_rows *r, const void *row,
+                 const struct colinfo **cols, int ncols);
+
+/* With -t, adds to t a totals row of total(column, ctx). Returns 0 or -ENOMEM. */
+int view_table_totals(const struct cli *cli, struct out_table *t, const struct colinfo **cols,
+                      int ncols, view_total_fn total, const void *ctx);
+
 /* The out_col of each selected column, into out (VIEW_MAX_COLS). */
 void view_out_cols(const struct colinfo **cols, int ncols, struct out_col *out);
 

@@ -40,8 +40,8 @@ struct ml_map {
 	uint64_t start, end, offset, inode;
 	unsigned dev_major, dev_minor;
 	char perms[5];
-	char *name;    /* malloc'ed; "" for anonymous memory */
-	char *vmflags; /* malloc'ed; "" when smaps had no VmFlags */
+	const char *name;    /* "" for anonymous memory; lives as long as the ml_maps */
+	const char *vmflags; /* "" when smaps had no VmFlags; as long as the ml_maps */
 	struct ml_mem mem;
 	enum ml_kind kind;
 };
@@ -54,6 +54,7 @@ struct ml_maps {
 	pid_t pid;
 	struct ml_map *v;
 	size_t n, cap;
+	struct ml_text_block *text; /* the names and flags, in blocks of 64 KiB */
 };
 
 /*
@@ -62,6 +63,18 @@ struct ml_maps {
  * process is gone, -EACCES, -EINVAL for a malformed file, or another -errno.
  */
 int ml_maps_read(struct ml_source *src, pid_t pid, struct ml_maps *out);
+
+/* Called with each mapping of ml_maps_read_each, in address order, once its kind is
+ * settled: index i of maps->v (maps->v may move between calls). Returns 0 or -errno,
+ * which stops the reading. */
+typedef int (*ml_map_fn)(const struct ml_maps *maps, size_t i, void *ctx);
+
+/*
+ * ml_maps_read, handing each mapping to fn as it is read, so that a caller can work while
+ * the kernel writes the rest of the file. Returns as ml_maps_read, or fn's error.
+ */
+int ml_maps_read_each(struct ml_source *src, pid_t pid, struct ml_maps *out, ml_map_fn fn,
+                      void *ctx);
 
 /* Frees what ml_maps_read allocated. */
 void ml_maps_free(struct ml_maps *maps);
