@@ -7,8 +7,17 @@
 #include "memledger/libs.h"
 #include "util.h"
 
+/* A possible arena head, booked once the process's next mapping tells (ml_arena_tail). */
+struct pending_head {
+	pid_t pid;
+	uint64_t start, end;
+	struct ml_mem mem;
+};
+
 struct ml_libs {
 	pthread_mutex_t lock;
+	struct pending_head *pending; /* one at most per process; a few in all */
+	size_t npending, pending_cap;
 	struct ml_lib_use *uses; /* the uses, in the order first booked */
 	size_t n, cap;
 	size_t *buckets; /* index + 1 into uses; 0 is empty (open addressing) */
@@ -33,6 +42,7 @@ void ml_libs_free(struct ml_libs *l)
 		free(l->uses[i].name);
 	free(l->uses);
 	free(l->buckets);
+	free(l->pending);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 }
@@ -122,6 +132,44 @@ static struct ml_lib_use *find_or_add(struct ml_libs *l, const struct use_key *k
 	return &l->uses[l->n - 1];
 }
 
+/* Adds mem (Size set) of one mapping booked under k, of kind kind. Returns 0 or -ENOMEM. */
+static int book(struct ml_libs *l, const struct use_key *k, enum ml_kind kind,
+                const struct ml_mem *mem)
+{
+	struct ml_lib_use *u = find_or_add(l, k);
+
+	if (!u)
+		return -ENOMEM;
+	ml_mem_add(&u->mem, mem);
+	u->mappings++;
+	if (kind < u->kind)
+		u->kind = kind;
+	return 0;
+}
+
+/* Books pending head i as heap or as anonymous memory, and drops it. */
+static int book_pending(struct ml_libs *l, size_t i, bool arena)
+{
+	struct pending_head h = l->pending[i];
+	struct use_key k = {arena ? "[heap]" : "[anon]", 0, 0, 0, h.pid};
+
+	l->pending[i] = l->pending[--l->npending];
+	return book(l, &k, arena ? ML_KIND_HEAP : ML_KIND_ANON, &h.mem);
+}
+
+/* Settles the pending head of pid, if any, now that m follows it. */
+static int settle_pending(struct ml_libs *l, pid_t pid, const struct ml_mapping *m)
+{
+	for (size_t i = 0; i < l->npending; i++) {
+		const struct pending_head *h = &l->pending[i];
+		if (h->pid == pid)
+			return book_pending(l, i,
+			                    ml_arena_tail(h->start, h->end, m->start, m->end,
+			                                  m->perms, m->inode, m->name));
+	}
+	return 0;
+}
+
 int ml_libs_add(struct ml_libs *l, pid_t pid, const struct ml_mapping *m)
 {
 	enum ml_kind kind = ml_mapping_kind(m);
@@ -129,19 +177,19 @@ int ml_libs_add(struct ml_libs *l, pid_t pid, const struct ml_mapping *m)
 	struct use_key k = {booked_name(m, kind), shmem ? m->dev_major : 0,
 	                    shmem ? m->dev_minor : 0, shmem ? m->inode : 0, pid};
 	struct ml_mem mem = m->mem;
-	struct ml_lib_use *u;
-	int rc = 0;
+	int rc;
 
 	mem.v[ML_MEM_SIZE] = m->end - m->start;
 	pthread_mutex_lock(&l->lock);
-	u = find_or_add(l, &k);
-	if (u) {
-		ml_mem_add(&u->mem, &mem);
-		u->mappings++;
-		if (kind < u->kind)
-			u->kind = kind;
-	} else {
-		rc = -ENOMEM;
+	rc = settle_pending(l, pid, m);
+	if (rc == 0 && ml_arena_head(m->start, m->perms, m->inode, m->name)) {
+		rc = ml_grow((void **)&l->pending, &l->pending_cap, l->npending, 1,
+		             sizeof(*l->pending));
+		if (rc == 0)
+			l->pending[l->npending++] =
+			    (struct pending_head){pid, m->start, m->end, mem};
+	} else if (rc == 0) {
+		rc = book(l, &k, kind, &mem);
 	}
 	pthread_mutex_unlock(&l->lock);
 	return rc;
@@ -172,9 +220,13 @@ static bool same_object(const struct ml_lib_use *x, const struct ml_lib_use *y)
 
 long ml_libs_fold(struct ml_libs *l, struct ml_lib **libs)
 {
-	struct ml_lib *v = calloc(l->n ? l->n : 1, sizeof(*v));
+	struct ml_lib *v;
 	size_t n = 0;
 
+	while (l->npending) /* heads with no mapping after them */
+		if (book_pending(l, l->npending - 1, false) < 0)
+			return -ENOMEM;
+	v = calloc(l->n ? l->n : 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	qsort(l->uses, l->n, sizeof(*l->uses), compare_uses);

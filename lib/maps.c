@@ -120,20 +120,29 @@ static const char *keep_text(struct ml_maps *maps, const char *s, size_t len)
 
 #define ARENA_SIZE (64ull << 20) /* glibc's HEAP_MAX_SIZE on 64-bit */
 
-static bool is_plain_anon(const struct ml_map *m, const char *perms)
+static bool is_plain_anon(const char *perms, uint64_t inode, const char *name, const char *want)
 {
-	return m->inode == 0 && m->name[0] == '\0' && strcmp(m->perms, perms) == 0;
+	return inode == 0 && name[0] == '\0' && strncmp(perms, want, 4) == 0;
 }
 
-/*
- * True when m is a glibc malloc arena: a rw-p anonymous mapping at a 64 MiB boundary
- * followed at once by a ---p anonymous tail, the two exactly 64 MiB together.
- */
+bool ml_arena_head(uint64_t start, const char *perms, uint64_t inode, const char *name)
+{
+	return start % ARENA_SIZE == 0 && is_plain_anon(perms, inode, name, "rw-p");
+}
+
+bool ml_arena_tail(uint64_t head_start, uint64_t head_end, uint64_t start, uint64_t end,
+                   const char *perms, uint64_t inode, const char *name)
+{
+	return start == head_end && end - head_start == ARENA_SIZE &&
+	       is_plain_anon(perms, inode, name, "---p");
+}
+
+/* True when m, followed by tail, is a glibc malloc arena. */
 static bool is_arena(const struct ml_map *m, const struct ml_map *tail)
 {
-	return m->start % ARENA_SIZE == 0 && is_plain_anon(m, "rw-p") &&
-	       is_plain_anon(tail, "---p") && tail->start == m->end &&
-	       tail->end - m->start == ARENA_SIZE;
+	return ml_arena_head(m->start, m->perms, m->inode, m->name) &&
+	       ml_arena_tail(m->start, m->end, tail->start, tail->end, tail->perms, tail->inode,
+	                     tail->name);
 }
 
 /* What ml_maps_read_each hands each mapping to. */

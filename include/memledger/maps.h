@@ -49,6 +49,16 @@ struct ml_map {
 /* The kind of one mapping, from its name, permissions and flags alone. */
 enum ml_kind ml_mapping_kind(const struct ml_mapping *m);
 
+/*
+ * glibc malloc arenas: an unnamed anonymous rw-p mapping at a 64 MiB boundary (the head)
+ * followed at once by an unnamed anonymous ---p tail, the two exactly 64 MiB together.
+ * ml_arena_head: the mapping could be a head. ml_arena_tail: the mapping after the head
+ * [head_start, head_end) is its tail, which makes the head an arena (heap).
+ */
+bool ml_arena_head(uint64_t start, const char *perms, uint64_t inode, const char *name);
+bool ml_arena_tail(uint64_t head_start, uint64_t head_end, uint64_t start, uint64_t end,
+                   const char *perms, uint64_t inode, const char *name);
+
 /* A process's mappings, ascending by address. */
 struct ml_maps {
 	pid_t pid;
