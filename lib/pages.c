@@ -552,23 +552,45 @@ static uint32_t tree_owner(const struct ml_pages *pg, const uint32_t *procs, siz
 	return a < 0 ? NO_SET : (uint32_t)a;
 }
 
-/* Every set (for a partition: each one; for a tree: the owner itself) that the group's
- * holders belong to, for the pages that stay. */
-static void add_staying(const struct ml_pages *pg, const uint32_t *procs, size_t n,
-                        const uint32_t *set_of, struct ml_freed *out, uint64_t flags, uint8_t kind)
+/* What freed_exact keeps per set of a partition while it walks the pages. */
+struct set_walk {
+	const uint32_t *set_of;
+	size_t *stamp;    /* per set: the last group of refs it was seen in, plus one */
+	uint64_t *pss_fp; /* per set: Σ page / map count, in 1/4096ths of a byte */
+};
+
+#define PSS_SHIFT 12 /* as the kernel's smaps adds up PSS */
+
+/* Books one group of refs (a frame, or with count 0 a swap slot) to each set of a
+ * partition that its holders belong to: PSS, distinct RSS or swap, USS and what stays.
+ * owner is the set every holder is in, or NO_SET. */
+static void add_to_sets(const struct ml_pages *pg, struct set_walk *w, size_t group,
+                        const uint32_t *procs, size_t n, uint32_t owner, uint64_t count,
+                        uint64_t flags, uint8_t kind, struct ml_freed *out)
 {
-	for (size_t k = 0; k < n && set_of; k++) {
-		uint32_t s = set_of[procs[k]];
+	bool swap = count == 0, inside = owner != NO_SET && count <= n;
+
+	for (size_t k = 0; k < n; k++) {
+		uint32_t s = w->set_of[procs[k]];
 		struct ml_freed *f;
-		bool seen = false;
 		if (s == NO_SET)
 			continue;
-		for (size_t q = 0; q < k; q++)
-			seen |= set_of[procs[q]] == s;
-		if (seen)
-			continue;
 		f = &out[s];
-		if (flag(flags, KPF_ANON))
+		if (!swap)
+			w->pss_fp[s] += (pg->page << PSS_SHIFT) / count;
+		if (w->stamp[s] == group + 1)
+			continue; /* the set's first holder booked the page */
+		w->stamp[s] = group + 1;
+		if (swap) {
+			f->swap_held += pg->page;
+			continue;
+		}
+		f->rss += pg->page;
+		if (inside) {
+			f->uss += pg->page;
+			if (!flag(flags, KPF_ANON) && !ml_kind_is_shmem((enum ml_kind)kind))
+				f->cache += pg->page;
+		} else if (flag(flags, KPF_ANON))
 			f->shared_out += pg->page;
 		else if (ml_kind_is_shmem((enum ml_kind)kind))
 			f->shmem_kept += pg->page;
@@ -577,53 +599,80 @@ static void add_staying(const struct ml_pages *pg, const uint32_t *procs, size_t
 	}
 }
 
-/* Books the groups of refs to their owners: the exact FREED. */
-static int freed_exact(const struct ml_pages *pg, owner_fn owner, const void *ctx,
-                       const uint32_t *set_of, struct ml_freed *out)
+/* For a tree: the owner's share of a page that stays (mapped outside its subtree). */
+static void add_staying(const struct ml_pages *pg, uint32_t owner, struct ml_freed *out,
+                        uint64_t flags, uint8_t kind)
 {
-	size_t frame = 0, cap = 64;
+	if (owner == NO_SET)
+		return;
+	if (flag(flags, KPF_ANON))
+		out[owner].shared_out += pg->page;
+	else if (ml_kind_is_shmem((enum ml_kind)kind))
+		out[owner].shmem_kept += pg->page;
+	else
+		out[owner].cache += pg->page;
+}
+
+/* The refs of group [i, end) (one frame or swap slot), as process indexes in *procs. */
+static int group_procs(const struct ml_pages *pg, size_t i, size_t end, uint32_t **procs,
+                       size_t *cap)
+{
+	size_t n = end - i;
+
+	if (n > *cap) {
+		uint32_t *more = realloc(*procs, 2 * n * sizeof(**procs));
+		if (!more)
+			return -ENOMEM;
+		*procs = more;
+		*cap = 2 * n;
+	}
+	for (size_t k = 0; k < n; k++)
+		(*procs)[k] = pg->refs[i + k].proc;
+	return 0;
+}
+
+/* Books the groups of refs to their owners: the exact FREED, and with a partition w
+ * (else NULL) each set's own pages. */
+static int freed_exact(const struct ml_pages *pg, owner_fn owner, const void *ctx,
+                       struct set_walk *w, struct ml_freed *out)
+{
+	size_t frame = 0, cap = 64, group = 0;
 	uint32_t *procs = malloc(cap * sizeof(*procs));
 
 	if (!procs)
 		return -ENOMEM;
-	for (size_t i = 0, end; i < pg->nrefs; i = end) {
+	for (size_t i = 0, end; i < pg->nrefs; i = end, group++) {
 		const struct ref *r = &pg->refs[i];
 		uint64_t count = 0, flags = 0;
+		bool swap = r->key & KEY_SWAP;
 		uint32_t s;
-		size_t n;
 		end = group_end(pg, i);
-		n = end - i;
-		if (n > cap) {
-			uint32_t *more = realloc(procs, 2 * n * sizeof(*procs));
-			if (!more) {
-				free(procs);
-				return -ENOMEM;
-			}
-			procs = more;
-			cap = 2 * n;
+		if (group_procs(pg, i, end, &procs, &cap) < 0) {
+			free(procs);
+			return -ENOMEM;
 		}
-		for (size_t k = 0; k < n; k++)
-			procs[k] = pg->refs[i + k].proc;
-		if (!(r->key & KEY_SWAP)) {
+		if (!swap) {
 			count = pg->counts[frame];
 			flags = pg->flags[frame++];
 			if (flag(flags, KPF_ZERO_PAGE) || flag(flags, KPF_HUGE))
 				continue;
+			if (count == 0) /* unmapped since pagemap was read */
+				count = end - i;
 		}
-		s = owner(pg, procs, n, ctx);
-		if (r->key & KEY_SWAP) {
+		s = owner(pg, procs, end - i, ctx);
+		if (w)
+			add_to_sets(pg, w, group, procs, end - i, s, count, flags, r->kind, out);
+		if (swap) {
 			if (s != NO_SET)
 				out[s].swap += pg->page;
-			continue;
-		}
-		if (s != NO_SET && count <= end - i) { /* every mapping of the frame is inside */
+		} else if (s != NO_SET && count <= end - i) { /* every mapping is inside */
 			if (flag(flags, KPF_ANON))
 				out[s].anon += pg->page;
-			else if (!ml_kind_is_shmem((enum ml_kind)r->kind))
-				out[s].cache += pg->page;
-			continue; /* a shmem page: its object decides */
+			else if (!w && !ml_kind_is_shmem((enum ml_kind)r->kind))
+				out[s].cache += pg->page; /* a shmem page: its object decides */
+		} else if (!w) {
+			add_staying(pg, s, out, flags, r->kind);
 		}
-		add_staying(pg, procs, n, set_of, out, flags, r->kind);
 	}
 	free(procs);
 	return 0;
@@ -664,21 +713,33 @@ static int freed_objects(const struct ml_pages *pg, owner_fn owner, const void *
 	return 0;
 }
 
-/* FREED for the owners that owner() gives. */
+/* FREED for the owners that owner() gives; with set_of, each set's own pages too. */
 static int freed(const struct ml_pages *pg, owner_fn owner, const void *ctx, const uint32_t *set_of,
                  size_t nsets, struct ml_freed *out)
 {
+	struct set_walk w = {set_of, NULL, NULL};
 	int rc = 0;
 
 	for (size_t s = 0; s < nsets; s++) {
 		out[s] = (struct ml_freed){.exact = pg->exact};
-		if (!pg->exact) /* smaps cannot tell what stays */
+		if (!pg->exact || !set_of) /* smaps cannot tell; a tree does not say */
+			out[s].rss = out[s].uss = out[s].pss = out[s].swap_held = ML_UNKNOWN;
+		if (!pg->exact)
 			out[s].shared_out = out[s].cache = out[s].shmem_kept = ML_UNKNOWN;
 	}
-	if (pg->exact)
-		rc = freed_exact(pg, owner, ctx, set_of, out);
-	else
+	if (pg->exact && set_of) {
+		w.stamp = calloc(nsets + 1, sizeof(*w.stamp));
+		w.pss_fp = calloc(nsets + 1, sizeof(*w.pss_fp));
+		rc = w.stamp && w.pss_fp ? 0 : -ENOMEM;
+	}
+	if (rc == 0 && pg->exact)
+		rc = freed_exact(pg, owner, ctx, set_of ? &w : NULL, out);
+	else if (rc == 0)
 		freed_bounds(pg, owner, ctx, out);
+	for (size_t s = 0; rc == 0 && w.pss_fp && s < nsets; s++)
+		out[s].pss = w.pss_fp[s] >> PSS_SHIFT;
+	free(w.stamp);
+	free(w.pss_fp);
 	return rc ? rc : freed_objects(pg, owner, ctx, out);
 }
 

@@ -273,6 +273,36 @@ static enum outcome read_memory(struct reader *r, int dirfd, struct ml_proc *p,
 	return o;
 }
 
+/* The exe link's target; a hidden or missing link leaves p->exe NULL (unknown). */
+static enum outcome read_exe(struct reader *r, int dirfd, struct ml_proc *p)
+{
+	char target[4096];
+	ssize_t n = readlinkat(dirfd, "exe", target, sizeof(target));
+
+	p->have |= ML_NEED_EXE;
+	if (n < 0 || (size_t)n >= sizeof(target))
+		return ROW;
+	p->exe = strndup(target, (size_t)n);
+	return p->exe ? ROW : malformed(r, "exe", -ENOMEM);
+}
+
+static enum outcome read_cgroup(struct reader *r, int dirfd, struct ml_proc *p)
+{
+	int rc = read_file(r, dirfd, "cgroup");
+	const char *path;
+	size_t n;
+
+	p->have |= ML_NEED_CGROUP;
+	if (rc == -ESRCH || (rc == -ENOENT && r->procfs))
+		return VANISHED;
+	if (rc < 0)
+		return ROW; /* not captured, or hidden: unknown */
+	if (ml_parse_cgroup(r->buf.data, r->buf.len, &path, &n) < 0)
+		return malformed(r, "cgroup", -EINVAL);
+	p->cgroup = strndup(path, n);
+	return p->cgroup ? ROW : malformed(r, "cgroup", -ENOMEM);
+}
+
 /* Reads one process into p as opts asks. */
 static enum outcome scan_one(struct reader *r, struct ml_source *src,
                              const struct ml_scan_opts *opts, pid_t pid, struct ml_proc *p)
@@ -299,6 +329,10 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 		o = read_stat(r, dirfd, p);
 	if (ok(o) && (needs & ML_NEED_CMDLINE))
 		o = read_cmdline(r, dirfd, p);
+	if (ok(o) && (needs & ML_NEED_EXE))
+		o = read_exe(r, dirfd, p);
+	if (ok(o) && (needs & ML_NEED_CGROUP))
+		o = read_cgroup(r, dirfd, p);
 	if (ok(o) && opts->keep && !opts->keep(p, opts->keep_ctx))
 		o = SKIP;
 	if (ok(o))
@@ -397,6 +431,8 @@ static void collect(struct scan_job *job, struct ml_scan *out)
 		else if (job->outcomes[i] == VANISHED)
 			out->vanished++;
 		free(job->procs[i].cmdline);
+		free(job->procs[i].exe);
+		free(job->procs[i].cgroup);
 	}
 	out->procs = job->procs;
 	out->nprocs = rows;
@@ -479,8 +515,11 @@ void ml_scan_parents(const struct ml_scan *s, long *parent)
 
 void ml_scan_free(struct ml_scan *s)
 {
-	for (size_t i = 0; i < s->nprocs; i++)
+	for (size_t i = 0; i < s->nprocs; i++) {
 		free(s->procs[i].cmdline);
+		free(s->procs[i].exe);
+		free(s->procs[i].cgroup);
+	}
 	free(s->procs);
 	memset(s, 0, sizeof(*s));
 }

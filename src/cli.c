@@ -46,6 +46,7 @@ static void usage(FILE *f)
 	      " memledger system [options]\n"
 	      " memledger freed [options] PID...\n"
 	      " memledger tree [options] [PID]\n"
+	      " memledger groups [--by KEY] [options]\n"
 	      "\n"
 	      "How much memory each process uses, as the kernel counts it.\n"
 	      "\n"
@@ -67,6 +68,8 @@ static void usage(FILE *f)
 	      "     --merge            maps: one row per name and kind, with a count\n"
 	      "     --private          maps: only mappings holding private pages\n"
 	      "     --procs            libs: one row per process under each object\n"
+	      "     --by <key>         groups: comm (default), exe, user, cgroup, session,\n"
+	      "                          pgid, tree or pid\n"
 	      "     --source <dir>     read a directory laid out like /proc instead of /proc\n"
 	      "     --threads <n>      reader threads (default: 2 on 2 or more CPUs)\n"
 	      " -h, --help             this help\n"
@@ -154,7 +157,8 @@ enum {
 	OPT_THREADS,
 	OPT_MERGE,
 	OPT_PRIVATE,
-	OPT_PROCS
+	OPT_PROCS,
+	OPT_BY
 };
 
 static const struct option longopts[] = {
@@ -175,6 +179,7 @@ static const struct option longopts[] = {
     {"merge", no_argument, NULL, OPT_MERGE},
     {"private", no_argument, NULL, OPT_PRIVATE},
     {"procs", no_argument, NULL, OPT_PROCS},
+    {"by", required_argument, NULL, OPT_BY},
     {"source", required_argument, NULL, OPT_SOURCE},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"help", no_argument, NULL, 'h'},
@@ -227,6 +232,7 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_MERGE: cli->merge = true; break;
 	case OPT_PRIVATE: cli->private_only = true; break;
 	case OPT_PROCS: cli->procs = true; break;
+	case OPT_BY: cli->group_by = arg; break;
 	case OPT_THREADS:
 		if (parse_threads(arg, cli) < 0) {
 			cli_warn("--threads takes a number from 1 to 8: '%s'", arg);
@@ -258,7 +264,7 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	if (strcmp(cli->command, "ps") != 0 && strcmp(cli->command, "maps") != 0 &&
 	    strcmp(cli->command, "users") != 0 && strcmp(cli->command, "libs") != 0 &&
 	    strcmp(cli->command, "system") != 0 && strcmp(cli->command, "freed") != 0 &&
-	    strcmp(cli->command, "tree") != 0) {
+	    strcmp(cli->command, "tree") != 0 && strcmp(cli->command, "groups") != 0) {
 		cli_warn("unknown command: '%s'", cli->command);
 		fputs("Try 'memledger --help' for more information.\n", stderr);
 		return EXIT_USAGE;

@@ -26,11 +26,12 @@ struct cli {
 	uid_t uid;
 	bool have_regex; /* -P */
 	regex_t regex;
-	unsigned threads;    /* --threads, 0: automatic */
-	bool merge;          /* maps --merge */
-	bool private_only;   /* maps --private */
-	bool procs;          /* libs --procs */
-	bool have_map_regex; /* -M */
+	unsigned threads;     /* --threads, 0: automatic */
+	bool merge;           /* maps --merge */
+	bool private_only;    /* maps --private */
+	bool procs;           /* libs --procs */
+	const char *group_by; /* groups --by */
+	bool have_map_regex;  /* -M */
 	regex_t map_regex;
 	char **operands; /* what follows the view's name (maps: PIDs) */
 	int noperands;

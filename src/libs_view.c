@@ -189,7 +189,7 @@ static int print_libs(const struct cli *cli, const struct ml_scan *s, const stru
 			cells[i] = total_cell(rows, n, cols[i]);
 		rc = out_table_add_totals(t, cells);
 	}
-	return rc ? rc : ps_print_document(cli, t, s);
+	return rc ? rc : ps_print_document(cli, t, s, NULL);
 }
 
 /* The rows that -M keeps, sorted. Returns NULL on allocation failure. */

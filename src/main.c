@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "freed.h"
+#include "groups.h"
 #include "libs_view.h"
 #include "maps.h"
 #include "ps.h"
@@ -26,6 +27,8 @@ static int run_view(struct cli *cli)
 		return freed_run(cli);
 	if (strcmp(cli->command, "tree") == 0)
 		return tree_run(cli);
+	if (strcmp(cli->command, "groups") == 0)
+		return groups_run(cli);
 	return ps_run(cli);
 }
 

@@ -305,6 +305,11 @@ static int cell_text(struct out_table *t, const struct out_col *col, const struc
 		out->unknown = true;
 		text = machine ? "" : "-";
 	}
+	if (c->bound && !out->unknown && !machine) {
+		char marked[40];
+		snprintf(marked, sizeof(marked), "%s%s", t->utf8 ? "\u2265" : ">=", text);
+		return encode_for_table(t, marked, out);
+	}
 	if (machine || text != c->str) /* numbers, "-" and "": plain ASCII, nothing to escape */
 		return copy_text(t, text, out);
 	return encode_for_table(t, text, out);

@@ -41,6 +41,7 @@ struct out_cell {
 	const char *str;
 	uint64_t num;
 	bool blank; /* nothing to show (a PID in a totals row): not the same as unknown */
+	bool bound; /* num is a lower bound: "≥" before it in tables; JSON says "exact" */
 };
 
 struct out_table;

@@ -196,7 +196,8 @@ static struct row *build_rows(const struct ml_scan *s, struct user_cache *users,
 	return rows;
 }
 
-int ps_print_document(const struct cli *cli, struct out_table *t, const struct ml_scan *s)
+int ps_print_document(const struct cli *cli, struct out_table *t, const struct ml_scan *s,
+                      const struct ml_pages *pg)
 {
 	struct json j;
 	int rc;
@@ -206,6 +207,10 @@ int ps_print_document(const struct cli *cli, struct out_table *t, const struct m
 		return out_table_print_free(t, &j);
 	json_object_begin(&j);
 	rc = out_table_print_free(t, &j);
+	if (pg) {
+		json_key(&j, "exact");
+		json_bool(&j, ml_pages_exact(pg));
+	}
 	json_key(&j, "unreadable");
 	json_u64(&j, s->unreadable);
 	json_object_end(&j);
@@ -218,7 +223,7 @@ static int print_rows(const struct cli *cli, const struct ml_scan *s, const stru
                       const struct colinfo **cols, int ncols)
 {
 	struct out_table *t = view_table(cli, "processes", r, cols, ncols, total_cell, s);
-	int rc = t ? ps_print_document(cli, t, s) : -ENOMEM;
+	int rc = t ? ps_print_document(cli, t, s, NULL) : -ENOMEM;
 
 	if (rc < 0) {
 		cli_warn("cannot write the output: %s", strerror(-rc));

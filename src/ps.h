@@ -33,8 +33,12 @@ int ps_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void
 /* Says on stderr how many processes could not be read (JSON carries it as a field). */
 void ps_report_unreadable(const struct cli *cli, const struct ml_scan *s);
 
-/* Prints t; in JSON as {"NAME": [...], "totals": {...}, "unreadable": N}. Returns 0 or -errno. */
-int ps_print_document(const struct cli *cli, struct out_table *t, const struct ml_scan *s);
+struct ml_pages;
+
+/* Prints t; in JSON as {"NAME": [...], "totals": {...}, "exact": B, "unreadable": N}, with
+ * "exact" only when pg (the page ledger) is not NULL. Frees t. Returns 0 or -errno. */
+int ps_print_document(const struct cli *cli, struct out_table *t, const struct ml_scan *s,
+                      const struct ml_pages *pg);
 
 /* Says on stderr why a scan of src failed with rc (-errno), naming the file when it can. */
 void ps_report_scan_error(struct ml_source *src, const struct ml_scan *s, int rc);

@@ -82,7 +82,7 @@ static int print_users(const struct cli *cli, const struct ml_scan *s, struct vi
 {
 	struct out_table *t = view_table(cli, "users", r, cols, ncols, total_cell, s);
 
-	return t ? ps_print_document(cli, t, s) : -ENOMEM;
+	return t ? ps_print_document(cli, t, s, NULL) : -ENOMEM;
 }
 
 /* The sort column: -s, else PSS. */

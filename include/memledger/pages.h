@@ -61,6 +61,11 @@ struct ml_freed {
 	uint64_t cache;      /* stays: file pages (clean or dirty) in the page cache */
 	uint64_t shmem_kept; /* stays: pages of shmem objects that persist or others hold */
 	bool exact;          /* false: from smaps alone, a lower bound; what stays is unknown */
+	/* The set's own pages: exact mode and ml_pages_freed only, else ML_UNKNOWN. */
+	uint64_t rss;       /* distinct resident pages the set maps */
+	uint64_t uss;       /* resident pages that no process outside the set maps */
+	uint64_t pss;       /* Σ page size / map count over the set's mappings, truncated once */
+	uint64_t swap_held; /* distinct swap slots the set holds */
 };
 
 /* anon + swap + shmem: the FREED figure. */

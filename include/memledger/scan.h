@@ -17,14 +17,19 @@ enum ml_need {
 	ML_NEED_ROLLUP = 1 << 3,  /* /proc/PID/smaps_rollup (smaps where it is missing) */
 	ML_NEED_SMAPS = 1 << 4,   /* /proc/PID/smaps, walked mapping by mapping */
 	ML_NEED_PAGEMAP = 1 << 5, /* /proc/PID/pagemap of the mappings smaps finds pages in */
+	ML_NEED_EXE = 1 << 6,     /* the /proc/PID/exe link */
+	ML_NEED_CGROUP = 1 << 7,  /* /proc/PID/cgroup */
 };
 
 /* One process as read: only the parts its scan needed are filled. */
 struct ml_proc {
 	pid_t pid;
-	unsigned have;           /* ML_NEED_* bits of the files read */
-	char comm[ML_COMM_MAX];  /* status Name, else stat comm; "" when neither was read */
-	char *cmdline;           /* malloc'ed, "" for an empty cmdline; NULL when not read */
+	unsigned have;          /* ML_NEED_* bits of the files read */
+	char comm[ML_COMM_MAX]; /* status Name, else stat comm; "" when neither was read */
+	char *cmdline;          /* malloc'ed, "" for an empty cmdline; NULL when not read */
+	char *exe;    /* with ML_NEED_EXE: malloc'ed target of exe; NULL when hidden or absent */
+	char *cgroup; /* with ML_NEED_CGROUP: malloc'ed cgroup v2 path (else the first
+	                 hierarchy's); NULL when unreadable */
 	struct ml_status status; /* with ML_NEED_STATUS */
 	struct ml_stat stat;     /* with ML_NEED_STAT */
 	struct ml_mem mem;       /* with ML_NEED_ROLLUP: smaps_rollup's totals */

@@ -16,8 +16,8 @@ import sys
 import tempfile
 import time
 
-from test_live import (KiB, MiB, NCHILDREN, Swap, check, skip, smaps_mappings, start_family,
-                       while_still)
+from test_live import (KiB, MiB, NCHILDREN, Swap, check, kb_fields, skip, smaps_mappings,
+                       start_family, while_still)
 import test_live
 
 SHMEM_PREFIXES = ("/memfd:", "/SYSV", "/dev/zero", "/dev/shm/")
@@ -110,6 +110,49 @@ def check_tree(memledger, pids, child_doc, family_doc):
               cow <= k["cow"] <= cow + 256 * KiB, k["cow"])
 
 
+def groups(memledger, *args):
+    out = subprocess.run([memledger, "groups", "-J", *args], capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def check_groups(memledger, helper, pids, family_doc):
+    """groups --by pid: the exact figures of each process against smaps_rollup; --by exe:
+    the family as one group (its helper's path is this build's alone), FREED as `freed`
+    says."""
+    def rollups():
+        return {pid: kb_fields(f"/proc/{pid}/smaps_rollup") for pid in pids}
+
+    kernel, doc = while_still(rollups, lambda: groups(memledger, "--by", "pid", "-o",
+                                                      "NAME,PROCS,PSS,USS,RSS,SWAP"))
+    check("groups: exact as root", doc["exact"] is True)
+    rows = {int(g["name"].split()[0]): g for g in doc["groups"]}
+    for pid in pids:
+        g, k = rows.get(pid), kernel[pid]
+        check(f"groups --by pid {pid}: a row of one process", g and g["procs"] == 1, g)
+        if not g:
+            continue
+        check(f"groups --by pid {pid}: RSS (distinct pages) = smaps_rollup Rss",
+              g["rss"] == k["Rss"], f"{g['rss']} != {k['Rss']}")
+        check(f"groups --by pid {pid}: exact PSS = smaps_rollup Pss within its kB truncation",
+              k["Pss"] <= g["pss"] < k["Pss"] + KiB, f"{g['pss']} vs {k['Pss']}")
+        check(f"groups --by pid {pid}: SWAP (distinct slots) = smaps_rollup Swap",
+              g["swap"] == k["Swap"], f"{g['swap']} != {k['Swap']}")
+    doc = groups(memledger, "--by", "exe", "-o", "NAME,PROCS,PSS,USS,FREED,SHARED-OUT,RSS")
+    fam = [g for g in doc["groups"] if g["name"] == os.path.realpath(helper)]
+    check("groups --by exe: the family is one group of all its processes",
+          len(fam) == 1 and fam[0]["procs"] == len(pids), fam)
+    if not fam:
+        return
+    fam = fam[0]
+    check("groups --by exe: FREED of the family's group = freed of the family",
+          fam["freed"] == family_doc["freed"], f"{fam['freed']} != {family_doc['freed']}")
+    vdso = sum(m.get("Rss", 0) for m in smaps_mappings(pids[0]).values() if m["name"] == "[vdso]")
+    check("groups --by exe: the family shares only the vDSO (which every process maps)",
+          fam["shared-out"] == vdso and fam["uss"] + vdso == fam["rss"], f"{fam} vdso {vdso}")
+    check("groups --by exe: PSS of the group = Σ the exact PSS of its processes",
+          abs(fam["pss"] - sum(rows[p]["pss"] for p in pids if p in rows)) < 8, fam["pss"])
+
+
 def meminfo():
     return {l.split(":")[0]: int(l.split()[1]) * KiB for l in open("/proc/meminfo")}
 
@@ -199,6 +242,7 @@ def main():
         child = check_child(memledger, pids, swap.on)
         fam = check_family(memledger, pids, swap.on)
         check_tree(memledger, pids, child, fam)
+        check_groups(memledger, helper, pids, fam)
         check_unprivileged(memledger, helper, workdir)
         check_kill(memledger, family, pids)
         family = None
