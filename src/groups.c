@@ -54,6 +54,7 @@ struct group {
 	char *name; /* NULL: the key is unknown (a hidden exe, an unreadable cgroup) */
 	size_t nprocs;
 	uint64_t pss, footprint, uss_bound;
+	bool uncaptured; /* a member's smaps is missing from the capture: FREED unknown */
 	struct ml_freed freed;
 };
 
@@ -189,6 +190,7 @@ static int sum_groups(struct grouping *g, const struct ml_pages *pg)
 		gr->pss = ml_add_u64(gr->pss, ml_proc_metric(p, ML_PSS));
 		gr->footprint = ml_add_u64(gr->footprint, ml_proc_metric(p, ML_FOOTPRINT));
 		gr->uss_bound = ml_add_u64(gr->uss_bound, ml_proc_metric(p, ML_USS));
+		gr->uncaptured |= !(p->have & ML_NEED_SMAPS);
 	}
 	free(freed);
 	return rc;
@@ -213,7 +215,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_PROCS: return g->nprocs;
 	case F_PSS: return f->exact ? f->pss : g->pss;
 	case F_USS: return f->exact ? f->uss : g->uss_bound;
-	case F_FREED: return ml_freed_total(f);
+	case F_FREED: return g->uncaptured ? ML_UNKNOWN : ml_freed_total(f);
 	case F_SHARED_OUT: return f->exact ? f->rss - f->uss : ML_UNKNOWN;
 	case F_FOOTPRINT: return g->footprint;
 	case F_SWAP: return f->swap_held;
@@ -246,7 +248,8 @@ static struct out_cell total_cell(const struct colinfo *c, const void *ctx)
 static struct out_table *groups_table(const struct cli *cli, const struct grouping *g,
                                       const struct colinfo **cols, int ncols)
 {
-	struct view_rows r = {g->groups, g->ngroups, sizeof(*g->groups), row_number, row_text};
+	struct view_rows r = {g->groups,  g->ngroups, sizeof(*g->groups),
+	                      row_number, row_text,   NULL};
 	struct out_table *t = view_table_new(cli, "groups", cols, ncols);
 	struct out_cell cells[VIEW_MAX_COLS];
 	int rc = t ? 0 : -ENOMEM;
@@ -276,7 +279,8 @@ static struct out_table *groups_table(const struct cli *cli, const struct groupi
 /* Sorts the groups by key, then by name. */
 static void sort_groups(const struct cli *cli, struct grouping *g, const struct colinfo *key)
 {
-	struct view_rows r = {g->groups, g->ngroups, sizeof(*g->groups), row_number, row_text};
+	struct view_rows r = {g->groups,  g->ngroups, sizeof(*g->groups),
+	                      row_number, row_text,   NULL};
 
 	view_sort(&r, g->groups, key, &infos[0], cli->reverse);
 }

@@ -209,7 +209,7 @@ static struct lib_row *build_rows(const struct cli *cli, const struct ml_lib *li
 		(*n)++;
 	}
 	if (rows) {
-		struct view_rows r = {rows, *n, sizeof(*rows), row_number, row_text};
+		struct view_rows r = {rows, *n, sizeof(*rows), row_number, row_text, NULL};
 		view_sort(&r, rows, key, &infos[0], cli->reverse);
 	}
 	return rows;

@@ -215,7 +215,8 @@ struct stream {
 	uint64_t sums[VIEW_MAX_COLS]; /* of the shown rows, for -t */
 };
 
-static const struct view_rows stream_rows = {NULL, 0, sizeof(struct map_row), row_number, row_text};
+static const struct view_rows stream_rows = {NULL,       0,        sizeof(struct map_row),
+                                             row_number, row_text, NULL};
 
 /* Adds mapping i of maps to the table, unless filtered out (an ml_map_fn). */
 static int stream_map(const struct ml_maps *maps, size_t i, void *ctx)
@@ -381,7 +382,7 @@ static struct out_table *mappings_table(const struct cli *cli, const struct ml_m
 	rows = build_rows(cli, maps, with_dev, &n, &sums);
 	if (!rows)
 		return NULL;
-	r = (struct view_rows){rows, n, sizeof(*rows), row_number, row_text};
+	r = (struct view_rows){rows, n, sizeof(*rows), row_number, row_text, NULL};
 	if (key) {
 		view_sort(&r, rows, key, &infos[1], cli->reverse);
 	} else if (cli->reverse) {

@@ -7,12 +7,13 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "freed.h"
 #include "memledger.h"
 #include "ps.h"
 #include "users.h"
 #include "view.h"
 
-enum ps_field { F_PID, F_PPID, F_UID, F_USER, F_COMM, F_COMMAND };
+enum ps_field { F_PID, F_PPID, F_UID, F_USER, F_COMM, F_COMMAND, F_FREED, F_COW };
 
 static const struct colinfo infos[] = {
     {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID"},
@@ -54,6 +55,10 @@ static const struct colinfo infos[] = {
     VIEW_SIZE_COL("PAGETABLES", ML_PAGETABLES,
                   "page tables, paid by each process for itself (VmPTE)"),
     {"THREADS", COL_COUNT, OUT_RIGHT, VIEW_METRIC + ML_THREADS, "threads (status Threads)"},
+    {"FREED", COL_SIZE, OUT_RIGHT, F_FREED,
+     "what killing the process would give back (reads pagemap of every process)"},
+    {"COW", COL_SIZE, OUT_RIGHT, F_COW,
+     "anonymous memory still shared with the parent since fork (exact mode)"},
 };
 
 static const char *const default_columns[] = {"PID", "USER", "COMMAND", "SWAP",
@@ -75,6 +80,8 @@ static unsigned column_needs(const struct colinfo *c)
 	case F_UID:
 	case F_USER:
 	case F_COMM: return ML_NEED_STATUS;
+	case F_FREED:
+	case F_COW: return ML_NEED_PAGEMAP;
 	default: return ml_metric_needs((enum ml_metric)(c->id - VIEW_METRIC));
 	}
 }
@@ -102,6 +109,8 @@ struct row {
 	const struct ml_proc *proc;
 	const char *user;
 	char *command;
+	uint64_t freed, cow; /* with the page columns; else unknown */
+	bool inexact;        /* FREED is a lower bound */
 };
 
 char *ps_command(const struct ml_proc *p)
@@ -148,8 +157,15 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_USER:
 	case F_COMM:
 	case F_COMMAND: return ML_UNKNOWN;
+	case F_FREED: return ((const struct row *)row)->freed;
+	case F_COW: return ((const struct row *)row)->cow;
 	default: return ml_proc_metric(p, (enum ml_metric)(c->id - VIEW_METRIC));
 	}
+}
+
+static bool row_bound(const void *row, const struct colinfo *c)
+{
+	return c->id == F_FREED && ((const struct row *)row)->inexact;
 }
 
 static const char *row_text(const void *row, const struct colinfo *c)
@@ -164,35 +180,83 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	}
 }
 
-/* The totals cell of a column: sums for sizes and threads, blank for the rest. */
+/* The totals cell of a column: sums of the rows for sizes and threads, blank for the
+ * rest. */
 static struct out_cell total_cell(const struct colinfo *c, const void *ctx)
 {
-	const struct ml_scan *s = ctx;
+	const struct view_rows *r = ctx;
+	const struct row *rows = r->rows;
+	struct out_cell cell = {0};
 
-	if (c->id < VIEW_METRIC)
+	if (c->id < VIEW_METRIC && c->id != F_FREED && c->id != F_COW)
 		return (struct out_cell){.blank = true};
-	return (struct out_cell){
-	    .num = ml_metric_total(s->procs, s->nprocs, (enum ml_metric)(c->id - VIEW_METRIC))};
+	for (size_t i = 0; i < r->n; i++) {
+		cell.num = ml_add_u64(cell.num, row_number(&rows[i], c));
+		cell.bound |= row_bound(&rows[i], c);
+	}
+	return cell;
 }
 
-/* Builds the rows of a scan. Returns NULL on allocation failure. */
-static struct row *build_rows(const struct ml_scan *s, struct user_cache *users, unsigned needs)
+static bool pid_listed(const struct cli *cli, pid_t pid)
+{
+	for (size_t i = 0; i < cli->npids; i++)
+		if (cli->pids[i] == pid)
+			return true;
+	return cli->npids == 0;
+}
+
+static void free_rows(struct row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		free(rows[i].command);
+	free(rows);
+}
+
+/*
+ * Builds the rows of a scan into *n rows. With a page ledger pg (the scan then holds
+ * every process), also FREED and COW of each, and -p, -u and -P apply here. Returns
+ * NULL on allocation failure.
+ */
+static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
+                              const struct ml_pages *pg, struct user_cache *users, unsigned needs,
+                              size_t *n)
 {
 	struct row *rows = calloc(s->nprocs ? s->nprocs : 1, sizeof(*rows));
+	struct ml_freed *freed = NULL;
+	uint32_t *set_of = NULL;
 
-	if (!rows)
-		return NULL;
-	for (size_t i = 0; i < s->nprocs; i++) {
-		rows[i].proc = &s->procs[i];
-		if (needs & ML_NEED_STATUS)
-			rows[i].user = user_cache_name(users, s->procs[i].status.uid);
-		if ((needs & ML_NEED_CMDLINE) && !(rows[i].command = ps_command(&s->procs[i]))) {
-			for (size_t j = 0; j < i; j++)
-				free(rows[j].command);
+	*n = 0;
+	if (rows && pg) { /* FREED of each process alone: a partition of singletons */
+		freed = calloc(s->nprocs + 1, sizeof(*freed));
+		set_of = malloc((s->nprocs + 1) * sizeof(*set_of));
+		for (size_t i = 0; freed && set_of && i < s->nprocs; i++)
+			set_of[i] = (uint32_t)i;
+		if (!freed || !set_of || ml_pages_freed(pg, set_of, s->nprocs, freed) < 0) {
 			free(rows);
-			return NULL;
+			rows = NULL;
 		}
 	}
+	for (size_t i = 0; rows && i < s->nprocs; i++) {
+		struct row *r = &rows[*n];
+		if (pg &&
+		    (!pid_listed(cli, s->procs[i].pid) || !ps_keep_proc(&s->procs[i], (void *)cli)))
+			continue;
+		*r = (struct row){.proc = &s->procs[i], .freed = ML_UNKNOWN, .cow = ML_UNKNOWN};
+		if (pg && (s->procs[i].have & ML_NEED_SMAPS)) { /* else not captured: unknown */
+			r->freed = ml_freed_total(&freed[i]);
+			r->inexact = !freed[i].exact;
+			r->cow = ml_pages_cow(pg, i);
+		}
+		if (needs & ML_NEED_STATUS)
+			r->user = user_cache_name(users, s->procs[i].status.uid);
+		(*n)++;
+		if ((needs & ML_NEED_CMDLINE) && !(r->command = ps_command(&s->procs[i]))) {
+			free_rows(rows, *n);
+			rows = NULL;
+		}
+	}
+	free(freed);
+	free(set_of);
 	return rows;
 }
 
@@ -219,11 +283,11 @@ int ps_print_document(const struct cli *cli, struct out_table *t, const struct m
 }
 
 /* Prints the rows (and totals) of a scan. Returns an exit status. */
-static int print_rows(const struct cli *cli, const struct ml_scan *s, const struct view_rows *r,
-                      const struct colinfo **cols, int ncols)
+static int print_rows(const struct cli *cli, const struct ml_scan *s, const struct ml_pages *pg,
+                      const struct view_rows *r, const struct colinfo **cols, int ncols)
 {
-	struct out_table *t = view_table(cli, "processes", r, cols, ncols, total_cell, s);
-	int rc = t ? ps_print_document(cli, t, s, NULL) : -ENOMEM;
+	struct out_table *t = view_table(cli, "processes", r, cols, ncols, total_cell, r);
+	int rc = t ? ps_print_document(cli, t, s, pg) : -ENOMEM;
 
 	if (rc < 0) {
 		cli_warn("cannot write the output: %s", strerror(-rc));
@@ -278,9 +342,11 @@ int ps_run(struct cli *cli)
 {
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	struct user_cache users = {0};
+	struct ml_pages *pg = NULL;
 	struct ml_scan s = {0};
 	struct row *rows;
 	unsigned needs = 0;
+	size_t n = 0;
 	int ncols, rc;
 
 	rc = view_begin(cli, &ps_cols, false, cols, &ncols);
@@ -293,22 +359,25 @@ int ps_run(struct cli *cli)
 		needs |= column_needs(cols[i]);
 	needs |= column_needs(key);
 	needs |= ps_filter_needs(cli);
-	rc = ps_scan(cli, needs, NULL, NULL, &s);
+	if (needs & ML_NEED_PAGEMAP) /* who else maps a page: every process, filtered after */
+		rc = pages_scan(cli, needs & ~(unsigned)ML_NEED_PAGEMAP, &s, &pg);
+	else
+		rc = ps_scan(cli, needs, NULL, NULL, &s);
 	if (rc >= 0) {
+		ml_pages_free(pg);
 		ml_scan_free(&s);
 		return rc;
 	}
 	ps_report_unreadable(cli, &s);
-	rows = build_rows(&s, &users, needs);
+	rows = build_rows(cli, &s, pg, &users, needs, &n);
 	rc = EXIT_ERROR;
 	if (rows) {
-		struct view_rows r = {rows, s.nprocs, sizeof(*rows), row_number, row_text};
+		struct view_rows r = {rows, n, sizeof(*rows), row_number, row_text, row_bound};
 		view_sort(&r, rows, key, &infos[0], cli->reverse);
-		rc = print_rows(cli, &s, &r, cols, ncols);
+		rc = print_rows(cli, &s, pg, &r, cols, ncols);
 	}
-	for (size_t i = 0; rows && i < s.nprocs; i++)
-		free(rows[i].command);
-	free(rows);
+	free_rows(rows, n);
+	ml_pages_free(pg);
 	user_cache_free(&users);
 	ml_scan_free(&s);
 	return rc;

@@ -121,7 +121,7 @@ static int report(struct cli *cli, const struct ml_scan *s, const struct colinfo
 	if (n >= 0)
 		rows = calloc(n ? (size_t)n : 1, sizeof(*rows));
 	if (rows) {
-		struct view_rows r = {rows, (size_t)n, sizeof(*rows), row_number, row_text};
+		struct view_rows r = {rows, (size_t)n, sizeof(*rows), row_number, row_text, NULL};
 		for (long i = 0; i < n; i++)
 			rows[i] =
 			    (struct user_row){&groups[i], user_cache_name(&names, groups[i].key)};

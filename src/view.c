@@ -111,7 +111,8 @@ int view_add_row(struct out_table *t, const struct view_rows *r, const void *row
 		if (cols[c]->type == COL_STR)
 			cells[c] = (struct out_cell){.str = r->text(row, cols[c])};
 		else
-			cells[c] = (struct out_cell){.num = r->number(row, cols[c])};
+			cells[c] = (struct out_cell){.num = r->number(row, cols[c]),
+			                             .bound = r->bound && r->bound(row, cols[c])};
 	}
 	return out_table_add_row(t, cells);
 }

@@ -51,6 +51,7 @@ struct view_rows {
 	size_t n, size; /* count and size of one row */
 	uint64_t (*number)(const void *row, const struct colinfo *c);  /* ML_UNKNOWN: unknown */
 	const char *(*text)(const void *row, const struct colinfo *c); /* NULL: unknown */
+	bool (*bound)(const void *row, const struct colinfo *c); /* a lower bound; may be NULL */
 };
 
 /* The column called name[0..len), case-insensitive, or NULL. */

@@ -153,6 +153,29 @@ def check_groups(memledger, helper, pids, family_doc):
           abs(fam["pss"] - sum(rows[p]["pss"] for p in pids if p in rows)) < 8, fam["pss"])
 
 
+def check_ps_columns(memledger, pids, child_doc):
+    """ps -o FREED,COW: each process's FREED as `freed` says, COW as `tree` says; -p
+    filters after the scan of every process."""
+    child = pids[1]
+    out = subprocess.run([memledger, "-J", "-o", "PID,FREED,COW", "-p", f"{child},{pids[0]}"],
+                         capture_output=True, text=True)
+    doc = json.loads(out.stdout)
+    rows = {r["pid"]: r for r in doc["processes"]}
+    tree = json.loads(subprocess.run([memledger, "tree", "-J", "-o", "PID,COW", str(pids[0])],
+                                     capture_output=True, text=True).stdout)
+    kids = {k["pid"]: k for k in tree["processes"][0].get("children", [])}
+    check("ps FREED: -p keeps the two processes asked for", sorted(rows) == sorted([child, pids[0]]),
+          rows)
+    check("ps FREED: exact as root", doc.get("exact") is True, doc)
+    check("ps FREED of a child = freed of that child",
+          rows.get(child, {}).get("freed") == child_doc["freed"],
+          f"{rows.get(child)} vs {child_doc['freed']}")
+    cow = rows.get(child, {}).get("cow")
+    check("ps COW of a child = tree's, within 64K (pages move between two runs)",
+          cow is not None and child in kids and abs(cow - kids[child]["cow"]) <= 64 * KiB,
+          f"{cow} vs {kids.get(child)}")
+
+
 def meminfo():
     return {l.split(":")[0]: int(l.split()[1]) * KiB for l in open("/proc/meminfo")}
 
@@ -243,6 +266,7 @@ def main():
         fam = check_family(memledger, pids, swap.on)
         check_tree(memledger, pids, child, fam)
         check_groups(memledger, helper, pids, fam)
+        check_ps_columns(memledger, pids, child)
         check_unprivileged(memledger, helper, workdir)
         check_kill(memledger, family, pids)
         family = None
