@@ -5,7 +5,9 @@
 
 Starts bench/workload (one parent with M mappings forked into N children), then times,
 interleaved round by round, memledger's default view, `cat` of the same smaps_rollup
-files, smem and smemstat. Prints the medians, the ratios and each one's peak RSS (through bench/peakrss.c).
+files, smem and smemstat; libs against `cat` of every smaps and smem -m; as root, the
+exact mode (freed, tree) against `cat` of every smaps and procrank's one pread per page
+(bench/procrank_style.c); maps of one process with many mappings against `cat`. Prints the medians, the ratios and each one's peak RSS (through bench/peakrss.c).
 Figures, not a pass/fail test.
 """
 import argparse
@@ -71,6 +73,8 @@ def main():
     peakrss = os.path.join(os.path.dirname(args.memledger), "bench-peakrss")
     subprocess.run(["cc", "-O2", "-o", workload, os.path.join(here, "workload.c")], check=True)
     subprocess.run(["cc", "-O2", "-static", "-o", peakrss, os.path.join(here, "peakrss.c")], check=True)
+    procrank = os.path.join(os.path.dirname(args.memledger), "bench-procrank-style")
+    subprocess.run(["cc", "-O2", "-o", procrank, os.path.join(here, "procrank_style.c")], check=True)
     proc = subprocess.Popen([workload, str(args.children), str(args.mappings)],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
@@ -84,7 +88,8 @@ def main():
         libs = {"memledger libs": [args.memledger, "libs"], "cat smaps": ["cat"] + proc_paths("smaps")}
         exact = {"memledger freed (exact)": [args.memledger, "freed", str(proc.pid)],
                  "memledger tree (exact)": [args.memledger, "tree"],
-                 "cat smaps": ["cat"] + proc_paths("smaps")}
+                 "cat smaps": ["cat"] + proc_paths("smaps"),
+                 "procrank-style preads": [procrank]}
         for peer, cmd in (("smem", ["smem"]), ("smemstat", ["smemstat"])):
             if shutil.which(peer):
                 ps[peer] = cmd

@@ -224,6 +224,12 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	}
 }
 
+/* Without frame numbers USS and FREED are lower bounds. */
+static bool row_bound(const void *row, const struct colinfo *c)
+{
+	return !((const struct group *)row)->freed.exact && (c->id == F_USS || c->id == F_FREED);
+}
+
 static const char *row_text(const void *row, const struct colinfo *c)
 {
 	(void)c;
@@ -236,44 +242,15 @@ static struct out_cell total_cell(const struct colinfo *c, const void *ctx)
 {
 	const struct view_rows *r = ctx;
 	uint64_t sum = 0;
+	bool bound = false;
 
 	if (c->id == F_NAME || c->id == F_SHARED_OUT || c->id == F_RSS || c->id == F_SWAP)
 		return (struct out_cell){.blank = true};
-	for (size_t i = 0; i < r->n; i++)
+	for (size_t i = 0; i < r->n; i++) {
 		sum = ml_add_u64(sum, row_number((const struct group *)r->rows + i, c));
-	return (struct out_cell){.num = sum};
-}
-
-/* The table: a row per group, bounds marked as such. */
-static struct out_table *groups_table(const struct cli *cli, const struct grouping *g,
-                                      const struct colinfo **cols, int ncols)
-{
-	struct view_rows r = {g->groups,  g->ngroups, sizeof(*g->groups),
-	                      row_number, row_text,   NULL};
-	struct out_table *t = view_table_new(cli, "groups", cols, ncols);
-	struct out_cell cells[VIEW_MAX_COLS];
-	int rc = t ? 0 : -ENOMEM;
-
-	for (size_t k = 0; k < g->ngroups && rc == 0; k++) {
-		const struct group *gr = &g->groups[k];
-		for (int c = 0; c < ncols; c++) {
-			int id = cols[c]->id;
-			if (id == F_NAME)
-				cells[c] = (struct out_cell){.str = gr->name};
-			else
-				cells[c] = (struct out_cell){
-				    .num = row_number(gr, cols[c]),
-				    .bound = !gr->freed.exact && (id == F_USS || id == F_FREED)};
-		}
-		rc = out_table_add_row(t, cells);
+		bound |= row_bound((const struct group *)r->rows + i, c);
 	}
-	if (rc == 0)
-		rc = view_table_totals(cli, t, cols, ncols, total_cell, &r);
-	if (rc < 0) {
-		out_table_free(t);
-		return NULL;
-	}
-	return t;
+	return (struct out_cell){.num = sum, .bound = bound};
 }
 
 /* Sorts the groups by key, then by name. */
@@ -342,7 +319,11 @@ int groups_run(struct cli *cli)
 	}
 	sort_groups(cli, &g, key);
 	ps_report_unreadable(cli, &s);
-	t = groups_table(cli, &g, cols, ncols);
+	{
+		struct view_rows r = {g.groups,   g.ngroups, sizeof(*g.groups),
+		                      row_number, row_text,  row_bound};
+		t = view_table(cli, "groups", &r, cols, ncols, total_cell, &r);
+	}
 	if (!t || ps_print_document(cli, t, &s, pg) < 0) {
 		cli_warn("cannot write the output");
 		goto out;
