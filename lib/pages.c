@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "memledger/ledger.h"
 #include "memledger/pages.h"
 #include "util.h"
 
@@ -35,6 +36,8 @@ struct ref {
 /* One shmem mapping of a scanned process. */
 struct shm_map {
 	uint64_t inode, start, end, resident; /* resident: Rss + Swap of the mapping */
+	uint64_t pss, swap_pss;
+	char *name;
 	unsigned dev_major, dev_minor;
 	uint32_t proc; /* as in struct ref */
 	uint8_t kind;
@@ -42,8 +45,10 @@ struct shm_map {
 
 /* A shmem object: the mappings of one device and inode, and its fate. */
 struct shm_object {
-	size_t first, n;   /* its mappings in shm_maps, after sorting */
+	size_t first, n;   /* its mappings in shm_maps, after sorting; n 0: SysV no one maps */
 	uint64_t size;     /* resident + swapped bytes of the whole object */
+	uint64_t length;   /* its length: a SysV segment's size, else the inode's size */
+	long sysv;         /* its segment in sysv, or -1 */
 	uint32_t *holders; /* processes holding it open by fd (memfd) */
 	size_t nholders, holders_cap;
 	bool dies; /* it dies when its mappers and holders do (DESIGN.md) */
@@ -70,6 +75,8 @@ struct ml_pages {
 	uint64_t *counts, *flags; /* per distinct frame, in key order */
 	struct shm_object *objects;
 	size_t nobjects;
+	struct ml_sysv_shm *sysv; /* /proc/sysvipc/shm */
+	size_t nsysv, sysv_cap;
 	long *parent;  /* the scan index of each process's parent, or -1 */
 	size_t *depth; /* how many ancestors each process has */
 	uint64_t *cow; /* per process: see ml_pages_cow */
@@ -95,7 +102,10 @@ void ml_pages_free(struct ml_pages *pg)
 		free(pg->objects[i].holders);
 	free(pg->objects);
 	free(pg->refs);
+	for (size_t i = 0; i < pg->nmaps; i++)
+		free(pg->maps[i].name);
 	free(pg->maps);
+	free(pg->sysv);
 	free(pg->bounds);
 	free(pg->counts);
 	free(pg->flags);
@@ -166,18 +176,25 @@ int ml_pages_on_mapping(const struct ml_proc *p, const struct ml_mapping *m, voi
 			pg->bounds[pg->nbounds++] = b;
 	}
 	if (rc == 0 && ml_kind_is_shmem(kind)) {
-		rc = ml_grow((void **)&pg->maps, &pg->maps_cap, pg->nmaps, 1,
-		             sizeof(struct shm_map));
+		char *name = strdup(m->name);
+		rc = name ? ml_grow((void **)&pg->maps, &pg->maps_cap, pg->nmaps, 1,
+		                    sizeof(struct shm_map))
+		          : -ENOMEM;
 		if (rc == 0)
-			pg->maps[pg->nmaps++] = (struct shm_map){.inode = m->inode,
-			                                         .start = m->start,
-			                                         .end = m->end,
-			                                         .resident = known(v[ML_MEM_RSS]) +
-			                                                     known(v[ML_MEM_SWAP]),
-			                                         .dev_major = m->dev_major,
-			                                         .dev_minor = m->dev_minor,
-			                                         .proc = (uint32_t)p->pid,
-			                                         .kind = (uint8_t)kind};
+			pg->maps[pg->nmaps++] = (struct shm_map){
+			    .inode = m->inode,
+			    .start = m->start,
+			    .end = m->end,
+			    .resident = known(v[ML_MEM_RSS]) + known(v[ML_MEM_SWAP]),
+			    .pss = known(v[ML_MEM_PSS]),
+			    .swap_pss = known(v[ML_MEM_SWAP_PSS]),
+			    .name = name,
+			    .dev_major = m->dev_major,
+			    .dev_minor = m->dev_minor,
+			    .proc = (uint32_t)p->pid,
+			    .kind = (uint8_t)kind};
+		else
+			free(name);
 	}
 	pthread_mutex_unlock(&pg->lock);
 	return rc;
@@ -331,26 +348,30 @@ static int cmp_shm_map(const void *a, const void *b)
 }
 
 /* The resident and swapped bytes of the object that mapping m belongs to, from the
- * inode's allocated blocks (/proc/PID/map_files); the largest mapping's Rss + Swap when
- * that cannot be read. */
-static uint64_t object_size(struct ml_source *src, const struct ml_scan *scan,
-                            const struct shm_map *m, size_t n)
+ * inode's allocated blocks (/proc/PID/map_files), and its length (the inode's size); the
+ * largest mapping's Rss + Swap and length when that cannot be read. */
+static void object_size(struct ml_source *src, const struct ml_scan *scan, const struct shm_map *m,
+                        size_t n, struct shm_object *obj)
 {
-	uint64_t most = 0;
 	char name[64];
 	struct stat st;
 	int dirfd = ml_source_open_pid(src, scan->procs[m->proc].pid);
 
-	for (size_t i = 0; i < n; i++)
-		most = m[i].resident > most ? m[i].resident : most;
+	obj->size = obj->length = 0;
+	for (size_t i = 0; i < n; i++) {
+		obj->size = m[i].resident > obj->size ? m[i].resident : obj->size;
+		obj->length =
+		    m[i].end - m[i].start > obj->length ? m[i].end - m[i].start : obj->length;
+	}
 	if (dirfd < 0)
-		return most;
+		return;
 	snprintf(name, sizeof(name), "map_files/%llx-%llx", (unsigned long long)m->start,
 	         (unsigned long long)m->end);
-	if (ml_source_stat_at(dirfd, name, &st) == 0 && (uint64_t)st.st_ino == m->inode)
-		most = (uint64_t)st.st_blocks * 512;
+	if (ml_source_stat_at(dirfd, name, &st) == 0 && (uint64_t)st.st_ino == m->inode) {
+		obj->size = (uint64_t)st.st_blocks * 512;
+		obj->length = (uint64_t)st.st_size;
+	}
 	close(dirfd);
-	return most;
 }
 
 /* Adds process proc as a holder of the memfd object with st's device and inode. */
@@ -387,21 +408,66 @@ static int find_holders(struct ml_pages *pg, struct ml_source *src, const struct
 	return rc;
 }
 
+static int keep_segment(const struct ml_sysv_shm *seg, void *ctx)
+{
+	struct ml_pages *pg = ctx;
+
+	if (ml_grow((void **)&pg->sysv, &pg->sysv_cap, pg->nsysv, 1, sizeof(*seg)) < 0)
+		return -ENOMEM;
+	pg->sysv[pg->nsysv++] = *seg;
+	return 0;
+}
+
+/* The SysV segments (/proc/sysvipc/shm; none when it cannot be read). */
+static int read_sysv(struct ml_pages *pg, struct ml_source *src)
+{
+	struct ml_buf buf = {0};
+	long n = 0;
+
+	if (ml_source_read(src, "sysvipc/shm", &buf) == 0)
+		n = ml_parse_sysv_shm(buf.data, buf.len, keep_segment, pg);
+	ml_buf_free(&buf);
+	return n == -ENOMEM ? -ENOMEM : 0; /* a malformed table: no segments known */
+}
+
+/* The index in pg->sysv of segment shmid, or -1. */
+static long find_sysv(const struct ml_pages *pg, uint64_t shmid)
+{
+	for (size_t i = 0; i < pg->nsysv; i++)
+		if (pg->sysv[i].shmid == shmid)
+			return (long)i;
+	return -1;
+}
+
+/* Appends an object for each SysV segment that no scanned process maps. */
+static void add_unmapped_segments(struct ml_pages *pg)
+{
+	for (size_t k = 0; k < pg->nsysv; k++) {
+		bool mapped = false;
+		for (size_t o = 0; o < pg->nobjects && !mapped; o++)
+			mapped = pg->objects[o].sysv == (long)k;
+		if (!mapped)
+			pg->objects[pg->nobjects++] =
+			    (struct shm_object){.size = ml_add(pg->sysv[k].rss, pg->sysv[k].swap),
+			                        .length = pg->sysv[k].size,
+			                        .sysv = (long)k,
+			                        .dies = false};
+	}
+}
+
 /* Groups the shmem mappings into objects and decides which die with their mappers. */
 static int resolve_objects(struct ml_pages *pg, struct ml_source *src, const struct ml_scan *scan)
 {
-	struct ml_buf sysv = {0};
 	bool memfds = false;
-	unsigned mode;
 	size_t n = 0;
 
 	if (pg->nmaps)
 		qsort(pg->maps, pg->nmaps, sizeof(*pg->maps), cmp_shm_map);
-	pg->objects = calloc(pg->nmaps + 1, sizeof(*pg->objects));
+	if (read_sysv(pg, src) < 0)
+		return -ENOMEM;
+	pg->objects = calloc(pg->nmaps + pg->nsysv + 1, sizeof(*pg->objects));
 	if (!pg->objects)
 		return -ENOMEM;
-	if (ml_source_read(src, "sysvipc/shm", &sysv) < 0)
-		sysv.len = 0;
 	for (size_t i = 0, j; i < pg->nmaps; i = j) {
 		struct shm_object *obj = &pg->objects[n++];
 		const struct shm_map *m = &pg->maps[i];
@@ -412,17 +478,18 @@ static int resolve_objects(struct ml_pages *pg, struct ml_source *src, const str
 			;
 		obj->first = i;
 		obj->n = j - i;
-		obj->size = object_size(src, scan, m, j - i);
-		if (m->kind == ML_KIND_SHMEM_SYSV)
-			obj->dies =
-			    ml_parse_sysv_shm_mode(sysv.data, sysv.len, m->inode, &mode) == 0 &&
-			    (mode & 01000); /* SHM_DEST: marked for removal */
+		object_size(src, scan, m, j - i, obj);
+		obj->sysv = m->kind == ML_KIND_SHMEM_SYSV ? find_sysv(pg, m->inode) : -1;
+		if (m->kind == ML_KIND_SHMEM_SYSV) /* SHM_DEST: marked for removal */
+			obj->dies = obj->sysv >= 0 && (pg->sysv[obj->sysv].mode & 01000);
 		else
 			obj->dies = m->kind == ML_KIND_SHMEM_ANON || m->kind == ML_KIND_SHMEM_MEMFD;
+		if (obj->sysv >= 0)
+			obj->length = pg->sysv[obj->sysv].size;
 		memfds |= m->kind == ML_KIND_SHMEM_MEMFD;
 	}
 	pg->nobjects = n;
-	ml_buf_free(&sysv);
+	add_unmapped_segments(pg);
 	return memfds ? find_holders(pg, src, scan) : 0;
 }
 
@@ -698,7 +765,10 @@ static int freed_objects(const struct ml_pages *pg, owner_fn owner, const void *
 	for (size_t o = 0; o < pg->nobjects; o++) {
 		const struct shm_object *obj = &pg->objects[o];
 		size_t n = obj->n + obj->nholders;
-		uint32_t *procs = malloc(n * sizeof(*procs)), s;
+		uint32_t *procs, s;
+		if (obj->n == 0)
+			continue; /* a SysV segment no one maps: it persists */
+		procs = malloc(n * sizeof(*procs));
 		if (!procs)
 			return -ENOMEM;
 		for (size_t k = 0; k < obj->n; k++)
@@ -790,4 +860,91 @@ int ml_pages_freed_tree(const struct ml_pages *pg, struct ml_freed *out)
 	}
 	free(order);
 	return 0;
+}
+
+size_t ml_pages_shm_count(const struct ml_pages *pg)
+{
+	return pg->nobjects;
+}
+
+/* The owner of object obj under policy: a scan index, or -1 when none of its mappers
+ * (nor its SysV creator) was scanned. Ties go to the lowest PID (lowest index). */
+static long shm_owner(const struct ml_pages *pg, const struct ml_scan *scan,
+                      const struct shm_object *obj, enum ml_owner policy)
+{
+	const struct shm_map *m = obj->n ? &pg->maps[obj->first] : NULL;
+	long best = -1;
+	uint64_t best_v = 0;
+
+	if (policy == ML_OWNER_CREATOR && obj->sysv >= 0) {
+		long i = ml_scan_find(scan, pg->sysv[obj->sysv].cpid);
+		if (i >= 0)
+			return i; /* the creator, alive */
+	}
+	for (size_t k = 0; k < obj->n; k++) {
+		uint32_t proc = m[k].proc;
+		uint64_t v = 0;
+		if (policy == ML_OWNER_LARGEST) {
+			for (size_t q = k; q < obj->n && m[q].proc == proc; q++)
+				v += m[q].pss; /* the maps are sorted by process */
+		} else {
+			v = UINT64_MAX -
+			    scan->procs[proc].stat.starttime; /* the oldest: largest v */
+		}
+		if (best < 0 || v > best_v || (v == best_v && (long)proc < best)) {
+			best = (long)proc;
+			best_v = v;
+		}
+	}
+	return best;
+}
+
+void ml_pages_shm_info(const struct ml_pages *pg, const struct ml_scan *scan, size_t o,
+                       enum ml_owner policy, struct ml_shm_info *out)
+{
+	const struct shm_object *obj = &pg->objects[o];
+	const struct shm_map *m = obj->n ? &pg->maps[obj->first] : NULL;
+	const struct ml_sysv_shm *seg = obj->sysv >= 0 ? &pg->sysv[obj->sysv] : NULL;
+
+	*out = (struct ml_shm_info){.kind = m ? (enum ml_kind)m->kind : ML_KIND_SHMEM_SYSV,
+	                            .name = m ? m->name : NULL,
+	                            .dev_major = m ? m->dev_major : 0,
+	                            .dev_minor = m ? m->dev_minor : 0,
+	                            .inode = m ? m->inode : seg->shmid,
+	                            .length = obj->length,
+	                            .resident = m ? 0 : seg->rss,
+	                            .swap = m ? 0 : seg->swap,
+	                            .owner = m ? shm_owner(pg, scan, obj, policy) : -1,
+	                            .persists = !obj->dies,
+	                            .sysv_key = seg ? seg->key : 0,
+	                            .sysv = seg != NULL};
+	for (size_t k = 0; k < obj->n; k++) {
+		out->resident += m[k].pss;
+		out->swap += m[k].swap_pss;
+		out->mappers += k == 0 || m[k].proc != m[k - 1].proc;
+	}
+	if (!m && seg && policy == ML_OWNER_CREATOR) {
+		long i = ml_scan_find(scan, seg->cpid);
+		out->owner = i;
+	}
+}
+
+void ml_pages_owned(const struct ml_pages *pg, const struct ml_scan *scan, enum ml_owner policy,
+                    uint64_t *owned)
+{
+	for (size_t i = 0; i < scan->nprocs; i++)
+		owned[i] = ml_proc_metric(&scan->procs[i], ML_PSS);
+	for (size_t o = 0; o < pg->nobjects; o++) {
+		const struct shm_object *obj = &pg->objects[o];
+		const struct shm_map *m = obj->n ? &pg->maps[obj->first] : NULL;
+		long owner = obj->n ? shm_owner(pg, scan, obj, policy) : -1;
+		if (owner < 0 || owned[owner] == ML_UNKNOWN)
+			continue;
+		for (size_t k = 0; k < obj->n; k++) {
+			if (owned[m[k].proc] == ML_UNKNOWN)
+				continue; /* its PSS is unknown: nothing to move */
+			owned[m[k].proc] -= m[k].pss;
+			owned[owner] += m[k].pss;
+		}
+	}
 }

@@ -466,38 +466,6 @@ size_t ml_parse_cmdline(char *buf, size_t len)
 	return len;
 }
 
-int ml_parse_sysv_shm_mode(const char *buf, size_t len, uint64_t shmid, unsigned *mode)
-{
-	struct ml_line_iter it;
-	const char *line;
-	size_t n;
-
-	ml_line_iter_init(&it, buf, len);
-	if (!ml_line_iter_next(&it, &line, &n)) /* the header */
-		return -ENOENT;
-	while (ml_line_iter_next(&it, &line, &n)) {
-		const char *p = ml_skip_blanks(line, line + n), *end = line + n;
-		uint64_t key, id, perms;
-		if (p == end)
-			continue;
-		if (*p == '-')
-			p++; /* the key is printed signed */
-		if (ml_parse_u64(&p, end, 10, &key) < 0)
-			return -EINVAL;
-		p = ml_skip_blanks(p, end);
-		if (ml_parse_u64(&p, end, 10, &id) < 0)
-			return -EINVAL;
-		p = ml_skip_blanks(p, end);
-		if (ml_parse_u64(&p, end, 8, &perms) < 0 || perms > 07777)
-			return -EINVAL;
-		if (id == shmid) {
-			*mode = (unsigned)perms;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
 int ml_parse_cgroup(const char *buf, size_t len, const char **path, size_t *plen)
 {
 	struct ml_line_iter it;
@@ -520,4 +488,101 @@ int ml_parse_cgroup(const char *buf, size_t len, const char **path, size_t *plen
 			break;
 	}
 	return rc;
+}
+
+enum {
+	SYSV_KEY,
+	SYSV_SHMID,
+	SYSV_PERMS,
+	SYSV_SIZE,
+	SYSV_CPID,
+	SYSV_NATTCH,
+	SYSV_RSS,
+	SYSV_SWAP,
+	SYSV_NCOLS
+};
+
+static const char *const sysv_names[SYSV_NCOLS] = {"key",  "shmid",  "perms", "size",
+                                                   "cpid", "nattch", "rss",   "swap"};
+
+/* The position of each column of interest in the header line; -1 when absent. */
+static int sysv_columns(const char *line, size_t n, int *pos)
+{
+	const char *p = line, *end = line + n;
+
+	for (int c = 0; c < SYSV_NCOLS; c++)
+		pos[c] = -1;
+	for (int i = 0; (p = ml_skip_blanks(p, end)) < end; i++) {
+		const char *word = p;
+		while (p < end && *p != ' ' && *p != '\t')
+			p++;
+		for (int c = 0; c < SYSV_NCOLS; c++)
+			if (ml_key_is(word, (size_t)(p - word), sysv_names[c]))
+				pos[c] = i;
+	}
+	return pos[SYSV_KEY] < 0 || pos[SYSV_SHMID] < 0 || pos[SYSV_PERMS] < 0 ||
+	               pos[SYSV_SIZE] < 0 || pos[SYSV_CPID] < 0 || pos[SYSV_NATTCH] < 0
+	           ? -EINVAL
+	           : 0;
+}
+
+/* Parses one row of the table into s. Returns 0 or -EINVAL. */
+static int sysv_row(const char *line, size_t n, const int *pos, struct ml_sysv_shm *s)
+{
+	const char *p = line, *end = line + n;
+	uint64_t v[SYSV_NCOLS];
+	bool negative = false;
+
+	for (int c = 0; c < SYSV_NCOLS; c++)
+		v[c] = ML_UNKNOWN;
+	for (int i = 0; (p = ml_skip_blanks(p, end)) < end; i++) {
+		for (int c = 0; c < SYSV_NCOLS; c++) {
+			if (pos[c] != i)
+				continue;
+			if (c == SYSV_KEY && *p == '-') { /* the key is printed signed */
+				negative = true;
+				p++;
+			}
+			if (ml_parse_u64(&p, end, c == SYSV_PERMS ? 8 : 10, &v[c]) < 0)
+				return -EINVAL;
+		}
+		while (p < end && *p != ' ' && *p != '\t')
+			p++;
+	}
+	if (v[SYSV_SHMID] == ML_UNKNOWN || v[SYSV_PERMS] > 07777 || v[SYSV_CPID] > INT32_MAX ||
+	    v[SYSV_SIZE] == ML_UNKNOWN || v[SYSV_NATTCH] == ML_UNKNOWN || v[SYSV_KEY] > INT64_MAX)
+		return -EINVAL;
+	*s = (struct ml_sysv_shm){.key = negative ? -(int64_t)v[SYSV_KEY] : (int64_t)v[SYSV_KEY],
+	                          .shmid = v[SYSV_SHMID],
+	                          .mode = (unsigned)v[SYSV_PERMS],
+	                          .size = v[SYSV_SIZE],
+	                          .nattch = v[SYSV_NATTCH],
+	                          .rss = v[SYSV_RSS],
+	                          .swap = v[SYSV_SWAP],
+	                          .cpid = (pid_t)v[SYSV_CPID]};
+	return 0;
+}
+
+long ml_parse_sysv_shm(const char *buf, size_t len, ml_sysv_shm_fn fn, void *ctx)
+{
+	struct ml_line_iter it;
+	struct ml_sysv_shm seg;
+	size_t linelen;
+	const char *line;
+	int pos[SYSV_NCOLS], rc;
+	long n = 0;
+
+	ml_line_iter_init(&it, buf, len);
+	if (!ml_line_iter_next(&it, &line, &linelen) || sysv_columns(line, linelen, pos) < 0)
+		return len ? -EINVAL : 0;
+	while (ml_line_iter_next(&it, &line, &linelen)) {
+		if (ml_skip_blanks(line, line + linelen) == line + linelen)
+			continue;
+		if (sysv_row(line, linelen, pos, &seg) < 0)
+			return -EINVAL;
+		if ((rc = fn(&seg, ctx)) != 0)
+			return rc;
+		n++;
+	}
+	return n;
 }

@@ -47,6 +47,7 @@ static void usage(FILE *f)
 	      " memledger freed [options] PID...\n"
 	      " memledger tree [options] [PID]\n"
 	      " memledger groups [--by KEY] [options]\n"
+	      " memledger shm [--owner POLICY] [options]\n"
 	      "\n"
 	      "How much memory each process uses, as the kernel counts it.\n"
 	      "\n"
@@ -70,6 +71,8 @@ static void usage(FILE *f)
 	      "     --procs            libs: one row per process under each object\n"
 	      "     --by <key>         groups: comm (default), exe, user, cgroup, session,\n"
 	      "                          pgid, tree or pid\n"
+	      "     --owner <policy>   shm, OWNED: whom a shared object is charged to:\n"
+	      "                          creator (default), oldest or largest\n"
 	      "     --source <dir>     read a directory laid out like /proc instead of /proc\n"
 	      "     --threads <n>      reader threads (default: 2 on 2 or more CPUs)\n"
 	      " -h, --help             this help\n"
@@ -158,7 +161,8 @@ enum {
 	OPT_MERGE,
 	OPT_PRIVATE,
 	OPT_PROCS,
-	OPT_BY
+	OPT_BY,
+	OPT_OWNER
 };
 
 static const struct option longopts[] = {
@@ -180,6 +184,7 @@ static const struct option longopts[] = {
     {"private", no_argument, NULL, OPT_PRIVATE},
     {"procs", no_argument, NULL, OPT_PROCS},
     {"by", required_argument, NULL, OPT_BY},
+    {"owner", required_argument, NULL, OPT_OWNER},
     {"source", required_argument, NULL, OPT_SOURCE},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"help", no_argument, NULL, 'h'},
@@ -233,6 +238,15 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_PRIVATE: cli->private_only = true; break;
 	case OPT_PROCS: cli->procs = true; break;
 	case OPT_BY: cli->group_by = arg; break;
+	case OPT_OWNER:
+		for (cli->owner = 0; cli->owner < 3; cli->owner++)
+			if (strcmp(arg, cli_owner_name(cli->owner)) == 0)
+				break;
+		if (cli->owner == 3) {
+			cli_warn("--owner takes creator, oldest or largest: '%s'", arg);
+			return EXIT_USAGE;
+		}
+		break;
 	case OPT_THREADS:
 		if (parse_threads(arg, cli) < 0) {
 			cli_warn("--threads takes a number from 1 to 8: '%s'", arg);
@@ -264,7 +278,8 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	if (strcmp(cli->command, "ps") != 0 && strcmp(cli->command, "maps") != 0 &&
 	    strcmp(cli->command, "users") != 0 && strcmp(cli->command, "libs") != 0 &&
 	    strcmp(cli->command, "system") != 0 && strcmp(cli->command, "freed") != 0 &&
-	    strcmp(cli->command, "tree") != 0 && strcmp(cli->command, "groups") != 0) {
+	    strcmp(cli->command, "tree") != 0 && strcmp(cli->command, "groups") != 0 &&
+	    strcmp(cli->command, "shm") != 0) {
 		cli_warn("unknown command: '%s'", cli->command);
 		fputs("Try 'memledger --help' for more information.\n", stderr);
 		return EXIT_USAGE;
@@ -272,6 +287,13 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	cli->operands = argv + optind;
 	cli->noperands = argc - optind;
 	return -1;
+}
+
+const char *cli_owner_name(int owner)
+{
+	static const char *const names[] = {"creator", "oldest", "largest"};
+
+	return owner >= 0 && owner < 3 ? names[owner] : "?";
 }
 
 void cli_free(struct cli *cli)

@@ -31,6 +31,7 @@ struct cli {
 	bool private_only;    /* maps --private */
 	bool procs;           /* libs --procs */
 	const char *group_by; /* groups --by */
+	int owner;            /* --owner: enum ml_owner */
 	bool have_map_regex;  /* -M */
 	regex_t map_regex;
 	char **operands; /* what follows the view's name (maps: PIDs) */
@@ -42,6 +43,9 @@ struct cli {
  * --version, EXIT_USAGE after a one-line message on stderr.
  */
 int cli_parse(int argc, char **argv, struct cli *cli);
+
+/* The --owner policy's name. */
+const char *cli_owner_name(int owner);
 
 /* Frees what cli_parse allocated. */
 void cli_free(struct cli *cli);

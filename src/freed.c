@@ -19,7 +19,7 @@ static bool not_self(const struct ml_proc *p, void *ctx)
 int pages_scan(const struct cli *cli, unsigned needs, struct ml_scan *s, struct ml_pages **pg)
 {
 	struct ml_scan_opts opts = {
-	    .needs = needs | ML_NEED_PAGEMAP | ML_NEED_STATUS,
+	    .needs = needs | ML_NEED_SMAPS | ML_NEED_STATUS,
 	    .keep = not_self,
 	    .threads = cli->threads,
 	    .on_mapping = ml_pages_on_mapping,
@@ -47,7 +47,7 @@ int pages_scan(const struct cli *cli, unsigned needs, struct ml_scan *s, struct 
 	ml_source_free(src);
 	if (rc < 0)
 		return EXIT_ERROR;
-	if (!ml_pages_exact(*pg))
+	if ((needs & ML_NEED_PAGEMAP) && !ml_pages_exact(*pg))
 		cli_warn("frame numbers are not readable%s: FREED is a lower bound from smaps",
 		         geteuid() == 0 ? "" : " (run as root)");
 	return -1;
@@ -163,7 +163,7 @@ int freed_run(struct cli *cli)
 		free(pids);
 		return EXIT_USAGE;
 	}
-	rc = pages_scan(cli, 0, &s, &pg);
+	rc = pages_scan(cli, ML_NEED_PAGEMAP, &s, &pg);
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_ERROR;

@@ -75,8 +75,8 @@ static char *pid_name(const struct ml_scan *s, pid_t pid)
 	long i = ml_scan_find(s, pid);
 	char *name = NULL;
 
-	if (i >= 0 ? asprintf(&name, "%d %s", (int)pid, s->procs[i].comm) < 0
-	           : asprintf(&name, "%d", (int)pid) < 0)
+	if (asprintf(&name, "%d%s%s", (int)pid, i >= 0 && s->procs[i].comm[0] ? " " : "",
+	             i >= 0 ? s->procs[i].comm : "") < 0)
 		return NULL;
 	return name;
 }
@@ -305,7 +305,8 @@ int groups_run(struct cli *cli)
 		cli_warn("unknown sort column: '%s'", sort);
 		return EXIT_USAGE;
 	}
-	rc = pages_scan(cli, ML_NEED_ROLLUP | key_needs((enum group_key)by), &s, &pg);
+	rc = pages_scan(cli, ML_NEED_PAGEMAP | ML_NEED_ROLLUP | key_needs((enum group_key)by), &s,
+	                &pg);
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_ERROR;

@@ -7,6 +7,7 @@
 #include "libs_view.h"
 #include "maps.h"
 #include "ps.h"
+#include "shm_view.h"
 #include "system_view.h"
 #include "tree.h"
 #include "users_view.h"
@@ -29,6 +30,8 @@ static int run_view(struct cli *cli)
 		return tree_run(cli);
 	if (strcmp(cli->command, "groups") == 0)
 		return groups_run(cli);
+	if (strcmp(cli->command, "shm") == 0)
+		return shm_run(cli);
 	return ps_run(cli);
 }
 

@@ -13,7 +13,7 @@
 #include "users.h"
 #include "view.h"
 
-enum ps_field { F_PID, F_PPID, F_UID, F_USER, F_COMM, F_COMMAND, F_FREED, F_COW };
+enum ps_field { F_PID, F_PPID, F_UID, F_USER, F_COMM, F_COMMAND, F_FREED, F_COW, F_OWNED };
 
 static const struct colinfo infos[] = {
     {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID"},
@@ -59,6 +59,8 @@ static const struct colinfo infos[] = {
      "what killing the process would give back (reads pagemap of every process)"},
     {"COW", COL_SIZE, OUT_RIGHT, F_COW,
      "anonymous memory still shared with the parent since fork (exact mode)"},
+    {"OWNED", COL_SIZE, OUT_RIGHT, F_OWNED,
+     "PSS with each shared memory object charged wholly to its owner (--owner)"},
 };
 
 static const char *const default_columns[] = {"PID", "USER", "COMMAND", "SWAP",
@@ -71,6 +73,9 @@ void ps_list_columns(FILE *f)
 	view_list_columns(&ps_cols, f);
 }
 
+/* OWNED: the shmem objects of every process, not their pages (a bit no scan reads). */
+#define PS_NEED_SHM (1u << 30)
+
 static unsigned column_needs(const struct colinfo *c)
 {
 	switch (c->id) {
@@ -82,6 +87,7 @@ static unsigned column_needs(const struct colinfo *c)
 	case F_COMM: return ML_NEED_STATUS;
 	case F_FREED:
 	case F_COW: return ML_NEED_PAGEMAP;
+	case F_OWNED: return PS_NEED_SHM | ML_NEED_ROLLUP | ML_NEED_STAT;
 	default: return ml_metric_needs((enum ml_metric)(c->id - VIEW_METRIC));
 	}
 }
@@ -109,8 +115,8 @@ struct row {
 	const struct ml_proc *proc;
 	const char *user;
 	char *command;
-	uint64_t freed, cow; /* with the page columns; else unknown */
-	bool inexact;        /* FREED is a lower bound */
+	uint64_t freed, cow, owned; /* with the page columns; else unknown */
+	bool inexact;               /* FREED is a lower bound */
 };
 
 char *ps_command(const struct ml_proc *p)
@@ -159,6 +165,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_COMMAND: return ML_UNKNOWN;
 	case F_FREED: return ((const struct row *)row)->freed;
 	case F_COW: return ((const struct row *)row)->cow;
+	case F_OWNED: return ((const struct row *)row)->owned;
 	default: return ml_proc_metric(p, (enum ml_metric)(c->id - VIEW_METRIC));
 	}
 }
@@ -188,7 +195,7 @@ static struct out_cell total_cell(const struct colinfo *c, const void *ctx)
 	const struct row *rows = r->rows;
 	struct out_cell cell = {0};
 
-	if (c->id < VIEW_METRIC && c->id != F_FREED && c->id != F_COW)
+	if (c->id < VIEW_METRIC && c->id != F_FREED && c->id != F_COW && c->id != F_OWNED)
 		return (struct out_cell){.blank = true};
 	for (size_t i = 0; i < r->n; i++) {
 		cell.num = ml_add_u64(cell.num, row_number(&rows[i], c));
@@ -224,16 +231,21 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
 	struct row *rows = calloc(s->nprocs ? s->nprocs : 1, sizeof(*rows));
 	struct ml_freed *freed = NULL;
 	uint32_t *set_of = NULL;
+	uint64_t *owned = NULL;
 
 	*n = 0;
 	if (rows && pg) { /* FREED of each process alone: a partition of singletons */
 		freed = calloc(s->nprocs + 1, sizeof(*freed));
 		set_of = malloc((s->nprocs + 1) * sizeof(*set_of));
+		owned = malloc((s->nprocs + 1) * sizeof(*owned));
 		for (size_t i = 0; freed && set_of && i < s->nprocs; i++)
 			set_of[i] = (uint32_t)i;
-		if (!freed || !set_of || ml_pages_freed(pg, set_of, s->nprocs, freed) < 0) {
+		if (!freed || !set_of || !owned ||
+		    ml_pages_freed(pg, set_of, s->nprocs, freed) < 0) {
 			free(rows);
 			rows = NULL;
+		} else {
+			ml_pages_owned(pg, s, (enum ml_owner)cli->owner, owned);
 		}
 	}
 	for (size_t i = 0; rows && i < s->nprocs; i++) {
@@ -241,7 +253,10 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
 		if (pg &&
 		    (!pid_listed(cli, s->procs[i].pid) || !ps_keep_proc(&s->procs[i], (void *)cli)))
 			continue;
-		*r = (struct row){.proc = &s->procs[i], .freed = ML_UNKNOWN, .cow = ML_UNKNOWN};
+		*r = (struct row){.proc = &s->procs[i],
+		                  .freed = ML_UNKNOWN,
+		                  .cow = ML_UNKNOWN,
+		                  .owned = owned ? owned[i] : ML_UNKNOWN};
 		if (pg && (s->procs[i].have & ML_NEED_SMAPS)) { /* else not captured: unknown */
 			r->freed = ml_freed_total(&freed[i]);
 			r->inexact = !freed[i].exact;
@@ -257,6 +272,7 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
 	}
 	free(freed);
 	free(set_of);
+	free(owned);
 	return rows;
 }
 
@@ -359,8 +375,8 @@ int ps_run(struct cli *cli)
 		needs |= column_needs(cols[i]);
 	needs |= column_needs(key);
 	needs |= ps_filter_needs(cli);
-	if (needs & ML_NEED_PAGEMAP) /* who else maps a page: every process, filtered after */
-		rc = pages_scan(cli, needs & ~(unsigned)ML_NEED_PAGEMAP, &s, &pg);
+	if (needs & (ML_NEED_PAGEMAP | PS_NEED_SHM)) /* every process, filtered after */
+		rc = pages_scan(cli, needs & ~(unsigned)PS_NEED_SHM, &s, &pg);
 	else
 		rc = ps_scan(cli, needs, NULL, NULL, &s);
 	if (rc >= 0) {
@@ -374,7 +390,7 @@ int ps_run(struct cli *cli)
 	if (rows) {
 		struct view_rows r = {rows, n, sizeof(*rows), row_number, row_text, row_bound};
 		view_sort(&r, rows, key, &infos[0], cli->reverse);
-		rc = print_rows(cli, &s, pg, &r, cols, ncols);
+		rc = print_rows(cli, &s, (needs & ML_NEED_PAGEMAP) ? pg : NULL, &r, cols, ncols);
 	}
 	free_rows(rows, n);
 	ml_pages_free(pg);

@@ -188,7 +188,8 @@ int tree_run(struct cli *cli)
 	pid = root_pid(cli);
 	if (pid < 0)
 		return EXIT_USAGE;
-	rc = pages_scan(cli, ML_NEED_STATUS | ML_NEED_CMDLINE | ML_NEED_ROLLUP, &s, &pg);
+	rc = pages_scan(cli, ML_NEED_PAGEMAP | ML_NEED_STATUS | ML_NEED_CMDLINE | ML_NEED_ROLLUP,
+	                &s, &pg);
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_ERROR;

@@ -317,6 +317,17 @@ static void test_cmdline(void **state)
 	assert_int_equal(ml_parse_cmdline(b, sizeof(b) - 1), 0);
 }
 
+static struct ml_sysv_shm seen[4];
+
+static int keep_seg(const struct ml_sysv_shm *seg, void *ctx)
+{
+	size_t *n = ctx;
+
+	if (*n < 4)
+		seen[(*n)++] = *seg;
+	return 0;
+}
+
 static void test_sysv_shm(void **state)
 {
 	const char *text =
@@ -329,15 +340,23 @@ static void test_sysv_shm(void **state)
 	    "-559038737         13   600                  4096   100   100      0     0     0     "
 	    "0     0"
 	    "          0          0 1700000000                     0                     0\n";
-	unsigned mode = 0;
+	size_t n = 0;
 
 	(void)state;
-	assert_int_equal(ml_parse_sysv_shm_mode(text, strlen(text), 12, &mode), 0);
-	assert_int_equal(mode, 01600); /* SHM_DEST: marked for removal */
-	assert_int_equal(ml_parse_sysv_shm_mode(text, strlen(text), 13, &mode), 0);
-	assert_int_equal(mode, 0600);
-	assert_int_equal(ml_parse_sysv_shm_mode(text, strlen(text), 14, &mode), -ENOENT);
-	assert_int_equal(ml_parse_sysv_shm_mode("header\nx 12 600\n", 16, 12, &mode), -EINVAL);
+	assert_int_equal(ml_parse_sysv_shm(text, strlen(text), keep_seg, &n), 2);
+	assert_int_equal(seen[0].shmid, 12);
+	assert_int_equal(seen[0].mode, 01600); /* SHM_DEST: marked for removal */
+	assert_int_equal(seen[0].cpid, 100);
+	assert_int_equal(seen[0].nattch, 4);
+	assert_int_equal(seen[0].size, 1048576);
+	assert_int_equal(seen[0].rss, 1048576);
+	assert_int_equal(seen[1].key, -559038737);
+	assert_int_equal(seen[1].mode, 0600);
+	assert_int_equal(ml_parse_sysv_shm("header\nx 12 600\n", 16, keep_seg, &n), -EINVAL);
+	assert_int_equal(
+	    ml_parse_sysv_shm("key shmid perms size cpid nattch\n1 2 9 4 5 6\n", 45, keep_seg, &n),
+	    -EINVAL); /* perms is octal */
+	assert_int_equal(ml_parse_sysv_shm("", 0, keep_seg, &n), 0);
 }
 
 int main(void)

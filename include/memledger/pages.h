@@ -86,4 +86,44 @@ int ml_pages_freed(const struct ml_pages *pg, const uint32_t *set_of, size_t nse
  */
 int ml_pages_freed_tree(const struct ml_pages *pg, struct ml_freed *out);
 
+/* Who a shmem object is charged to wholly, for OWNED (DESIGN.md). */
+enum ml_owner {
+	ML_OWNER_CREATOR, /* SysV: the creator (cpid) while it lives; else as oldest */
+	ML_OWNER_OLDEST,  /* the mapper that started first (stat starttime) */
+	ML_OWNER_LARGEST, /* the mapper with the largest PSS of it */
+};
+
+/* One shmem object: a device and inode that processes map, or a SysV segment. */
+struct ml_shm_info {
+	enum ml_kind kind;
+	const char *name; /* as its first mapper's smaps names it; NULL: no one maps it */
+	unsigned dev_major, dev_minor;
+	uint64_t inode;    /* SysV: the shmid */
+	uint64_t length;   /* its size: a SysV segment's, else the inode's (map_files) */
+	uint64_t resident; /* Σ Pss of its mappings: its mapped resident pages, once */
+	uint64_t swap;     /* Σ SwapPss of its mappings */
+	size_t mappers;    /* processes that map it */
+	long owner;        /* scan index of its owner, -1: none scanned */
+	bool persists;     /* outlives its mappers and holders (SysV not marked, tmpfs, /dev/shm) */
+	bool sysv;         /* a SysV segment: sysv_key holds its key */
+	int64_t sysv_key;
+};
+
+/* The number of shmem objects: those scanned processes map, and SysV segments no one
+ * maps (from /proc/sysvipc/shm). Valid after ml_pages_resolve. */
+size_t ml_pages_shm_count(const struct ml_pages *pg);
+
+/* Object o (< ml_pages_shm_count) of pg, resolved with scan, its owner under policy
+ * (the scan must hold stat for ML_OWNER_OLDEST). */
+void ml_pages_shm_info(const struct ml_pages *pg, const struct ml_scan *scan, size_t o,
+                       enum ml_owner policy, struct ml_shm_info *out);
+
+/*
+ * OWNED of each process of scan into owned[]: its PSS (smaps_rollup), less the Pss of its
+ * mappings of shmem objects, plus the Pss of every mapping of the objects it owns, so
+ * that Σ OWNED = Σ PSS. ML_UNKNOWN where PSS is unknown.
+ */
+void ml_pages_owned(const struct ml_pages *pg, const struct ml_scan *scan, enum ml_owner policy,
+                    uint64_t *owned);
+
 #endif

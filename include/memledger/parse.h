@@ -127,12 +127,24 @@ int ml_parse_smaps(const char *buf, size_t len, ml_mapping_fn emit, void *ctx);
  */
 int ml_parse_smaps_rollup(const char *buf, size_t len, struct ml_mem *m);
 
+/* One SysV shared memory segment, as /proc/sysvipc/shm lists it. Bytes for sizes. */
+struct ml_sysv_shm {
+	int64_t key;
+	uint64_t shmid;
+	unsigned mode; /* perms, SHM_DEST (01000) and SHM_LOCKED (02000) included */
+	uint64_t size, nattch, rss, swap;
+	pid_t cpid;
+};
+
+/* Called with each segment; a non-zero return stops the parse and is returned. */
+typedef int (*ml_sysv_shm_fn)(const struct ml_sysv_shm *seg, void *ctx);
+
 /*
- * Finds SysV segment shmid in a /proc/sysvipc/shm text and sets *mode to its perms field
- * (octal, SHM_DEST and SHM_LOCKED included). Returns 0, -ENOENT when no line has that
- * shmid, or -EINVAL when a line is malformed.
+ * Hands each segment of a /proc/sysvipc/shm text to fn, each column found by its name in
+ * the header (rss and swap, absent from old kernels, are ML_UNKNOWN then). Returns the
+ * number of segments, -EINVAL when a line or the header is malformed, or fn's return.
  */
-int ml_parse_sysv_shm_mode(const char *buf, size_t len, uint64_t shmid, unsigned *mode);
+long ml_parse_sysv_shm(const char *buf, size_t len, ml_sysv_shm_fn fn, void *ctx);
 
 #define ML_COMM_MAX 64
 

@@ -8,6 +8,7 @@ child and of the whole family equals what the layout predicts and what smaps say
 private, then kills the family and compares FREED with what the kernel got back.
 As nobody (no frame numbers), FREED must say it is a lower bound and be one.
 """
+import ctypes
 import json
 import os
 import shutil
@@ -176,6 +177,80 @@ def check_ps_columns(memledger, pids, child_doc):
           f"{cow} vs {kids.get(child)}")
 
 
+def sysv_segments():
+    """/proc/sysvipc/shm, read here: shmid -> its columns."""
+    with open("/proc/sysvipc/shm") as f:
+        head = f.readline().split()
+        return {int(r[1]): dict(zip(head, map(int, r))) for r in map(str.split, f) if r}
+
+
+def check_shm(memledger, pids):
+    """memledger shm: the family's objects and their owners, a SysV segment no one maps,
+    and OWNED: Σ OWNED = Σ PSS, a new mapper leaves the owner's OWNED as it was."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    lonely = libc.shmget(0, 3 * 4096, 0o1000 | 0o600)  # IPC_PRIVATE, IPC_CREAT
+    try:
+        doc = json.loads(subprocess.run([memledger, "shm", "-J", "-b", "-o",
+                                         "KIND,NAME,INODE,SIZE,RESIDENT,MAPPERS,OWNER,PERSISTS"],
+                                        capture_output=True, text=True).stdout)
+    finally:
+        libc.shmctl(lonely, 0, None)  # IPC_RMID
+    objs = {(o["kind"], o["inode"]): o for o in doc["objects"]}
+    seg = objs.get(("shmem:sysv", lonely))
+    check("shm: a SysV segment no one maps is a row: 0 mappers, 12K, persists",
+          seg and seg["mappers"] == 0 and seg["size"] == 3 * 4096 and seg["persists"] == "yes", seg)
+    family = [(shmid, s) for shmid, s in sysv_segments().items() if s["cpid"] in pids]
+    check("shm: the family's SysV segment is listed by the kernel", len(family) == 1, family)
+    for shmid, s in family:
+        o = objs.get(("shmem:sysv", shmid))
+        check("shm: the family's SysV segment goes to its creator (--owner creator)",
+              o and o["owner"] and int(o["owner"].split()[0]) == s["cpid"], o)
+        check("shm: marked for removal, it does not persist; 4 mappers, 1M resident once",
+              o and o["persists"] == "no" and o["mappers"] == len(pids) and
+              abs(o["resident"] - MiB) <= 4 * KiB, o)
+    check_owned(memledger, pids)
+
+
+def owned_rows(memledger, *args):
+    doc = json.loads(subprocess.run([memledger, "-J", "-b", "-o", "PID,PSS,OWNED", *args],
+                                    capture_output=True, text=True).stdout)
+    return {r["pid"]: r for r in doc["processes"]}
+
+
+def check_owned(memledger, pids):
+    rows = owned_rows(memledger, "--owner", "oldest")
+    known = [r for r in rows.values() if r["pss"] is not None]
+    check("OWNED: Σ OWNED = Σ PSS over all processes",
+          sum(r["owned"] for r in known) == sum(r["pss"] for r in known),
+          f"{sum(r['owned'] for r in known)} != {sum(r['pss'] for r in known)}")
+    shanon = [(a, m) for a, m in smaps_mappings(pids[0]).items()
+              if m["name"] == "/dev/zero (deleted)" and m["end"] - a == 2 * MiB]
+    if not shanon:
+        check("OWNED: the parent's 2M shared anonymous mapping is found", False)
+        return
+    start, m = shanon[0]
+    # A fifth mapper, younger than the family (the oldest owns): it maps every page.
+    code = ("import mmap, sys\n"
+            f"f = open('/proc/{pids[0]}/map_files/{start:x}-{m['end']:x}', 'r+b')\n"
+            f"m = mmap.mmap(f.fileno(), {2 * MiB}, mmap.MAP_SHARED)\n"
+            f"sum(m[i] for i in range(0, {2 * MiB}, 4096))\n"
+            "print('ready', flush=True)\nsys.stdin.read()\n")
+    mapper = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        ready = mapper.stdout.readline().strip() == "ready"
+        after = owned_rows(memledger, "--owner", "oldest")
+    finally:
+        mapper.stdin.close()
+        mapper.wait()
+    check("OWNED: a younger process maps the parent's shared anonymous memory", ready)
+    owner, now = rows[pids[0]], after[pids[0]]
+    check("OWNED: a new mapper lowers the owner's PSS (the test can tell)",
+          now["pss"] < owner["pss"] - 64 * KiB, f"{now['pss']} vs {owner['pss']}")
+    check("OWNED: a new mapper leaves the owner's OWNED as it was (within kB truncation)",
+          abs(now["owned"] - owner["owned"]) <= 8 * KiB, f"{now['owned']} vs {owner['owned']}")
+
+
 def meminfo():
     return {l.split(":")[0]: int(l.split()[1]) * KiB for l in open("/proc/meminfo")}
 
@@ -267,6 +342,7 @@ def main():
         check_tree(memledger, pids, child, fam)
         check_groups(memledger, helper, pids, fam)
         check_ps_columns(memledger, pids, child)
+        check_shm(memledger, pids)
         check_unprivileged(memledger, helper, workdir)
         check_kill(memledger, family, pids)
         family = None
