@@ -50,6 +50,11 @@ int pages_scan(const struct cli *cli, unsigned needs, struct ml_scan *s, struct 
 	if ((needs & ML_NEED_PAGEMAP) && !ml_pages_exact(*pg))
 		cli_warn("frame numbers are not readable%s: FREED is a lower bound from smaps",
 		         geteuid() == 0 ? "" : " (run as root)");
+	else if ((needs & ML_NEED_PAGEMAP) && s->unreadable && cli->out.format != OUT_JSON)
+		cli_warn("FREED takes it that the %zu process%s not read map%s none of these pages "
+		         "and hold%s none of these swap slots",
+		         s->unreadable, s->unreadable == 1 ? "" : "es",
+		         s->unreadable == 1 ? "s" : "", s->unreadable == 1 ? "s" : "");
 	return -1;
 }
 
