@@ -103,7 +103,9 @@ static struct out_cell cell(const struct tree *t, size_t i, const struct colinfo
 	case F_SWAP: return (struct out_cell){.num = ml_proc_metric(p, ML_SWAP)};
 	case F_COW: return (struct out_cell){.num = ml_pages_cow(t->pages, i)};
 	case F_SUBPSS: return (struct out_cell){.num = t->subpss[i]};
-	default: return (struct out_cell){.num = ml_freed_total(&t->freed[i])};
+	default:
+		return (struct out_cell){.num = ml_freed_total(&t->freed[i]),
+		                         .bound = !t->freed[i].exact}; /* without frames: ≥ */
 	}
 }
 
