@@ -36,7 +36,7 @@ struct ref {
 /* One shmem mapping of a scanned process. */
 struct shm_map {
 	uint64_t inode, start, end, resident; /* resident: Rss + Swap of the mapping */
-	uint64_t pss, swap_pss;
+	uint64_t pss, swap_pss; /* ML_UNKNOWN where smaps lacks them (SwapPss before 4.3) */
 	char *name;
 	unsigned dev_major, dev_minor;
 	uint32_t proc; /* as in struct ref */
@@ -181,18 +181,18 @@ int ml_pages_on_mapping(const struct ml_proc *p, const struct ml_mapping *m, voi
 		                    sizeof(struct shm_map))
 		          : -ENOMEM;
 		if (rc == 0)
-			pg->maps[pg->nmaps++] = (struct shm_map){
-			    .inode = m->inode,
-			    .start = m->start,
-			    .end = m->end,
-			    .resident = known(v[ML_MEM_RSS]) + known(v[ML_MEM_SWAP]),
-			    .pss = known(v[ML_MEM_PSS]),
-			    .swap_pss = known(v[ML_MEM_SWAP_PSS]),
-			    .name = name,
-			    .dev_major = m->dev_major,
-			    .dev_minor = m->dev_minor,
-			    .proc = (uint32_t)p->pid,
-			    .kind = (uint8_t)kind};
+			pg->maps[pg->nmaps++] = (struct shm_map){.inode = m->inode,
+			                                         .start = m->start,
+			                                         .end = m->end,
+			                                         .resident = known(v[ML_MEM_RSS]) +
+			                                                     known(v[ML_MEM_SWAP]),
+			                                         .pss = v[ML_MEM_PSS],
+			                                         .swap_pss = v[ML_MEM_SWAP_PSS],
+			                                         .name = name,
+			                                         .dev_major = m->dev_major,
+			                                         .dev_minor = m->dev_minor,
+			                                         .proc = (uint32_t)p->pid,
+			                                         .kind = (uint8_t)kind};
 		else
 			free(name);
 	}
@@ -886,7 +886,7 @@ static long shm_owner(const struct ml_pages *pg, const struct ml_scan *scan,
 		uint64_t v = 0;
 		if (policy == ML_OWNER_LARGEST) {
 			for (size_t q = k; q < obj->n && m[q].proc == proc; q++)
-				v += m[q].pss; /* the maps are sorted by process */
+				v = ml_add(v, m[q].pss); /* the maps are sorted by process */
 		} else {
 			v = UINT64_MAX -
 			    scan->procs[proc].stat.starttime; /* the oldest: largest v */
@@ -914,18 +914,14 @@ void ml_pages_shm_info(const struct ml_pages *pg, const struct ml_scan *scan, si
 	                            .length = obj->length,
 	                            .resident = m ? 0 : seg->rss,
 	                            .swap = m ? 0 : seg->swap,
-	                            .owner = m ? shm_owner(pg, scan, obj, policy) : -1,
+	                            .owner = shm_owner(pg, scan, obj, policy),
 	                            .persists = !obj->dies,
 	                            .sysv_key = seg ? seg->key : 0,
 	                            .sysv = seg != NULL};
 	for (size_t k = 0; k < obj->n; k++) {
-		out->resident += m[k].pss;
-		out->swap += m[k].swap_pss;
+		out->resident = ml_add(out->resident, m[k].pss);
+		out->swap = ml_add(out->swap, m[k].swap_pss);
 		out->mappers += k == 0 || m[k].proc != m[k - 1].proc;
-	}
-	if (!m && seg && policy == ML_OWNER_CREATOR) {
-		long i = ml_scan_find(scan, seg->cpid);
-		out->owner = i;
 	}
 }
 
@@ -937,12 +933,12 @@ void ml_pages_owned(const struct ml_pages *pg, const struct ml_scan *scan, enum 
 	for (size_t o = 0; o < pg->nobjects; o++) {
 		const struct shm_object *obj = &pg->objects[o];
 		const struct shm_map *m = obj->n ? &pg->maps[obj->first] : NULL;
-		long owner = obj->n ? shm_owner(pg, scan, obj, policy) : -1;
+		long owner = shm_owner(pg, scan, obj, policy);
 		if (owner < 0 || owned[owner] == ML_UNKNOWN)
 			continue;
 		for (size_t k = 0; k < obj->n; k++) {
-			if (owned[m[k].proc] == ML_UNKNOWN)
-				continue; /* its PSS is unknown: nothing to move */
+			if (owned[m[k].proc] == ML_UNKNOWN || m[k].pss == ML_UNKNOWN)
+				continue; /* a PSS that is unknown: nothing to move */
 			owned[m[k].proc] -= m[k].pss;
 			owned[owner] += m[k].pss;
 		}

@@ -470,24 +470,26 @@ int ml_parse_cgroup(const char *buf, size_t len, const char **path, size_t *plen
 {
 	struct ml_line_iter it;
 	const char *line, *c1, *c2;
+	bool found = false;
 	size_t n;
-	int rc = -EINVAL;
 
 	ml_line_iter_init(&it, buf, len);
 	while (ml_line_iter_next(&it, &line, &n)) {
+		bool unified;
 		c1 = memchr(line, ':', n);
 		c2 = c1 ? memchr(c1 + 1, ':', (size_t)(line + n - c1 - 1)) : NULL;
 		if (!c2 || c1 == line)
 			return -EINVAL;
-		if (rc == 0 && !(c1 - line == 1 && line[0] == '0' && c2 == c1 + 1))
-			continue; /* the first path is kept until a v2 line comes */
-		*path = c2 + 1;
-		*plen = (size_t)(line + n - c2 - 1);
-		rc = 0;
-		if (c1 - line == 1 && line[0] == '0' && c2 == c1 + 1)
+		unified = c1 - line == 1 && line[0] == '0' && c2 == c1 + 1; /* "0::PATH" */
+		if (!found || unified) {
+			*path = c2 + 1;
+			*plen = (size_t)(line + n - c2 - 1);
+			found = true;
+		}
+		if (unified)
 			break;
 	}
-	return rc;
+	return found ? 0 : -EINVAL;
 }
 
 enum {

@@ -94,6 +94,11 @@ static bool pid_listed(const struct cli *cli, pid_t pid)
 	return false;
 }
 
+bool cli_wants_pid(const struct cli *cli, pid_t pid)
+{
+	return cli->npids == 0 || pid_listed(cli, pid);
+}
+
 /* Parses "1,2,3" into cli->pids, each once. Returns 0 or -EINVAL. */
 static int parse_pids(const char *arg, struct cli *cli)
 {
@@ -150,6 +155,19 @@ static int parse_threads(const char *arg, struct cli *cli)
 		return -EINVAL;
 	cli->threads = (unsigned)v;
 	return 0;
+}
+
+/* Parses --owner into cli->owner, in the order of enum ml_owner. Returns 0 or -EINVAL. */
+static int parse_owner(const char *arg, struct cli *cli)
+{
+	static const char *const names[] = {"creator", "oldest", "largest"};
+
+	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+		if (strcmp(arg, names[i]) == 0) {
+			cli->owner = i;
+			return 0;
+		}
+	return -EINVAL;
 }
 
 enum {
@@ -239,10 +257,7 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_PROCS: cli->procs = true; break;
 	case OPT_BY: cli->group_by = arg; break;
 	case OPT_OWNER:
-		for (cli->owner = 0; cli->owner < 3; cli->owner++)
-			if (strcmp(arg, cli_owner_name(cli->owner)) == 0)
-				break;
-		if (cli->owner == 3) {
+		if (parse_owner(arg, cli) < 0) {
 			cli_warn("--owner takes creator, oldest or largest: '%s'", arg);
 			return EXIT_USAGE;
 		}
@@ -287,13 +302,6 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	cli->operands = argv + optind;
 	cli->noperands = argc - optind;
 	return -1;
-}
-
-const char *cli_owner_name(int owner)
-{
-	static const char *const names[] = {"creator", "oldest", "largest"};
-
-	return owner >= 0 && owner < 3 ? names[owner] : "?";
 }
 
 void cli_free(struct cli *cli)

@@ -44,8 +44,8 @@ struct cli {
  */
 int cli_parse(int argc, char **argv, struct cli *cli);
 
-/* The --owner policy's name. */
-const char *cli_owner_name(int owner);
+/* True when -p lists pid, or there is no -p. */
+bool cli_wants_pid(const struct cli *cli, pid_t pid);
 
 /* Frees what cli_parse allocated. */
 void cli_free(struct cli *cli);

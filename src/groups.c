@@ -62,24 +62,12 @@ struct group {
 struct grouping {
 	const struct ml_scan *scan;
 	enum group_key by;
-	long *parent;     /* with BY_TREE: each process's parent, or -1 */
+	long *parent;     /* BY_TREE only: each process's parent, or -1 */
 	char **key;       /* each process's group name (malloc'ed), NULL when unknown */
 	uint32_t *set_of; /* each process's group */
 	struct group *groups;
 	size_t ngroups;
 };
-
-/* "PID comm", or with a leader that is not scanned, "PID". malloc'ed. */
-static char *pid_name(const struct ml_scan *s, pid_t pid)
-{
-	long i = ml_scan_find(s, pid);
-	char *name = NULL;
-
-	if (asprintf(&name, "%d%s%s", (int)pid, i >= 0 && s->procs[i].comm[0] ? " " : "",
-	             i >= 0 ? s->procs[i].comm : "") < 0)
-		return NULL;
-	return name;
-}
 
 /* The tree root of process i: its ancestor just below PID 1 (or the topmost one read). */
 static size_t tree_root(const struct grouping *g, size_t i)
@@ -116,10 +104,12 @@ static int key_of(const struct grouping *g, size_t i, char **name)
 		else if (asprintf(name, "%llu", (unsigned long long)p->status.uid) < 0)
 			return -ENOMEM;
 		break;
-	case BY_SESSION: *name = pid_name(g->scan, p->stat.session); return *name ? 0 : -ENOMEM;
-	case BY_PGID: *name = pid_name(g->scan, p->stat.pgid); return *name ? 0 : -ENOMEM;
+	case BY_SESSION: *name = ps_pid_label(g->scan, p->stat.session); return *name ? 0 : -ENOMEM;
+	case BY_PGID: *name = ps_pid_label(g->scan, p->stat.pgid); return *name ? 0 : -ENOMEM;
 	case BY_TREE: i = tree_root(g, i); /* fall through */
-	case BY_PID: *name = pid_name(g->scan, g->scan->procs[i].pid); return *name ? 0 : -ENOMEM;
+	case BY_PID:
+		*name = ps_pid_label(g->scan, g->scan->procs[i].pid);
+		return *name ? 0 : -ENOMEM;
 	}
 	if (text && !(*name = strdup(text)))
 		return -ENOMEM;
@@ -311,10 +301,9 @@ int groups_run(struct cli *cli)
 		goto out;
 	rc = EXIT_ERROR;
 	g = (struct grouping){.scan = &s, .by = (enum group_key)by};
-	g.parent = malloc((s.nprocs + 1) * sizeof(*g.parent));
-	if (g.parent)
+	if (by == BY_TREE && (g.parent = malloc((s.nprocs + 1) * sizeof(*g.parent))))
 		ml_scan_parents(&s, g.parent);
-	if (!g.parent || assign_groups(&g) < 0 || sum_groups(&g, pg) < 0) {
+	if ((by == BY_TREE && !g.parent) || assign_groups(&g) < 0 || sum_groups(&g, pg) < 0) {
 		cli_warn("out of memory");
 		goto out;
 	}

@@ -37,11 +37,6 @@ static const char *const proc_defaults[] = {"NAME", "PID", "KIND", "PROCS", "SIZ
 static const struct view_cols libs_cols = VIEW_COLS(infos, defaults);
 static const struct view_cols procs_cols = VIEW_COLS(infos, proc_defaults);
 
-void libs_list_columns(FILE *f)
-{
-	view_list_columns(&libs_cols, f);
-}
-
 /* A row: an object, and its device text. */
 struct lib_row {
 	const struct ml_lib *lib;

@@ -66,11 +66,6 @@ static const char *const merged_defaults[] = {"KIND", "COUNT", "SIZE", "RSS",
 static const struct view_cols maps_cols = VIEW_COLS(infos, defaults);
 static const struct view_cols merged_cols = VIEW_COLS(infos, merged_defaults);
 
-void maps_list_columns(FILE *f)
-{
-	view_list_columns(&maps_cols, f);
-}
-
 /* A row: one mapping, or with --merge all the mappings of one name and kind. */
 struct map_row {
 	pid_t pid;

@@ -9,7 +9,4 @@
 /* Runs the view. Returns an exit status. */
 int maps_run(struct cli *cli);
 
-/* Prints each column's name and one-line definition. */
-void maps_list_columns(FILE *f);
-
 #endif

@@ -73,9 +73,6 @@ void ps_list_columns(FILE *f)
 	view_list_columns(&ps_cols, f);
 }
 
-/* OWNED: the shmem objects of every process, not their pages (a bit no scan reads). */
-#define PS_NEED_SHM (1u << 30)
-
 static unsigned column_needs(const struct colinfo *c)
 {
 	switch (c->id) {
@@ -87,9 +84,18 @@ static unsigned column_needs(const struct colinfo *c)
 	case F_COMM: return ML_NEED_STATUS;
 	case F_FREED:
 	case F_COW: return ML_NEED_PAGEMAP;
-	case F_OWNED: return PS_NEED_SHM | ML_NEED_ROLLUP | ML_NEED_STAT;
+	case F_OWNED: return ML_NEED_ROLLUP | ML_NEED_STAT; /* and the shmem ledger */
 	default: return ml_metric_needs((enum ml_metric)(c->id - VIEW_METRIC));
 	}
+}
+
+/* True when column id is shown or sorted by. */
+static bool shows(const struct colinfo **cols, int n, const struct colinfo *key, int id)
+{
+	for (int i = 0; i < n; i++)
+		if (cols[i]->id == id)
+			return true;
+	return key->id == id;
 }
 
 /* The sort column: -s, else PSS when shown, else the first size shown, else PID. */
@@ -128,6 +134,15 @@ char *ps_command(const struct ml_proc *p)
 	if (asprintf(&s, "[%s]", p->comm) < 0)
 		return NULL;
 	return s;
+}
+
+char *ps_pid_label(const struct ml_scan *s, pid_t pid)
+{
+	long i = ml_scan_find(s, pid);
+	const char *comm = i >= 0 ? s->procs[i].comm : "";
+	char *label = NULL;
+
+	return asprintf(&label, "%d%s%s", (int)pid, comm[0] ? " " : "", comm) < 0 ? NULL : label;
 }
 
 unsigned ps_filter_needs(const struct cli *cli)
@@ -204,14 +219,6 @@ static struct out_cell total_cell(const struct colinfo *c, const void *ctx)
 	return cell;
 }
 
-static bool pid_listed(const struct cli *cli, pid_t pid)
-{
-	for (size_t i = 0; i < cli->npids; i++)
-		if (cli->pids[i] == pid)
-			return true;
-	return cli->npids == 0;
-}
-
 static void free_rows(struct row *rows, size_t n)
 {
 	for (size_t i = 0; rows && i < n; i++)
@@ -219,60 +226,77 @@ static void free_rows(struct row *rows, size_t n)
 	free(rows);
 }
 
+/* The page-ledger figures of every process of a scan, each computed only when shown. */
+struct ledger_figures {
+	const struct ml_pages *pg; /* NULL: no ledger column, the scan was filtered */
+	struct ml_freed *freed;    /* with FREED or COW: each process alone, a partition */
+	uint64_t *owned;           /* with OWNED */
+};
+
+/* Fills f from pg for the columns asked: FREED and COW with pages, OWNED with owned.
+ * Returns 0 or -ENOMEM (f to be freed with free_figures in either case). */
+static int ledger_figures(const struct cli *cli, const struct ml_scan *s, const struct ml_pages *pg,
+                          bool pages, bool owned, struct ledger_figures *f)
+{
+	uint32_t *set_of = NULL;
+	int rc = 0;
+
+	*f = (struct ledger_figures){.pg = pg};
+	if (pages) {
+		f->freed = calloc(s->nprocs + 1, sizeof(*f->freed));
+		set_of = malloc((s->nprocs + 1) * sizeof(*set_of));
+		for (size_t i = 0; set_of && i < s->nprocs; i++)
+			set_of[i] = (uint32_t)i;
+		rc = f->freed && set_of ? ml_pages_freed(pg, set_of, s->nprocs, f->freed) : -ENOMEM;
+		free(set_of);
+	}
+	if (rc == 0 && owned) {
+		f->owned = malloc((s->nprocs + 1) * sizeof(*f->owned));
+		if (f->owned)
+			ml_pages_owned(pg, s, (enum ml_owner)cli->owner, f->owned);
+		rc = f->owned ? 0 : -ENOMEM;
+	}
+	return rc;
+}
+
+static void free_figures(struct ledger_figures *f)
+{
+	free(f->freed);
+	free(f->owned);
+}
+
 /*
- * Builds the rows of a scan into *n rows. With a page ledger pg (the scan then holds
- * every process), also FREED and COW of each, and -p, -u and -P apply here. Returns
- * NULL on allocation failure.
+ * Builds the rows of a scan into *n rows. With a ledger (f->pg: the scan then holds every
+ * process), -p, -u and -P apply here. Returns NULL on allocation failure.
  */
 static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
-                              const struct ml_pages *pg, struct user_cache *users, unsigned needs,
-                              size_t *n)
+                              const struct ledger_figures *f, struct user_cache *users,
+                              unsigned needs, size_t *n)
 {
 	struct row *rows = calloc(s->nprocs ? s->nprocs : 1, sizeof(*rows));
-	struct ml_freed *freed = NULL;
-	uint32_t *set_of = NULL;
-	uint64_t *owned = NULL;
 
 	*n = 0;
-	if (rows && pg) { /* FREED of each process alone: a partition of singletons */
-		freed = calloc(s->nprocs + 1, sizeof(*freed));
-		set_of = malloc((s->nprocs + 1) * sizeof(*set_of));
-		owned = malloc((s->nprocs + 1) * sizeof(*owned));
-		for (size_t i = 0; freed && set_of && i < s->nprocs; i++)
-			set_of[i] = (uint32_t)i;
-		if (!freed || !set_of || !owned ||
-		    ml_pages_freed(pg, set_of, s->nprocs, freed) < 0) {
-			free(rows);
-			rows = NULL;
-		} else {
-			ml_pages_owned(pg, s, (enum ml_owner)cli->owner, owned);
-		}
-	}
 	for (size_t i = 0; rows && i < s->nprocs; i++) {
+		const struct ml_proc *p = &s->procs[i];
 		struct row *r = &rows[*n];
-		if (pg &&
-		    (!pid_listed(cli, s->procs[i].pid) || !ps_keep_proc(&s->procs[i], (void *)cli)))
+		/* A process whose smaps a capture lacks has no FREED to give. */
+		bool captured = p->have & ML_NEED_SMAPS;
+		if (f->pg && (!cli_wants_pid(cli, p->pid) || !ps_keep_proc(p, (void *)cli)))
 			continue;
-		*r = (struct row){.proc = &s->procs[i],
-		                  .freed = ML_UNKNOWN,
-		                  .cow = ML_UNKNOWN,
-		                  .owned = owned ? owned[i] : ML_UNKNOWN};
-		if (pg && (s->procs[i].have & ML_NEED_SMAPS)) { /* else not captured: unknown */
-			r->freed = ml_freed_total(&freed[i]);
-			r->inexact = !freed[i].exact;
-			r->cow = ml_pages_cow(pg, i);
-		}
+		*r = (struct row){.proc = p,
+		                  .freed = f->freed && captured ? ml_freed_total(&f->freed[i])
+		                                                : ML_UNKNOWN,
+		                  .inexact = f->freed && !f->freed[i].exact,
+		                  .cow = f->freed && captured ? ml_pages_cow(f->pg, i) : ML_UNKNOWN,
+		                  .owned = f->owned ? f->owned[i] : ML_UNKNOWN};
 		if (needs & ML_NEED_STATUS)
-			r->user = user_cache_name(users, s->procs[i].status.uid);
+			r->user = user_cache_name(users, p->status.uid);
 		(*n)++;
-		if ((needs & ML_NEED_CMDLINE) && !(r->command = ps_command(&s->procs[i]))) {
+		if ((needs & ML_NEED_CMDLINE) && !(r->command = ps_command(p))) {
 			free_rows(rows, *n);
 			rows = NULL;
 		}
 	}
-	free(freed);
-	free(set_of);
-	free(owned);
 	return rows;
 }
 
@@ -358,10 +382,12 @@ int ps_run(struct cli *cli)
 {
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	struct user_cache users = {0};
+	struct ledger_figures f = {0};
 	struct ml_pages *pg = NULL;
 	struct ml_scan s = {0};
 	struct row *rows;
 	unsigned needs = 0;
+	bool owned;
 	size_t n = 0;
 	int ncols, rc;
 
@@ -375,8 +401,9 @@ int ps_run(struct cli *cli)
 		needs |= column_needs(cols[i]);
 	needs |= column_needs(key);
 	needs |= ps_filter_needs(cli);
-	if (needs & (ML_NEED_PAGEMAP | PS_NEED_SHM)) /* every process, filtered after */
-		rc = pages_scan(cli, needs & ~(unsigned)PS_NEED_SHM, &s, &pg);
+	owned = shows(cols, ncols, key, F_OWNED);
+	if (owned || (needs & ML_NEED_PAGEMAP)) /* every process, filtered after */
+		rc = pages_scan(cli, needs, &s, &pg);
 	else
 		rc = ps_scan(cli, needs, NULL, NULL, &s);
 	if (rc >= 0) {
@@ -385,14 +412,17 @@ int ps_run(struct cli *cli)
 		return rc;
 	}
 	ps_report_unreadable(cli, &s);
-	rows = build_rows(cli, &s, pg, &users, needs, &n);
 	rc = EXIT_ERROR;
+	rows = NULL;
+	if (!pg || ledger_figures(cli, &s, pg, needs & ML_NEED_PAGEMAP, owned, &f) == 0)
+		rows = build_rows(cli, &s, &f, &users, needs, &n);
 	if (rows) {
 		struct view_rows r = {rows, n, sizeof(*rows), row_number, row_text, row_bound};
 		view_sort(&r, rows, key, &infos[0], cli->reverse);
 		rc = print_rows(cli, &s, (needs & ML_NEED_PAGEMAP) ? pg : NULL, &r, cols, ncols);
 	}
 	free_rows(rows, n);
+	free_figures(&f);
 	ml_pages_free(pg);
 	user_cache_free(&users);
 	ml_scan_free(&s);

@@ -47,4 +47,8 @@ void ps_report_scan_error(struct ml_source *src, const struct ml_scan *s, int rc
  * malloc'ed, NULL when out of memory. */
 char *ps_command(const struct ml_proc *p);
 
+/* "PID comm" (the comm of a process in s), or "PID" when s has no such process or no
+ * comm: malloc'ed, NULL when out of memory. */
+char *ps_pid_label(const struct ml_scan *s, pid_t pid);
+
 #endif

@@ -107,15 +107,14 @@ static struct shm_row *build_rows(const struct cli *cli, const struct ml_pages *
 
 	for (*n = 0; rows && *n < count; (*n)++) {
 		struct shm_row *r = &rows[*n];
-		const struct ml_proc *owner;
 		ml_pages_shm_info(pg, s, *n, (enum ml_owner)cli->owner, &r->info);
-		snprintf(r->name, sizeof(r->name), "/SYSV%08x", (unsigned)r->info.sysv_key);
+		if (!r->info.name) /* as the kernel names a segment's mapping */
+			snprintf(r->name, sizeof(r->name), "/SYSV%08x", (unsigned)r->info.sysv_key);
 		snprintf(r->dev, sizeof(r->dev), "%02x:%02x", r->info.dev_major, r->info.dev_minor);
 		if (r->info.owner < 0)
 			continue;
-		owner = &s->procs[r->info.owner];
-		if (asprintf(&r->owner, "%d%s%s", (int)owner->pid, owner->comm[0] ? " " : "",
-		             owner->comm) < 0) {
+		r->owner = ps_pid_label(s, s->procs[r->info.owner].pid);
+		if (!r->owner) {
 			free_rows(rows, *n);
 			return NULL;
 		}

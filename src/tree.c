@@ -145,34 +145,22 @@ static long root_pid(const struct cli *cli)
 	return v;
 }
 
-/* Prints the table (and the exact flag in JSON). Returns 0 or -errno. */
-static int print_tree(const struct cli *cli, const struct tree *t, long root, bool exact,
-                      const struct colinfo **cols, int ncols)
+/* Prints the table, and in JSON the exact flag and the unreadable count. Returns 0 or
+ * -errno. */
+static int print_tree(const struct cli *cli, const struct tree *t, long root,
+                      const struct ml_pages *pg, const struct colinfo **cols, int ncols)
 {
-	struct out_col ocols[VIEW_MAX_COLS];
-	struct out_table *out;
-	struct json j;
-	int rc = 0;
+	struct out_table *out = view_table_new(cli, "processes", cols, ncols);
+	int rc = out ? 0 : -ENOMEM;
 
-	view_out_cols(cols, ncols, ocols);
-	out = out_table_new("processes", ocols, (size_t)ncols, &cli->out);
-	if (!out)
-		return -ENOMEM;
 	for (size_t i = 0; i < t->scan->nprocs && rc == 0; i++)
 		if (root >= 0 ? (long)i == root : t->parent[i] < 0)
 			rc = add_subtree(out, t, i, 0, cols, ncols);
-	json_init(&j, stdout);
-	if (cli->out.format == OUT_JSON)
-		json_object_begin(&j);
-	rc = rc ? rc : out_table_print_free(out, &j);
-	if (cli->out.format == OUT_JSON) {
-		json_key(&j, "exact");
-		json_bool(&j, exact);
-		json_pair_u64(&j, "unreadable", t->scan->unreadable);
-		json_object_end(&j);
-		json_finish(&j);
+	if (rc < 0) {
+		out_table_free(out);
+		return rc;
 	}
-	return rc;
+	return ps_print_document(cli, out, t->scan, pg);
 }
 
 int tree_run(struct cli *cli)
@@ -204,7 +192,7 @@ int tree_run(struct cli *cli)
 		goto out;
 	}
 	ps_report_unreadable(cli, &s);
-	if (print_tree(cli, &t, root, ml_pages_exact(pg), cols, ncols) < 0) {
+	if (print_tree(cli, &t, root, pg, cols, ncols) < 0) {
 		cli_warn("cannot write the output");
 		goto out;
 	}

@@ -36,11 +36,6 @@ static const char *const defaults[] = {"USER", "PROCS", "SWAP", "USS", "PSS", "R
 
 static const struct view_cols users_cols = VIEW_COLS(infos, defaults);
 
-void users_list_columns(FILE *f)
-{
-	view_list_columns(&users_cols, f);
-}
-
 /* A row: one user's group, and the user's name. */
 struct user_row {
 	const struct ml_group *group;

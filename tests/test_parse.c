@@ -359,6 +359,22 @@ static void test_sysv_shm(void **state)
 	assert_int_equal(ml_parse_sysv_shm("", 0, keep_seg, &n), 0);
 }
 
+static void test_cgroup(void **state)
+{
+	const char *mixed = "12:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n0::/sys.slice/x\n";
+	const char *path;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(ml_parse_cgroup(mixed, strlen(mixed), &path, &n), 0);
+	assert_int_equal(n, strlen("/sys.slice/x")); /* the unified hierarchy wins */
+	assert_memory_equal(path, "/sys.slice/x", n);
+	assert_int_equal(ml_parse_cgroup("4:memory:/legacy\n", 17, &path, &n), 0);
+	assert_memory_equal(path, "/legacy", n); /* v1 only: the first line's */
+	assert_int_equal(ml_parse_cgroup("no colons\n", 10, &path, &n), -EINVAL);
+	assert_int_equal(ml_parse_cgroup("", 0, &path, &n), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +391,7 @@ int main(void)
 	    cmocka_unit_test(test_stat),
 	    cmocka_unit_test(test_cmdline),
 	    cmocka_unit_test(test_sysv_shm),
+	    cmocka_unit_test(test_cgroup),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
