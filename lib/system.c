@@ -244,7 +244,25 @@ static void parse_pressure(const char *buf, struct ml_system *sys)
 static void add_row(struct ml_system *sys, const char *name, int depth, uint64_t bytes)
 {
 	if (sys->nrows < ML_SYSTEM_MAX_ROWS)
-		sys->rows[sys->nrows++] = (struct ml_system_row){name, depth, bytes};
+		sys->rows[sys->nrows++] = (struct ml_system_row){name, depth, bytes, ML_EXACT};
+}
+
+/*
+ * Adds the two children of a row of whole bytes: the part processes map (mapped, a lower
+ * bound when partial) and the rest (then an upper bound). Both are unknown when mapped is,
+ * or when it exceeds the whole (the counters were read at different instants).
+ */
+static void add_mapped_split(struct ml_system *sys, uint64_t whole, uint64_t mapped, bool partial,
+                             const char *mapped_name, const char *rest_name)
+{
+	bool known_split = whole != ML_UNKNOWN && mapped != ML_UNKNOWN && mapped <= whole;
+
+	add_row(sys, mapped_name, 1, known_split ? mapped : ML_UNKNOWN);
+	if (partial)
+		sys->rows[sys->nrows - 1].bound = ML_AT_LEAST;
+	add_row(sys, rest_name, 1, known_split ? whole - mapped : ML_UNKNOWN);
+	if (partial)
+		sys->rows[sys->nrows - 1].bound = ML_AT_MOST;
 }
 
 /* A counter for a sum: a counter this kernel does not have is 0 there (it has no such memory). */
@@ -297,10 +315,16 @@ static void build_rows(struct ml_system *sys)
 	counted += add_group(sys, "kernel", kernel_names, kernel, 7);
 	add_row(sys, "anonymous", 0, mi[ML_MI_ANONPAGES]);
 	cache = known(mi[ML_MI_BUFFERS]) + known(mi[ML_MI_CACHED]) - known(mi[ML_MI_SHMEM]);
-	add_row(sys, "page cache", 0, mi[ML_MI_CACHED] == ML_UNKNOWN ? ML_UNKNOWN : cache);
+	if (mi[ML_MI_CACHED] == ML_UNKNOWN)
+		cache = ML_UNKNOWN;
+	add_row(sys, "page cache", 0, cache);
+	add_mapped_split(sys, cache, sys->mapped.file, sys->mapped.partial, "mapped by processes",
+	                 "not mapped");
 	add_row(sys, "shmem", 0, mi[ML_MI_SHMEM]);
+	add_mapped_split(sys, mi[ML_MI_SHMEM], sys->mapped.shmem, sys->mapped.partial,
+	                 "mapped by processes", "not mapped (tmpfs, SysV, memfd)");
 	add_row(sys, "swap cache", 0, mi[ML_MI_SWAPCACHED]);
-	counted += known(mi[ML_MI_ANONPAGES]) + cache + known(mi[ML_MI_SHMEM]) +
+	counted += known(mi[ML_MI_ANONPAGES]) + known(cache) + known(mi[ML_MI_SHMEM]) +
 	           known(mi[ML_MI_SWAPCACHED]);
 	counted += add_group(sys, "compressed", compressed_names, compressed, 2);
 	add_row(sys, "hugetlb pool", 0, mi[ML_MI_HUGETLB]);
@@ -314,6 +338,13 @@ static void build_rows(struct ml_system *sys)
 		sys->overcounted = counted - mi[ML_MI_MEMTOTAL];
 	}
 	add_row(sys, "unexplained", 0, sys->unexplained);
+}
+
+void ml_system_book_mapped(struct ml_system *sys, const struct ml_mapped *m)
+{
+	sys->mapped = *m;
+	sys->nrows = 0;
+	build_rows(sys);
 }
 
 int ml_system_read(struct ml_source *src, struct ml_system *sys)
@@ -351,6 +382,7 @@ int ml_system_read(struct ml_source *src, struct ml_system *sys)
 	    sys->mi[ML_MI_SWAPTOTAL] == ML_UNKNOWN || sys->mi[ML_MI_SWAPFREE] == ML_UNKNOWN
 	        ? ML_UNKNOWN
 	        : sys->mi[ML_MI_SWAPTOTAL] - sys->mi[ML_MI_SWAPFREE];
+	sys->mapped = (struct ml_mapped){ML_UNKNOWN, ML_UNKNOWN, false};
 	build_rows(sys);
 	ml_buf_free(&b);
 	return 0;

@@ -305,9 +305,11 @@ static int cell_text(struct out_table *t, const struct out_col *col, const struc
 		out->unknown = true;
 		text = machine ? "" : "-";
 	}
-	if (c->bound && !out->unknown && !machine) {
+	if ((c->bound || c->upper) && !out->unknown && !machine) {
 		char marked[40];
-		snprintf(marked, sizeof(marked), "%s%s", t->utf8 ? "\u2265" : ">=", text);
+		snprintf(marked, sizeof(marked), "%s%s",
+		         c->bound ? (t->utf8 ? "\u2265" : ">=") : (t->utf8 ? "\u2264" : "<="),
+		         text);
 		return encode_for_table(t, marked, out);
 	}
 	if (machine || text != c->str) /* numbers, "-" and "": plain ASCII, nothing to escape */

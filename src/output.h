@@ -42,6 +42,7 @@ struct out_cell {
 	uint64_t num;
 	bool blank; /* nothing to show (a PID in a totals row): not the same as unknown */
 	bool bound; /* num is a lower bound: "≥" before it in tables; JSON says "exact" */
+	bool upper; /* num is an upper bound: "≤" before it in tables */
 };
 
 struct out_table;

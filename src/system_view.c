@@ -24,7 +24,11 @@ static int print_rows(const struct cli *cli, const struct ml_system *sys, struct
 	for (size_t i = 0; i < sys->nrows && rc == 0; i++) {
 		const struct ml_system_row *r = &sys->rows[i];
 		char percent[16];
-		struct out_cell cells[3] = {{.str = r->name}, {.num = r->bytes}, {.str = percent}};
+		struct out_cell cells[3] = {{.str = r->name},
+		                            {.num = r->bytes,
+		                             .bound = r->bound == ML_AT_LEAST,
+		                             .upper = r->bound == ML_AT_MOST},
+		                            {.str = percent}};
 		if (r->bytes == ML_UNKNOWN)
 			cells[2].str = NULL;
 		else
@@ -42,7 +46,8 @@ static int print_rows(const struct cli *cli, const struct ml_system *sys, struct
 
 /* Σ PSS of every readable process, against what meminfo says processes map. */
 struct reconciliation {
-	uint64_t pss, mapped;
+	uint64_t pss, mapped;           /* Σ PSS; AnonPages + Mapped */
+	uint64_t file_shmem, mi_mapped; /* Σ Pss_File + Σ Pss_Shmem; Mapped */
 	size_t nprocs, unreadable;
 };
 
@@ -79,9 +84,13 @@ static void print_facts_text(const struct cli *cli, const struct ml_system *sys,
 	printf("userspace: Σ PSS of %zu processes %s; AnonPages + Mapped %s\n", rec->nprocs,
 	       out_size_text(&cli->out, rec->pss, a, sizeof(a)),
 	       out_size_text(&cli->out, rec->mapped, b, sizeof(b)));
+	printf("mapped files and shmem: Σ Pss_File + Pss_Shmem %s; Mapped %s\n",
+	       out_size_text(&cli->out, rec->file_shmem, a, sizeof(a)),
+	       out_size_text(&cli->out, rec->mi_mapped, b, sizeof(b)));
 	if (rec->unreadable)
-		printf("  (%zu process%s could not be read: not in the sum)\n", rec->unreadable,
-		       rec->unreadable == 1 ? "" : "es");
+		printf("  (%zu process%s could not be read: not in the sums, so what processes "
+		       "map is a lower bound)\n",
+		       rec->unreadable, rec->unreadable == 1 ? "" : "es");
 }
 
 /* PSI averages as JSON numbers (percent of time), null when unknown. */
@@ -135,14 +144,19 @@ static void print_facts_json(const struct ml_system *sys, const struct reconcili
 	json_pressure(j, "pressure_full", sys->pressure_full);
 	json_pair_u64(j, "pss_total", rec->pss);
 	json_pair_u64(j, "anon_and_mapped", rec->mapped);
+	json_pair_u64(j, "pss_file_total", sys->mapped.file);
+	json_pair_u64(j, "pss_shmem_total", sys->mapped.shmem);
+	json_key(j, "mapped_exact");
+	json_bool(j, !sys->mapped.partial);
 	json_pair_u64(j, "processes", rec->nprocs);
 	json_pair_u64(j, "unreadable", rec->unreadable);
 }
 
 /* Σ PSS over the processes, against AnonPages + Mapped. Returns an exit status, or -1 to go on. */
-static int reconcile(struct cli *cli, const struct ml_system *sys, struct reconciliation *rec)
+static int reconcile(struct cli *cli, struct ml_system *sys, struct reconciliation *rec)
 {
 	struct ml_scan s = {0};
+	struct ml_mapped m;
 	int rc = ps_scan(cli, ML_NEED_ROLLUP, NULL, NULL, &s);
 
 	if (rc < 0) {
@@ -150,6 +164,12 @@ static int reconcile(struct cli *cli, const struct ml_system *sys, struct reconc
 		rec->nprocs = s.nprocs;
 		rec->unreadable = s.unreadable;
 		rec->mapped = ml_add_u64(sys->mi[ML_MI_ANONPAGES], sys->mi[ML_MI_MAPPED]);
+		rec->mi_mapped = sys->mi[ML_MI_MAPPED];
+		m.file = s.nprocs ? ml_metric_total(s.procs, s.nprocs, ML_FILE) : ML_UNKNOWN;
+		m.shmem = s.nprocs ? ml_metric_total(s.procs, s.nprocs, ML_SHMEM) : ML_UNKNOWN;
+		m.partial = s.unreadable > 0;
+		rec->file_shmem = ml_add_u64(m.file, m.shmem);
+		ml_system_book_mapped(sys, &m);
 	}
 	ml_scan_free(&s);
 	return rc;

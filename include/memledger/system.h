@@ -2,6 +2,7 @@
 #ifndef MEMLEDGER_SYSTEM_H
 #define MEMLEDGER_SYSTEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,14 +46,28 @@ const char *ml_meminfo_name(enum ml_meminfo_field f);
  * MemTotal is missing. */
 int ml_parse_meminfo(const char *buf, size_t len, uint64_t v[ML_MI_COUNT]);
 
-#define ML_SYSTEM_MAX_ROWS  24
+#define ML_SYSTEM_MAX_ROWS  32
 #define ML_SYSTEM_MAX_SWAPS 8
+
+/* How sure a row's figure is. */
+enum ml_bound { ML_EXACT, ML_AT_LEAST, ML_AT_MOST };
 
 /* One row of the RAM breakdown; a child (depth 1) is part of the row above it. */
 struct ml_system_row {
 	const char *name;
 	int depth;
 	uint64_t bytes; /* ML_UNKNOWN when unknown */
+	enum ml_bound bound;
+};
+
+/*
+ * What processes map of the page cache and of shmem: Σ Pss_File and Σ Pss_Shmem over the
+ * processes read (a page mapped by k processes adds 1/k to each, so the sums count each
+ * mapped page once). Lower bounds when some process could not be read.
+ */
+struct ml_mapped {
+	uint64_t file, shmem; /* bytes, ML_UNKNOWN when unknown */
+	bool partial;         /* some processes were not read */
 };
 
 struct ml_swap_device {
@@ -70,7 +85,9 @@ struct ml_system {
 	size_t nrows;         /* top-level rows add up to physical (or MemTotal) exactly */
 	uint64_t unexplained; /* MemTotal less every counted row; ML_UNKNOWN when negative */
 	uint64_t
-	    overcounted;    /* how far the counters overlap when unexplained is negative, else 0 */
+	    overcounted; /* how far the counters overlap when unexplained is negative, else 0 */
+	struct ml_mapped
+	    mapped;         /* splits page cache and shmem; unknown until ml_system_book_mapped */
 	uint64_t zram;      /* Σ mem_used_total of /sys/block/zram*, ML_UNKNOWN without /sys */
 	uint64_t swap_used; /* SwapTotal - SwapFree */
 	struct ml_swap_device swaps[ML_SYSTEM_MAX_SWAPS];
@@ -85,6 +102,12 @@ struct ml_system {
  * Returns 0, or -errno when meminfo cannot be read or is malformed.
  */
 int ml_system_read(struct ml_source *src, struct ml_system *sys);
+
+/*
+ * Splits the page cache and shmem rows of sys into what processes map and what they do not,
+ * from m. The rows sum as before.
+ */
+void ml_system_book_mapped(struct ml_system *sys, const struct ml_mapped *m);
 
 /* "heuristic", "always", "never (strict)", or "?". */
 const char *ml_overcommit_name(int mode);

@@ -412,6 +412,16 @@ def check_system(memledger):
         parts = [c["size"] for c in r.get("children", [])]
         if parts:
             check(f"system: {r['name']} is the sum of its parts", r["size"] == sum(p or 0 for p in parts))
+    cache = next(r for r in rows if r["name"] == "page cache")
+    shmem = next(r for r in rows if r["name"] == "shmem")
+    check("system: page cache mapped by processes is Σ Pss_File",
+          cache["children"][0]["size"] == doc["pss_file_total"], cache["children"])
+    check("system: shmem mapped by processes is Σ Pss_Shmem",
+          shmem["children"][0]["size"] == doc["pss_shmem_total"], shmem["children"])
+    check("system: Σ Pss_File + Σ Pss_Shmem is at most meminfo's Mapped (+1 kB a process)",
+          doc["pss_file_total"] + doc["pss_shmem_total"]
+          <= doc["meminfo"]["Mapped"] + KiB * doc["processes"],
+          f'{doc["pss_file_total"]} + {doc["pss_shmem_total"]} vs {doc["meminfo"]["Mapped"]}')
 
 
 def check_full_scan(memledger):
@@ -442,6 +452,14 @@ def check_unprivileged(memledger):
     check("as nobody: the table says so on stderr",
           "could not be read; run as root to see them" in out.stderr, out.stderr)
     check("as nobody: exit status 0", out.returncode == 0)
+    out = subprocess.run(drop + ["system"], capture_output=True, text=True, env=dict(os.environ, LC_ALL="C.UTF-8"))
+    lines = out.stdout.splitlines()
+    mapped = [l for l in lines if "mapped by processes" in l]
+    unmapped = [l for l in lines if "not mapped" in l]
+    check("as nobody: system marks what processes map as a lower bound (≥)",
+          len(mapped) == 2 and all("≥" in l for l in mapped), mapped)
+    check("as nobody: system marks the unmapped rest as an upper bound (≤)",
+          len(unmapped) == 2 and all("≤" in l for l in unmapped), unmapped)
 
 
 def check_vanished(memledger):
