@@ -1,6 +1,8 @@
 /* Uses of mapped objects, hashed as the readers go, folded into objects at the end. */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +18,7 @@ struct pending_head {
 
 struct ml_libs {
 	pthread_mutex_t lock;
+	bool each_anon;               /* an object per anonymous mapping, not one per tag */
 	struct pending_head *pending; /* one at most per process; a few in all */
 	size_t npending, pending_cap;
 	struct ml_lib_use *uses; /* the uses, in the order first booked */
@@ -24,12 +27,13 @@ struct ml_libs {
 	size_t nbuckets; /* a power of two, at least twice n */
 };
 
-struct ml_libs *ml_libs_new(void)
+struct ml_libs *ml_libs_new(bool each_anon)
 {
 	struct ml_libs *l = calloc(1, sizeof(*l));
 
 	if (!l)
 		return NULL;
+	l->each_anon = each_anon;
 	pthread_mutex_init(&l->lock, NULL);
 	return l;
 }
@@ -57,6 +61,24 @@ static const char *booked_name(const struct ml_mapping *m, enum ml_kind kind)
 	if ((kind == ML_KIND_ANON || kind == ML_KIND_GUARD) && m->name[0] == '\0')
 		return "[anon]";
 	return m->name;
+}
+
+/* Room for a tag, a PID and a range: "[stack] pid 4194304 ffffffffff600000-ffffffffff601000". */
+#define EACH_ANON_NAME_MAX 64
+
+/*
+ * The name of one anonymous mapping booked under tag: the tag itself, or with each_anon the
+ * tag, PID and range written into buf. Other names are returned as they are.
+ */
+static const char *anon_name(const struct ml_libs *l, const char *tag, pid_t pid, uint64_t start,
+                             uint64_t end, char buf[EACH_ANON_NAME_MAX])
+{
+	if (!l->each_anon || tag[0] != '[' ||
+	    (strcmp(tag, "[anon]") && strcmp(tag, "[heap]") && strcmp(tag, "[stack]")))
+		return tag;
+	snprintf(buf, EACH_ANON_NAME_MAX, "%s pid %d %" PRIx64 "-%" PRIx64, tag, (int)pid, start,
+	         end);
+	return buf;
 }
 
 /* The use's identity: name, and device and inode for shmem (two memfds may share a name). */
@@ -151,7 +173,9 @@ static int book(struct ml_libs *l, const struct use_key *k, enum ml_kind kind,
 static int book_pending(struct ml_libs *l, size_t i, bool arena)
 {
 	struct pending_head h = l->pending[i];
-	struct use_key k = {arena ? "[heap]" : "[anon]", 0, 0, 0, h.pid};
+	char buf[EACH_ANON_NAME_MAX];
+	struct use_key k = {anon_name(l, arena ? "[heap]" : "[anon]", h.pid, h.start, h.end, buf),
+	                    0, 0, 0, h.pid};
 
 	l->pending[i] = l->pending[--l->npending];
 	return book(l, &k, arena ? ML_KIND_HEAP : ML_KIND_ANON, &h.mem);
@@ -174,12 +198,15 @@ int ml_libs_add(struct ml_libs *l, pid_t pid, const struct ml_mapping *m)
 {
 	enum ml_kind kind = ml_mapping_kind(m);
 	bool shmem = ml_kind_is_shmem(kind);
+	char buf[EACH_ANON_NAME_MAX];
 	struct use_key k = {booked_name(m, kind), shmem ? m->dev_major : 0,
 	                    shmem ? m->dev_minor : 0, shmem ? m->inode : 0, pid};
 	struct ml_mem mem = m->mem;
 	int rc;
 
 	mem.v[ML_MEM_SIZE] = m->end - m->start;
+	if (k.name != m->name)
+		k.name = anon_name(l, k.name, pid, m->start, m->end, buf);
 	pthread_mutex_lock(&l->lock);
 	rc = settle_pending(l, pid, m);
 	if (rc == 0 && ml_arena_head(m->start, m->perms, m->inode, m->name)) {

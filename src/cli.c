@@ -69,6 +69,8 @@ static void usage(FILE *f)
 	      "     --merge            maps: one row per name and kind, with a count\n"
 	      "     --private          maps: only mappings holding private pages\n"
 	      "     --procs            libs: one row per process under each object\n"
+	      "     --all              libs: each anonymous mapping a row of its own, not\n"
+	      "                          grouped under [anon], [heap] and [stack]\n"
 	      "     --by <key>         groups: comm (default), exe, user, cgroup, session,\n"
 	      "                          pgid, tree or pid\n"
 	      "     --owner <policy>   shm, OWNED: whom a shared object is charged to:\n"
@@ -179,6 +181,7 @@ enum {
 	OPT_MERGE,
 	OPT_PRIVATE,
 	OPT_PROCS,
+	OPT_ALL,
 	OPT_BY,
 	OPT_OWNER
 };
@@ -201,6 +204,7 @@ static const struct option longopts[] = {
     {"merge", no_argument, NULL, OPT_MERGE},
     {"private", no_argument, NULL, OPT_PRIVATE},
     {"procs", no_argument, NULL, OPT_PROCS},
+    {"all", no_argument, NULL, OPT_ALL},
     {"by", required_argument, NULL, OPT_BY},
     {"owner", required_argument, NULL, OPT_OWNER},
     {"source", required_argument, NULL, OPT_SOURCE},
@@ -253,6 +257,7 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case 'P': return compile_regex(arg, &cli->regex, &cli->have_regex);
 	case 'M': return compile_regex(arg, &cli->map_regex, &cli->have_map_regex);
 	case OPT_MERGE: cli->merge = true; break;
+	case OPT_ALL: cli->each_anon = true; break;
 	case OPT_PRIVATE: cli->private_only = true; break;
 	case OPT_PROCS: cli->procs = true; break;
 	case OPT_BY: cli->group_by = arg; break;

@@ -30,6 +30,7 @@ struct cli {
 	bool merge;           /* maps --merge */
 	bool private_only;    /* maps --private */
 	bool procs;           /* libs --procs */
+	bool each_anon;       /* libs --all */
 	const char *group_by; /* groups --by */
 	int owner;            /* --owner: enum ml_owner */
 	bool have_map_regex;  /* -M */

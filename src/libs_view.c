@@ -221,7 +221,7 @@ static int report(struct cli *cli, const struct colinfo **cols, int ncols,
 {
 	unsigned needs = ML_NEED_SMAPS | ps_filter_needs(cli) |
 	                 (cli->procs ? ML_NEED_CMDLINE | ML_NEED_STATUS : 0);
-	struct ml_libs *uses = ml_libs_new();
+	struct ml_libs *uses = ml_libs_new(cli->each_anon);
 	struct ml_scan s = {0};
 	struct ml_lib *libs = NULL;
 	struct lib_row *rows = NULL;

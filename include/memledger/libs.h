@@ -2,6 +2,7 @@
 #ifndef MEMLEDGER_LIBS_H
 #define MEMLEDGER_LIBS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -30,14 +31,19 @@ struct ml_lib {
 
 struct ml_libs;
 
-/* A new, empty table of uses. Returns NULL on allocation failure. */
-struct ml_libs *ml_libs_new(void);
+/*
+ * A new, empty table of uses. each_anon: every unnamed anonymous mapping is an object of its
+ * own, named by its tag, PID and range ("[heap] pid 42 55d0c0a00000-55d0c0c21000"), instead of
+ * all of them booked under the tag. Returns NULL on allocation failure.
+ */
+struct ml_libs *ml_libs_new(bool each_anon);
 
 void ml_libs_free(struct ml_libs *l);
 
 /*
  * Books one mapping of process pid. Thread-safe. Returns 0 or -ENOMEM.
- * Unnamed anonymous memory is booked under [anon], [heap] or [stack].
+ * Unnamed anonymous memory is booked under [anon], [heap] or [stack] (per mapping with
+ * each_anon).
  */
 int ml_libs_add(struct ml_libs *l, pid_t pid, const struct ml_mapping *m);
 

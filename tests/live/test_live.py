@@ -374,6 +374,30 @@ def check_libs(memledger, helper, pids):
     check("libs: and in every mapper's RSS", big["rss"] == len(pids) * MiB, big["rss"])
     check("libs: SIZE of the shared memfd", big["size"] == len(pids) * MiB, big["size"])
     check("libs: the parent-only memfd's PSS is what the parent wrote", small["pss"] == MiB // 2, small["pss"])
+    check_libs_all(memledger, pids[0])
+
+
+def check_libs_all(memledger, pid):
+    """libs --all: each anonymous mapping of the process a row of its own, equal to smaps."""
+    tags = ("[anon]", "[heap]", "[stack]")
+    cols = ["-b", "-p", str(pid), "-o", "NAME,PROCS,SIZE,RSS,PSS"]
+    kernel, doc = while_still(lambda: smaps_mappings(pid), lambda: memledger_json(memledger, "libs", "--all", *cols))
+    rows = {r["name"]: r for r in doc["libraries"] if r["name"].split(" ")[0] in tags}
+    anon = {start: m for start, m in kernel.items() if m["name"] in ("", "[heap]", "[stack]")}
+    check("libs --all: a row per anonymous mapping", len(rows) == len(anon), f"{len(rows)} rows, {len(anon)} mappings")
+    for start, m in anon.items():
+        name = f"{m['name'] or '[anon]'} pid {pid} {start:x}-{m['end']:x}"
+        r = rows.get(name)
+        if name.startswith("[anon]") and r is None:  # an arena head is booked as heap
+            r = rows.get("[heap]" + name[6:])
+        check(f"libs --all: {name} has smaps' figures",
+              r is not None and (r["procs"], r["size"], r["rss"], r["pss"]) == (1, m["end"] - start, m["Rss"], m["Pss"]),
+              f"{r} vs {m}")
+    grouped = memledger_json(memledger, "libs", *cols)["libraries"]
+    for tag in tags:
+        want = sum(r["pss"] for n, r in rows.items() if n.startswith(tag + " "))
+        got = next((r["pss"] for r in grouped if r["name"] == tag), 0)
+        check(f"libs --all: the {tag} rows add up to libs' {tag} row", want == got, f"{want} vs {got}")
 
 
 def physical_memory():
