@@ -758,7 +758,11 @@ static void freed_bounds(const struct ml_pages *pg, owner_fn owner, const void *
 	}
 }
 
-/* Books each shmem object that dies with its mappers and holders to their owner. */
+/*
+ * Books each shmem object that all of whose mappers and holders one owner holds: to what it
+ * frees when it dies with them, else (a /dev/shm or tmpfs file, a live SysV segment) to what
+ * stays. (An object others also map is booked page by page, as staying.)
+ */
 static int freed_objects(const struct ml_pages *pg, owner_fn owner, const void *ctx,
                          struct ml_freed *out)
 {
@@ -778,6 +782,8 @@ static int freed_objects(const struct ml_pages *pg, owner_fn owner, const void *
 		s = owner(pg, procs, n, ctx);
 		if (obj->dies && s != NO_SET)
 			out[s].shmem += obj->size;
+		else if (s != NO_SET && out[s].exact)
+			out[s].shmem_kept = ml_add(out[s].shmem_kept, obj->size);
 		free(procs);
 	}
 	return 0;

@@ -12,6 +12,10 @@
  *   FILE    1 MiB file in DIR, MAP_PRIVATE read-only, read
  *   NORESERVE 1 MiB private writable with MAP_NORESERVE, untouched (no commit charge)
  *   MEMFD2  512 KiB of a second memfd with the same name, written by the parent only
+ *   POSIX   1 MiB of /dev/shm/memledger-test-PID, MAP_SHARED, written; it stays linked and
+ *           outlives the family, as such files do: the test unlinks it
+ *   THP     2 MiB private anonymous at a 2 MiB boundary with MADV_HUGEPAGE, written: one
+ *           huge page where the kernel grants it, shared copy-on-write with every child
  * then forks NCHILDREN children, which read all of the shared ones. Every process of the family
  * then writes 8 MiB of its own (OWN); each child also writes 2 MiB it pages out with MADV_PAGEOUT
  * (SWAPPED, when SWAP is 1) and 1 MiB it frees with MADV_FREE (LAZY). When all are set up the
@@ -47,6 +51,10 @@
 #define SCRATCH_AT   ((void *)0x280000000ul)
 #define NORESERVE_AT ((void *)0x290000000ul)
 #define MEMFD2_AT    ((void *)0x2a0000000ul)
+#define POSIX_AT     ((void *)0x2b0000000ul)
+#define THP_AT       ((void *)0x2c0000000ul)
+
+static char posix_path[64]; /* /dev/shm/memledger-test-PID */
 
 static volatile char sink; /* what touch() reads goes here, so that it is read */
 
@@ -121,6 +129,14 @@ static void map_family_regions(const char *dir)
 	if (fd < 0 || ftruncate(fd, (off_t)MiB / 2) < 0)
 		die("memfd");
 	fill(map_at(MEMFD2_AT, MiB / 2, PROT_READ | PROT_WRITE, MAP_SHARED, fd), MiB / 2, 5);
+	snprintf(posix_path, sizeof(posix_path), "/dev/shm/memledger-test-%d", (int)getpid());
+	fd = open(posix_path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || ftruncate(fd, (off_t)MiB) < 0)
+		die(posix_path);
+	fill(map_at(POSIX_AT, MiB, PROT_READ | PROT_WRITE, MAP_SHARED, fd), MiB, 6);
+	map_at(THP_AT, 2 * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1);
+	madvise(THP_AT, 2 * MiB, MADV_HUGEPAGE); /* refused where THP is off: small pages */
+	fill(THP_AT, 2 * MiB, 7);
 }
 
 /* Keeps this process on the CPU it runs on, so that draining this CPU's batches suffices. */
@@ -156,6 +172,7 @@ static void child_regions(int i, int swap)
 	touch(MEMFD_AT, MiB);
 	touch(SYSV_AT, MiB);
 	touch(FILE_AT, MiB);
+	touch(POSIX_AT, MiB);
 	fill(COW_AT, (size_t)(i + 1) * 256 * 1024, 100 + i); /* private copies now */
 	fill(anon(SWAPPED_AT, 2 * MiB, 0), 2 * MiB, 200 + i);
 	drain_this_cpu();

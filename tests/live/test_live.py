@@ -141,6 +141,26 @@ class Swap:
             os.unlink(self.path)
 
 
+def posix_shm_path(parent):
+    """The /dev/shm file the layout helper's parent maps; it outlives the family."""
+    return f"/dev/shm/memledger-test-{parent}"
+
+
+def stop_family(family):
+    """Ends the layout helper's family and unlinks the /dev/shm file it leaves behind."""
+    family.stdin.close()
+    family.wait()
+    try:
+        os.unlink(posix_shm_path(family.pid))
+    except FileNotFoundError:
+        pass
+
+
+def thp_bytes(pid, start):
+    """AnonHugePages of the mapping at start: what of it the kernel gave as huge pages."""
+    return smaps_mappings(pid)[start].get("AnonHugePages", 0)
+
+
 def start_family(helper, workdir, nchildren, swap_on, drop=()):
     """Starts the layout helper (as drop says); returns (the process, its PIDs: parent
     first), or (the process, None) when it did not start."""
@@ -176,10 +196,10 @@ def check_equal_to_kernel(memledger, pids):
 def check_layout(rows, pids, swap_on):
     parent, children = pids[0], pids[1:]
     for pid in pids:
-        # SHANON 2 MiB + MEMFD 1 MiB + SYSV 1 MiB, each shared by the whole family; the
-        # parent alone has written MEMFD2's 512 KiB.
+        # SHANON 2 MiB + MEMFD 1 MiB + SYSV 1 MiB + POSIX 1 MiB, each shared by the whole
+        # family; the parent alone has written MEMFD2's 512 KiB.
         own = MiB // 2 if pid == parent else 0
-        check(f"{pid} SHMEM is 4 MiB / {FAMILY} + {own}", rows[pid]["shmem"] == 4 * MiB // FAMILY + own,
+        check(f"{pid} SHMEM is 5 MiB / {FAMILY} + {own}", rows[pid]["shmem"] == 5 * MiB // FAMILY + own,
               rows[pid]["shmem"])
         check(f"{pid} USS holds its own 8 MiB", rows[pid]["uss"] >= 8 * MiB, rows[pid]["uss"])
     for i, pid in enumerate(children):
@@ -200,7 +220,14 @@ def check_layout(rows, pids, swap_on):
             check(f"child {i} SWAPPSS is 2 MiB", row["swappss"] == 2 * MiB, row["swappss"])
     check("parent LAZYFREE is 0", rows[parent]["lazyfree"] == 0)
     check("parent SWAP is 0", rows[parent]["swap"] == 0)
-    check("Σ SHMEM over the family is 4.5 MiB", sum(rows[p]["shmem"] for p in pids) == 4 * MiB + MiB // 2)
+    check("Σ SHMEM over the family is 5.5 MiB", sum(rows[p]["shmem"] for p in pids) == 5 * MiB + MiB // 2)
+    huge = thp_bytes(parent, THP_AT)
+    if huge:
+        for pid in pids:
+            check(f"{pid} THP: the huge page it shares with the family", rows[pid]["thp"] == 2 * MiB,
+                  rows[pid]["thp"])
+    else:
+        skip("THP of the family's huge page", "the kernel gave no huge page (THP off or no room)")
     if not swap_on:
         skip("SWAP of paged-out regions", "no swap and not root")
 
@@ -241,8 +268,10 @@ REGIONS = {
     0x220000000: ("shmem:memfd", MiB), 0x230000000: ("shmem:sysv", MiB),
     0x240000000: ("rodata", MiB), 0x250000000: ("anon", 8 * MiB),
     0x260000000: ("anon", 2 * MiB), 0x270000000: ("anon", MiB), 0x290000000: ("anon", MiB),
-    0x2a0000000: ("shmem:memfd", MiB // 2),
+    0x2a0000000: ("shmem:memfd", MiB // 2), 0x2b0000000: ("shmem:posix", MiB),
+    0x2c0000000: ("anon", 2 * MiB),
 }
+THP_AT = 0x2c0000000
 
 
 def smaps_mappings(pid):
@@ -361,7 +390,7 @@ def check_users(memledger, helper, pids):
 
 def check_libs(memledger, helper, pids):
     """Two memfds of one name are two objects; each is mapped by the family, counted once."""
-    doc = memledger_json(memledger, "libs", "-b", "-P", "^" + ere_escape(helper), "-M", "memledger-test",
+    doc = memledger_json(memledger, "libs", "-b", "-P", "^" + ere_escape(helper), "-M", "memfd:memledger-test",
                          "-o", "NAME,PROCS,INODE,SIZE,RSS,PSS")
     memfds = sorted(doc["libraries"], key=lambda l: l["size"])
     check("libs: two memfds of one name are two rows", len(memfds) == 2, memfds)
@@ -517,8 +546,7 @@ def main():
         check_vanished(memledger)
     finally:
         if family:
-            family.stdin.close()
-            family.wait()
+            stop_family(family)
         swap.close()
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"live: {passed} passed, {failed} failed, {skipped} skipped")
