@@ -1,5 +1,6 @@
 /* Parsers of /proc text: keyed by field name, never by position; no I/O, no allocation. */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "memledger/parse.h"
@@ -54,24 +55,54 @@ void ml_mem_add(struct ml_mem *a, const struct ml_mem *b)
 }
 
 /*
+ * The lookup tables, built once: the first key of each length and first letter, and each
+ * key with its colon as two masked words, for a comparison of two loads.
+ */
+static struct {
+	signed char first[32][64]; /* [len][first letter - '@'] -> index + 1 */
+	uint64_t word[ML_MEM_NFIELDS][2], mask[ML_MEM_NFIELDS][2];
+} keys;
+static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
+
+static void build_keys(void)
+{
+	for (int i = ML_MEM_NFIELDS - 1; i >= 0; i--) {
+		char text[16] = {0}, ones[16] = {0};
+		size_t n = mem_keys[i].len;
+		keys.first[n][(mem_keys[i].key[0] - '@') & 63] = (signed char)(i + 1);
+		memcpy(text, mem_keys[i].key, n);
+		text[n] = ':'; /* every key is 15 letters at most */
+		memset(ones, 0xff, n + 1);
+		memcpy(keys.word[i], text, 16);
+		memcpy(keys.mask[i], ones, 16);
+	}
+}
+
+/* True when line (len bytes) starts with the key of field i and its colon. */
+static bool starts_with_key(const char *line, size_t len, int i)
+{
+	uint64_t w[2];
+
+	if (len < 16)
+		return len > mem_keys[i].len && line[mem_keys[i].len] == ':' &&
+		       memcmp(line, mem_keys[i].key, mem_keys[i].len) == 0;
+	memcpy(w, line, 16);
+	return ((w[0] & keys.mask[i][0]) == keys.word[i][0]) &
+	       ((w[1] & keys.mask[i][1]) == keys.word[i][1]);
+}
+
+/*
  * Index of the field called key[0..len), or -1. Looks only at the keys of the same
  * length and first letter (two or three at most): this runs once per line of smaps.
  */
 static int mem_field_index(const char *key, size_t len)
 {
-	static signed char first[32][64]; /* [len][first letter - '@'] -> index + 1 */
-	static bool ready;
 	int i;
 
-	if (!ready) { /* a race here only writes the same bytes twice */
-		for (i = ML_MEM_NFIELDS - 1; i >= 0; i--)
-			first[mem_keys[i].len][(mem_keys[i].key[0] - '@') & 63] =
-			    (signed char)(i + 1);
-		ready = true;
-	}
+	pthread_once(&keys_once, build_keys);
 	if (len >= 32)
 		return -1;
-	i = first[len][(key[0] - '@') & 63] - 1;
+	i = keys.first[len][(key[0] - '@') & 63] - 1;
 	if (i < 0)
 		return -1;
 	for (; i < ML_MEM_NFIELDS; i++) /* from the first key of that length and letter on */
@@ -212,6 +243,34 @@ void ml_smaps_parser_init(struct ml_smaps_parser *p, ml_mapping_fn emit, void *c
 	p->have_cur = false;
 	p->emit = emit;
 	p->ctx = ctx;
+	memset(p->order, -1, sizeof(p->order));
+	p->line = 0;
+	pthread_once(&keys_once, build_keys);
+}
+
+/*
+ * Parses a field line of the current mapping: first as the field that stood at this
+ * line in the mapping before, else by its key (and remembers which it was).
+ */
+static int feed_field_line(struct ml_smaps_parser *p, const char *line, size_t len)
+{
+	unsigned at = p->line++;
+	int guess = at < ML_SMAPS_ORDER_MAX ? p->order[at] : -1;
+	const char *colon = line;
+	int field;
+
+	if (guess >= 0 && starts_with_key(line, len, guess))
+		return parse_kb(line + mem_keys[guess].len + 1, line + len, &p->cur.mem.v[guess]);
+	while (colon < line + len && *colon != ':') /* keys are short: no memchr call */
+		colon++;
+	if (colon == line + len || colon == line)
+		return -EINVAL;
+	field = mem_field_index(line, (size_t)(colon - line));
+	if (at < ML_SMAPS_ORDER_MAX)
+		p->order[at] = (signed char)field;
+	if (field < 0)
+		return 0; /* THPeligible, ProtectionKey, Name, ... */
+	return parse_kb(colon + 1, line + len, &p->cur.mem.v[field]);
 }
 
 /* Stores the value of a "VmFlags: rd wr mr" line in m. */
@@ -245,6 +304,7 @@ int ml_smaps_parser_feed(struct ml_smaps_parser *p, const char *line, size_t len
 		p->cur.vmflags[0] = '\0';
 		p->cur.has_vmflags = false;
 		p->have_cur = true;
+		p->line = 0;
 		return 0;
 	}
 	if (!p->have_cur)
@@ -253,7 +313,7 @@ int ml_smaps_parser_feed(struct ml_smaps_parser *p, const char *line, size_t len
 		parse_vmflags(line, len, &p->cur);
 		return 0;
 	}
-	return ml_parse_mem_line(line, len, &p->cur.mem);
+	return feed_field_line(p, line, len);
 }
 
 int ml_smaps_parser_finish(struct ml_smaps_parser *p)

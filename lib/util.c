@@ -5,13 +5,11 @@
 
 static int digit_value(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return 99;
+	unsigned d = (unsigned)(c - '0'), letter = (unsigned)((c | 0x20) - 'a');
+
+	if (d < 10)
+		return (int)d;
+	return letter < 6 ? (int)letter + 10 : 99;
 }
 
 /* The decimal case, which every kB field takes: no table, no division. */
@@ -42,6 +40,15 @@ int ml_parse_u64(const char **p, const char *end, int base, uint64_t *out)
 
 	if (base == 10)
 		return parse_decimal(p, end, out);
+	if (base == 16) { /* the addresses of every smaps header: shifts, not divisions */
+		while (s < end && (d = digit_value(*s)) < 16) {
+			if (v >> 60)
+				return -EINVAL;
+			v = v << 4 | (uint64_t)d;
+			s++;
+		}
+		base = 0; /* done: the loop below does not run */
+	}
 	while (s < end && (d = digit_value(*s)) < base) {
 		if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
 			return -EINVAL;

@@ -25,8 +25,13 @@ static inline uint64_t ml_add(uint64_t a, uint64_t b)
 	return a + b >= a && a + b != ML_UNKNOWN ? a + b : ML_UNKNOWN - 1;
 }
 
+/* Skips spaces and tabs. The kernel pads numbers with runs of spaces: eight at a time. */
 static inline const char *ml_skip_blanks(const char *p, const char *end)
 {
+	uint64_t word;
+
+	while (end - p >= 8 && (memcpy(&word, p, 8), word == 0x2020202020202020ull))
+		p += 8;
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
 	return p;

@@ -203,6 +203,37 @@ static void test_smaps_android(void **state)
 	free(buf);
 }
 
+/* The parser guesses each line's key from the mapping before: a change of order, a key
+ * that only starts like the guess, or a line shorter than a key must still parse right. */
+static void test_smaps_key_order(void **state)
+{
+	static const char text[] = "00400000-00401000 r--p 00000000 00:00 0\n"
+	                           "Size:                  4 kB\n"
+	                           "Rss:                   4 kB\n"
+	                           "Pss:                   2 kB\n"
+	                           "Swap:                  0 kB\n"
+	                           "00401000-00403000 r--p 00000000 00:00 0\n"
+	                           "Size:                  8 kB\n"
+	                           "Pss:                   3 kB\n" /* where Rss stood */
+	                           "Rss:                   8 kB\n"
+	                           "SwapPss:               1 kB\n" /* starts like Swap, the guess */
+	                           "00403000-00404000 r--p 00000000 00:00 0\n"
+	                           "Size:4 kB\n"
+	                           "Pss:1 kB\n"
+	                           "Rss:4 kB\n"
+	                           "Swap: 5 kB\n";
+	struct sums s;
+
+	(void)state;
+	sums_init(&s);
+	assert_int_equal(ml_parse_smaps(text, sizeof(text) - 1, sum_mapping, &s), 0);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.mem.v[ML_MEM_RSS], (4 + 8 + 4) * KB);
+	assert_int_equal(s.mem.v[ML_MEM_PSS], (2 + 3 + 1) * KB);
+	assert_int_equal(s.mem.v[ML_MEM_SWAP], ML_UNKNOWN); /* the second mapping has none */
+	assert_int_equal(s.mem.v[ML_MEM_SWAP_PSS], ML_UNKNOWN);
+}
+
 static void test_smaps_malformed(void **state)
 {
 	struct sums s;
@@ -384,6 +415,7 @@ int main(void)
 	    cmocka_unit_test(test_smaps_this_kernel),
 	    cmocka_unit_test(test_smaps_old_kernel),
 	    cmocka_unit_test(test_smaps_android),
+	    cmocka_unit_test(test_smaps_key_order),
 	    cmocka_unit_test(test_smaps_malformed),
 	    cmocka_unit_test(test_maps_line),
 	    cmocka_unit_test(test_status),

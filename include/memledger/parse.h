@@ -98,12 +98,19 @@ int ml_parse_maps_line(const char *line, size_t len, struct ml_mapping *m, char 
 typedef int (*ml_mapping_fn)(const struct ml_mapping *m, void *ctx);
 
 /* Streaming smaps parser: feed it whole lines, in order, then finish it. */
+#define ML_SMAPS_ORDER_MAX 48
+
 struct ml_smaps_parser {
 	struct ml_mapping cur;
 	bool have_cur;
 	ml_mapping_fn emit;
 	void *ctx;
 	char name[ML_NAME_MAX];
+	/* The field of each line of the last mapping (-1: not a field): the kernel writes
+	 * the same keys in the same order each time, so the next line's key is a guess that
+	 * one comparison confirms. */
+	signed char order[ML_SMAPS_ORDER_MAX];
+	unsigned line; /* lines of the current mapping so far */
 };
 
 /* Prepares p to call emit(mapping, ctx) for each mapping fed to it. */
