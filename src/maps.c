@@ -121,12 +121,36 @@ static bool keep_map(const struct cli *cli, const struct ml_map *m)
 	return !cli->have_map_regex || regexec(&cli->map_regex, m->name, 0, NULL, 0) == 0;
 }
 
-/* The row of m in rows[0..n) to merge it into (same name and kind), or NULL. */
-static struct map_row *merge_target(struct map_row *rows, size_t n, const struct ml_map *m)
+/* The rows of --merge by name and kind: open addressing, index + 1 (0: empty). */
+struct merge_index {
+	size_t *slots;
+	size_t mask; /* slots - 1, a power of two at least twice the mappings */
+};
+
+static uint64_t merge_hash(const struct ml_map *m)
 {
-	for (size_t i = 0; i < n; i++)
-		if (rows[i].map->kind == m->kind && strcmp(rows[i].map->name, m->name) == 0)
-			return &rows[i];
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)m->kind; /* FNV-1a */
+
+	for (const char *p = m->name; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+/*
+ * The row of m among rows to merge it into (same name and kind), or NULL after noting
+ * that row n will be m's. Each mapping costs one probe or a few, not a pass over the rows.
+ */
+static struct map_row *merge_target(struct merge_index *ix, struct map_row *rows, size_t n,
+                                    const struct ml_map *m)
+{
+	size_t slot = merge_hash(m) & ix->mask;
+
+	for (; ix->slots[slot]; slot = (slot + 1) & ix->mask) {
+		struct map_row *r = &rows[ix->slots[slot] - 1];
+		if (r->map->kind == m->kind && strcmp(r->map->name, m->name) == 0)
+			return r;
+	}
+	ix->slots[slot] = n + 1;
 	return NULL;
 }
 
@@ -146,20 +170,27 @@ static void make_row(struct map_row *r, pid_t pid, const struct ml_map *m, bool 
 static struct map_row *build_rows(const struct cli *cli, const struct ml_maps *maps, bool with_dev,
                                   size_t *n, struct ml_mem **sums)
 {
-	size_t cap = maps->n ? maps->n : 1;
+	size_t cap = maps->n ? maps->n : 1, nslots = 2;
 	struct map_row *rows = calloc(cap, sizeof(*rows)), *r;
+	struct merge_index ix = {NULL, 0};
 
 	*n = 0;
+	while (cli->merge && nslots < 2 * cap)
+		nslots *= 2;
 	*sums = cli->merge ? calloc(cap, sizeof(**sums)) : NULL;
-	if (cli->merge && !*sums) {
+	ix.slots = cli->merge ? calloc(nslots, sizeof(*ix.slots)) : NULL;
+	ix.mask = nslots - 1;
+	if (cli->merge && (!*sums || !ix.slots)) {
 		free(rows);
+		free(*sums);
+		free(ix.slots);
 		return NULL;
 	}
 	for (size_t i = 0; rows && i < maps->n; i++) {
 		const struct ml_map *m = &maps->v[i];
 		if (!keep_map(cli, m))
 			continue;
-		r = cli->merge ? merge_target(rows, *n, m) : NULL;
+		r = cli->merge ? merge_target(&ix, rows, *n, m) : NULL;
 		if (r) {
 			ml_mem_add(&(*sums)[r - rows], &m->mem);
 			r->commit = ml_add_u64(r->commit, ml_map_commit(m));
@@ -174,6 +205,7 @@ static struct map_row *build_rows(const struct cli *cli, const struct ml_maps *m
 		}
 		(*n)++;
 	}
+	free(ix.slots);
 	return rows;
 }
 
