@@ -369,27 +369,33 @@ static void largest_gap(const struct ml_maps *maps, uint64_t low, uint64_t bits,
 	}
 }
 
-void ml_maps_summarize(struct ml_source *src, const struct ml_maps *maps, struct ml_maps_summary *s)
+void ml_maps_summary_init(struct ml_maps_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+}
+
+void ml_maps_summary_add(struct ml_maps_summary *s, const struct ml_map *m)
+{
+	s->kinds[m->kind].count++;
+	ml_mem_add(&s->kinds[m->kind].mem, &m->mem);
+	add_backing(s, m);
+	s->lazyfree = ml_add(s->lazyfree, m->mem.v[ML_MEM_LAZYFREE]);
+	s->locked = ml_add(s->locked, m->mem.v[ML_MEM_LOCKED]);
+	s->commit = ml_add(s->commit, ml_map_commit(m));
+	if (m->kind == ML_KIND_GUARD) {
+		s->guard_count++;
+		s->guard_size += m->end - m->start;
+	}
+	s->vmas++;
+}
+
+void ml_maps_summary_finish(struct ml_source *src, const struct ml_maps *maps,
+                            struct ml_maps_summary *s)
 {
 	struct ml_buf b = {0};
 	uint64_t low;
 	bool have_meminfo;
 
-	memset(s, 0, sizeof(*s));
-	for (size_t i = 0; i < maps->n; i++) {
-		const struct ml_map *m = &maps->v[i];
-		s->kinds[m->kind].count++;
-		ml_mem_add(&s->kinds[m->kind].mem, &m->mem);
-		add_backing(s, m);
-		s->lazyfree = ml_add(s->lazyfree, m->mem.v[ML_MEM_LAZYFREE]);
-		s->locked = ml_add(s->locked, m->mem.v[ML_MEM_LOCKED]);
-		s->commit = ml_add(s->commit, ml_map_commit(m));
-		if (m->kind == ML_KIND_GUARD) {
-			s->guard_count++;
-			s->guard_size += m->end - m->start;
-		}
-	}
-	s->vmas = maps->n;
 	s->max_map_count = read_number(src, "sys/vm/max_map_count", &b);
 	low = read_number(src, "sys/vm/mmap_min_addr", &b);
 	s->address_bits = address_bits(maps);

@@ -239,7 +239,8 @@ struct stream {
 	int ncols;
 	bool with_dev;
 	struct out_table *t;
-	uint64_t sums[VIEW_MAX_COLS]; /* of the shown rows, for -t */
+	uint64_t sums[VIEW_MAX_COLS];    /* of the shown rows, for -t */
+	struct ml_maps_summary *summary; /* of every mapping, shown or not */
 };
 
 static const struct view_rows stream_rows = {NULL,       0,        sizeof(struct map_row),
@@ -252,6 +253,7 @@ static int stream_map(const struct ml_maps *maps, size_t i, void *ctx)
 	const struct ml_map *m = &maps->v[i];
 	struct map_row r;
 
+	ml_maps_summary_add(s->summary, m);
 	if (!keep_map(s->cli, m))
 		return 0;
 	make_row(&r, maps->pid, m, s->with_dev);
@@ -426,11 +428,10 @@ static struct out_table *mappings_table(const struct cli *cli, const struct ml_m
 }
 
 /* Everything memledger maps prints for one process: its mappings table t, then the
- * summary. Frees t. */
+ * summary (of its mappings so far: finished here). Frees t. */
 static int print_process(const struct cli *cli, struct ml_source *src, const struct ml_maps *maps,
-                         struct out_table *t, struct json *j)
+                         struct out_table *t, struct ml_maps_summary *summary, struct json *j)
 {
-	struct ml_maps_summary summary;
 	int rc;
 
 	if (cli->out.format == OUT_JSON) {
@@ -438,30 +439,35 @@ static int print_process(const struct cli *cli, struct ml_source *src, const str
 		json_pair_u64(j, "pid", (uint64_t)maps->pid);
 	}
 	rc = out_table_print_free(t, j);
-	ml_maps_summarize(src, maps, &summary);
+	ml_maps_summary_finish(src, maps, summary);
 	if (rc == 0 && cli->out.format != OUT_CSV)
-		rc = print_summary(cli, &summary, j);
+		rc = print_summary(cli, summary, j);
 	if (cli->out.format == OUT_JSON)
 		json_object_end(j);
 	return rc;
 }
 
 /*
- * Reads the mappings of pid into maps and lays out their table into *t: as they are read
- * when the rows keep address order, else afterwards. Returns 0 or -errno.
+ * Reads the mappings of pid into maps and lays out their table into *t, and adds them to
+ * *summary: as they are read when the rows keep address order, else afterwards. Returns
+ * 0 or -errno.
  */
 static int read_process(const struct cli *cli, struct ml_source *src, pid_t pid,
                         struct ml_maps *maps, const struct colinfo **cols, int ncols,
-                        const struct colinfo *key, struct out_table **t)
+                        const struct colinfo *key, struct out_table **t,
+                        struct ml_maps_summary *summary)
 {
-	struct stream s = {cli, cols, ncols, key && key->id == F_DEV, NULL, {0}};
+	struct stream s = {cli, cols, ncols, key && key->id == F_DEV, NULL, {0}, summary};
 	int rc;
 
 	for (int i = 0; i < ncols; i++)
 		s.with_dev = s.with_dev || cols[i]->id == F_DEV;
 	*t = NULL;
+	ml_maps_summary_init(summary);
 	if (cli->merge || key || cli->reverse) {
 		rc = ml_maps_read(src, pid, maps);
+		for (size_t i = 0; rc == 0 && i < maps->n; i++)
+			ml_maps_summary_add(summary, &maps->v[i]);
 		if (rc == 0 && maps->n &&
 		    !(*t = mappings_table(cli, maps, cols, ncols, key, s.with_dev)))
 			rc = -ENOMEM;
@@ -498,9 +504,10 @@ static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
                        const struct colinfo **cols, int ncols, const struct colinfo *key,
                        struct json *j)
 {
+	struct ml_maps_summary summary;
 	struct ml_maps maps;
 	struct out_table *t;
-	int rc = read_process(cli, src, pid, &maps, cols, ncols, key, &t);
+	int rc = read_process(cli, src, pid, &maps, cols, ncols, key, &t, &summary);
 	bool empty = rc == 0 && maps.n == 0;
 
 	if (rc == -ESRCH || rc == -ENOENT)
@@ -513,7 +520,7 @@ static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
 	else if (empty)
 		cli_warn("process %d has no user address space (a kernel thread or a zombie)",
 		         (int)pid);
-	else if ((rc = print_process(cli, src, &maps, t, j)) < 0)
+	else if ((rc = print_process(cli, src, &maps, t, &summary, j)) < 0)
 		cli_warn("cannot write the output: %s", strerror(-rc));
 	ml_maps_free(&maps);
 	return rc < 0 || empty ? -1 : 0;

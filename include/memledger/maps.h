@@ -120,11 +120,16 @@ struct ml_maps_summary {
 };
 
 /*
- * Summarises maps. Reads /proc/sys/vm/max_map_count, /proc/sys/vm/mmap_min_addr and
- * /proc/meminfo through src when it has them (unknown otherwise). Never fails.
+ * Summarises the mappings of one process, in steps for a caller that sees them as they
+ * are read: init, add each mapping once its kind is settled, then finish with all of them
+ * in maps (the address-space figures). finish reads /proc/sys/vm/max_map_count,
+ * /proc/sys/vm/mmap_min_addr and /proc/meminfo through src when it has them (unknown
+ * otherwise). Never fails.
  */
-void ml_maps_summarize(struct ml_source *src, const struct ml_maps *maps,
-                       struct ml_maps_summary *s);
+void ml_maps_summary_init(struct ml_maps_summary *s);
+void ml_maps_summary_add(struct ml_maps_summary *s, const struct ml_map *m);
+void ml_maps_summary_finish(struct ml_source *src, const struct ml_maps *maps,
+                            struct ml_maps_summary *s);
 
 /*
  * Size of the mapping when its VmFlags hold "ac" (charged to the commit limit), else 0;
