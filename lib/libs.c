@@ -67,14 +67,13 @@ static const char *booked_name(const struct ml_mapping *m, enum ml_kind kind)
 #define EACH_ANON_NAME_MAX 64
 
 /*
- * The name of one anonymous mapping booked under tag: the tag itself, or with each_anon the
- * tag, PID and range written into buf. Other names are returned as they are.
+ * The name of one anonymous mapping booked under tag ([anon], [heap], [stack]): the tag
+ * itself, or with each_anon the tag, PID and range written into buf.
  */
 static const char *anon_name(const struct ml_libs *l, const char *tag, pid_t pid, uint64_t start,
                              uint64_t end, char buf[EACH_ANON_NAME_MAX])
 {
-	if (!l->each_anon || tag[0] != '[' ||
-	    (strcmp(tag, "[anon]") && strcmp(tag, "[heap]") && strcmp(tag, "[stack]")))
+	if (!l->each_anon)
 		return tag;
 	snprintf(buf, EACH_ANON_NAME_MAX, "%s pid %d %" PRIx64 "-%" PRIx64, tag, (int)pid, start,
 	         end);
@@ -205,7 +204,7 @@ int ml_libs_add(struct ml_libs *l, pid_t pid, const struct ml_mapping *m)
 	int rc;
 
 	mem.v[ML_MEM_SIZE] = m->end - m->start;
-	if (k.name != m->name)
+	if (k.name != m->name) /* booked under a tag */
 		k.name = anon_name(l, k.name, pid, m->start, m->end, buf);
 	pthread_mutex_lock(&l->lock);
 	rc = settle_pending(l, pid, m);

@@ -137,19 +137,29 @@ static int parse_kb(const char *p, const char *end, uint64_t *bytes)
 	return 0;
 }
 
-int ml_parse_mem_line(const char *line, size_t len, struct ml_mem *m)
+/*
+ * Parses a "Key:   123 kB" line into m by its key, found by a scan for the colon and a
+ * lookup. *field gets the key's field, or -1 when it is none (VmFlags, THPeligible,
+ * ProtectionKey, Name, ...). Returns 0 or -EINVAL.
+ */
+static int parse_keyed_line(const char *line, size_t len, struct ml_mem *m, int *field)
 {
 	const char *end = line + len, *colon = line;
-	int field;
 
+	*field = -1;
 	while (colon < end && *colon != ':') /* keys are short: no memchr call */
 		colon++;
 	if (colon == end || colon == line)
 		return -EINVAL;
-	field = mem_field_index(line, (size_t)(colon - line));
-	if (field < 0)
-		return 0; /* VmFlags, THPeligible, ProtectionKey, Name, ... */
-	return parse_kb(colon + 1, end, &m->v[field]);
+	*field = mem_field_index(line, (size_t)(colon - line));
+	return *field < 0 ? 0 : parse_kb(colon + 1, end, &m->v[*field]);
+}
+
+int ml_parse_mem_line(const char *line, size_t len, struct ml_mem *m)
+{
+	int field;
+
+	return parse_keyed_line(line, len, m, &field);
 }
 
 bool ml_vmflags_has(const char *vmflags, const char flag[2])
@@ -255,22 +265,14 @@ void ml_smaps_parser_init(struct ml_smaps_parser *p, ml_mapping_fn emit, void *c
 static int feed_field_line(struct ml_smaps_parser *p, const char *line, size_t len)
 {
 	unsigned at = p->line++;
-	int guess = at < ML_SMAPS_ORDER_MAX ? p->order[at] : -1;
-	const char *colon = line;
-	int field;
+	int guess = at < ML_SMAPS_ORDER_MAX ? p->order[at] : -1, field, rc;
 
 	if (guess >= 0 && starts_with_key(line, len, guess))
 		return parse_kb(line + mem_keys[guess].len + 1, line + len, &p->cur.mem.v[guess]);
-	while (colon < line + len && *colon != ':') /* keys are short: no memchr call */
-		colon++;
-	if (colon == line + len || colon == line)
-		return -EINVAL;
-	field = mem_field_index(line, (size_t)(colon - line));
+	rc = parse_keyed_line(line, len, &p->cur.mem, &field);
 	if (at < ML_SMAPS_ORDER_MAX)
 		p->order[at] = (signed char)field;
-	if (field < 0)
-		return 0; /* THPeligible, ProtectionKey, Name, ... */
-	return parse_kb(colon + 1, line + len, &p->cur.mem.v[field]);
+	return rc;
 }
 
 /* Stores the value of a "VmFlags: rd wr mr" line in m. */

@@ -34,25 +34,18 @@ static int parse_decimal(const char **p, const char *end, uint64_t *out)
 
 int ml_parse_u64(const char **p, const char *end, int base, uint64_t *out)
 {
+	const uint64_t b = (uint64_t)base,
+	               limit = UINT64_MAX / b; /* one division, not one a digit */
 	const char *s = *p;
 	uint64_t v = 0;
 	int d;
 
 	if (base == 10)
 		return parse_decimal(p, end, out);
-	if (base == 16) { /* the addresses of every smaps header: shifts, not divisions */
-		while (s < end && (d = digit_value(*s)) < 16) {
-			if (v >> 60)
-				return -EINVAL;
-			v = v << 4 | (uint64_t)d;
-			s++;
-		}
-		base = 0; /* done: the loop below does not run */
-	}
 	while (s < end && (d = digit_value(*s)) < base) {
-		if (v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+		if (v > limit || v * b > UINT64_MAX - (uint64_t)d)
 			return -EINVAL;
-		v = v * (uint64_t)base + (uint64_t)d;
+		v = v * b + (uint64_t)d;
 		s++;
 	}
 	if (s == *p)

@@ -46,8 +46,7 @@ static int print_rows(const struct cli *cli, const struct ml_system *sys, struct
 
 /* Σ PSS of every readable process, against what meminfo says processes map. */
 struct reconciliation {
-	uint64_t pss, mapped;           /* Σ PSS; AnonPages + Mapped */
-	uint64_t file_shmem, mi_mapped; /* Σ Pss_File + Σ Pss_Shmem; Mapped */
+	uint64_t pss, mapped; /* Σ PSS; AnonPages + Mapped */
 	size_t nprocs, unreadable;
 };
 
@@ -84,9 +83,10 @@ static void print_facts_text(const struct cli *cli, const struct ml_system *sys,
 	printf("userspace: Σ PSS of %zu processes %s; AnonPages + Mapped %s\n", rec->nprocs,
 	       out_size_text(&cli->out, rec->pss, a, sizeof(a)),
 	       out_size_text(&cli->out, rec->mapped, b, sizeof(b)));
-	printf("mapped files and shmem: Σ Pss_File + Pss_Shmem %s; Mapped %s\n",
-	       out_size_text(&cli->out, rec->file_shmem, a, sizeof(a)),
-	       out_size_text(&cli->out, rec->mi_mapped, b, sizeof(b)));
+	printf(
+	    "mapped files and shmem: Σ Pss_File + Pss_Shmem %s; Mapped %s\n",
+	    out_size_text(&cli->out, ml_add_u64(sys->mapped.file, sys->mapped.shmem), a, sizeof(a)),
+	    out_size_text(&cli->out, mi[ML_MI_MAPPED], b, sizeof(b)));
 	if (rec->unreadable)
 		printf("  (%zu process%s could not be read: not in the sums, so what processes "
 		       "map is a lower bound)\n",
@@ -147,7 +147,10 @@ static void print_facts_json(const struct ml_system *sys, const struct reconcili
 	json_pair_u64(j, "pss_file_total", sys->mapped.file);
 	json_pair_u64(j, "pss_shmem_total", sys->mapped.shmem);
 	json_key(j, "mapped_exact");
-	json_bool(j, !sys->mapped.partial);
+	if (sys->mapped.file == ML_UNKNOWN)
+		json_null(j); /* no process read: nothing to be exact about */
+	else
+		json_bool(j, !sys->mapped.partial);
 	json_pair_u64(j, "processes", rec->nprocs);
 	json_pair_u64(j, "unreadable", rec->unreadable);
 }
@@ -164,11 +167,9 @@ static int reconcile(struct cli *cli, struct ml_system *sys, struct reconciliati
 		rec->nprocs = s.nprocs;
 		rec->unreadable = s.unreadable;
 		rec->mapped = ml_add_u64(sys->mi[ML_MI_ANONPAGES], sys->mi[ML_MI_MAPPED]);
-		rec->mi_mapped = sys->mi[ML_MI_MAPPED];
 		m.file = s.nprocs ? ml_metric_total(s.procs, s.nprocs, ML_FILE) : ML_UNKNOWN;
 		m.shmem = s.nprocs ? ml_metric_total(s.procs, s.nprocs, ML_SHMEM) : ML_UNKNOWN;
 		m.partial = s.unreadable > 0;
-		rec->file_shmem = ml_add_u64(m.file, m.shmem);
 		ml_system_book_mapped(sys, &m);
 	}
 	ml_scan_free(&s);

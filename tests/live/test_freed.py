@@ -14,10 +14,9 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
-from test_live import (KiB, MiB, NCHILDREN, THP_AT, Swap, check, kb_fields, posix_shm_path, skip,
+from test_live import (KiB, MiB, NCHILDREN, THP_AT, check, kb_fields, running_family, skip,
                        smaps_mappings, start_family, stop_family, thp_bytes, while_still)
 import test_live
 
@@ -333,28 +332,17 @@ def main():
         print(f"freed: {test_live.passed} passed, {test_live.failed} failed, "
               f"{test_live.skipped} skipped")
         return 0
-    workdir = tempfile.mkdtemp(prefix="memledger-freed-")
-    swap = Swap()
-    family = None
-    try:
-        family, pids = start_family(helper, workdir, NCHILDREN, swap.on)
+    with running_family(helper, "memledger-freed-") as (family, pids, workdir, swap_on):
         if not pids:
             return 1
-        child = check_child(memledger, pids, swap.on)
-        fam = check_family(memledger, pids, swap.on)
+        child = check_child(memledger, pids, swap_on)
+        fam = check_family(memledger, pids, swap_on)
         check_tree(memledger, pids, child, fam)
         check_groups(memledger, helper, pids, fam)
         check_ps_columns(memledger, pids, child)
         check_shm(memledger, pids)
         check_unprivileged(memledger, helper, workdir)
         check_kill(memledger, family, pids)
-        os.unlink(posix_shm_path(pids[0]))  # the family is gone; its /dev/shm file is not
-        family = None
-    finally:
-        if family:
-            stop_family(family)
-        swap.close()
-        shutil.rmtree(workdir, ignore_errors=True)
     print(f"freed: {test_live.passed} passed, {test_live.failed} failed, {test_live.skipped} skipped")
     return 1 if test_live.failed else 0
 

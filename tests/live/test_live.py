@@ -9,6 +9,7 @@ for its processes equals (1) smaps_rollup, status and smaps read here independen
 smem's truncation of each mapping's Pss). Turns a swap file on for the test when the
 machine has no swap and the test runs as root; turns it off again after.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -141,17 +142,12 @@ class Swap:
             os.unlink(self.path)
 
 
-def posix_shm_path(parent):
-    """The /dev/shm file the layout helper's parent maps; it outlives the family."""
-    return f"/dev/shm/memledger-test-{parent}"
-
-
 def stop_family(family):
     """Ends the layout helper's family and unlinks the /dev/shm file it leaves behind."""
     family.stdin.close()
     family.wait()
     try:
-        os.unlink(posix_shm_path(family.pid))
+        os.unlink(f"/dev/shm/memledger-test-{family.pid}")  # it outlives the family
     except FileNotFoundError:
         pass
 
@@ -159,6 +155,24 @@ def stop_family(family):
 def thp_bytes(pid, start):
     """AnonHugePages of the mapping at start: what of it the kernel gave as huge pages."""
     return smaps_mappings(pid)[start].get("AnonHugePages", 0)
+
+
+@contextlib.contextmanager
+def running_family(helper, prefix):
+    """A work directory, swap and the layout helper's family for a `with` block: yields
+    (the family, its PIDs or None, the work directory, whether swap is on); then ends the
+    family (also after a kill), unlinks its /dev/shm file and removes the rest."""
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    swap = Swap()
+    family = None
+    try:
+        family, pids = start_family(helper, workdir, NCHILDREN, swap.on)
+        yield family, pids, workdir, swap.on
+    finally:
+        if family:
+            stop_family(family)
+        swap.close()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def start_family(helper, workdir, nchildren, swap_on, drop=()):
@@ -526,15 +540,11 @@ def check_vanished(memledger):
 
 def main():
     memledger, helper = sys.argv[1], sys.argv[2]
-    workdir = tempfile.mkdtemp(prefix="memledger-live-")
-    swap = Swap()
-    family = None
-    try:
-        family, pids = start_family(helper, workdir, NCHILDREN, swap.on)
+    with running_family(helper, "memledger-live-") as (_, pids, _, swap_on):
         if not pids:
             return 1
         rows = check_equal_to_kernel(memledger, pids)
-        check_layout(rows, pids, swap.on)
+        check_layout(rows, pids, swap_on)
         check_against_smem(rows, pids)
         check_users(memledger, helper, pids)
         check_libs(memledger, helper, pids)
@@ -544,11 +554,6 @@ def main():
         check_system(memledger)
         check_unprivileged(memledger)
         check_vanished(memledger)
-    finally:
-        if family:
-            stop_family(family)
-        swap.close()
-        shutil.rmtree(workdir, ignore_errors=True)
     print(f"live: {passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed else 0
 
