@@ -44,6 +44,8 @@ static bool starts(const char *s, const char *prefix)
 /* The kind of a mapping named from a path or a bracketed tag; -1 when the name says nothing. */
 static int kind_of_name(const char *name, bool shared)
 {
+	if (!name[0])
+		return -1; /* most mappings of a large process: no name to look at */
 	if (starts(name, "[vdso]") || starts(name, "[vvar") || starts(name, "[vsyscall]") ||
 	    starts(name, "[uprobes]"))
 		return ML_KIND_SPECIAL;
@@ -97,27 +99,6 @@ struct ml_text_block {
 	char data[];
 };
 
-/* A copy of s[0..len) and a NUL in the maps' text blocks; NULL when out of memory. */
-static const char *keep_text(struct ml_maps *maps, const char *s, size_t len)
-{
-	struct ml_text_block *b = maps->text;
-	char *d;
-
-	if (!b || b->size - b->used < len + 1) {
-		size_t size = len + 1 > 65536 ? len + 1 : 65536;
-		b = malloc(sizeof(*b) + size);
-		if (!b)
-			return NULL;
-		*b = (struct ml_text_block){.next = maps->text, .size = size};
-		maps->text = b;
-	}
-	d = b->data + b->used;
-	memcpy(d, s, len);
-	d[len] = '\0';
-	b->used += len + 1;
-	return d;
-}
-
 #define ARENA_SIZE (64ull << 20) /* glibc's HEAP_MAX_SIZE on 64-bit */
 
 static bool is_plain_anon(const char *perms, uint64_t inode, const char *name, const char *want)
@@ -145,34 +126,34 @@ static bool is_arena(const struct ml_map *m, const struct ml_map *tail)
 	                     tail->name);
 }
 
-/* What ml_maps_read_each hands each mapping to. */
+/* What ml_maps_read_each hands each mapping to: a window of the last two mappings read,
+ * for the mapping before is settled (an arena head or not) only once the next is known. */
 struct maps_reader {
-	struct ml_maps *maps;
+	struct ml_map win[2];
+	char names[2][ML_NAME_MAX], vmflags[2][ML_VMFLAGS_MAX];
+	long count; /* mappings read */
 	ml_map_fn fn;
 	void *ctx;
 };
 
-/* Settles the kind of mapping i, now that the next one is known (or there is none), and
+/* Settles the kind of the mapping before the one just read (next; NULL at the end) and
  * hands it on. */
-static int settle(struct maps_reader *r, size_t i)
+static int settle(struct maps_reader *r, struct ml_map *m, const struct ml_map *next)
 {
-	struct ml_map *m = &r->maps->v[i];
-
-	if (i + 1 < r->maps->n && is_arena(m, m + 1))
+	if (next && is_arena(m, next))
 		m->kind = ML_KIND_HEAP;
-	return r->fn ? r->fn(r->maps, i, r->ctx) : 0;
+	return r->fn(m, r->ctx);
 }
 
-/* Appends one parsed mapping to the list. */
-static int keep_mapping(const struct ml_mapping *m, void *ctx)
+/* Takes one parsed mapping into the window, handing on the one before (an
+ * ml_mapping_fn). */
+static int window_mapping(const struct ml_mapping *m, void *ctx)
 {
 	struct maps_reader *r = ctx;
-	struct ml_maps *maps = r->maps;
-	struct ml_map *d;
+	unsigned slot = (unsigned)(r->count & 1);
+	struct ml_map *d = &r->win[slot];
+	size_t flags_len = strlen(m->vmflags);
 
-	if (ml_grow((void **)&maps->v, &maps->cap, maps->n, 1, sizeof(*maps->v)) < 0)
-		return -ENOMEM;
-	d = &maps->v[maps->n];
 	*d = (struct ml_map){.start = m->start,
 	                     .end = m->end,
 	                     .offset = m->offset,
@@ -180,45 +161,97 @@ static int keep_mapping(const struct ml_mapping *m, void *ctx)
 	                     .dev_major = m->dev_major,
 	                     .dev_minor = m->dev_minor,
 	                     .mem = m->mem,
-	                     .kind = ml_mapping_kind(m)};
+	                     .kind = ml_mapping_kind(m),
+	                     .name = r->names[slot],
+	                     .vmflags = r->vmflags[slot]};
 	memcpy(d->perms, m->perms, sizeof(d->perms));
 	d->mem.v[ML_MEM_SIZE] = m->end - m->start;
-	d->name = keep_text(maps, m->name, m->name_len);
-	d->vmflags = keep_text(maps, m->vmflags, strlen(m->vmflags));
-	if (!d->name || !d->vmflags)
-		return -ENOMEM;
-	maps->n++;
-	return maps->n > 1 ? settle(r, maps->n - 2) : 0;
+	memcpy(r->names[slot], m->name, m->name_len + 1); /* the parser keeps it NUL-ended */
+	memcpy(r->vmflags[slot], m->vmflags, flags_len + 1);
+	return r->count++ ? settle(r, &r->win[slot ^ 1], d) : 0;
 }
 
-int ml_maps_read_each(struct ml_source *src, pid_t pid, struct ml_maps *out, ml_map_fn fn,
-                      void *ctx)
+long ml_maps_read_each(struct ml_source *src, pid_t pid, ml_map_fn fn, void *ctx)
 {
-	struct maps_reader r = {out, fn, ctx};
+	struct maps_reader *r = malloc(sizeof(*r)); /* 9 KiB of names: not on the stack */
 	struct ml_buf buf = {0};
 	int dirfd, fd;
 	long n;
 
-	memset(out, 0, sizeof(*out));
-	out->pid = pid;
+	if (!r)
+		return -ENOMEM;
+	r->count = 0;
+	r->fn = fn;
+	r->ctx = ctx;
 	dirfd = ml_source_open_pid(src, pid);
-	if (dirfd < 0)
+	if (dirfd < 0) {
+		free(r);
 		return dirfd == -ENOENT ? -ESRCH : dirfd;
+	}
 	fd = ml_source_open_at(dirfd, "smaps");
 	close(dirfd);
-	if (fd < 0)
+	if (fd < 0) {
+		free(r);
 		return fd == -ENOENT && ml_source_is_procfs(src) ? -ESRCH : fd;
-	n = ml_read_smaps_ahead(fd, &buf, keep_mapping, &r);
+	}
+	n = ml_read_smaps_ahead(fd, &buf, window_mapping, r);
 	close(fd);
 	ml_buf_free(&buf);
-	if (n >= 0 && out->n)
-		n = settle(&r, out->n - 1);
-	return n < 0 ? (int)n : 0;
+	if (n >= 0 && r->count) {
+		int rc = settle(r, &r->win[(r->count - 1) & 1], NULL);
+		n = rc < 0 ? rc : r->count;
+	}
+	free(r);
+	return n;
+}
+
+/* A copy of s[0..len) and a NUL in the maps' text blocks; NULL when out of memory. */
+static const char *keep_text(struct ml_maps *maps, const char *s, size_t len)
+{
+	struct ml_text_block *b = maps->text;
+	char *d;
+
+	if (!b || b->size - b->used < len + 1) {
+		size_t size = len + 1 > 65536 ? len + 1 : 65536;
+		b = malloc(sizeof(*b) + size);
+		if (!b)
+			return NULL;
+		*b = (struct ml_text_block){.next = maps->text, .size = size};
+		maps->text = b;
+	}
+	d = b->data + b->used;
+	memcpy(d, s, len);
+	d[len] = '\0';
+	b->used += len + 1;
+	return d;
+}
+
+/* Appends one settled mapping to the list (an ml_map_fn). */
+static int keep_map(const struct ml_map *m, void *ctx)
+{
+	struct ml_maps *maps = ctx;
+	struct ml_map *d;
+
+	if (ml_grow((void **)&maps->v, &maps->cap, maps->n, 1, sizeof(*maps->v)) < 0)
+		return -ENOMEM;
+	d = &maps->v[maps->n];
+	*d = *m;
+	d->name = keep_text(maps, m->name, strlen(m->name));
+	d->vmflags = keep_text(maps, m->vmflags, strlen(m->vmflags));
+	if (!d->name || !d->vmflags)
+		return -ENOMEM;
+	maps->n++;
+	return 0;
 }
 
 int ml_maps_read(struct ml_source *src, pid_t pid, struct ml_maps *out)
 {
-	return ml_maps_read_each(src, pid, out, NULL, NULL);
+	long n;
+
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	n = ml_maps_read_each(src, pid, keep_map, out);
+	return n < 0 ? (int)n : 0;
 }
 
 void ml_maps_free(struct ml_maps *maps)
@@ -326,52 +359,58 @@ static uint64_t meminfo_field(const struct ml_buf *b, bool have, const char *key
 	return have && ml_parse_kb_field(b->data, b->len, key, &v) == 0 ? v : ML_UNKNOWN;
 }
 
-/*
- * The user address space's bits, from where the mappings lie: 32 for a 32-bit process,
- * 56 with 5-level page tables, else 47 (x86-64) or 48 (aarch64). [vsyscall], above
- * 2^56, is no user mapping.
- */
-static uint64_t address_bits(const struct ml_maps *maps)
+/* The top of the user address space for a process whose mappings end at or below top:
+ * 32-bit when all lie below 4 GiB, 56 bits with 5-level page tables, else 47 (x86-64)
+ * or 48 (aarch64). */
+static uint64_t address_bits(uint64_t top)
 {
 #if defined(__aarch64__)
 	const uint64_t native = 48;
 #else
 	const uint64_t native = 47;
 #endif
-	uint64_t top = 0;
 
-	for (size_t i = 0; i < maps->n; i++)
-		if (maps->v[i].start < (1ull << 56) && maps->v[i].end > top)
-			top = maps->v[i].end;
 	if (top > (1ull << native))
 		return 56;
 	return top <= (1ull << 32) ? 32 : native;
 }
 
-/* The largest hole between mmap_min_addr and the top of the user address space. */
-static void largest_gap(const struct ml_maps *maps, uint64_t low, uint64_t bits,
-                        struct ml_maps_summary *s)
-{
-	uint64_t limit = bits == 32 ? 0xffffe000ull : (1ull << bits) - 4096, prev = low;
+#define USER_TOP_32 0xffffe000ull /* the highest user address of a 32-bit process */
+#define ABOVE_USER  (1ull << 56)  /* [vsyscall] lies here: no user mapping */
 
-	s->largest_gap = 0;
-	s->largest_gap_start = low;
-	for (size_t i = 0; i <= maps->n; i++) {
-		uint64_t start = i < maps->n ? maps->v[i].start : limit;
-		if (start > limit)
-			start = limit; /* [vsyscall] lies above the user address space */
-		if (start > prev && start - prev > s->largest_gap) {
-			s->largest_gap = start - prev;
-			s->largest_gap_start = prev;
-		}
-		if (i < maps->n && maps->v[i].end > prev)
-			prev = maps->v[i].end;
+/* Notes the hole [start, end) as a candidate for the largest gap. */
+static void gap_candidate(struct ml_gap *g, uint64_t start, uint64_t end)
+{
+	if (end > start && end - start > g->size) {
+		g->size = end - start;
+		g->start = start;
 	}
 }
 
-void ml_maps_summary_init(struct ml_maps_summary *s)
+void ml_maps_summary_init(struct ml_source *src, struct ml_maps_summary *s)
 {
+	struct ml_buf b = {0};
+	uint64_t low;
+
 	memset(s, 0, sizeof(*s));
+	low = read_number(src, "sys/vm/mmap_min_addr", &b);
+	ml_buf_free(&b);
+	s->gap_prev = low == ML_UNKNOWN ? 65536 : low;
+	s->gap_any.start = s->gap_32.start = s->gap_prev;
+}
+
+/* Follows the holes between user mappings, in address order: the largest of them as is,
+ * and as a 32-bit process sees them (nothing above USER_TOP_32). */
+static void add_gap(struct ml_maps_summary *s, const struct ml_map *m)
+{
+	if (m->start >= ABOVE_USER)
+		return;
+	gap_candidate(&s->gap_any, s->gap_prev, m->start);
+	gap_candidate(&s->gap_32, s->gap_prev, min_u64(m->start, USER_TOP_32));
+	if (m->end > s->gap_prev)
+		s->gap_prev = m->end;
+	if (m->end > s->user_top)
+		s->user_top = m->end;
 }
 
 void ml_maps_summary_add(struct ml_maps_summary *s, const struct ml_map *m)
@@ -379,6 +418,7 @@ void ml_maps_summary_add(struct ml_maps_summary *s, const struct ml_map *m)
 	s->kinds[m->kind].count++;
 	ml_mem_add(&s->kinds[m->kind].mem, &m->mem);
 	add_backing(s, m);
+	add_gap(s, m);
 	s->lazyfree = ml_add(s->lazyfree, m->mem.v[ML_MEM_LAZYFREE]);
 	s->locked = ml_add(s->locked, m->mem.v[ML_MEM_LOCKED]);
 	s->commit = ml_add(s->commit, ml_map_commit(m));
@@ -389,17 +429,20 @@ void ml_maps_summary_add(struct ml_maps_summary *s, const struct ml_map *m)
 	s->vmas++;
 }
 
-void ml_maps_summary_finish(struct ml_source *src, const struct ml_maps *maps,
-                            struct ml_maps_summary *s)
+void ml_maps_summary_finish(struct ml_source *src, struct ml_maps_summary *s)
 {
 	struct ml_buf b = {0};
-	uint64_t low;
 	bool have_meminfo;
+	struct ml_gap g;
+	uint64_t limit;
 
 	s->max_map_count = read_number(src, "sys/vm/max_map_count", &b);
-	low = read_number(src, "sys/vm/mmap_min_addr", &b);
-	s->address_bits = address_bits(maps);
-	largest_gap(maps, low == ML_UNKNOWN ? 65536 : low, s->address_bits, s);
+	s->address_bits = address_bits(s->user_top);
+	limit = s->address_bits == 32 ? USER_TOP_32 : (1ull << s->address_bits) - 4096;
+	g = s->address_bits == 32 ? s->gap_32 : s->gap_any;
+	gap_candidate(&g, s->gap_prev, limit); /* after the last mapping */
+	s->largest_gap = g.size;
+	s->largest_gap_start = g.start;
 	have_meminfo = ml_source_read(src, "meminfo", &b) == 0;
 	s->committed_as = meminfo_field(&b, have_meminfo, "Committed_AS");
 	s->commit_limit = meminfo_field(&b, have_meminfo, "CommitLimit");

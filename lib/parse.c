@@ -6,10 +6,14 @@
 #include "memledger/parse.h"
 #include "util.h"
 
+/* The kB fields' keys, then keys of smaps that memledger reads past: knowing them lets
+ * the parser recognise their lines as fast as a field's. */
+enum { KEY_PAGE_SIZE = ML_MEM_NFIELDS, KEY_MMU_PAGE_SIZE, KEY_THP_ELIGIBLE, KEY_PKEY, NKEYS };
+
 static const struct {
 	const char *key;
 	unsigned char len;
-} mem_keys[ML_MEM_NFIELDS] = {
+} mem_keys[NKEYS] = {
 #define K(f, s) [f] = {s, sizeof(s) - 1}
     K(ML_MEM_SIZE, "Size"),
     K(ML_MEM_RSS, "Rss"),
@@ -34,6 +38,10 @@ static const struct {
     K(ML_MEM_SWAP, "Swap"),
     K(ML_MEM_SWAP_PSS, "SwapPss"),
     K(ML_MEM_LOCKED, "Locked"),
+    K(KEY_PAGE_SIZE, "KernelPageSize"),
+    K(KEY_MMU_PAGE_SIZE, "MMUPageSize"),
+    K(KEY_THP_ELIGIBLE, "THPeligible"),
+    K(KEY_PKEY, "ProtectionKey"),
 #undef K
 };
 
@@ -60,13 +68,13 @@ void ml_mem_add(struct ml_mem *a, const struct ml_mem *b)
  */
 static struct {
 	signed char first[32][64]; /* [len][first letter - '@'] -> index + 1 */
-	uint64_t word[ML_MEM_NFIELDS][2], mask[ML_MEM_NFIELDS][2];
+	uint64_t word[NKEYS][2], mask[NKEYS][2];
 } keys;
 static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
 
 static void build_keys(void)
 {
-	for (int i = ML_MEM_NFIELDS - 1; i >= 0; i--) {
+	for (int i = NKEYS - 1; i >= 0; i--) {
 		char text[16] = {0}, ones[16] = {0};
 		size_t n = mem_keys[i].len;
 		keys.first[n][(mem_keys[i].key[0] - '@') & 63] = (signed char)(i + 1);
@@ -92,7 +100,8 @@ static bool starts_with_key(const char *line, size_t len, int i)
 }
 
 /*
- * Index of the field called key[0..len), or -1. Looks only at the keys of the same
+ * Index of the key called key[0..len) in mem_keys (a field below ML_MEM_NFIELDS, or a key
+ * read past), or -1. Looks only at the keys of the same
  * length and first letter (two or three at most): this runs once per line of smaps.
  */
 static int mem_field_index(const char *key, size_t len)
@@ -105,30 +114,66 @@ static int mem_field_index(const char *key, size_t len)
 	i = keys.first[len][(key[0] - '@') & 63] - 1;
 	if (i < 0)
 		return -1;
-	for (; i < ML_MEM_NFIELDS; i++) /* from the first key of that length and letter on */
+	for (; i < NKEYS; i++) /* from the first key of that length and letter on */
 		if (mem_keys[i].len == len && memcmp(mem_keys[i].key, key, len) == 0)
 			return i;
 	return -1;
 }
 
+/* True when p[0..n) is all spaces: eight bytes at a time, the last eight overlapping. */
+static bool all_spaces(const char *p, size_t n)
+{
+	const uint64_t spaces = 0x2020202020202020ull;
+	uint64_t w;
+
+	if (n < 8) {
+		while (n && *p == ' ')
+			p++, n--;
+		return n == 0;
+	}
+	for (size_t i = 0; i + 8 < n; i += 8)
+		if (memcpy(&w, p + i, 8), w != spaces)
+			return false;
+	memcpy(&w, p + n - 8, 8);
+	return w == spaces;
+}
+
+/*
+ * Parses "   123 kB" as smaps writes it: the number found back from the " kB" that ends
+ * the line, then spaces alone checked before it. Returns 0, or -1 for any other shape
+ * (tabs, no unit, over 16 digits), which the general parse takes.
+ */
+static int parse_kb_fast(const char *p, const char *end, uint64_t *bytes)
+{
+	const char *unit = end - 3, *digits = unit;
+	uint64_t kb = 0;
+
+	if (end - p < 5 || memcmp(unit, " kB", 3) != 0)
+		return -1;
+	while (digits > p && (unsigned)(digits[-1] - '0') <= 9)
+		digits--;
+	if (digits == unit || unit - digits > 16 || !all_spaces(p, (size_t)(digits - p)))
+		return -1; /* 16 digits cannot overflow: 10^16 kB < 2^64 bytes */
+	for (const char *d = digits; d < unit; d++)
+		kb = kb * 10 + (unsigned)(*d - '0');
+	*bytes = kb * 1024;
+	return 0;
+}
+
 /*
  * Parses "   123 kB" (blanks, a decimal number, an optional " kB") from p to end into
- * bytes. Returns 0 or -EINVAL. Inline digits: this runs once per line of smaps.
+ * bytes. Returns 0 or -EINVAL. This runs once per line of smaps: the shape smaps writes
+ * takes a fast path first.
  */
 static int parse_kb(const char *p, const char *end, uint64_t *bytes)
 {
 	const uint64_t max_kb = UINT64_MAX / 1024;
-	const char *digits;
-	uint64_t kb = 0;
+	uint64_t kb;
 
+	if (parse_kb_fast(p, end, bytes) == 0)
+		return 0;
 	p = ml_skip_blanks(p, end);
-	for (digits = p; p < end && (unsigned)(*p - '0') <= 9; p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (kb > (max_kb - d) / 10)
-			return -EINVAL;
-		kb = kb * 10 + d;
-	}
-	if (p == digits)
+	if (ml_parse_u64(&p, end, 10, &kb) < 0 || kb > max_kb)
 		return -EINVAL;
 	p = ml_skip_blanks(p, end);
 	if (p != end && !(end - p == 2 && p[0] == 'k' && p[1] == 'B'))
@@ -139,8 +184,8 @@ static int parse_kb(const char *p, const char *end, uint64_t *bytes)
 
 /*
  * Parses a "Key:   123 kB" line into m by its key, found by a scan for the colon and a
- * lookup. *field gets the key's field, or -1 when it is none (VmFlags, THPeligible,
- * ProtectionKey, Name, ...). Returns 0 or -EINVAL.
+ * lookup. *field gets the key's index in mem_keys (only a field's value is stored), or -1
+ * for a key it does not know (VmFlags, Android's Name, ...). Returns 0 or -EINVAL.
  */
 static int parse_keyed_line(const char *line, size_t len, struct ml_mem *m, int *field)
 {
@@ -152,7 +197,9 @@ static int parse_keyed_line(const char *line, size_t len, struct ml_mem *m, int 
 	if (colon == end || colon == line)
 		return -EINVAL;
 	*field = mem_field_index(line, (size_t)(colon - line));
-	return *field < 0 ? 0 : parse_kb(colon + 1, end, &m->v[*field]);
+	if (*field < 0 || *field >= ML_MEM_NFIELDS)
+		return 0; /* a line memledger does not use */
+	return parse_kb(colon + 1, end, &m->v[*field]);
 }
 
 int ml_parse_mem_line(const char *line, size_t len, struct ml_mem *m)
@@ -162,12 +209,27 @@ int ml_parse_mem_line(const char *line, size_t len, struct ml_mem *m)
 	return parse_keyed_line(line, len, m, &field);
 }
 
-bool ml_vmflags_has(const char *vmflags, const char flag[2])
+/* ml_vmflags_has for any spacing: the flag as a word of its own anywhere. */
+static bool vmflags_scan(const char *vmflags, const char flag[2])
 {
 	for (const char *p = vmflags; p[0] && p[1]; p++) {
 		if (p[0] == flag[0] && p[1] == flag[1] && (p == vmflags || p[-1] == ' ') &&
 		    (p[2] == ' ' || p[2] == '\0'))
 			return true;
+	}
+	return false;
+}
+
+bool ml_vmflags_has(const char *vmflags, const char flag[2])
+{
+	/* smaps writes each flag as two letters and a blank: every third byte starts one */
+	for (const char *p = vmflags; p[0] && p[1]; p += 3) {
+		if (p[0] == ' ' || (p[2] != ' ' && p[2] != '\0'))
+			return vmflags_scan(vmflags, flag); /* not as smaps writes it */
+		if (p[0] == flag[0] && p[1] == flag[1])
+			return true;
+		if (!p[2])
+			break;
 	}
 	return false;
 }
@@ -267,8 +329,11 @@ static int feed_field_line(struct ml_smaps_parser *p, const char *line, size_t l
 	unsigned at = p->line++;
 	int guess = at < ML_SMAPS_ORDER_MAX ? p->order[at] : -1, field, rc;
 
-	if (guess >= 0 && starts_with_key(line, len, guess))
+	if (guess >= 0 && starts_with_key(line, len, guess)) {
+		if (guess >= ML_MEM_NFIELDS)
+			return 0; /* a line memledger does not use */
 		return parse_kb(line + mem_keys[guess].len + 1, line + len, &p->cur.mem.v[guess]);
+	}
 	rc = parse_keyed_line(line, len, &p->cur.mem, &field);
 	if (at < ML_SMAPS_ORDER_MAX)
 		p->order[at] = (signed char)field;

@@ -297,9 +297,13 @@ int ml_read_lines(int fd, struct ml_buf *b, ml_line_fn fn, void *ctx)
  * Reading ahead: a second thread read()s the file into a ring of chunks while the caller
  * parses the ones before, so that the kernel's generation of the text and its parsing
  * overlap. Worth it for one large file (maps of a process with 60,000 mappings).
+ *
+ * A read() of a seq_file in /proc returns one page of text at most (3.6 KiB of smaps),
+ * however much is asked: the reader fills a chunk with many before it hands it over, or
+ * the two threads would wake each other 12,000 times for 44 MiB.
  */
-#define AHEAD_CHUNKS 4
-#define AHEAD_CHUNK  (256 * 1024)
+#define AHEAD_CHUNKS 16
+#define AHEAD_CHUNK  (64 * 1024)
 
 struct ahead {
 	pthread_mutex_t lock;
@@ -312,6 +316,24 @@ struct ahead {
 	bool eof, stop;        /* the reader reached the end; the parser wants no more */
 };
 
+/*
+ * read()s fd into chunk (size bytes) until it is full, EINTR retried; *len gets the bytes
+ * read. Returns 1 when full, 0 at the end of the file, or -errno.
+ */
+static int fill_chunk(int fd, char *chunk, size_t size, size_t *len)
+{
+	*len = 0;
+	while (*len < size) {
+		ssize_t r = read(fd, chunk + *len, size - *len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : 0;
+		*len += (size_t)r;
+	}
+	return 1;
+}
+
 /* The reader thread: fills free chunks until the end, an error or a stop. */
 static void *ahead_reader(void *arg)
 {
@@ -319,7 +341,8 @@ static void *ahead_reader(void *arg)
 
 	for (;;) {
 		unsigned slot;
-		ssize_t r;
+		size_t len;
+		int r;
 
 		pthread_mutex_lock(&a->lock);
 		while (a->filled - a->used == AHEAD_CHUNKS && !a->stop)
@@ -328,15 +351,14 @@ static void *ahead_reader(void *arg)
 		pthread_mutex_unlock(&a->lock);
 		if (a->stop)
 			return NULL;
-		do
-			r = read(a->fd, a->chunk[slot], AHEAD_CHUNK);
-		while (r < 0 && errno == EINTR);
+		r = fill_chunk(a->fd, a->chunk[slot], AHEAD_CHUNK, &len);
 		pthread_mutex_lock(&a->lock);
-		if (r > 0) {
-			a->len[slot] = (size_t)r;
+		if (len) {
+			a->len[slot] = len;
 			a->filled++;
-		} else {
-			a->err = r < 0 ? -errno : 0;
+		}
+		if (r <= 0) {
+			a->err = r;
 			a->eof = true;
 		}
 		pthread_cond_broadcast(&a->cond);

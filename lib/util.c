@@ -18,6 +18,8 @@ static int parse_decimal(const char **p, const char *end, uint64_t *out)
 	const char *s = *p;
 	uint64_t v = 0;
 
+	while (s < end && s - *p < 19 && (unsigned)(*s - '0') < 10) /* < 10^19: no overflow */
+		v = v * 10 + (unsigned)(*s++ - '0');
 	while (s < end && (unsigned)(*s - '0') < 10) {
 		unsigned d = (unsigned)(*s - '0');
 		if (v > (UINT64_MAX - d) / 10)
@@ -42,6 +44,10 @@ int ml_parse_u64(const char **p, const char *end, int base, uint64_t *out)
 
 	if (base == 10)
 		return parse_decimal(p, end, out);
+	if (base == 16) { /* addresses: up to 16 digits cannot overflow */
+		while (s < end && s - *p < 16 && (d = digit_value(*s)) < 16)
+			v = (v << 4) | (uint64_t)d, s++;
+	}
 	while (s < end && (d = digit_value(*s)) < base) {
 		if (v > limit || v * b > UINT64_MAX - (uint64_t)d)
 			return -EINVAL;

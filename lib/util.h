@@ -32,6 +32,10 @@ static inline const char *ml_skip_blanks(const char *p, const char *end)
 
 	while (end - p >= 8 && (memcpy(&word, p, 8), word == 0x2020202020202020ull))
 		p += 8;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (end - p >= 8) /* the first byte that is no space, without a loop */
+		p += __builtin_ctzll(word ^ 0x2020202020202020ull) / 8;
+#endif
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
 	return p;

@@ -238,6 +238,7 @@ struct stream {
 	const struct colinfo **cols;
 	int ncols;
 	bool with_dev;
+	pid_t pid;
 	struct out_table *t;
 	uint64_t sums[VIEW_MAX_COLS];    /* of the shown rows, for -t */
 	struct ml_maps_summary *summary; /* of every mapping, shown or not */
@@ -246,17 +247,16 @@ struct stream {
 static const struct view_rows stream_rows = {NULL,       0,        sizeof(struct map_row),
                                              row_number, row_text, NULL};
 
-/* Adds mapping i of maps to the table, unless filtered out (an ml_map_fn). */
-static int stream_map(const struct ml_maps *maps, size_t i, void *ctx)
+/* Adds mapping m to the table, unless filtered out (an ml_map_fn). */
+static int stream_map(const struct ml_map *m, void *ctx)
 {
 	struct stream *s = ctx;
-	const struct ml_map *m = &maps->v[i];
 	struct map_row r;
 
 	ml_maps_summary_add(s->summary, m);
 	if (!keep_map(s->cli, m))
 		return 0;
-	make_row(&r, maps->pid, m, s->with_dev);
+	make_row(&r, s->pid, m, s->with_dev);
 	for (int c = 0; c < s->ncols; c++)
 		if (s->cli->totals && summable(s->cols[c]))
 			s->sums[c] = ml_add_u64(s->sums[c], row_number(&r, s->cols[c]));
@@ -427,19 +427,19 @@ static struct out_table *mappings_table(const struct cli *cli, const struct ml_m
 	return t;
 }
 
-/* Everything memledger maps prints for one process: its mappings table t, then the
+/* Everything memledger maps prints for process pid: its mappings table t, then the
  * summary (of its mappings so far: finished here). Frees t. */
-static int print_process(const struct cli *cli, struct ml_source *src, const struct ml_maps *maps,
+static int print_process(const struct cli *cli, struct ml_source *src, pid_t pid,
                          struct out_table *t, struct ml_maps_summary *summary, struct json *j)
 {
 	int rc;
 
 	if (cli->out.format == OUT_JSON) {
 		json_object_begin(j);
-		json_pair_u64(j, "pid", (uint64_t)maps->pid);
+		json_pair_u64(j, "pid", (uint64_t)pid);
 	}
 	rc = out_table_print_free(t, j);
-	ml_maps_summary_finish(src, maps, summary);
+	ml_maps_summary_finish(src, summary);
 	if (rc == 0 && cli->out.format != OUT_CSV)
 		rc = print_summary(cli, summary, j);
 	if (cli->out.format == OUT_JSON)
@@ -448,42 +448,46 @@ static int print_process(const struct cli *cli, struct ml_source *src, const str
 }
 
 /*
- * Reads the mappings of pid into maps and lays out their table into *t, and adds them to
- * *summary: as they are read when the rows keep address order, else afterwards. Returns
- * 0 or -errno.
+ * Reads the mappings of pid, lays out their table into *t and adds them to *summary: as
+ * they are read when the rows keep address order, else once all are read. Returns the
+ * number of mappings (0: no user address space) or -errno.
  */
-static int read_process(const struct cli *cli, struct ml_source *src, pid_t pid,
-                        struct ml_maps *maps, const struct colinfo **cols, int ncols,
-                        const struct colinfo *key, struct out_table **t,
-                        struct ml_maps_summary *summary)
+static long read_process(const struct cli *cli, struct ml_source *src, pid_t pid,
+                         const struct colinfo **cols, int ncols, const struct colinfo *key,
+                         struct out_table **t, struct ml_maps_summary *summary)
 {
-	struct stream s = {cli, cols, ncols, key && key->id == F_DEV, NULL, {0}, summary};
-	int rc;
+	struct stream s = {cli, cols, ncols, key && key->id == F_DEV, pid, NULL, {0}, summary};
+	struct ml_maps maps;
+	long n;
 
 	for (int i = 0; i < ncols; i++)
 		s.with_dev = s.with_dev || cols[i]->id == F_DEV;
 	*t = NULL;
-	ml_maps_summary_init(summary);
+	ml_maps_summary_init(src, summary);
 	if (cli->merge || key || cli->reverse) {
-		rc = ml_maps_read(src, pid, maps);
-		for (size_t i = 0; rc == 0 && i < maps->n; i++)
-			ml_maps_summary_add(summary, &maps->v[i]);
-		if (rc == 0 && maps->n &&
-		    !(*t = mappings_table(cli, maps, cols, ncols, key, s.with_dev)))
-			rc = -ENOMEM;
-		return rc;
+		n = ml_maps_read(src, pid, &maps);
+		for (size_t i = 0; n == 0 && i < maps.n; i++)
+			ml_maps_summary_add(summary, &maps.v[i]);
+		if (n == 0 && maps.n &&
+		    !(*t = mappings_table(cli, &maps, cols, ncols, key, s.with_dev)))
+			n = -ENOMEM;
+		n = n < 0 ? n : (long)maps.n;
+		ml_maps_free(&maps);
+		return n;
 	}
 	s.t = view_table_new(cli, "mappings", cols, ncols);
 	if (!s.t)
 		return -ENOMEM;
-	rc = ml_maps_read_each(src, pid, maps, stream_map, &s);
-	if (rc == 0)
-		rc = view_table_totals(cli, s.t, cols, ncols, stream_total, &s);
-	if (rc < 0 || maps->n == 0)
+	n = ml_maps_read_each(src, pid, stream_map, &s);
+	if (n > 0) {
+		int rc = view_table_totals(cli, s.t, cols, ncols, stream_total, &s);
+		n = rc < 0 ? rc : n;
+	}
+	if (n <= 0)
 		out_table_free(s.t);
 	else
 		*t = s.t;
-	return rc;
+	return n;
 }
 
 /* Parses a PID operand. Returns it, or 0 after a message. */
@@ -505,10 +509,10 @@ static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
                        struct json *j)
 {
 	struct ml_maps_summary summary;
-	struct ml_maps maps;
 	struct out_table *t;
-	int rc = read_process(cli, src, pid, &maps, cols, ncols, key, &t, &summary);
-	bool empty = rc == 0 && maps.n == 0;
+	long n = read_process(cli, src, pid, cols, ncols, key, &t, &summary);
+	int rc = n < 0 ? (int)n : 0;
+	bool empty = n == 0;
 
 	if (rc == -ESRCH || rc == -ENOENT)
 		cli_warn("no process %d", (int)pid);
@@ -520,9 +524,8 @@ static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
 	else if (empty)
 		cli_warn("process %d has no user address space (a kernel thread or a zombie)",
 		         (int)pid);
-	else if ((rc = print_process(cli, src, &maps, t, &summary, j)) < 0)
+	else if ((rc = print_process(cli, src, pid, t, &summary, j)) < 0)
 		cli_warn("cannot write the output: %s", strerror(-rc));
-	ml_maps_free(&maps);
 	return rc < 0 || empty ? -1 : 0;
 }
 

@@ -15,7 +15,8 @@
 
 /*
  * A table is kept as its cells' final texts, in an arena: one allocation per 64 KiB, not
- * one per cell, so that a 60,000-row table costs little more than its text.
+ * one per cell, and each row in one piece (its links, 8 bytes a cell, then the texts), so
+ * that a 60,000-row table costs little more than its text.
  */
 struct out_block {
 	struct out_block *next;
@@ -23,11 +24,16 @@ struct out_block {
 	char data[];
 };
 
-/* One cell as it will be printed: text already escaped for the format, and its width. */
+/*
+ * One cell as it will be printed: the length and display width of its text, already
+ * escaped for the format. The texts follow a row's cells, in their order, each ended by
+ * a NUL (row_texts).
+ */
 struct out_text {
-	const char *s; /* NULL: blank, nothing to show (left out of JSON) */
-	uint32_t len, width;
-	bool unknown; /* the kernel gave nothing: "-" in tables, null in JSON, empty in CSV */
+	uint32_t len;
+	uint32_t width : 30;
+	uint32_t unknown : 1; /* the kernel gave nothing: "-" in tables, null in JSON, "" in CSV */
+	uint32_t blank : 1;   /* nothing to show (left out of JSON); its text is "" */
 };
 
 struct out_row {
@@ -38,7 +44,8 @@ struct out_row {
 };
 
 #define OUT_MAX_DEPTH  64
-#define OUT_SIZE_WIDTH 6 /* "999.9M" */
+#define OUT_SLACK      16 /* bytes readable after a text, writable after a line's end */
+#define OUT_SIZE_WIDTH 6  /* "999.9M" */
 
 struct out_table {
 	const struct out_col *cols;
@@ -50,6 +57,9 @@ struct out_table {
 	struct out_row *parents[OUT_MAX_DEPTH]; /* the last row added at each depth */
 	struct out_row *totals;
 	const char *children_key; /* the JSON key of children */
+	uint32_t *widest;         /* each column's widest cell so far, tree art included */
+	char *scratch;            /* the texts of the row being added */
+	size_t scratch_len, scratch_size;
 	char *name;
 	bool utf8; /* the locale's encoding: multibyte text is shown as is */
 };
@@ -62,7 +72,7 @@ static void *arena_alloc(struct out_table *t, size_t size)
 	size = (size + 7) & ~(size_t)7;
 	if (!b || b->size - b->used < size) {
 		size_t bsize = size > 65536 ? size : 65536;
-		b = malloc(sizeof(*b) + bsize);
+		b = malloc(sizeof(*b) + bsize + OUT_SLACK); /* put_text reads past a text */
 		if (!b)
 			return NULL;
 		b->used = 0;
@@ -121,12 +131,12 @@ static void put_text(char *buf, size_t len, const char *tmp, const char *end)
 	buf[n] = '\0';
 }
 
-void out_format_size(uint64_t bytes, char *buf, size_t len)
+/* Writes bytes as "12.4M" at d (at most 24 bytes); returns the end. */
+static char *put_size(char *d, uint64_t bytes)
 {
 	static const char units[] = "BKMGTPE";
 	uint64_t div = 1, whole;
 	int exp = 0, tenths;
-	char tmp[32], *d;
 
 	while (exp < 6 && bytes / div >= 1024) {
 		div *= 1024;
@@ -139,13 +149,20 @@ void out_format_size(uint64_t bytes, char *buf, size_t len)
 		whole++;
 		tenths = 0;
 	}
-	d = put_dec(tmp, whole);
+	d = put_dec(d, whole);
 	if (tenths) {
 		*d++ = '.';
 		*d++ = (char)('0' + tenths);
 	}
 	*d++ = units[exp];
-	put_text(buf, len, tmp, d);
+	return d;
+}
+
+void out_format_size(uint64_t bytes, char *buf, size_t len)
+{
+	char tmp[32];
+
+	put_text(buf, len, tmp, put_size(tmp, bytes));
 }
 
 const char *out_size_text(const struct out_opts *opts, uint64_t v, char *buf, size_t len)
@@ -186,21 +203,35 @@ static int utf8_width(const char *s, size_t len)
 	return wcwidth(wc);
 }
 
+/* Makes room for n more bytes of the row's texts. Returns 0 or -ENOMEM. */
+static int scratch_reserve(struct out_table *t, size_t n)
+{
+	if (t->scratch_len + n > t->scratch_size) {
+		size_t size = 2 * (t->scratch_len + n) > 4096 ? 2 * (t->scratch_len + n) : 4096;
+		char *b = realloc(t->scratch, size);
+		if (!b)
+			return -ENOMEM;
+		t->scratch = b;
+		t->scratch_size = size;
+	}
+	return 0;
+}
+
 /*
- * Copies s into the arena as a table shows it, as util-linux does: control bytes,
+ * Appends s to the row's texts as a table shows it, as util-linux does: control bytes,
  * invalid UTF-8 and unprintable characters as \xHH, and in raw output also spaces,
  * backslashes and every non-ASCII byte, so that a raw line splits on spaces. Sets the
- * text's display width. Returns 0 or -ENOMEM.
+ * text's length and display width. Returns 0 or -ENOMEM.
  */
 static int encode_for_table(struct out_table *t, const char *s, struct out_text *out)
 {
 	bool raw = t->opts.format == OUT_RAW;
 	size_t n = strlen(s), width = 0;
-	char *d = arena_alloc(t, 4 * n + 1);
+	char *d, *start;
 
-	if (!d)
+	if (scratch_reserve(t, 4 * n + 1) < 0)
 		return -ENOMEM;
-	out->s = d;
+	d = start = t->scratch + t->scratch_len;
 	for (size_t i = 0, len; i < n; i += len) {
 		unsigned char c = (unsigned char)s[i];
 		int w = -1;
@@ -226,22 +257,30 @@ static int encode_for_table(struct out_table *t, const char *s, struct out_text 
 		}
 	}
 	*d = '\0';
-	out->len = (uint32_t)(d - out->s);
+	out->len = (uint32_t)(d - start);
 	out->width = (uint32_t)width;
+	t->scratch_len += out->len + 1;
 	return 0;
 }
 
-/* Copies s into the arena unchanged, for JSON and CSV (which make it valid UTF-8). */
+/* Appends s to the row's texts unchanged: numbers, and text for JSON and CSV (which make
+ * it valid UTF-8). Returns 0 or -ENOMEM. */
 static int copy_text(struct out_table *t, const char *s, struct out_text *out)
 {
 	size_t n = strlen(s) + 1;
-	char *d = arena_alloc(t, n);
 
-	if (!d)
+	if (scratch_reserve(t, n) < 0)
 		return -ENOMEM;
-	out->s = memcpy(d, s, n);
+	memcpy(t->scratch + t->scratch_len, s, n);
+	t->scratch_len += n;
 	out->len = out->width = (uint32_t)(n - 1);
 	return 0;
+}
+
+/* The texts of row r: cell 0's, then each next one after the NUL of the one before. */
+static const char *row_texts(const struct out_table *t, const struct out_row *r)
+{
+	return (const char *)&r->cells[t->ncols];
 }
 
 /* Writes s as one RFC 4180 field, each invalid UTF-8 byte as U+FFFD: quoted when it
@@ -271,19 +310,15 @@ static void csv_field(FILE *f, const char *s)
 		fputc('"', f);
 }
 
-/* Formats one known number as the output format shows it, into buf. */
-static const char *number_text(const struct out_table *t, const struct out_col *col, uint64_t v,
-                               char *buf, size_t len)
+/* Writes one known number at d as the output format shows it (at most 24 bytes); returns
+ * the end. */
+static char *put_number(const struct out_table *t, const struct out_col *col, uint64_t v, char *d)
 {
 	bool machine = t->opts.format == OUT_JSON || t->opts.format == OUT_CSV;
 
-	char tmp[32];
-
 	if (col->type == COL_SIZE && !machine && !t->opts.bytes)
-		out_format_size(v, buf, len);
-	else
-		put_text(buf, len, tmp, col->type == COL_HEX ? put_hex8(tmp, v) : put_dec(tmp, v));
-	return buf;
+		return put_size(d, v);
+	return col->type == COL_HEX ? put_hex8(d, v) : put_dec(d, v);
 }
 
 /* Sets out to cell c as the table's format shows it. Returns 0 or -ENOMEM. */
@@ -295,12 +330,28 @@ static int cell_text(struct out_table *t, const struct out_col *col, const struc
 	char buf[32];
 
 	*out = (struct out_text){0};
-	if (c->blank)
+	if (c->blank) {
+		out->blank = true;
+		return copy_text(t, "", out);
+	}
+	if (col->type != COL_STR && !c->str && c->num != ML_UNKNOWN && !c->bound && !c->upper) {
+		char *d; /* a plain number, the most of a large table: written in place */
+		if (scratch_reserve(t, 32) < 0)
+			return -ENOMEM;
+		d = t->scratch + t->scratch_len;
+		out->len = out->width = (uint32_t)(put_number(t, col, c->num, d) - d);
+		d[out->len] = '\0';
+		t->scratch_len += out->len + 1;
 		return 0;
+	}
 	if (col->type == COL_STR || c->str) /* a label may stand in any column */
 		text = c->str;
-	else
-		text = c->num == ML_UNKNOWN ? NULL : number_text(t, col, c->num, buf, sizeof(buf));
+	else if (c->num == ML_UNKNOWN)
+		text = NULL;
+	else {
+		*put_number(t, col, c->num, buf) = '\0';
+		text = buf;
+	}
 	if (!text) {
 		out->unknown = true;
 		text = machine ? "" : "-";
@@ -331,13 +382,13 @@ struct out_table *out_table_new(const char *name, const struct out_col *cols, si
 		return NULL;
 	}
 	memcpy(t->own_cols, cols, ncols * sizeof(*cols));
+	t->widest = calloc(ncols ? ncols : 1, sizeof(*t->widest));
 	t->ncols = ncols;
 	t->opts = *opts;
 	t->utf8 = codeset && strcmp(codeset, "UTF-8") == 0;
 	t->name = strdup(name);
-	if (!t->name) {
-		free(t->own_cols);
-		free(t);
+	if (!t->name || !t->widest) {
+		out_table_free(t);
 		return NULL;
 	}
 	return t;
@@ -346,14 +397,25 @@ struct out_table *out_table_new(const char *name, const struct out_col *cols, si
 /* A new row of the table's cells, not yet linked. NULL when out of memory. */
 static struct out_row *new_row(struct out_table *t, const struct out_cell *cells, unsigned depth)
 {
-	struct out_row *r = arena_alloc(t, sizeof(*r) + t->ncols * sizeof(r->cells[0]));
+	struct out_text texts[t->ncols ? t->ncols : 1];
+	size_t head = offsetof(struct out_row, cells) + t->ncols * sizeof(texts[0]);
+	struct out_row *r;
 
+	t->scratch_len = 0;
+	for (size_t i = 0; i < t->ncols; i++)
+		if (cell_text(t, &t->cols[i], &cells[i], &texts[i]) < 0)
+			return NULL;
+	r = arena_alloc(t, head + t->scratch_len);
 	if (!r)
 		return NULL;
 	*r = (struct out_row){.depth = depth};
-	for (size_t i = 0; i < t->ncols; i++)
-		if (cell_text(t, &t->cols[i], &cells[i], &r->cells[i]) < 0)
-			return NULL;
+	memcpy(r->cells, texts, t->ncols * sizeof(texts[0]));
+	for (size_t i = 0; i < t->ncols; i++) {
+		uint32_t w = texts[i].width + ((t->cols[i].flags & OUT_TREE) ? 2 * depth : 0);
+		if (w > t->widest[i])
+			t->widest[i] = w;
+	}
+	memcpy((char *)r + head, t->scratch, t->scratch_len);
 	return r;
 }
 
@@ -468,22 +530,14 @@ static size_t terminal_width(void)
  * columns give up what the line lacks, down to their header's width. */
 static void column_widths(const struct out_table *t, size_t *widths)
 {
-	const struct out_row *stack[OUT_MAX_DEPTH];
 	size_t total = 0, term;
 
 	for (size_t i = 0; i < t->ncols; i++) {
 		widths[i] = t->opts.noheadings ? 0 : strlen(t->cols[i].name);
 		if (t->cols[i].type == COL_SIZE && widths[i] < OUT_SIZE_WIDTH)
 			widths[i] = OUT_SIZE_WIDTH; /* sizes line up from one run to the next */
-	}
-	for (const struct out_row *r = next_row(t, NULL, stack); r; r = next_row(t, r, stack)) {
-		for (size_t i = 0; i < t->ncols; i++) {
-			size_t w = r->cells[i].width;
-			if (t->cols[i].flags & OUT_TREE)
-				w += 2 * r->depth;
-			if (w > widths[i])
-				widths[i] = w;
-		}
+		if (t->widest[i] > widths[i])
+			widths[i] = t->widest[i];
 	}
 	term = t->opts.format == OUT_TABLE ? terminal_width() : 0;
 	for (size_t i = 0; i < t->ncols; i++)
@@ -499,10 +553,9 @@ static void column_widths(const struct out_table *t, size_t *widths)
 }
 
 /* How many bytes of the text c fit in width columns; *used gets their width. */
-static size_t fit_text(const struct out_table *t, const struct out_text *c, size_t width,
-                       size_t *used)
+static size_t fit_text(const struct out_table *t, const char *s, const struct out_text *c,
+                       size_t width, size_t *used)
 {
-	const char *s = c->s;
 	size_t n = c->len, i = 0, w = 0, len;
 
 	if (c->width <= width) {
@@ -539,9 +592,10 @@ struct line {
 
 #define LINE_FLUSH 65536
 
-/* Makes room for n more bytes. Returns 0 or -ENOMEM. */
+/* Makes room for n more bytes, and OUT_SLACK after them. Returns 0 or -ENOMEM. */
 static int line_reserve(struct line *l, size_t n)
 {
+	n += OUT_SLACK;
 	if (l->len + n > l->size) {
 		size_t size = 2 * (l->len + n) > LINE_FLUSH ? 2 * (l->len + n) : 2 * LINE_FLUSH;
 		char *b = realloc(l->buf, size);
@@ -553,13 +607,31 @@ static int line_reserve(struct line *l, size_t n)
 	return 0;
 }
 
-/* Appends s[0..n) and pad spaces; line_reserve made room for them. */
-static void line_put(struct line *l, const char *s, size_t n, size_t pad)
+/*
+ * Writes s[0..n) at d and returns the end. Up to 16 bytes are moved as 16, with no call:
+ * s has OUT_SLACK readable bytes after it (the arena's, or a header's buffer) and d as
+ * many writable (line_reserve's), whose garbage later writes cover or end_line drops.
+ * This and put_spaces keep a 60,000-row table off the end of memledger maps.
+ */
+static char *put_bytes(char *d, const char *s, size_t n)
 {
-	if (n)
-		memcpy(l->buf + l->len, s, n);
-	memset(l->buf + l->len + n, ' ', pad);
-	l->len += n + pad;
+	if (n <= OUT_SLACK)
+		memcpy(d, s, OUT_SLACK);
+	else
+		memcpy(d, s, n);
+	return d + n;
+}
+
+/* Writes n spaces at d and returns the end; as put_bytes, short runs as 16 bytes. */
+static char *put_spaces(char *d, size_t n)
+{
+	static const char spaces[OUT_SLACK] = "                ";
+
+	if (n <= OUT_SLACK)
+		memcpy(d, spaces, OUT_SLACK);
+	else
+		memset(d, ' ', n);
+	return d + n;
 }
 
 /* Ends the line without the padding after its last text; writes out what is buffered
@@ -581,31 +653,37 @@ struct art {
 	size_t len, width;
 };
 
-/* Appends cell i of a table line, with art before its text, padded to width unless it is
- * the last one. The line has room for the widths, the art and the separators. */
+/* Appends cell i of a table line, text s, with art before it, padded to width unless it
+ * is the last one. The line has room for the widths, the art and the separators. */
 static void put_cell(const struct out_table *t, struct line *l, size_t i, const struct art *art,
-                     const struct out_text *c, size_t width)
+                     const char *s, const struct out_text *c, size_t width)
 {
 	bool right = t->cols[i].flags & OUT_RIGHT, last = i + 1 == t->ncols;
-	size_t used = 0, n = 0;
+	char *d = l->buf + l->len;
+	size_t used = 0, n = 0, pad;
 
 	if (i)
-		line_put(l, " ", 1, 0);
+		*d++ = ' ';
 	if (t->opts.format == OUT_RAW) {
-		line_put(l, c->s, c->len, 0);
-		l->content = l->len;
+		d = put_bytes(d, s, c->len);
+		l->len = l->content = (size_t)(d - l->buf);
 		return;
 	}
-	if (c->s)
-		n = fit_text(t, c, width > art->width ? width - art->width : 0, &used);
+	if (!c->blank)
+		n = fit_text(t, s, c, width > art->width ? width - art->width : 0, &used);
+	pad = width > art->width + used ? width - art->width - used : 0;
 	if (right)
-		line_put(l, "", 0, width - art->width - used);
-	line_put(l, art->s, art->len, 0);
-	line_put(l, c->s, n, 0);
+		d = put_spaces(d, pad);
+	if (art->len) {
+		memcpy(d, art->s, art->len);
+		d += art->len;
+	}
+	d = put_bytes(d, s, n);
+	l->len = (size_t)(d - l->buf);
 	if (n || art->len)
 		l->content = l->len;
 	if (!right && !last)
-		line_put(l, "", 0, width - art->width - used);
+		l->len = (size_t)(put_spaces(d, pad) - l->buf);
 }
 
 /* The most bytes a line of row r can take: texts, padding, art and separators. */
@@ -632,23 +710,25 @@ static int print_table(struct out_table *t)
 	if (!t->opts.noheadings) {
 		rc = line_reserve(&l, line_room(t, NULL, widths, &none));
 		for (size_t i = 0; i < t->ncols && rc == 0; i++) {
-			const char *name = t->cols[i].name;
-			struct out_text head = {name, (uint32_t)strlen(name),
-			                        (uint32_t)strlen(name), false};
-			put_cell(t, &l, i, &none, &head, widths[i]);
+			char name[64 + OUT_SLACK] = {0}; /* put_bytes reads past it */
+			size_t n = strnlen(t->cols[i].name, 64);
+			struct out_text head = {.len = (uint32_t)n, .width = (uint32_t)n};
+			memcpy(name, t->cols[i].name, n);
+			put_cell(t, &l, i, &none, name, &head, widths[i]);
 		}
 		if (rc == 0)
 			end_line(&l);
 	}
 	for (const struct out_row *r = next_row(t, NULL, stack); r && rc == 0;
 	     r = next_row(t, r, stack)) {
+		const char *s = row_texts(t, r);
 		if (t->opts.format == OUT_TABLE) {
 			art.len = tree_art(t, r, stack, art.s);
 			art.width = 2 * r->depth;
 		}
 		rc = line_reserve(&l, line_room(t, r, widths, &art));
-		for (size_t i = 0; i < t->ncols && rc == 0; i++)
-			put_cell(t, &l, i, (t->cols[i].flags & OUT_TREE) ? &art : &none,
+		for (size_t i = 0; i < t->ncols && rc == 0; s += r->cells[i].len + 1, i++)
+			put_cell(t, &l, i, (t->cols[i].flags & OUT_TREE) ? &art : &none, s,
 			         &r->cells[i], widths[i]);
 		if (rc == 0)
 			end_line(&l);
@@ -672,9 +752,10 @@ static void print_csv(struct out_table *t)
 		fputs("\r\n", stdout);
 	}
 	for (const struct out_row *r = next_row(t, NULL, stack); r; r = next_row(t, r, stack)) {
-		for (size_t i = 0; i < t->ncols; i++) {
+		const char *s = row_texts(t, r);
+		for (size_t i = 0; i < t->ncols; s += r->cells[i].len + 1, i++) {
 			fputs(i ? "," : "", stdout);
-			csv_field(stdout, r->cells[i].s ? r->cells[i].s : "");
+			csv_field(stdout, s);
 		}
 		fputs("\r\n", stdout);
 	}
@@ -683,13 +764,14 @@ static void print_csv(struct out_table *t)
 /* Writes one row as a JSON object: numbers bare (null when unknown), text as strings. */
 static void json_row(struct out_table *t, const struct out_row *r, struct json *j, bool totals)
 {
+	const char *s = row_texts(t, r);
 	char key[64];
 
 	json_object_begin(j);
-	for (size_t i = 0; i < t->ncols; i++) {
+	for (size_t i = 0; i < t->ncols; s += r->cells[i].len + 1, i++) {
 		const struct out_text *c = &r->cells[i];
 		enum col_type type = t->cols[i].type;
-		if (!c->s)
+		if (c->blank)
 			continue; /* nothing to show here */
 		if (totals && (type == COL_STR || type == COL_HEX))
 			continue; /* the totals object holds the sums only */
@@ -698,9 +780,9 @@ static void json_row(struct out_table *t, const struct out_row *r, struct json *
 		if (c->unknown)
 			json_null(j);
 		else if (type == COL_STR || type == COL_HEX)
-			json_string(j, c->s);
+			json_string(j, s);
 		else
-			json_number_text(j, c->s);
+			json_number_text(j, s);
 	}
 	if (r->children) {
 		json_key(j, t->children_key ? t->children_key : "children");
@@ -751,6 +833,8 @@ void out_table_free(struct out_table *t)
 		free(t->blocks);
 		t->blocks = next;
 	}
+	free(t->scratch);
+	free(t->widest);
 	free(t->name);
 	free(t->own_cols);
 	free(t);

@@ -105,6 +105,60 @@ static void test_mem_line(void **state)
 	assert_int_equal(ml_parse_mem_line("no colon", 8, &m), -EINVAL);
 }
 
+/* Mem lines as smaps writes them take a fast path; every other shape the general one.
+ * Both must give the same answers, at the edges of 16 digits and of the blanks. */
+static void test_mem_line_edges(void **state)
+{
+	static const struct {
+		const char *line;
+		int rc;
+		uint64_t kb;
+	} cases[] = {
+	    {"Rss:                   4 kB", 0, 4},
+	    {"Rss:4 kB", 0, 4},
+	    {"Rss:        4 kB", 0, 4},
+	    {"Rss:\t4 kB", 0, 4},
+	    {"Rss:   4\tkB", 0, 4},
+	    {"Rss:   4 kB ", -EINVAL, 0},
+	    {"Rss:   4", 0, 4},
+	    {"Rss:   9999999999999999 kB", 0, 9999999999999999ull},
+	    {"Rss:  18014398509481983 kB", 0, 18014398509481983ull}, /* 2^64 / 1024 - 1 */
+	    {"Rss:  18014398509481984 kB", -EINVAL, 0},
+	    {"Rss:   0000000000000000004 kB", 0, 4},
+	    {"Rss:   1 2 kB", -EINVAL, 0},
+	    {"Rss: x 12 kB", -EINVAL, 0},
+	    {"Rss:        kB", -EINVAL, 0},
+	    {"Rss:   12kB", 0, 12},
+	    {"Rss:   12  kB", 0, 12},
+	};
+	struct ml_mem m;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ml_mem_init(&m);
+		assert_int_equal(ml_parse_mem_line(cases[i].line, strlen(cases[i].line), &m),
+		                 cases[i].rc);
+		if (cases[i].rc == 0)
+			assert_true(m.v[ML_MEM_RSS] == cases[i].kb * KB);
+	}
+}
+
+/* VmFlags as smaps writes them (two letters and a blank) are read every third byte;
+ * any other spacing still finds a flag only as a word of its own. */
+static void test_vmflags(void **state)
+{
+	(void)state;
+	assert_true(ml_vmflags_has("rd wr mr mw me ac", "ac"));
+	assert_true(ml_vmflags_has("rd wr mr mw me ac", "rd"));
+	assert_false(ml_vmflags_has("rd wr mr mw me ac", "sh"));
+	assert_false(ml_vmflags_has("rd wr", "d "));
+	assert_false(ml_vmflags_has("", "ac"));
+	assert_true(ml_vmflags_has("rd  wr ac", "ac"));
+	assert_true(ml_vmflags_has("rd\twr ac", "ac"));
+	assert_false(ml_vmflags_has("rdac wr", "ac"));
+	assert_false(ml_vmflags_has("rd acx", "ac"));
+}
+
 /* Sums the mappings a parse emits, as the scan does. */
 struct sums {
 	size_t n;
@@ -207,21 +261,24 @@ static void test_smaps_android(void **state)
  * that only starts like the guess, or a line shorter than a key must still parse right. */
 static void test_smaps_key_order(void **state)
 {
-	static const char text[] = "00400000-00401000 r--p 00000000 00:00 0\n"
-	                           "Size:                  4 kB\n"
-	                           "Rss:                   4 kB\n"
-	                           "Pss:                   2 kB\n"
-	                           "Swap:                  0 kB\n"
-	                           "00401000-00403000 r--p 00000000 00:00 0\n"
-	                           "Size:                  8 kB\n"
-	                           "Pss:                   3 kB\n" /* where Rss stood */
-	                           "Rss:                   8 kB\n"
-	                           "SwapPss:               1 kB\n" /* starts like Swap, the guess */
-	                           "00403000-00404000 r--p 00000000 00:00 0\n"
-	                           "Size:4 kB\n"
-	                           "Pss:1 kB\n"
-	                           "Rss:4 kB\n"
-	                           "Swap: 5 kB\n";
+	static const char text[] =
+	    "00400000-00401000 r--p 00000000 00:00 0\n"
+	    "Size:                  4 kB\n"
+	    "KernelPageSize:        4 kB\n" /* read past */
+	    "Rss:                   4 kB\n"
+	    "Pss:                   2 kB\n"
+	    "Swap:                  0 kB\n"
+	    "00401000-00403000 r--p 00000000 00:00 0\n"
+	    "Size:                  8 kB\n"
+	    "Pss:                   3 kB\n" /* where a key read past stood */
+	    "Rss:                   8 kB\n" /* where Rss stood: the guess holds */
+	    "MMUPageSize:           4 kB\n"
+	    "SwapPss:               1 kB\n" /* starts like Swap, the guess */
+	    "00403000-00404000 r--p 00000000 00:00 0\n"
+	    "Size:4 kB\n"
+	    "Pss:1 kB\n"
+	    "Rss:4 kB\n"
+	    "Swap: 5 kB\n";
 	struct sums s;
 
 	(void)state;
@@ -266,6 +323,22 @@ static void test_maps_line(void **state)
 	assert_int_equal(m.dev_minor, 1);
 	assert_int_equal(m.inode, 123456);
 	assert_string_equal(m.name, "/memfd:pool (deleted)");
+}
+
+/* Addresses take a fast hex path up to 16 digits; a 17th is an overflow. */
+static void test_maps_line_addresses(void **state)
+{
+	const char *top = "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0   [vsyscall]";
+	const char *over = "10000000000000000-10000000000001000 r--p 00000000 00:00 0";
+	char name[ML_NAME_MAX];
+	struct ml_mapping m;
+
+	(void)state;
+	assert_int_equal(ml_parse_maps_line(top, strlen(top), &m, name), 0);
+	assert_true(m.start == 0xffffffffff600000ull);
+	assert_true(m.end == 0xffffffffff601000ull);
+	assert_string_equal(m.name, "[vsyscall]");
+	assert_int_equal(ml_parse_maps_line(over, strlen(over), &m, name), -EINVAL);
 }
 
 static void test_status(void **state)
@@ -412,12 +485,15 @@ int main(void)
 	    cmocka_unit_test(test_rollup_this_kernel),
 	    cmocka_unit_test(test_rollup_malformed),
 	    cmocka_unit_test(test_mem_line),
+	    cmocka_unit_test(test_mem_line_edges),
+	    cmocka_unit_test(test_vmflags),
 	    cmocka_unit_test(test_smaps_this_kernel),
 	    cmocka_unit_test(test_smaps_old_kernel),
 	    cmocka_unit_test(test_smaps_android),
 	    cmocka_unit_test(test_smaps_key_order),
 	    cmocka_unit_test(test_smaps_malformed),
 	    cmocka_unit_test(test_maps_line),
+	    cmocka_unit_test(test_maps_line_addresses),
 	    cmocka_unit_test(test_status),
 	    cmocka_unit_test(test_status_kernel_thread_and_malformed),
 	    cmocka_unit_test(test_stat),

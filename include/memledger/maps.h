@@ -75,16 +75,17 @@ struct ml_maps {
 int ml_maps_read(struct ml_source *src, pid_t pid, struct ml_maps *out);
 
 /* Called with each mapping of ml_maps_read_each, in address order, once its kind is
- * settled: index i of maps->v (maps->v may move between calls). Returns 0 or -errno,
- * which stops the reading. */
-typedef int (*ml_map_fn)(const struct ml_maps *maps, size_t i, void *ctx);
+ * settled. m and its texts live until fn returns. Returns 0 or -errno, which stops the
+ * reading. */
+typedef int (*ml_map_fn)(const struct ml_map *m, void *ctx);
 
 /*
- * ml_maps_read, handing each mapping to fn as it is read, so that a caller can work while
- * the kernel writes the rest of the file. Returns as ml_maps_read, or fn's error.
+ * Reads and classifies the mappings of pid as ml_maps_read does, handing each to fn as
+ * it is read and keeping none: a caller works while the kernel writes the rest of the
+ * file, in memory that does not grow with the mappings. Returns the number of mappings
+ * (0: no user address space), an error as ml_maps_read, or fn's error.
  */
-int ml_maps_read_each(struct ml_source *src, pid_t pid, struct ml_maps *out, ml_map_fn fn,
-                      void *ctx);
+long ml_maps_read_each(struct ml_source *src, pid_t pid, ml_map_fn fn, void *ctx);
 
 /* Frees what ml_maps_read allocated. */
 void ml_maps_free(struct ml_maps *maps);
@@ -100,6 +101,11 @@ enum ml_backing {
 
 /* "anonymous", "file", "shmem", "other" */
 const char *ml_backing_name(enum ml_backing b);
+
+/* A hole in the address space. */
+struct ml_gap {
+	uint64_t start, size;
+};
 
 /* A process's address space at a glance. Sizes in bytes; ML_UNKNOWN where unknown. */
 struct ml_maps_summary {
@@ -117,19 +123,20 @@ struct ml_maps_summary {
 	uint64_t guard_count, guard_size;
 	uint64_t commit;                     /* Σ Size of mappings flagged "ac" */
 	uint64_t committed_as, commit_limit; /* /proc/meminfo, system-wide */
+	/* Followed mapping by mapping, for the largest gap: */
+	uint64_t gap_prev, user_top;   /* the highest end so far, from mmap_min_addr on */
+	struct ml_gap gap_any, gap_32; /* the largest so far, and as a 32-bit process sees it */
 };
 
 /*
  * Summarises the mappings of one process, in steps for a caller that sees them as they
- * are read: init, add each mapping once its kind is settled, then finish with all of them
- * in maps (the address-space figures). finish reads /proc/sys/vm/max_map_count,
- * /proc/sys/vm/mmap_min_addr and /proc/meminfo through src when it has them (unknown
- * otherwise). Never fails.
+ * are read: init (reads /proc/sys/vm/mmap_min_addr through src), add each mapping in
+ * address order once its kind is settled, then finish (reads /proc/sys/vm/max_map_count
+ * and /proc/meminfo). What src lacks is unknown. Never fails.
  */
-void ml_maps_summary_init(struct ml_maps_summary *s);
+void ml_maps_summary_init(struct ml_source *src, struct ml_maps_summary *s);
 void ml_maps_summary_add(struct ml_maps_summary *s, const struct ml_map *m);
-void ml_maps_summary_finish(struct ml_source *src, const struct ml_maps *maps,
-                            struct ml_maps_summary *s);
+void ml_maps_summary_finish(struct ml_source *src, struct ml_maps_summary *s);
 
 /*
  * Size of the mapping when its VmFlags hold "ac" (charged to the commit limit), else 0;
