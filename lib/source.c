@@ -342,14 +342,16 @@ static void *ahead_reader(void *arg)
 	for (;;) {
 		unsigned slot;
 		size_t len;
+		bool stop;
 		int r;
 
 		pthread_mutex_lock(&a->lock);
 		while (a->filled - a->used == AHEAD_CHUNKS && !a->stop)
 			pthread_cond_wait(&a->cond, &a->lock);
 		slot = a->filled % AHEAD_CHUNKS;
+		stop = a->stop; /* read under the lock: the parser writes it */
 		pthread_mutex_unlock(&a->lock);
-		if (a->stop)
+		if (stop)
 			return NULL;
 		r = fill_chunk(a->fd, a->chunk[slot], AHEAD_CHUNK, &len);
 		pthread_mutex_lock(&a->lock);
