@@ -686,6 +686,33 @@ static void put_cell(const struct out_table *t, struct line *l, size_t i, const 
 		l->len = (size_t)(put_spaces(d, pad) - l->buf);
 }
 
+/*
+ * Appends the cells of a top-level row, texts s, when no column is cut to fit the
+ * terminal: no cell needs fitting and no art goes before one. The common case, in one
+ * loop; the line has room as for put_cell.
+ */
+static void put_plain_row(const struct out_table *t, struct line *l, const struct out_row *r,
+                          const char *s, const size_t *widths)
+{
+	char *d = l->buf + l->len, *content = l->buf + l->content;
+
+	for (size_t i = 0; i < t->ncols; s += r->cells[i].len + 1, i++) {
+		const struct out_text *c = &r->cells[i];
+		size_t pad = widths[i] - c->width;
+		if (i)
+			*d++ = ' ';
+		if (t->cols[i].flags & OUT_RIGHT)
+			d = put_spaces(d, pad);
+		d = put_bytes(d, s, c->len);
+		if (c->len)
+			content = d;
+		if (!(t->cols[i].flags & OUT_RIGHT) && i + 1 < t->ncols)
+			d = put_spaces(d, pad);
+	}
+	l->len = (size_t)(d - l->buf);
+	l->content = (size_t)(content - l->buf);
+}
+
 /* The most bytes a line of row r can take: texts, padding, art and separators. */
 static size_t line_room(const struct out_table *t, const struct out_row *r, const size_t *widths,
                         const struct art *art)
@@ -704,9 +731,12 @@ static int print_table(struct out_table *t)
 	size_t widths[t->ncols];
 	struct art art = {0}, none = {0};
 	struct line l = {0};
+	bool plain = t->opts.format == OUT_TABLE; /* no cell is cut to fit */
 	int rc = 0;
 
 	column_widths(t, widths);
+	for (size_t i = 0; i < t->ncols; i++)
+		plain = plain && widths[i] >= t->widest[i];
 	if (!t->opts.noheadings) {
 		rc = line_reserve(&l, line_room(t, NULL, widths, &none));
 		for (size_t i = 0; i < t->ncols && rc == 0; i++) {
@@ -727,7 +757,10 @@ static int print_table(struct out_table *t)
 			art.width = 2 * r->depth;
 		}
 		rc = line_reserve(&l, line_room(t, r, widths, &art));
-		for (size_t i = 0; i < t->ncols && rc == 0; s += r->cells[i].len + 1, i++)
+		if (rc == 0 && plain && r->depth == 0)
+			put_plain_row(t, &l, r, s, widths);
+		for (size_t i = 0; i < t->ncols && rc == 0 && !(plain && r->depth == 0);
+		     s += r->cells[i].len + 1, i++)
 			put_cell(t, &l, i, (t->cols[i].flags & OUT_TREE) ? &art : &none, s,
 			         &r->cells[i], widths[i]);
 		if (rc == 0)
