@@ -11,7 +11,9 @@ machine has no swap and the test runs as root; turns it off again after.
 """
 import contextlib
 import json
+import mmap
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -350,7 +352,59 @@ def check_maps(memledger, pid, child):
     with open("/proc/sys/vm/max_map_count") as f:
         check(f"maps {pid}: max_map_count", s["max_map_count"] == int(f.read()))
     check(f"maps {pid}: 47-bit address space", s["address_bits"] in (47, 56))
+    gap = largest_gap(kernel, s["address_bits"])
+    check(f"maps {pid}: the largest free gap, from mmap_min_addr to the top",
+          (s["largest_gap"], s["largest_gap_start"]) == (gap[0], f"{gap[1]:08x}"),
+          (s["largest_gap"], s["largest_gap_start"], gap))
     check_against_pmap(pid, rows, pmap)
+
+
+def largest_gap(kernel, bits):
+    """(size, start) of the largest hole between mmap_min_addr and the top of the user
+    address space, from the mappings as smaps lists them ([vsyscall] lies above it)."""
+    with open("/proc/sys/vm/mmap_min_addr") as f:
+        prev = int(f.read())
+    best = (0, prev)
+    starts = sorted(start for start in kernel if start < 1 << 56)
+    for start in starts + [(1 << bits) - 4096]:
+        if start - prev > best[0]:
+            best = (start - prev, prev)
+        if start in kernel:
+            prev = max(prev, kernel[start]["end"])
+    return best
+
+
+def maps_peak_rss(memledger, peakrss, pid):
+    """(output, exit status, peak RSS in KiB) of memledger maps of pid with a filter
+    that shows no mapping, run by the peakrss launcher (a child of this process would
+    count this process's RSS before its exec)."""
+    with tempfile.NamedTemporaryFile("r", prefix="memledger-peak-") as peak:
+        proc = subprocess.run([peakrss, peak.name, memledger, "maps", "-M", "^no such name$",
+                               str(pid)], capture_output=True, text=True)
+        return proc.stdout, proc.returncode, int(peak.read() or 0)
+
+
+def check_maps_memory(memledger, peakrss):
+    """maps keeps no mapping it has passed: with a filter that shows none of 30,000
+    mappings, its peak RSS is what it is for a small process, give or take 2 MiB (30,000
+    mappings kept would be 7 MiB)."""
+    pid = os.getpid()
+    _, _, small_kib = maps_peak_rss(memledger, peakrss, pid)
+    regions = []
+    for i in range(30000):  # alternate protections, so that the kernel merges none
+        regions.append(mmap.mmap(-1, 4096, prot=mmap.PROT_READ | (mmap.PROT_WRITE * (i % 2))))
+    with open(f"/proc/{pid}/maps") as f:
+        nmaps = sum(1 for _ in f)
+    out, status, peak_kib = maps_peak_rss(memledger, peakrss, pid)
+    counted = re.search(r"mappings: (\d+) of", out)
+    check("maps of 30,000 mappings, none shown: no rows, a summary",
+          status == 0 and counted and len(out.splitlines()) < 40, out[:400])
+    check("maps of 30,000 mappings: the summary counts them all",
+          counted and abs(int(counted.group(1)) - nmaps) <= 8, (counted and counted.group(1), nmaps))
+    check("maps of 30,000 mappings, none shown: peak RSS within 2 MiB of a small process's",
+          peak_kib - small_kib < 2048, f"{peak_kib} KiB against {small_kib} KiB")
+    for r in regions:
+        r.close()
 
 
 def pmap_totals(pid):
@@ -539,7 +593,7 @@ def check_vanished(memledger):
 
 
 def main():
-    memledger, helper = sys.argv[1], sys.argv[2]
+    memledger, helper, peakrss = sys.argv[1], sys.argv[2], sys.argv[3]
     with running_family(helper, "memledger-live-") as (_, pids, _, swap_on):
         if not pids:
             return 1
@@ -550,6 +604,7 @@ def main():
         check_libs(memledger, helper, pids)
         check_maps(memledger, pids[0], child=False)
         check_maps(memledger, pids[1], child=True)
+        check_maps_memory(memledger, peakrss)
         check_full_scan(memledger)
         check_system(memledger)
         check_unprivileged(memledger)
