@@ -203,18 +203,25 @@ static int utf8_width(const char *s, size_t len)
 	return wcwidth(wc);
 }
 
+/* Grows *buf (*size bytes) to hold need bytes: twice need, floor at least. Returns 0 or
+ * -ENOMEM. */
+static int grow_chars(char **buf, size_t *size, size_t need, size_t floor)
+{
+	if (need > *size) {
+		size_t n = 2 * need > floor ? 2 * need : floor;
+		char *b = realloc(*buf, n);
+		if (!b)
+			return -ENOMEM;
+		*buf = b;
+		*size = n;
+	}
+	return 0;
+}
+
 /* Makes room for n more bytes of the row's texts. Returns 0 or -ENOMEM. */
 static int scratch_reserve(struct out_table *t, size_t n)
 {
-	if (t->scratch_len + n > t->scratch_size) {
-		size_t size = 2 * (t->scratch_len + n) > 4096 ? 2 * (t->scratch_len + n) : 4096;
-		char *b = realloc(t->scratch, size);
-		if (!b)
-			return -ENOMEM;
-		t->scratch = b;
-		t->scratch_size = size;
-	}
-	return 0;
+	return grow_chars(&t->scratch, &t->scratch_size, t->scratch_len + n, 4096);
 }
 
 /*
@@ -595,16 +602,7 @@ struct line {
 /* Makes room for n more bytes, and OUT_SLACK after them. Returns 0 or -ENOMEM. */
 static int line_reserve(struct line *l, size_t n)
 {
-	n += OUT_SLACK;
-	if (l->len + n > l->size) {
-		size_t size = 2 * (l->len + n) > LINE_FLUSH ? 2 * (l->len + n) : 2 * LINE_FLUSH;
-		char *b = realloc(l->buf, size);
-		if (!b)
-			return -ENOMEM;
-		l->buf = b;
-		l->size = size;
-	}
-	return 0;
+	return grow_chars(&l->buf, &l->size, l->len + n + OUT_SLACK, 2 * LINE_FLUSH);
 }
 
 /*
