@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "memledger/maps.h"
+#include "memledger/system.h"
 #include "util.h"
 
 static const char *const kind_names[ML_KIND_COUNT] = {
@@ -340,23 +341,18 @@ static void add_backing(struct ml_maps_summary *s, const struct ml_map *m)
 	s->backing[b].shared_resident = ml_add(s->backing[b].shared_resident, shared);
 }
 
-/* Reads one number (a sysctl) from the source, or ML_UNKNOWN. */
-static uint64_t read_number(struct ml_source *src, const char *path, struct ml_buf *b)
+void ml_maps_limits_read(struct ml_source *src, struct ml_maps_limits *lim)
 {
-	const char *p;
-	uint64_t v;
+	struct ml_buf b = {0};
+	uint64_t mi[ML_MI_COUNT];
 
-	if (ml_source_read(src, path, b) < 0)
-		return ML_UNKNOWN;
-	p = b->data;
-	return ml_parse_u64(&p, b->data + b->len, 10, &v) < 0 ? ML_UNKNOWN : v;
-}
-
-static uint64_t meminfo_field(const struct ml_buf *b, bool have, const char *key)
-{
-	uint64_t v;
-
-	return have && ml_parse_kb_field(b->data, b->len, key, &v) == 0 ? v : ML_UNKNOWN;
+	lim->mmap_min_addr = ml_source_read_u64(src, "sys/vm/mmap_min_addr");
+	lim->max_map_count = ml_source_read_u64(src, "sys/vm/max_map_count");
+	if (ml_source_read(src, "meminfo", &b) < 0 || ml_parse_meminfo(b.data, b.len, mi) < 0)
+		mi[ML_MI_COMMITTED_AS] = mi[ML_MI_COMMITLIMIT] = ML_UNKNOWN;
+	lim->committed_as = mi[ML_MI_COMMITTED_AS];
+	lim->commit_limit = mi[ML_MI_COMMITLIMIT];
+	ml_buf_free(&b);
 }
 
 /* The top of the user address space for a process whose mappings end at or below top:
@@ -387,15 +383,13 @@ static void gap_candidate(struct ml_gap *g, uint64_t start, uint64_t end)
 	}
 }
 
-void ml_maps_summary_init(struct ml_source *src, struct ml_maps_summary *s)
+void ml_maps_summary_init(struct ml_maps_summary *s, const struct ml_maps_limits *lim)
 {
-	struct ml_buf b = {0};
-	uint64_t low;
-
 	memset(s, 0, sizeof(*s));
-	low = read_number(src, "sys/vm/mmap_min_addr", &b);
-	ml_buf_free(&b);
-	s->gap_prev = low == ML_UNKNOWN ? 65536 : low;
+	s->max_map_count = lim->max_map_count;
+	s->committed_as = lim->committed_as;
+	s->commit_limit = lim->commit_limit;
+	s->gap_prev = lim->mmap_min_addr == ML_UNKNOWN ? 65536 : lim->mmap_min_addr;
 	s->gap_any.start = s->gap_32.start = s->gap_prev;
 }
 
@@ -429,22 +423,15 @@ void ml_maps_summary_add(struct ml_maps_summary *s, const struct ml_map *m)
 	s->vmas++;
 }
 
-void ml_maps_summary_finish(struct ml_source *src, struct ml_maps_summary *s)
+void ml_maps_summary_finish(struct ml_maps_summary *s)
 {
-	struct ml_buf b = {0};
-	bool have_meminfo;
 	struct ml_gap g;
 	uint64_t limit;
 
-	s->max_map_count = read_number(src, "sys/vm/max_map_count", &b);
 	s->address_bits = address_bits(s->user_top);
 	limit = s->address_bits == 32 ? USER_TOP_32 : (1ull << s->address_bits) - 4096;
 	g = s->address_bits == 32 ? s->gap_32 : s->gap_any;
 	gap_candidate(&g, s->gap_prev, limit); /* after the last mapping */
 	s->largest_gap = g.size;
 	s->largest_gap_start = g.start;
-	have_meminfo = ml_source_read(src, "meminfo", &b) == 0;
-	s->committed_as = meminfo_field(&b, have_meminfo, "Committed_AS");
-	s->commit_limit = meminfo_field(&b, have_meminfo, "CommitLimit");
-	ml_buf_free(&b);
 }

@@ -521,6 +521,21 @@ int ml_source_open_sys(struct ml_source *src, const char *path, int flags)
 	return fd;
 }
 
+uint64_t ml_source_read_u64(struct ml_source *src, const char *path)
+{
+	struct ml_buf b = {0};
+	const char *p;
+	uint64_t v = ML_UNKNOWN;
+
+	if (ml_source_read(src, path, &b) == 0) {
+		p = b.data;
+		if (ml_parse_u64(&p, b.data + b.len, 10, &v) < 0)
+			v = ML_UNKNOWN;
+	}
+	ml_buf_free(&b);
+	return v;
+}
+
 int ml_source_read(struct ml_source *src, const char *path, struct ml_buf *b)
 {
 	int fd = ml_source_open_at(src->dirfd, path), rc;

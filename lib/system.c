@@ -350,7 +350,6 @@ void ml_system_book_mapped(struct ml_system *sys, const struct ml_mapped *m)
 int ml_system_read(struct ml_source *src, struct ml_system *sys)
 {
 	struct ml_buf b = {0};
-	const char *p;
 	uint64_t v;
 	int rc;
 
@@ -369,11 +368,8 @@ int ml_system_read(struct ml_source *src, struct ml_system *sys)
 	sys->zram = zram_used(src);
 	if (ml_source_read(src, "swaps", &b) == 0)
 		parse_swaps(b.data, b.len, sys);
-	sys->overcommit = -1;
-	p = b.data;
-	if (ml_source_read(src, "sys/vm/overcommit_memory", &b) == 0 && (p = b.data) &&
-	    ml_parse_u64(&p, b.data + b.len, 10, &v) == 0 && v <= 2)
-		sys->overcommit = (int)v;
+	v = ml_source_read_u64(src, "sys/vm/overcommit_memory");
+	sys->overcommit = v <= 2 ? (int)v : -1;
 	if (ml_source_read(src, "pressure/memory", &b) == 0)
 		parse_pressure(b.data, sys);
 	else

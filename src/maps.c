@@ -429,8 +429,8 @@ static struct out_table *mappings_table(const struct cli *cli, const struct ml_m
 
 /* Everything memledger maps prints for process pid: its mappings table t, then the
  * summary (of its mappings so far: finished here). Frees t. */
-static int print_process(const struct cli *cli, struct ml_source *src, pid_t pid,
-                         struct out_table *t, struct ml_maps_summary *summary, struct json *j)
+static int print_process(const struct cli *cli, pid_t pid, struct out_table *t,
+                         struct ml_maps_summary *summary, struct json *j)
 {
 	int rc;
 
@@ -439,7 +439,7 @@ static int print_process(const struct cli *cli, struct ml_source *src, pid_t pid
 		json_pair_u64(j, "pid", (uint64_t)pid);
 	}
 	rc = out_table_print_free(t, j);
-	ml_maps_summary_finish(src, summary);
+	ml_maps_summary_finish(summary);
 	if (rc == 0 && cli->out.format != OUT_CSV)
 		rc = print_summary(cli, summary, j);
 	if (cli->out.format == OUT_JSON)
@@ -448,13 +448,15 @@ static int print_process(const struct cli *cli, struct ml_source *src, pid_t pid
 }
 
 /*
- * Reads the mappings of pid, lays out their table into *t and adds them to *summary: as
- * they are read when the rows keep address order, else once all are read. Returns the
- * number of mappings (0: no user address space) or -errno.
+ * Reads the mappings of pid, lays out their table into *t and adds them to *summary
+ * (within the system's limits lim): as they are read when the rows keep address order,
+ * else once all are read. Returns the number of mappings (0: no user address space) or
+ * -errno.
  */
 static long read_process(const struct cli *cli, struct ml_source *src, pid_t pid,
-                         const struct colinfo **cols, int ncols, const struct colinfo *key,
-                         struct out_table **t, struct ml_maps_summary *summary)
+                         const struct ml_maps_limits *lim, const struct colinfo **cols, int ncols,
+                         const struct colinfo *key, struct out_table **t,
+                         struct ml_maps_summary *summary)
 {
 	struct stream s = {cli, cols, ncols, key && key->id == F_DEV, pid, NULL, {0}, summary};
 	struct ml_maps maps;
@@ -463,7 +465,7 @@ static long read_process(const struct cli *cli, struct ml_source *src, pid_t pid
 	for (int i = 0; i < ncols; i++)
 		s.with_dev = s.with_dev || cols[i]->id == F_DEV;
 	*t = NULL;
-	ml_maps_summary_init(src, summary);
+	ml_maps_summary_init(summary, lim);
 	if (cli->merge || key || cli->reverse) {
 		n = ml_maps_read(src, pid, &maps);
 		for (size_t i = 0; n == 0 && i < maps.n; i++)
@@ -505,12 +507,12 @@ static pid_t parse_pid(const char *arg)
 
 /* Reads and prints one process. Returns 0, or -1 after a message. */
 static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
-                       const struct colinfo **cols, int ncols, const struct colinfo *key,
-                       struct json *j)
+                       const struct ml_maps_limits *lim, const struct colinfo **cols, int ncols,
+                       const struct colinfo *key, struct json *j)
 {
 	struct ml_maps_summary summary;
 	struct out_table *t;
-	long n = read_process(cli, src, pid, cols, ncols, key, &t, &summary);
+	long n = read_process(cli, src, pid, lim, cols, ncols, key, &t, &summary);
 	int rc = n < 0 ? (int)n : 0;
 	bool empty = n == 0;
 
@@ -524,7 +526,7 @@ static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
 	else if (empty)
 		cli_warn("process %d has no user address space (a kernel thread or a zombie)",
 		         (int)pid);
-	else if ((rc = print_process(cli, src, pid, t, &summary, j)) < 0)
+	else if ((rc = print_process(cli, pid, t, &summary, j)) < 0)
 		cli_warn("cannot write the output: %s", strerror(-rc));
 	return rc < 0 || empty ? -1 : 0;
 }
@@ -533,6 +535,7 @@ int maps_run(struct cli *cli)
 {
 	const struct view_cols *v = cli->merge ? &merged_cols : &maps_cols;
 	const struct colinfo *cols[VIEW_MAX_COLS], *key = NULL;
+	struct ml_maps_limits lim;
 	struct ml_source *src;
 	int ncols, failed = 0, rc;
 	struct json j;
@@ -554,6 +557,7 @@ int maps_run(struct cli *cli)
 	src = cli_open_source(cli);
 	if (!src)
 		return EXIT_ERROR;
+	ml_maps_limits_read(src, &lim); /* once, whatever the number of PIDs */
 	json_init(&j, stdout);
 	if (cli->out.format == OUT_JSON) {
 		json_object_begin(&j);
@@ -563,8 +567,8 @@ int maps_run(struct cli *cli)
 	for (int i = 0; i < cli->noperands; i++) {
 		if (cli->noperands > 1 && cli->out.format == OUT_TABLE)
 			printf("%sPID %s\n", i ? "\n" : "", cli->operands[i]);
-		failed |=
-		    one_process(cli, src, parse_pid(cli->operands[i]), cols, ncols, key, &j) < 0;
+		failed |= one_process(cli, src, parse_pid(cli->operands[i]), &lim, cols, ncols, key,
+		                      &j) < 0;
 	}
 	if (cli->out.format == OUT_JSON) {
 		json_array_end(&j);

@@ -128,15 +128,23 @@ struct ml_maps_summary {
 	struct ml_gap gap_any, gap_32; /* the largest so far, and as a 32-bit process sees it */
 };
 
+/* What bounds every process's address space: the system's, read once for all of them. */
+struct ml_maps_limits {
+	uint64_t mmap_min_addr, max_map_count; /* /proc/sys/vm */
+	uint64_t committed_as, commit_limit;   /* /proc/meminfo */
+};
+
+/* Reads the limits through src; what src lacks or cannot parse is ML_UNKNOWN. */
+void ml_maps_limits_read(struct ml_source *src, struct ml_maps_limits *lim);
+
 /*
- * Summarises the mappings of one process, in steps for a caller that sees them as they
- * are read: init (reads /proc/sys/vm/mmap_min_addr through src), add each mapping in
- * address order once its kind is settled, then finish (reads /proc/sys/vm/max_map_count
- * and /proc/meminfo). What src lacks is unknown. Never fails.
+ * Summarises the mappings of one process within the system's limits, in steps for a
+ * caller that sees them as they are read: init, add each mapping in address order once
+ * its kind is settled, then finish. No I/O; never fails.
  */
-void ml_maps_summary_init(struct ml_source *src, struct ml_maps_summary *s);
+void ml_maps_summary_init(struct ml_maps_summary *s, const struct ml_maps_limits *lim);
 void ml_maps_summary_add(struct ml_maps_summary *s, const struct ml_map *m);
-void ml_maps_summary_finish(struct ml_source *src, struct ml_maps_summary *s);
+void ml_maps_summary_finish(struct ml_maps_summary *s);
 
 /*
  * Size of the mapping when its VmFlags hold "ac" (charged to the commit limit), else 0;

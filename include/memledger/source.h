@@ -116,4 +116,10 @@ int ml_source_open_sys(struct ml_source *src, const char *path, int flags);
  */
 int ml_source_read(struct ml_source *src, const char *path, struct ml_buf *b);
 
+/*
+ * The decimal number that the file at path ("sys/vm/max_map_count", a sysctl) starts
+ * with, or ML_UNKNOWN when the file cannot be read or holds none.
+ */
+uint64_t ml_source_read_u64(struct ml_source *src, const char *path);
+
 #endif
