@@ -493,21 +493,14 @@ static int resolve_objects(struct ml_pages *pg, struct ml_source *src, const str
 	return memfds ? find_holders(pg, src, scan) : 0;
 }
 
-/* The scan index of each process's parent, or -1: for COW and subtrees. */
+/* The scan index of each process's parent, or -1, and its depth: for COW and subtrees. */
 static int resolve_parents(struct ml_pages *pg, const struct ml_scan *scan)
 {
 	pg->parent = malloc((scan->nprocs + 1) * sizeof(long));
 	pg->depth = malloc((scan->nprocs + 1) * sizeof(size_t));
 	if (!pg->parent || !pg->depth)
 		return -ENOMEM;
-	ml_scan_parents(scan, pg->parent);
-	for (size_t i = 0; i < scan->nprocs; i++) {
-		size_t d = 0;
-		for (long p = pg->parent[i]; p >= 0 && d < scan->nprocs; p = pg->parent[p])
-			d++;
-		pg->depth[i] = d;
-	}
-	return 0;
+	return ml_scan_parents(scan, pg->parent, pg->depth);
 }
 
 /* Turns the PIDs booked into scan indexes, dropping what the scan did not keep. */
@@ -825,44 +818,29 @@ int ml_pages_freed(const struct ml_pages *pg, const uint32_t *set_of, size_t nse
 	return freed(pg, partition_owner, set_of, set_of, nsets, out);
 }
 
-/* Orders processes deepest first. */
-struct by_depth {
-	size_t depth, i;
-};
-
-static int cmp_deeper(const void *a, const void *b)
-{
-	const struct by_depth *x = a, *y = b;
-
-	return (x->depth < y->depth) - (x->depth > y->depth);
-}
-
 int ml_pages_freed_tree(const struct ml_pages *pg, struct ml_freed *out)
 {
 	const long *parent = pg->parent;
-	size_t n = pg->nprocs;
-	struct by_depth *order = malloc((n + 1) * sizeof(*order));
+	size_t n = pg->nprocs, *order = malloc((n + 1) * sizeof(*order));
 	int rc = order ? freed(pg, tree_owner, NULL, NULL, n, out) : -ENOMEM;
 
+	if (rc == 0)
+		rc = ml_order_deepest_first(pg->depth, n, order);
 	if (rc < 0) {
 		free(order);
 		return rc;
 	}
 	/* What a process owns, each of its ancestors' subtrees frees too: add each to its
 	 * parent, deepest first. */
-	for (size_t i = 0; i < n; i++)
-		order[i] = (struct by_depth){pg->depth[i], i};
-	if (n)
-		qsort(order, n, sizeof(*order), cmp_deeper);
 	for (size_t k = 0; k < n; k++) {
-		size_t i = order[k].i;
+		size_t i = order[k];
 		struct ml_freed *f = &out[i], *p;
 		if (parent[i] < 0)
 			continue;
 		p = &out[parent[i]];
-		p->anon += f->anon;
-		p->swap += f->swap;
-		p->shmem += f->shmem;
+		p->anon = ml_add(p->anon, f->anon);
+		p->swap = ml_add(p->swap, f->swap);
+		p->shmem = ml_add(p->shmem, f->shmem);
 	}
 	free(order);
 	return 0;

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,15 +503,76 @@ long ml_scan_find(const struct ml_scan *s, pid_t pid)
 	return lo < s->nprocs && s->procs[lo].pid == pid ? (long)lo : -1;
 }
 
-void ml_scan_parents(const struct ml_scan *s, long *parent)
+/* The index of process i's parent as its files give it, or -1. */
+static long parent_link(const struct ml_scan *s, size_t i)
 {
-	for (size_t i = 0; i < s->nprocs; i++) {
-		const struct ml_proc *p = &s->procs[i];
-		pid_t ppid = (p->have & ML_NEED_STATUS) ? p->status.ppid
-		             : (p->have & ML_NEED_STAT) ? p->stat.ppid
-		                                        : 0;
-		parent[i] = ppid > 0 ? ml_scan_find(s, ppid) : -1;
+	const struct ml_proc *p = &s->procs[i];
+	pid_t ppid = (p->have & ML_NEED_STATUS) ? p->status.ppid
+	             : (p->have & ML_NEED_STAT) ? p->stat.ppid
+	                                        : 0;
+
+	return ppid > 0 ? ml_scan_find(s, ppid) : -1;
+}
+
+#define DEPTH_UNSEEN  SIZE_MAX       /* not reached yet */
+#define DEPTH_ON_PATH (SIZE_MAX - 1) /* on the walk up from the current process */
+
+/* Walks up from i to a process whose depth is known, or to a root, or back onto the
+ * walk itself (a cycle: the last link is cut), then sets the depths on the way. */
+static void settle_depths(long *parent, size_t *depth, size_t i)
+{
+	size_t len = 0, base = 0;
+	long k = (long)i;
+
+	while (k >= 0 && depth[k] == DEPTH_UNSEEN) {
+		depth[k] = DEPTH_ON_PATH;
+		len++;
+		if (parent[k] >= 0 && depth[parent[k]] == DEPTH_ON_PATH)
+			parent[k] = -1; /* this link closes a cycle: k becomes a root */
+		k = parent[k];
 	}
+	if (k >= 0)
+		base = depth[k] + 1;
+	for (k = (long)i; len > 0; k = parent[k])
+		depth[k] = base + --len;
+}
+
+int ml_scan_parents(const struct ml_scan *s, long *parent, size_t *depth)
+{
+	size_t n = s->nprocs, *own = depth ? NULL : malloc((n + 1) * sizeof(size_t));
+
+	if (!depth && !own)
+		return -ENOMEM;
+	if (own)
+		depth = own;
+	for (size_t i = 0; i < n; i++) {
+		parent[i] = parent_link(s, i);
+		depth[i] = DEPTH_UNSEEN;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (depth[i] == DEPTH_UNSEEN)
+			settle_depths(parent, depth, i);
+	free(own);
+	return 0;
+}
+
+int ml_order_deepest_first(const size_t *depth, size_t n, size_t *order)
+{
+	size_t deepest = 0, *start;
+
+	for (size_t i = 0; i < n; i++)
+		deepest = depth[i] > deepest ? depth[i] : deepest;
+	start = calloc(deepest + 2, sizeof(size_t));
+	if (!start)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) /* start[d]: rows deeper than d come first */
+		start[deepest - depth[i] + 1]++;
+	for (size_t d = 1; d <= deepest + 1; d++)
+		start[d] += start[d - 1];
+	for (size_t i = 0; i < n; i++)
+		order[start[deepest - depth[i]]++] = i;
+	free(start);
+	return 0;
 }
 
 void ml_scan_free(struct ml_scan *s)

@@ -17,12 +17,13 @@
  */
 int ml_grow(void **v, size_t *cap, size_t n, size_t more, size_t size);
 
-/* a + b, unknown when either is unknown (saturating below ML_UNKNOWN). */
+/* a + b, unknown when either is unknown or the sum does not fit: a sum that wraps is
+ * no figure, and one that stops just below 2^64 would be shown as 16E. */
 static inline uint64_t ml_add(uint64_t a, uint64_t b)
 {
-	if (a == ML_UNKNOWN || b == ML_UNKNOWN)
+	if (a == ML_UNKNOWN || b == ML_UNKNOWN || a + b < a)
 		return ML_UNKNOWN;
-	return a + b >= a && a + b != ML_UNKNOWN ? a + b : ML_UNKNOWN - 1;
+	return a + b;
 }
 
 /* Skips spaces and tabs. The kernel pads numbers with runs of spaces: eight at a time. */

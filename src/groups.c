@@ -62,25 +62,39 @@ struct group {
 struct grouping {
 	const struct ml_scan *scan;
 	enum group_key by;
-	long *parent;     /* BY_TREE only: each process's parent, or -1 */
+	size_t *root;     /* BY_TREE only: each process's tree root (tree_roots) */
 	char **key;       /* each process's group name (malloc'ed), NULL when unknown */
 	uint32_t *set_of; /* each process's group */
 	struct group *groups;
 	size_t ngroups;
 };
 
-/* The tree root of process i: its ancestor just below PID 1 (or the topmost one read). */
-static size_t tree_root(const struct grouping *g, size_t i)
+/* Sets each process's tree root: its ancestor just below PID 1 (or the topmost one
+ * read), parents first so that each takes its parent's. Returns 0 or -ENOMEM. */
+static int tree_roots(struct grouping *g)
 {
 	const struct ml_scan *s = g->scan;
+	size_t n = s->nprocs, *depth = malloc((n + 1) * sizeof(size_t));
+	size_t *order = malloc((n + 1) * sizeof(size_t));
+	long *parent = malloc((n + 1) * sizeof(long));
+	int rc = -ENOMEM;
 
-	for (size_t hops = 0; hops < s->nprocs; hops++) {
-		long up = g->parent[i];
-		if (up < 0 || s->procs[up].pid == 1 || s->procs[i].pid == 1)
-			break;
-		i = (size_t)up;
+	g->root = malloc((n + 1) * sizeof(size_t));
+	if (!depth || !order || !parent || !g->root || ml_scan_parents(s, parent, depth) < 0 ||
+	    ml_order_deepest_first(depth, n, order) < 0)
+		goto out;
+	for (size_t k = n; k-- > 0;) { /* shallowest first */
+		size_t i = order[k];
+		long up = parent[i];
+		g->root[i] =
+		    up < 0 || s->procs[up].pid == 1 || s->procs[i].pid == 1 ? i : g->root[up];
 	}
-	return i;
+	rc = 0;
+out:
+	free(depth);
+	free(order);
+	free(parent);
+	return rc;
 }
 
 /* The group name of process i, malloc'ed in *name (NULL: unknown). Returns 0 or -ENOMEM. */
@@ -106,7 +120,7 @@ static int key_of(const struct grouping *g, size_t i, char **name)
 		break;
 	case BY_SESSION: *name = ps_pid_label(g->scan, p->stat.session); return *name ? 0 : -ENOMEM;
 	case BY_PGID: *name = ps_pid_label(g->scan, p->stat.pgid); return *name ? 0 : -ENOMEM;
-	case BY_TREE: i = tree_root(g, i); /* fall through */
+	case BY_TREE: i = g->root[i]; /* fall through */
 	case BY_PID:
 		*name = ps_pid_label(g->scan, g->scan->procs[i].pid);
 		return *name ? 0 : -ENOMEM;
@@ -193,7 +207,7 @@ static void grouping_free(struct grouping *g)
 	free(g->key);
 	free(g->set_of);
 	free(g->groups);
-	free(g->parent);
+	free(g->root);
 }
 
 static uint64_t row_number(const void *row, const struct colinfo *c)
@@ -301,9 +315,8 @@ int groups_run(struct cli *cli)
 		goto out;
 	rc = EXIT_ERROR;
 	g = (struct grouping){.scan = &s, .by = (enum group_key)by};
-	if (by == BY_TREE && (g.parent = malloc((s.nprocs + 1) * sizeof(*g.parent))))
-		ml_scan_parents(&s, g.parent);
-	if ((by == BY_TREE && !g.parent) || assign_groups(&g) < 0 || sum_groups(&g, pg) < 0) {
+	if ((by == BY_TREE && tree_roots(&g) < 0) || assign_groups(&g) < 0 ||
+	    sum_groups(&g, pg) < 0) {
 		cli_warn("out of memory");
 		goto out;
 	}

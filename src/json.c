@@ -13,7 +13,7 @@ void json_init(struct json *j, FILE *f)
 static void newline(struct json *j)
 {
 	fputc('\n', j->f);
-	for (int i = 0; i < j->depth; i++)
+	for (unsigned long i = 0; i < j->depth && i < JSON_MAX_INDENT; i++)
 		fputs("   ", j->f);
 }
 
@@ -26,9 +26,9 @@ static void before_value(struct json *j)
 	}
 	if (j->depth == 0)
 		return;
-	if (j->has_member[j->depth])
+	if (j->has_member)
 		fputc(',', j->f);
-	j->has_member[j->depth] = true;
+	j->has_member = true;
 	newline(j);
 }
 
@@ -36,20 +36,20 @@ static void open(struct json *j, char c)
 {
 	before_value(j);
 	fputc(c, j->f);
-	if (j->depth + 1 < JSON_MAX_DEPTH)
-		j->depth++;
-	j->has_member[j->depth] = false;
+	j->depth++;
+	j->has_member = false;
 }
 
 static void close(struct json *j, char c)
 {
-	bool empty = !j->has_member[j->depth];
+	bool empty = !j->has_member;
 
 	if (j->depth > 0)
 		j->depth--;
 	if (!empty)
 		newline(j);
 	fputc(c, j->f);
+	j->has_member = true; /* the closed value is a member of the one around it */
 }
 
 void json_object_begin(struct json *j)

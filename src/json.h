@@ -6,16 +6,17 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define JSON_MAX_DEPTH 160 /* a process tree nests two levels a generation */
+#define JSON_MAX_INDENT 32 /* deeper values are indented as at this depth */
 
 struct json {
 	FILE *f;
-	int depth;
-	bool has_member[JSON_MAX_DEPTH]; /* a comma goes before the next value at this depth */
+	unsigned long depth;
+	bool has_member; /* the open object or array has a value: a comma goes before the next */
 	bool after_key;
 };
 
-/* Starts a writer on f; values nest deeper than JSON_MAX_DEPTH are not supported. */
+/* Starts a writer on f. Values nest to any depth; indentation stops at JSON_MAX_INDENT
+ * levels, so that a deep tree's output grows linearly. */
 void json_init(struct json *j, FILE *f);
 
 void json_object_begin(struct json *j); /* as a value: after a key, in an array, or at the top */

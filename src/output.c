@@ -38,12 +38,12 @@ struct out_text {
 
 struct out_row {
 	struct out_row *next; /* the next sibling */
-	struct out_row *children, *last_child;
+	struct out_row *parent, *children, *last_child;
 	unsigned depth;
 	struct out_text cells[];
 };
 
-#define OUT_MAX_DEPTH  64
+#define OUT_DRAW_DEPTH 60 /* rows deeper are drawn at this depth; the tree stays whole */
 #define OUT_SLACK      16 /* bytes readable after a text, writable after a line's end */
 #define OUT_SIZE_WIDTH 6  /* "999.9M" */
 
@@ -53,8 +53,8 @@ struct out_table {
 	size_t ncols;
 	struct out_opts opts;
 	struct out_block *blocks;
-	struct out_row *rows, *last_row;        /* the top-level rows */
-	struct out_row *parents[OUT_MAX_DEPTH]; /* the last row added at each depth */
+	struct out_row *rows, *last_row; /* the top-level rows */
+	struct out_row *last_added;      /* where the next nested row's parent is found */
 	struct out_row *totals;
 	const char *children_key; /* the JSON key of children */
 	uint32_t *widest;         /* each column's widest cell so far, tree art included */
@@ -401,6 +401,13 @@ struct out_table *out_table_new(const char *name, const struct out_col *cols, si
 	return t;
 }
 
+/* The width of the tree art before a row at depth: two columns a level, drawn to
+ * OUT_DRAW_DEPTH. */
+static uint32_t art_width(unsigned depth)
+{
+	return 2 * (depth < OUT_DRAW_DEPTH ? depth : OUT_DRAW_DEPTH);
+}
+
 /* A new row of the table's cells, not yet linked. NULL when out of memory. */
 static struct out_row *new_row(struct out_table *t, const struct out_cell *cells, unsigned depth)
 {
@@ -418,7 +425,8 @@ static struct out_row *new_row(struct out_table *t, const struct out_cell *cells
 	*r = (struct out_row){.depth = depth};
 	memcpy(r->cells, texts, t->ncols * sizeof(texts[0]));
 	for (size_t i = 0; i < t->ncols; i++) {
-		uint32_t w = texts[i].width + ((t->cols[i].flags & OUT_TREE) ? 2 * depth : 0);
+		uint32_t w =
+		    texts[i].width + ((t->cols[i].flags & OUT_TREE) ? art_width(depth) : 0);
 		if (w > t->widest[i])
 			t->widest[i] = w;
 	}
@@ -429,14 +437,16 @@ static struct out_row *new_row(struct out_table *t, const struct out_cell *cells
 int out_table_add_nested(struct out_table *t, unsigned depth, const struct out_cell *cells,
                          const char *children_key)
 {
-	struct out_row *parent = depth ? t->parents[depth - 1] : NULL;
-	struct out_row *r;
+	struct out_row *parent = t->last_added, *r;
 
-	if (depth >= OUT_MAX_DEPTH || (depth && !parent))
+	while (parent && parent->depth >= depth) /* written parent first: climb to depth - 1 */
+		parent = parent->parent;
+	if (depth && (!parent || parent->depth != depth - 1))
 		return -EINVAL;
 	r = new_row(t, cells, depth);
 	if (!r)
 		return -ENOMEM;
+	r->parent = parent;
 	if (parent) {
 		t->children_key = children_key;
 		if (parent->last_child)
@@ -451,9 +461,7 @@ int out_table_add_nested(struct out_table *t, unsigned depth, const struct out_c
 			t->rows = r;
 		t->last_row = r;
 	}
-	t->parents[depth] = r;
-	if (depth + 1 < OUT_MAX_DEPTH)
-		t->parents[depth + 1] = NULL;
+	t->last_added = r;
 	return 0;
 }
 
@@ -482,37 +490,41 @@ int out_table_add_totals(struct out_table *t, const struct out_cell *cells)
 	return t->totals ? 0 : -ENOMEM;
 }
 
-/* The rows in print order: parent first, then its children; the totals last. */
+/* The rows in print order: parent first, then its children; the totals last. Records
+ * the rows it goes down through in drawn[] (OUT_DRAW_DEPTH entries) for tree_art. */
 static const struct out_row *next_row(const struct out_table *t, const struct out_row *r,
-                                      const struct out_row **stack)
+                                      const struct out_row **drawn)
 {
 	if (!r)
 		return t->rows ? t->rows : t->totals;
 	if (r == t->totals)
 		return NULL;
 	if (r->children) {
-		stack[r->depth] = r;
+		if (r->depth < OUT_DRAW_DEPTH)
+			drawn[r->depth] = r;
 		return r->children;
 	}
-	while (!r->next && r->depth > 0)
-		r = stack[r->depth - 1];
+	while (!r->next && r->parent)
+		r = r->parent;
 	return r->next ? r->next : t->totals;
 }
 
-/* The tree art before a row's text: "│ " or "  " per ancestor, then "├─" or "└─". */
+/* The tree art before a row's text: "│ " or "  " per ancestor, then "├─" or "└─"; a row
+ * deeper than OUT_DRAW_DEPTH is drawn at that depth. */
 static size_t tree_art(const struct out_table *t, const struct out_row *r,
-                       const struct out_row **stack, char *buf)
+                       const struct out_row **drawn, char *buf)
 {
 	const char *bar = t->utf8 ? "\u2502 " : "| ";
 	const char *mid = t->utf8 ? "\u251c\u2500" : "|-";
 	const char *last = t->utf8 ? "\u2514\u2500" : "`-";
+	unsigned depth = r->depth < OUT_DRAW_DEPTH ? r->depth : OUT_DRAW_DEPTH;
 	size_t n = 0;
 
-	for (unsigned d = 1; d < r->depth; d++) {
-		const char *s = stack[d]->next ? bar : "  ";
+	for (unsigned d = 1; d < depth; d++) {
+		const char *s = drawn[d]->next ? bar : "  ";
 		n += (size_t)(stpcpy(buf + n, s) - (buf + n));
 	}
-	if (r->depth)
+	if (depth)
 		n += (size_t)(stpcpy(buf + n, r->next ? mid : last) - (buf + n));
 	buf[n] = '\0';
 	return n;
@@ -647,7 +659,7 @@ static void end_line(struct line *l)
 
 /* The tree art before a cell's text, and its length and width. */
 struct art {
-	char s[8 * OUT_MAX_DEPTH];
+	char s[8 * OUT_DRAW_DEPTH];
 	size_t len, width;
 };
 
@@ -725,7 +737,7 @@ static size_t line_room(const struct out_table *t, const struct out_row *r, cons
 /* Prints the table or raw columns: a header line unless --noheadings, then the rows. */
 static int print_table(struct out_table *t)
 {
-	const struct out_row *stack[OUT_MAX_DEPTH];
+	const struct out_row *stack[OUT_DRAW_DEPTH];
 	size_t widths[t->ncols];
 	struct art art = {0}, none = {0};
 	struct line l = {0};
@@ -752,7 +764,7 @@ static int print_table(struct out_table *t)
 		const char *s = row_texts(t, r);
 		if (t->opts.format == OUT_TABLE) {
 			art.len = tree_art(t, r, stack, art.s);
-			art.width = 2 * r->depth;
+			art.width = art_width(r->depth);
 		}
 		rc = line_reserve(&l, line_room(t, r, widths, &art));
 		if (rc == 0 && plain && r->depth == 0)
@@ -773,7 +785,7 @@ static int print_table(struct out_table *t)
 /* Prints the table as RFC 4180 CSV, a header line first unless --noheadings. */
 static void print_csv(struct out_table *t)
 {
-	const struct out_row *stack[OUT_MAX_DEPTH];
+	const struct out_row *stack[OUT_DRAW_DEPTH];
 
 	if (!t->opts.noheadings) {
 		for (size_t i = 0; i < t->ncols; i++) {
@@ -792,13 +804,13 @@ static void print_csv(struct out_table *t)
 	}
 }
 
-/* Writes one row as a JSON object: numbers bare (null when unknown), text as strings. */
-static void json_row(struct out_table *t, const struct out_row *r, struct json *j, bool totals)
+/* Writes the cells of one row as the members of a JSON object that j has open: numbers
+ * bare (null when unknown), text as strings. */
+static void json_cells(struct out_table *t, const struct out_row *r, struct json *j, bool totals)
 {
 	const char *s = row_texts(t, r);
 	char key[64];
 
-	json_object_begin(j);
 	for (size_t i = 0; i < t->ncols; s += r->cells[i].len + 1, i++) {
 		const struct out_text *c = &r->cells[i];
 		enum col_type type = t->cols[i].type;
@@ -815,14 +827,31 @@ static void json_row(struct out_table *t, const struct out_row *r, struct json *
 		else
 			json_number_text(j, s);
 	}
-	if (r->children) {
-		json_key(j, t->children_key ? t->children_key : "children");
-		json_array_begin(j);
-		for (const struct out_row *c = r->children; c; c = c->next)
-			json_row(t, c, j, false);
-		json_array_end(j);
+}
+
+/* Writes the top-level row r and its subtree, children in an array under the table's
+ * children key: walked without recursion, however deep. */
+static void json_subtree(struct out_table *t, const struct out_row *r, struct json *j)
+{
+	for (;;) {
+		json_object_begin(j);
+		json_cells(t, r, j, false);
+		if (r->children) {
+			json_key(j, t->children_key ? t->children_key : "children");
+			json_array_begin(j);
+			r = r->children;
+			continue;
+		}
+		json_object_end(j);
+		while (!r->next && r->parent) {
+			r = r->parent;
+			json_array_end(j);
+			json_object_end(j);
+		}
+		if (!r->parent)
+			return;
+		r = r->next;
 	}
-	json_object_end(j);
 }
 
 /* Writes "NAME": [rows] and "totals": {...} into the object j has open. */
@@ -831,11 +860,13 @@ static void print_json(struct out_table *t, struct json *j)
 	json_key(j, t->name);
 	json_array_begin(j);
 	for (const struct out_row *r = t->rows; r; r = r->next)
-		json_row(t, r, j, false);
+		json_subtree(t, r, j);
 	json_array_end(j);
 	if (t->totals) {
 		json_key(j, "totals");
-		json_row(t, t->totals, j, true);
+		json_object_begin(j);
+		json_cells(t, t->totals, j, true);
+		json_object_end(j);
 	}
 }
 

@@ -35,6 +35,7 @@ static const struct view_cols tree_cols = VIEW_COLS(infos, default_columns);
 struct tree {
 	const struct ml_scan *scan;
 	long *parent;        /* scan index of the parent, or -1 */
+	size_t *depth;       /* how many ancestors */
 	size_t *first_child; /* scan index + 1 of the first child, 0: none */
 	size_t *next;        /* scan index + 1 of the next sibling, 0: none */
 	uint64_t *subpss;
@@ -45,28 +46,32 @@ struct tree {
 static void tree_free(struct tree *t)
 {
 	free(t->parent);
+	free(t->depth);
 	free(t->first_child);
 	free(t->next);
 	free(t->subpss);
 	free(t->freed);
 }
 
-/* Links each process under its parent (siblings by PID) and sums each subtree's PSS. */
+/* Links each process under its parent (siblings by PID) and sums each subtree's PSS,
+ * deepest first: linear however deep the tree. Returns 0 or -ENOMEM. */
 static int build_tree(struct tree *t, const struct ml_pages *pg)
 {
 	size_t n = t->scan->nprocs, *last = calloc(n + 1, sizeof(size_t));
+	size_t *order = malloc((n + 1) * sizeof(size_t));
+	int rc = -ENOMEM;
 
 	t->parent = calloc(n + 1, sizeof(long));
+	t->depth = calloc(n + 1, sizeof(size_t));
 	t->first_child = calloc(n + 1, sizeof(size_t));
 	t->next = calloc(n + 1, sizeof(size_t));
 	t->subpss = calloc(n + 1, sizeof(uint64_t));
 	t->freed = calloc(n + 1, sizeof(struct ml_freed));
 	t->pages = pg;
-	if (!last || !t->parent || !t->first_child || !t->next || !t->subpss || !t->freed) {
-		free(last);
-		return -ENOMEM;
-	}
-	ml_scan_parents(t->scan, t->parent);
+	if (!last || !order || !t->parent || !t->depth || !t->first_child || !t->next ||
+	    !t->subpss || !t->freed || ml_scan_parents(t->scan, t->parent, t->depth) < 0 ||
+	    ml_order_deepest_first(t->depth, n, order) < 0)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
 		long k = t->parent[i];
 		if (k < 0)
@@ -77,12 +82,18 @@ static int build_tree(struct tree *t, const struct ml_pages *pg)
 			t->first_child[k] = i + 1;
 		last[k] = i + 1;
 	}
+	for (size_t i = 0; i < n; i++)
+		t->subpss[i] = ml_proc_metric(&t->scan->procs[i], ML_PSS);
+	for (size_t k = 0; k < n; k++) { /* each subtree into its parent's, deepest first */
+		size_t i = order[k];
+		if (t->parent[i] >= 0)
+			t->subpss[t->parent[i]] = ml_add_u64(t->subpss[t->parent[i]], t->subpss[i]);
+	}
+	rc = ml_pages_freed_tree(pg, t->freed);
+out:
 	free(last);
-	for (size_t i = 0; i < n; i++) /* each PSS goes to every ancestor */
-		for (long k = (long)i, hops = 0; k >= 0 && hops < (long)n; k = t->parent[k], hops++)
-			t->subpss[k] =
-			    ml_add_u64(t->subpss[k], ml_proc_metric(&t->scan->procs[i], ML_PSS));
-	return ml_pages_freed_tree(pg, t->freed);
+	free(order);
+	return rc;
 }
 
 /* One cell of process i; command is its COMMAND text. */
@@ -109,8 +120,8 @@ static struct out_cell cell(const struct tree *t, size_t i, const struct colinfo
 	}
 }
 
-/* Adds process i and its subtree at depth, parents first. Returns 0 or -errno. */
-static int add_subtree(struct out_table *out, const struct tree *t, size_t i, unsigned depth,
+/* Adds process i to the table at depth. Returns 0 or -errno. */
+static int add_process(struct out_table *out, const struct tree *t, size_t i, unsigned depth,
                        const struct colinfo **cols, int ncols)
 {
 	struct out_cell cells[VIEW_MAX_COLS];
@@ -121,11 +132,35 @@ static int add_subtree(struct out_table *out, const struct tree *t, size_t i, un
 		return -ENOMEM;
 	for (int c = 0; c < ncols; c++)
 		cells[c] = cell(t, i, cols[c], command);
-	/* Deeper than a table draws: kept at the deepest level it draws. */
-	rc = out_table_add_nested(out, depth < 60 ? depth : 60, cells, "children");
+	rc = out_table_add_nested(out, depth, cells, "children");
 	free(command);
-	for (size_t k = t->first_child[i]; rc == 0 && k; k = t->next[k - 1])
-		rc = add_subtree(out, t, k - 1, depth + 1, cols, ncols);
+	return rc;
+}
+
+/* Adds process root and its subtree, parents first, walking down first children and
+ * back up through parents: no recursion, however deep the tree. Returns 0 or -errno. */
+static int add_subtree(struct out_table *out, const struct tree *t, size_t root,
+                       const struct colinfo **cols, int ncols)
+{
+	size_t i = root;
+	unsigned depth = 0;
+	int rc = add_process(out, t, i, depth, cols, ncols);
+
+	while (rc == 0) {
+		if (t->first_child[i]) {
+			i = t->first_child[i] - 1;
+			depth++;
+		} else {
+			while (i != root && !t->next[i]) {
+				i = (size_t)t->parent[i];
+				depth--;
+			}
+			if (i == root)
+				break;
+			i = t->next[i] - 1;
+		}
+		rc = add_process(out, t, i, depth, cols, ncols);
+	}
 	return rc;
 }
 
@@ -155,7 +190,7 @@ static int print_tree(const struct cli *cli, const struct tree *t, long root,
 
 	for (size_t i = 0; i < t->scan->nprocs && rc == 0; i++)
 		if (root >= 0 ? (long)i == root : t->parent[i] < 0)
-			rc = add_subtree(out, t, i, 0, cols, ncols);
+			rc = add_subtree(out, t, i, cols, ncols);
 	if (rc < 0) {
 		out_table_free(out);
 		return rc;

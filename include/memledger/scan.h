@@ -90,9 +90,20 @@ long ml_scan_find(const struct ml_scan *s, pid_t pid);
 /*
  * The index in s->procs of each process's parent (status PPid, else stat's), or -1 for a
  * process whose parent is no row (PID 1, a parent that could not be read), into parent
- * (s->nprocs entries).
+ * (s->nprocs entries), and with depth non-NULL each process's number of ancestors.
+ * Parent links form a forest: a cycle (a process that is its own parent, two that are
+ * each other's, as PID reuse or a capture can show) is broken where it closes, walking
+ * up from each process in PID order, and the process whose link closed it becomes a
+ * root. Linear in s->nprocs whatever the depth. Returns 0 or -ENOMEM.
  */
-void ml_scan_parents(const struct ml_scan *s, long *parent);
+int ml_scan_parents(const struct ml_scan *s, long *parent, size_t *depth);
+
+/*
+ * Fills order (n entries) with 0..n-1 sorted by depth, deepest first (ties by index):
+ * children come before their parents, for sums that climb a tree. Linear (a counting
+ * sort). Returns 0 or -ENOMEM.
+ */
+int ml_order_deepest_first(const size_t *depth, size_t n, size_t *order);
 
 /* Frees what a scan allocated. */
 void ml_scan_free(struct ml_scan *s);

@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""Runs every view of memledger on hostile trees laid out like /proc.
+
+    hostile.py MEMLEDGER [CASE...]
+
+Each case builds a tree in a temporary directory: deep process chains, parent cycles,
+FIFOs and device nodes where files should be, symlinks out of the tree, non-finite and huge
+numbers, inconsistent meminfo, duplicated keys. Every view must finish within seconds with
+exit 0, or exit 1 and a message on stderr; never a signal. JSON must parse, CSV must be
+rectangular, and no size may exceed what the input justifies. Cases add their own checks.
+"""
+import csv
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+
+TIMEOUT = 20  # seconds a view may take on any case (ASan included)
+VIEWS = [
+    ["ps"], ["ps", "-o", "+OWNED,FREED,COW"], ["users"], ["libs"], ["libs", "--all"],
+    ["system"], ["tree"], ["groups", "--by", "tree"], ["groups", "--by", "pid"], ["shm"],
+]
+PID_VIEWS = [["maps"], ["freed"], ["tree"]]
+FORMATS = [[], ["-J"], ["--csv"], ["--raw"]]
+
+ROLLUP_KEYS = ["Rss", "Pss", "Pss_Dirty", "Pss_Anon", "Pss_File", "Pss_Shmem", "Shared_Clean",
+               "Shared_Dirty", "Private_Clean", "Private_Dirty", "Referenced", "Anonymous",
+               "KSM", "LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped",
+               "Shared_Hugetlb", "Private_Hugetlb", "Swap", "SwapPss", "Locked"]
+MEMINFO = {"MemTotal": 1048576, "MemFree": 524288, "MemAvailable": 786432, "Buffers": 1024,
+           "Cached": 65536, "SwapCached": 0, "Active": 1000, "Inactive": 1000, "SwapTotal": 0,
+           "SwapFree": 0, "AnonPages": 32768, "Mapped": 8192, "Shmem": 4096,
+           "KReclaimable": 1000, "Slab": 2000, "SReclaimable": 1000, "SUnreclaim": 1000,
+           "KernelStack": 512, "PageTables": 256, "CommitLimit": 524288,
+           "Committed_AS": 65536, "VmallocUsed": 100, "HugePages_Total": 0,
+           "Hugepagesize": 2048, "Hugetlb": 0}
+
+
+def smaps_text(start=0x400000, pages=4, rss_kb=16, name="/usr/bin/app", extra=None):
+    end = start + pages * 4096
+    lines = [f"{start:08x}-{end:08x} rw-p 00000000 08:01 42                 {name}",
+             f"Size:               {pages * 4} kB", "KernelPageSize:        4 kB",
+             "MMUPageSize:           4 kB"]
+    vals = {k: 0 for k in ROLLUP_KEYS}
+    vals.update(Rss=rss_kb, Pss=rss_kb, Pss_Anon=rss_kb, Private_Dirty=rss_kb,
+                Referenced=rss_kb, Anonymous=rss_kb)
+    vals.update(extra or {})
+    lines += [f"{k}:{v:>15} kB" for k, v in vals.items()]
+    lines.append("THPeligible:    0")
+    lines.append("VmFlags: rd wr mr mw me ac")
+    return "\n".join(lines) + "\n"
+
+
+def rollup_text(rss_kb=16, extra=None, dup=None):
+    vals = {k: 0 for k in ROLLUP_KEYS}
+    vals.update(Rss=rss_kb, Pss=rss_kb, Pss_Anon=rss_kb, Private_Dirty=rss_kb,
+                Referenced=rss_kb, Anonymous=rss_kb)
+    vals.update(extra or {})
+    lines = ["00400000-7ffd00021000 ---p 00000000 00:00 0                          [rollup]"]
+    lines += [f"{k}:{v:>15} kB" for k, v in vals.items()]
+    if dup:
+        lines.append(f"{dup[0]}:{dup[1]:>15} kB")
+    return "\n".join(lines) + "\n"
+
+
+def status_text(pid, ppid, name="app", extra=""):
+    return (f"Name:\t{name}\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t{pid}\nPid:\t{pid}\n"
+            f"PPid:\t{ppid}\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nVmSize:\t      16 kB\n"
+            f"VmRSS:\t      16 kB\nRssAnon:\t      16 kB\nRssFile:\t       0 kB\n"
+            f"RssShmem:\t       0 kB\nVmPTE:\t       4 kB\nVmSwap:\t       0 kB\n"
+            f"Threads:\t1\n{extra}")
+
+
+def stat_text(pid, ppid, name="app"):
+    return (f"{pid} ({name}) S {ppid} {pid} {pid} 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 "
+            f"{100 + pid} 16384 4 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n")
+
+
+def add_process(proc, pid, ppid, name="app", rollup=None, smaps=None, status=None):
+    d = os.path.join(proc, str(pid))
+    os.makedirs(d, exist_ok=True)
+    files = {"status": status if status is not None else status_text(pid, ppid, name),
+             "stat": stat_text(pid, ppid, name), "cmdline": f"/usr/bin/{name}\0--n\0{pid}\0",
+             "smaps_rollup": rollup if rollup is not None else rollup_text(),
+             "smaps": smaps if smaps is not None else smaps_text()}
+    for f, text in files.items():
+        with open(os.path.join(d, f), "w") as fh:
+            fh.write(text)
+    return d
+
+
+def add_system(proc, meminfo=None, extra_lines=""):
+    info = dict(MEMINFO)
+    info.update(meminfo or {})
+    with open(os.path.join(proc, "meminfo"), "w") as fh:
+        for k, v in info.items():
+            fh.write(f"{k}:{v:>16} kB\n" if k not in ("HugePages_Total",) else f"{k}: {v}\n")
+        fh.write(extra_lines)
+
+
+# --- the cases: each builds proc under root and returns (pids to name, extra checks) ---
+
+def case_deep_chain(proc):
+    """10,000 processes, each the parent of the next."""
+    add_process(proc, 1, 0, "init")
+    for pid in range(2, 10002):
+        add_process(proc, pid, pid - 1)
+    add_system(proc)
+    return [5000], [check_chain_depth(10000)]
+
+
+def case_cycles(proc):
+    """A process that is its own parent, two that are each other's, a 3-cycle with a tail."""
+    add_process(proc, 1, 0, "init")
+    add_process(proc, 10, 10, "self")
+    add_process(proc, 20, 21, "twoa")
+    add_process(proc, 21, 20, "twob")
+    add_process(proc, 30, 32, "threea")
+    add_process(proc, 31, 30, "threeb")
+    add_process(proc, 32, 31, "threec")
+    add_process(proc, 33, 31, "tail")
+    add_system(proc)
+    return [10, 20, 31], [check_all_in_tree(8)]
+
+
+CASES = {"deep-chain": case_deep_chain, "cycles": case_cycles}
+
+
+# --- checks ---
+
+def tree_json(mem, src, *args):
+    r = run(mem, src, ["tree", "-J", "-o", "PID,PPID,PSS,SUBPSS", *args])
+    assert r.returncode == 0, r.stderr
+    return load_json(r.stdout)
+
+
+def walk(nodes):
+    """Yields (node, parent pid or None), iteratively."""
+    todo = [(n, None) for n in nodes]
+    while todo:
+        n, parent = todo.pop()
+        yield n, parent
+        todo.extend((c, n["pid"]) for c in n.get("children", []))
+
+
+def check_chain_depth(n):
+    def check(mem, src):
+        doc = tree_json(mem, src)
+        nodes = list(walk(doc["processes"]))
+        assert len(nodes) == n + 1, f"{len(nodes)} nodes in the tree, not {n + 1}"
+        for node, parent in nodes:
+            if parent is not None:
+                assert node["ppid"] == parent, f"{node['pid']} under {parent}"
+        root = doc["processes"][0]
+        assert root["subpss"] == (n + 1) * 16384, root["subpss"]
+    return check
+
+
+def check_all_in_tree(n):
+    def check(mem, src):
+        doc = tree_json(mem, src)
+        pids = [node["pid"] for node, _ in walk(doc["processes"])]
+        assert sorted(pids) == sorted(set(pids)) and len(pids) == n, pids
+        total = sum(node["pss"] for node, _ in walk(doc["processes"]))
+        roots = sum(node["subpss"] for node in doc["processes"])
+        assert roots == total, f"roots' SUBPSS {roots} against Σ PSS {total}"
+        for pid in (10, 20, 31):
+            sub = tree_json(mem, src, str(pid))
+            assert sub["processes"][0]["pid"] == pid, sub
+    return check
+
+
+# --- running ---
+
+def load_json(text):
+    """json.loads on output nested as deep as a process chain."""
+    box = {}
+
+    def parse():
+        try:
+            box["doc"] = json.loads(text)
+        except Exception as e:  # noqa: BLE001 - reported below
+            box["err"] = e
+    sys.setrecursionlimit(200000)
+    threading.stack_size(256 * 1024 * 1024)
+    t = threading.Thread(target=parse)
+    t.start()
+    t.join()
+    if "err" in box:
+        raise AssertionError(f"invalid JSON: {box['err']}")
+    return box["doc"]
+
+
+def run(mem, src, args):
+    return subprocess.run([mem, "--source", src, *args], capture_output=True, text=True,
+                          errors="replace", timeout=TIMEOUT)
+
+
+def check_view(mem, src, args, limit):
+    """Runs one view; returns a failure message or None."""
+    try:
+        r = run(mem, src, args)
+    except subprocess.TimeoutExpired:
+        return f"hangs (more than {TIMEOUT} s)"
+    if r.returncode not in (0, 1):
+        return f"exit {r.returncode}: {r.stderr[-500:]}"
+    if r.returncode == 1 and not r.stderr.startswith("memledger: "):
+        return f"exit 1 without a message: {r.stderr[:200]!r}"
+    if r.returncode != 0:
+        return None
+    if "-J" in args:
+        try:
+            doc = load_json(r.stdout)
+        except AssertionError as e:
+            return str(e)
+        big = find_big(doc, limit)
+        if big:
+            return f"impossible figure {big}"
+    if "--csv" in args:
+        rows = list(csv.reader(io.StringIO(r.stdout, newline="")))
+        if rows and any(len(row) != len(rows[0]) for row in rows):
+            return "ragged CSV"
+    return None
+
+
+def find_big(doc, limit):
+    """The first number above limit in doc, named by its key, or None."""
+    todo = [("", doc)]
+    while todo:
+        key, v = todo.pop()
+        if isinstance(v, dict):
+            todo.extend(v.items())
+        elif isinstance(v, list):
+            todo.extend((key, x) for x in v)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool) and v > limit:
+            if not any(k in key for k in ("pid", "inode", "start", "end", "key", "count",
+                                          "uid", "threads", "vss", "size", "max_map")):
+                return f"{key} = {v}"
+    return None
+
+
+def run_case(mem, name, build):
+    shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # tmpfs: 50,000 files fast
+    root = tempfile.mkdtemp(prefix=f"ml-hostile-{name}-", dir=shm)
+    failures = []
+    try:
+        proc = os.path.join(root, "proc")
+        os.makedirs(proc)
+        pids, checks = build(proc)
+        limit = 1 << 50  # 1 PiB: more than any input here justifies
+        runs = [v + f for v in VIEWS for f in FORMATS]
+        runs += [v + [str(p)] + f for v in PID_VIEWS for p in pids for f in FORMATS]
+        for args in runs:
+            msg = check_view(mem, proc, args, limit)
+            if msg:
+                failures.append(f"{name}: {' '.join(args)}: {msg}")
+        for check in checks:
+            try:
+                check(mem, proc)
+            except (AssertionError, subprocess.TimeoutExpired) as e:
+                failures.append(f"{name}: {check.__name__}: {e}")
+        return len(runs) + len(checks), failures
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main():
+    mem = os.path.realpath(sys.argv[1])
+    names = sys.argv[2:] or list(CASES)
+    total = 0
+    failures = []
+    for name in names:
+        n, f = run_case(mem, name, CASES[name])
+        total += n
+        failures += f
+        print(f"{name}: {n - len(f)} of {n} runs and checks passed", flush=True)
+    for f in failures:
+        print("FAIL:", f)
+    print(f"hostile: {total - len(failures)} passed, {len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
