@@ -189,7 +189,7 @@ long ml_maps_read_each(struct ml_source *src, pid_t pid, ml_map_fn fn, void *ctx
 		free(r);
 		return dirfd == -ENOENT ? -ESRCH : dirfd;
 	}
-	fd = ml_source_open_at(dirfd, "smaps");
+	fd = ml_source_open_at(src, dirfd, "smaps");
 	close(dirfd);
 	if (fd < 0) {
 		free(r);

@@ -23,6 +23,7 @@ enum outcome {
 
 /* A reader's state: its buffer, and where a failure happened. */
 struct reader {
+	const struct ml_source *src;
 	struct ml_buf buf;
 	uint64_t *pagemap; /* PAGEMAP_CHUNK entries, with ML_NEED_PAGEMAP */
 	bool procfs;       /* the source is the live /proc */
@@ -30,9 +31,21 @@ struct reader {
 	char error_file[32];
 };
 
-/* Maps a read's -errno to an outcome: a vanished process is no error of ours. */
-static enum outcome outcome_of_errno(const struct reader *r, int rc)
+/* Records a failure of name in r (a malformed file, or one a source directory may not
+ * hold) and returns FAILED. */
+static enum outcome malformed(struct reader *r, const char *name, int rc)
 {
+	r->error = rc;
+	snprintf(r->error_file, sizeof(r->error_file), "%s", name);
+	return FAILED;
+}
+
+/* Maps a read of name's -errno to an outcome: a vanished process is no error of ours,
+ * what a source directory may not hold (a FIFO, a link out) fails the scan. */
+static enum outcome outcome_of_errno(struct reader *r, int rc, const char *name)
+{
+	if (rc == -ML_ENOTREG || rc == -EFBIG || rc == -ELOOP || rc == -EXDEV || rc == -ENOTDIR)
+		return malformed(r, name, rc);
 	if (rc == -ENOENT && !r->procfs)
 		return UNCAPTURED;
 	if (rc == -ENOENT || rc == -ESRCH)
@@ -45,7 +58,7 @@ static enum outcome outcome_of_errno(const struct reader *r, int rc)
 /* Reads dirfd/name whole into r->buf. Returns 0 or -errno. */
 static int read_file(struct reader *r, int dirfd, const char *name)
 {
-	int fd = ml_source_open_at(dirfd, name), rc;
+	int fd = ml_source_open_at(r->src, dirfd, name), rc;
 
 	if (fd < 0)
 		return fd;
@@ -54,20 +67,12 @@ static int read_file(struct reader *r, int dirfd, const char *name)
 	return rc;
 }
 
-/* Records a parse failure of name in r and returns FAILED. */
-static enum outcome malformed(struct reader *r, const char *name, int rc)
-{
-	r->error = rc;
-	snprintf(r->error_file, sizeof(r->error_file), "%s", name);
-	return FAILED;
-}
-
 static enum outcome read_status(struct reader *r, int dirfd, struct ml_proc *p)
 {
 	int rc = read_file(r, dirfd, "status");
 
 	if (rc < 0)
-		return outcome_of_errno(r, rc);
+		return outcome_of_errno(r, rc, "status");
 	if (ml_parse_status(r->buf.data, r->buf.len, &p->status) < 0)
 		return malformed(r, "status", -EINVAL);
 	if (!p->status.has_mm)
@@ -82,7 +87,7 @@ static enum outcome read_stat(struct reader *r, int dirfd, struct ml_proc *p)
 	int rc = read_file(r, dirfd, "stat");
 
 	if (rc < 0)
-		return outcome_of_errno(r, rc);
+		return outcome_of_errno(r, rc, "stat");
 	if (ml_parse_stat(r->buf.data, r->buf.len, &p->stat) < 0)
 		return malformed(r, "stat", -EINVAL);
 	if ((p->stat.flags & ML_PF_KTHREAD) || p->stat.vsize == 0)
@@ -99,7 +104,7 @@ static enum outcome read_cmdline(struct reader *r, int dirfd, struct ml_proc *p)
 	size_t n;
 
 	if (rc < 0)
-		return outcome_of_errno(r, rc);
+		return outcome_of_errno(r, rc, "cmdline");
 	n = ml_parse_cmdline(r->buf.data, r->buf.len);
 	p->cmdline = malloc(n + 1);
 	if (!p->cmdline)
@@ -117,7 +122,7 @@ static enum outcome read_rollup(struct reader *r, int dirfd, struct ml_proc *p, 
 
 	*missing = rc == -ENOENT;
 	if (rc < 0)
-		return outcome_of_errno(r, rc);
+		return outcome_of_errno(r, rc, "smaps_rollup");
 	if (r->buf.len == 0)
 		return SKIP; /* no address space any more */
 	if (ml_parse_smaps_rollup(r->buf.data, r->buf.len, &p->mem) < 0)
@@ -204,13 +209,13 @@ static enum outcome open_pagemap(struct reader *r, int dirfd, struct ml_proc *p,
 	if (!r->pagemap && !(r->pagemap = malloc(PAGEMAP_CHUNK * sizeof(uint64_t))))
 		return malformed(r, "pagemap", -ENOMEM);
 	w->pagemap = r->pagemap;
-	w->pagemap_fd = ml_source_open_at(dirfd, "pagemap");
+	w->pagemap_fd = ml_source_open_at(r->src, dirfd, "pagemap");
 	if (w->pagemap_fd == -EACCES || w->pagemap_fd == -EPERM || w->pagemap_fd == -ENOENT) {
 		p->pagemap_refused = true; /* smaps alone gives the figures; pages stay unknown */
 		w->pagemap_fd = -1;
 		return ROW;
 	}
-	return w->pagemap_fd < 0 ? outcome_of_errno(r, w->pagemap_fd) : ROW;
+	return w->pagemap_fd < 0 ? outcome_of_errno(r, w->pagemap_fd, "pagemap") : ROW;
 }
 
 /* Walks smaps; with sum_mem, stores the sums in p->mem as smaps_rollup would hold them. */
@@ -218,12 +223,12 @@ static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, b
                                const struct ml_scan_opts *opts)
 {
 	struct smaps_walk w = {.commit = 0, .proc = p, .opts = opts};
-	int fd = ml_source_open_at(dirfd, "smaps");
+	int fd = ml_source_open_at(r->src, dirfd, "smaps");
 	enum outcome o;
 	long n;
 
 	if (fd < 0)
-		return outcome_of_errno(r, fd);
+		return outcome_of_errno(r, fd, "smaps");
 	o = open_pagemap(r, dirfd, p, &w, opts);
 	if (o != ROW) {
 		close(fd);
@@ -237,7 +242,7 @@ static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, b
 	if (n == -EINVAL || n == -ENOMEM)
 		return malformed(r, "smaps", (int)n);
 	if (n < 0)
-		return outcome_of_errno(r, (int)n);
+		return outcome_of_errno(r, (int)n, "smaps");
 	if (n == 0)
 		return SKIP; /* kernel thread, zombie: smaps is empty */
 	p->have |= ML_NEED_SMAPS;
@@ -296,8 +301,8 @@ static enum outcome read_cgroup(struct reader *r, int dirfd, struct ml_proc *p)
 	p->have |= ML_NEED_CGROUP;
 	if (rc == -ESRCH || (rc == -ENOENT && r->procfs))
 		return VANISHED;
-	if (rc < 0)
-		return ROW; /* not captured, or hidden: unknown */
+	if (rc < 0) /* not captured, or hidden: unknown; what a source may not hold fails */
+		return outcome_of_errno(r, rc, "cgroup") == FAILED ? FAILED : ROW;
 	if (ml_parse_cgroup(r->buf.data, r->buf.len, &path, &n) < 0)
 		return malformed(r, "cgroup", -EINVAL);
 	p->cgroup = strndup(path, n);
@@ -323,7 +328,7 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 		needs |= ML_NEED_STAT;
 	dirfd = ml_source_open_pid(src, pid);
 	if (dirfd < 0)
-		return dirfd == -ENOENT ? VANISHED : outcome_of_errno(r, dirfd);
+		return dirfd == -ENOENT ? VANISHED : outcome_of_errno(r, dirfd, "");
 	if (needs & ML_NEED_STATUS)
 		o = read_status(r, dirfd, p);
 	if (ok(o) && (needs & ML_NEED_STAT))
@@ -468,8 +473,10 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 	}
 	for (size_t i = 0; i < job.n; i++)
 		job.outcomes[i] = SKIP; /* what a slot no reader reached counts as */
-	for (unsigned t = 0; t < 8; t++)
+	for (unsigned t = 0; t < 8; t++) {
+		readers[t].src = src;
 		readers[t].procfs = ml_source_is_procfs(src);
+	}
 	atomic_init(&job.next, 0);
 	pthread_mutex_init(&job.lock, NULL);
 	nreaders = reader_count(opts, job.n);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -133,19 +135,106 @@ int ml_source_open_pid(struct ml_source *src, pid_t pid)
 
 	snprintf(name, sizeof(name), "%d", (int)pid);
 	fd = openat(src->dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOTDIR) { /* a symbolic link, not followed, or a file */
+		struct stat st;
+		bool link =
+		    fstatat(src->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+		return link ? -ELOOP : -ENOTDIR;
+	}
 	return fd < 0 ? -errno : fd;
 }
 
 int ml_source_open(struct ml_source *src, const char *path)
 {
-	return ml_source_open_at(src->dirfd, path);
+	return ml_source_open_at(src, src->dirfd, path);
 }
 
-int ml_source_open_at(int dirfd, const char *name)
+/* openat(dirfd, path) walked a component at a time, none followed if it is a symbolic
+ * link: the jail where the kernel has no openat2. Returns an fd or -errno. */
+static int open_by_components(int dirfd, const char *path, int flags)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char part[256];
+	int fd = dirfd;
 
-	return fd < 0 ? -errno : fd;
+	for (const char *p = path;;) {
+		size_t len = strcspn(p, "/");
+		bool last = p[len] == '\0';
+		int next;
+		if (len == 0 || len >= sizeof(part) || (len == 2 && p[0] == '.' && p[1] == '.')) {
+			next = -1;
+			errno = len ? EXDEV : ENOENT;
+		} else {
+			memcpy(part, p, len);
+			part[len] = '\0';
+			next =
+			    openat(fd, part,
+			           last ? flags : O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		}
+		if (fd != dirfd) {
+			int saved = errno;
+			close(fd);
+			errno = saved;
+		}
+		if (next < 0 || last)
+			return next < 0 ? -errno : next;
+		fd = next;
+		p += len + 1;
+	}
+}
+
+/* Opens path below dirfd, resolved beneath it: neither "..", nor an absolute symbolic
+ * link, nor one that leads out is followed. Returns an fd or -errno. */
+static int open_beneath(int dirfd, const char *path, int flags)
+{
+	struct open_how how = {.flags = (uint64_t)flags,
+	                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
+	long fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+
+	if (fd >= 0)
+		return (int)fd;
+	if (errno != ENOSYS && errno != EPERM) /* EPERM: a seccomp filter that does not know it */
+		return -errno;
+	return open_by_components(dirfd, path, flags);
+}
+
+int ml_source_open_at(const struct ml_source *src, int dirfd, const char *name)
+{
+	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC, fd, rc;
+	struct stat st;
+
+	if (src->procfs) { /* the kernel's own files: as they are */
+		fd = openat(dirfd, name, flags);
+		return fd < 0 ? -errno : fd;
+	}
+	/* A directory laid out like /proc is anybody's: a FIFO would block the open and the
+	 * reads, a device would never end, a symbolic link could lead anywhere. */
+	fd = open_beneath(dirfd, name, flags | O_NONBLOCK);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		rc = -errno;
+	else if (S_ISDIR(st.st_mode))
+		rc = -EISDIR; /* what reading it would give: a file that could not be read */
+	else if (!S_ISREG(st.st_mode))
+		rc = -ML_ENOTREG;
+	else if ((uint64_t)st.st_size > ML_SOURCE_MAX_FILE)
+		rc = -EFBIG;
+	else
+		return fd;
+	close(fd);
+	return rc;
+}
+
+const char *ml_source_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case EINVAL: return "malformed file";
+	case ML_ENOTREG: return "not a regular file";
+	case EFBIG: return "larger than memledger reads from a source directory";
+	case ELOOP: return "a symbolic link: not followed";
+	case EXDEV: return "leads out of the source directory: not followed";
+	default: return strerror(err < 0 ? -err : err);
+	}
 }
 
 int ml_source_stat_at(int dirfd, const char *name, struct stat *st)
@@ -215,6 +304,8 @@ static int buf_reserve(struct ml_buf *b, size_t want)
 
 	if (b->cap - b->len >= want)
 		return 0;
+	if (b->len + want > ML_SOURCE_MAX_FILE)
+		return -EFBIG; /* no /proc file holds this much: not one to read whole */
 	while (cap - b->len < want)
 		cap *= 2;
 	data = realloc(b->data, cap);
@@ -245,8 +336,9 @@ int ml_read_whole(int fd, struct ml_buf *b)
 
 	b->len = 0;
 	do {
-		if (buf_reserve(b, 4096) < 0)
-			return -ENOMEM;
+		int rc = buf_reserve(b, 4096);
+		if (rc < 0)
+			return rc;
 		r = buf_read_once(fd, b);
 		if (r < 0)
 			return (int)r;
@@ -277,8 +369,9 @@ int ml_read_lines(int fd, struct ml_buf *b, ml_line_fn fn, void *ctx)
 
 	b->len = 0;
 	for (;;) {
-		if (buf_reserve(b, 65536) < 0)
-			return -ENOMEM;
+		rc = buf_reserve(b, 65536);
+		if (rc < 0)
+			return rc; /* -EFBIG: a line longer than any file memledger reads */
 		r = buf_read_once(fd, b);
 		if (r < 0)
 			return (int)r;
@@ -515,8 +608,10 @@ int ml_source_open_sys(struct ml_source *src, const char *path, int flags)
 	dirfd = open(sys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | flags);
-	fd = fd < 0 ? -errno : fd;
+	if (flags & O_DIRECTORY)
+		fd = open_beneath(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | flags);
+	else
+		fd = ml_source_open_at(src, dirfd, path);
 	close(dirfd);
 	return fd;
 }
@@ -538,7 +633,7 @@ uint64_t ml_source_read_u64(struct ml_source *src, const char *path)
 
 int ml_source_read(struct ml_source *src, const char *path, struct ml_buf *b)
 {
-	int fd = ml_source_open_at(src->dirfd, path), rc;
+	int fd = ml_source_open(src, path), rc;
 
 	if (fd < 0)
 		return fd;

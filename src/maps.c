@@ -518,11 +518,11 @@ static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
 
 	if (rc == -ESRCH || rc == -ENOENT)
 		cli_warn("no process %d", (int)pid);
-	else if (rc == -EINVAL)
-		cli_warn("%s/%d/smaps: malformed file", ml_source_path(src), (int)pid);
-	else if (rc < 0)
+	else if (rc == -EACCES || rc == -EPERM)
 		cli_warn("cannot read %s/%d/smaps: %s%s", ml_source_path(src), (int)pid,
-		         strerror(-rc), rc == -EACCES && geteuid() != 0 ? " (run as root)" : "");
+		         strerror(-rc), geteuid() != 0 ? " (run as root)" : "");
+	else if (rc < 0)
+		cli_warn("%s/%d/smaps: %s", ml_source_path(src), (int)pid, ml_source_strerror(rc));
 	else if (empty)
 		cli_warn("process %d has no user address space (a kernel thread or a zombie)",
 		         (int)pid);

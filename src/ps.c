@@ -348,7 +348,7 @@ void ps_report_scan_error(struct ml_source *src, const struct ml_scan *s, int rc
 {
 	if (s->error_pid)
 		cli_warn("%s/%d/%s: %s", ml_source_path(src), (int)s->error_pid, s->error_file,
-		         rc == -EINVAL ? "malformed file" : strerror(-rc));
+		         ml_source_strerror(rc));
 	else
 		cli_warn("cannot read %s: %s", ml_source_path(src), strerror(-rc));
 }

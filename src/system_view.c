@@ -193,8 +193,7 @@ int system_run(struct cli *cli)
 		return EXIT_ERROR;
 	rc = ml_system_read(src, &sys);
 	if (rc < 0)
-		cli_warn("%s/meminfo: %s", ml_source_path(src),
-		         rc == -EINVAL ? "malformed file" : strerror(-rc));
+		cli_warn("%s/meminfo: %s", ml_source_path(src), ml_source_strerror(rc));
 	ml_source_free(src);
 	if (rc < 0)
 		return EXIT_ERROR;

@@ -128,7 +128,62 @@ def case_cycles(proc):
     return [10, 20, 31], [check_all_in_tree(8)]
 
 
-CASES = {"deep-chain": case_deep_chain, "cycles": case_cycles}
+SYSV_HEAD = ("       key      shmid perms                  size  cpid  lpid nattch   uid   gid  "
+             "cuid  cgid      atime      dtime      ctime                   rss                  swap\n")
+
+
+def sysv_line(key, shmid, perms, size, cpid, nattch, rss=0):
+    return (f"{key:>10} {shmid:>10}  {perms:>4} {size:>21} {cpid:>5} {cpid:>5} {nattch:>6} "
+            f"    0     0     0     0          0          0 1700000000 {rss:>21} {0:>21}\n")
+
+
+def replace_with_fifo(path):
+    os.unlink(path)
+    os.mkfifo(path)
+
+
+def case_special_files(proc):
+    """FIFOs where smaps, status, smaps_rollup and meminfo belong; /dev/zero as a rollup."""
+    add_process(proc, 1, 0, "init")
+    for pid in (100, 101, 102, 103):
+        add_process(proc, pid, 1)
+    replace_with_fifo(os.path.join(proc, "100", "smaps"))
+    replace_with_fifo(os.path.join(proc, "101", "status"))
+    replace_with_fifo(os.path.join(proc, "102", "smaps_rollup"))
+    if os.geteuid() == 0:
+        os.unlink(os.path.join(proc, "103", "smaps_rollup"))
+        os.mknod(os.path.join(proc, "103", "smaps_rollup"), 0o444 | stat.S_IFCHR,
+                 os.makedev(1, 5))
+    add_system(proc)
+    replace_with_fifo(os.path.join(proc, "meminfo"))
+    return [100, 103], [check_refused(["ps"], "not a regular file"),
+                        check_refused(["maps", "100"], "100/smaps: not a regular file"),
+                        check_refused(["system"], "meminfo: not a regular file")]
+
+
+def case_links_out(proc):
+    """sysvipc, sys and a PID directory as symbolic links out of the tree."""
+    outside = os.path.join(os.path.dirname(proc), "outside")
+    add_process(proc, 1, 0, "init")
+    add_process(proc, 100, 1)
+    add_system(proc)
+    os.makedirs(os.path.join(outside, "sysvipc"))
+    with open(os.path.join(outside, "sysvipc", "shm"), "w") as fh:
+        fh.write(SYSV_HEAD + sysv_line(0x5ec7e7, 4242, 600, 1 << 20, 100, 0, 1 << 20))
+    os.makedirs(os.path.join(outside, "sys", "vm"))
+    with open(os.path.join(outside, "sys", "vm", "max_map_count"), "w") as fh:
+        fh.write("4242\n")
+    os.symlink("../outside/sysvipc", os.path.join(proc, "sysvipc"))
+    os.symlink(os.path.join(outside, "sys"), os.path.join(proc, "sys"))
+    add_process(outside, 200, 1)
+    os.symlink("../outside/200", os.path.join(proc, "200"))
+    return [100], [check_refused(["ps"], "200/: a symbolic link: not followed"),
+                   check_not_in_output(["shm", "-J"], "4242", drop=["200"]),
+                   check_not_in_output(["maps", "100", "-J"], "4242")]
+
+
+CASES = {"deep-chain": case_deep_chain, "cycles": case_cycles,
+         "special-files": case_special_files, "links-out": case_links_out}
 
 
 # --- checks ---
@@ -172,6 +227,28 @@ def check_all_in_tree(n):
         for pid in (10, 20, 31):
             sub = tree_json(mem, src, str(pid))
             assert sub["processes"][0]["pid"] == pid, sub
+    return check
+
+
+def check_refused(args, message):
+    """args must fail with exit 1 and a message naming what was refused."""
+    def check(mem, src):
+        r = run(mem, src, args)
+        assert r.returncode == 1 and message in r.stderr, (r.returncode, r.stderr)
+    check.__name__ = f"refused {' '.join(args)}"
+    return check
+
+
+def check_not_in_output(args, text, drop=()):
+    """What lies outside the tree must not show in args' output (drop: entries removed
+    from the tree first, so that the view can run)."""
+    def check(mem, src):
+        for d in drop:
+            os.unlink(os.path.join(src, d))
+        r = run(mem, src, args)
+        assert r.returncode == 0, r.stderr
+        assert text not in r.stdout, f"{text} read from outside the tree: {r.stdout[:300]}"
+    check.__name__ = f"jail {' '.join(args)}"
     return check
 
 

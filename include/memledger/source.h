@@ -2,6 +2,7 @@
 #ifndef MEMLEDGER_SOURCE_H
 #define MEMLEDGER_SOURCE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
@@ -38,15 +39,34 @@ int ml_source_list_pids(struct ml_source *src, pid_t **pids, size_t *npids);
 /*
  * Opens the directory of one process. Every later read of that process goes through the
  * returned fd, so that all of them come from the same process even if its PID is reused.
- * Returns the fd, or -errno (-ENOENT when the process is gone).
+ * Returns the fd, or -errno (-ENOENT when the process is gone, -ELOOP for a symbolic link,
+ * which is not followed, -ENOTDIR for a file).
  */
 int ml_source_open_pid(struct ml_source *src, pid_t pid);
 
 /* Opens path below the source's root (e.g. "kpagecount") for reading. Returns an fd or -errno. */
 int ml_source_open(struct ml_source *src, const char *path);
 
-/* Opens name below dirfd (a directory of the source) for reading. Returns an fd or -errno. */
-int ml_source_open_at(int dirfd, const char *name);
+/*
+ * Opens name (a path: "sys/vm/max_map_count") below dirfd, a directory of src, for
+ * reading. In the live /proc the kernel's files are opened as they are. A directory laid
+ * out like /proc is read as a jail: name is resolved beneath dirfd (no "..", no symbolic
+ * link leading out, none at all as its last part), opened without blocking, and must be
+ * a regular file of at most ML_SOURCE_MAX_FILE bytes. Returns an fd or -errno:
+ * -ML_ENOTREG for a FIFO, socket or device, -EISDIR for a directory (a file that could
+ * not be read, as tests lay it out), -EFBIG, and -ELOOP or -EXDEV for a link.
+ */
+int ml_source_open_at(const struct ml_source *src, int dirfd, const char *name);
+
+/* The most one file of a source may hold; a line read from it as well. */
+#define ML_SOURCE_MAX_FILE (1ull << 30)
+
+/* The error for a file of a source directory that is no regular file. */
+#define ML_ENOTREG EMEDIUMTYPE
+
+/* A message for an -errno of the source's calls: "malformed file" for -EINVAL, what the
+ * jail refused, else strerror's. */
+const char *ml_source_strerror(int err);
 
 /* stat()s name below dirfd, following a symbolic link (map_files). Returns 0 or -errno. */
 int ml_source_stat_at(int dirfd, const char *name, struct stat *st);
