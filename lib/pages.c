@@ -439,7 +439,9 @@ static long find_sysv(const struct ml_pages *pg, uint64_t shmid)
 	return -1;
 }
 
-/* Appends an object for each SysV segment that no scanned process maps. */
+/* Appends an object for each SysV segment that no scanned process maps: its mappers,
+ * if any, are hidden (another PID namespace, hidepid) or were not read, so the segment's
+ * own SHM_DEST says whether it dies with them. */
 static void add_unmapped_segments(struct ml_pages *pg)
 {
 	for (size_t k = 0; k < pg->nsysv; k++) {
@@ -451,7 +453,7 @@ static void add_unmapped_segments(struct ml_pages *pg)
 			    (struct shm_object){.size = ml_add(pg->sysv[k].rss, pg->sysv[k].swap),
 			                        .length = pg->sysv[k].size,
 			                        .sysv = (long)k,
-			                        .dies = false};
+			                        .dies = (pg->sysv[k].mode & 01000) != 0};
 	}
 }
 
@@ -907,11 +909,16 @@ void ml_pages_shm_info(const struct ml_pages *pg, const struct ml_scan *scan, si
 		out->swap = ml_add(out->swap, m[k].swap_pss);
 		out->mappers += k == 0 || m[k].proc != m[k - 1].proc;
 	}
+	if (!m && seg->nattch != ML_UNKNOWN)
+		out->mappers =
+		    (size_t)seg->nattch; /* none visible: the kernel's count of attaches */
 }
 
-void ml_pages_owned(const struct ml_pages *pg, const struct ml_scan *scan, enum ml_owner policy,
-                    uint64_t *owned)
+size_t ml_pages_owned(const struct ml_pages *pg, const struct ml_scan *scan, enum ml_owner policy,
+                      uint64_t *owned)
 {
+	size_t contradictions = 0;
+
 	for (size_t i = 0; i < scan->nprocs; i++)
 		owned[i] = ml_proc_metric(&scan->procs[i], ML_PSS);
 	for (size_t o = 0; o < pg->nobjects; o++) {
@@ -921,10 +928,17 @@ void ml_pages_owned(const struct ml_pages *pg, const struct ml_scan *scan, enum 
 		if (owner < 0 || owned[owner] == ML_UNKNOWN)
 			continue;
 		for (size_t k = 0; k < obj->n; k++) {
-			if (owned[m[k].proc] == ML_UNKNOWN || m[k].pss == ML_UNKNOWN)
-				continue; /* a PSS that is unknown: nothing to move */
-			owned[m[k].proc] -= m[k].pss;
-			owned[owner] += m[k].pss;
+			uint64_t *from = &owned[m[k].proc];
+			if (*from == ML_UNKNOWN || m[k].pss == ML_UNKNOWN)
+				continue;       /* a PSS that is unknown: nothing to move */
+			if (m[k].pss > *from) { /* smaps holds more than smaps_rollup: no figure */
+				*from = ML_UNKNOWN;
+				contradictions++;
+			} else {
+				*from -= m[k].pss;
+			}
+			owned[owner] = ml_add(owned[owner], m[k].pss);
 		}
 	}
+	return contradictions;
 }

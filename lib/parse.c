@@ -199,6 +199,8 @@ static int parse_keyed_line(const char *line, size_t len, struct ml_mem *m, int 
 	*field = mem_field_index(line, (size_t)(colon - line));
 	if (*field < 0 || *field >= ML_MEM_NFIELDS)
 		return 0; /* a line memledger does not use */
+	if (m->v[*field] != ML_UNKNOWN)
+		return -EINVAL; /* a key twice: which one holds? */
 	return parse_kb(colon + 1, end, &m->v[*field]);
 }
 
@@ -245,13 +247,19 @@ int ml_parse_kb_field(const char *buf, size_t len, const char *key, uint64_t *by
 	const char *line, *colon;
 	size_t n;
 
+	const char *found = NULL, *found_end = NULL;
+
 	ml_line_iter_init(&it, buf, len);
 	while (ml_line_iter_next(&it, &line, &n)) {
 		colon = memchr(line, ':', n);
-		if (colon && ml_key_is(line, (size_t)(colon - line), key))
-			return parse_kb(colon + 1, line + n, bytes);
+		if (!colon || !ml_key_is(line, (size_t)(colon - line), key))
+			continue;
+		if (found)
+			return -EINVAL; /* a key twice: which one holds? */
+		found = colon + 1;
+		found_end = line + n;
 	}
-	return -ENOENT;
+	return found ? parse_kb(found, found_end, bytes) : -ENOENT;
 }
 
 /* Parses "major:minor" (hex) from *p. Returns 0 or -EINVAL. */
@@ -332,6 +340,8 @@ static int feed_field_line(struct ml_smaps_parser *p, const char *line, size_t l
 	if (guess >= 0 && starts_with_key(line, len, guess)) {
 		if (guess >= ML_MEM_NFIELDS)
 			return 0; /* a line memledger does not use */
+		if (p->cur.mem.v[guess] != ML_UNKNOWN)
+			return -EINVAL; /* a key twice */
 		return parse_kb(line + mem_keys[guess].len + 1, line + len, &p->cur.mem.v[guess]);
 	}
 	rc = parse_keyed_line(line, len, &p->cur.mem, &field);
@@ -457,19 +467,21 @@ static int status_field(const char *key, size_t klen, const char *p, const char 
 	uint64_t v;
 
 	if (ml_key_is(key, klen, "Name")) {
+		if (s->name[0])
+			return -EINVAL; /* a key twice: which one holds? */
 		copy_value(p, end, s->name, sizeof(s->name));
 		return 0;
 	}
 	if (ml_key_is(key, klen, "PPid")) {
 		p = ml_skip_blanks(p, end);
-		if (ml_parse_u64(&p, end, 10, &v) < 0 || v > INT32_MAX)
+		if (s->ppid != -1 || ml_parse_u64(&p, end, 10, &v) < 0 || v > INT32_MAX)
 			return -EINVAL;
 		s->ppid = (pid_t)v;
 		return 0;
 	}
 	if (ml_key_is(key, klen, "Uid")) { /* real, effective, saved, fs */
 		p = ml_skip_blanks(p, end);
-		if (ml_parse_u64(&p, end, 10, &v) < 0)
+		if (s->uid != ML_UNKNOWN || ml_parse_u64(&p, end, 10, &v) < 0)
 			return -EINVAL;
 		p = ml_skip_blanks(p, end);
 		if (ml_parse_u64(&p, end, 10, &s->uid) < 0)
@@ -478,12 +490,12 @@ static int status_field(const char *key, size_t klen, const char *p, const char 
 	}
 	if (ml_key_is(key, klen, "Threads")) {
 		p = ml_skip_blanks(p, end);
-		return ml_parse_u64(&p, end, 10, &s->threads);
+		return s->threads != ML_UNKNOWN ? -EINVAL : ml_parse_u64(&p, end, 10, &s->threads);
 	}
 	for (size_t i = 0; i < ML_ARRAY_SIZE(status_kb_keys); i++) {
 		if (ml_key_is(key, klen, status_kb_keys[i].key)) {
 			uint64_t *dst = (uint64_t *)((char *)s + status_kb_keys[i].offset);
-			return parse_kb(p, end, dst);
+			return *dst != ML_UNKNOWN ? -EINVAL : parse_kb(p, end, dst);
 		}
 	}
 	return 0;

@@ -239,6 +239,22 @@ static void parse_pressure(const char *buf, struct ml_system *sys)
 	if (full)
 		sscanf(full, "full avg10=%lf avg60=%lf avg300=%lf", &sys->pressure_full[0],
 		       &sys->pressure_full[1], &sys->pressure_full[2]);
+	for (int i = 0; i < 3; i++) { /* a share of time: nan, inf or 1e308 is no figure */
+		if (!(sys->pressure_some[i] >= 0 && sys->pressure_some[i] <= 100))
+			sys->pressure_some[i] = -1;
+		if (!(sys->pressure_full[i] >= 0 && sys->pressure_full[i] <= 100))
+			sys->pressure_full[i] = -1;
+	}
+}
+
+/* Notes a counter that contradicts another, once; the figure it spoils is unknown. */
+static void inconsistent(struct ml_system *sys, const char *what)
+{
+	for (size_t i = 0; i < sys->ninconsistent; i++)
+		if (sys->inconsistent[i] == what)
+			return;
+	if (sys->ninconsistent < ML_ARRAY_SIZE(sys->inconsistent))
+		sys->inconsistent[sys->ninconsistent++] = what;
 }
 
 static void add_row(struct ml_system *sys, const char *name, int depth, uint64_t bytes)
@@ -282,7 +298,7 @@ static uint64_t add_group(struct ml_system *sys, const char *name, const char *c
 	bool any = false;
 
 	for (int i = 0; i < n; i++) {
-		sum += known(values[i]);
+		sum = ml_add(sum, known(values[i]));
 		any = any || values[i] != ML_UNKNOWN;
 	}
 	add_row(sys, name, 0, any ? sum : ML_UNKNOWN); /* no part known: the whole is not 0 */
@@ -308,15 +324,18 @@ static void build_rows(struct ml_system *sys)
 	                           mi[ML_MI_PERCPU]};
 	static const char *const compressed_names[] = {"zswap pool", "zram"};
 	const uint64_t compressed[] = {mi[ML_MI_ZSWAP], sys->zram};
-	uint64_t counted = 0, cache;
+	uint64_t counted = 0, cache = ml_add(known(mi[ML_MI_BUFFERS]), mi[ML_MI_CACHED]);
 
 	if (sys->physical != ML_UNKNOWN && sys->physical >= mi[ML_MI_MEMTOTAL])
 		add_row(sys, "firmware, reserved", 0, sys->physical - mi[ML_MI_MEMTOTAL]);
-	counted += add_group(sys, "kernel", kernel_names, kernel, 7);
+	counted = ml_add(counted, add_group(sys, "kernel", kernel_names, kernel, 7));
 	add_row(sys, "anonymous", 0, mi[ML_MI_ANONPAGES]);
-	cache = known(mi[ML_MI_BUFFERS]) + known(mi[ML_MI_CACHED]) - known(mi[ML_MI_SHMEM]);
-	if (mi[ML_MI_CACHED] == ML_UNKNOWN)
+	if (cache != ML_UNKNOWN && known(mi[ML_MI_SHMEM]) > cache) {
+		inconsistent(sys, "meminfo's Shmem exceeds Buffers + Cached: page cache unknown");
 		cache = ML_UNKNOWN;
+	} else if (cache != ML_UNKNOWN) {
+		cache -= known(mi[ML_MI_SHMEM]); /* shmem is in Cached: a row of its own */
+	}
 	add_row(sys, "page cache", 0, cache);
 	add_mapped_split(sys, cache, sys->mapped.file, sys->mapped.partial, "mapped by processes",
 	                 "not mapped");
@@ -324,13 +343,17 @@ static void build_rows(struct ml_system *sys)
 	add_mapped_split(sys, mi[ML_MI_SHMEM], sys->mapped.shmem, sys->mapped.partial,
 	                 "mapped by processes", "not mapped (tmpfs, SysV, memfd)");
 	add_row(sys, "swap cache", 0, mi[ML_MI_SWAPCACHED]);
-	counted += known(mi[ML_MI_ANONPAGES]) + known(cache) + known(mi[ML_MI_SHMEM]) +
-	           known(mi[ML_MI_SWAPCACHED]);
-	counted += add_group(sys, "compressed", compressed_names, compressed, 2);
+	counted =
+	    ml_add(counted, ml_add(ml_add(known(mi[ML_MI_ANONPAGES]), known(cache)),
+	                           ml_add(known(mi[ML_MI_SHMEM]), known(mi[ML_MI_SWAPCACHED]))));
+	counted = ml_add(counted, add_group(sys, "compressed", compressed_names, compressed, 2));
 	add_row(sys, "hugetlb pool", 0, mi[ML_MI_HUGETLB]);
 	add_row(sys, "free", 0, mi[ML_MI_MEMFREE]);
-	counted += known(mi[ML_MI_HUGETLB]) + known(mi[ML_MI_MEMFREE]);
-	if (counted <= mi[ML_MI_MEMTOTAL]) {
+	counted = ml_add(counted, ml_add(known(mi[ML_MI_HUGETLB]), known(mi[ML_MI_MEMFREE])));
+	if (counted == ML_UNKNOWN) {
+		inconsistent(sys, "meminfo's counters add up past 2^64 bytes: unexplained unknown");
+		sys->unexplained = sys->overcounted = ML_UNKNOWN;
+	} else if (counted <= mi[ML_MI_MEMTOTAL]) {
 		sys->unexplained = mi[ML_MI_MEMTOTAL] - counted;
 		sys->overcounted = 0;
 	} else {
@@ -374,10 +397,13 @@ int ml_system_read(struct ml_source *src, struct ml_system *sys)
 		parse_pressure(b.data, sys);
 	else
 		parse_pressure("", sys);
-	sys->swap_used =
-	    sys->mi[ML_MI_SWAPTOTAL] == ML_UNKNOWN || sys->mi[ML_MI_SWAPFREE] == ML_UNKNOWN
-	        ? ML_UNKNOWN
-	        : sys->mi[ML_MI_SWAPTOTAL] - sys->mi[ML_MI_SWAPFREE];
+	sys->swap_used = ML_UNKNOWN;
+	if (sys->mi[ML_MI_SWAPTOTAL] == ML_UNKNOWN || sys->mi[ML_MI_SWAPFREE] == ML_UNKNOWN)
+		;
+	else if (sys->mi[ML_MI_SWAPFREE] > sys->mi[ML_MI_SWAPTOTAL])
+		inconsistent(sys, "meminfo's SwapFree exceeds SwapTotal: swap used unknown");
+	else
+		sys->swap_used = sys->mi[ML_MI_SWAPTOTAL] - sys->mi[ML_MI_SWAPFREE];
 	sys->mapped = (struct ml_mapped){ML_UNKNOWN, ML_UNKNOWN, false};
 	build_rows(sys);
 	ml_buf_free(&b);

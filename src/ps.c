@@ -252,8 +252,9 @@ static int ledger_figures(const struct cli *cli, const struct ml_scan *s, const 
 	}
 	if (rc == 0 && owned) {
 		f->owned = malloc((s->nprocs + 1) * sizeof(*f->owned));
-		if (f->owned)
-			ml_pages_owned(pg, s, (enum ml_owner)cli->owner, f->owned);
+		if (f->owned && ml_pages_owned(pg, s, (enum ml_owner)cli->owner, f->owned))
+			cli_warn("a process's shared objects hold more PSS than its smaps_rollup: "
+			         "its OWNED is unknown");
 		rc = f->owned ? 0 : -ENOMEM;
 	}
 	return rc;

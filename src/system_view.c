@@ -44,6 +44,15 @@ static int print_rows(const struct cli *cli, const struct ml_system *sys, struct
 	return t ? (rc ? rc : out_table_print_free(t, j)) : rc;
 }
 
+/* A PSI average (0 to 100) as "12.34", or "-" when unknown (negative). */
+static void percent_text(double v, char buf[16])
+{
+	if (v < 0)
+		snprintf(buf, 16, "-");
+	else
+		snprintf(buf, 16, "%.2f", v);
+}
+
 /* Σ PSS of every readable process, against what meminfo says processes map. */
 struct reconciliation {
 	uint64_t pss, mapped; /* Σ PSS; AnonPages + Mapped */
@@ -59,7 +68,7 @@ static void print_facts_text(const struct cli *cli, const struct ml_system *sys,
 	printf("\nphysical memory: %s (MemTotal %s)\n",
 	       out_size_text(&cli->out, sys->physical, a, sizeof(a)),
 	       out_size_text(&cli->out, mi[ML_MI_MEMTOTAL], b, sizeof(b)));
-	if (sys->overcounted)
+	if (sys->overcounted && sys->overcounted != ML_UNKNOWN)
 		printf("the kernel's counters overlap by %s, so nothing is left unexplained\n",
 		       out_size_text(&cli->out, sys->overcounted, a, sizeof(a)));
 	printf("available: %s\n", out_size_text(&cli->out, mi[ML_MI_MEMAVAILABLE], a, sizeof(a)));
@@ -75,11 +84,16 @@ static void print_facts_text(const struct cli *cli, const struct ml_system *sys,
 	       out_size_text(&cli->out, mi[ML_MI_COMMITTED_AS], a, sizeof(a)),
 	       out_size_text(&cli->out, mi[ML_MI_COMMITLIMIT], b, sizeof(b)),
 	       ml_overcommit_name(sys->overcommit));
-	if (sys->pressure_some[0] >= 0)
-		printf("pressure: some %.2f %.2f %.2f, full %.2f %.2f %.2f (%% of time over 10 s, "
-		       "60 s, 300 s)\n",
-		       sys->pressure_some[0], sys->pressure_some[1], sys->pressure_some[2],
-		       sys->pressure_full[0], sys->pressure_full[1], sys->pressure_full[2]);
+	if (sys->pressure_some[0] >= 0) {
+		char p[6][16];
+		for (int i = 0; i < 3; i++) {
+			percent_text(sys->pressure_some[i], p[i]);
+			percent_text(sys->pressure_full[i], p[3 + i]);
+		}
+		printf("pressure: some %s %s %s, full %s %s %s (%% of time over 10 s, 60 s, "
+		       "300 s)\n",
+		       p[0], p[1], p[2], p[3], p[4], p[5]);
+	}
 	printf("userspace: Σ PSS of %zu processes %s; AnonPages + Mapped %s\n", rec->nprocs,
 	       out_size_text(&cli->out, rec->pss, a, sizeof(a)),
 	       out_size_text(&cli->out, rec->mapped, b, sizeof(b)));
@@ -200,6 +214,8 @@ int system_run(struct cli *cli)
 	rc = reconcile(cli, &sys, &rec);
 	if (rc >= 0)
 		return rc;
+	for (size_t i = 0; i < sys.ninconsistent; i++)
+		cli_warn("%s", sys.inconsistent[i]);
 	json_init(&j, stdout);
 	if (cli->out.format == OUT_JSON)
 		json_object_begin(&j);

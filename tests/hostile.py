@@ -41,9 +41,10 @@ MEMINFO = {"MemTotal": 1048576, "MemFree": 524288, "MemAvailable": 786432, "Buff
            "Hugepagesize": 2048, "Hugetlb": 0}
 
 
-def smaps_text(start=0x400000, pages=4, rss_kb=16, name="/usr/bin/app", extra=None):
+def smaps_text(start=0x400000, pages=4, rss_kb=16, name="/usr/bin/app", extra=None,
+               perms="rw-p", dev="08:01", inode=42):
     end = start + pages * 4096
-    lines = [f"{start:08x}-{end:08x} rw-p 00000000 08:01 42                 {name}",
+    lines = [f"{start:08x}-{end:08x} {perms} 00000000 {dev} {inode}                 {name}",
              f"Size:               {pages * 4} kB", "KernelPageSize:        4 kB",
              "MMUPageSize:           4 kB"]
     vals = {k: 0 for k in ROLLUP_KEYS}
@@ -182,8 +183,73 @@ def case_links_out(proc):
                    check_not_in_output(["maps", "100", "-J"], "4242")]
 
 
+def case_numbers(proc):
+    """nan, inf, 1e308 and 400 digits in pressure; Shmem above Buffers + Cached; SwapFree
+    above SwapTotal: JSON stays JSON, and each spoiled figure is unknown, said once."""
+    add_process(proc, 1, 0, "init")
+    add_process(proc, 100, 1)
+    add_system(proc, {"Shmem": 100000, "SwapTotal": 1000, "SwapFree": 2000})
+    os.makedirs(os.path.join(proc, "pressure"))
+    with open(os.path.join(proc, "pressure", "memory"), "w") as fh:
+        fh.write("some avg10=nan avg60=inf avg300=1e308 total=0\n"
+                 f"full avg10={'9' * 400} avg60=-inf avg300=0.50 total=0\n")
+    return [100], [check_system_unknowns]
+
+
+def case_huge(proc):
+    """Figures whose sums pass 2^64: every sum is unknown, never 16E."""
+    big = 1 << 53  # kB: 2^63 bytes
+    add_process(proc, 1, 0, "init", rollup=rollup_text(big, {"SwapPss": big, "Swap": big}))
+    add_process(proc, 100, 1, rollup=rollup_text(big, {"SwapPss": big, "Swap": big}))
+    add_system(proc, {"MemTotal": big, "AnonPages": big, "Cached": big, "MemFree": big,
+                      "Slab": big, "SReclaimable": big, "SUnreclaim": big})
+    return [100], [check_sums_unknown]
+
+
+def case_duplicate_keys(proc):
+    """A key twice in smaps_rollup, smaps, status and meminfo: each file is malformed."""
+    add_process(proc, 1, 0, "init")
+    add_process(proc, 100, 1, rollup=rollup_text(16, dup=("Rss", 1)))
+    add_process(proc, 101, 1, smaps=smaps_text() .replace("Swap:", "Rss: 4 kB\nSwap:", 1))
+    add_process(proc, 102, 1, status=status_text(102, 1) + "VmSwap:\t 1 kB\n")
+    add_system(proc, extra_lines="MemFree: 1 kB\n")
+    return [101], [check_refused(["ps", "-p", "100"], "100/smaps_rollup: malformed file"),
+                   check_refused(["maps", "101"], "101/smaps: malformed file"),
+                   check_refused(["ps", "-p", "102"], "102/status: malformed file"),
+                   check_refused(["system"], "meminfo: malformed file")]
+
+
+def case_sysv_hidden(proc):
+    """SysV segments whose mappers are hidden: one marked for removal (SHM_DEST), one not."""
+    add_process(proc, 1, 0, "init")
+    add_system(proc)
+    os.makedirs(os.path.join(proc, "sysvipc"))
+    with open(os.path.join(proc, "sysvipc", "shm"), "w") as fh:
+        fh.write(SYSV_HEAD + sysv_line(0, 7, 1600, 1 << 20, 4000, 2, 1 << 20)
+                 + sysv_line(0x1234, 8, 600, 1 << 20, 4001, 1, 1 << 20))
+    return [], [check_sysv_hidden]
+
+
+def case_owned_contradiction(proc):
+    """A process whose smaps maps more of a shared object than its smaps_rollup's PSS."""
+    shm = dict(name="/dev/shm/obj", perms="rw-s", dev="00:1a", inode=777, start=0x7f0000000000,
+               pages=256)
+    add_process(proc, 1, 0, "init")
+    add_process(proc, 100, 1, smaps=smaps_text(rss_kb=512, extra={"Pss_Anon": 0, "Pss_Shmem": 512,
+                                                                  "Anonymous": 0}, **shm))
+    add_process(proc, 101, 1, rollup=rollup_text(16),
+                smaps=smaps_text(rss_kb=1024, extra={"Pss_Anon": 0, "Pss_Shmem": 1024,
+                                                     "Anonymous": 0}, **shm))
+    add_system(proc)
+    return [100, 101], [check_owned_contradiction]
+
+
 CASES = {"deep-chain": case_deep_chain, "cycles": case_cycles,
-         "special-files": case_special_files, "links-out": case_links_out}
+         "special-files": case_special_files, "links-out": case_links_out,
+         "numbers": case_numbers, "huge": case_huge, "duplicate-keys": case_duplicate_keys,
+         "sysv-hidden": case_sysv_hidden, "owned-contradiction": case_owned_contradiction}
+
+LIMITS = {"huge": (1 << 63) + (1 << 62)}  # inputs of 2^63: any two of them overflow
 
 
 # --- checks ---
@@ -250,6 +316,48 @@ def check_not_in_output(args, text, drop=()):
         assert text not in r.stdout, f"{text} read from outside the tree: {r.stdout[:300]}"
     check.__name__ = f"jail {' '.join(args)}"
     return check
+
+
+def check_system_unknowns(mem, src):
+    r = run(mem, src, ["system", "-J"])
+    assert r.returncode == 0, r.stderr
+    doc = load_json(r.stdout)
+    assert doc["pressure_some"] == {"avg10": None, "avg60": None, "avg300": None}, doc
+    assert doc["pressure_full"]["avg10"] is None and doc["pressure_full"]["avg60"] is None
+    assert doc["pressure_full"]["avg300"] == 0.5, doc["pressure_full"]
+    rows = {row["name"]: row for row in doc["system"]}
+    assert rows["page cache"]["size"] is None, rows["page cache"]
+    assert doc["swap_used"] is None, doc["swap_used"]
+    assert r.stderr.count("memledger: ") == 2, r.stderr
+    assert "Shmem exceeds" in r.stderr and "SwapFree exceeds" in r.stderr, r.stderr
+
+
+def check_sums_unknown(mem, src):
+    for args in (["ps", "-J", "-t", "-o", "PID,RSS,PSS,SWAP,SWAPPSS"], ["users", "-J", "-t"],
+                 ["system", "-J"]):
+        r = run(mem, src, args)
+        assert r.returncode == 0, r.stderr
+        big = find_big(load_json(r.stdout), LIMITS["huge"])
+        assert not big, f"{' '.join(args)}: {big}"
+    r = run(mem, src, ["ps", "-J", "-t", "-o", "PID,RSS,PSS"])
+    totals = load_json(r.stdout)["totals"]
+    assert totals["rss"] is None and totals["pss"] is None, totals
+
+
+def check_sysv_hidden(mem, src):
+    r = run(mem, src, ["shm", "-J", "-o", "INODE,MAPPERS,PERSISTS"])
+    assert r.returncode == 0, r.stderr
+    rows = {o["inode"]: o for o in load_json(r.stdout)["objects"]}
+    assert rows[7]["persists"] == "no" and rows[7]["mappers"] == 2, rows[7]
+    assert rows[8]["persists"] == "yes" and rows[8]["mappers"] == 1, rows[8]
+
+
+def check_owned_contradiction(mem, src):
+    r = run(mem, src, ["ps", "-J", "-o", "PID,PSS,OWNED"])
+    assert r.returncode == 0, r.stderr
+    owned = {p["pid"]: p["owned"] for p in load_json(r.stdout)["processes"]}
+    assert owned[101] is None, owned
+    assert "OWNED is unknown" in r.stderr, r.stderr
 
 
 # --- running ---
@@ -329,7 +437,7 @@ def run_case(mem, name, build):
         proc = os.path.join(root, "proc")
         os.makedirs(proc)
         pids, checks = build(proc)
-        limit = 1 << 50  # 1 PiB: more than any input here justifies
+        limit = LIMITS.get(name, 1 << 50)  # 1 PiB: more than any input here justifies
         runs = [v + f for v in VIEWS for f in FORMATS]
         runs += [v + [str(p)] + f for v in PID_VIEWS for p in pids for f in FORMATS]
         for args in runs:

@@ -102,7 +102,8 @@ struct ml_shm_info {
 	uint64_t length;   /* its size: a SysV segment's, else the inode's (map_files) */
 	uint64_t resident; /* Σ Pss of its mappings: its mapped resident pages, once */
 	uint64_t swap;     /* Σ SwapPss of its mappings */
-	size_t mappers;    /* processes that map it */
+	size_t mappers;    /* processes that map it; for a SysV segment none visibly maps,
+	                      its nattch (the kernel's count of attaches) */
 	long owner;        /* scan index of its owner, -1: none scanned */
 	bool persists;     /* outlives its mappers and holders (SysV not marked, tmpfs, /dev/shm) */
 	bool sysv;         /* a SysV segment: sysv_key holds its key */
@@ -121,9 +122,11 @@ void ml_pages_shm_info(const struct ml_pages *pg, const struct ml_scan *scan, si
 /*
  * OWNED of each process of scan into owned[]: its PSS (smaps_rollup), less the Pss of its
  * mappings of shmem objects, plus the Pss of every mapping of the objects it owns, so
- * that Σ OWNED = Σ PSS. ML_UNKNOWN where PSS is unknown.
+ * that Σ OWNED = Σ PSS. ML_UNKNOWN where PSS is unknown, and where a process's mappings
+ * of objects hold more PSS than its total (files read at different instants, or a
+ * malformed capture). Returns how many processes the latter made unknown.
  */
-void ml_pages_owned(const struct ml_pages *pg, const struct ml_scan *scan, enum ml_owner policy,
-                    uint64_t *owned);
+size_t ml_pages_owned(const struct ml_pages *pg, const struct ml_scan *scan, enum ml_owner policy,
+                      uint64_t *owned);
 
 #endif

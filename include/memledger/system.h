@@ -94,6 +94,9 @@ struct ml_system {
 	size_t nswaps;
 	int overcommit;                            /* vm.overcommit_memory, -1 unknown */
 	double pressure_some[3], pressure_full[3]; /* avg10, avg60, avg300; < 0 unknown */
+	const char *inconsistent[4]; /* counters found to contradict others, each once (the
+	                                figure each spoils is unknown) */
+	size_t ninconsistent;
 };
 
 /*
