@@ -244,10 +244,21 @@ def case_owned_contradiction(proc):
     return [100, 101], [check_owned_contradiction]
 
 
+def case_escapes(proc):
+    """Terminal escapes and control bytes in command lines and mapping names."""
+    add_process(proc, 1, 0, "init")
+    d = add_process(proc, 100, 1, smaps=smaps_text(name="/tmp/\x1b]0;owned\x07lib\x7f.so"))
+    with open(os.path.join(d, "cmdline"), "w") as fh:
+        fh.write("/bin/sh\0-c\0\x1b[2J\x1b[31mred\r\n\x08\0")
+    add_system(proc)
+    return [100], [check_no_control_bytes]
+
+
 CASES = {"deep-chain": case_deep_chain, "cycles": case_cycles,
          "special-files": case_special_files, "links-out": case_links_out,
          "numbers": case_numbers, "huge": case_huge, "duplicate-keys": case_duplicate_keys,
-         "sysv-hidden": case_sysv_hidden, "owned-contradiction": case_owned_contradiction}
+         "sysv-hidden": case_sysv_hidden, "owned-contradiction": case_owned_contradiction,
+         "escapes": case_escapes}
 
 LIMITS = {"huge": (1 << 63) + (1 << 62)}  # inputs of 2^63: any two of them overflow
 
@@ -316,6 +327,17 @@ def check_not_in_output(args, text, drop=()):
         assert text not in r.stdout, f"{text} read from outside the tree: {r.stdout[:300]}"
     check.__name__ = f"jail {' '.join(args)}"
     return check
+
+
+def check_no_control_bytes(mem, src):
+    for view in (["ps", "-o", "+COMMAND"], ["maps", "100"], ["libs"], ["tree"],
+                 ["groups", "--by", "pid"]):
+        for fmt in FORMATS:
+            r = subprocess.run([mem, "--source", src, *view, *fmt], capture_output=True,
+                               timeout=TIMEOUT)
+            assert r.returncode == 0, r.stderr
+            bad = sorted({c for c in r.stdout if (c < 0x20 and c not in b"\r\n") or c == 0x7f})
+            assert not bad, f"{' '.join(view + fmt)} writes control bytes {bad}"
 
 
 def check_system_unknowns(mem, src):
