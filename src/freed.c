@@ -61,19 +61,26 @@ int pages_scan(const struct cli *cli, unsigned needs, struct ml_scan *s, struct 
 	return -1;
 }
 
-/* Parses the PID operands into pids. Returns their count, or -1 after a message. */
+/* Parses the PID operands into pids, each once. Returns their count, or -1 after a
+ * message. */
 static int parse_pids(const struct cli *cli, pid_t *pids)
 {
+	int n = 0;
+
 	for (int i = 0; i < cli->noperands; i++) {
 		char *end;
 		long v = strtol(cli->operands[i], &end, 10);
+		bool seen = false;
 		if (end == cli->operands[i] || *end || v <= 0 || v > INT32_MAX) {
 			cli_warn("not a PID: '%s'", cli->operands[i]);
 			return -1;
 		}
-		pids[i] = (pid_t)v;
+		for (int k = 0; k < n; k++)
+			seen |= pids[k] == (pid_t)v;
+		if (!seen)
+			pids[n++] = (pid_t)v;
 	}
-	return cli->noperands;
+	return n;
 }
 
 static const struct out_col cols[] = {
@@ -191,6 +198,9 @@ int freed_run(struct cli *cli)
 	}
 	if (ml_pages_freed(pg, set_of, 1, &f) < 0)
 		goto out;
+	for (int i = 0; i < n; i++) /* no smaps to book its pages from: unknown, as in ps */
+		if (!(s.procs[ml_scan_find(&s, pids[i])].have & ML_NEED_SMAPS))
+			f.anon = f.swap = f.shmem = ML_UNKNOWN;
 	ps_report_unreadable(cli, &s);
 	json_init(&j, stdout);
 	if (cli->out.format == OUT_JSON) {

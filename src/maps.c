@@ -493,6 +493,17 @@ static long read_process(const struct cli *cli, struct ml_source *src, pid_t pid
 }
 
 /* Parses a PID operand. Returns it, or 0 after a message. */
+static pid_t parse_pid(const char *arg);
+
+/* True when operand i names a PID that an operand before it named. */
+static bool repeated(const struct cli *cli, int i)
+{
+	for (int k = 0; k < i; k++)
+		if (parse_pid(cli->operands[k]) == parse_pid(cli->operands[i]))
+			return true;
+	return false;
+}
+
 static pid_t parse_pid(const char *arg)
 {
 	char *end;
@@ -565,6 +576,8 @@ int maps_run(struct cli *cli)
 		json_array_begin(&j);
 	}
 	for (int i = 0; i < cli->noperands; i++) {
+		if (repeated(cli, i))
+			continue; /* maps 7 7 is one process */
 		if (cli->noperands > 1 && cli->out.format == OUT_TABLE)
 			printf("%sPID %s\n", i ? "\n" : "", cli->operands[i]);
 		failed |= one_process(cli, src, parse_pid(cli->operands[i]), &lim, cols, ncols, key,

@@ -254,11 +254,22 @@ def case_escapes(proc):
     return [100], [check_no_control_bytes]
 
 
+def case_bad_mappings(proc):
+    """smaps out of address order, overlapping, and a mapping of no size with pages."""
+    add_process(proc, 1, 0, "init")
+    add_process(proc, 100, 1, smaps=smaps_text(0x800000) + smaps_text(0x400000))
+    add_process(proc, 101, 1, smaps=smaps_text(0x400000) + smaps_text(0x402000))
+    add_process(proc, 102, 1, smaps=smaps_text(0x400000, pages=0))
+    add_system(proc)
+    return [100, 101, 102], [check_refused(["maps", str(pid)], f"{pid}/smaps: malformed file")
+                             for pid in (100, 101, 102)]
+
+
 CASES = {"deep-chain": case_deep_chain, "cycles": case_cycles,
          "special-files": case_special_files, "links-out": case_links_out,
          "numbers": case_numbers, "huge": case_huge, "duplicate-keys": case_duplicate_keys,
          "sysv-hidden": case_sysv_hidden, "owned-contradiction": case_owned_contradiction,
-         "escapes": case_escapes}
+         "escapes": case_escapes, "bad-mappings": case_bad_mappings}
 
 LIMITS = {"huge": (1 << 63) + (1 << 62)}  # inputs of 2^63: any two of them overflow
 
