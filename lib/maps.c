@@ -172,11 +172,32 @@ static int window_mapping(const struct ml_mapping *m, void *ctx)
 	return r->count++ ? settle(r, &r->win[slot ^ 1], d) : 0;
 }
 
+/* Reads pid's smaps once into r's window. Returns as ml_maps_read_each. */
+static long read_smaps_once(struct ml_source *src, pid_t pid, struct maps_reader *r,
+                            struct ml_buf *buf)
+{
+	int dirfd = ml_source_open_pid(src, pid), fd;
+	long n;
+
+	if (dirfd < 0)
+		return dirfd == -ENOENT ? -ESRCH : dirfd;
+	fd = ml_source_open_at(src, dirfd, "smaps");
+	close(dirfd);
+	if (fd < 0)
+		return fd == -ENOENT && ml_source_is_procfs(src) ? -ESRCH : fd;
+	n = ml_read_smaps_ahead(fd, buf, window_mapping, r);
+	close(fd);
+	if (n >= 0 && r->count) {
+		int rc = settle(r, &r->win[(r->count - 1) & 1], NULL);
+		n = rc < 0 ? rc : r->count;
+	}
+	return n;
+}
+
 long ml_maps_read_each(struct ml_source *src, pid_t pid, ml_map_fn fn, void *ctx)
 {
 	struct maps_reader *r = malloc(sizeof(*r)); /* 9 KiB of names: not on the stack */
 	struct ml_buf buf = {0};
-	int dirfd, fd;
 	long n;
 
 	if (!r)
@@ -184,24 +205,12 @@ long ml_maps_read_each(struct ml_source *src, pid_t pid, ml_map_fn fn, void *ctx
 	r->count = 0;
 	r->fn = fn;
 	r->ctx = ctx;
-	dirfd = ml_source_open_pid(src, pid);
-	if (dirfd < 0) {
-		free(r);
-		return dirfd == -ENOENT ? -ESRCH : dirfd;
-	}
-	fd = ml_source_open_at(src, dirfd, "smaps");
-	close(dirfd);
-	if (fd < 0) {
-		free(r);
-		return fd == -ENOENT && ml_source_is_procfs(src) ? -ESRCH : fd;
-	}
-	n = ml_read_smaps_ahead(fd, &buf, window_mapping, r);
-	close(fd);
+	n = read_smaps_once(src, pid, r, &buf);
+	/* A live process in the middle of exec() shows an empty smaps for an instant: the
+	 * one it had is gone, the next is not yet in place. */
+	if (n == 0 && ml_source_is_procfs(src))
+		n = read_smaps_once(src, pid, r, &buf);
 	ml_buf_free(&buf);
-	if (n >= 0 && r->count) {
-		int rc = settle(r, &r->win[(r->count - 1) & 1], NULL);
-		n = rc < 0 ? rc : r->count;
-	}
 	free(r);
 	return n;
 }

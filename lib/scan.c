@@ -496,6 +496,23 @@ out:
 	return rc;
 }
 
+int ml_scan_read_stat(struct ml_source *src, pid_t pid, struct ml_stat *st)
+{
+	struct reader r = {.src = src, .procfs = ml_source_is_procfs(src)};
+	int dirfd = ml_source_open_pid(src, pid), rc;
+
+	if (dirfd < 0)
+		return dirfd == -ENOENT ? -ESRCH : dirfd;
+	rc = read_file(&r, dirfd, "stat");
+	close(dirfd);
+	if (rc == -ENOENT)
+		rc = -ESRCH;
+	if (rc == 0 && ml_parse_stat(r.buf.data, r.buf.len, st) < 0)
+		rc = -EINVAL;
+	ml_buf_free(&r.buf);
+	return rc;
+}
+
 long ml_scan_find(const struct ml_scan *s, pid_t pid)
 {
 	size_t lo = 0, hi = s->nprocs;

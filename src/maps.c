@@ -492,6 +492,20 @@ static long read_process(const struct cli *cli, struct ml_source *src, pid_t pid
 	return n;
 }
 
+/* Why pid shows no mapping, as its stat tells: " (a zombie)" and so on. */
+static const char *why_empty(struct ml_source *src, pid_t pid)
+{
+	struct ml_stat st;
+
+	if (ml_scan_read_stat(src, pid, &st) < 0)
+		return " (it has exited)";
+	if (st.flags & ML_PF_KTHREAD)
+		return " (a kernel thread)";
+	if (st.state == 'Z' || st.state == 'X')
+		return " (a zombie)";
+	return " now (it may be in the middle of exec())";
+}
+
 /* Parses a PID operand. Returns it, or 0 after a message. */
 static pid_t parse_pid(const char *arg);
 
@@ -535,8 +549,7 @@ static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
 	else if (rc < 0)
 		cli_warn("%s/%d/smaps: %s", ml_source_path(src), (int)pid, ml_source_strerror(rc));
 	else if (empty)
-		cli_warn("process %d has no user address space (a kernel thread or a zombie)",
-		         (int)pid);
+		cli_warn("process %d has no user address space%s", (int)pid, why_empty(src, pid));
 	else if ((rc = print_process(cli, pid, t, &summary, j)) < 0)
 		cli_warn("cannot write the output: %s", strerror(-rc));
 	return rc < 0 || empty ? -1 : 0;

@@ -84,6 +84,13 @@ struct ml_scan {
  */
 int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct ml_scan *out);
 
+/*
+ * Reads the stat of one process of src into st, to tell why it has no address space
+ * (a kernel thread, a zombie, or one in the middle of exec()). Returns 0, or -errno
+ * (-ESRCH when it is gone, -EINVAL for a malformed stat).
+ */
+int ml_scan_read_stat(struct ml_source *src, pid_t pid, struct ml_stat *st);
+
 /* The index of pid in s->procs (ascending by PID: a binary search), or -1. */
 long ml_scan_find(const struct ml_scan *s, pid_t pid);
 

@@ -22,6 +22,7 @@
  * parent prints "ready PID..." and waits for its standard input to close; the family then exits.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
@@ -185,14 +186,43 @@ static void child_regions(int i, int swap)
 	drain_this_cpu();
 }
 
+/* A chain of n processes, each the child of the one before: the deepest prints
+ * "ready TOP DEEPEST" and all stay until standard input ends. */
+static int chain(int n)
+{
+	pid_t top = getpid(), child;
+	char c;
+
+	for (int depth = 1; depth < n; depth++) {
+		child = fork();
+		if (child < 0)
+			die("fork");
+		if (child > 0) { /* stay until the child below has gone */
+			while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+				;
+			_exit(0);
+		}
+	}
+	printf("ready %d %d\n", (int)top, (int)getpid());
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int ready[2], hold[2], nchildren, swap;
 	pid_t pids[64];
 	char c;
 
-	if (argc != 4)
+	if (argc == 3 && strcmp(argv[1], "chain") == 0 && atoi(argv[2]) > 0)
+		return chain(atoi(argv[2]));
+	if (argc != 4) {
+		fprintf(stderr, "usage: layout-helper SHM_NAME NCHILDREN SWAP\n"
+		                "       layout-helper chain DEPTH\n");
 		return 2;
+	}
 	nchildren = atoi(argv[2]);
 	swap = atoi(argv[3]);
 	if (nchildren < 0 || nchildren > 64 || pipe(ready) < 0 || pipe(hold) < 0)

@@ -592,6 +592,60 @@ def check_vanished(memledger):
     check("a vanished process is not unreadable", doc["unreadable"] == 0)
 
 
+def json_tree_nodes(nodes):
+    """(node, parent pid) of a tree -J document, walked without recursion."""
+    todo = [(n, None) for n in nodes]
+    while todo:
+        n, parent = todo.pop()
+        yield n, parent
+        todo.extend((c, n["pid"]) for c in n.get("children", []))
+
+
+def check_chain(memledger, helper, depth=400):
+    """A chain of processes deeper than a table draws: every one under its own parent, and
+    the top's SUBPSS the sum of all. (A chain of 5,000 crashed tree by recursion; building
+    one here costs minutes, as fork slows with depth: tests/hostile.py has 10,000 in a
+    captured tree.)"""
+    chain = subprocess.Popen([helper, "chain", str(depth)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        top = chain.stdout.readline().split()[1]
+        doc = memledger_json(memledger, "tree", top, "-o", "PID,PPID,PSS,SUBPSS")
+        nodes = list(json_tree_nodes(doc["processes"]))
+        check("tree of a chain holds every process", len(nodes) == depth, f"{len(nodes)}")
+        wrong = [n["pid"] for n, parent in nodes if parent is not None and n["ppid"] != parent]
+        check("tree of a chain nests each under its parent", not wrong, f"{wrong[:5]}")
+        total = sum(n["pss"] for n, _ in nodes)
+        check("tree of a chain: the top's SUBPSS is Σ PSS",
+              doc["processes"][0]["subpss"] == total, f"{doc['processes'][0]['subpss']} {total}")
+    finally:
+        chain.stdin.close()
+        chain.wait()
+
+
+def check_mid_exec(memledger, tries=60):
+    """maps of a process that exec()s in a loop: an instant with no address space is read
+    again, not reported as a zombie."""
+    with tempfile.TemporaryDirectory() as tmp:
+        script = os.path.join(tmp, "again.sh")
+        with open(script, "w") as f:
+            f.write(f"#!/bin/sh\nexec {script}\n")
+        os.chmod(script, 0o755)
+        loop = subprocess.Popen([script])
+        try:
+            failures = []
+            for _ in range(tries):
+                r = subprocess.run([memledger, "maps", str(loop.pid)], capture_output=True,
+                                   text=True)
+                if r.returncode != 0:
+                    failures.append(r.stderr.strip())
+            check("maps of a process exec()ing in a loop", not failures,
+                  f"{len(failures)} of {tries}: {failures[:2]}")
+        finally:
+            loop.kill()
+            loop.wait()
+
+
 def main():
     memledger, helper, peakrss = sys.argv[1], sys.argv[2], sys.argv[3]
     with running_family(helper, "memledger-live-") as (_, pids, _, swap_on):
@@ -609,6 +663,8 @@ def main():
         check_system(memledger)
         check_unprivileged(memledger)
         check_vanished(memledger)
+        check_chain(memledger, helper)
+        check_mid_exec(memledger)
     print(f"live: {passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed else 0
 
