@@ -531,6 +531,69 @@ int ml_parse_status(const char *buf, size_t len, struct ml_status *s)
 	return 0;
 }
 
+int ml_parse_loadavg_threads(const char *buf, size_t len, uint64_t *threads)
+{
+	const char *end = buf + len, *slash = memchr(buf, '/', len), *p;
+	uint64_t running;
+
+	if (!slash) /* "0.47 0.89 0.63 1/79 13282" */
+		return -EINVAL;
+	for (p = slash; p > buf && p[-1] >= '0' && p[-1] <= '9'; p--)
+		;
+	if (ml_parse_u64(&p, end, 10, &running) < 0 || p != slash)
+		return -EINVAL;
+	p = slash + 1;
+	return ml_parse_u64(&p, end, 10, threads);
+}
+
+/* The n-th (from 0) blank-separated field of line, its length in *flen; NULL when short. */
+static const char *nth_field(const char *line, const char *end, int n, size_t *flen)
+{
+	const char *p = line;
+
+	for (int i = 0;; i++) {
+		const char *start;
+		p = ml_skip_blanks(p, end);
+		if (p == end)
+			return NULL;
+		start = p;
+		while (p < end && *p != ' ' && *p != '\t')
+			p++;
+		if (i == n) {
+			*flen = (size_t)(p - start);
+			return start;
+		}
+	}
+}
+
+bool ml_parse_mountinfo_hidepid(const char *buf, size_t len, const char *mountpoint)
+{
+	struct ml_line_iter it;
+	const char *line, *f, *dash;
+	size_t k, flen;
+
+	ml_line_iter_init(&it, buf, len);
+	while (ml_line_iter_next(&it, &line, &k)) {
+		/* "36 35 0:21 / /proc rw - proc proc rw,hidepid=2": mount point is field 4;
+		 * after " - ": the type, the source, the superblock's options. */
+		f = nth_field(line, line + k, 4, &flen);
+		if (!f || !ml_key_is(f, flen, mountpoint))
+			continue;
+		dash = memmem(line, k, " - proc ", 8);
+		if (!dash || !(f = nth_field(dash + 8, line + k, 1, &flen)))
+			continue;
+		for (const char *o = f, *oend = f + flen; o < oend;) {
+			const char *comma = memchr(o, ',', (size_t)(oend - o));
+			size_t olen = (size_t)((comma ? comma : oend) - o);
+			if (ml_key_is(o, olen, "hidepid=2") ||
+			    ml_key_is(o, olen, "hidepid=invisible"))
+				return true;
+			o += olen + 1;
+		}
+	}
+	return false;
+}
+
 /*
  * Parses the next blank-separated decimal field of stat. Most are unsigned (rsslim may
  * be 2^64-1); priority and nice may be negative, kept as two's complement.

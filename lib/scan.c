@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "memledger/scan.h"
@@ -446,6 +447,40 @@ static void collect(struct scan_job *job, struct ml_scan *out)
 	memcpy(out->error_file, job->error_file, sizeof(out->error_file));
 }
 
+/*
+ * Says in why (why_size bytes) when the live /proc lists fewer processes than the kernel
+ * runs: the threads of the listed processes (each task directory's link count less 2)
+ * against the kernel's count in loadavg, which no PID namespace narrows, less what
+ * starts and ends meanwhile. Leaves why "" when none is hidden, or it cannot tell.
+ */
+static void find_hidden(struct ml_source *src, const pid_t *pids, size_t n, char *why,
+                        size_t why_size)
+{
+	uint64_t listed = 0, threads;
+	struct ml_buf b = {0};
+	char path[32];
+	struct stat st;
+
+	if (!ml_source_is_procfs(src))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%d/task", (int)pids[i]);
+		if (ml_source_stat(src, path, &st) == 0 && st.st_nlink > 2)
+			listed += st.st_nlink - 2;
+	}
+	if (ml_source_read(src, "loadavg", &b) == 0 &&
+	    ml_parse_loadavg_threads(b.data, b.len, &threads) == 0 &&
+	    threads > listed + 16 + threads / 16) {
+		bool hidepid = geteuid() != 0 && ml_source_read(src, "self/mountinfo", &b) == 0 &&
+		               ml_parse_mountinfo_hidepid(b.data, b.len, ml_source_path(src));
+		snprintf(why, why_size, "/proc shows %llu of the kernel's %llu threads (%s)",
+		         (unsigned long long)listed, (unsigned long long)threads,
+		         hidepid ? "hidepid=2 hides other users' processes"
+		                 : "processes in other PID namespaces are not shown");
+	}
+	ml_buf_free(&b);
+}
+
 int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct ml_scan *out)
 {
 	struct scan_job job = {.src = src, .opts = opts};
@@ -464,6 +499,7 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 		if (rc < 0)
 			return rc;
 		job.pids = listed;
+		find_hidden(src, listed, job.n, out->hidden, sizeof(out->hidden));
 	}
 	job.procs = calloc(job.n ? job.n : 1, sizeof(*job.procs));
 	job.outcomes = calloc(job.n ? job.n : 1, sizeof(*job.outcomes));

@@ -318,6 +318,11 @@ int ps_print_document(const struct cli *cli, struct out_table *t, const struct m
 	}
 	json_key(&j, "unreadable");
 	json_u64(&j, s->unreadable);
+	json_key(&j, "hidden");
+	if (s->hidden[0])
+		json_string(&j, s->hidden);
+	else
+		json_null(&j);
 	json_object_end(&j);
 	json_finish(&j);
 	return rc;
@@ -339,6 +344,8 @@ static int print_rows(const struct cli *cli, const struct ml_scan *s, const stru
 
 void ps_report_unreadable(const struct cli *cli, const struct ml_scan *s)
 {
+	if (s->hidden[0] && cli->out.format != OUT_JSON)
+		cli_warn("%s; sums over every process are lower bounds", s->hidden);
 	if (s->unreadable == 0 || cli->out.format == OUT_JSON)
 		return;
 	cli_warn("%zu process%s could not be read%s", s->unreadable, s->unreadable == 1 ? "" : "es",

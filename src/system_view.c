@@ -57,6 +57,7 @@ static void percent_text(double v, char buf[16])
 struct reconciliation {
 	uint64_t pss, mapped; /* Σ PSS; AnonPages + Mapped */
 	size_t nprocs, unreadable;
+	char hidden[128]; /* why processes are not listed, or "" */
 };
 
 static void print_facts_text(const struct cli *cli, const struct ml_system *sys,
@@ -105,6 +106,8 @@ static void print_facts_text(const struct cli *cli, const struct ml_system *sys,
 		printf("  (%zu process%s could not be read: not in the sums, so what processes "
 		       "map is a lower bound)\n",
 		       rec->unreadable, rec->unreadable == 1 ? "" : "es");
+	if (rec->hidden[0])
+		printf("  (%s: what processes map is a lower bound)\n", rec->hidden);
 }
 
 /* PSI averages as JSON numbers (percent of time), null when unknown. */
@@ -167,6 +170,11 @@ static void print_facts_json(const struct ml_system *sys, const struct reconcili
 		json_bool(j, !sys->mapped.partial);
 	json_pair_u64(j, "processes", rec->nprocs);
 	json_pair_u64(j, "unreadable", rec->unreadable);
+	json_key(j, "hidden");
+	if (rec->hidden[0])
+		json_string(j, rec->hidden);
+	else
+		json_null(j);
 }
 
 /* Σ PSS over the processes, against AnonPages + Mapped. Returns an exit status, or -1 to go on. */
@@ -183,7 +191,8 @@ static int reconcile(struct cli *cli, struct ml_system *sys, struct reconciliati
 		rec->mapped = ml_add_u64(sys->mi[ML_MI_ANONPAGES], sys->mi[ML_MI_MAPPED]);
 		m.file = s.nprocs ? ml_metric_total(s.procs, s.nprocs, ML_FILE) : ML_UNKNOWN;
 		m.shmem = s.nprocs ? ml_metric_total(s.procs, s.nprocs, ML_SHMEM) : ML_UNKNOWN;
-		m.partial = s.unreadable > 0;
+		m.partial = s.unreadable > 0 || s.hidden[0];
+		snprintf(rec->hidden, sizeof(rec->hidden), "%s", s.hidden);
 		ml_system_book_mapped(sys, &m);
 	}
 	ml_scan_free(&s);

@@ -193,6 +193,16 @@ struct ml_stat {
 	uint64_t vsize;     /* bytes */
 };
 
+/* The number of threads the kernel runs (the T of "R/T", /proc/loadavg's fourth field,
+ * which no PID namespace narrows) into *threads. Returns 0 or -EINVAL. */
+int ml_parse_loadavg_threads(const char *buf, size_t len, uint64_t *threads);
+
+/*
+ * True when the mountinfo text shows a proc mount at mountpoint with hidepid=2 or
+ * hidepid=invisible: other users' processes are not listed there.
+ */
+bool ml_parse_mountinfo_hidepid(const char *buf, size_t len, const char *mountpoint);
+
 /* Parses a whole stat line into s. Returns 0 or -EINVAL. */
 int ml_parse_stat(const char *buf, size_t len, struct ml_stat *s);
 

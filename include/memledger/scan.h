@@ -71,6 +71,9 @@ struct ml_scan {
 	size_t nprocs;
 	size_t unreadable; /* processes whose files could not be read (EACCES, ...) */
 	size_t vanished;   /* processes that exited while read */
+	char hidden[128];  /* why processes that exist are not listed (a PID namespace, or
+	                      hidepid=2), "" when the live listing shows them all: then figures
+	                      over every process are bounds */
 	pid_t error_pid;   /* with a failed scan: where it failed (0: not a process) */
 	char error_file[32];
 };
@@ -78,7 +81,8 @@ struct ml_scan {
 /*
  * Reads the processes of src as opts asks into out. Kernel threads and zombies (no
  * user address space) are left out; processes that exit while read are dropped and
- * counted as vanished; ones whose files cannot be read are counted as unreadable.
+ * counted as vanished; ones whose files cannot be read are counted as unreadable; when
+ * the live /proc hides some from memledger, out->hidden says why.
  * Returns 0, or -errno (-EINVAL for a malformed file, named by error_pid and
  * error_file). out is to be freed with ml_scan_free() in either case.
  */

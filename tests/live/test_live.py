@@ -583,6 +583,43 @@ def check_unprivileged(memledger):
           len(unmapped) == 2 and all("≤" in l for l in unmapped), unmapped)
 
 
+def check_hidden(memledger):
+    """Processes that /proc does not list (a PID namespace, hidepid=2 for nobody) are said
+    to be hidden, and what depends on every process is a bound, not exact."""
+    if os.geteuid() != 0 or not shutil.which("unshare") or not shutil.which("setpriv"):
+        skip("hidden processes", "needs root, unshare and setpriv")
+        return
+    out = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", memledger, "system",
+                          "-J"], capture_output=True, text=True)
+    if out.returncode != 0 and "unshare" in out.stderr:
+        skip("hidden processes", f"no PID namespace here: {out.stderr.strip()}")
+        return
+    doc = json.loads(out.stdout)
+    check("in a PID namespace: system says processes are hidden",
+          doc["hidden"] and "PID namespace" in doc["hidden"], doc["hidden"])
+    check("in a PID namespace: mapped is not called exact", doc["mapped_exact"] is not True)
+    out = subprocess.run(["unshare", "--pid", "--fork", "--mount-proc", memledger],
+                         capture_output=True, text=True)
+    check("in a PID namespace: ps says so on stderr", "PID namespace" in out.stderr,
+          out.stderr)
+    with tempfile.TemporaryDirectory() as mnt:
+        os.chmod(mnt, 0o755)
+        script = (f"mount -t proc -o hidepid=2 proc {mnt} && exec setpriv --reuid=65534 "
+                  f"--regid=65534 --clear-groups {memledger} --source {mnt} system -J")
+        out = subprocess.run(["unshare", "--mount", "sh", "-c", script], capture_output=True,
+                             text=True)
+        if out.returncode != 0:
+            skip("hidepid=2", out.stderr.strip())
+            return
+        doc = json.loads(out.stdout)
+        check("hidepid=2, as nobody: system says processes are hidden",
+              doc["hidden"] and "hidepid" in doc["hidden"], doc["hidden"])
+        check("hidepid=2, as nobody: mapped is not called exact",
+              doc["mapped_exact"] is not True)
+    doc = memledger_json(memledger, "system")
+    check("all of /proc: nothing hidden", doc["hidden"] is None, doc["hidden"])
+
+
 def check_vanished(memledger):
     """A process gone before it is read is no row and no error."""
     child = subprocess.Popen(["true"])
@@ -663,6 +700,7 @@ def main():
         check_system(memledger)
         check_unprivileged(memledger)
         check_vanished(memledger)
+        check_hidden(memledger)
         check_chain(memledger, helper)
         check_mid_exec(memledger)
     print(f"live: {passed} passed, {failed} failed, {skipped} skipped")
