@@ -160,15 +160,16 @@ def thp_bytes(pid, start):
 
 
 @contextlib.contextmanager
-def running_family(helper, prefix):
-    """A work directory, swap and the layout helper's family for a `with` block: yields
-    (the family, its PIDs or None, the work directory, whether swap is on); then ends the
-    family (also after a kill), unlinks its /dev/shm file and removes the rest."""
+def running_family(helper, prefix, drop=()):
+    """A work directory, swap and the layout helper's family (started through drop) for a
+    `with` block: yields (the family, its PIDs or None, the work directory, whether swap is
+    on); then ends the family (also after a kill), unlinks its /dev/shm file and removes
+    the rest."""
     workdir = tempfile.mkdtemp(prefix=prefix)
     swap = Swap()
     family = None
     try:
-        family, pids = start_family(helper, workdir, NCHILDREN, swap.on)
+        family, pids = start_family(helper, workdir, NCHILDREN, swap.on, drop)
         yield family, pids, workdir, swap.on
     finally:
         if family:
