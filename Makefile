@@ -5,7 +5,9 @@ BUILD_DEPS  = meson ninja-build pkg-config gcc libc6-dev libcmocka-dev
 CHECK_DEPS  = $(BUILD_DEPS) python3 smem clang libclang-rt-14-dev
 BENCH_DEPS  = $(BUILD_DEPS) python3 smem smemstat
 
-.PHONY: all build run check test asan bench install clean format
+FUZZ_SECONDS ?= 600
+
+.PHONY: all build run check test asan asan-build bench fuzz install clean format
 
 all: build
 
@@ -23,11 +25,21 @@ check:
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null
 	ninja -C $(BUILD)
 	meson test -C $(BUILD) --print-errorlogs
-	@[ -f $(ASAN_BUILD)/build.ninja ] || CC=clang meson setup $(ASAN_BUILD) --buildtype=debug \
-		-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
-	ninja -C $(ASAN_BUILD)
+	@$(MAKE) --no-print-directory asan-build
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C $(ASAN_BUILD) --print-errorlogs
+
+# The tests and the libFuzzer targets built with clang, ASan and UBSan.
+asan-build:
+	@[ -f $(ASAN_BUILD)/build.ninja ] || CC=clang meson setup $(ASAN_BUILD) --buildtype=debug \
+		-Db_sanitize=address,undefined -Db_lundef=false -Dfuzz=true >/dev/null
+	ninja -C $(ASAN_BUILD)
+
+# The libFuzzer targets of the ASan build, FUZZ_SECONDS each (make check runs 30 s each).
+fuzz:
+	@tools/deps.sh $(CHECK_DEPS)
+	@$(MAKE) --no-print-directory asan-build
+	tests/fuzz.sh $(FUZZ_SECONDS) $(ASAN_BUILD)/tests/fuzz_parse $(ASAN_BUILD)/tests/fuzz_tree
 
 bench: build
 	@tools/deps.sh $(BENCH_DEPS)
