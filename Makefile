@@ -2,7 +2,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 BUILD_DEPS  = meson ninja-build pkg-config gcc libc6-dev libcmocka-dev
-CHECK_DEPS  = $(BUILD_DEPS) python3 smem clang libclang-rt-14-dev
+CHECK_DEPS  = $(BUILD_DEPS) python3 smem clang libclang-rt-14-dev strace valgrind
 BENCH_DEPS  = $(BUILD_DEPS) python3 smem smemstat
 
 FUZZ_SECONDS ?= 600

@@ -409,6 +409,8 @@ void ml_maps_summary_init(struct ml_maps_summary *s, const struct ml_maps_limits
  * and as a 32-bit process sees them (nothing above USER_TOP_32). */
 static void add_gap(struct ml_maps_summary *s, const struct ml_map *m)
 {
+	s->unordered |= m->start < s->last_start;
+	s->last_start = m->start;
 	if (m->start >= ABOVE_USER)
 		return;
 	gap_candidate(&s->gap_any, s->gap_prev, m->start);
@@ -444,6 +446,6 @@ void ml_maps_summary_finish(struct ml_maps_summary *s)
 	limit = s->address_bits == 32 ? USER_TOP_32 : (1ull << s->address_bits) - 4096;
 	g = s->address_bits == 32 ? s->gap_32 : s->gap_any;
 	gap_candidate(&g, s->gap_prev, limit); /* after the last mapping */
-	s->largest_gap = g.size;
-	s->largest_gap_start = g.start;
+	s->largest_gap = s->unordered ? ML_UNKNOWN : g.size;
+	s->largest_gap_start = s->unordered ? ML_UNKNOWN : g.start;
 }

@@ -325,7 +325,6 @@ void ml_smaps_parser_init(struct ml_smaps_parser *p, ml_mapping_fn emit, void *c
 	p->ctx = ctx;
 	memset(p->order, -1, sizeof(p->order));
 	p->line = 0;
-	p->prev_end = 0;
 	pthread_once(&keys_once, build_keys);
 }
 
@@ -376,10 +375,8 @@ int ml_smaps_parser_feed(struct ml_smaps_parser *p, const char *line, size_t len
 		rc = ml_smaps_parser_finish(p);
 		if (rc)
 			return rc;
-		if (ml_parse_maps_line(line, len, &p->cur, p->name) < 0 ||
-		    p->cur.start < p->prev_end)
-			return -EINVAL; /* out of order or overlapping: no address space */
-		p->prev_end = p->cur.end;
+		if (ml_parse_maps_line(line, len, &p->cur, p->name) < 0)
+			return -EINVAL;
 		ml_mem_init(&p->cur.mem);
 		p->cur.vmflags[0] = '\0';
 		p->cur.has_vmflags = false;

@@ -336,9 +336,13 @@ static void print_facts_text(const struct cli *cli, const struct ml_maps_summary
 
 	printf("mappings: %s of vm.max_map_count %s\n", count_text(s->vmas, a, sizeof(a)),
 	       count_text(s->max_map_count, b, sizeof(b)));
-	printf("largest free gap: %s at %08" PRIx64 " (%" PRIu64 "-bit user address space)\n",
-	       out_size_text(&cli->out, s->largest_gap, a, sizeof(a)), s->largest_gap_start,
-	       s->address_bits);
+	if (s->largest_gap == ML_UNKNOWN)
+		printf("largest free gap: - (smaps is not in address order)\n");
+	else
+		printf("largest free gap: %s at %08" PRIx64 " (%" PRIu64
+		       "-bit user address space)\n",
+		       out_size_text(&cli->out, s->largest_gap, a, sizeof(a)), s->largest_gap_start,
+		       s->address_bits);
 	printf("guard regions: %" PRIu64 ", %s\n", s->guard_count,
 	       out_size_text(&cli->out, s->guard_size, a, sizeof(a)));
 	printf("discardable (LazyFree): %s; locked: %s\n",
@@ -362,7 +366,10 @@ static void print_facts_json(const struct ml_maps_summary *s, struct json *j)
 	json_pair_u64(j, "largest_gap", s->largest_gap);
 	snprintf(hex, sizeof(hex), "%08" PRIx64, s->largest_gap_start);
 	json_key(j, "largest_gap_start");
-	json_string(j, hex);
+	if (s->largest_gap_start == ML_UNKNOWN)
+		json_null(j);
+	else
+		json_string(j, hex);
 	json_pair_u64(j, "guard_count", s->guard_count);
 	json_pair_u64(j, "guard_size", s->guard_size);
 	json_pair_u64(j, "commit", s->commit);

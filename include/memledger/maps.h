@@ -125,7 +125,11 @@ struct ml_maps_summary {
 	uint64_t commit;                     /* Σ Size of mappings flagged "ac" */
 	uint64_t committed_as, commit_limit; /* /proc/meminfo, system-wide */
 	/* Followed mapping by mapping, for the largest gap: */
-	uint64_t gap_prev, user_top;   /* the highest end so far, from mmap_min_addr on */
+	uint64_t gap_prev, user_top; /* the highest end so far, from mmap_min_addr on */
+	uint64_t last_start;         /* of the mapping before: smaps is in address order */
+	bool unordered; /* a mapping came before the one above it (a malformed capture): the
+	                   largest gap is unknown. Overlaps, which a live read shows when the
+	                   address space changes under it, are followed. */
 	struct ml_gap gap_any, gap_32; /* the largest so far, and as a 32-bit process sees it */
 };
 

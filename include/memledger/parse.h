@@ -110,8 +110,7 @@ struct ml_smaps_parser {
 	 * the same keys in the same order each time, so the next line's key is a guess that
 	 * one comparison confirms. */
 	signed char order[ML_SMAPS_ORDER_MAX];
-	unsigned line;     /* lines of the current mapping so far */
-	uint64_t prev_end; /* where the mapping before ended: the kernel writes them in order */
+	unsigned line; /* lines of the current mapping so far */
 };
 
 /* Prepares p to call emit(mapping, ctx) for each mapping fed to it. */

@@ -20,16 +20,16 @@
 #include "memledger/scan.h"
 #include "memledger/system.h"
 
-#define CHECK(cond)                                                                          \
-	do {                                                                                 \
-		if (!(cond))                                                                 \
-			abort();                                                             \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			abort();                                                                   \
 	} while (0)
 
 static const char *const files[] = {
-    "1/status", "1/stat",   "1/smaps_rollup", "1/smaps",         "1/cmdline",
-    "2/status", "2/stat",   "2/smaps_rollup", "2/smaps",         "2/cgroup",
-    "meminfo",  "swaps",    "sysvipc/shm",    "pressure/memory", "sys/vm/max_map_count",
+    "1/status", "1/stat", "1/smaps_rollup", "1/smaps",         "1/cmdline",
+    "2/status", "2/stat", "2/smaps_rollup", "2/smaps",         "2/cgroup",
+    "meminfo",  "swaps",  "sysvipc/shm",    "pressure/memory", "sys/vm/max_map_count",
 };
 #define NFILES (sizeof(files) / sizeof(files[0]))
 
@@ -37,8 +37,8 @@ static char root[64];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const char *const dirs[] = {"", "/1", "/2", "/sysvipc", "/pressure", "/sys",
-	                                   "/sys/vm"};
+	static const char *const dirs[] = {"",          "/1",   "/2",     "/sysvipc",
+	                                   "/pressure", "/sys", "/sys/vm"};
 	char path[128];
 
 	(void)argc;
@@ -95,7 +95,8 @@ static void read_pages(struct ml_source *src, const struct ml_scan *s, struct ml
 	    ml_pages_freed_tree(pg, tree) == 0) {
 		for (size_t i = 0; i < n; i++) {
 			uint64_t total = ml_freed_total(&tree[i]);
-			CHECK(total == ML_UNKNOWN || (total >= tree[i].anon && total >= tree[i].swap));
+			CHECK(total == ML_UNKNOWN ||
+			      (total >= tree[i].anon && total >= tree[i].swap));
 		}
 		if (ml_pages_owned(pg, s, ML_OWNER_OLDEST, owned) == 0) {
 			for (size_t i = 0; i < n; i++) {
