@@ -16,17 +16,9 @@ import subprocess
 import sys
 import tempfile
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {name} {detail}")
-
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "live"))
+import test_live  # noqa: E402 - its check() and counters
+from test_live import check  # noqa: E402
 
 def views(pid):
     """Every view with arguments that make it read what it can (exact mode as root)."""
@@ -97,8 +89,8 @@ def main():
     finally:
         target.kill()
         target.wait()
-    print(f"audit: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(f"audit: {test_live.passed} passed, {test_live.failed} failed")
+    return 1 if test_live.failed else 0
 
 
 if __name__ == "__main__":

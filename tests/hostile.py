@@ -20,6 +20,9 @@ import sys
 import tempfile
 import threading
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "live"))
+from test_live import json_tree_nodes  # noqa: E402 - the live tests' module
+
 TIMEOUT = 20  # seconds a view may take on any case (ASan included)
 VIEWS = [
     ["ps"], ["ps", "-o", "+OWNED,FREED,COW"], ["users"], ["libs"], ["libs", "--all"],
@@ -283,19 +286,10 @@ def tree_json(mem, src, *args):
     return load_json(r.stdout)
 
 
-def walk(nodes):
-    """Yields (node, parent pid or None), iteratively."""
-    todo = [(n, None) for n in nodes]
-    while todo:
-        n, parent = todo.pop()
-        yield n, parent
-        todo.extend((c, n["pid"]) for c in n.get("children", []))
-
-
 def check_chain_depth(n):
     def check(mem, src):
         doc = tree_json(mem, src)
-        nodes = list(walk(doc["processes"]))
+        nodes = list(json_tree_nodes(doc["processes"]))
         assert len(nodes) == n + 1, f"{len(nodes)} nodes in the tree, not {n + 1}"
         for node, parent in nodes:
             if parent is not None:
@@ -308,9 +302,9 @@ def check_chain_depth(n):
 def check_all_in_tree(n):
     def check(mem, src):
         doc = tree_json(mem, src)
-        pids = [node["pid"] for node, _ in walk(doc["processes"])]
+        pids = [node["pid"] for node, _ in json_tree_nodes(doc["processes"])]
         assert sorted(pids) == sorted(set(pids)) and len(pids) == n, pids
-        total = sum(node["pss"] for node, _ in walk(doc["processes"]))
+        total = sum(node["pss"] for node, _ in json_tree_nodes(doc["processes"]))
         roots = sum(node["subpss"] for node in doc["processes"])
         assert roots == total, f"roots' SUBPSS {roots} against Σ PSS {total}"
         for pid in (10, 20, 31):
