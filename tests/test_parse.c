@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -479,6 +481,84 @@ static void test_cgroup(void **state)
 	assert_int_equal(ml_parse_cgroup("", 0, &path, &n), -EINVAL);
 }
 
+static void test_duplicate_keys(void **state)
+{
+	const char *rollup = "Rss: 4 kB\nPss: 4 kB\nRss: 1 kB\n";
+	const char *status = "Name:\tx\nVmSize:\t 4 kB\nVmSize:\t 8 kB\n";
+	const char *meminfo = "MemTotal: 100 kB\nMemFree: 1 kB\nMemFree: 2 kB\n";
+	struct ml_status st;
+	struct ml_mem m;
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(ml_parse_smaps_rollup(rollup, strlen(rollup), &m), -EINVAL);
+	assert_int_equal(ml_parse_status(status, strlen(status), &st), -EINVAL);
+	assert_int_equal(ml_parse_kb_field(meminfo, strlen(meminfo), "MemFree", &v), -EINVAL);
+	assert_int_equal(ml_parse_kb_field(meminfo, strlen(meminfo), "MemTotal", &v), 0);
+	assert_int_equal(v, 100 * KB);
+}
+
+static void test_loadavg_and_mountinfo(void **state)
+{
+	const char *mi = "22 27 0:21 / /proc rw,relatime - proc proc rw,hidepid=invisible\n"
+	                 "23 27 0:22 / /p2 rw - proc proc rw,hidepid=2\n"
+	                 "24 27 0:23 / /p3 rw - proc proc rw\n";
+	uint64_t t;
+
+	(void)state;
+	assert_int_equal(ml_parse_loadavg_threads("0.47 0.89 0.63 1/79 13282\n", 26, &t), 0);
+	assert_int_equal(t, 79);
+	assert_int_equal(ml_parse_loadavg_threads("0.47 0.89\n", 10, &t), -EINVAL);
+	assert_true(ml_parse_mountinfo_hidepid(mi, strlen(mi), "/proc"));
+	assert_true(ml_parse_mountinfo_hidepid(mi, strlen(mi), "/p2"));
+	assert_false(ml_parse_mountinfo_hidepid(mi, strlen(mi), "/p3"));
+	assert_false(ml_parse_mountinfo_hidepid(mi, strlen(mi), "/nowhere"));
+}
+
+/* The jail of a source directory: what each kind of file opens as. */
+static void test_source_jail(void **state)
+{
+	char dir[] = "/tmp/memledger-jail-XXXXXX", path[256];
+	struct ml_source *src;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/proc", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/proc/meminfo", dir);
+	fclose(fopen(path, "w"));
+	snprintf(path, sizeof(path), "%s/proc/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof(path), "%s/proc/sub", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/proc/in", dir);
+	assert_int_equal(symlink("sub", path), 0);
+	snprintf(path, sizeof(path), "%s/proc/sub/f", dir);
+	fclose(fopen(path, "w"));
+	snprintf(path, sizeof(path), "%s/proc/out", dir);
+	assert_int_equal(symlink("..", path), 0);
+	snprintf(path, sizeof(path), "%s/proc/last", dir);
+	assert_int_equal(symlink("meminfo", path), 0);
+	snprintf(path, sizeof(path), "%s/proc", dir);
+	src = ml_source_new(path);
+	assert_non_null(src);
+	fd = ml_source_open(src, "meminfo");
+	assert_true(fd >= 0);
+	close(fd);
+	fd = ml_source_open(src, "in/f"); /* a link that stays inside */
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(ml_source_open(src, "fifo"), -ML_ENOTREG);
+	assert_int_equal(ml_source_open(src, "sub"), -EISDIR);
+	assert_int_equal(ml_source_open(src, "last"), -ELOOP);
+	assert_int_equal(ml_source_open(src, "out/proc/meminfo"), -EXDEV);
+	assert_int_equal(ml_source_open(src, "../proc/meminfo"), -EXDEV);
+	ml_source_free(src);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	assert_int_equal(system(path), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -500,6 +580,9 @@ int main(void)
 	    cmocka_unit_test(test_cmdline),
 	    cmocka_unit_test(test_sysv_shm),
 	    cmocka_unit_test(test_cgroup),
+	    cmocka_unit_test(test_duplicate_keys),
+	    cmocka_unit_test(test_loadavg_and_mountinfo),
+	    cmocka_unit_test(test_source_jail),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
