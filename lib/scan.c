@@ -25,6 +25,8 @@ enum outcome {
 /* A reader's state: its buffer, and where a failure happened. */
 struct reader {
 	const struct ml_source *src;
+	bool count_threads;    /* to find hidden processes: add each one's threads below */
+	uint64_t threads_seen; /* Σ threads of the processes this reader opened */
 	struct ml_buf buf;
 	uint64_t *pagemap; /* PAGEMAP_CHUNK entries, with ML_NEED_PAGEMAP */
 	bool procfs;       /* the source is the live /proc */
@@ -330,6 +332,11 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 	dirfd = ml_source_open_pid(src, pid);
 	if (dirfd < 0)
 		return dirfd == -ENOENT ? VANISHED : outcome_of_errno(r, dirfd, "");
+	if (r->count_threads) { /* a task directory links to each thread's: 2 + threads */
+		struct stat st;
+		if (fstatat(dirfd, "task", &st, 0) == 0 && st.st_nlink > 2)
+			r->threads_seen += st.st_nlink - 2;
+	}
 	if (needs & ML_NEED_STATUS)
 		o = read_status(r, dirfd, p);
 	if (ok(o) && (needs & ML_NEED_STAT))
@@ -449,25 +456,15 @@ static void collect(struct scan_job *job, struct ml_scan *out)
 
 /*
  * Says in why (why_size bytes) when the live /proc lists fewer processes than the kernel
- * runs: the threads of the listed processes (each task directory's link count less 2)
- * against the kernel's count in loadavg, which no PID namespace narrows, less what
- * starts and ends meanwhile. Leaves why "" when none is hidden, or it cannot tell.
+ * runs: listed, the threads of the processes listed (their task directories' link
+ * counts), against the kernel's count in loadavg, which no PID namespace narrows, less
+ * what starts and ends meanwhile. Leaves why "" when none is hidden, or it cannot tell.
  */
-static void find_hidden(struct ml_source *src, const pid_t *pids, size_t n, char *why,
-                        size_t why_size)
+static void find_hidden(struct ml_source *src, uint64_t listed, char *why, size_t why_size)
 {
-	uint64_t listed = 0, threads;
 	struct ml_buf b = {0};
-	char path[32];
-	struct stat st;
+	uint64_t threads;
 
-	if (!ml_source_is_procfs(src))
-		return;
-	for (size_t i = 0; i < n; i++) {
-		snprintf(path, sizeof(path), "%d/task", (int)pids[i]);
-		if (ml_source_stat(src, path, &st) == 0 && st.st_nlink > 2)
-			listed += st.st_nlink - 2;
-	}
 	if (ml_source_read(src, "loadavg", &b) == 0 &&
 	    ml_parse_loadavg_threads(b.data, b.len, &threads) == 0 &&
 	    threads > listed + 16 + threads / 16) {
@@ -485,6 +482,7 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 {
 	struct scan_job job = {.src = src, .opts = opts};
 	struct reader readers[8];
+	uint64_t threads = 0; /* of the processes listed */
 	pid_t *listed = NULL;
 	unsigned nreaders;
 	int rc = 0;
@@ -499,7 +497,6 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 		if (rc < 0)
 			return rc;
 		job.pids = listed;
-		find_hidden(src, listed, job.n, out->hidden, sizeof(out->hidden));
 	}
 	job.procs = calloc(job.n ? job.n : 1, sizeof(*job.procs));
 	job.outcomes = calloc(job.n ? job.n : 1, sizeof(*job.outcomes));
@@ -512,6 +509,7 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 	for (unsigned t = 0; t < 8; t++) {
 		readers[t].src = src;
 		readers[t].procfs = ml_source_is_procfs(src);
+		readers[t].count_threads = readers[t].procfs && !opts->npids;
 	}
 	atomic_init(&job.next, 0);
 	pthread_mutex_init(&job.lock, NULL);
@@ -522,9 +520,12 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 	collect(&job, out);
 	job.procs = NULL;
 	for (unsigned t = 0; t < nreaders; t++) {
+		threads += readers[t].threads_seen;
 		ml_buf_free(&readers[t].buf);
 		free(readers[t].pagemap);
 	}
+	if (rc == 0 && readers[0].count_threads)
+		find_hidden(src, threads, out->hidden, sizeof(out->hidden));
 out:
 	free(job.procs);
 	free(job.outcomes);
