@@ -329,6 +329,8 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 	/* Something must tell a process from a kernel thread: stat is the cheapest. */
 	if (!(needs & (ML_NEED_STATUS | ML_NEED_ROLLUP | ML_NEED_SMAPS)))
 		needs |= ML_NEED_STAT;
+	if (opts->leave_out_self && r->procfs && pid == getpid())
+		return SKIP;
 	dirfd = ml_source_open_pid(src, pid);
 	if (dirfd < 0)
 		return dirfd == -ENOENT ? VANISHED : outcome_of_errno(r, dirfd, "");

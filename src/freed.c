@@ -8,20 +8,11 @@
 #include "freed.h"
 #include "ps.h"
 
-/* Leaves memledger itself out of the live system: its pages say nothing of the system's,
- * and a sanitizer build's shadow memory is terabytes of address space to walk. A captured
- * process that had memledger's PID is another process. */
-static bool not_self(const struct ml_proc *p, void *ctx)
-{
-	(void)ctx;
-	return p->pid != getpid();
-}
-
 int pages_scan(const struct cli *cli, unsigned needs, struct ml_scan *s, struct ml_pages **pg)
 {
 	struct ml_scan_opts opts = {
 	    .needs = needs | ML_NEED_SMAPS | ML_NEED_STATUS,
-	    .keep = not_self,
+	    .leave_out_self = true, /* and a sanitizer build's terabytes of shadow */
 	    .threads = cli->threads,
 	    .on_mapping = ml_pages_on_mapping,
 	    .on_pages = ml_pages_on_pages,
@@ -40,8 +31,6 @@ int pages_scan(const struct cli *cli, unsigned needs, struct ml_scan *s, struct 
 		return EXIT_ERROR;
 	}
 	opts.mapping_ctx = opts.pages_ctx = *pg;
-	if (!ml_source_is_procfs(src))
-		opts.keep = NULL;
 	rc = ml_scan_run(src, &opts, s);
 	if (rc < 0)
 		ps_report_scan_error(src, s, rc);

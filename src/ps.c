@@ -371,6 +371,7 @@ int ps_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void
 	    .keep = (cli->have_uid || cli->have_regex) ? ps_keep_proc : NULL,
 	    .keep_ctx = cli,
 	    .threads = cli->threads,
+	    .leave_out_self = true,
 	    .on_mapping = on_mapping,
 	    .mapping_ctx = mapping_ctx,
 	};

@@ -57,7 +57,9 @@ struct ml_scan_opts {
 	size_t npids;
 	ml_proc_filter_fn keep; /* NULL keeps all; called from reader threads */
 	void *keep_ctx;
-	unsigned threads; /* reader threads; 0 picks one per CPU, at most 2 */
+	unsigned threads;    /* reader threads; 0 picks one per CPU, at most 2 */
+	bool leave_out_self; /* in the live /proc: not the calling process, whose pages say
+	                        nothing of the system's (a captured PID is another process) */
 	ml_proc_mapping_fn
 	    on_mapping; /* with ML_NEED_SMAPS: each mapping; a non-zero return fails the scan */
 	void *mapping_ctx;

@@ -574,7 +574,14 @@ def check_unprivileged(memledger):
     check("as nobody: the table says so on stderr",
           "could not be read; run as root to see them" in out.stderr, out.stderr)
     check("as nobody: exit status 0", out.returncode == 0)
-    out = subprocess.run(drop + ["system"], capture_output=True, text=True, env=dict(os.environ, LC_ALL="C.UTF-8"))
+    # A process of nobody's own to read: memledger leaves itself out.
+    sleeper = subprocess.Popen(drop[:-1] + ["sleep", "60"])
+    try:
+        out = subprocess.run(drop + ["system"], capture_output=True, text=True,
+                             env=dict(os.environ, LC_ALL="C.UTF-8"))
+    finally:
+        sleeper.kill()
+        sleeper.wait()
     lines = out.stdout.splitlines()
     mapped = [l for l in lines if "mapped by processes" in l]
     unmapped = [l for l in lines if "not mapped" in l]
@@ -619,6 +626,18 @@ def check_hidden(memledger):
               doc["mapped_exact"] is not True)
     doc = memledger_json(memledger, "system")
     check("all of /proc: nothing hidden", doc["hidden"] is None, doc["hidden"])
+
+
+def check_self(memledger):
+    """memledger is no row of its own process views on the live system."""
+    args = ["-J", "-o", "PID,COMMAND", "-P", "memledger-self-check"]
+    doc = memledger_json(memledger, *args)
+    mine = [p for p in doc["processes"] if "memledger-self-check" in p["command"]
+            and p["command"].startswith(memledger)]
+    check("memledger leaves itself out of ps", not mine, f"{mine}")
+    doc = memledger_json(memledger, "groups", "--by", "comm", "-J", "-o", "NAME,PROCS")
+    check("memledger leaves itself out of groups (no other memledger runs meanwhile)",
+          not any(g["name"] == "memledger" for g in doc["groups"]), "")
 
 
 def check_vanished(memledger):
@@ -701,6 +720,7 @@ def main():
         check_system(memledger)
         check_unprivileged(memledger)
         check_vanished(memledger)
+        check_self(memledger)
         check_hidden(memledger)
         check_chain(memledger, helper)
         check_mid_exec(memledger)
