@@ -228,6 +228,8 @@ static int compile_regex(const char *arg, regex_t *re, bool *have)
 	return -1;
 }
 
+static int set_format(struct cli *cli, enum out_format f);
+
 /* Applies one option. Returns -1 to go on, or an exit status. */
 static int apply_option(int c, const char *arg, struct cli *cli)
 {
@@ -237,9 +239,9 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case 's': cli->sort = arg; break;
 	case 'r': cli->reverse = true; break;
 	case 't': cli->totals = true; break;
-	case 'J': cli->out.format = OUT_JSON; break;
-	case OPT_CSV: cli->out.format = OUT_CSV; break;
-	case OPT_RAW: cli->out.format = OUT_RAW; break;
+	case 'J': return set_format(cli, OUT_JSON);
+	case OPT_CSV: return set_format(cli, OUT_CSV);
+	case OPT_RAW: return set_format(cli, OUT_RAW);
 	case 'n': cli->out.noheadings = true; break;
 	case 'b': cli->out.bytes = true; break;
 	case OPT_SOURCE: cli->source = arg; break;
@@ -281,6 +283,31 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	return -1;
 }
 
+/* Sets the output format; a second, different one is an error. Returns -1 to go on, or
+ * EXIT_USAGE. */
+static int set_format(struct cli *cli, enum out_format f)
+{
+	if (cli->out.format != OUT_TABLE && cli->out.format != f) {
+		cli_warn("-J, --csv and --raw are one output format each: give one");
+		return EXIT_USAGE;
+	}
+	cli->out.format = f;
+	return -1;
+}
+
+/* Says what getopt found wrong with argv[optind - 1], as every message: "memledger: ". */
+static void option_error(int c, char **argv)
+{
+	const char *opt = argv[optind - 1];
+
+	if (c == ':')
+		cli_warn("option '%s' needs an argument", opt);
+	else if (optopt && opt[0] == '-' && opt[1] != '-')
+		cli_warn("unknown option: '-%c'", optopt);
+	else
+		cli_warn("unknown option: '%s'", opt);
+}
+
 int cli_parse(int argc, char **argv, struct cli *cli)
 {
 	int c, rc;
@@ -288,7 +315,10 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	memset(cli, 0, sizeof(*cli));
 	cli->command = "ps";
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:s:rtJnbp:u:P:M:hV", longopts, NULL)) != -1) {
+	opterr = 0; /* its messages start with argv[0], ours with "memledger: " */
+	while ((c = getopt_long(argc, argv, ":o:s:rtJnbp:u:P:M:hV", longopts, NULL)) != -1) {
+		if (c == '?' || c == ':')
+			option_error(c, argv);
 		rc = apply_option(c, optarg, cli);
 		if (rc >= 0)
 			return rc;
