@@ -435,13 +435,19 @@ static void run_readers(struct scan_job *job, struct reader *readers, unsigned n
 /* Moves the rows into out, counts the rest, frees what the dropped ones held. */
 static void collect(struct scan_job *job, struct ml_scan *out)
 {
-	size_t rows = 0;
+	size_t rows = 0, unreadable = 0;
+
+	for (size_t i = 0; i < job->n; i++)
+		unreadable += job->outcomes[i] == UNREADABLE;
+	out->unreadable_pids = unreadable ? malloc(unreadable * sizeof(pid_t)) : NULL;
 
 	for (size_t i = 0; i < job->n; i++) {
 		if (job->outcomes[i] == ROW) {
 			job->procs[rows++] = job->procs[i];
 			continue;
 		}
+		if (job->outcomes[i] == UNREADABLE && out->unreadable_pids)
+			out->unreadable_pids[out->unreadable] = job->pids[i];
 		if (job->outcomes[i] == UNREADABLE)
 			out->unreadable++;
 		else if (job->outcomes[i] == VANISHED)
@@ -480,6 +486,13 @@ static void find_hidden(struct ml_source *src, uint64_t listed, char *why, size_
 	ml_buf_free(&b);
 }
 
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct ml_scan *out)
 {
 	struct scan_job job = {.src = src, .opts = opts};
@@ -491,8 +504,13 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 
 	memset(out, 0, sizeof(*out));
 	memset(readers, 0, sizeof(readers));
-	if (opts->npids) {
-		job.pids = opts->pids;
+	if (opts->npids) { /* in PID order, as the rows are kept (ml_scan_find) */
+		listed = malloc(opts->npids * sizeof(*listed));
+		if (!listed)
+			return -ENOMEM;
+		memcpy(listed, opts->pids, opts->npids * sizeof(*listed));
+		qsort(listed, opts->npids, sizeof(*listed), cmp_pid);
+		job.pids = listed;
 		job.n = opts->npids;
 	} else {
 		rc = ml_source_list_pids(src, &listed, &job.n);
@@ -646,5 +664,6 @@ void ml_scan_free(struct ml_scan *s)
 		free(s->procs[i].cgroup);
 	}
 	free(s->procs);
+	free(s->unreadable_pids);
 	memset(s, 0, sizeof(*s));
 }

@@ -239,7 +239,7 @@ static int report(struct cli *cli, const struct colinfo **cols, int ncols,
 		rc = rows ? print_libs(cli, &s, rows, n, cols, ncols) : -ENOMEM;
 		if (rc < 0)
 			cli_warn("cannot write the output: %s", strerror(-rc));
-		rc = rc < 0 ? EXIT_ERROR : EXIT_OK;
+		rc = rc < 0 || ps_none_of_the_pids(cli, &s) ? EXIT_ERROR : EXIT_OK;
 	}
 	free(rows);
 	free(libs);

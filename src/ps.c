@@ -318,6 +318,11 @@ int ps_print_document(const struct cli *cli, struct out_table *t, const struct m
 	}
 	json_key(&j, "unreadable");
 	json_u64(&j, s->unreadable);
+	json_key(&j, "unreadable_pids");
+	json_array_begin(&j);
+	for (size_t i = 0; s->unreadable_pids && i < s->unreadable; i++)
+		json_u64(&j, (uint64_t)s->unreadable_pids[i]);
+	json_array_end(&j);
 	json_key(&j, "hidden");
 	if (s->hidden[0])
 		json_string(&j, s->hidden);
@@ -342,14 +347,54 @@ static int print_rows(const struct cli *cli, const struct ml_scan *s, const stru
 	return EXIT_OK;
 }
 
+/* "1, 7, 42 and 3 more": the first few of n PIDs, into buf. */
+static void pid_list_text(const pid_t *v, size_t n, char *buf, size_t size)
+{
+	size_t len = 0, shown = n < 5 ? n : 5;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < shown && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%d", i ? ", " : "", (int)v[i]);
+	if (n > shown && len < size)
+		snprintf(buf + len, size - len, " and %zu more", n - shown);
+}
+
 void ps_report_unreadable(const struct cli *cli, const struct ml_scan *s)
 {
+	char pids[96];
+
 	if (s->hidden[0] && cli->out.format != OUT_JSON)
 		cli_warn("%s; sums over every process are lower bounds", s->hidden);
 	if (s->unreadable == 0 || cli->out.format == OUT_JSON)
 		return;
-	cli_warn("%zu process%s could not be read%s", s->unreadable, s->unreadable == 1 ? "" : "es",
-	         geteuid() == 0 ? " (refused even to root)" : "; run as root to see them");
+	pid_list_text(s->unreadable_pids, s->unreadable_pids ? s->unreadable : 0, pids,
+	              sizeof(pids));
+	cli_warn("%zu process%s could not be read%s: PID%s %s", s->unreadable,
+	         s->unreadable == 1 ? "" : "es",
+	         geteuid() == 0 ? " (refused even to root)" : "; run as root to see them",
+	         s->unreadable == 1 ? "" : "s", pids);
+}
+
+/* True when pid is among the scan's unreadable processes. */
+static bool unreadable(const struct ml_scan *s, pid_t pid)
+{
+	for (size_t i = 0; s->unreadable_pids && i < s->unreadable; i++)
+		if (s->unreadable_pids[i] == pid)
+			return true;
+	return false;
+}
+
+bool ps_none_of_the_pids(const struct cli *cli, const struct ml_scan *s)
+{
+	size_t found = 0;
+
+	for (size_t i = 0; i < cli->npids; i++) {
+		if (ml_scan_find(s, cli->pids[i]) >= 0 || unreadable(s, cli->pids[i]))
+			found++;
+		else
+			cli_warn("no process %d (or it has no user memory)", (int)cli->pids[i]);
+	}
+	return cli->npids > 0 && found == 0;
 }
 
 void ps_report_scan_error(struct ml_source *src, const struct ml_scan *s, int rc)
@@ -430,6 +475,8 @@ int ps_run(struct cli *cli)
 		view_sort(&r, rows, key, &infos[0], cli->reverse);
 		rc = print_rows(cli, &s, (needs & ML_NEED_PAGEMAP) ? pg : NULL, &r, cols, ncols);
 	}
+	if (ps_none_of_the_pids(cli, &s)) /* as ps -p: the header, then exit status 1 */
+		rc = EXIT_ERROR;
 	free_rows(rows, n);
 	free_figures(&f);
 	ml_pages_free(pg);

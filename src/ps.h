@@ -30,8 +30,15 @@ unsigned ps_filter_needs(const struct cli *cli);
 int ps_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
             struct ml_scan *s);
 
-/* Says on stderr how many processes could not be read (JSON carries it as a field). */
+/* Says on stderr why processes are hidden, and how many could not be read and which (JSON
+ * carries them as fields). */
 void ps_report_unreadable(const struct cli *cli, const struct ml_scan *s);
+
+/*
+ * Names on stderr each PID of -p that the scan found neither as a row nor as unreadable.
+ * Returns true when -p named PIDs and none of them exists: the view exits 1, as ps -p.
+ */
+bool ps_none_of_the_pids(const struct cli *cli, const struct ml_scan *s);
 
 struct ml_pages;
 

@@ -147,6 +147,8 @@ int users_run(struct cli *cli)
 	if (rc < 0) {
 		ps_report_unreadable(cli, &s);
 		rc = report(cli, &s, cols, ncols, key);
+		if (ps_none_of_the_pids(cli, &s))
+			rc = EXIT_ERROR;
 	}
 	ml_scan_free(&s);
 	return rc;

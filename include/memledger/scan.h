@@ -71,7 +71,8 @@ struct ml_scan_opts {
 struct ml_scan {
 	struct ml_proc *procs; /* ascending PID */
 	size_t nprocs;
-	size_t unreadable; /* processes whose files could not be read (EACCES, ...) */
+	size_t unreadable;      /* processes whose files could not be read (EACCES, ...) */
+	pid_t *unreadable_pids; /* their PIDs, ascending (malloc'ed; NULL when none) */
 	size_t vanished;   /* processes that exited while read */
 	char hidden[128];  /* why processes that exist are not listed (a PID namespace, or
 	                      hidepid=2), "" when the live listing shows them all: then figures

@@ -641,12 +641,17 @@ def check_self(memledger):
 
 
 def check_vanished(memledger):
-    """A process gone before it is read is no row and no error."""
+    """A process gone before it is read is no row and not unreadable; asked for by -p
+    alone, it is named on stderr and the exit status is 1, as ps -p says."""
     child = subprocess.Popen(["true"])
     child.wait()
-    doc = memledger_json(memledger, "-p", str(child.pid))
+    out = subprocess.run([memledger, "-J", "-p", str(child.pid)], capture_output=True,
+                         text=True)
+    doc = json.loads(out.stdout)
     check("a vanished process is no row", doc["processes"] == [])
     check("a vanished process is not unreadable", doc["unreadable"] == 0)
+    check("-p of a vanished process alone: named, exit 1",
+          out.returncode == 1 and f"no process {child.pid}" in out.stderr, out.stderr)
 
 
 def json_tree_nodes(nodes):
