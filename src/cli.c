@@ -9,46 +9,14 @@
 
 #include "cli.h"
 #include "memledger/source.h"
-#include "ps.h"
 
 #ifndef MEMLEDGER_VERSION
 #define MEMLEDGER_VERSION "unknown"
 #endif
 
-void cli_warn(const char *fmt, ...)
+void cli_print_options(FILE *f)
 {
-	va_list ap;
-
-	fputs("memledger: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-struct ml_source *cli_open_source(const struct cli *cli)
-{
-	struct ml_source *src = ml_source_new(cli->source);
-
-	if (!src)
-		cli_warn("cannot open %s: %s", cli->source ? cli->source : "/proc",
-		         strerror(errno));
-	return src;
-}
-
-static void usage(FILE *f)
-{
-	fputs("Usage:\n"
-	      " memledger [ps] [options]\n"
-	      " memledger maps [options] PID...\n"
-	      " memledger users [options]\n"
-	      " memledger libs [options]\n"
-	      " memledger system [options]\n"
-	      " memledger freed [options] PID...\n"
-	      " memledger tree [options] [PID]\n"
-	      " memledger groups [--by KEY] [options]\n"
-	      " memledger shm [--owner POLICY] [options]\n"
-	      "\n"
+	fputs("\n"
 	      "How much memory each process uses, as the kernel counts it. memledger leaves\n"
 	      "itself out of every process view: its own mappings are noise in what it measures.\n"
 	      "\n"
@@ -80,13 +48,18 @@ static void usage(FILE *f)
 	      "     --threads <n>      reader threads (default: 2 on 2 or more CPUs)\n"
 	      " -h, --help             this help\n"
 	      " -V, --version          the version\n"
-	      "\n"
-	      "Columns:\n",
+	      "\n",
 	      f);
-	ps_list_columns(f);
-	fputs("\nSizes are in bytes; a '-' is a figure the kernel did not give (unknown, not 0).\n"
-	      "See memledger(1).\n",
-	      f);
+}
+
+struct ml_source *cli_open_source(const struct cli *cli)
+{
+	struct ml_source *src = ml_source_new(cli->source);
+
+	if (!src)
+		cli_warn("cannot open %s: %s", cli->source ? cli->source : "/proc",
+		         strerror(errno));
+	return src;
 }
 
 static bool pid_listed(const struct cli *cli, pid_t pid)
@@ -276,7 +249,7 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 			return EXIT_USAGE;
 		}
 		break;
-	case 'h': usage(stdout); return EXIT_OK;
+	case 'h': cli->help = true; break;
 	case 'V': printf("memledger %s\n", MEMLEDGER_VERSION); return EXIT_OK;
 	default: fputs("Try 'memledger --help' for more information.\n", stderr); return EXIT_USAGE;
 	}
@@ -326,15 +299,6 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	/* getopt has moved the operands to the end: the first one names the view. */
 	if (optind < argc)
 		cli->command = argv[optind++];
-	if (strcmp(cli->command, "ps") != 0 && strcmp(cli->command, "maps") != 0 &&
-	    strcmp(cli->command, "users") != 0 && strcmp(cli->command, "libs") != 0 &&
-	    strcmp(cli->command, "system") != 0 && strcmp(cli->command, "freed") != 0 &&
-	    strcmp(cli->command, "tree") != 0 && strcmp(cli->command, "groups") != 0 &&
-	    strcmp(cli->command, "shm") != 0) {
-		cli_warn("unknown command: '%s'", cli->command);
-		fputs("Try 'memledger --help' for more information.\n", stderr);
-		return EXIT_USAGE;
-	}
 	cli->operands = argv + optind;
 	cli->noperands = argc - optind;
 	return -1;

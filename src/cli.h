@@ -4,15 +4,18 @@
 
 #include <regex.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "msg.h"
 #include "output.h"
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
 struct cli {
-	const char *command; /* the view: "ps" */
+	const char *command; /* the view: "ps", or the first operand, which main checks */
+	bool help;           /* -h: main prints the usage */
 	const char *columns; /* -o, as given */
 	const char *sort;    /* -s */
 	bool reverse;        /* -r */
@@ -40,10 +43,13 @@ struct cli {
 };
 
 /*
- * Parses argv into cli. Returns -1 to go on, or an exit status: EXIT_OK after --help or
- * --version, EXIT_USAGE after a one-line message on stderr.
+ * Parses argv into cli. Returns -1 to go on (with cli->help: print the usage), or an exit
+ * status: EXIT_OK after --version, EXIT_USAGE after a one-line message on stderr.
  */
 int cli_parse(int argc, char **argv, struct cli *cli);
+
+/* Prints what --help says of the options: the part after the synopsis. */
+void cli_print_options(FILE *f);
 
 /* True when -p lists pid, or there is no -p. */
 bool cli_wants_pid(const struct cli *cli, pid_t pid);
@@ -55,8 +61,5 @@ struct ml_source;
 
 /* Opens --source (or /proc). Returns NULL after a one-line message when it cannot. */
 struct ml_source *cli_open_source(const struct cli *cli);
-
-/* Prints "memledger: " and the message to stderr. */
-void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -6,49 +6,7 @@
 #include <unistd.h>
 
 #include "freed.h"
-#include "ps.h"
-
-int pages_scan(const struct cli *cli, unsigned needs, struct ml_scan *s, struct ml_pages **pg)
-{
-	struct ml_scan_opts opts = {
-	    .needs = needs | ML_NEED_SMAPS | ML_NEED_STATUS,
-	    .leave_out_self = true, /* and a sanitizer build's terabytes of shadow */
-	    .threads = cli->threads,
-	    .on_mapping = ml_pages_on_mapping,
-	    .on_pages = ml_pages_on_pages,
-	};
-	struct ml_source *src = cli_open_source(cli);
-	int rc;
-
-	memset(s, 0, sizeof(*s));
-	*pg = NULL;
-	if (!src)
-		return EXIT_ERROR;
-	*pg = ml_pages_new();
-	if (!*pg) {
-		ml_source_free(src);
-		cli_warn("out of memory");
-		return EXIT_ERROR;
-	}
-	opts.mapping_ctx = opts.pages_ctx = *pg;
-	rc = ml_scan_run(src, &opts, s);
-	if (rc < 0)
-		ps_report_scan_error(src, s, rc);
-	if (rc == 0 && (rc = ml_pages_resolve(*pg, src, s)) < 0)
-		cli_warn("cannot account pages: %s", strerror(-rc));
-	ml_source_free(src);
-	if (rc < 0)
-		return EXIT_ERROR;
-	if ((needs & ML_NEED_PAGEMAP) && !ml_pages_exact(*pg))
-		cli_warn("frame numbers are not readable%s: FREED is a lower bound from smaps",
-		         geteuid() == 0 ? "" : " (run as root)");
-	else if ((needs & ML_NEED_PAGEMAP) && s->unreadable && cli->out.format != OUT_JSON)
-		cli_warn("FREED takes it that the %zu process%s not read map%s none of these pages "
-		         "and hold%s none of these swap slots",
-		         s->unreadable, s->unreadable == 1 ? "" : "es",
-		         s->unreadable == 1 ? "s" : "", s->unreadable == 1 ? "s" : "");
-	return -1;
-}
+#include "procs.h"
 
 /* Parses the PID operands into pids, each once. Returns their count, or -1 after a
  * message. */
@@ -167,7 +125,7 @@ int freed_run(struct cli *cli)
 		free(pids);
 		return EXIT_USAGE;
 	}
-	rc = pages_scan(cli, ML_NEED_PAGEMAP, &s, &pg);
+	rc = procs_scan_pages(cli, ML_NEED_PAGEMAP, &s, &pg);
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_ERROR;
@@ -190,7 +148,7 @@ int freed_run(struct cli *cli)
 	for (int i = 0; i < n; i++) /* no smaps to book its pages from: unknown, as in ps */
 		if (!(s.procs[ml_scan_find(&s, pids[i])].have & ML_NEED_SMAPS))
 			f.anon = f.swap = f.shmem = ML_UNKNOWN;
-	ps_report_unreadable(cli, &s);
+	procs_report_unreadable(cli, &s);
 	json_init(&j, stdout);
 	if (cli->out.format == OUT_JSON) {
 		print_json(pids, n, &f, s.unreadable);

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "freed.h"
 #include "groups.h"
-#include "ps.h"
+#include "memledger.h"
+#include "procs.h"
 #include "view.h"
 
 enum group_field {
@@ -118,11 +118,13 @@ static int key_of(const struct grouping *g, size_t i, char **name)
 		else if (asprintf(name, "%llu", (unsigned long long)p->status.uid) < 0)
 			return -ENOMEM;
 		break;
-	case BY_SESSION: *name = ps_pid_label(g->scan, p->stat.session); return *name ? 0 : -ENOMEM;
-	case BY_PGID: *name = ps_pid_label(g->scan, p->stat.pgid); return *name ? 0 : -ENOMEM;
+	case BY_SESSION:
+		*name = procs_pid_label(g->scan, p->stat.session);
+		return *name ? 0 : -ENOMEM;
+	case BY_PGID: *name = procs_pid_label(g->scan, p->stat.pgid); return *name ? 0 : -ENOMEM;
 	case BY_TREE: i = g->root[i]; /* fall through */
 	case BY_PID:
-		*name = ps_pid_label(g->scan, g->scan->procs[i].pid);
+		*name = procs_pid_label(g->scan, g->scan->procs[i].pid);
 		return *name ? 0 : -ENOMEM;
 	}
 	if (text && !(*name = strdup(text)))
@@ -309,8 +311,8 @@ int groups_run(struct cli *cli)
 		cli_warn("unknown sort column: '%s'", sort);
 		return EXIT_USAGE;
 	}
-	rc = pages_scan(cli, ML_NEED_PAGEMAP | ML_NEED_ROLLUP | key_needs((enum group_key)by), &s,
-	                &pg);
+	rc = procs_scan_pages(cli, ML_NEED_PAGEMAP | ML_NEED_ROLLUP | key_needs((enum group_key)by),
+	                      &s, &pg);
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_ERROR;
@@ -321,13 +323,13 @@ int groups_run(struct cli *cli)
 		goto out;
 	}
 	sort_groups(cli, &g, key);
-	ps_report_unreadable(cli, &s);
+	procs_report_unreadable(cli, &s);
 	{
 		struct view_rows r = {g.groups,   g.ngroups, sizeof(*g.groups),
 		                      row_number, row_text,  row_bound};
 		t = view_table(cli, "groups", &r, cols, ncols, total_cell, &r);
 	}
-	if (!t || ps_print_document(cli, t, &s, pg) < 0) {
+	if (!t || procs_print_document(cli, t, &s, pg) < 0) {
 		cli_warn("cannot write the output");
 		goto out;
 	}

@@ -5,7 +5,7 @@
 
 #include "libs_view.h"
 #include "memledger.h"
-#include "ps.h"
+#include "procs.h"
 #include "view.h"
 
 enum { F_NAME, F_KIND, F_PROCS, F_MAPPINGS, F_AVGPSS, F_DEV, F_INODE, F_PID };
@@ -184,7 +184,7 @@ static int print_libs(const struct cli *cli, const struct ml_scan *s, const stru
 			cells[i] = total_cell(rows, n, cols[i]);
 		rc = out_table_add_totals(t, cells);
 	}
-	return rc ? rc : ps_print_document(cli, t, s, NULL);
+	return rc ? rc : procs_print_document(cli, t, s, NULL);
 }
 
 /* The rows that -M keeps, sorted. Returns NULL on allocation failure. */
@@ -219,7 +219,7 @@ static int on_mapping(const struct ml_proc *p, const struct ml_mapping *m, void 
 static int report(struct cli *cli, const struct colinfo **cols, int ncols,
                   const struct colinfo *key)
 {
-	unsigned needs = ML_NEED_SMAPS | ps_filter_needs(cli) |
+	unsigned needs = ML_NEED_SMAPS | procs_filter_needs(cli) |
 	                 (cli->procs ? ML_NEED_CMDLINE | ML_NEED_STATUS : 0);
 	struct ml_libs *uses = ml_libs_new(cli->each_anon);
 	struct ml_scan s = {0};
@@ -231,15 +231,15 @@ static int report(struct cli *cli, const struct colinfo **cols, int ncols,
 
 	if (!uses)
 		return EXIT_ERROR;
-	rc = ps_scan(cli, needs, on_mapping, uses, &s);
+	rc = procs_scan(cli, needs, on_mapping, uses, &s);
 	if (rc < 0) {
-		ps_report_unreadable(cli, &s);
+		procs_report_unreadable(cli, &s);
 		nlibs = ml_libs_fold(uses, &libs);
 		rows = nlibs >= 0 ? build_rows(cli, libs, nlibs, &n, key) : NULL;
 		rc = rows ? print_libs(cli, &s, rows, n, cols, ncols) : -ENOMEM;
 		if (rc < 0)
 			cli_warn("cannot write the output: %s", strerror(-rc));
-		rc = rc < 0 || ps_none_of_the_pids(cli, &s) ? EXIT_ERROR : EXIT_OK;
+		rc = rc < 0 || procs_none_of_the_pids(cli, &s) ? EXIT_ERROR : EXIT_OK;
 	}
 	free(rows);
 	free(libs);

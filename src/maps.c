@@ -5,8 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "memledger.h"
 #include "maps.h"
+#include "memledger.h"
 #include "view.h"
 
 enum maps_field {

@@ -9,8 +9,8 @@
 #include <unistd.h>
 #include <wchar.h>
 
-#include "memledger/parse.h"
 #include "json.h"
+#include "memledger/parse.h"
 #include "output.h"
 
 /*

@@ -7,8 +7,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "freed.h"
 #include "memledger.h"
+#include "procs.h"
 #include "ps.h"
 #include "users.h"
 #include "view.h"
@@ -125,48 +125,6 @@ struct row {
 	bool inexact;               /* FREED is a lower bound */
 };
 
-char *ps_command(const struct ml_proc *p)
-{
-	char *s = NULL;
-
-	if (p->cmdline && p->cmdline[0])
-		return strdup(p->cmdline);
-	if (asprintf(&s, "[%s]", p->comm) < 0)
-		return NULL;
-	return s;
-}
-
-char *ps_pid_label(const struct ml_scan *s, pid_t pid)
-{
-	long i = ml_scan_find(s, pid);
-	const char *comm = i >= 0 ? s->procs[i].comm : "";
-	char *label = NULL;
-
-	return asprintf(&label, "%d%s%s", (int)pid, comm[0] ? " " : "", comm) < 0 ? NULL : label;
-}
-
-unsigned ps_filter_needs(const struct cli *cli)
-{
-	return (cli->have_uid ? ML_NEED_STATUS : 0) |
-	       (cli->have_regex ? ML_NEED_CMDLINE | ML_NEED_STATUS : 0);
-}
-
-/* The -u and -P filter, for ml_scan_opts.keep (ctx: the struct cli). */
-static bool ps_keep_proc(const struct ml_proc *p, void *ctx)
-{
-	const struct cli *cli = ctx;
-	bool keep = true;
-
-	if (cli->have_uid)
-		keep = p->status.uid == cli->uid;
-	if (keep && cli->have_regex) {
-		char *command = ps_command(p);
-		keep = command && regexec(&cli->regex, command, 0, NULL, 0) == 0;
-		free(command);
-	}
-	return keep;
-}
-
 static uint64_t row_number(const void *row, const struct colinfo *c)
 {
 	const struct ml_proc *p = ((const struct row *)row)->proc;
@@ -282,7 +240,7 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
 		struct row *r = &rows[*n];
 		/* A process whose smaps a capture lacks has no FREED to give. */
 		bool captured = p->have & ML_NEED_SMAPS;
-		if (f->pg && (!cli_wants_pid(cli, p->pid) || !ps_keep_proc(p, (void *)cli)))
+		if (f->pg && (!cli_wants_pid(cli, p->pid) || !procs_keep(p, (void *)cli)))
 			continue;
 		*r = (struct row){.proc = p,
 		                  .freed = f->freed && captured ? ml_freed_total(&f->freed[i])
@@ -293,7 +251,7 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
 		if (needs & ML_NEED_STATUS)
 			r->user = user_cache_name(users, p->status.uid);
 		(*n)++;
-		if ((needs & ML_NEED_CMDLINE) && !(r->command = ps_command(p))) {
+		if ((needs & ML_NEED_CMDLINE) && !(r->command = procs_command(p))) {
 			free_rows(rows, *n);
 			rows = NULL;
 		}
@@ -301,135 +259,18 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
 	return rows;
 }
 
-int ps_print_document(const struct cli *cli, struct out_table *t, const struct ml_scan *s,
-                      const struct ml_pages *pg)
-{
-	struct json j;
-	int rc;
-
-	json_init(&j, stdout);
-	if (cli->out.format != OUT_JSON)
-		return out_table_print_free(t, &j);
-	json_object_begin(&j);
-	rc = out_table_print_free(t, &j);
-	if (pg) {
-		json_key(&j, "exact");
-		json_bool(&j, ml_pages_exact(pg));
-	}
-	json_key(&j, "unreadable");
-	json_u64(&j, s->unreadable);
-	json_key(&j, "unreadable_pids");
-	json_array_begin(&j);
-	for (size_t i = 0; s->unreadable_pids && i < s->unreadable; i++)
-		json_u64(&j, (uint64_t)s->unreadable_pids[i]);
-	json_array_end(&j);
-	json_key(&j, "hidden");
-	if (s->hidden[0])
-		json_string(&j, s->hidden);
-	else
-		json_null(&j);
-	json_object_end(&j);
-	json_finish(&j);
-	return rc;
-}
-
 /* Prints the rows (and totals) of a scan. Returns an exit status. */
 static int print_rows(const struct cli *cli, const struct ml_scan *s, const struct ml_pages *pg,
                       const struct view_rows *r, const struct colinfo **cols, int ncols)
 {
 	struct out_table *t = view_table(cli, "processes", r, cols, ncols, total_cell, r);
-	int rc = t ? ps_print_document(cli, t, s, pg) : -ENOMEM;
+	int rc = t ? procs_print_document(cli, t, s, pg) : -ENOMEM;
 
 	if (rc < 0) {
 		cli_warn("cannot write the output: %s", strerror(-rc));
 		return EXIT_ERROR;
 	}
 	return EXIT_OK;
-}
-
-/* "1, 7, 42 and 3 more": the first few of n PIDs, into buf. */
-static void pid_list_text(const pid_t *v, size_t n, char *buf, size_t size)
-{
-	size_t len = 0, shown = n < 5 ? n : 5;
-
-	buf[0] = '\0';
-	for (size_t i = 0; i < shown && len < size; i++)
-		len += (size_t)snprintf(buf + len, size - len, "%s%d", i ? ", " : "", (int)v[i]);
-	if (n > shown && len < size)
-		snprintf(buf + len, size - len, " and %zu more", n - shown);
-}
-
-void ps_report_unreadable(const struct cli *cli, const struct ml_scan *s)
-{
-	char pids[96];
-
-	if (s->hidden[0] && cli->out.format != OUT_JSON)
-		cli_warn("%s; sums over every process are lower bounds", s->hidden);
-	if (s->unreadable == 0 || cli->out.format == OUT_JSON)
-		return;
-	pid_list_text(s->unreadable_pids, s->unreadable_pids ? s->unreadable : 0, pids,
-	              sizeof(pids));
-	cli_warn("%zu process%s could not be read%s: PID%s %s", s->unreadable,
-	         s->unreadable == 1 ? "" : "es",
-	         geteuid() == 0 ? " (refused even to root)" : "; run as root to see them",
-	         s->unreadable == 1 ? "" : "s", pids);
-}
-
-/* True when pid is among the scan's unreadable processes. */
-static bool unreadable(const struct ml_scan *s, pid_t pid)
-{
-	for (size_t i = 0; s->unreadable_pids && i < s->unreadable; i++)
-		if (s->unreadable_pids[i] == pid)
-			return true;
-	return false;
-}
-
-bool ps_none_of_the_pids(const struct cli *cli, const struct ml_scan *s)
-{
-	size_t found = 0;
-
-	for (size_t i = 0; i < cli->npids; i++) {
-		if (ml_scan_find(s, cli->pids[i]) >= 0 || unreadable(s, cli->pids[i]))
-			found++;
-		else
-			cli_warn("no process %d (or it has no user memory)", (int)cli->pids[i]);
-	}
-	return cli->npids > 0 && found == 0;
-}
-
-void ps_report_scan_error(struct ml_source *src, const struct ml_scan *s, int rc)
-{
-	if (s->error_pid)
-		cli_warn("%s/%d/%s: %s", ml_source_path(src), (int)s->error_pid, s->error_file,
-		         ml_source_strerror(rc));
-	else
-		cli_warn("cannot read %s: %s", ml_source_path(src), strerror(-rc));
-}
-
-int ps_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
-            struct ml_scan *s)
-{
-	struct ml_scan_opts opts = {
-	    .needs = needs,
-	    .pids = cli->pids,
-	    .npids = cli->npids,
-	    .keep = (cli->have_uid || cli->have_regex) ? ps_keep_proc : NULL,
-	    .keep_ctx = cli,
-	    .threads = cli->threads,
-	    .leave_out_self = true,
-	    .on_mapping = on_mapping,
-	    .mapping_ctx = mapping_ctx,
-	};
-	struct ml_source *src = cli_open_source(cli);
-	int rc;
-
-	if (!src)
-		return EXIT_ERROR;
-	rc = ml_scan_run(src, &opts, s);
-	if (rc < 0)
-		ps_report_scan_error(src, s, rc);
-	ml_source_free(src);
-	return rc < 0 ? EXIT_ERROR : -1;
 }
 
 int ps_run(struct cli *cli)
@@ -454,18 +295,18 @@ int ps_run(struct cli *cli)
 	for (int i = 0; i < ncols; i++)
 		needs |= column_needs(cols[i]);
 	needs |= column_needs(key);
-	needs |= ps_filter_needs(cli);
+	needs |= procs_filter_needs(cli);
 	owned = shows(cols, ncols, key, F_OWNED);
 	if (owned || (needs & ML_NEED_PAGEMAP)) /* every process, filtered after */
-		rc = pages_scan(cli, needs, &s, &pg);
+		rc = procs_scan_pages(cli, needs, &s, &pg);
 	else
-		rc = ps_scan(cli, needs, NULL, NULL, &s);
+		rc = procs_scan(cli, needs, NULL, NULL, &s);
 	if (rc >= 0) {
 		ml_pages_free(pg);
 		ml_scan_free(&s);
 		return rc;
 	}
-	ps_report_unreadable(cli, &s);
+	procs_report_unreadable(cli, &s);
 	rc = EXIT_ERROR;
 	rows = NULL;
 	if (!pg || ledger_figures(cli, &s, pg, needs & ML_NEED_PAGEMAP, owned, &f) == 0)
@@ -475,7 +316,7 @@ int ps_run(struct cli *cli)
 		view_sort(&r, rows, key, &infos[0], cli->reverse);
 		rc = print_rows(cli, &s, (needs & ML_NEED_PAGEMAP) ? pg : NULL, &r, cols, ncols);
 	}
-	if (ps_none_of_the_pids(cli, &s)) /* as ps -p: the header, then exit status 1 */
+	if (procs_none_of_the_pids(cli, &s)) /* as ps -p: the header, then exit status 1 */
 		rc = EXIT_ERROR;
 	free_rows(rows, n);
 	free_figures(&f);

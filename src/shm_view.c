@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "freed.h"
-#include "ps.h"
+#include "memledger.h"
+#include "procs.h"
 #include "shm_view.h"
 #include "view.h"
 
@@ -114,7 +114,7 @@ static struct shm_row *build_rows(const struct cli *cli, const struct ml_pages *
 		snprintf(r->dev, sizeof(r->dev), "%02x:%02x", r->info.dev_major, r->info.dev_minor);
 		if (r->info.owner < 0)
 			continue;
-		r->owner = ps_pid_label(s, s->procs[r->info.owner].pid);
+		r->owner = procs_pid_label(s, s->procs[r->info.owner].pid);
 		if (!r->owner) {
 			free_rows(rows, *n);
 			return NULL;
@@ -142,7 +142,7 @@ int shm_run(struct cli *cli)
 		cli_warn("unknown sort column: '%s'", sort);
 		return EXIT_USAGE;
 	}
-	rc = pages_scan(cli, ML_NEED_STAT, &s, &pg); /* mappings, not pages */
+	rc = procs_scan_pages(cli, ML_NEED_STAT, &s, &pg); /* mappings, not pages */
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_ERROR;
@@ -151,13 +151,13 @@ int shm_run(struct cli *cli)
 		cli_warn("out of memory");
 		goto out;
 	}
-	ps_report_unreadable(cli, &s);
+	procs_report_unreadable(cli, &s);
 	{
 		struct view_rows r = {rows, n, sizeof(*rows), row_number, row_text, NULL};
 		view_sort(&r, rows, key, &infos[1], cli->reverse);
 		t = view_table(cli, "objects", &r, cols, ncols, total_cell, &r);
 	}
-	if (!t || ps_print_document(cli, t, &s, NULL) < 0) {
+	if (!t || procs_print_document(cli, t, &s, NULL) < 0) {
 		cli_warn("cannot write the output");
 		goto out;
 	}

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "memledger.h"
-#include "ps.h"
+#include "procs.h"
 #include "system_view.h"
 
 static const struct out_col cols[] = {
@@ -182,7 +182,7 @@ static int reconcile(struct cli *cli, struct ml_system *sys, struct reconciliati
 {
 	struct ml_scan s = {0};
 	struct ml_mapped m;
-	int rc = ps_scan(cli, ML_NEED_ROLLUP, NULL, NULL, &s);
+	int rc = procs_scan(cli, ML_NEED_ROLLUP, NULL, NULL, &s);
 
 	if (rc < 0) {
 		rec->pss = ml_metric_total(s.procs, s.nprocs, ML_PSS);

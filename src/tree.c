@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "freed.h"
-#include "ps.h"
+#include "memledger.h"
+#include "procs.h"
 #include "tree.h"
 #include "view.h"
 
@@ -125,7 +125,7 @@ static int add_process(struct out_table *out, const struct tree *t, size_t i, un
                        const struct colinfo **cols, int ncols)
 {
 	struct out_cell cells[VIEW_MAX_COLS];
-	char *command = ps_command(&t->scan->procs[i]); /* the table keeps a copy */
+	char *command = procs_command(&t->scan->procs[i]); /* the table keeps a copy */
 	int rc;
 
 	if (!command)
@@ -195,7 +195,7 @@ static int print_tree(const struct cli *cli, const struct tree *t, long root,
 		out_table_free(out);
 		return rc;
 	}
-	return ps_print_document(cli, out, t->scan, pg);
+	return procs_print_document(cli, out, t->scan, pg);
 }
 
 int tree_run(struct cli *cli)
@@ -213,8 +213,8 @@ int tree_run(struct cli *cli)
 	pid = root_pid(cli);
 	if (pid < 0)
 		return EXIT_USAGE;
-	rc = pages_scan(cli, ML_NEED_PAGEMAP | ML_NEED_STATUS | ML_NEED_CMDLINE | ML_NEED_ROLLUP,
-	                &s, &pg);
+	rc = procs_scan_pages(
+	    cli, ML_NEED_PAGEMAP | ML_NEED_STATUS | ML_NEED_CMDLINE | ML_NEED_ROLLUP, &s, &pg);
 	if (rc >= 0)
 		goto out;
 	rc = EXIT_ERROR;
@@ -226,7 +226,7 @@ int tree_run(struct cli *cli)
 		cli_warn("out of memory");
 		goto out;
 	}
-	ps_report_unreadable(cli, &s);
+	procs_report_unreadable(cli, &s);
 	if (print_tree(cli, &t, root, pg, cols, ncols) < 0) {
 		cli_warn("cannot write the output");
 		goto out;

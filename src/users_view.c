@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "memledger.h"
-#include "ps.h"
+#include "procs.h"
 #include "users.h"
 #include "users_view.h"
 #include "view.h"
@@ -77,7 +77,7 @@ static int print_users(const struct cli *cli, const struct ml_scan *s, struct vi
 {
 	struct out_table *t = view_table(cli, "users", r, cols, ncols, total_cell, s);
 
-	return t ? ps_print_document(cli, t, s, NULL) : -ENOMEM;
+	return t ? procs_print_document(cli, t, s, NULL) : -ENOMEM;
 }
 
 /* The sort column: -s, else PSS. */
@@ -143,11 +143,12 @@ int users_run(struct cli *cli)
 	key = sort_column(cli->sort);
 	if (!key)
 		return EXIT_USAGE;
-	rc = ps_scan(cli, users_needs(cols, ncols, key) | ps_filter_needs(cli), NULL, NULL, &s);
+	rc = procs_scan(cli, users_needs(cols, ncols, key) | procs_filter_needs(cli), NULL, NULL,
+	                &s);
 	if (rc < 0) {
-		ps_report_unreadable(cli, &s);
+		procs_report_unreadable(cli, &s);
 		rc = report(cli, &s, cols, ncols, key);
-		if (ps_none_of_the_pids(cli, &s))
+		if (procs_none_of_the_pids(cli, &s))
 			rc = EXIT_ERROR;
 	}
 	ml_scan_free(&s);

@@ -1,0 +1,212 @@
+/* What the process views share: scanning processes as the command line asks, the
+ * document around their table, and what a scan could not read. Below every view. */
+#include <errno.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "memledger.h"
+#include "procs.h"
+
+char *procs_command(const struct ml_proc *p)
+{
+	char *s = NULL;
+
+	if (p->cmdline && p->cmdline[0])
+		return strdup(p->cmdline);
+	if (asprintf(&s, "[%s]", p->comm) < 0)
+		return NULL;
+	return s;
+}
+
+char *procs_pid_label(const struct ml_scan *s, pid_t pid)
+{
+	long i = ml_scan_find(s, pid);
+	const char *comm = i >= 0 ? s->procs[i].comm : "";
+	char *label = NULL;
+
+	return asprintf(&label, "%d%s%s", (int)pid, comm[0] ? " " : "", comm) < 0 ? NULL : label;
+}
+
+unsigned procs_filter_needs(const struct cli *cli)
+{
+	return (cli->have_uid ? ML_NEED_STATUS : 0) |
+	       (cli->have_regex ? ML_NEED_CMDLINE | ML_NEED_STATUS : 0);
+}
+
+bool procs_keep(const struct ml_proc *p, void *ctx)
+{
+	const struct cli *cli = ctx;
+	bool keep = true;
+
+	if (cli->have_uid)
+		keep = p->status.uid == cli->uid;
+	if (keep && cli->have_regex) {
+		char *command = procs_command(p);
+		keep = command && regexec(&cli->regex, command, 0, NULL, 0) == 0;
+		free(command);
+	}
+	return keep;
+}
+
+int procs_print_document(const struct cli *cli, struct out_table *t, const struct ml_scan *s,
+                         const struct ml_pages *pg)
+{
+	struct json j;
+	int rc;
+
+	json_init(&j, stdout);
+	if (cli->out.format != OUT_JSON)
+		return out_table_print_free(t, &j);
+	json_object_begin(&j);
+	rc = out_table_print_free(t, &j);
+	if (pg) {
+		json_key(&j, "exact");
+		json_bool(&j, ml_pages_exact(pg));
+	}
+	json_key(&j, "unreadable");
+	json_u64(&j, s->unreadable);
+	json_key(&j, "unreadable_pids");
+	json_array_begin(&j);
+	for (size_t i = 0; s->unreadable_pids && i < s->unreadable; i++)
+		json_u64(&j, (uint64_t)s->unreadable_pids[i]);
+	json_array_end(&j);
+	json_key(&j, "hidden");
+	if (s->hidden[0])
+		json_string(&j, s->hidden);
+	else
+		json_null(&j);
+	json_object_end(&j);
+	json_finish(&j);
+	return rc;
+}
+
+/* "1, 7, 42 and 3 more": the first few of n PIDs, into buf. */
+static void pid_list_text(const pid_t *v, size_t n, char *buf, size_t size)
+{
+	size_t len = 0, shown = n < 5 ? n : 5;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < shown && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%d", i ? ", " : "", (int)v[i]);
+	if (n > shown && len < size)
+		snprintf(buf + len, size - len, " and %zu more", n - shown);
+}
+
+void procs_report_unreadable(const struct cli *cli, const struct ml_scan *s)
+{
+	char pids[96];
+
+	if (s->hidden[0] && cli->out.format != OUT_JSON)
+		cli_warn("%s; sums over every process are lower bounds", s->hidden);
+	if (s->unreadable == 0 || cli->out.format == OUT_JSON)
+		return;
+	pid_list_text(s->unreadable_pids, s->unreadable_pids ? s->unreadable : 0, pids,
+	              sizeof(pids));
+	cli_warn("%zu process%s could not be read%s: PID%s %s", s->unreadable,
+	         s->unreadable == 1 ? "" : "es",
+	         geteuid() == 0 ? " (refused even to root)" : "; run as root to see them",
+	         s->unreadable == 1 ? "" : "s", pids);
+}
+
+/* True when pid is among the scan's unreadable processes. */
+static bool unreadable(const struct ml_scan *s, pid_t pid)
+{
+	for (size_t i = 0; s->unreadable_pids && i < s->unreadable; i++)
+		if (s->unreadable_pids[i] == pid)
+			return true;
+	return false;
+}
+
+bool procs_none_of_the_pids(const struct cli *cli, const struct ml_scan *s)
+{
+	size_t found = 0;
+
+	for (size_t i = 0; i < cli->npids; i++) {
+		if (ml_scan_find(s, cli->pids[i]) >= 0 || unreadable(s, cli->pids[i]))
+			found++;
+		else
+			cli_warn("no process %d (or it has no user memory)", (int)cli->pids[i]);
+	}
+	return cli->npids > 0 && found == 0;
+}
+
+void procs_report_scan_error(struct ml_source *src, const struct ml_scan *s, int rc)
+{
+	if (s->error_pid)
+		cli_warn("%s/%d/%s: %s", ml_source_path(src), (int)s->error_pid, s->error_file,
+		         ml_source_strerror(rc));
+	else
+		cli_warn("cannot read %s: %s", ml_source_path(src), strerror(-rc));
+}
+
+int procs_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
+               struct ml_scan *s)
+{
+	struct ml_scan_opts opts = {
+	    .needs = needs,
+	    .pids = cli->pids,
+	    .npids = cli->npids,
+	    .keep = (cli->have_uid || cli->have_regex) ? procs_keep : NULL,
+	    .keep_ctx = cli,
+	    .threads = cli->threads,
+	    .leave_out_self = true,
+	    .on_mapping = on_mapping,
+	    .mapping_ctx = mapping_ctx,
+	};
+	struct ml_source *src = cli_open_source(cli);
+	int rc;
+
+	if (!src)
+		return EXIT_ERROR;
+	rc = ml_scan_run(src, &opts, s);
+	if (rc < 0)
+		procs_report_scan_error(src, s, rc);
+	ml_source_free(src);
+	return rc < 0 ? EXIT_ERROR : -1;
+}
+
+int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s, struct ml_pages **pg)
+{
+	struct ml_scan_opts opts = {
+	    .needs = needs | ML_NEED_SMAPS | ML_NEED_STATUS,
+	    .leave_out_self = true, /* and a sanitizer build's terabytes of shadow */
+	    .threads = cli->threads,
+	    .on_mapping = ml_pages_on_mapping,
+	    .on_pages = ml_pages_on_pages,
+	};
+	struct ml_source *src = cli_open_source(cli);
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	*pg = NULL;
+	if (!src)
+		return EXIT_ERROR;
+	*pg = ml_pages_new();
+	if (!*pg) {
+		ml_source_free(src);
+		cli_warn("out of memory");
+		return EXIT_ERROR;
+	}
+	opts.mapping_ctx = opts.pages_ctx = *pg;
+	rc = ml_scan_run(src, &opts, s);
+	if (rc < 0)
+		procs_report_scan_error(src, s, rc);
+	if (rc == 0 && (rc = ml_pages_resolve(*pg, src, s)) < 0)
+		cli_warn("cannot account pages: %s", strerror(-rc));
+	ml_source_free(src);
+	if (rc < 0)
+		return EXIT_ERROR;
+	if ((needs & ML_NEED_PAGEMAP) && !ml_pages_exact(*pg))
+		cli_warn("frame numbers are not readable%s: FREED is a lower bound from smaps",
+		         geteuid() == 0 ? "" : " (run as root)");
+	else if ((needs & ML_NEED_PAGEMAP) && s->unreadable && cli->out.format != OUT_JSON)
+		cli_warn("FREED takes it that the %zu process%s not read map%s none of these pages "
+		         "and hold%s none of these swap slots",
+		         s->unreadable, s->unreadable == 1 ? "" : "es",
+		         s->unreadable == 1 ? "s" : "", s->unreadable == 1 ? "s" : "");
+	return -1;
+}

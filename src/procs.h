@@ -1,0 +1,65 @@
+/* What the process views share: scanning, the JSON document, reports to stderr. */
+#ifndef MEMLEDGER_PROCS_H
+#define MEMLEDGER_PROCS_H
+
+#include <stdbool.h>
+
+#include "cli.h"
+#include "memledger/scan.h"
+
+struct ml_pages;
+struct ml_proc;
+struct ml_scan;
+struct out_table;
+
+/* True when p passes -u and -P (ctx: the struct cli): for ml_scan_opts.keep. */
+bool procs_keep(const struct ml_proc *p, void *ctx);
+
+/* The files that -u and -P need read. */
+unsigned procs_filter_needs(const struct cli *cli);
+
+/*
+ * Scans the source as cli says for needs, handing each mapping to on_mapping when it is
+ * not NULL (with ML_NEED_SMAPS). Returns an exit status, or -1 to go on.
+ */
+int procs_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
+               struct ml_scan *s);
+
+/* Says on stderr why processes are hidden, and how many could not be read and which (JSON
+ * carries them as fields). */
+void procs_report_unreadable(const struct cli *cli, const struct ml_scan *s);
+
+/*
+ * Names on stderr each PID of -p that the scan found neither as a row nor as unreadable.
+ * Returns true when -p named PIDs and none of them exists: the view exits 1, as ps -p.
+ */
+bool procs_none_of_the_pids(const struct cli *cli, const struct ml_scan *s);
+
+/* Prints t; in JSON as {"NAME": [...], "totals": {...}, "exact": B, "unreadable": N,
+ * "unreadable_pids": [...], "hidden": S}, with "exact" only when pg (the page ledger) is
+ * not NULL. Frees t. Returns 0 or -errno. */
+int procs_print_document(const struct cli *cli, struct out_table *t, const struct ml_scan *s,
+                         const struct ml_pages *pg);
+
+/* Says on stderr why a scan of src failed with rc (-errno), naming the file when it can. */
+void procs_report_scan_error(struct ml_source *src, const struct ml_scan *s, int rc);
+
+/* The command line, or "[Name]" when it is empty (a process that cleared its argv):
+ * malloc'ed, NULL when out of memory. */
+char *procs_command(const struct ml_proc *p);
+
+/* "PID comm" (the comm of a process in s), or "PID" when s has no such process or no
+ * comm: malloc'ed, NULL when out of memory. */
+char *procs_pid_label(const struct ml_scan *s, pid_t pid);
+
+/*
+ * Scans every process (whatever -p, -u, -P say: FREED and OWNED need to know who else
+ * maps a page or an object) with needs, their shmem mappings, and with ML_NEED_PAGEMAP
+ * their pages, and resolves them. With ML_NEED_PAGEMAP, says once on stderr when frame
+ * numbers are hidden and the figures are lower bounds. Returns -1 to go on (s and *pg
+ * to be freed), or an exit status after a message.
+ */
+int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s,
+                     struct ml_pages **pg);
+
+#endif
