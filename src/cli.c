@@ -203,9 +203,50 @@ static int compile_regex(const char *arg, regex_t *re, bool *have)
 
 static int set_format(struct cli *cli, enum out_format f);
 
+/* Each option's bit in struct cli's given, by getopt's value for it. */
+static const struct {
+	int c;
+	enum cli_option bit;
+	const char *name;
+} option_bits[] = {
+    {'o', CLI_COLUMNS, "-o"},
+    {OPT_LIST_COLUMNS, CLI_LIST, "--list-columns"},
+    {'s', CLI_SORT, "-s"},
+    {'r', CLI_REVERSE, "-r"},
+    {'t', CLI_TOTALS, "-t"},
+    {'J', CLI_FORMAT, "-J"},
+    {OPT_CSV, CLI_FORMAT, "--csv"},
+    {OPT_RAW, CLI_FORMAT, "--raw"},
+    {'n', CLI_NOHEADINGS, "-n"},
+    {'b', CLI_BYTES, "-b"},
+    {'p', CLI_PID, "-p"},
+    {'u', CLI_USER, "-u"},
+    {'P', CLI_PROCESS, "-P"},
+    {'M', CLI_MAPPING, "-M"},
+    {OPT_MERGE, CLI_MERGE, "--merge"},
+    {OPT_PRIVATE, CLI_PRIVATE, "--private"},
+    {OPT_PROCS, CLI_PROCS, "--procs"},
+    {OPT_ALL, CLI_ALL, "--all"},
+    {OPT_BY, CLI_BY, "--by"},
+    {OPT_OWNER, CLI_OWNER, "--owner"},
+    {OPT_SOURCE, CLI_SOURCE, "--source"},
+    {OPT_THREADS, CLI_THREADS, "--threads"},
+};
+
+const char *cli_option_name(enum cli_option bit)
+{
+	for (size_t i = 0; i < sizeof(option_bits) / sizeof(option_bits[0]); i++)
+		if (option_bits[i].bit == bit)
+			return option_bits[i].name;
+	return "?";
+}
+
 /* Applies one option. Returns -1 to go on, or an exit status. */
 static int apply_option(int c, const char *arg, struct cli *cli)
 {
+	for (size_t i = 0; i < sizeof(option_bits) / sizeof(option_bits[0]); i++)
+		if (option_bits[i].c == c)
+			cli->given |= option_bits[i].bit;
 	switch (c) {
 	case 'o': cli->columns = arg; break;
 	case OPT_LIST_COLUMNS: cli->list_columns = true; break;

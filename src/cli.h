@@ -13,9 +13,38 @@
 
 enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
+/* The options a view may use: struct cli's given holds those on the command line, and
+ * each view declares the ones it uses (main.c), so that none is silently ignored. */
+enum cli_option {
+	CLI_COLUMNS = 1 << 0,    /* -o */
+	CLI_LIST = 1 << 1,       /* --list-columns */
+	CLI_SORT = 1 << 2,       /* -s */
+	CLI_REVERSE = 1 << 3,    /* -r */
+	CLI_TOTALS = 1 << 4,     /* -t */
+	CLI_FORMAT = 1 << 5,     /* -J, --csv, --raw */
+	CLI_NOHEADINGS = 1 << 6, /* -n */
+	CLI_BYTES = 1 << 7,      /* -b */
+	CLI_PID = 1 << 8,        /* -p */
+	CLI_USER = 1 << 9,       /* -u */
+	CLI_PROCESS = 1 << 10,   /* -P */
+	CLI_MAPPING = 1 << 11,   /* -M */
+	CLI_MERGE = 1 << 12,     /* --merge */
+	CLI_PRIVATE = 1 << 13,   /* --private */
+	CLI_PROCS = 1 << 14,     /* --procs */
+	CLI_ALL = 1 << 15,       /* --all */
+	CLI_BY = 1 << 16,        /* --by */
+	CLI_OWNER = 1 << 17,     /* --owner */
+	CLI_SOURCE = 1 << 18,    /* --source */
+	CLI_THREADS = 1 << 19,   /* --threads */
+};
+
+/* The name of one option bit as the user typed it ("-o", "--merge"). */
+const char *cli_option_name(enum cli_option bit);
+
 struct cli {
 	const char *command; /* the view: "ps", or the first operand, which main checks */
 	bool help;           /* -h: main prints the usage */
+	unsigned given;      /* enum cli_option: the options on the command line */
 	const char *columns; /* -o, as given */
 	const char *sort;    /* -s */
 	bool reverse;        /* -r */

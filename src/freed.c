@@ -113,11 +113,6 @@ int freed_run(struct cli *cli)
 
 	if (!pids)
 		return EXIT_ERROR;
-	if (cli->list_columns || cli->columns || cli->sort) {
-		cli_warn("freed has fixed rows: no -o, -s or --list-columns");
-		free(pids);
-		return EXIT_USAGE;
-	}
 	n = parse_pids(cli, pids);
 	if (n <= 0) {
 		if (n == 0)

@@ -15,21 +15,40 @@
 #include "users_view.h"
 
 /* Every view: the one list that dispatch and usage read (util-linux blkzone's commands[]). */
+#define OUTPUT (CLI_FORMAT | CLI_NOHEADINGS | CLI_BYTES | CLI_SOURCE)
+#define TABLE  (OUTPUT | CLI_COLUMNS | CLI_LIST | CLI_SORT | CLI_REVERSE | CLI_TOTALS)
+#define FILTER (CLI_PID | CLI_USER | CLI_PROCESS)
+
 static const struct command {
 	const char *name;
 	int (*run)(struct cli *cli);
 	const char *synopsis; /* what follows "memledger NAME" in the usage */
+	unsigned uses;        /* enum cli_option: any other option is an error */
 } commands[] = {
-    {"ps", ps_run, "[options]"},
-    {"maps", maps_run, "[options] PID..."},
-    {"users", users_run, "[options]"},
-    {"libs", libs_run, "[options]"},
-    {"system", system_run, "[options]"},
-    {"freed", freed_run, "[options] PID..."},
-    {"tree", tree_run, "[options] [PID]"},
-    {"groups", groups_run, "[--by KEY] [options]"},
-    {"shm", shm_run, "[--owner POLICY] [options]"},
+    {"ps", ps_run, "[options]", TABLE | FILTER | CLI_OWNER | CLI_THREADS},
+    {"maps", maps_run, "[options] PID...", TABLE | CLI_MAPPING | CLI_MERGE | CLI_PRIVATE},
+    {"users", users_run, "[options]", TABLE | FILTER | CLI_THREADS},
+    {"libs", libs_run, "[options]",
+     TABLE | FILTER | CLI_MAPPING | CLI_PROCS | CLI_ALL | CLI_THREADS},
+    {"system", system_run, "[options]", OUTPUT | CLI_TOTALS | CLI_THREADS},
+    {"freed", freed_run, "[options] PID...", OUTPUT | CLI_THREADS},
+    {"tree", tree_run, "[options] [PID]", OUTPUT | CLI_COLUMNS | CLI_LIST | CLI_THREADS},
+    {"groups", groups_run, "[--by KEY] [options]", TABLE | CLI_BY | CLI_THREADS},
+    {"shm", shm_run, "[--owner POLICY] [options]", TABLE | CLI_OWNER | CLI_THREADS},
 };
+
+/* Says which option given the view cmd does not use. Returns -1 to go on, or
+ * EXIT_USAGE: no option is silently ignored. */
+static int check_options(const struct command *cmd, const struct cli *cli)
+{
+	unsigned unused = cli->given & ~cmd->uses;
+
+	if (!unused)
+		return -1;
+	cli_warn("%s does not use %s", cmd->name,
+	         cli_option_name((enum cli_option)(unused & -unused)));
+	return EXIT_USAGE;
+}
 
 /* The view called name, or NULL. */
 static const struct command *name_to_command(const char *name)
@@ -69,7 +88,7 @@ int main(int argc, char **argv)
 		cli_warn("unknown command: '%s'", cli.command);
 		fputs("Try 'memledger --help' for more information.\n", stderr);
 		rc = EXIT_USAGE;
-	} else if (rc < 0) {
+	} else if (rc < 0 && (rc = check_options(cmd, &cli)) < 0) {
 		rc = cmd->run(&cli);
 	}
 	cli_free(&cli);
