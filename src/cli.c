@@ -75,8 +75,7 @@ bool cli_wants_pid(const struct cli *cli, pid_t pid)
 	return cli->npids == 0 || pid_listed(cli, pid);
 }
 
-/* Parses "1,2,3" into cli->pids, each once. Returns 0 or -EINVAL. */
-static int parse_pids(const char *arg, struct cli *cli)
+int cli_add_pids(struct cli *cli, const char *arg)
 {
 	const char *p = arg;
 	char *end;
@@ -260,7 +259,7 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case 'b': cli->out.bytes = true; break;
 	case OPT_SOURCE: cli->source = arg; break;
 	case 'p':
-		if (parse_pids(arg, cli) < 0) {
+		if (cli_add_pids(cli, arg) < 0) {
 			cli_warn("invalid PID list: '%s'", arg);
 			return EXIT_USAGE;
 		}
@@ -337,8 +336,9 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 		if (rc >= 0)
 			return rc;
 	}
-	/* getopt has moved the operands to the end: the first one names the view. */
-	if (optind < argc)
+	/* getopt has moved the operands to the end: the first one names the view, unless it
+	 * is a PID (memledger 1234 is memledger -p 1234). */
+	if (optind < argc && !(argv[optind][0] >= '0' && argv[optind][0] <= '9'))
 		cli->command = argv[optind++];
 	cli->operands = argv + optind;
 	cli->noperands = argc - optind;

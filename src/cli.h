@@ -80,6 +80,10 @@ int cli_parse(int argc, char **argv, struct cli *cli);
 /* Prints what --help says of the options: the part after the synopsis. */
 void cli_print_options(FILE *f);
 
+/* Adds the PIDs of "1,2,3" to cli->pids, each once: -p and PID operands alike. Returns 0
+ * or -EINVAL (-ENOMEM). */
+int cli_add_pids(struct cli *cli, const char *arg);
+
 /* True when -p lists pid, or there is no -p. */
 bool cli_wants_pid(const struct cli *cli, pid_t pid);
 

@@ -8,28 +8,6 @@
 #include "freed.h"
 #include "procs.h"
 
-/* Parses the PID operands into pids, each once. Returns their count, or -1 after a
- * message. */
-static int parse_pids(const struct cli *cli, pid_t *pids)
-{
-	int n = 0;
-
-	for (int i = 0; i < cli->noperands; i++) {
-		char *end;
-		long v = strtol(cli->operands[i], &end, 10);
-		bool seen = false;
-		if (end == cli->operands[i] || *end || v <= 0 || v > INT32_MAX) {
-			cli_warn("not a PID: '%s'", cli->operands[i]);
-			return -1;
-		}
-		for (int k = 0; k < n; k++)
-			seen |= pids[k] == (pid_t)v;
-		if (!seen)
-			pids[n++] = (pid_t)v;
-	}
-	return n;
-}
-
 static const struct out_col cols[] = {
     {"NAME", COL_STR, OUT_TREE},
     {"SIZE", COL_SIZE, OUT_RIGHT},
@@ -103,21 +81,17 @@ static void print_heading(const struct ml_scan *s, const pid_t *pids, int n)
 
 int freed_run(struct cli *cli)
 {
-	pid_t *pids = calloc((size_t)cli->noperands + 1, sizeof(*pids));
+	const pid_t *pids = cli->pids;
+	int n = (int)cli->npids;
 	uint32_t *set_of = NULL;
 	struct ml_pages *pg = NULL;
 	struct ml_scan s = {0};
 	struct ml_freed f;
 	struct json j;
-	int n, rc = EXIT_ERROR;
+	int rc = EXIT_ERROR;
 
-	if (!pids)
-		return EXIT_ERROR;
-	n = parse_pids(cli, pids);
-	if (n <= 0) {
-		if (n == 0)
-			cli_warn("freed needs a PID");
-		free(pids);
+	if (n == 0) {
+		cli_warn("freed needs a PID");
 		return EXIT_USAGE;
 	}
 	rc = procs_scan_pages(cli, ML_NEED_PAGEMAP, &s, &pg);
@@ -156,7 +130,6 @@ int freed_run(struct cli *cli)
 	rc = EXIT_OK;
 out:
 	free(set_of);
-	free(pids);
 	ml_pages_free(pg);
 	ml_scan_free(&s);
 	return rc;

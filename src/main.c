@@ -24,18 +24,37 @@ static const struct command {
 	int (*run)(struct cli *cli);
 	const char *synopsis; /* what follows "memledger NAME" in the usage */
 	unsigned uses;        /* enum cli_option: any other option is an error */
+	bool pid_operands;    /* its operands are PIDs, as -p gives them */
 } commands[] = {
-    {"ps", ps_run, "[options]", TABLE | FILTER | CLI_OWNER | CLI_THREADS},
-    {"maps", maps_run, "[options] PID...", TABLE | CLI_MAPPING | CLI_MERGE | CLI_PRIVATE},
-    {"users", users_run, "[options]", TABLE | FILTER | CLI_THREADS},
-    {"libs", libs_run, "[options]",
-     TABLE | FILTER | CLI_MAPPING | CLI_PROCS | CLI_ALL | CLI_THREADS},
-    {"system", system_run, "[options]", OUTPUT | CLI_TOTALS | CLI_THREADS},
-    {"freed", freed_run, "[options] PID...", OUTPUT | CLI_THREADS},
-    {"tree", tree_run, "[options] [PID]", OUTPUT | CLI_COLUMNS | CLI_LIST | CLI_THREADS},
-    {"groups", groups_run, "[--by KEY] [options]", TABLE | CLI_BY | CLI_THREADS},
-    {"shm", shm_run, "[--owner POLICY] [options]", TABLE | CLI_OWNER | CLI_THREADS},
+    {"ps", ps_run, "[options] [PID...]", TABLE | FILTER | CLI_OWNER | CLI_THREADS, true},
+    {"maps", maps_run, "[options] PID...", TABLE | CLI_PID | CLI_MAPPING | CLI_MERGE | CLI_PRIVATE,
+     true},
+    {"users", users_run, "[options] [PID...]", TABLE | FILTER | CLI_THREADS, true},
+    {"libs", libs_run, "[options] [PID...]",
+     TABLE | FILTER | CLI_MAPPING | CLI_PROCS | CLI_ALL | CLI_THREADS, true},
+    {"system", system_run, "[options]", OUTPUT | CLI_TOTALS | CLI_THREADS, false},
+    {"freed", freed_run, "[options] PID...", OUTPUT | CLI_PID | CLI_THREADS, true},
+    {"tree", tree_run, "[options] [PID]", OUTPUT | CLI_PID | CLI_COLUMNS | CLI_LIST | CLI_THREADS,
+     true},
+    {"groups", groups_run, "[--by KEY] [options]", TABLE | CLI_BY | CLI_THREADS, false},
+    {"shm", shm_run, "[--owner POLICY] [options]", TABLE | CLI_OWNER | CLI_THREADS, false},
 };
+
+/* Adds the operands of a view that takes PIDs to cli->pids, comma- or space-separated,
+ * as -p takes them. Returns -1 to go on, or EXIT_USAGE. */
+static int pid_operands(const struct command *cmd, struct cli *cli)
+{
+	if (!cmd->pid_operands)
+		return -1;
+	for (int i = 0; i < cli->noperands; i++) {
+		if (cli_add_pids(cli, cli->operands[i]) < 0) {
+			cli_warn("not a PID: '%s'", cli->operands[i]);
+			return EXIT_USAGE;
+		}
+	}
+	cli->noperands = 0;
+	return -1;
+}
 
 /* Says which option given the view cmd does not use. Returns -1 to go on, or
  * EXIT_USAGE: no option is silently ignored. */
@@ -88,7 +107,8 @@ int main(int argc, char **argv)
 		cli_warn("unknown command: '%s'", cli.command);
 		fputs("Try 'memledger --help' for more information.\n", stderr);
 		rc = EXIT_USAGE;
-	} else if (rc < 0 && (rc = check_options(cmd, &cli)) < 0) {
+	} else if (rc < 0 && (rc = check_options(cmd, &cli)) < 0 &&
+	           (rc = pid_operands(cmd, &cli)) < 0) {
 		rc = cmd->run(&cli);
 	}
 	cli_free(&cli);

@@ -513,30 +513,6 @@ static const char *why_empty(struct ml_source *src, pid_t pid)
 	return " now (it may be in the middle of exec())";
 }
 
-/* Parses a PID operand. Returns it, or 0 after a message. */
-static pid_t parse_pid(const char *arg);
-
-/* True when operand i names a PID that an operand before it named. */
-static bool repeated(const struct cli *cli, int i)
-{
-	for (int k = 0; k < i; k++)
-		if (parse_pid(cli->operands[k]) == parse_pid(cli->operands[i]))
-			return true;
-	return false;
-}
-
-static pid_t parse_pid(const char *arg)
-{
-	char *end;
-	long v = strtol(arg, &end, 10);
-
-	if (end == arg || *end || v <= 0 || v > INT32_MAX) {
-		cli_warn("not a PID: '%s'", arg);
-		return 0;
-	}
-	return (pid_t)v;
-}
-
 /* Reads and prints one process. Returns 0, or -1 after a message. */
 static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
                        const struct ml_maps_limits *lim, const struct colinfo **cols, int ncols,
@@ -574,13 +550,10 @@ int maps_run(struct cli *cli)
 	rc = view_begin(cli, v, true, cols, &ncols);
 	if (rc >= 0)
 		return rc;
-	if (cli->noperands == 0) {
+	if (cli->npids == 0) {
 		cli_warn("maps needs a PID");
 		return EXIT_USAGE;
 	}
-	for (int i = 0; i < cli->noperands; i++)
-		if (!parse_pid(cli->operands[i]))
-			return EXIT_USAGE;
 	if (cli->sort && !(key = view_column(v, cli->sort, strlen(cli->sort)))) {
 		cli_warn("unknown sort column: '%s'", cli->sort);
 		return EXIT_USAGE;
@@ -595,13 +568,10 @@ int maps_run(struct cli *cli)
 		json_key(&j, "processes");
 		json_array_begin(&j);
 	}
-	for (int i = 0; i < cli->noperands; i++) {
-		if (repeated(cli, i))
-			continue; /* maps 7 7 is one process */
-		if (cli->noperands > 1 && cli->out.format == OUT_TABLE)
-			printf("%sPID %s\n", i ? "\n" : "", cli->operands[i]);
-		failed |= one_process(cli, src, parse_pid(cli->operands[i]), &lim, cols, ncols, key,
-		                      &j) < 0;
+	for (size_t i = 0; i < cli->npids; i++) { /* in the order given, each once */
+		if (cli->npids > 1 && cli->out.format == OUT_TABLE)
+			printf("%sPID %d\n", i ? "\n" : "", (int)cli->pids[i]);
+		failed |= one_process(cli, src, cli->pids[i], &lim, cols, ncols, key, &j) < 0;
 	}
 	if (cli->out.format == OUT_JSON) {
 		json_array_end(&j);

@@ -164,20 +164,14 @@ static int add_subtree(struct out_table *out, const struct tree *t, size_t root,
 	return rc;
 }
 
-/* Parses the optional PID operand. Returns it, 0 for none, or -1 after a message. */
+/* The optional PID whose subtree is shown. Returns it, 0 for none, or -1 after a message. */
 static long root_pid(const struct cli *cli)
 {
-	char *end;
-	long v;
-
-	if (cli->noperands == 0)
-		return 0;
-	v = strtol(cli->operands[0], &end, 10);
-	if (cli->noperands > 1 || end == cli->operands[0] || *end || v <= 0 || v > INT32_MAX) {
-		cli_warn("tree takes one PID at most, not '%s'", cli->operands[cli->noperands - 1]);
+	if (cli->npids > 1) {
+		cli_warn("tree takes one PID at most");
 		return -1;
 	}
-	return v;
+	return cli->npids ? cli->pids[0] : 0;
 }
 
 /* Prints the table, and in JSON the exact flag and the unreadable count. Returns 0 or
