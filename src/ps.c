@@ -63,8 +63,9 @@ static const struct colinfo infos[] = {
      "PSS with each shared memory object charged wholly to its owner (--owner)"},
 };
 
-static const char *const default_columns[] = {"PID", "USER", "COMMAND", "SWAP",
-                                              "USS", "PSS",  "RSS"};
+/* COMMAND last, as ps and top put it: a line is as long as its own command line. */
+static const char *const default_columns[] = {"PID", "USER", "SWAP",   "USS",
+                                              "PSS", "RSS",  "COMMAND"};
 
 static const struct view_cols ps_cols = VIEW_COLS(infos, default_columns);
 
