@@ -447,8 +447,8 @@ static int print_process(const struct cli *cli, pid_t pid, struct out_table *t,
 	}
 	rc = out_table_print_free(t, j);
 	ml_maps_summary_finish(summary);
-	if (rc == 0 && cli->out.format != OUT_CSV)
-		rc = print_summary(cli, summary, j);
+	if (rc == 0 && (cli->out.format == OUT_TABLE || cli->out.format == OUT_JSON))
+		rc = print_summary(cli, summary, j); /* raw and CSV carry the rows alone */
 	if (cli->out.format == OUT_JSON)
 		json_object_end(j);
 	return rc;

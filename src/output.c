@@ -330,6 +330,14 @@ static char *put_number(const struct out_table *t, const struct out_col *col, ui
 
 	if (col->type == COL_SIZE && !machine && !t->opts.bytes)
 		return put_size(d, v);
+	if (col->type == COL_PERCENT) { /* tenths: 123 is 12.3 */
+		d = put_dec(d, v / 10);
+		*d++ = '.';
+		*d++ = (char)('0' + v % 10);
+		if (!machine)
+			*d++ = '%';
+		return d;
+	}
 	return col->type == COL_HEX ? put_hex8(d, v) : put_dec(d, v);
 }
 
@@ -375,6 +383,8 @@ static int cell_text(struct out_table *t, const struct out_col *col, const struc
 		         text);
 		return encode_for_table(t, marked, out);
 	}
+	if (t->opts.format == OUT_RAW && !*text)
+		text = "-"; /* every raw line has as many fields as the header */
 	if (machine || text != c->str) /* numbers, "-" and "": plain ASCII, nothing to escape */
 		return copy_text(t, text, out);
 	return encode_for_table(t, text, out);
@@ -484,6 +494,8 @@ int out_table_add_totals(struct out_table *t, const struct out_cell *cells)
 {
 	struct out_cell labelled[t->ncols];
 
+	if (t->opts.format == OUT_CSV || t->opts.format == OUT_RAW)
+		return 0; /* a machine sums the rows itself: no row that is not one */
 	memcpy(labelled, cells, sizeof(labelled));
 	for (size_t i = 0; i < t->ncols && t->opts.format != OUT_JSON; i++) {
 		if (labelled[i].blank) { /* the label goes in the first blank cell */
@@ -747,13 +759,16 @@ static int print_table(struct out_table *t)
 	struct art art = {0}, none = {0};
 	struct line l = {0};
 	bool plain = t->opts.format == OUT_TABLE; /* no cell is cut to fit */
+	bool depth_field = t->opts.format == OUT_RAW && t->children_key; /* a tree, flat */
 	int rc = 0;
 
 	column_widths(t, widths);
 	for (size_t i = 0; i < t->ncols; i++)
 		plain = plain && widths[i] >= t->widest[i];
 	if (!t->opts.noheadings) {
-		rc = line_reserve(&l, line_room(t, NULL, widths, &none));
+		rc = line_reserve(&l, line_room(t, NULL, widths, &none) + 8);
+		if (rc == 0 && depth_field)
+			l.len = l.content = (size_t)(stpcpy(l.buf + l.len, "DEPTH ") - l.buf);
 		for (size_t i = 0; i < t->ncols && rc == 0; i++) {
 			char name[64 + OUT_SLACK] = {0}; /* put_bytes reads past it */
 			size_t n = strnlen(t->cols[i].name, 64);
@@ -771,7 +786,9 @@ static int print_table(struct out_table *t)
 			art.len = tree_art(t, r, stack, art.s);
 			art.width = art_width(r->depth);
 		}
-		rc = line_reserve(&l, line_room(t, r, widths, &art));
+		rc = line_reserve(&l, line_room(t, r, widths, &art) + 16);
+		if (rc == 0 && depth_field)
+			l.len = l.content = l.len + (size_t)sprintf(l.buf + l.len, "%u ", r->depth);
 		if (rc == 0 && plain && r->depth == 0)
 			put_plain_row(t, &l, r, s, widths);
 		for (size_t i = 0; i < t->ncols && rc == 0 && !(plain && r->depth == 0);
@@ -792,7 +809,10 @@ static void print_csv(struct out_table *t)
 {
 	const struct out_row *stack[OUT_DRAW_DEPTH];
 
+	bool depth_field = t->children_key != NULL; /* a tree, flat: each row's depth first */
+
 	if (!t->opts.noheadings) {
+		fputs(depth_field ? "DEPTH," : "", stdout);
 		for (size_t i = 0; i < t->ncols; i++) {
 			fputs(i ? "," : "", stdout);
 			csv_field(stdout, t->cols[i].name);
@@ -801,6 +821,8 @@ static void print_csv(struct out_table *t)
 	}
 	for (const struct out_row *r = next_row(t, NULL, stack); r; r = next_row(t, r, stack)) {
 		const char *s = row_texts(t, r);
+		if (depth_field)
+			printf("%u,", r->depth);
 		for (size_t i = 0; i < t->ncols; s += r->cells[i].len + 1, i++) {
 			fputs(i ? "," : "", stdout);
 			csv_field(stdout, s);

@@ -21,6 +21,7 @@ enum col_type {
 	COL_SIZE,  /* bytes: human-readable in tables unless --bytes */
 	COL_COUNT, /* an integer: PID, UID, threads */
 	COL_HEX,   /* an integer shown in hex, as /proc writes addresses; a string in JSON */
+	COL_PERCENT, /* tenths of a percent: "12.3%" in tables, the number 12.3 in JSON and CSV */
 };
 
 /* How a column is laid out in tables. */

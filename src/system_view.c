@@ -11,8 +11,16 @@
 static const struct out_col cols[] = {
     {"NAME", COL_STR, OUT_TREE},
     {"SIZE", COL_SIZE, OUT_RIGHT},
-    {"PERCENT", COL_STR, OUT_RIGHT},
+    {"PERCENT", COL_PERCENT, OUT_RIGHT},
 };
+
+/* part of whole in tenths of a percent, rounded; unknown when either is. */
+static uint64_t permille(uint64_t part, uint64_t whole)
+{
+	if (part == ML_UNKNOWN || whole == ML_UNKNOWN || whole == 0)
+		return ML_UNKNOWN;
+	return (uint64_t)(1000.0 * (double)part / (double)whole + 0.5);
+}
 
 /* The rows, children under their parents. Returns 0 or -errno. */
 static int print_rows(const struct cli *cli, const struct ml_system *sys, struct json *j)
@@ -23,22 +31,16 @@ static int print_rows(const struct cli *cli, const struct ml_system *sys, struct
 
 	for (size_t i = 0; i < sys->nrows && rc == 0; i++) {
 		const struct ml_system_row *r = &sys->rows[i];
-		char percent[16];
 		struct out_cell cells[3] = {{.str = r->name},
 		                            {.num = r->bytes,
 		                             .bound = r->bound == ML_AT_LEAST,
 		                             .upper = r->bound == ML_AT_MOST},
-		                            {.str = percent}};
-		if (r->bytes == ML_UNKNOWN)
-			cells[2].str = NULL;
-		else
-			snprintf(percent, sizeof(percent), "%.1f%%",
-			         100.0 * (double)r->bytes / (double)whole);
+		                            {.num = permille(r->bytes, whole)}};
 		rc = r->depth ? out_table_add_child(t, cells, "children")
 		              : out_table_add_row(t, cells);
 	}
 	if (rc == 0 && cli->totals) {
-		struct out_cell cells[3] = {{.blank = true}, {.num = whole}, {.str = "100.0%"}};
+		struct out_cell cells[3] = {{.blank = true}, {.num = whole}, {.num = 1000}};
 		rc = out_table_add_totals(t, cells);
 	}
 	return t ? (rc ? rc : out_table_print_free(t, j)) : rc;
@@ -233,7 +235,7 @@ int system_run(struct cli *cli)
 		print_facts_json(&sys, &rec, &j);
 		json_object_end(&j);
 		json_finish(&j);
-	} else if (cli->out.format != OUT_CSV) {
+	} else if (cli->out.format == OUT_TABLE) { /* raw and CSV carry no sentence */
 		print_facts_text(cli, &sys, &rec);
 	}
 	if (rc < 0) {
