@@ -1,6 +1,7 @@
 #!/bin/bash
 # Runs memledger on /proc-like trees and compares stdout, stderr and the exit status with
-# tests/expected/NAME (as util-linux tests lsblk on /sys dumps).
+# tests/expected/VIEW/NAME, whose first line is the command that made it (as util-linux
+# tests lsblk on /sys dumps).
 #   fixtures.sh MEMLEDGER [--android] [--update]
 # JSON output must parse as JSON and CSV as CSV, whatever the names in it hold. With
 # --android it runs only the cases on Android's capture (../shared), and exits 77 (SKIP)
@@ -45,7 +46,13 @@ while IFS='|' read -r name tree args; do
 	esac
 	# shellcheck disable=SC2086 # the arguments are split as a shell would
 	(cd "$tmp" && "$memledger" --source "$src" $args >out 2>err; echo "--- exit $?" >rc)
+	view=ps # the expected outputs are grouped by view: the first operand that names one
+	for word in $args; do
+		case "$word" in maps | users | libs | system | freed | tree | groups | shm) view=$word && break ;; esac
+	done
+	expected="$here/expected/$view/$name"
 	{
+		echo "\$ memledger --source $tree $args" # what made it
 		cat "$tmp/out"
 		echo "--- stderr"
 		# The hint after "could not be read" depends on who runs the test.
@@ -62,8 +69,9 @@ rows=list(csv.reader(open(sys.argv[1], newline="")))
 assert rows and all(len(r)==len(rows[0]) for r in rows), "ragged CSV"' "$tmp/out" || ok=0 ;;
 	esac
 	if [ "$update" = --update ]; then
-		cp "$tmp/result" "$here/expected/$name"
-	elif ! diff -u "$here/expected/$name" "$tmp/result"; then
+		mkdir -p "$(dirname "$expected")"
+		cp "$tmp/result" "$expected"
+	elif ! diff -u "$expected" "$tmp/result"; then
 		ok=0
 	fi
 	if [ $ok = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $name"; fi
