@@ -157,6 +157,26 @@ static struct out_cell lib_cell(const struct lib_row *r, const struct colinfo *c
 }
 
 /* Prints the objects (and with --procs their processes). Returns 0 or -errno. */
+/* A row's NAME, for view_texts_collide. */
+static const char *row_name(const void *row, const struct colinfo *c)
+{
+	return lib_cell(row, c).str;
+}
+
+/* Adds DEV and INODE to the default columns (or to "+COLS") when two rows have the same
+ * name: two /dev/zero (deleted) objects, two memfds named alike. Returns the new count. */
+static int tell_apart(const struct cli *cli, const struct lib_row *rows, size_t n,
+                      const struct colinfo **cols, int ncols)
+{
+	static const char *const apart[] = {"DEV", "INODE"};
+	const struct colinfo *name = view_column(&libs_cols, "NAME", 4);
+
+	if ((cli->columns && cli->columns[0] != '+') ||
+	    !view_texts_collide(rows, n, sizeof(*rows), row_name, name))
+		return ncols;
+	return view_add_columns(&libs_cols, cols, ncols, apart, 2);
+}
+
 static int print_libs(const struct cli *cli, const struct ml_scan *s, const struct lib_row *rows,
                       size_t n, const struct colinfo **cols, int ncols)
 {
@@ -236,7 +256,9 @@ static int report(struct cli *cli, const struct colinfo **cols, int ncols,
 		procs_report_unreadable(cli, &s);
 		nlibs = ml_libs_fold(uses, &libs);
 		rows = nlibs >= 0 ? build_rows(cli, libs, nlibs, &n, key) : NULL;
-		rc = rows ? print_libs(cli, &s, rows, n, cols, ncols) : -ENOMEM;
+		rc = rows
+		         ? print_libs(cli, &s, rows, n, cols, tell_apart(cli, rows, n, cols, ncols))
+		         : -ENOMEM;
 		if (rc < 0)
 			cli_warn("cannot write the output: %s", strerror(-rc));
 		rc = rc < 0 || procs_none_of_the_pids(cli, &s) ? EXIT_ERROR : EXIT_OK;

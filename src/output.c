@@ -384,7 +384,7 @@ static int cell_text(struct out_table *t, const struct out_col *col, const struc
 		return encode_for_table(t, marked, out);
 	}
 	if (t->opts.format == OUT_RAW && !*text)
-		text = "-"; /* every raw line has as many fields as the header */
+		text = "-";            /* every raw line has as many fields as the header */
 	if (machine || text != c->str) /* numbers, "-" and "": plain ASCII, nothing to escape */
 		return copy_text(t, text, out);
 	return encode_for_table(t, text, out);
@@ -758,7 +758,7 @@ static int print_table(struct out_table *t)
 	size_t widths[t->ncols];
 	struct art art = {0}, none = {0};
 	struct line l = {0};
-	bool plain = t->opts.format == OUT_TABLE; /* no cell is cut to fit */
+	bool plain = t->opts.format == OUT_TABLE;                        /* no cell is cut to fit */
 	bool depth_field = t->opts.format == OUT_RAW && t->children_key; /* a tree, flat */
 	int rc = 0;
 

@@ -17,10 +17,10 @@ struct out_opts {
 };
 
 enum col_type {
-	COL_STR,   /* text */
-	COL_SIZE,  /* bytes: human-readable in tables unless --bytes */
-	COL_COUNT, /* an integer: PID, UID, threads */
-	COL_HEX,   /* an integer shown in hex, as /proc writes addresses; a string in JSON */
+	COL_STR,     /* text */
+	COL_SIZE,    /* bytes: human-readable in tables unless --bytes */
+	COL_COUNT,   /* an integer: PID, UID, threads */
+	COL_HEX,     /* an integer shown in hex, as /proc writes addresses; a string in JSON */
 	COL_PERCENT, /* tenths of a percent: "12.3%" in tables, the number 12.3 in JSON and CSV */
 };
 

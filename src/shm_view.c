@@ -154,6 +154,12 @@ int shm_run(struct cli *cli)
 	procs_report_unreadable(cli, &s);
 	{
 		struct view_rows r = {rows, n, sizeof(*rows), row_number, row_text, NULL};
+		static const char *const apart[] = {"DEV", "INODE"};
+		const struct colinfo *name = view_column(&shm_cols, "NAME", 4);
+		if ((!cli->columns || cli->columns[0] == '+') &&
+		    view_texts_collide(rows, n, sizeof(*rows), row_text, name))
+			ncols = view_add_columns(&shm_cols, cols, ncols, apart,
+			                         2); /* alike: told apart */
 		view_sort(&r, rows, key, &infos[1], cli->reverse);
 		t = view_table(cli, "objects", &r, cols, ncols, total_cell, &r);
 	}

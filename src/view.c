@@ -15,6 +15,48 @@ const struct colinfo *view_column(const struct view_cols *v, const char *name, s
 	return NULL;
 }
 
+/* Orders texts for view_texts_collide. */
+static int cmp_text(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+bool view_texts_collide(const void *rows, size_t n, size_t size,
+                        const char *(*text)(const void *row, const struct colinfo *c),
+                        const struct colinfo *c)
+{
+	const char **texts = malloc((n + 1) * sizeof(*texts));
+	size_t k = 0;
+	bool same = false;
+
+	if (!texts)
+		return true; /* out of memory: telling apart costs a column, not a wrong row */
+	for (size_t i = 0; i < n; i++) {
+		const char *t = text((const char *)rows + i * size, c);
+		if (t)
+			texts[k++] = t;
+	}
+	qsort(texts, k, sizeof(*texts), cmp_text);
+	for (size_t i = 1; i < k && !same; i++)
+		same = strcmp(texts[i - 1], texts[i]) == 0;
+	free(texts);
+	return same;
+}
+
+int view_add_columns(const struct view_cols *v, const struct colinfo **cols, int ncols,
+                     const char *const *names, size_t n)
+{
+	for (size_t k = 0; k < n && ncols < VIEW_MAX_COLS; k++) {
+		const struct colinfo *c = view_column(v, names[k], strlen(names[k]));
+		bool shown = false;
+		for (int i = 0; i < ncols; i++)
+			shown |= cols[i] == c;
+		if (c && !shown)
+			cols[ncols++] = c;
+	}
+	return ncols;
+}
+
 int view_select_columns(const struct view_cols *v, const char *arg, const struct colinfo **cols)
 {
 	size_t n = 0;

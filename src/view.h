@@ -54,6 +54,19 @@ struct view_rows {
 	bool (*bound)(const void *row, const struct colinfo *c); /* a lower bound; may be NULL */
 };
 
+/*
+ * True when two of the n rows (size bytes each) have the same text in column c (NULL
+ * texts aside): rows that look alike, to be told apart.
+ */
+bool view_texts_collide(const void *rows, size_t n, size_t size,
+                        const char *(*text)(const void *row, const struct colinfo *c),
+                        const struct colinfo *c);
+
+/* Appends to cols (ncols of them) each column of names that v has and cols lacks, while
+ * room is left. Returns the new count. */
+int view_add_columns(const struct view_cols *v, const struct colinfo **cols, int ncols,
+                     const char *const *names, size_t n);
+
 /* The column called name[0..len), case-insensitive, or NULL. */
 const struct colinfo *view_column(const struct view_cols *v, const char *name, size_t len);
 
