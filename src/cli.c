@@ -14,42 +14,53 @@
 #define MEMLEDGER_VERSION "unknown"
 #endif
 
-void cli_print_options(FILE *f)
+/* Each option's lines of --help, by the bit a view uses it with (0: every view). */
+static const struct {
+	unsigned bit;
+	const char *text;
+} option_help[] = {
+    {CLI_COLUMNS, " -o, --output <list>    columns to show (+COL adds to the defaults)\n"},
+    {CLI_LIST, "     --list-columns     list the columns and what they mean\n"},
+    {CLI_SORT, " -s, --sort <column>    sort by this column (default PSS, ascending)\n"},
+    {CLI_REVERSE, " -r, --reverse          reverse the order\n"},
+    {CLI_TOTALS, " -t, --totals           add a line of totals\n"},
+    {CLI_FORMAT, " -J, --json             JSON output (sizes in bytes)\n"
+                 "     --csv              CSV output, RFC 4180 (sizes in bytes)\n"
+                 "     --raw              raw output: columns separated by one space\n"},
+    {CLI_NOHEADINGS, " -n, --noheadings       no header line\n"},
+    {CLI_BYTES, " -b, --bytes            sizes in bytes, not 12.4M\n"},
+    {CLI_PID, " -p, --pid <list>       only these processes (comma-separated)\n"},
+    {CLI_USER, " -u, --user <user>      only processes of this user (name or UID)\n"},
+    {CLI_PROCESS, " -P, --process <regex>  only processes whose command line matches\n"},
+    {CLI_MAPPING, " -M, --mapping <regex>  maps, libs: only mappings whose name matches\n"},
+    {CLI_MERGE, "     --merge            maps: one row per name and kind, with a count\n"},
+    {CLI_PRIVATE, "     --private          maps: only mappings holding private pages\n"},
+    {CLI_PROCS, "     --procs            libs: one row per process under each object\n"},
+    {CLI_ALL, "     --all              libs: each anonymous mapping a row of its own, not\n"
+              "                          grouped under [anon], [heap] and [stack]\n"},
+    {CLI_BY, "     --by <key>         groups: comm (default), exe, user, cgroup, session,\n"
+             "                          pgid, tree or pid\n"},
+    {CLI_OWNER, "     --owner <policy>   shm, OWNED: whom a shared object is charged to:\n"
+                "                          creator (default), oldest or largest\n"},
+    {CLI_SOURCE, "     --source <dir>     read a directory laid out like /proc instead of "
+                 "/proc\n"},
+    {CLI_THREADS, "     --threads <n>      reader threads (default: 2 on 2 or more CPUs)\n"},
+    {0, " -h, --help             this help\n"
+        " -V, --version          the version\n"},
+};
+
+void cli_print_options(FILE *f, unsigned uses)
 {
 	fputs("\n"
 	      "How much memory each process uses, as the kernel counts it. memledger leaves\n"
 	      "itself out of every process view: its own mappings are noise in what it measures.\n"
 	      "\n"
-	      "Options:\n"
-	      " -o, --output <list>    columns to show (+COL adds to the defaults)\n"
-	      "     --list-columns     list the columns and what they mean\n"
-	      " -s, --sort <column>    sort by this column (default PSS, ascending)\n"
-	      " -r, --reverse          reverse the order\n"
-	      " -t, --totals           add a line of totals\n"
-	      " -J, --json             JSON output (sizes in bytes)\n"
-	      "     --csv              CSV output, RFC 4180 (sizes in bytes)\n"
-	      "     --raw              raw output: columns separated by one space\n"
-	      " -n, --noheadings       no header line\n"
-	      " -b, --bytes            sizes in bytes, not 12.4M\n"
-	      " -p, --pid <list>       only these processes (comma-separated)\n"
-	      " -u, --user <user>      only processes of this user (name or UID)\n"
-	      " -P, --process <regex>  only processes whose command line matches\n"
-	      " -M, --mapping <regex>  maps, libs: only mappings whose name matches\n"
-	      "     --merge            maps: one row per name and kind, with a count\n"
-	      "     --private          maps: only mappings holding private pages\n"
-	      "     --procs            libs: one row per process under each object\n"
-	      "     --all              libs: each anonymous mapping a row of its own, not\n"
-	      "                          grouped under [anon], [heap] and [stack]\n"
-	      "     --by <key>         groups: comm (default), exe, user, cgroup, session,\n"
-	      "                          pgid, tree or pid\n"
-	      "     --owner <policy>   shm, OWNED: whom a shared object is charged to:\n"
-	      "                          creator (default), oldest or largest\n"
-	      "     --source <dir>     read a directory laid out like /proc instead of /proc\n"
-	      "     --threads <n>      reader threads (default: 2 on 2 or more CPUs)\n"
-	      " -h, --help             this help\n"
-	      " -V, --version          the version\n"
-	      "\n",
+	      "Options:\n",
 	      f);
+	for (size_t i = 0; i < sizeof(option_help) / sizeof(option_help[0]); i++)
+		if (!option_help[i].bit || (uses & option_help[i].bit))
+			fputs(option_help[i].text, f);
+	fputs("\n", f);
 }
 
 struct ml_source *cli_open_source(const struct cli *cli)
@@ -338,8 +349,10 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	}
 	/* getopt has moved the operands to the end: the first one names the view, unless it
 	 * is a PID (memledger 1234 is memledger -p 1234). */
-	if (optind < argc && !(argv[optind][0] >= '0' && argv[optind][0] <= '9'))
+	if (optind < argc && !(argv[optind][0] >= '0' && argv[optind][0] <= '9')) {
 		cli->command = argv[optind++];
+		cli->command_given = true;
+	}
 	cli->operands = argv + optind;
 	cli->noperands = argc - optind;
 	return -1;

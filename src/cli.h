@@ -43,7 +43,8 @@ const char *cli_option_name(enum cli_option bit);
 
 struct cli {
 	const char *command; /* the view: "ps", or the first operand, which main checks */
-	bool help;           /* -h: main prints the usage */
+	bool help;           /* -h: main prints the usage (of command, when given) */
+	bool command_given;  /* the view was named, not ps by default */
 	unsigned given;      /* enum cli_option: the options on the command line */
 	const char *columns; /* -o, as given */
 	const char *sort;    /* -s */
@@ -77,8 +78,9 @@ struct cli {
  */
 int cli_parse(int argc, char **argv, struct cli *cli);
 
-/* Prints what --help says of the options: the part after the synopsis. */
-void cli_print_options(FILE *f);
+/* Prints what --help says of the options in uses (enum cli_option; ~0u: every one): the
+ * part after the synopsis. */
+void cli_print_options(FILE *f, unsigned uses);
 
 /* Adds the PIDs of "1,2,3" to cli->pids, each once: -p and PID operands alike. Returns 0
  * or -EINVAL (-ENOMEM). */

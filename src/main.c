@@ -78,18 +78,36 @@ static const struct command *name_to_command(const char *name)
 	return NULL;
 }
 
+/* memledger --help: every view and every option, then ps's columns. */
 static void usage(FILE *f)
 {
 	fputs("Usage:\n", f);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, " memledger %s%s%s %s\n", i ? "" : "[", commands[i].name, i ? "" : "]",
 		        commands[i].synopsis);
-	cli_print_options(f);
+	cli_print_options(f, ~0u);
 	fputs("Columns:\n", f);
 	ps_list_columns(f);
 	fputs("\nSizes are in bytes; a '-' is a figure the kernel did not give (unknown, not 0).\n"
 	      "See memledger(1).\n",
 	      f);
+}
+
+/* memledger VIEW --help: that view's synopsis, the options it uses and its columns (the
+ * view lists them itself, as --list-columns). Returns an exit status. */
+static int view_usage(const struct command *cmd, struct cli *cli)
+{
+	printf("Usage:\n memledger %s %s\n", cmd->name, cmd->synopsis);
+	cli_print_options(stdout, cmd->uses);
+	if (!(cmd->uses & CLI_LIST)) {
+		fputs("See memledger(1) for what it shows.\n", stdout);
+		return EXIT_OK;
+	}
+	fputs("Columns:\n", stdout);
+	fflush(stdout);
+	cli->list_columns = true;
+	cli->noperands = 0;
+	return cmd->run(cli);
 }
 
 int main(int argc, char **argv)
@@ -100,13 +118,15 @@ int main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	rc = cli_parse(argc, argv, &cli);
-	if (rc < 0 && cli.help) {
+	if (rc < 0 && cli.help && !cli.command_given) {
 		usage(stdout);
 		rc = EXIT_OK;
 	} else if (rc < 0 && !(cmd = name_to_command(cli.command))) {
 		cli_warn("unknown command: '%s'", cli.command);
 		fputs("Try 'memledger --help' for more information.\n", stderr);
 		rc = EXIT_USAGE;
+	} else if (rc < 0 && cli.help) {
+		rc = view_usage(cmd, &cli);
 	} else if (rc < 0 && (rc = check_options(cmd, &cli)) < 0 &&
 	           (rc = pid_operands(cmd, &cli)) < 0) {
 		rc = cmd->run(&cli);
