@@ -538,6 +538,22 @@ static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
 	return rc < 0 || empty ? -1 : 0;
 }
 
+/* Puts the PID column first in cols (moving it there when shown). Returns the new count. */
+static int with_pid_first(const struct view_cols *v, const struct colinfo **cols, int ncols)
+{
+	const struct colinfo *pid = view_column(v, "PID", 3);
+	int at = ncols;
+
+	for (int i = 0; i < ncols; i++)
+		if (cols[i] == pid)
+			at = i;
+	if (at == ncols && ncols == VIEW_MAX_COLS)
+		return ncols;
+	memmove(cols + 1, cols, (size_t)at * sizeof(*cols));
+	cols[0] = pid;
+	return at == ncols ? ncols + 1 : ncols;
+}
+
 int maps_run(struct cli *cli)
 {
 	const struct view_cols *v = cli->merge ? &merged_cols : &maps_cols;
@@ -546,6 +562,7 @@ int maps_run(struct cli *cli)
 	struct ml_source *src;
 	int ncols, failed = 0, rc;
 	struct json j;
+	bool flat;
 
 	rc = view_begin(cli, v, true, cols, &ncols);
 	if (rc >= 0)
@@ -568,10 +585,15 @@ int maps_run(struct cli *cli)
 		json_key(&j, "processes");
 		json_array_begin(&j);
 	}
+	flat = cli->npids > 1 && (cli->out.format == OUT_CSV || cli->out.format == OUT_RAW);
+	if (flat) /* one document of every process's rows: each says whose it is */
+		ncols = with_pid_first(v, cols, ncols);
 	for (size_t i = 0; i < cli->npids; i++) { /* in the order given, each once */
 		if (cli->npids > 1 && cli->out.format == OUT_TABLE)
 			printf("%sPID %d\n", i ? "\n" : "", (int)cli->pids[i]);
 		failed |= one_process(cli, src, cli->pids[i], &lim, cols, ncols, key, &j) < 0;
+		if (flat)
+			cli->out.noheadings = true; /* the header once */
 	}
 	if (cli->out.format == OUT_JSON) {
 		json_array_end(&j);
