@@ -7,7 +7,7 @@ BENCH_DEPS  = $(BUILD_DEPS) python3 smem smemstat
 
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build run check test asan asan-build bench fuzz install clean format
+.PHONY: all build run check test asan asan-build bench demo fuzz install clean format
 
 all: build
 
@@ -40,6 +40,10 @@ fuzz:
 	@tools/deps.sh $(CHECK_DEPS)
 	@$(MAKE) --no-print-directory asan-build
 	tests/fuzz.sh $(FUZZ_SECONDS) $(ASAN_BUILD)/tests/fuzz_parse $(ASAN_BUILD)/tests/fuzz_tree
+
+# The test helper's family, its PIDs, and the README's examples run on it.
+demo: build
+	tools/demo.sh $(BUILD)
 
 bench: build
 	@tools/deps.sh $(BENCH_DEPS)

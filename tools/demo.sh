@@ -1,0 +1,38 @@
+#!/bin/sh
+# Starts the test helper's process family (a parent and three children with a known
+# layout: tests/live/layout.c), prints its PIDs and runs the README's examples on it, then
+# ends it. The README's examples are this script's output on the machine that made them.
+#   tools/demo.sh BUILD_DIR
+set -eu
+build=${1:-build}
+memledger=$build/memledger
+helper=$build/tests/layout-helper
+[ -x "$memledger" ] && [ -x "$helper" ] || { echo "demo: build first (make build)" >&2; exit 1; }
+work=$(mktemp -d /tmp/memledger-demo.XXXXXX)
+fifo=$work/hold
+mkfifo "$fifo"
+"$helper" "$work" 3 0 <"$fifo" >"$work/ready" &
+exec 3>"$fifo" # the family lives while this holds the pipe open
+while ! [ -s "$work/ready" ]; do sleep 0.1; done
+set -- $(cat "$work/ready")
+parent=$2 children="$3 $4 $5"
+trap 'exec 3>&-; wait; rm -f "/dev/shm/memledger-test-$parent"; rm -rf "$work"' EXIT
+echo "family: parent $parent, children $children"
+run() {
+	echo
+	echo "\$ memledger $*"
+	"$memledger" "$@" 2>&1 || true
+}
+all="$parent,$(echo "$children" | tr ' ' ',')"
+run -p "$all" -o PID,PPID,COMM,USS,PSS,SHMEM,LAZYFREE,FOOTPRINT,COMMIT -t
+run -r -p "1,$all"
+run -J -p "$parent" -o PID,COMM,RSS,PSS,USS,ANON,SHMEM
+run --csv -p "$parent" -o PID,COMM,PSS,USS
+run maps "$parent"
+run users -t
+run libs -r -o NAME,KIND,PROCS,RSS,PSS,USS,AVGPSS -P layout-helper
+run system -t
+run freed "${children%% *}"
+run tree "$parent"
+run groups -r -P layout-helper
+run shm
