@@ -172,7 +172,7 @@ static int window_mapping(const struct ml_mapping *m, void *ctx)
 	return r->count++ ? settle(r, &r->win[slot ^ 1], d) : 0;
 }
 
-#define EXEC_RETRIES 8 /* reads of an empty smaps of a live process, after the first */
+#define EXEC_RETRIES 32 /* reads of an empty smaps of a live process, after the first */
 
 /* Reads pid's smaps once into r's window. Returns as ml_maps_read_each. */
 static long read_smaps_once(struct ml_source *src, pid_t pid, struct maps_reader *r,
@@ -210,7 +210,8 @@ long ml_maps_read_each(struct ml_source *src, pid_t pid, ml_map_fn fn, void *ctx
 	n = read_smaps_once(src, pid, r, &buf);
 	/* A live process in the middle of exec() shows an empty smaps: the address space
 	 * it had when the file was opened is gone by the first read. One that exec()s in a
-	 * loop does so again and again: a few more tries, each opened afresh. */
+	 * loop does so again and again: more tries, each opened afresh (a busy machine
+	 * widens the window between the open and the first read). */
 	for (int retry = 0; n == 0 && retry < EXEC_RETRIES && ml_source_is_procfs(src); retry++)
 		n = read_smaps_once(src, pid, r, &buf);
 	ml_buf_free(&buf);

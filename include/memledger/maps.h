@@ -83,7 +83,7 @@ typedef int (*ml_map_fn)(const struct ml_map *m, void *ctx);
  * Reads and classifies the mappings of pid as ml_maps_read does, handing each to fn as
  * it is read and keeping none: a caller works while the kernel writes the rest of the
  * file, in memory that does not grow with the mappings. An empty smaps of a live
- * process is read a few more times (exec() empties it for an instant). Returns the number of
+ * process is read up to 32 more times (exec() empties it for an instant). Returns the number of
  * mappings (0: no user address space), an error as ml_maps_read, or fn's error.
  */
 long ml_maps_read_each(struct ml_source *src, pid_t pid, ml_map_fn fn, void *ctx);

