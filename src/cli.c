@@ -14,55 +14,6 @@
 #define MEMLEDGER_VERSION "unknown"
 #endif
 
-/* Each option's lines of --help, by the bit a view uses it with (0: every view). */
-static const struct {
-	unsigned bit;
-	const char *text;
-} option_help[] = {
-    {CLI_COLUMNS, " -o, --output <list>    columns to show (+COL adds to the defaults)\n"},
-    {CLI_LIST, "     --list-columns     list the columns and what they mean\n"},
-    {CLI_SORT, " -s, --sort <column>    sort by this column (default PSS, ascending)\n"},
-    {CLI_REVERSE, " -r, --reverse          reverse the order\n"},
-    {CLI_TOTALS, " -t, --totals           add a line of totals\n"},
-    {CLI_FORMAT, " -J, --json             JSON output (sizes in bytes)\n"
-                 "     --csv              CSV output, RFC 4180 (sizes in bytes)\n"
-                 "     --raw              raw output: columns separated by one space\n"},
-    {CLI_NOHEADINGS, " -n, --noheadings       no header line\n"},
-    {CLI_BYTES, " -b, --bytes            sizes in bytes, not 12.4M\n"},
-    {CLI_PID, " -p, --pid <list>       only these processes (comma-separated)\n"},
-    {CLI_USER, " -u, --user <user>      only processes of this user (name or UID)\n"},
-    {CLI_PROCESS, " -P, --process <regex>  only processes whose command line matches\n"},
-    {CLI_MAPPING, " -M, --mapping <regex>  maps, libs: only mappings whose name matches\n"},
-    {CLI_MERGE, "     --merge            maps: one row per name and kind, with a count\n"},
-    {CLI_PRIVATE, "     --private          maps: only mappings holding private pages\n"},
-    {CLI_PROCS, "     --procs            libs: one row per process under each object\n"},
-    {CLI_ALL, "     --all              libs: each anonymous mapping a row of its own, not\n"
-              "                          grouped under [anon], [heap] and [stack]\n"},
-    {CLI_BY, "     --by <key>         groups: comm (default), exe, user, cgroup, session,\n"
-             "                          pgid, tree or pid\n"},
-    {CLI_OWNER, "     --owner <policy>   shm, OWNED: whom a shared object is charged to:\n"
-                "                          creator (default), oldest or largest\n"},
-    {CLI_SOURCE, "     --source <dir>     read a directory laid out like /proc instead of "
-                 "/proc\n"},
-    {CLI_THREADS, "     --threads <n>      reader threads (default: 2 on 2 or more CPUs)\n"},
-    {0, " -h, --help             this help\n"
-        " -V, --version          the version\n"},
-};
-
-void cli_print_options(FILE *f, unsigned uses)
-{
-	fputs("\n"
-	      "How much memory each process uses, as the kernel counts it. memledger leaves\n"
-	      "itself out of every process view: its own mappings are noise in what it measures.\n"
-	      "\n"
-	      "Options:\n",
-	      f);
-	for (size_t i = 0; i < sizeof(option_help) / sizeof(option_help[0]); i++)
-		if (!option_help[i].bit || (uses & option_help[i].bit))
-			fputs(option_help[i].text, f);
-	fputs("\n", f);
-}
-
 struct ml_source *cli_open_source(const struct cli *cli)
 {
 	struct ml_source *src = ml_source_new(cli->source);
@@ -170,33 +121,77 @@ enum {
 	OPT_OWNER
 };
 
-static const struct option longopts[] = {
-    {"output", required_argument, NULL, 'o'},
-    {"list-columns", no_argument, NULL, OPT_LIST_COLUMNS},
-    {"sort", required_argument, NULL, 's'},
-    {"reverse", no_argument, NULL, 'r'},
-    {"totals", no_argument, NULL, 't'},
-    {"json", no_argument, NULL, 'J'},
-    {"csv", no_argument, NULL, OPT_CSV},
-    {"raw", no_argument, NULL, OPT_RAW},
-    {"noheadings", no_argument, NULL, 'n'},
-    {"bytes", no_argument, NULL, 'b'},
-    {"pid", required_argument, NULL, 'p'},
-    {"user", required_argument, NULL, 'u'},
-    {"process", required_argument, NULL, 'P'},
-    {"mapping", required_argument, NULL, 'M'},
-    {"merge", no_argument, NULL, OPT_MERGE},
-    {"private", no_argument, NULL, OPT_PRIVATE},
-    {"procs", no_argument, NULL, OPT_PROCS},
-    {"all", no_argument, NULL, OPT_ALL},
-    {"by", required_argument, NULL, OPT_BY},
-    {"owner", required_argument, NULL, OPT_OWNER},
-    {"source", required_argument, NULL, OPT_SOURCE},
-    {"threads", required_argument, NULL, OPT_THREADS},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
+/* Every option, once: getopt's table, the bit a view uses it by, and its --help lines
+ * (in the order --help shows them) are all made from this. */
+static const struct cli_option_info {
+	const char *name; /* the long name */
+	int has_arg;
+	int val;             /* the short option's letter, or OPT_* */
+	enum cli_option bit; /* 0: every view's (-h, -V) */
+	const char *help;
+} options[] = {
+    {"output", required_argument, 'o', CLI_COLUMNS,
+     " -o, --output <list>    columns to show (+COL adds to the defaults)\n"},
+    {"list-columns", no_argument, OPT_LIST_COLUMNS, CLI_LIST,
+     "     --list-columns     list the columns and what they mean\n"},
+    {"sort", required_argument, 's', CLI_SORT,
+     " -s, --sort <column>    sort by this column (default PSS, ascending)\n"},
+    {"reverse", no_argument, 'r', CLI_REVERSE, " -r, --reverse          reverse the order\n"},
+    {"totals", no_argument, 't', CLI_TOTALS, " -t, --totals           add a line of totals\n"},
+    {"json", no_argument, 'J', CLI_FORMAT,
+     " -J, --json             JSON output (sizes in bytes)\n"},
+    {"csv", no_argument, OPT_CSV, CLI_FORMAT,
+     "     --csv              CSV output, RFC 4180 (sizes in bytes)\n"},
+    {"raw", no_argument, OPT_RAW, CLI_FORMAT,
+     "     --raw              raw output: columns separated by one space\n"},
+    {"noheadings", no_argument, 'n', CLI_NOHEADINGS, " -n, --noheadings       no header line\n"},
+    {"bytes", no_argument, 'b', CLI_BYTES, " -b, --bytes            sizes in bytes, not 12.4M\n"},
+    {"pid", required_argument, 'p', CLI_PID,
+     " -p, --pid <list>       only these processes (comma-separated)\n"},
+    {"user", required_argument, 'u', CLI_USER,
+     " -u, --user <user>      only processes of this user (name or UID)\n"},
+    {"process", required_argument, 'P', CLI_PROCESS,
+     " -P, --process <regex>  only processes whose command line matches\n"},
+    {"mapping", required_argument, 'M', CLI_MAPPING,
+     " -M, --mapping <regex>  maps, libs: only mappings whose name matches\n"},
+    {"merge", no_argument, OPT_MERGE, CLI_MERGE,
+     "     --merge            maps: one row per name and kind, with a count\n"},
+    {"private", no_argument, OPT_PRIVATE, CLI_PRIVATE,
+     "     --private          maps: only mappings holding private pages\n"},
+    {"procs", no_argument, OPT_PROCS, CLI_PROCS,
+     "     --procs            libs: one row per process under each object\n"},
+    {"all", no_argument, OPT_ALL, CLI_ALL,
+     "     --all              libs: each anonymous mapping a row of its own, not\n"
+     "                          grouped under [anon], [heap] and [stack]\n"},
+    {"by", required_argument, OPT_BY, CLI_BY,
+     "     --by <key>         groups: comm (default), exe, user, cgroup, session,\n"
+     "                          pgid, tree or pid\n"},
+    {"owner", required_argument, OPT_OWNER, CLI_OWNER,
+     "     --owner <policy>   shm, OWNED: whom a shared object is charged to:\n"
+     "                          creator (default), oldest or largest\n"},
+    {"source", required_argument, OPT_SOURCE, CLI_SOURCE,
+     "     --source <dir>     read a directory laid out like /proc instead of /proc\n"},
+    {"threads", required_argument, OPT_THREADS, CLI_THREADS,
+     "     --threads <n>      reader threads (default: 2 on 2 or more CPUs)\n"},
+    {"help", no_argument, 'h', 0, " -h, --help             this help\n"},
+    {"version", no_argument, 'V', 0, " -V, --version          the version\n"},
 };
+
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+void cli_print_options(FILE *f, unsigned uses)
+{
+	fputs("\n"
+	      "How much memory each process uses, as the kernel counts it. memledger leaves\n"
+	      "itself out of every process view: its own mappings are noise in what it measures.\n"
+	      "\n"
+	      "Options:\n",
+	      f);
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (!options[i].bit || (uses & options[i].bit))
+			fputs(options[i].help, f);
+	fputs("\n", f);
+}
 
 /* Compiles an extended regular expression. Returns -1 to go on, or EXIT_USAGE. */
 static int compile_regex(const char *arg, regex_t *re, bool *have)
@@ -213,50 +208,28 @@ static int compile_regex(const char *arg, regex_t *re, bool *have)
 
 static int set_format(struct cli *cli, enum out_format f);
 
-/* Each option's bit in struct cli's given, by getopt's value for it. */
-static const struct {
-	int c;
-	enum cli_option bit;
-	const char *name;
-} option_bits[] = {
-    {'o', CLI_COLUMNS, "-o"},
-    {OPT_LIST_COLUMNS, CLI_LIST, "--list-columns"},
-    {'s', CLI_SORT, "-s"},
-    {'r', CLI_REVERSE, "-r"},
-    {'t', CLI_TOTALS, "-t"},
-    {'J', CLI_FORMAT, "-J"},
-    {OPT_CSV, CLI_FORMAT, "--csv"},
-    {OPT_RAW, CLI_FORMAT, "--raw"},
-    {'n', CLI_NOHEADINGS, "-n"},
-    {'b', CLI_BYTES, "-b"},
-    {'p', CLI_PID, "-p"},
-    {'u', CLI_USER, "-u"},
-    {'P', CLI_PROCESS, "-P"},
-    {'M', CLI_MAPPING, "-M"},
-    {OPT_MERGE, CLI_MERGE, "--merge"},
-    {OPT_PRIVATE, CLI_PRIVATE, "--private"},
-    {OPT_PROCS, CLI_PROCS, "--procs"},
-    {OPT_ALL, CLI_ALL, "--all"},
-    {OPT_BY, CLI_BY, "--by"},
-    {OPT_OWNER, CLI_OWNER, "--owner"},
-    {OPT_SOURCE, CLI_SOURCE, "--source"},
-    {OPT_THREADS, CLI_THREADS, "--threads"},
-};
-
 const char *cli_option_name(enum cli_option bit)
 {
-	for (size_t i = 0; i < sizeof(option_bits) / sizeof(option_bits[0]); i++)
-		if (option_bits[i].bit == bit)
-			return option_bits[i].name;
+	static char name[32];
+
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		if (options[i].bit != bit)
+			continue;
+		if (options[i].val < 256)
+			snprintf(name, sizeof(name), "-%c", options[i].val);
+		else
+			snprintf(name, sizeof(name), "--%s", options[i].name);
+		return name;
+	}
 	return "?";
 }
 
 /* Applies one option. Returns -1 to go on, or an exit status. */
 static int apply_option(int c, const char *arg, struct cli *cli)
 {
-	for (size_t i = 0; i < sizeof(option_bits) / sizeof(option_bits[0]); i++)
-		if (option_bits[i].c == c)
-			cli->given |= option_bits[i].bit;
+	for (size_t i = 0; i < NOPTIONS; i++)
+		if (options[i].val == c)
+			cli->given |= options[i].bit;
 	switch (c) {
 	case 'o': cli->columns = arg; break;
 	case OPT_LIST_COLUMNS: cli->list_columns = true; break;
@@ -340,6 +313,12 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	cli->command = "ps";
 	optind = 1;
 	opterr = 0; /* its messages start with argv[0], ours with "memledger: " */
+	struct option longopts[NOPTIONS + 1];
+
+	for (size_t i = 0; i < NOPTIONS; i++)
+		longopts[i] =
+		    (struct option){options[i].name, options[i].has_arg, NULL, options[i].val};
+	longopts[NOPTIONS] = (struct option){NULL, 0, NULL, 0};
 	while ((c = getopt_long(argc, argv, ":o:s:rtJnbp:u:P:M:hV", longopts, NULL)) != -1) {
 		if (c == '?' || c == ':')
 			option_error(c, argv);
