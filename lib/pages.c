@@ -77,9 +77,11 @@ struct ml_pages {
 	size_t nobjects;
 	struct ml_sysv_shm *sysv; /* /proc/sysvipc/shm */
 	size_t nsysv, sysv_cap;
-	long *parent;  /* the scan index of each process's parent, or -1 */
-	size_t *depth; /* how many ancestors each process has */
-	uint64_t *cow; /* per process: see ml_pages_cow */
+	long *parent;   /* the scan index of each process's parent, or -1 */
+	size_t *depth;  /* how many ancestors each process has */
+	uint64_t *cow;  /* per process: see ml_pages_cow */
+	bool *unbooked; /* per process: its smaps was not read (a capture lacks it), so its
+	                   pages are booked nowhere and what touches them is unknown */
 	bool exact;
 };
 
@@ -112,6 +114,7 @@ void ml_pages_free(struct ml_pages *pg)
 	free(pg->parent);
 	free(pg->depth);
 	free(pg->cow);
+	free(pg->unbooked);
 	pthread_mutex_destroy(&pg->lock);
 	free(pg);
 }
@@ -543,8 +546,11 @@ int ml_pages_resolve(struct ml_pages *pg, struct ml_source *src, const struct ml
 	if (pg->nrefs)
 		qsort(pg->refs, pg->nrefs, sizeof(*pg->refs), cmp_ref);
 	pg->cow = calloc(scan->nprocs + 1, sizeof(*pg->cow));
-	if (!pg->cow)
+	pg->unbooked = calloc(scan->nprocs + 1, sizeof(*pg->unbooked));
+	if (!pg->cow || !pg->unbooked)
 		return -ENOMEM;
+	for (size_t i = 0; i < scan->nprocs; i++)
+		pg->unbooked[i] = !(scan->procs[i].have & ML_NEED_SMAPS);
 	rc = resolve_parents(pg, scan);
 	if (rc == 0 && pg->exact && resolve_frames(pg, src) < 0)
 		pg->exact = false; /* no kpagecount: not root, or a capture */
@@ -562,7 +568,7 @@ bool ml_pages_exact(const struct ml_pages *pg)
 
 uint64_t ml_pages_cow(const struct ml_pages *pg, size_t i)
 {
-	return i < pg->nprocs && pg->exact ? pg->cow[i] : ML_UNKNOWN;
+	return i < pg->nprocs && pg->exact && !pg->unbooked[i] ? pg->cow[i] : ML_UNKNOWN;
 }
 
 uint64_t ml_freed_total(const struct ml_freed *f)
@@ -811,7 +817,14 @@ static int freed(const struct ml_pages *pg, owner_fn owner, const void *ctx, con
 		out[s].pss = w.pss_fp[s] >> PSS_SHIFT;
 	free(w.stamp);
 	free(w.pss_fp);
-	return rc ? rc : freed_objects(pg, owner, ctx, out);
+	if (rc == 0)
+		rc = freed_objects(pg, owner, ctx, out);
+	for (size_t i = 0; rc == 0 && i < pg->nprocs; i++) { /* a member's pages unbooked */
+		size_t set = set_of ? set_of[i] : i;
+		if (pg->unbooked[i] && set < nsets)
+			out[set].anon = out[set].swap = out[set].shmem = ML_UNKNOWN;
+	}
+	return rc;
 }
 
 int ml_pages_freed(const struct ml_pages *pg, const uint32_t *set_of, size_t nsets,

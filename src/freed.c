@@ -114,9 +114,6 @@ int freed_run(struct cli *cli)
 	}
 	if (ml_pages_freed(pg, set_of, 1, &f) < 0)
 		goto out;
-	for (int i = 0; i < n; i++) /* no smaps to book its pages from: unknown, as in ps */
-		if (!(s.procs[ml_scan_find(&s, pids[i])].have & ML_NEED_SMAPS))
-			f.anon = f.swap = f.shmem = ML_UNKNOWN;
 	procs_report_unreadable(cli, &s);
 	json_init(&j, stdout);
 	if (cli->out.format == OUT_JSON) {

@@ -54,7 +54,6 @@ struct group {
 	char *name; /* NULL: the key is unknown (a hidden exe, an unreadable cgroup) */
 	size_t nprocs;
 	uint64_t pss, footprint, uss_bound;
-	bool uncaptured; /* a member's smaps is missing from the capture: FREED unknown */
 	struct ml_freed freed;
 };
 
@@ -196,7 +195,6 @@ static int sum_groups(struct grouping *g, const struct ml_pages *pg)
 		gr->pss = ml_add_u64(gr->pss, ml_proc_metric(p, ML_PSS));
 		gr->footprint = ml_add_u64(gr->footprint, ml_proc_metric(p, ML_FOOTPRINT));
 		gr->uss_bound = ml_add_u64(gr->uss_bound, ml_proc_metric(p, ML_USS));
-		gr->uncaptured |= !(p->have & ML_NEED_SMAPS);
 	}
 	free(freed);
 	return rc;
@@ -221,7 +219,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_PROCS: return g->nprocs;
 	case F_PSS: return f->exact ? f->pss : g->pss;
 	case F_USS: return f->exact ? f->uss : g->uss_bound;
-	case F_FREED: return g->uncaptured ? ML_UNKNOWN : ml_freed_total(f);
+	case F_FREED: return ml_freed_total(f);
 	case F_SHARED_OUT: return f->exact ? f->rss - f->uss : ML_UNKNOWN;
 	case F_FOOTPRINT: return g->footprint;
 	case F_SWAP: return f->swap_held;

@@ -240,14 +240,12 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
 		const struct ml_proc *p = &s->procs[i];
 		struct row *r = &rows[*n];
 		/* A process whose smaps a capture lacks has no FREED to give. */
-		bool captured = p->have & ML_NEED_SMAPS;
 		if (f->pg && (!cli_wants_pid(cli, p->pid) || !procs_keep(p, (void *)cli)))
 			continue;
 		*r = (struct row){.proc = p,
-		                  .freed = f->freed && captured ? ml_freed_total(&f->freed[i])
-		                                                : ML_UNKNOWN,
+		                  .freed = f->freed ? ml_freed_total(&f->freed[i]) : ML_UNKNOWN,
 		                  .inexact = f->freed && !f->freed[i].exact,
-		                  .cow = f->freed && captured ? ml_pages_cow(f->pg, i) : ML_UNKNOWN,
+		                  .cow = f->freed ? ml_pages_cow(f->pg, i) : ML_UNKNOWN,
 		                  .owned = f->owned ? f->owned[i] : ML_UNKNOWN};
 		if (needs & ML_NEED_STATUS)
 			r->user = user_cache_name(users, p->status.uid);

@@ -40,7 +40,6 @@ struct tree {
 	size_t *first_child; /* scan index + 1 of the first child, 0: none */
 	size_t *next;        /* scan index + 1 of the next sibling, 0: none */
 	uint64_t *subpss;
-	bool *uncaptured; /* the process or a descendant has no smaps: its FREED is unknown */
 	struct ml_freed *freed;
 	const struct ml_pages *pages;
 };
@@ -52,7 +51,6 @@ static void tree_free(struct tree *t)
 	free(t->first_child);
 	free(t->next);
 	free(t->subpss);
-	free(t->uncaptured);
 	free(t->freed);
 }
 
@@ -69,12 +67,10 @@ static int build_tree(struct tree *t, const struct ml_pages *pg)
 	t->first_child = calloc(n + 1, sizeof(size_t));
 	t->next = calloc(n + 1, sizeof(size_t));
 	t->subpss = calloc(n + 1, sizeof(uint64_t));
-	t->uncaptured = calloc(n + 1, sizeof(bool));
 	t->freed = calloc(n + 1, sizeof(struct ml_freed));
 	t->pages = pg;
 	if (!last || !order || !t->parent || !t->depth || !t->first_child || !t->next ||
-	    !t->subpss || !t->uncaptured || !t->freed ||
-	    ml_scan_parents(t->scan, t->parent, t->depth) < 0 ||
+	    !t->subpss || !t->freed || ml_scan_parents(t->scan, t->parent, t->depth) < 0 ||
 	    ml_order_deepest_first(t->depth, n, order) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
@@ -87,17 +83,14 @@ static int build_tree(struct tree *t, const struct ml_pages *pg)
 			t->first_child[k] = i + 1;
 		last[k] = i + 1;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++)
 		t->subpss[i] = ml_proc_metric(&t->scan->procs[i], ML_PSS);
-		t->uncaptured[i] = !(t->scan->procs[i].have & ML_NEED_SMAPS);
-	}
 	for (size_t k = 0; k < n; k++) { /* each subtree into its parent's, deepest first */
 		size_t i = order[k];
 		long up = t->parent[i];
 		if (up < 0)
 			continue;
 		t->subpss[up] = ml_add_u64(t->subpss[up], t->subpss[i]);
-		t->uncaptured[up] |= t->uncaptured[i];
 	}
 	rc = ml_pages_freed_tree(pg, t->freed);
 out:
@@ -125,8 +118,6 @@ static struct out_cell cell(const struct tree *t, size_t i, const struct colinfo
 	case F_COW: return (struct out_cell){.num = ml_pages_cow(t->pages, i)};
 	case F_SUBPSS: return (struct out_cell){.num = t->subpss[i]};
 	default:
-		if (t->uncaptured[i]) /* no smaps to book its pages from: as ps and groups */
-			return (struct out_cell){.num = ML_UNKNOWN};
 		return (struct out_cell){.num = ml_freed_total(&t->freed[i]),
 		                         .bound = !t->freed[i].exact}; /* without frames: ≥ */
 	}

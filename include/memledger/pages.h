@@ -48,7 +48,8 @@ bool ml_pages_exact(const struct ml_pages *pg);
 
 /*
  * COW of process i of the scan: its resident anonymous pages that its parent maps too
- * (still shared since fork, the zygote effect). ML_UNKNOWN without frame numbers.
+ * (still shared since fork, the zygote effect). ML_UNKNOWN without frame numbers, or
+ * when its smaps was not read.
  */
 uint64_t ml_pages_cow(const struct ml_pages *pg, size_t i);
 
@@ -74,14 +75,16 @@ uint64_t ml_freed_total(const struct ml_freed *f);
 /*
  * FREED of every set of a partition of the scan's processes: set_of[i] (< nsets) is the
  * set of process i, or UINT32_MAX for a process in no set (it survives). out has nsets
- * entries. Returns 0 or -ENOMEM.
+ * entries; a set with a member whose smaps was not read (a capture lacks it) has anon,
+ * swap and shmem unknown. Returns 0 or -ENOMEM.
  */
 int ml_pages_freed(const struct ml_pages *pg, const uint32_t *set_of, size_t nsets,
                    struct ml_freed *out);
 
 /*
  * FREED of each subtree of the scan's process tree (ml_scan_parents): out[i] (one per
- * process) is what killing process i and all its descendants would return. Returns 0 or
+ * process) is what killing process i and all its descendants would return; unknown, as
+ * in ml_pages_freed, for a subtree with a process whose smaps was not read. Returns 0 or
  * -ENOMEM.
  */
 int ml_pages_freed_tree(const struct ml_pages *pg, struct ml_freed *out);
