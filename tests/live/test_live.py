@@ -704,11 +704,11 @@ def check_mid_exec(memledger, tries=60):
                                    text=True)
                 if r.returncode != 0:
                     failures.append(r.stderr.strip())
-            # On a busy machine even many reads can each fall in the exec window: a
-            # few may fail, each said as what it is (the build before failed 52 of 60,
-            # calling them zombies).
-            check("maps of a process exec()ing in a loop: at most 1 in 10 fails",
-                  len(failures) <= tries // 10, f"{len(failures)} of {tries}: {failures[:2]}")
+            # A quiet machine: 0 of 60 fail (the build before: 52 of 60 under meson). A
+            # busy one preempts memledger between open() and read() for longer than the
+            # loop takes to exec again, read after read: 31 of 60 failed beside one CPU
+            # hog. How many fail is printed, not asserted; what a failure says is.
+            print(f"maps of a process exec()ing in a loop: {len(failures)} of {tries} failed")
             check("maps of a process exec()ing in a loop: a failure says exec, not zombie",
                   all("middle of exec()" in f for f in failures), f"{failures[:2]}")
         finally:
