@@ -237,11 +237,6 @@ const char *ml_source_strerror(int err)
 	}
 }
 
-int ml_source_stat(struct ml_source *src, const char *path, struct stat *st)
-{
-	return fstatat(src->dirfd, path, st, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
-}
-
 int ml_source_stat_at(int dirfd, const char *name, struct stat *st)
 {
 	return fstatat(dirfd, name, st, 0) < 0 ? -errno : 0;

@@ -68,10 +68,6 @@ int ml_source_open_at(const struct ml_source *src, int dirfd, const char *name);
  * jail refused, else strerror's. */
 const char *ml_source_strerror(int err);
 
-/* stat()s path below the source's root, not following a last symbolic link. Returns 0
- * or -errno. */
-int ml_source_stat(struct ml_source *src, const char *path, struct stat *st);
-
 /* stat()s name below dirfd, following a symbolic link (map_files). Returns 0 or -errno. */
 int ml_source_stat_at(int dirfd, const char *name, struct stat *st);
 
