@@ -135,7 +135,7 @@ static const struct cli_option_info {
     {"list-columns", no_argument, OPT_LIST_COLUMNS, CLI_LIST,
      "     --list-columns     list the columns and what they mean\n"},
     {"sort", required_argument, 's', CLI_SORT,
-     " -s, --sort <column>    sort by this column (default PSS, ascending)\n"},
+     " -s, --sort <column>    sort by this column, ascending (in a tree: siblings)\n"},
     {"reverse", no_argument, 'r', CLI_REVERSE, " -r, --reverse          reverse the order\n"},
     {"totals", no_argument, 't', CLI_TOTALS, " -t, --totals           add a line of totals\n"},
     {"json", no_argument, 'J', CLI_FORMAT,
@@ -193,7 +193,7 @@ void cli_print_options(FILE *f, unsigned uses)
 	fputs("\n", f);
 }
 
-/* Compiles an extended regular expression. Returns -1 to go on, or EXIT_USAGE. */
+/* Compiles an extended regular expression. Returns EXIT_GO_ON, or EXIT_USAGE. */
 static int compile_regex(const char *arg, regex_t *re, bool *have)
 {
 	if (*have)
@@ -203,7 +203,7 @@ static int compile_regex(const char *arg, regex_t *re, bool *have)
 		cli_warn("invalid regular expression: '%s'", arg);
 		return EXIT_USAGE;
 	}
-	return -1;
+	return EXIT_GO_ON;
 }
 
 static int set_format(struct cli *cli, enum out_format f);
@@ -224,7 +224,7 @@ const char *cli_option_name(enum cli_option bit)
 	return "?";
 }
 
-/* Applies one option. Returns -1 to go on, or an exit status. */
+/* Applies one option. Returns EXIT_GO_ON, or an exit status. */
 static int apply_option(int c, const char *arg, struct cli *cli)
 {
 	for (size_t i = 0; i < NOPTIONS; i++)
@@ -277,10 +277,10 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case 'V': printf("memledger %s\n", MEMLEDGER_VERSION); return EXIT_OK;
 	default: fputs("Try 'memledger --help' for more information.\n", stderr); return EXIT_USAGE;
 	}
-	return -1;
+	return EXIT_GO_ON;
 }
 
-/* Sets the output format; a second, different one is an error. Returns -1 to go on, or
+/* Sets the output format; a second, different one is an error. Returns EXIT_GO_ON, or
  * EXIT_USAGE. */
 static int set_format(struct cli *cli, enum out_format f)
 {
@@ -289,7 +289,7 @@ static int set_format(struct cli *cli, enum out_format f)
 		return EXIT_USAGE;
 	}
 	cli->out.format = f;
-	return -1;
+	return EXIT_GO_ON;
 }
 
 /* Says what getopt found wrong with argv[optind - 1], as every message: "memledger: ". */
@@ -323,7 +323,7 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 		if (c == '?' || c == ':')
 			option_error(c, argv);
 		rc = apply_option(c, optarg, cli);
-		if (rc >= 0)
+		if (rc != EXIT_GO_ON)
 			return rc;
 	}
 	/* getopt has moved the operands to the end: the first one names the view, unless it
@@ -334,7 +334,7 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	}
 	cli->operands = argv + optind;
 	cli->noperands = argc - optind;
-	return -1;
+	return EXIT_GO_ON;
 }
 
 void cli_free(struct cli *cli)

@@ -11,7 +11,8 @@
 #include "msg.h"
 #include "output.h"
 
-enum { EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
+/* Exit statuses; EXIT_GO_ON is what a step returns when the run goes on. */
+enum { EXIT_GO_ON = -1, EXIT_OK = 0, EXIT_ERROR = 1, EXIT_USAGE = 2 };
 
 /* The options a view may use: struct cli's given holds those on the command line, and
  * each view declares the ones it uses (main.c), so that none is silently ignored. */
@@ -73,7 +74,7 @@ struct cli {
 };
 
 /*
- * Parses argv into cli. Returns -1 to go on (with cli->help: print the usage), or an exit
+ * Parses argv into cli. Returns EXIT_GO_ON (with cli->help: print the usage), or an exit
  * status: EXIT_OK after --version, EXIT_USAGE after a one-line message on stderr.
  */
 int cli_parse(int argc, char **argv, struct cli *cli);

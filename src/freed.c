@@ -7,41 +7,70 @@
 
 #include "freed.h"
 #include "procs.h"
+#include "view.h"
 
-static const struct out_col cols[] = {
-    {"NAME", COL_STR, OUT_TREE},
-    {"SIZE", COL_SIZE, OUT_RIGHT},
+enum freed_field { F_NAME, F_SIZE };
+
+static const struct colinfo infos[] = {
+    {"NAME", COL_STR, OUT_TREE, F_NAME, "what is freed and what stays, and their parts", 0,
+     VIEW_TOTAL_NONE},
+    {"SIZE", COL_SIZE, OUT_RIGHT, F_SIZE, "bytes", 0, VIEW_TOTAL_NONE},
 };
 
-/* The breakdown as a table: what is freed, then what stays. */
-static int print_table(const struct cli *cli, const struct ml_freed *f, struct json *j)
-{
-	struct out_table *t = out_table_new("freed", cols, 2, &cli->out);
-	const struct {
-		unsigned depth;
-		const char *name;
-		uint64_t v;
-	} rows[] = {
-	    {0, f->exact ? "freed" : "freed, at least", ml_freed_total(f)},
-	    {1, "anonymous", f->anon},
-	    {1, "swap", f->swap},
-	    {1, "shmem that dies with them", f->shmem},
-	    {0, "stays", ml_add_u64(ml_add_u64(f->shared_out, f->cache), f->shmem_kept)},
-	    {1, "shared with other processes", f->shared_out},
-	    {1, "page cache", f->cache},
-	    {1, "shmem that persists or others hold", f->shmem_kept},
-	};
-	int rc = t ? 0 : -ENOMEM;
+static const char *const defaults[] = {"NAME", "SIZE"};
 
-	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]) && rc == 0; i++) {
-		struct out_cell cells[2] = {{.str = rows[i].name}, {.num = rows[i].v}};
-		rc = out_table_add_nested(t, rows[i].depth, cells, "parts");
-	}
-	return t ? (rc ? rc : out_table_print_free(t, j)) : rc;
+static const struct view_cols freed_cols = VIEW_COLS(infos, defaults);
+
+/* A row of the breakdown. */
+struct row {
+	const char *name;
+	uint64_t v;
+};
+
+static uint64_t row_number(const void *row, const struct colinfo *c)
+{
+	return c->id == F_SIZE ? ((const struct row *)row)->v : ML_UNKNOWN;
 }
 
-/* The JSON document: {"pids", "freed", "exact", the parts, "stays", "unreadable"}. */
-static void print_json(const pid_t *pids, int n, const struct ml_freed *f, size_t unreadable)
+static const char *row_text(const void *row, const struct colinfo *c)
+{
+	return c->id == F_NAME ? ((const struct row *)row)->name : NULL;
+}
+
+/* The breakdown as a table: what is freed, then what stays (siblings sorted by key,
+ * NULL: as here). Returns 0 or -errno. */
+static int print_table(const struct cli *cli, const struct ml_freed *f, const struct colinfo **cols,
+                       int ncols, const struct colinfo *key, struct json *j)
+{
+	static const unsigned depth[] = {0, 1, 1, 1, 0, 1, 1, 1};
+	const struct row rows[] = {
+	    {f->exact ? "freed" : "freed, at least", ml_freed_total(f)},
+	    {"anonymous", f->anon},
+	    {"swap", f->swap},
+	    {"shmem that dies with them", f->shmem},
+	    {"stays", ml_add_u64(ml_add_u64(f->shared_out, f->cache), f->shmem_kept)},
+	    {"shared with other processes", f->shared_out},
+	    {"page cache", f->cache},
+	    {"shmem that persists or others hold", f->shmem_kept},
+	};
+	const size_t n = sizeof(rows) / sizeof(rows[0]);
+	struct view_rows r = {.rows = (void *)rows,
+	                      .n = n,
+	                      .size = sizeof(rows[0]),
+	                      .number = row_number,
+	                      .text = row_text};
+	struct out_table *t;
+	long parent[sizeof(depth) / sizeof(depth[0])];
+	int rc;
+
+	view_parents_of_depths(depth, n, parent);
+	rc = view_tree_table(cli, "freed", "parts", &r, parent, -1, cols, ncols, key, &t);
+	return rc < 0 ? rc : out_table_print_free(t, j);
+}
+
+/* The JSON document: {"pids", "freed", "exact", the parts, "stays", "unreadable",
+ * "unreadable_pids"}. */
+static void print_json(const pid_t *pids, int n, const struct ml_freed *f, const struct ml_scan *s)
 {
 	struct json j;
 
@@ -64,7 +93,12 @@ static void print_json(const pid_t *pids, int n, const struct ml_freed *f, size_
 	json_pair_u64(&j, "page_cache", f->cache);
 	json_pair_u64(&j, "shmem", f->shmem_kept);
 	json_object_end(&j);
-	json_pair_u64(&j, "unreadable", unreadable);
+	json_pair_u64(&j, "unreadable", s->unreadable);
+	json_key(&j, "unreadable_pids");
+	json_array_begin(&j);
+	for (size_t i = 0; s->unreadable_pids && i < s->unreadable; i++)
+		json_u64(&j, (uint64_t)s->unreadable_pids[i]);
+	json_array_end(&j);
 	json_object_end(&j);
 	json_finish(&j);
 }
@@ -81,6 +115,7 @@ static void print_heading(const struct ml_scan *s, const pid_t *pids, int n)
 
 int freed_run(struct cli *cli)
 {
+	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	const pid_t *pids = cli->pids;
 	int n = (int)cli->npids;
 	uint32_t *set_of = NULL;
@@ -88,19 +123,28 @@ int freed_run(struct cli *cli)
 	struct ml_scan s = {0};
 	struct ml_freed f;
 	struct json j;
-	int rc = EXIT_ERROR;
+	int ncols, rc;
 
+	rc = view_begin(cli, &freed_cols, false, NULL, NULL, cols, &ncols, &key);
+	if (rc != EXIT_GO_ON)
+		return rc;
+	if (cli->out.format == OUT_JSON && (cli->columns || cli->sort || cli->reverse)) {
+		cli_warn("freed's JSON document has fixed members: -o, -s and -r are for tables");
+		return EXIT_USAGE;
+	}
 	if (n == 0) {
 		cli_warn("freed needs a PID");
 		return EXIT_USAGE;
 	}
 	rc = procs_scan_pages(cli, ML_NEED_PAGEMAP, &s, &pg);
-	if (rc >= 0)
+	if (rc != EXIT_GO_ON)
 		goto out;
 	rc = EXIT_ERROR;
 	set_of = malloc((s.nprocs + 1) * sizeof(*set_of));
-	if (!set_of)
+	if (!set_of) {
+		cli_warn("out of memory");
 		goto out;
+	}
 	for (size_t i = 0; i < s.nprocs; i++)
 		set_of[i] = UINT32_MAX;
 	for (int i = 0; i < n; i++) {
@@ -112,17 +156,22 @@ int freed_run(struct cli *cli)
 		}
 		set_of[k] = 0;
 	}
-	if (ml_pages_freed(pg, set_of, 1, &f) < 0)
+	if (ml_pages_freed(pg, set_of, 1, &f) < 0) {
+		cli_warn("out of memory");
 		goto out;
+	}
 	procs_report_unreadable(cli, &s);
 	json_init(&j, stdout);
 	if (cli->out.format == OUT_JSON) {
-		print_json(pids, n, &f, s.unreadable);
+		print_json(pids, n, &f, &s);
 	} else {
 		if (cli->out.format == OUT_TABLE)
 			print_heading(&s, pids, n);
-		if (print_table(cli, &f, &j) < 0)
+		if ((rc = print_table(cli, &f, cols, ncols, key, &j)) < 0) {
+			cli_warn("cannot write the output: %s", strerror(-rc));
+			rc = EXIT_ERROR;
 			goto out;
+		}
 	}
 	rc = EXIT_OK;
 out:

@@ -1,6 +1,5 @@
 /* memledger groups --by KEY: processes grouped, with the pages each group holds alone. */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include "groups.h"
 #include "memledger.h"
 #include "procs.h"
+#include "users.h"
 #include "view.h"
 
 enum group_field {
@@ -24,19 +24,26 @@ enum group_field {
 
 static const struct colinfo infos[] = {
     {"NAME", COL_STR, OUT_TRUNC, F_NAME,
-     "the group: command, executable, user, cgroup, session, process group, or tree root"},
-    {"PROCS", COL_COUNT, OUT_RIGHT, F_PROCS, "processes in the group"},
+     "the group: command, executable, user, cgroup, session, process group, or tree root", 0,
+     VIEW_TOTAL_NONE},
+    {"PROCS", COL_COUNT, OUT_RIGHT, F_PROCS, "processes in the group", 0, VIEW_TOTAL_SUM},
     {"PSS", COL_SIZE, OUT_RIGHT, F_PSS,
-     "Σ PSS of its processes (exact mode: page by page, truncated once)"},
+     "Σ PSS of its processes (exact mode: page by page, truncated once)", 0, VIEW_TOTAL_SUM},
     {"USS", COL_SIZE, OUT_RIGHT, F_USS,
      "resident pages that no process outside the group maps (without frame numbers: Σ USS, "
-     "a lower bound)"},
-    {"FREED", COL_SIZE, OUT_RIGHT, F_FREED, "what killing the whole group would give back"},
+     "a lower bound)",
+     0, VIEW_TOTAL_SUM},
+    {"FREED", COL_SIZE, OUT_RIGHT, F_FREED, "what killing the whole group would give back", 0,
+     VIEW_TOTAL_SUM},
     {"SHARED-OUT", COL_SIZE, OUT_RIGHT, F_SHARED_OUT,
-     "resident pages it maps that processes outside the group map too (exact mode)"},
-    {"FOOTPRINT", COL_SIZE, OUT_RIGHT, F_FOOTPRINT, "Σ RssAnon + VmSwap of its processes"},
-    {"SWAP", COL_SIZE, OUT_RIGHT, F_SWAP, "distinct swap slots it holds (exact mode)"},
-    {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "distinct resident pages it maps (exact mode)"},
+     "resident pages it maps that processes outside the group map too (exact mode)", 0,
+     VIEW_TOTAL_NONE},
+    {"FOOTPRINT", COL_SIZE, OUT_RIGHT, F_FOOTPRINT, "Σ RssAnon + VmSwap of its processes", 0,
+     VIEW_TOTAL_SUM},
+    {"SWAP", COL_SIZE, OUT_RIGHT, F_SWAP, "distinct swap slots it holds (exact mode)", 0,
+     VIEW_TOTAL_NONE},
+    {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "distinct resident pages it maps (exact mode)", 0,
+     VIEW_TOTAL_NONE},
 };
 
 static const char *const default_columns[] = {"NAME",  "PROCS",      "PSS",      "USS",
@@ -66,6 +73,7 @@ struct grouping {
 	uint32_t *set_of; /* each process's group */
 	struct group *groups;
 	size_t ngroups;
+	struct user_cache users; /* BY_USER: names by UID */
 };
 
 /* Sets each process's tree root: its ancestor just below PID 1 (or the topmost one
@@ -97,26 +105,17 @@ out:
 }
 
 /* The group name of process i, malloc'ed in *name (NULL: unknown). Returns 0 or -ENOMEM. */
-static int key_of(const struct grouping *g, size_t i, char **name)
+static int key_of(struct grouping *g, size_t i, char **name)
 {
 	const struct ml_proc *p = &g->scan->procs[i];
 	const char *text = NULL;
-	struct passwd *pw;
 
 	*name = NULL;
 	switch (g->by) {
 	case BY_COMM: text = p->comm; break;
 	case BY_EXE: text = p->exe; break;
 	case BY_CGROUP: text = p->cgroup; break;
-	case BY_USER:
-		if (p->status.uid == ML_UNKNOWN)
-			return 0;
-		pw = getpwuid((uid_t)p->status.uid);
-		if (pw)
-			text = pw->pw_name;
-		else if (asprintf(name, "%llu", (unsigned long long)p->status.uid) < 0)
-			return -ENOMEM;
-		break;
+	case BY_USER: text = user_cache_name(&g->users, p->status.uid); break;
 	case BY_SESSION:
 		*name = procs_pid_label(g->scan, p->stat.session);
 		return *name ? 0 : -ENOMEM;
@@ -208,6 +207,7 @@ static void grouping_free(struct grouping *g)
 	free(g->set_of);
 	free(g->groups);
 	free(g->root);
+	user_cache_free(&g->users);
 }
 
 static uint64_t row_number(const void *row, const struct colinfo *c)
@@ -240,32 +240,6 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	return ((const struct group *)row)->name;
 }
 
-/* Sums of the rows, for -t: only where a sum means something (distinct pages of
- * different groups may be the same page: RSS, SWAP and SHARED-OUT do not add up). */
-static struct out_cell total_cell(const struct colinfo *c, const void *ctx)
-{
-	const struct view_rows *r = ctx;
-	uint64_t sum = 0;
-	bool bound = false;
-
-	if (c->id == F_NAME || c->id == F_SHARED_OUT || c->id == F_RSS || c->id == F_SWAP)
-		return (struct out_cell){.blank = true};
-	for (size_t i = 0; i < r->n; i++) {
-		sum = ml_add_u64(sum, row_number((const struct group *)r->rows + i, c));
-		bound |= row_bound((const struct group *)r->rows + i, c);
-	}
-	return (struct out_cell){.num = sum, .bound = bound};
-}
-
-/* Sorts the groups by key, then by name. */
-static void sort_groups(const struct cli *cli, struct grouping *g, const struct colinfo *key)
-{
-	struct view_rows r = {g->groups,  g->ngroups, sizeof(*g->groups),
-	                      row_number, row_text,   NULL};
-
-	view_sort(&r, g->groups, key, &infos[0], cli->reverse);
-}
-
 /* Parses --by. Returns the key, or -1 after a message. */
 static int parse_by(const char *arg)
 {
@@ -288,53 +262,62 @@ static unsigned key_needs(enum group_key by)
 	}
 }
 
-int groups_run(struct cli *cli)
+/* Reads --by into run->state and adds what its key reads (a view_def's begin). Returns
+ * EXIT_GO_ON or an exit status after a message. */
+static int groups_begin(struct view_run *run)
 {
-	const struct colinfo *cols[VIEW_MAX_COLS], *key;
-	const char *sort = cli->sort ? cli->sort : "PSS";
-	struct grouping g = {0};
-	struct ml_pages *pg = NULL;
-	struct ml_scan s = {0};
-	struct out_table *t;
-	int ncols, rc, by;
+	int by = parse_by(run->cli->group_by ? run->cli->group_by : "comm");
+	struct grouping *g;
 
-	rc = view_begin(cli, &groups_cols, false, cols, &ncols);
-	if (rc >= 0)
-		return rc;
-	by = parse_by(cli->group_by ? cli->group_by : "comm");
 	if (by < 0)
 		return EXIT_USAGE;
-	key = view_column(&groups_cols, sort, strlen(sort));
-	if (!key) {
-		cli_warn("unknown sort column: '%s'", sort);
-		return EXIT_USAGE;
-	}
-	rc = procs_scan_pages(cli, ML_NEED_PAGEMAP | ML_NEED_ROLLUP | key_needs((enum group_key)by),
-	                      &s, &pg);
-	if (rc >= 0)
-		goto out;
-	rc = EXIT_ERROR;
-	g = (struct grouping){.scan = &s, .by = (enum group_key)by};
-	if ((by == BY_TREE && tree_roots(&g) < 0) || assign_groups(&g) < 0 ||
-	    sum_groups(&g, pg) < 0) {
+	g = calloc(1, sizeof(*g));
+	if (!g) {
 		cli_warn("out of memory");
-		goto out;
+		return EXIT_ERROR;
 	}
-	sort_groups(cli, &g, key);
-	procs_report_unreadable(cli, &s);
-	{
-		struct view_rows r = {g.groups,   g.ngroups, sizeof(*g.groups),
-		                      row_number, row_text,  row_bound};
-		t = view_table(cli, "groups", &r, cols, ncols, total_cell, &r);
-	}
-	if (!t || procs_print_document(cli, t, &s, pg) < 0) {
-		cli_warn("cannot write the output");
-		goto out;
-	}
-	rc = EXIT_OK;
-out:
-	grouping_free(&g);
-	ml_pages_free(pg);
-	ml_scan_free(&s);
-	return rc;
+	*g = (struct grouping){.scan = &run->scan, .by = (enum group_key)by};
+	run->state = g;
+	run->needs |= key_needs(g->by);
+	return EXIT_GO_ON;
+}
+
+/* Groups run's scan and sums each group (a view_def's rows). Returns 0 or -ENOMEM. */
+static int groups_rows(struct view_run *run)
+{
+	struct grouping *g = run->state;
+
+	if ((g->by == BY_TREE && tree_roots(g) < 0) || assign_groups(g) < 0 ||
+	    sum_groups(g, run->pages) < 0)
+		return -ENOMEM;
+	run->rows = (struct view_rows){.rows = g->groups,
+	                               .n = g->ngroups,
+	                               .size = sizeof(*g->groups),
+	                               .number = row_number,
+	                               .text = row_text,
+	                               .bound = row_bound};
+	return 0;
+}
+
+static void groups_end(struct view_run *run)
+{
+	if (run->state)
+		grouping_free(run->state);
+	free(run->state);
+}
+
+static const struct view_def groups_view = {
+    .name = "groups",
+    .cols = &groups_cols,
+    .sort = "PSS",
+    .tie = "NAME",
+    .needs = ML_NEED_PAGEMAP | ML_NEED_ROLLUP,
+    .begin = groups_begin,
+    .rows = groups_rows,
+    .end = groups_end,
+};
+
+int groups_run(struct cli *cli)
+{
+	return view_run(cli, &groups_view);
 }

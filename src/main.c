@@ -15,9 +15,10 @@
 #include "users_view.h"
 
 /* Every view: the one list that dispatch and usage read (util-linux blkzone's commands[]). */
-#define OUTPUT (CLI_FORMAT | CLI_NOHEADINGS | CLI_BYTES | CLI_SOURCE)
-#define TABLE  (OUTPUT | CLI_COLUMNS | CLI_LIST | CLI_SORT | CLI_REVERSE | CLI_TOTALS)
-#define FILTER (CLI_PID | CLI_USER | CLI_PROCESS)
+#define OUTPUT          (CLI_FORMAT | CLI_NOHEADINGS | CLI_BYTES | CLI_SOURCE)
+#define TABLE_NO_TOTALS (OUTPUT | CLI_COLUMNS | CLI_LIST | CLI_SORT | CLI_REVERSE)
+#define TABLE           (TABLE_NO_TOTALS | CLI_TOTALS)
+#define FILTER          (CLI_PID | CLI_USER | CLI_PROCESS)
 
 static const struct command {
 	const char *name;
@@ -32,20 +33,19 @@ static const struct command {
     {"users", users_run, "[options] [PID...]", TABLE | FILTER | CLI_THREADS, true},
     {"libs", libs_run, "[options] [PID...]",
      TABLE | FILTER | CLI_MAPPING | CLI_PROCS | CLI_ALL | CLI_THREADS, true},
-    {"system", system_run, "[options]", OUTPUT | CLI_TOTALS | CLI_THREADS, false},
-    {"freed", freed_run, "[options] PID...", OUTPUT | CLI_PID | CLI_THREADS, true},
-    {"tree", tree_run, "[options] [PID]", OUTPUT | CLI_PID | CLI_COLUMNS | CLI_LIST | CLI_THREADS,
-     true},
+    {"system", system_run, "[options]", TABLE | CLI_THREADS, false},
+    {"freed", freed_run, "[options] PID...", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true},
+    {"tree", tree_run, "[options] [PID]", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true},
     {"groups", groups_run, "[--by KEY] [options]", TABLE | CLI_BY | CLI_THREADS, false},
     {"shm", shm_run, "[--owner POLICY] [options]", TABLE | CLI_OWNER | CLI_THREADS, false},
 };
 
 /* Adds the operands of a view that takes PIDs to cli->pids, comma- or space-separated,
- * as -p takes them. Returns -1 to go on, or EXIT_USAGE. */
+ * as -p takes them. Returns EXIT_GO_ON, or EXIT_USAGE. */
 static int pid_operands(const struct command *cmd, struct cli *cli)
 {
 	if (!cmd->pid_operands)
-		return -1;
+		return EXIT_GO_ON;
 	for (int i = 0; i < cli->noperands; i++) {
 		if (cli_add_pids(cli, cli->operands[i]) < 0) {
 			cli_warn("not a PID: '%s'", cli->operands[i]);
@@ -53,17 +53,17 @@ static int pid_operands(const struct command *cmd, struct cli *cli)
 		}
 	}
 	cli->noperands = 0;
-	return -1;
+	return EXIT_GO_ON;
 }
 
-/* Says which option given the view cmd does not use. Returns -1 to go on, or
+/* Says which option given the view cmd does not use. Returns EXIT_GO_ON, or
  * EXIT_USAGE: no option is silently ignored. */
 static int check_options(const struct command *cmd, const struct cli *cli)
 {
 	unsigned unused = cli->given & ~cmd->uses;
 
 	if (!unused)
-		return -1;
+		return EXIT_GO_ON;
 	cli_warn("%s does not use %s", cmd->name,
 	         cli_option_name((enum cli_option)(unused & -unused)));
 	return EXIT_USAGE;
@@ -118,17 +118,17 @@ int main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	rc = cli_parse(argc, argv, &cli);
-	if (rc < 0 && cli.help && !cli.command_given) {
+	if (rc == EXIT_GO_ON && cli.help && !cli.command_given) {
 		usage(stdout);
 		rc = EXIT_OK;
-	} else if (rc < 0 && !(cmd = name_to_command(cli.command))) {
+	} else if (rc == EXIT_GO_ON && !(cmd = name_to_command(cli.command))) {
 		cli_warn("unknown command: '%s'", cli.command);
 		fputs("Try 'memledger --help' for more information.\n", stderr);
 		rc = EXIT_USAGE;
-	} else if (rc < 0 && cli.help) {
+	} else if (rc == EXIT_GO_ON && cli.help) {
 		rc = view_usage(cmd, &cli);
-	} else if (rc < 0 && (rc = check_options(cmd, &cli)) < 0 &&
-	           (rc = pid_operands(cmd, &cli)) < 0) {
+	} else if (rc == EXIT_GO_ON && (rc = check_options(cmd, &cli)) == EXIT_GO_ON &&
+	           (rc = pid_operands(cmd, &cli)) == EXIT_GO_ON) {
 		rc = cmd->run(&cli);
 	}
 	cli_free(&cli);

@@ -25,16 +25,19 @@ enum maps_field {
 };
 
 static const struct colinfo infos[] = {
-    {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID"},
-    {"START", COL_HEX, OUT_RIGHT, F_START, "start address (hex)"},
-    {"END", COL_HEX, OUT_RIGHT, F_END, "end address, exclusive (hex)"},
-    {"PERMS", COL_STR, 0, F_PERMS, "permissions: read, write, execute, private or shared"},
-    {"OFFSET", COL_HEX, OUT_RIGHT, F_OFFSET, "offset in the file (hex)"},
-    {"DEV", COL_STR, 0, F_DEV, "device of the file, major:minor (hex)"},
-    {"INODE", COL_COUNT, OUT_RIGHT, F_INODE, "inode of the file (a SysV segment's: its shmid)"},
+    {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID", 0, VIEW_TOTAL_NONE},
+    {"START", COL_HEX, OUT_RIGHT, F_START, "start address (hex)", 0, VIEW_TOTAL_NONE},
+    {"END", COL_HEX, OUT_RIGHT, F_END, "end address, exclusive (hex)", 0, VIEW_TOTAL_NONE},
+    {"PERMS", COL_STR, 0, F_PERMS, "permissions: read, write, execute, private or shared", 0,
+     VIEW_TOTAL_NONE},
+    {"OFFSET", COL_HEX, OUT_RIGHT, F_OFFSET, "offset in the file (hex)", 0, VIEW_TOTAL_NONE},
+    {"DEV", COL_STR, 0, F_DEV, "device of the file, major:minor (hex)", 0, VIEW_TOTAL_NONE},
+    {"INODE", COL_COUNT, OUT_RIGHT, F_INODE, "inode of the file (a SysV segment's: its shmid)", 0,
+     VIEW_TOTAL_NONE},
     {"KIND", COL_STR, 0, F_KIND,
      "code, rodata, data, heap, stack, anon, shmem:*, file-shared, guard, special, hugetlb, "
-     "device"},
+     "device",
+     0, VIEW_TOTAL_NONE},
     VIEW_SIZE_COL("SIZE", ML_VSS, "address space the mapping reserves (Size)"),
     VIEW_SIZE_COL("RSS", ML_RSS, "resident (Rss)"),
     VIEW_SIZE_COL("PSS", ML_PSS,
@@ -51,11 +54,13 @@ static const struct colinfo infos[] = {
     VIEW_SIZE_COL("THP", ML_THP,
                   "in transparent huge pages (AnonHugePages+ShmemPmdMapped+FilePmdMapped)"),
     VIEW_SIZE_COL("HUGETLB", ML_HUGETLB, "hugetlbfs pages (Shared_Hugetlb+Private_Hugetlb)"),
-    {"COMMIT", COL_SIZE, OUT_RIGHT, F_COMMIT,
-     "charged to the commit limit: SIZE when flagged 'ac'"},
-    {"FLAGS", COL_STR, 0, F_FLAGS, "VmFlags, as smaps writes them"},
-    {"COUNT", COL_COUNT, OUT_RIGHT, F_COUNT, "mappings in the row (with --merge)"},
-    {"NAME", COL_STR, 0, F_NAME, "file or tag ([heap], [anon:NAME]), whole, ' (deleted)' included"},
+    {"COMMIT", COL_SIZE, OUT_RIGHT, F_COMMIT, "charged to the commit limit: SIZE when flagged 'ac'",
+     0, VIEW_TOTAL_SUM},
+    {"FLAGS", COL_STR, 0, F_FLAGS, "VmFlags, as smaps writes them", 0, VIEW_TOTAL_NONE},
+    {"COUNT", COL_COUNT, OUT_RIGHT, F_COUNT, "mappings in the row (with --merge)", 0,
+     VIEW_TOTAL_SUM},
+    {"NAME", COL_STR, 0, F_NAME, "file or tag ([heap], [anon:NAME]), whole, ' (deleted)' included",
+     0, VIEW_TOTAL_NONE},
 };
 
 static const char *const defaults[] = {"START", "PERMS", "KIND", "SIZE", "RSS",
@@ -209,26 +214,6 @@ static struct map_row *build_rows(const struct cli *cli, const struct ml_maps *m
 	return rows;
 }
 
-/* False for the columns whose sum means nothing, left blank in the totals row. */
-static bool summable(const struct colinfo *c)
-{
-	return c->id == F_COMMIT || c->id == F_COUNT || c->id >= VIEW_METRIC;
-}
-
-/* Sums of the shown rows, for -t. */
-static struct out_cell total_cell(const struct colinfo *c, const void *ctx)
-{
-	const struct view_rows *r = ctx;
-	const struct map_row *rows = r->rows;
-	uint64_t sum = 0;
-
-	if (!summable(c))
-		return (struct out_cell){.blank = true};
-	for (size_t i = 0; i < r->n; i++)
-		sum = ml_add_u64(sum, row_number(&rows[i], c));
-	return (struct out_cell){.num = sum};
-}
-
 /*
  * Rows made as the mappings are read: the table is laid out while the kernel writes the
  * rest of smaps. Only when rows are shown in address order, one per mapping.
@@ -240,12 +225,12 @@ struct stream {
 	bool with_dev;
 	pid_t pid;
 	struct out_table *t;
-	uint64_t sums[VIEW_MAX_COLS];    /* of the shown rows, for -t */
-	struct ml_maps_summary *summary; /* of every mapping, shown or not */
+	struct out_cell sums[VIEW_MAX_COLS]; /* of the shown rows, for -t */
+	struct ml_maps_summary *summary;     /* of every mapping, shown or not */
 };
 
-static const struct view_rows stream_rows = {NULL,       0,        sizeof(struct map_row),
-                                             row_number, row_text, NULL};
+static const struct view_rows stream_rows = {
+    .n = 0, .size = sizeof(struct map_row), .number = row_number, .text = row_text};
 
 /* Adds mapping m to the table, unless filtered out (an ml_map_fn). */
 static int stream_map(const struct ml_map *m, void *ctx)
@@ -257,21 +242,9 @@ static int stream_map(const struct ml_map *m, void *ctx)
 	if (!keep_map(s->cli, m))
 		return 0;
 	make_row(&r, s->pid, m, s->with_dev);
-	for (int c = 0; c < s->ncols; c++)
-		if (s->cli->totals && summable(s->cols[c]))
-			s->sums[c] = ml_add_u64(s->sums[c], row_number(&r, s->cols[c]));
+	for (int c = 0; c < s->ncols && s->cli->totals; c++)
+		view_total_add(&s->sums[c], &stream_rows, &r, s->cols[c]);
 	return view_add_row(s->t, &stream_rows, &r, s->cols, s->ncols);
-}
-
-/* The totals of a streamed table, for -t. */
-static struct out_cell stream_total(const struct colinfo *c, const void *ctx)
-{
-	const struct stream *s = ctx;
-
-	for (int i = 0; i < s->ncols; i++)
-		if (s->cols[i] == c && summable(c))
-			return (struct out_cell){.num = s->sums[i]};
-	return (struct out_cell){.blank = true};
 }
 
 /* The summary's table of kinds: KIND COUNT SIZE RSS PSS USS SWAP. */
@@ -418,9 +391,10 @@ static struct out_table *mappings_table(const struct cli *cli, const struct ml_m
 	rows = build_rows(cli, maps, with_dev, &n, &sums);
 	if (!rows)
 		return NULL;
-	r = (struct view_rows){rows, n, sizeof(*rows), row_number, row_text, NULL};
+	r = (struct view_rows){
+	    .rows = rows, .n = n, .size = sizeof(*rows), .number = row_number, .text = row_text};
 	if (key) {
-		view_sort(&r, rows, key, &infos[1], cli->reverse);
+		view_sort(&r, key, &infos[1], cli->reverse);
 	} else if (cli->reverse) {
 		for (size_t i = 0; i < n / 2; i++) {
 			struct map_row tmp = rows[i];
@@ -428,7 +402,7 @@ static struct out_table *mappings_table(const struct cli *cli, const struct ml_m
 			rows[n - 1 - i] = tmp;
 		}
 	}
-	t = view_table(cli, "mappings", &r, cols, ncols, total_cell, &r);
+	t = view_table(cli, "mappings", &r, cols, ncols);
 	free(rows);
 	free(sums);
 	return t;
@@ -465,7 +439,7 @@ static long read_process(const struct cli *cli, struct ml_source *src, pid_t pid
                          const struct colinfo *key, struct out_table **t,
                          struct ml_maps_summary *summary)
 {
-	struct stream s = {cli, cols, ncols, key && key->id == F_DEV, pid, NULL, {0}, summary};
+	struct stream s = {cli, cols, ncols, key && key->id == F_DEV, pid, NULL, {{0}}, summary};
 	struct ml_maps maps;
 	long n;
 
@@ -484,12 +458,12 @@ static long read_process(const struct cli *cli, struct ml_source *src, pid_t pid
 		ml_maps_free(&maps);
 		return n;
 	}
-	s.t = view_table_new(cli, "mappings", cols, ncols);
+	s.t = view_table_new(cli, "mappings", cols, ncols, false);
 	if (!s.t)
 		return -ENOMEM;
 	n = ml_maps_read_each(src, pid, stream_map, &s);
 	if (n > 0) {
-		int rc = view_table_totals(cli, s.t, cols, ncols, stream_total, &s);
+		int rc = cli->totals ? out_table_add_totals(s.t, s.sums) : 0;
 		n = rc < 0 ? rc : n;
 	}
 	if (n <= 0)
@@ -557,22 +531,18 @@ static int with_pid_first(const struct view_cols *v, const struct colinfo **cols
 int maps_run(struct cli *cli)
 {
 	const struct view_cols *v = cli->merge ? &merged_cols : &maps_cols;
-	const struct colinfo *cols[VIEW_MAX_COLS], *key = NULL;
+	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	struct ml_maps_limits lim;
 	struct ml_source *src;
 	int ncols, failed = 0, rc;
 	struct json j;
 	bool flat;
 
-	rc = view_begin(cli, v, true, cols, &ncols);
-	if (rc >= 0)
+	rc = view_begin(cli, v, true, NULL, NULL, cols, &ncols, &key); /* address order */
+	if (rc != EXIT_GO_ON)
 		return rc;
 	if (cli->npids == 0) {
 		cli_warn("maps needs a PID");
-		return EXIT_USAGE;
-	}
-	if (cli->sort && !(key = view_column(v, cli->sort, strlen(cli->sort)))) {
-		cli_warn("unknown sort column: '%s'", cli->sort);
 		return EXIT_USAGE;
 	}
 	src = cli_open_source(cli);

@@ -575,7 +575,7 @@ static void column_widths(const struct out_table *t, size_t *widths)
 		if (t->widest[i] > widths[i])
 			widths[i] = t->widest[i];
 	}
-	term = t->opts.format == OUT_TABLE ? terminal_width() : 0;
+	term = t->opts.format != OUT_TABLE ? 0 : t->opts.width ? t->opts.width : terminal_width();
 	for (size_t i = 0; i < t->ncols; i++)
 		total += widths[i] + (i ? 1 : 0);
 	for (size_t i = t->ncols; term && total > term && i-- > 0;) {

@@ -14,6 +14,7 @@ struct out_opts {
 	enum out_format format;
 	bool bytes; /* sizes as plain bytes in tables too */
 	bool noheadings;
+	size_t width; /* columns to fit tables to; 0: the terminal's, when stdout is one */
 };
 
 enum col_type {

@@ -166,7 +166,7 @@ int procs_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, v
 	if (rc < 0)
 		procs_report_scan_error(src, s, rc);
 	ml_source_free(src);
-	return rc < 0 ? EXIT_ERROR : -1;
+	return rc < 0 ? EXIT_ERROR : EXIT_GO_ON;
 }
 
 int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s, struct ml_pages **pg)
@@ -208,5 +208,5 @@ int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s, s
 		         "and hold%s none of these swap slots",
 		         s->unreadable, s->unreadable == 1 ? "" : "es",
 		         s->unreadable == 1 ? "s" : "", s->unreadable == 1 ? "s" : "");
-	return -1;
+	return EXIT_GO_ON;
 }

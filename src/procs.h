@@ -20,7 +20,7 @@ unsigned procs_filter_needs(const struct cli *cli);
 
 /*
  * Scans the source as cli says for needs, handing each mapping to on_mapping when it is
- * not NULL (with ML_NEED_SMAPS). Returns an exit status, or -1 to go on.
+ * not NULL (with ML_NEED_SMAPS). Returns an exit status, or EXIT_GO_ON.
  */
 int procs_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
                struct ml_scan *s);
@@ -56,7 +56,7 @@ char *procs_pid_label(const struct ml_scan *s, pid_t pid);
  * Scans every process (whatever -p, -u, -P say: FREED and OWNED need to know who else
  * maps a page or an object) with needs, their shmem mappings, and with ML_NEED_PAGEMAP
  * their pages, and resolves them. With ML_NEED_PAGEMAP, says once on stderr when frame
- * numbers are hidden and the figures are lower bounds. Returns -1 to go on (s and *pg
+ * numbers are hidden and the figures are lower bounds. Returns EXIT_GO_ON (s and *pg
  * to be freed), or an exit status after a message.
  */
 int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s,

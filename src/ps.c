@@ -16,12 +16,13 @@
 enum ps_field { F_PID, F_PPID, F_UID, F_USER, F_COMM, F_COMMAND, F_FREED, F_COW, F_OWNED };
 
 static const struct colinfo infos[] = {
-    {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID"},
-    {"PPID", COL_COUNT, OUT_RIGHT, F_PPID, "parent process ID"},
-    {"UID", COL_COUNT, OUT_RIGHT, F_UID, "effective user ID"},
-    {"USER", COL_STR, 0, F_USER, "effective user"},
-    {"COMM", COL_STR, 0, F_COMM, "command name (status Name)"},
-    {"COMMAND", COL_STR, OUT_TRUNC, F_COMMAND, "command line; [COMM] when it is empty"},
+    {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID", 0, VIEW_TOTAL_NONE},
+    {"PPID", COL_COUNT, OUT_RIGHT, F_PPID, "parent process ID", ML_NEED_STATUS, VIEW_TOTAL_NONE},
+    {"UID", COL_COUNT, OUT_RIGHT, F_UID, "effective user ID", ML_NEED_STATUS, VIEW_TOTAL_NONE},
+    {"USER", COL_STR, 0, F_USER, "effective user", ML_NEED_STATUS, VIEW_TOTAL_NONE},
+    {"COMM", COL_STR, 0, F_COMM, "command name (status Name)", ML_NEED_STATUS, VIEW_TOTAL_NONE},
+    {"COMMAND", COL_STR, OUT_TRUNC, F_COMMAND, "command line; [COMM] when it is empty",
+     ML_NEED_CMDLINE | ML_NEED_STATUS, VIEW_TOTAL_NONE}, /* [Name] for an empty cmdline */
     VIEW_SIZE_COL("VSS", ML_VSS, "virtual size: address space reserved (status VmSize)"),
     VIEW_SIZE_COL("RSS", ML_RSS, "resident: in RAM now, shared pages counted whole (Rss)"),
     VIEW_SIZE_COL(
@@ -54,13 +55,17 @@ static const struct colinfo infos[] = {
     VIEW_SIZE_COL("REFERENCED", ML_REFERENCED, "resident and recently accessed (Referenced)"),
     VIEW_SIZE_COL("PAGETABLES", ML_PAGETABLES,
                   "page tables, paid by each process for itself (VmPTE)"),
-    {"THREADS", COL_COUNT, OUT_RIGHT, VIEW_METRIC + ML_THREADS, "threads (status Threads)"},
+    {"THREADS", COL_COUNT, OUT_RIGHT, VIEW_METRIC + ML_THREADS, "threads (status Threads)", 0,
+     VIEW_TOTAL_SUM},
     {"FREED", COL_SIZE, OUT_RIGHT, F_FREED,
-     "what killing the process would give back (reads pagemap of every process)"},
+     "what killing the process would give back (reads pagemap of every process)", ML_NEED_PAGEMAP,
+     VIEW_TOTAL_SUM},
     {"COW", COL_SIZE, OUT_RIGHT, F_COW,
-     "anonymous memory still shared with the parent since fork (exact mode)"},
+     "anonymous memory still shared with the parent since fork (exact mode)", ML_NEED_PAGEMAP,
+     VIEW_TOTAL_SUM},
     {"OWNED", COL_SIZE, OUT_RIGHT, F_OWNED,
-     "PSS with each shared memory object charged wholly to its owner (--owner)"},
+     "PSS with each shared memory object charged wholly to its owner (--owner)",
+     ML_NEED_ROLLUP | ML_NEED_STAT | VIEW_NEED_LEDGER, VIEW_TOTAL_SUM},
 };
 
 /* COMMAND last, as ps and top put it: a line is as long as its own command line. */
@@ -72,49 +77,6 @@ static const struct view_cols ps_cols = VIEW_COLS(infos, default_columns);
 void ps_list_columns(FILE *f)
 {
 	view_list_columns(&ps_cols, f);
-}
-
-static unsigned column_needs(const struct colinfo *c)
-{
-	switch (c->id) {
-	case F_PID: return 0;
-	case F_COMMAND: return ML_NEED_CMDLINE | ML_NEED_STATUS; /* [Name] for an empty cmdline */
-	case F_PPID:
-	case F_UID:
-	case F_USER:
-	case F_COMM: return ML_NEED_STATUS;
-	case F_FREED:
-	case F_COW: return ML_NEED_PAGEMAP;
-	case F_OWNED: return ML_NEED_ROLLUP | ML_NEED_STAT; /* and the shmem ledger */
-	default: return ml_metric_needs((enum ml_metric)(c->id - VIEW_METRIC));
-	}
-}
-
-/* True when column id is shown or sorted by. */
-static bool shows(const struct colinfo **cols, int n, const struct colinfo *key, int id)
-{
-	for (int i = 0; i < n; i++)
-		if (cols[i]->id == id)
-			return true;
-	return key->id == id;
-}
-
-/* The sort column: -s, else PSS when shown, else the first size shown, else PID. */
-static const struct colinfo *sort_column(const char *arg, const struct colinfo **cols, int n)
-{
-	if (arg) {
-		const struct colinfo *c = view_column(&ps_cols, arg, strlen(arg));
-		if (!c)
-			cli_warn("unknown sort column: '%s'", arg);
-		return c;
-	}
-	for (int i = 0; i < n; i++)
-		if (cols[i]->id == VIEW_METRIC + ML_PSS)
-			return cols[i];
-	for (int i = 0; i < n; i++)
-		if (cols[i]->type == COL_SIZE)
-			return cols[i];
-	return &infos[0];
 }
 
 /* A row of the view: the process and the texts derived from it. */
@@ -159,23 +121,6 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	case F_COMMAND: return r->command;
 	default: return NULL;
 	}
-}
-
-/* The totals cell of a column: sums of the rows for sizes and threads, blank for the
- * rest. */
-static struct out_cell total_cell(const struct colinfo *c, const void *ctx)
-{
-	const struct view_rows *r = ctx;
-	const struct row *rows = r->rows;
-	struct out_cell cell = {0};
-
-	if (c->id < VIEW_METRIC && c->id != F_FREED && c->id != F_COW && c->id != F_OWNED)
-		return (struct out_cell){.blank = true};
-	for (size_t i = 0; i < r->n; i++) {
-		cell.num = ml_add_u64(cell.num, row_number(&rows[i], c));
-		cell.bound |= row_bound(&rows[i], c);
-	}
-	return cell;
 }
 
 static void free_rows(struct row *rows, size_t n)
@@ -258,69 +203,57 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
 	return rows;
 }
 
-/* Prints the rows (and totals) of a scan. Returns an exit status. */
-static int print_rows(const struct cli *cli, const struct ml_scan *s, const struct ml_pages *pg,
-                      const struct view_rows *r, const struct colinfo **cols, int ncols)
-{
-	struct out_table *t = view_table(cli, "processes", r, cols, ncols, total_cell, r);
-	int rc = t ? procs_print_document(cli, t, s, pg) : -ENOMEM;
+/* What a run of ps makes: its rows and what they are made from. */
+struct ps_state {
+	struct user_cache users;
+	struct ledger_figures figures;
+	struct row *rows;
+	size_t n;
+};
 
-	if (rc < 0) {
-		cli_warn("cannot write the output: %s", strerror(-rc));
-		return EXIT_ERROR;
-	}
-	return EXIT_OK;
+/* Makes the rows of run's scan (a view_def's rows). Returns 0 or -ENOMEM. */
+static int ps_rows(struct view_run *run)
+{
+	struct ps_state *st = calloc(1, sizeof(*st));
+	bool pages = run->needs & ML_NEED_PAGEMAP;
+
+	run->state = st;
+	if (!st || (run->pages && ledger_figures(run->cli, &run->scan, run->pages, pages,
+	                                         view_shows(run, F_OWNED), &st->figures) < 0))
+		return -ENOMEM;
+	st->rows = build_rows(run->cli, &run->scan, &st->figures, &st->users, run->needs, &st->n);
+	run->rows = (struct view_rows){.rows = st->rows,
+	                               .n = st->n,
+	                               .size = sizeof(*st->rows),
+	                               .number = row_number,
+	                               .text = row_text,
+	                               .bound = row_bound};
+	return st->rows ? 0 : -ENOMEM;
 }
+
+static void ps_end(struct view_run *run)
+{
+	struct ps_state *st = run->state;
+
+	if (!st)
+		return;
+	free_rows(st->rows, st->n);
+	free_figures(&st->figures);
+	user_cache_free(&st->users);
+	free(st);
+}
+
+static const struct view_def ps_view = {
+    .name = "processes",
+    .cols = &ps_cols,
+    .sort = "PSS",
+    .tie = "PID",
+    .proc_metrics = true,
+    .rows = ps_rows,
+    .end = ps_end,
+};
 
 int ps_run(struct cli *cli)
 {
-	const struct colinfo *cols[VIEW_MAX_COLS], *key;
-	struct user_cache users = {0};
-	struct ledger_figures f = {0};
-	struct ml_pages *pg = NULL;
-	struct ml_scan s = {0};
-	struct row *rows;
-	unsigned needs = 0;
-	bool owned;
-	size_t n = 0;
-	int ncols, rc;
-
-	rc = view_begin(cli, &ps_cols, false, cols, &ncols);
-	if (rc >= 0)
-		return rc;
-	key = sort_column(cli->sort, cols, ncols);
-	if (!key)
-		return EXIT_USAGE;
-	for (int i = 0; i < ncols; i++)
-		needs |= column_needs(cols[i]);
-	needs |= column_needs(key);
-	needs |= procs_filter_needs(cli);
-	owned = shows(cols, ncols, key, F_OWNED);
-	if (owned || (needs & ML_NEED_PAGEMAP)) /* every process, filtered after */
-		rc = procs_scan_pages(cli, needs, &s, &pg);
-	else
-		rc = procs_scan(cli, needs, NULL, NULL, &s);
-	if (rc >= 0) {
-		ml_pages_free(pg);
-		ml_scan_free(&s);
-		return rc;
-	}
-	procs_report_unreadable(cli, &s);
-	rc = EXIT_ERROR;
-	rows = NULL;
-	if (!pg || ledger_figures(cli, &s, pg, needs & ML_NEED_PAGEMAP, owned, &f) == 0)
-		rows = build_rows(cli, &s, &f, &users, needs, &n);
-	if (rows) {
-		struct view_rows r = {rows, n, sizeof(*rows), row_number, row_text, row_bound};
-		view_sort(&r, rows, key, &infos[0], cli->reverse);
-		rc = print_rows(cli, &s, (needs & ML_NEED_PAGEMAP) ? pg : NULL, &r, cols, ncols);
-	}
-	if (procs_none_of_the_pids(cli, &s)) /* as ps -p: the header, then exit status 1 */
-		rc = EXIT_ERROR;
-	free_rows(rows, n);
-	free_figures(&f);
-	ml_pages_free(pg);
-	user_cache_free(&users);
-	ml_scan_free(&s);
-	return rc;
+	return view_run(cli, &ps_view);
 }

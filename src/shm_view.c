@@ -23,20 +23,27 @@ enum shm_field {
 };
 
 static const struct colinfo infos[] = {
-    {"KIND", COL_STR, 0, F_KIND, "shmem:sysv, shmem:memfd, shmem:posix, shmem:shared-anon"},
+    {"KIND", COL_STR, 0, F_KIND, "shmem:sysv, shmem:memfd, shmem:posix, shmem:shared-anon", 0,
+     VIEW_TOTAL_NONE},
     {"NAME", COL_STR, OUT_TRUNC, F_NAME,
-     "as smaps names it; a SysV segment no one maps: /SYSV<key>"},
-    {"DEV", COL_STR, 0, F_DEV, "the object's device, major:minor (hex)"},
-    {"INODE", COL_COUNT, OUT_RIGHT, F_INODE, "the object's inode (SysV: its shmid)"},
-    {"SIZE", COL_SIZE, OUT_RIGHT, F_SIZE, "its length: the segment's or the file's size"},
+     "as smaps names it; a SysV segment no one maps: /SYSV<key>", 0, VIEW_TOTAL_NONE},
+    {"DEV", COL_STR, 0, F_DEV, "the object's device, major:minor (hex)", 0, VIEW_TOTAL_NONE},
+    {"INODE", COL_COUNT, OUT_RIGHT, F_INODE, "the object's inode (SysV: its shmid)", 0,
+     VIEW_TOTAL_NONE},
+    {"SIZE", COL_SIZE, OUT_RIGHT, F_SIZE, "its length: the segment's or the file's size", 0,
+     VIEW_TOTAL_SUM},
     {"RESIDENT", COL_SIZE, OUT_RIGHT, F_RESIDENT,
-     "its mapped resident pages, once: Σ Pss of its mappings (no one maps it: its rss)"},
-    {"SWAP", COL_SIZE, OUT_RIGHT, F_SWAP, "Σ SwapPss of its mappings (no one maps it: its swap)"},
+     "its mapped resident pages, once: Σ Pss of its mappings (no one maps it: its rss)", 0,
+     VIEW_TOTAL_SUM},
+    {"SWAP", COL_SIZE, OUT_RIGHT, F_SWAP, "Σ SwapPss of its mappings (no one maps it: its swap)", 0,
+     VIEW_TOTAL_SUM},
     {"MAPPERS", COL_COUNT, OUT_RIGHT, F_MAPPERS,
-     "processes that map it (a SysV segment no process shown maps: nattch)"},
-    {"OWNER", COL_STR, OUT_TRUNC, F_OWNER, "the process OWNED charges it to (--owner)"},
+     "processes that map it (a SysV segment no process shown maps: nattch)", 0, VIEW_TOTAL_NONE},
+    {"OWNER", COL_STR, OUT_TRUNC, F_OWNER, "the process OWNED charges it to (--owner)", 0,
+     VIEW_TOTAL_NONE},
     {"PERSISTS", COL_STR, 0, F_PERSISTS,
-     "yes when it outlives its mappers: SysV not marked for removal, /dev/shm, tmpfs"},
+     "yes when it outlives its mappers: SysV not marked for removal, /dev/shm, tmpfs", 0,
+     VIEW_TOTAL_NONE},
 };
 
 static const char *const default_columns[] = {"KIND", "NAME",    "SIZE",  "RESIDENT",
@@ -80,18 +87,6 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	}
 }
 
-static struct out_cell total_cell(const struct colinfo *c, const void *ctx)
-{
-	const struct view_rows *r = ctx;
-	uint64_t sum = 0;
-
-	if (c->id != F_SIZE && c->id != F_RESIDENT && c->id != F_SWAP)
-		return (struct out_cell){.blank = true};
-	for (size_t i = 0; i < r->n; i++)
-		sum = ml_add_u64(sum, row_number((const struct shm_row *)r->rows + i, c));
-	return (struct out_cell){.num = sum};
-}
-
 static void free_rows(struct shm_row *rows, size_t n)
 {
 	for (size_t i = 0; rows && i < n; i++)
@@ -123,54 +118,50 @@ static struct shm_row *build_rows(const struct cli *cli, const struct ml_pages *
 	return rows;
 }
 
+/* What a run of shm makes. */
+struct shm_state {
+	struct shm_row *rows;
+	size_t n;
+};
+
+/* A row per object of run's ledger (a view_def's rows). Returns 0 or -ENOMEM. */
+static int shm_rows(struct view_run *run)
+{
+	struct shm_state *st = calloc(1, sizeof(*st));
+
+	run->state = st;
+	if (!st || !(st->rows = build_rows(run->cli, run->pages, &run->scan, &st->n)))
+		return -ENOMEM;
+	run->rows = (struct view_rows){.rows = st->rows,
+	                               .n = st->n,
+	                               .size = sizeof(*st->rows),
+	                               .number = row_number,
+	                               .text = row_text};
+	return 0;
+}
+
+static void shm_end(struct view_run *run)
+{
+	struct shm_state *st = run->state;
+
+	if (st)
+		free_rows(st->rows, st->n);
+	free(st);
+}
+
+static const struct view_def shm_view = {
+    .name = "objects",
+    .cols = &shm_cols,
+    .sort = "RESIDENT",
+    .tie = "NAME",
+    .needs = VIEW_NEED_LEDGER | ML_NEED_STAT, /* mappings, not pages */
+    .alike = "NAME",
+    .apart = {"DEV", "INODE"},
+    .rows = shm_rows,
+    .end = shm_end,
+};
+
 int shm_run(struct cli *cli)
 {
-	const struct colinfo *cols[VIEW_MAX_COLS], *key;
-	const char *sort = cli->sort ? cli->sort : "RESIDENT";
-	struct ml_pages *pg = NULL;
-	struct ml_scan s = {0};
-	struct shm_row *rows = NULL;
-	struct out_table *t;
-	size_t n = 0;
-	int ncols, rc;
-
-	rc = view_begin(cli, &shm_cols, false, cols, &ncols);
-	if (rc >= 0)
-		return rc;
-	key = view_column(&shm_cols, sort, strlen(sort));
-	if (!key) {
-		cli_warn("unknown sort column: '%s'", sort);
-		return EXIT_USAGE;
-	}
-	rc = procs_scan_pages(cli, ML_NEED_STAT, &s, &pg); /* mappings, not pages */
-	if (rc >= 0)
-		goto out;
-	rc = EXIT_ERROR;
-	rows = build_rows(cli, pg, &s, &n);
-	if (!rows) {
-		cli_warn("out of memory");
-		goto out;
-	}
-	procs_report_unreadable(cli, &s);
-	{
-		struct view_rows r = {rows, n, sizeof(*rows), row_number, row_text, NULL};
-		static const char *const apart[] = {"DEV", "INODE"};
-		const struct colinfo *name = view_column(&shm_cols, "NAME", 4);
-		if ((!cli->columns || cli->columns[0] == '+') &&
-		    view_texts_collide(rows, n, sizeof(*rows), row_text, name))
-			ncols = view_add_columns(&shm_cols, cols, ncols, apart,
-			                         2); /* alike: told apart */
-		view_sort(&r, rows, key, &infos[1], cli->reverse);
-		t = view_table(cli, "objects", &r, cols, ncols, total_cell, &r);
-	}
-	if (!t || procs_print_document(cli, t, &s, NULL) < 0) {
-		cli_warn("cannot write the output");
-		goto out;
-	}
-	rc = EXIT_OK;
-out:
-	free_rows(rows, n);
-	ml_pages_free(pg);
-	ml_scan_free(&s);
-	return rc;
+	return view_run(cli, &shm_view);
 }

@@ -8,10 +8,27 @@
 #include "procs.h"
 #include "system_view.h"
 
-static const struct out_col cols[] = {
-    {"NAME", COL_STR, OUT_TREE},
-    {"SIZE", COL_SIZE, OUT_RIGHT},
-    {"PERCENT", COL_PERCENT, OUT_RIGHT},
+#include "view.h"
+
+enum system_field { F_NAME, F_SIZE, F_PERCENT };
+
+static const struct colinfo infos[] = {
+    {"NAME", COL_STR, OUT_TREE, F_NAME,
+     "where the memory is: a meminfo counter, or a part of one under it", 0, VIEW_TOTAL_NONE},
+    {"SIZE", COL_SIZE, OUT_RIGHT, F_SIZE, "bytes; a lower bound after ≥, an upper after ≤", 0,
+     VIEW_TOTAL_NONE},
+    {"PERCENT", COL_PERCENT, OUT_RIGHT, F_PERCENT, "of physical memory (else of MemTotal)", 0,
+     VIEW_TOTAL_NONE},
+};
+
+static const char *const defaults[] = {"NAME", "SIZE", "PERCENT"};
+
+static const struct view_cols system_cols = VIEW_COLS(infos, defaults);
+
+/* A row: one of the system's rows, and its share of the whole. */
+struct row {
+	const struct ml_system_row *r;
+	uint64_t permille;
 };
 
 /* part of whole in tenths of a percent, rounded; unknown when either is. */
@@ -22,28 +39,74 @@ static uint64_t permille(uint64_t part, uint64_t whole)
 	return (uint64_t)(1000.0 * (double)part / (double)whole + 0.5);
 }
 
-/* The rows, children under their parents. Returns 0 or -errno. */
-static int print_rows(const struct cli *cli, const struct ml_system *sys, struct json *j)
+static uint64_t row_number(const void *row, const struct colinfo *c)
+{
+	const struct row *r = row;
+
+	return c->id == F_SIZE ? r->r->bytes : c->id == F_PERCENT ? r->permille : ML_UNKNOWN;
+}
+
+static const char *row_text(const void *row, const struct colinfo *c)
+{
+	return c->id == F_NAME ? ((const struct row *)row)->r->name : NULL;
+}
+
+static bool row_bound(const void *row, const struct colinfo *c)
+{
+	return c->id == F_SIZE && ((const struct row *)row)->r->bound == ML_AT_LEAST;
+}
+
+static bool row_upper(const void *row, const struct colinfo *c)
+{
+	return c->id == F_SIZE && ((const struct row *)row)->r->bound == ML_AT_MOST;
+}
+
+/* The totals row: physical memory, 100%. */
+static int add_totals(const struct cli *cli, struct out_table *t, const struct colinfo **cols,
+                      int ncols, uint64_t whole)
+{
+	struct out_cell cells[VIEW_MAX_COLS];
+
+	for (int i = 0; i < ncols; i++)
+		cells[i] = cols[i]->id == F_SIZE      ? (struct out_cell){.num = whole}
+		           : cols[i]->id == F_PERCENT ? (struct out_cell){.num = 1000}
+		                                      : (struct out_cell){.blank = true};
+	return cli->totals ? out_table_add_totals(t, cells) : 0;
+}
+
+/* The rows, children under their parents (siblings sorted by key, NULL: as the kernel
+ * counts them). Returns 0 or -errno. */
+static int print_rows(const struct cli *cli, const struct ml_system *sys,
+                      const struct colinfo **cols, int ncols, const struct colinfo *key,
+                      struct json *j)
 {
 	uint64_t whole = sys->physical != ML_UNKNOWN ? sys->physical : sys->mi[ML_MI_MEMTOTAL];
-	struct out_table *t = out_table_new("system", cols, 3, &cli->out);
-	int rc = t ? 0 : -ENOMEM;
+	struct row rows[ML_SYSTEM_MAX_ROWS];
+	unsigned depth[ML_SYSTEM_MAX_ROWS];
+	long parent[ML_SYSTEM_MAX_ROWS];
+	struct view_rows r = {.rows = rows,
+	                      .n = sys->nrows,
+	                      .size = sizeof(*rows),
+	                      .number = row_number,
+	                      .text = row_text,
+	                      .bound = row_bound,
+	                      .upper = row_upper};
+	struct out_table *t = NULL;
+	int rc;
 
-	for (size_t i = 0; i < sys->nrows && rc == 0; i++) {
-		const struct ml_system_row *r = &sys->rows[i];
-		struct out_cell cells[3] = {{.str = r->name},
-		                            {.num = r->bytes,
-		                             .bound = r->bound == ML_AT_LEAST,
-		                             .upper = r->bound == ML_AT_MOST},
-		                            {.num = permille(r->bytes, whole)}};
-		rc = r->depth ? out_table_add_child(t, cells, "children")
-		              : out_table_add_row(t, cells);
+	for (size_t i = 0; i < sys->nrows; i++) {
+		rows[i] = (struct row){&sys->rows[i], permille(sys->rows[i].bytes, whole)};
+		depth[i] = (unsigned)sys->rows[i].depth;
 	}
-	if (rc == 0 && cli->totals) {
-		struct out_cell cells[3] = {{.blank = true}, {.num = whole}, {.num = 1000}};
-		rc = out_table_add_totals(t, cells);
+	view_parents_of_depths(depth, sys->nrows, parent);
+	rc = view_tree_table(cli, "system", "children", &r, parent, -1, cols, ncols, key, &t);
+	if (rc == 0)
+		rc = add_totals(cli, t, cols, ncols, whole);
+	if (rc < 0) {
+		out_table_free(t);
+		return rc;
 	}
-	return t ? (rc ? rc : out_table_print_free(t, j)) : rc;
+	return out_table_print_free(t, j);
 }
 
 /* A PSI average (0 to 100) as "12.34", or "-" when unknown (negative). */
@@ -179,14 +242,15 @@ static void print_facts_json(const struct ml_system *sys, const struct reconcili
 		json_null(j);
 }
 
-/* Σ PSS over the processes, against AnonPages + Mapped. Returns an exit status, or -1 to go on. */
+/* Σ PSS over the processes, against AnonPages + Mapped. Returns EXIT_GO_ON, or an exit
+ * status after a message. */
 static int reconcile(struct cli *cli, struct ml_system *sys, struct reconciliation *rec)
 {
 	struct ml_scan s = {0};
 	struct ml_mapped m;
 	int rc = procs_scan(cli, ML_NEED_ROLLUP, NULL, NULL, &s);
 
-	if (rc < 0) {
+	if (rc == EXIT_GO_ON) {
 		rec->pss = ml_metric_total(s.procs, s.nprocs, ML_PSS);
 		rec->nprocs = s.nprocs;
 		rec->unreadable = s.unreadable;
@@ -203,16 +267,16 @@ static int reconcile(struct cli *cli, struct ml_system *sys, struct reconciliati
 
 int system_run(struct cli *cli)
 {
+	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	struct reconciliation rec = {0};
 	struct ml_system sys;
 	struct ml_source *src;
 	struct json j;
-	int rc;
+	int ncols, rc;
 
-	if (cli->noperands) {
-		cli_warn("unexpected argument: '%s'", cli->operands[0]);
-		return EXIT_USAGE;
-	}
+	rc = view_begin(cli, &system_cols, false, NULL, NULL, cols, &ncols, &key);
+	if (rc != EXIT_GO_ON)
+		return rc;
 	src = cli_open_source(cli);
 	if (!src)
 		return EXIT_ERROR;
@@ -223,14 +287,14 @@ int system_run(struct cli *cli)
 	if (rc < 0)
 		return EXIT_ERROR;
 	rc = reconcile(cli, &sys, &rec);
-	if (rc >= 0)
+	if (rc != EXIT_GO_ON)
 		return rc;
 	for (size_t i = 0; i < sys.ninconsistent; i++)
 		cli_warn("%s", sys.inconsistent[i]);
 	json_init(&j, stdout);
 	if (cli->out.format == OUT_JSON)
 		json_object_begin(&j);
-	rc = print_rows(cli, &sys, &j);
+	rc = print_rows(cli, &sys, cols, ncols, key, &j);
 	if (cli->out.format == OUT_JSON) {
 		print_facts_json(&sys, &rec, &j);
 		json_object_end(&j);

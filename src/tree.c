@@ -12,19 +12,22 @@
 enum tree_field { F_PID, F_PPID, F_COMMAND, F_RSS, F_PSS, F_USS, F_SWAP, F_COW, F_SUBPSS, F_FREED };
 
 static const struct colinfo infos[] = {
-    {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID"},
-    {"PPID", COL_COUNT, OUT_RIGHT, F_PPID, "parent process ID"},
+    {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID", 0, VIEW_TOTAL_NONE},
+    {"PPID", COL_COUNT, OUT_RIGHT, F_PPID, "parent process ID", 0, VIEW_TOTAL_NONE},
     {"COMMAND", COL_STR, OUT_TREE | OUT_TRUNC, F_COMMAND,
-     "command line, under its parent; [COMM] when it is empty"},
-    {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "the process's resident memory (Rss)"},
-    {"PSS", COL_SIZE, OUT_RIGHT, F_PSS, "the process's proportional set (Pss)"},
-    {"USS", COL_SIZE, OUT_RIGHT, F_USS, "the process's unique pages (Private_Clean+Private_Dirty)"},
-    {"SWAP", COL_SIZE, OUT_RIGHT, F_SWAP, "the process's swapped-out memory (Swap)"},
+     "command line, under its parent; [COMM] when it is empty", 0, VIEW_TOTAL_NONE},
+    {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "the process's resident memory (Rss)", 0, VIEW_TOTAL_NONE},
+    {"PSS", COL_SIZE, OUT_RIGHT, F_PSS, "the process's proportional set (Pss)", 0, VIEW_TOTAL_NONE},
+    {"USS", COL_SIZE, OUT_RIGHT, F_USS, "the process's unique pages (Private_Clean+Private_Dirty)",
+     0, VIEW_TOTAL_NONE},
+    {"SWAP", COL_SIZE, OUT_RIGHT, F_SWAP, "the process's swapped-out memory (Swap)", 0,
+     VIEW_TOTAL_NONE},
     {"COW", COL_SIZE, OUT_RIGHT, F_COW,
-     "anonymous memory still shared with the parent since fork (exact mode)"},
-    {"SUBPSS", COL_SIZE, OUT_RIGHT, F_SUBPSS, "Σ PSS of the process and its descendants"},
+     "anonymous memory still shared with the parent since fork (exact mode)", 0, VIEW_TOTAL_NONE},
+    {"SUBPSS", COL_SIZE, OUT_RIGHT, F_SUBPSS, "Σ PSS of the process and its descendants", 0,
+     VIEW_TOTAL_NONE},
     {"FREED", COL_SIZE, OUT_RIGHT, F_FREED,
-     "what killing the process and all its descendants would give back"},
+     "what killing the process and all its descendants would give back", 0, VIEW_TOTAL_NONE},
 };
 
 /* COMMAND, drawn as a tree, last: a line is as long as its own command line. */
@@ -35,54 +38,44 @@ static const struct view_cols tree_cols = VIEW_COLS(infos, default_columns);
 /* What the tree knows of each process, by scan index. */
 struct tree {
 	const struct ml_scan *scan;
-	long *parent;        /* scan index of the parent, or -1 */
-	size_t *depth;       /* how many ancestors */
-	size_t *first_child; /* scan index + 1 of the first child, 0: none */
-	size_t *next;        /* scan index + 1 of the next sibling, 0: none */
+	long *parent;  /* scan index of the parent, or -1 */
+	size_t *depth; /* how many ancestors */
 	uint64_t *subpss;
 	struct ml_freed *freed;
 	const struct ml_pages *pages;
+};
+
+/* A row: one process of the tree, and its command line. */
+struct tree_row {
+	const struct tree *t;
+	size_t i;
+	char *command;
 };
 
 static void tree_free(struct tree *t)
 {
 	free(t->parent);
 	free(t->depth);
-	free(t->first_child);
-	free(t->next);
 	free(t->subpss);
 	free(t->freed);
 }
 
-/* Links each process under its parent (siblings by PID) and sums each subtree's PSS,
- * deepest first: linear however deep the tree. Returns 0 or -ENOMEM. */
+/* Finds each process's parent and sums each subtree's PSS, deepest first: linear however
+ * deep the tree. Returns 0 or -ENOMEM. */
 static int build_tree(struct tree *t, const struct ml_pages *pg)
 {
-	size_t n = t->scan->nprocs, *last = calloc(n + 1, sizeof(size_t));
-	size_t *order = malloc((n + 1) * sizeof(size_t));
+	size_t n = t->scan->nprocs, *order = malloc((n + 1) * sizeof(size_t));
 	int rc = -ENOMEM;
 
 	t->parent = calloc(n + 1, sizeof(long));
 	t->depth = calloc(n + 1, sizeof(size_t));
-	t->first_child = calloc(n + 1, sizeof(size_t));
-	t->next = calloc(n + 1, sizeof(size_t));
 	t->subpss = calloc(n + 1, sizeof(uint64_t));
 	t->freed = calloc(n + 1, sizeof(struct ml_freed));
 	t->pages = pg;
-	if (!last || !order || !t->parent || !t->depth || !t->first_child || !t->next ||
-	    !t->subpss || !t->freed || ml_scan_parents(t->scan, t->parent, t->depth) < 0 ||
+	if (!order || !t->parent || !t->depth || !t->subpss || !t->freed ||
+	    ml_scan_parents(t->scan, t->parent, t->depth) < 0 ||
 	    ml_order_deepest_first(t->depth, n, order) < 0)
 		goto out;
-	for (size_t i = 0; i < n; i++) {
-		long k = t->parent[i];
-		if (k < 0)
-			continue;
-		if (last[k])
-			t->next[last[k] - 1] = i + 1;
-		else
-			t->first_child[k] = i + 1;
-		last[k] = i + 1;
-	}
 	for (size_t i = 0; i < n; i++)
 		t->subpss[i] = ml_proc_metric(&t->scan->procs[i], ML_PSS);
 	for (size_t k = 0; k < n; k++) { /* each subtree into its parent's, deepest first */
@@ -94,77 +87,64 @@ static int build_tree(struct tree *t, const struct ml_pages *pg)
 	}
 	rc = ml_pages_freed_tree(pg, t->freed);
 out:
-	free(last);
 	free(order);
 	return rc;
 }
 
-/* One cell of process i; command is its COMMAND text. */
-static struct out_cell cell(const struct tree *t, size_t i, const struct colinfo *c,
-                            const char *command)
+static uint64_t row_number(const void *row, const struct colinfo *c)
 {
-	const struct ml_proc *p = &t->scan->procs[i];
+	const struct tree_row *r = row;
+	const struct tree *t = r->t;
+	const struct ml_proc *p = &t->scan->procs[r->i];
 
 	switch (c->id) {
-	case F_PID: return (struct out_cell){.num = (uint64_t)p->pid};
-	case F_PPID:
-		return (struct out_cell){.num = p->status.ppid >= 0 ? (uint64_t)p->status.ppid
-		                                                    : ML_UNKNOWN};
-	case F_COMMAND: return (struct out_cell){.str = command};
-	case F_RSS: return (struct out_cell){.num = ml_proc_metric(p, ML_RSS)};
-	case F_PSS: return (struct out_cell){.num = ml_proc_metric(p, ML_PSS)};
-	case F_USS: return (struct out_cell){.num = ml_proc_metric(p, ML_USS)};
-	case F_SWAP: return (struct out_cell){.num = ml_proc_metric(p, ML_SWAP)};
-	case F_COW: return (struct out_cell){.num = ml_pages_cow(t->pages, i)};
-	case F_SUBPSS: return (struct out_cell){.num = t->subpss[i]};
-	default:
-		return (struct out_cell){.num = ml_freed_total(&t->freed[i]),
-		                         .bound = !t->freed[i].exact}; /* without frames: ≥ */
+	case F_PID: return (uint64_t)p->pid;
+	case F_PPID: return p->status.ppid >= 0 ? (uint64_t)p->status.ppid : ML_UNKNOWN;
+	case F_RSS: return ml_proc_metric(p, ML_RSS);
+	case F_PSS: return ml_proc_metric(p, ML_PSS);
+	case F_USS: return ml_proc_metric(p, ML_USS);
+	case F_SWAP: return ml_proc_metric(p, ML_SWAP);
+	case F_COW: return ml_pages_cow(t->pages, r->i);
+	case F_SUBPSS: return t->subpss[r->i];
+	case F_FREED: return ml_freed_total(&t->freed[r->i]);
+	default: return ML_UNKNOWN;
 	}
 }
 
-/* Adds process i to the table at depth. Returns 0 or -errno. */
-static int add_process(struct out_table *out, const struct tree *t, size_t i, unsigned depth,
-                       const struct colinfo **cols, int ncols)
+/* Without frame numbers FREED is a lower bound. */
+static bool row_bound(const void *row, const struct colinfo *c)
 {
-	struct out_cell cells[VIEW_MAX_COLS];
-	char *command = procs_command(&t->scan->procs[i]); /* the table keeps a copy */
-	int rc;
+	const struct tree_row *r = row;
 
-	if (!command)
-		return -ENOMEM;
-	for (int c = 0; c < ncols; c++)
-		cells[c] = cell(t, i, cols[c], command);
-	rc = out_table_add_nested(out, depth, cells, "children");
-	free(command);
-	return rc;
+	return c->id == F_FREED && !r->t->freed[r->i].exact;
 }
 
-/* Adds process root and its subtree, parents first, walking down first children and
- * back up through parents: no recursion, however deep the tree. Returns 0 or -errno. */
-static int add_subtree(struct out_table *out, const struct tree *t, size_t root,
-                       const struct colinfo **cols, int ncols)
+static const char *row_text(const void *row, const struct colinfo *c)
 {
-	size_t i = root;
-	unsigned depth = 0;
-	int rc = add_process(out, t, i, depth, cols, ncols);
+	return c->id == F_COMMAND ? ((const struct tree_row *)row)->command : NULL;
+}
 
-	while (rc == 0) {
-		if (t->first_child[i]) {
-			i = t->first_child[i] - 1;
-			depth++;
-		} else {
-			while (i != root && !t->next[i]) {
-				i = (size_t)t->parent[i];
-				depth--;
-			}
-			if (i == root)
-				break;
-			i = t->next[i] - 1;
+static void free_rows(struct tree_row *rows, size_t n)
+{
+	for (size_t i = 0; rows && i < n; i++)
+		free(rows[i].command);
+	free(rows);
+}
+
+/* A row per process of t, by scan index. Returns NULL when out of memory. */
+static struct tree_row *build_rows(const struct tree *t)
+{
+	size_t n = t->scan->nprocs;
+	struct tree_row *rows = calloc(n + 1, sizeof(*rows));
+
+	for (size_t i = 0; rows && i < n; i++) {
+		rows[i] = (struct tree_row){t, i, procs_command(&t->scan->procs[i])};
+		if (!rows[i].command) {
+			free_rows(rows, i);
+			return NULL;
 		}
-		rc = add_process(out, t, i, depth, cols, ncols);
 	}
-	return rc;
+	return rows;
 }
 
 /* The optional PID whose subtree is shown. Returns it, 0 for none, or -1 after a message. */
@@ -177,59 +157,65 @@ static long root_pid(const struct cli *cli)
 	return cli->npids ? cli->pids[0] : 0;
 }
 
-/* Prints the table, and in JSON the exact flag and the unreadable count. Returns 0 or
- * -errno. */
-static int print_tree(const struct cli *cli, const struct tree *t, long root,
-                      const struct ml_pages *pg, const struct colinfo **cols, int ncols)
+/* Prints the tree (or root's subtree), siblings ordered by key (NULL: by PID). Returns 0
+ * or -errno. */
+static int print_tree(const struct cli *cli, struct view_rows *r, const struct tree *t, long root,
+                      const struct colinfo **cols, int ncols, const struct colinfo *key)
 {
-	struct out_table *out = view_table_new(cli, "processes", cols, ncols);
-	int rc = out ? 0 : -ENOMEM;
+	struct out_table *out = NULL;
+	int rc = view_tree_table(cli, "processes", "children", r, t->parent, root, cols, ncols, key,
+	                         &out);
 
-	for (size_t i = 0; i < t->scan->nprocs && rc == 0; i++)
-		if (root >= 0 ? (long)i == root : t->parent[i] < 0)
-			rc = add_subtree(out, t, i, cols, ncols);
-	if (rc < 0) {
-		out_table_free(out);
-		return rc;
-	}
-	return procs_print_document(cli, out, t->scan, pg);
+	return rc < 0 ? rc : procs_print_document(cli, out, t->scan, t->pages);
 }
 
 int tree_run(struct cli *cli)
 {
-	const struct colinfo *cols[VIEW_MAX_COLS];
+	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	struct ml_pages *pg = NULL;
 	struct ml_scan s = {0};
 	struct tree t = {.scan = &s};
+	struct tree_row *rows = NULL;
 	long pid, root = -1;
 	int ncols, rc;
 
-	rc = view_begin(cli, &tree_cols, true, cols, &ncols);
-	if (rc >= 0)
+	rc = view_begin(cli, &tree_cols, true, NULL, NULL, cols, &ncols, &key);
+	if (rc != EXIT_GO_ON)
 		return rc;
 	pid = root_pid(cli);
 	if (pid < 0)
 		return EXIT_USAGE;
 	rc = procs_scan_pages(
 	    cli, ML_NEED_PAGEMAP | ML_NEED_STATUS | ML_NEED_CMDLINE | ML_NEED_ROLLUP, &s, &pg);
-	if (rc >= 0)
+	if (rc != EXIT_GO_ON)
 		goto out;
 	rc = EXIT_ERROR;
 	if (pid && (root = ml_scan_find(&s, (pid_t)pid)) < 0) {
 		cli_warn("no process %ld (or it has no user memory, or cannot be read)", pid);
 		goto out;
 	}
-	if (build_tree(&t, pg) < 0) {
+	if (build_tree(&t, pg) < 0 || !(rows = build_rows(&t))) {
 		cli_warn("out of memory");
 		goto out;
 	}
 	procs_report_unreadable(cli, &s);
-	if (print_tree(cli, &t, root, pg, cols, ncols) < 0) {
-		cli_warn("cannot write the output");
+	{
+		struct view_rows r = {.rows = rows,
+		                      .n = s.nprocs,
+		                      .size = sizeof(*rows),
+		                      .number = row_number,
+		                      .text = row_text,
+		                      .bound = row_bound};
+		rc = print_tree(cli, &r, &t, root, cols, ncols, key);
+	}
+	if (rc < 0) {
+		cli_warn("cannot write the output: %s", strerror(-rc));
+		rc = EXIT_ERROR;
 		goto out;
 	}
 	rc = EXIT_OK;
 out:
+	free_rows(rows, s.nprocs);
 	tree_free(&t);
 	ml_pages_free(pg);
 	ml_scan_free(&s);
