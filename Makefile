@@ -7,7 +7,7 @@ BENCH_DEPS  = $(BUILD_DEPS) python3 smem smemstat
 
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build run check test asan asan-build bench demo fuzz install clean format
+.PHONY: all build run check test asan asan-build bench demo examples fuzz install clean format
 
 all: build
 
@@ -44,6 +44,11 @@ fuzz:
 # The test helper's family, its PIDs, and the README's examples run on it.
 demo: build
 	tools/demo.sh $(BUILD)
+
+# Rewrites the README's examples from one run of the demo: each is its command's output.
+examples: build
+	tools/demo.sh $(BUILD) > $(BUILD)/demo.out
+	python3 tools/readme_examples.py $(BUILD)/memledger README.md $(BUILD)/demo.out
 
 bench: build
 	@tools/deps.sh $(BENCH_DEPS)

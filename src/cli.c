@@ -95,16 +95,19 @@ static int parse_threads(const char *arg, struct cli *cli)
 }
 
 /* Parses --owner into cli->owner, in the order of enum ml_owner. Returns 0 or -EINVAL. */
-static int parse_owner(const char *arg, struct cli *cli)
+int cli_choice(const char *option, const char *const *names, size_t n, const char *arg)
 {
-	static const char *const names[] = {"creator", "oldest", "largest"};
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(arg, names[i]) == 0)
+			return (int)i;
+	char list[256];
+	size_t len = 0;
 
-	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
-		if (strcmp(arg, names[i]) == 0) {
-			cli->owner = i;
-			return 0;
-		}
-	return -EINVAL;
+	for (size_t i = 0; i < n && len < sizeof(list); i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", names[i],
+		                        i + 2 < n ? ", " : i + 2 == n ? " or " : "");
+	cli_warn("%s takes %s: '%s'", option, list, arg);
+	return -1;
 }
 
 enum {
@@ -227,6 +230,8 @@ const char *cli_option_name(enum cli_option bit)
 /* Applies one option. Returns EXIT_GO_ON, or an exit status. */
 static int apply_option(int c, const char *arg, struct cli *cli)
 {
+	static const char *const owners[] = {"creator", "oldest", "largest"}; /* enum ml_owner */
+
 	for (size_t i = 0; i < NOPTIONS; i++)
 		if (options[i].val == c)
 			cli->given |= options[i].bit;
@@ -262,10 +267,9 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_PROCS: cli->procs = true; break;
 	case OPT_BY: cli->group_by = arg; break;
 	case OPT_OWNER:
-		if (parse_owner(arg, cli) < 0) {
-			cli_warn("--owner takes creator, oldest or largest: '%s'", arg);
+		cli->owner = cli_choice("--owner", owners, sizeof(owners) / sizeof(owners[0]), arg);
+		if (cli->owner < 0)
 			return EXIT_USAGE;
-		}
 		break;
 	case OPT_THREADS:
 		if (parse_threads(arg, cli) < 0) {

@@ -87,6 +87,10 @@ void cli_print_options(FILE *f, unsigned uses);
  * or -EINVAL (-ENOMEM). */
 int cli_add_pids(struct cli *cli, const char *arg);
 
+/* The index of arg in names[0..n) (an option's choices: --by, --owner), or -1 after a
+ * message that names option and its choices. */
+int cli_choice(const char *option, const char *const *names, size_t n, const char *arg);
+
 /* True when -p lists pid, or there is no -p. */
 bool cli_wants_pid(const struct cli *cli, pid_t pid);
 

@@ -240,16 +240,6 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	return ((const struct group *)row)->name;
 }
 
-/* Parses --by. Returns the key, or -1 after a message. */
-static int parse_by(const char *arg)
-{
-	for (size_t k = 0; k < sizeof(key_names) / sizeof(key_names[0]); k++)
-		if (strcmp(arg, key_names[k]) == 0)
-			return (int)k;
-	cli_warn("--by takes comm, exe, user, cgroup, session, pgid, tree or pid: '%s'", arg);
-	return -1;
-}
-
 /* The files a key needs beyond what the figures read. */
 static unsigned key_needs(enum group_key by)
 {
@@ -266,7 +256,8 @@ static unsigned key_needs(enum group_key by)
  * EXIT_GO_ON or an exit status after a message. */
 static int groups_begin(struct view_run *run)
 {
-	int by = parse_by(run->cli->group_by ? run->cli->group_by : "comm");
+	int by = cli_choice("--by", key_names, sizeof(key_names) / sizeof(key_names[0]),
+	                    run->cli->group_by ? run->cli->group_by : "comm");
 	struct grouping *g;
 
 	if (by < 0)

@@ -16,5 +16,11 @@ for opt in $("$memledger" --help | grep -o -- '--[a-z-]*' | sort -u); do
 	expect "$opt" "$root/README.md"
 	expect "$(echo "$opt" | sed 's/-/\\-/g')" "$root/man/memledger.1"
 done
+# Each "Columns (`memledger VIEW --list-columns`)" block of the README is that output.
+if python3 "$root/tools/readme_examples.py" "$memledger" "$root/README.md" --check; then
+	pass=$((pass + 1))
+else
+	fail=$((fail + 1))
+fi
 echo "docs: $pass passed, $fail failed"
 [ $fail = 0 ]

@@ -18,9 +18,11 @@ set -- $(cat "$work/ready")
 parent=$2 children="$3 $4 $5"
 trap 'exec 3>&-; wait; rm -f "/dev/shm/memledger-test-$parent"; rm -rf "$work"' EXIT
 echo "family: parent $parent, children $children"
-run() {
+run() { # run [-c COMMENT] ARGS...: prints "$ memledger ARGS  # COMMENT", then its output
+	comment=
+	[ "$1" = -c ] && comment="  # $2" && shift 2
 	echo
-	echo "\$ memledger $*"
+	echo "\$ memledger $*$comment"
 	"$memledger" "$@" 2>&1 || true
 }
 all="$parent,$(echo "$children" | tr ' ' ',')"
@@ -32,7 +34,7 @@ run maps "$parent"
 run users -t
 run libs -r -o NAME,KIND,PROCS,RSS,PSS,USS,AVGPSS -P layout-helper
 run system -t
-run freed "${children%% *}"
-run tree "$parent"
-run groups -r -P layout-helper
+run -c "one child of the family" freed "${children%% *}"
+run -c "the family: a parent and three children" tree "$parent"
+run -c "the family, and every other command" groups -r
 run shm
