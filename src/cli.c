@@ -105,7 +105,9 @@ int cli_choice(const char *option, const char *const *names, size_t n, const cha
 
 	for (size_t i = 0; i < n && len < sizeof(list); i++)
 		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s", names[i],
-		                        i + 2 < n ? ", " : i + 2 == n ? " or " : "");
+		                        i + 2 < n    ? ", "
+		                        : i + 2 == n ? " or "
+		                                     : "");
 	cli_warn("%s takes %s: '%s'", option, list, arg);
 	return -1;
 }

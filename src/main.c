@@ -1,4 +1,5 @@
 /* memledger: the command-line tool. Parses options and hands over to a view. */
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -110,6 +111,21 @@ static int view_usage(const struct command *cmd, struct cli *cli)
 	return cmd->run(cli);
 }
 
+/* As gnulib's close_stdout: output lost (a full disk, a closed pipe) is an error whoever
+ * wrote it, said once. Returns the exit status. */
+static int finish_output(int rc)
+{
+	int err = fflush(stdout) != 0 ? errno : EIO;
+
+	if (!ferror(stdout) && err == EIO)
+		return rc;
+	if (rc == EXIT_OK) {
+		cli_warn("cannot write the output: %s", strerror(err));
+		rc = EXIT_ERROR;
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const struct command *cmd;
@@ -132,5 +148,5 @@ int main(int argc, char **argv)
 		rc = cmd->run(&cli);
 	}
 	cli_free(&cli);
-	return rc;
+	return finish_output(rc);
 }

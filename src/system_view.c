@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "memledger.h"
@@ -122,7 +123,8 @@ static void percent_text(double v, char buf[16])
 struct reconciliation {
 	uint64_t pss, mapped; /* Σ PSS; AnonPages + Mapped */
 	size_t nprocs, unreadable;
-	char hidden[128]; /* why processes are not listed, or "" */
+	pid_t *unreadable_pids; /* taken from the scan: to be freed */
+	char hidden[128];       /* why processes are not listed, or "" */
 };
 
 static void print_facts_text(const struct cli *cli, const struct ml_system *sys,
@@ -235,6 +237,11 @@ static void print_facts_json(const struct ml_system *sys, const struct reconcili
 		json_bool(j, !sys->mapped.partial);
 	json_pair_u64(j, "processes", rec->nprocs);
 	json_pair_u64(j, "unreadable", rec->unreadable);
+	json_key(j, "unreadable_pids");
+	json_array_begin(j);
+	for (size_t i = 0; rec->unreadable_pids && i < rec->unreadable; i++)
+		json_u64(j, (uint64_t)rec->unreadable_pids[i]);
+	json_array_end(j);
 	json_key(j, "hidden");
 	if (rec->hidden[0])
 		json_string(j, rec->hidden);
@@ -251,9 +258,12 @@ static int reconcile(struct cli *cli, struct ml_system *sys, struct reconciliati
 	int rc = procs_scan(cli, ML_NEED_ROLLUP, NULL, NULL, &s);
 
 	if (rc == EXIT_GO_ON) {
+		procs_report_unreadable(cli, &s);
 		rec->pss = ml_metric_total(s.procs, s.nprocs, ML_PSS);
 		rec->nprocs = s.nprocs;
 		rec->unreadable = s.unreadable;
+		rec->unreadable_pids = s.unreadable_pids;
+		s.unreadable_pids = NULL;
 		rec->mapped = ml_add_u64(sys->mi[ML_MI_ANONPAGES], sys->mi[ML_MI_MAPPED]);
 		m.file = s.nprocs ? ml_metric_total(s.procs, s.nprocs, ML_FILE) : ML_UNKNOWN;
 		m.shmem = s.nprocs ? ml_metric_total(s.procs, s.nprocs, ML_SHMEM) : ML_UNKNOWN;
@@ -265,13 +275,41 @@ static int reconcile(struct cli *cli, struct ml_system *sys, struct reconciliati
 	return rc;
 }
 
+/* Prints the rows, then the facts (sentences in a table, members in JSON; raw and CSV
+ * carry the rows alone). Returns an exit status. */
+static int print_document(const struct cli *cli, const struct ml_system *sys,
+                          const struct reconciliation *rec, const struct colinfo **cols, int ncols,
+                          const struct colinfo *key)
+{
+	struct json j;
+	int rc;
+
+	for (size_t i = 0; i < sys->ninconsistent; i++)
+		cli_warn("%s", sys->inconsistent[i]);
+	json_init(&j, stdout);
+	if (cli->out.format == OUT_JSON)
+		json_object_begin(&j);
+	rc = print_rows(cli, sys, cols, ncols, key, &j);
+	if (cli->out.format == OUT_JSON) {
+		print_facts_json(sys, rec, &j);
+		json_object_end(&j);
+		json_finish(&j);
+	} else if (cli->out.format == OUT_TABLE) {
+		print_facts_text(cli, sys, rec);
+	}
+	if (rc < 0) {
+		cli_warn("cannot write the output: %s", strerror(-rc));
+		return EXIT_ERROR;
+	}
+	return EXIT_OK;
+}
+
 int system_run(struct cli *cli)
 {
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	struct reconciliation rec = {0};
 	struct ml_system sys;
 	struct ml_source *src;
-	struct json j;
 	int ncols, rc;
 
 	rc = view_begin(cli, &system_cols, false, NULL, NULL, cols, &ncols, &key);
@@ -287,24 +325,8 @@ int system_run(struct cli *cli)
 	if (rc < 0)
 		return EXIT_ERROR;
 	rc = reconcile(cli, &sys, &rec);
-	if (rc != EXIT_GO_ON)
-		return rc;
-	for (size_t i = 0; i < sys.ninconsistent; i++)
-		cli_warn("%s", sys.inconsistent[i]);
-	json_init(&j, stdout);
-	if (cli->out.format == OUT_JSON)
-		json_object_begin(&j);
-	rc = print_rows(cli, &sys, cols, ncols, key, &j);
-	if (cli->out.format == OUT_JSON) {
-		print_facts_json(&sys, &rec, &j);
-		json_object_end(&j);
-		json_finish(&j);
-	} else if (cli->out.format == OUT_TABLE) { /* raw and CSV carry no sentence */
-		print_facts_text(cli, &sys, &rec);
-	}
-	if (rc < 0) {
-		cli_warn("cannot write the output: %s", strerror(-rc));
-		return EXIT_ERROR;
-	}
-	return EXIT_OK;
+	if (rc == EXIT_GO_ON)
+		rc = print_document(cli, &sys, &rec, cols, ncols, key);
+	free(rec.unreadable_pids);
+	return rc;
 }

@@ -82,7 +82,9 @@ def full(driver, memledger, directory):
         check(p.returncode == 1 and b"No space left on device" in p.stderr,
               f"test_output > /dev/full: exit {p.returncode}, {p.stderr.decode().strip()!r}")
         data = os.path.join(directory, "..", "data", "proc-basic")
-        for args in (["ps"], ["tree"], ["system"], ["-J"], ["--csv", "users"], ["libs"]):
+        for args in (["ps"], ["tree"], ["system"], ["system", "-J"], ["-J"], ["--csv", "users"],
+                     ["libs"], ["freed", "100"], ["freed", "-J", "100"], ["maps", "100"],
+                     ["--help"], ["tree", "--help"], ["--list-columns"]):
             src = os.path.join(directory, "..", "data", "system-a", "proc") if "system" in args else data
             p = run([memledger, "--source", src] + args, stdout=devfull)
             err = p.stderr.decode()
