@@ -6,11 +6,14 @@
 Starts bench/workload (one parent with M mappings forked into N children), then times,
 interleaved round by round, memledger's default view, `cat` of the same smaps_rollup
 files, smem and smemstat; libs against `cat` of every smaps and smem -m; as root, the
-exact mode (freed, tree) against `cat` of every smaps and procrank's one pread per page
-(bench/procrank_style.c); maps of one process with many mappings against `cat`. Prints the medians, the ratios and each one's peak RSS (through bench/peakrss.c).
+exact mode (freed, tree, groups --by pid) against `cat` of every smaps and smaps_rollup
+and procrank's one pread per page (bench/procrank_style.c), then again with a process
+that reserves 1 TiB and writes --sparse pages across it; with --baseline, another build's
+exact mode side by side; maps of one process with many mappings against `cat`. Prints the medians, the ratios and each one's peak RSS (through bench/peakrss.c).
 Figures, not a pass/fail test.
 """
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -71,6 +74,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=11)
     ap.add_argument("--libs-rounds", type=int, default=5)
     ap.add_argument("--maps-mappings", type=int, default=60000)
+    ap.add_argument("--baseline", help="another memledger build: its exact mode side by side")
+    ap.add_argument("--sparse", type=int, default=1000,
+                    help="pages the 1 TiB sparse process writes (0: no such run)")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     workload = os.path.join(os.path.dirname(args.memledger), "bench-workload")
@@ -92,8 +98,15 @@ def main():
         libs = {"memledger libs": [args.memledger, "libs"], "cat smaps": ["cat"] + proc_paths("smaps")}
         exact = {"memledger freed (exact)": [args.memledger, "freed", str(proc.pid)],
                  "memledger tree (exact)": [args.memledger, "tree"],
+                 "groups --by pid (exact)": [args.memledger, "groups", "--by", "pid"],
                  "cat smaps": ["cat"] + proc_paths("smaps"),
+                 "cat smaps_rollup": ["cat"] + rollup_paths(),
                  "procrank-style preads": [procrank]}
+        if args.baseline:  # another build, side by side: the same commands
+            exact["baseline freed"] = [args.baseline, "freed", str(proc.pid)]
+            exact["baseline groups --by pid"] = [args.baseline, "groups", "--by", "pid"]
+        fresh_exact = {"cat smaps": lambda: ["cat"] + proc_paths("smaps"),
+                       "cat smaps_rollup": lambda: ["cat"] + rollup_paths()}
         for peer, cmd in (("smem", ["smem"]), ("smemstat", ["smemstat"])):
             if shutil.which(peer):
                 ps[peer] = cmd
@@ -105,11 +118,39 @@ def main():
                 {"cat smaps": lambda: ["cat"] + proc_paths("smaps")})
         if os.geteuid() == 0:  # frame numbers: root only
             compare("exact mode (pagemap, kpagecount): " + title, exact, args.libs_rounds,
-                    "cat smaps", peakrss, {"cat smaps": lambda: ["cat"] + proc_paths("smaps")})
+                    "cat smaps", peakrss, fresh_exact)
+            if args.sparse:
+                del exact["procrank-style preads"]  # one pread per page of 1 TiB: minutes
+                with sparse_process(args, here) as pid:
+                    exact["memledger freed (exact)"][2] = str(pid)
+                    if args.baseline:
+                        exact["baseline freed"][2] = str(pid)
+                    compare(f"exact mode, with one process reserving 1 TiB and writing "
+                            f"{args.sparse} pages across it (freed: of it): " + title, exact,
+                            args.libs_rounds, "cat smaps", peakrss, fresh_exact)
     finally:
         proc.stdin.close()
         proc.wait()
     bench_maps(args, workload, peakrss)
+
+
+@contextlib.contextmanager
+def sparse_process(args, here):
+    """The layout helper's sparse process (tests/live/layout.c): 1 TiB reserved, pages
+    written across it, each a populated range of its own. Yields its PID."""
+    helper = os.path.join(os.path.dirname(args.memledger), "bench-layout-helper")
+    subprocess.run(["cc", "-O2", "-static", "-o", helper,
+                    os.path.join(here, "..", "tests", "live", "layout.c")], check=True)
+    proc = subprocess.Popen([helper, "sparse", str(args.sparse)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        if not line.startswith("ready"):
+            sys.exit("the sparse process did not start")
+        yield int(line.split()[1])
+    finally:
+        proc.stdin.close()
+        proc.wait()
 
 
 def bench_maps(args, workload, peakrss):

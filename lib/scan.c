@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -30,6 +31,7 @@ struct reader {
 	struct ml_buf buf;
 	uint64_t *pagemap; /* PAGEMAP_CHUNK entries, with ML_NEED_PAGEMAP */
 	bool procfs;       /* the source is the live /proc */
+	bool no_scan;      /* pagemap has no PAGEMAP_SCAN (before 6.7, a capture): read whole */
 	int error;
 	char error_file[32];
 };
@@ -140,6 +142,7 @@ struct smaps_walk {
 	uint64_t commit;
 	const struct ml_proc *proc;
 	const struct ml_scan_opts *opts;
+	struct reader *reader;
 	int pagemap_fd; /* -1: pagemap is not read */
 	uint64_t *pagemap;
 };
@@ -156,11 +159,12 @@ static bool has_pages(const struct ml_mapping *m)
 	return (rss != ML_UNKNOWN && rss > 0) || (swap != ML_UNKNOWN && swap > 0);
 }
 
-/* Hands the pagemap entries of m to on_pages, a chunk at a time. Returns 0 or -errno. */
-static int walk_pagemap(struct smaps_walk *w, const struct ml_mapping *m)
+/* Hands the pagemap entries of pages [first, last) of m to on_pages, a chunk at a time.
+ * Returns 0 or -errno. */
+static int read_pages(struct smaps_walk *w, const struct ml_mapping *m, uint64_t first,
+                      uint64_t last)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	uint64_t first = m->start / (uint64_t)page, last = m->end / (uint64_t)page;
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 
 	while (first < last) {
 		size_t n = last - first < PAGEMAP_CHUNK ? (size_t)(last - first) : PAGEMAP_CHUNK;
@@ -173,13 +177,90 @@ static int walk_pagemap(struct smaps_walk *w, const struct ml_mapping *m)
 		if (r < 8)
 			return 0; /* the mapping went away under us: nothing more to see */
 		n = (size_t)r / 8;
-		rc = w->opts->on_pages(w->proc, m, first * (uint64_t)page, w->pagemap, n,
-		                       w->opts->pages_ctx);
+		rc = w->opts->on_pages(w->proc, m, first * page, w->pagemap, n, w->opts->pages_ctx);
 		if (rc)
 			return rc;
 		first += n;
 	}
 	return 0;
+}
+
+/* The PAGEMAP_SCAN ioctl of /proc/PID/pagemap (Linux 6.7, linux/fs.h), declared here for
+ * older headers: the populated ranges of an address range, without a word per page. */
+struct ml_page_region {
+	uint64_t start, end, categories;
+};
+struct ml_pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define ML_PAGEMAP_SCAN    _IOWR('f', 16, struct ml_pm_scan_arg)
+#define ML_PAGE_IS_PRESENT (1 << 3)
+#define ML_PAGE_IS_SWAPPED (1 << 4)
+#define SCAN_REGIONS       512 /* at most the kernel's own buffer: see scan_pages */
+#define SCAN_GAP           64  /* populated ranges closer than this many pages: one pread */
+
+/*
+ * Reads pagemap only where m has pages, as PAGEMAP_SCAN finds them: a mapping that
+ * reserves a terabyte and holds two pages costs two entries, not 256 million. Ranges
+ * less than SCAN_GAP pages apart are read in one pread. Returns 0, -ENOTTY when the
+ * kernel (or a captured file) has no PAGEMAP_SCAN, or -errno.
+ */
+static int scan_pages(struct smaps_walk *w, const struct ml_mapping *m)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), at = m->start, from = 0, to = 0;
+	struct ml_page_region v[SCAN_REGIONS];
+	int rc = 0;
+
+	while (at < m->end && rc == 0) {
+		struct ml_pm_scan_arg arg = {.size = sizeof(arg),
+		                             .start = at,
+		                             .end = m->end,
+		                             .vec = (uint64_t)(uintptr_t)v,
+		                             .vec_len = SCAN_REGIONS,
+		                             .category_anyof_mask =
+		                                 ML_PAGE_IS_PRESENT | ML_PAGE_IS_SWAPPED};
+		long n = ioctl(w->pagemap_fd, ML_PAGEMAP_SCAN, &arg);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EINVAL || errno == EOPNOTSUPP ? -ENOTTY : -errno;
+		for (long k = 0; k < n && rc == 0; k++) {
+			uint64_t first = v[k].start / page, last = (v[k].end + page - 1) / page;
+			if (to && first - to < SCAN_GAP) {
+				to = last; /* close enough: one read */
+				continue;
+			}
+			if (to)
+				rc = read_pages(w, m, from, to);
+			from = first;
+			to = last;
+		}
+		/* Fewer regions than asked: the walk is done. Never resume from walk_end: on 6.18
+		 * it is wrong once the result passes the kernel's 512-region buffer (regions came
+		 * twice). A full vector resumes after its last region, which is whole. */
+		if (n < SCAN_REGIONS)
+			break;
+		at = v[n - 1].end;
+	}
+	if (rc == 0 && to)
+		rc = read_pages(w, m, from, to);
+	return rc;
+}
+
+/* Hands the pagemap entries of m's pages to on_pages: where PAGEMAP_SCAN finds them, else
+ * (an older kernel, a capture) over the whole mapping. Returns 0 or -errno. */
+static int walk_pagemap(struct smaps_walk *w, const struct ml_mapping *m)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	if (!w->reader->no_scan && !w->opts->whole_pagemap) {
+		int rc = scan_pages(w, m);
+		if (rc != -ENOTTY)
+			return rc;
+		w->reader->no_scan = true; /* not this kernel's, nor this source's */
+	}
+	return read_pages(w, m, m->start / page, m->end / page);
 }
 
 static int walk_mapping(const struct ml_mapping *m, void *ctx)
@@ -225,7 +306,7 @@ static enum outcome open_pagemap(struct reader *r, int dirfd, struct ml_proc *p,
 static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, bool sum_mem,
                                const struct ml_scan_opts *opts)
 {
-	struct smaps_walk w = {.commit = 0, .proc = p, .opts = opts};
+	struct smaps_walk w = {.commit = 0, .proc = p, .opts = opts, .reader = r};
 	int fd = ml_source_open_at(r->src, dirfd, "smaps");
 	enum outcome o;
 	long n;

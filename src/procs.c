@@ -177,6 +177,8 @@ int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s, s
 	    .threads = cli->threads,
 	    .on_mapping = ml_pages_on_mapping,
 	    .on_pages = ml_pages_on_pages,
+	    /* The tests compare the two ways of reading pagemap on the same processes. */
+	    .whole_pagemap = getenv("MEMLEDGER_WHOLE_PAGEMAP") != NULL,
 	};
 	struct ml_source *src = cli_open_source(cli);
 	int rc;

@@ -65,6 +65,8 @@ struct ml_scan_opts {
 	void *mapping_ctx;
 	ml_proc_pages_fn on_pages; /* with ML_NEED_PAGEMAP: a non-zero return fails the scan */
 	void *pages_ctx;
+	bool whole_pagemap; /* read pagemap over every page of a mapping with pages, not only
+	                       where PAGEMAP_SCAN (Linux 6.7) finds them: the old path, for tests */
 };
 
 /* The result of a scan. */
@@ -73,11 +75,11 @@ struct ml_scan {
 	size_t nprocs;
 	size_t unreadable;      /* processes whose files could not be read (EACCES, ...) */
 	pid_t *unreadable_pids; /* their PIDs, ascending (malloc'ed; NULL when none) */
-	size_t vanished;   /* processes that exited while read */
-	char hidden[128];  /* why processes that exist are not listed (a PID namespace, or
-	                      hidepid=2), "" when the live listing shows them all: then figures
-	                      over every process are bounds */
-	pid_t error_pid;   /* with a failed scan: where it failed (0: not a process) */
+	size_t vanished;        /* processes that exited while read */
+	char hidden[128];       /* why processes that exist are not listed (a PID namespace, or
+	                           hidepid=2), "" when the live listing shows them all: then figures
+	                           over every process are bounds */
+	pid_t error_pid;        /* with a failed scan: where it failed (0: not a process) */
 	char error_file[32];
 };
 

@@ -3,6 +3,8 @@
  * so that it shares no pages with the measurer (DESIGN.md, "kernel facts that bite").
  *
  *   layout-helper DIR NCHILDREN SWAP(0|1)
+ *   layout-helper chain DEPTH        (a chain of processes, each the child of the last)
+ *   layout-helper sparse NPAGES      (1 TiB reserved, NPAGES pages written across it)
  *
  * The parent maps, at fixed addresses, and before forking:
  *   COW     4 MiB private anonymous, written: child i rewrites (i+1) * 256 KiB of it
@@ -186,6 +188,27 @@ static void child_regions(int i, int swap)
 	drain_this_cpu();
 }
 
+/* One process that reserves 1 TiB (MAP_NORESERVE) and writes n pages spread across it,
+ * each its own populated range: sparse, and more than PAGEMAP_SCAN's 512 regions a call
+ * when n is. Prints "ready PID" and stays until standard input ends. */
+static int sparse(unsigned long n)
+{
+	const unsigned long size = 1ul << 40, stride = (size / n) & ~4095ul;
+	char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	char c;
+
+	if (p == MAP_FAILED)
+		die("mmap 1 TiB");
+	for (unsigned long i = 0; i < n; i++)
+		p[i * stride] = (char)(i + 1);
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	return 0;
+}
+
 /* A chain of n processes, each the child of the one before: the deepest prints
  * "ready TOP DEEPEST" and all stay until standard input ends. */
 static int chain(int n)
@@ -218,9 +241,12 @@ int main(int argc, char **argv)
 
 	if (argc == 3 && strcmp(argv[1], "chain") == 0 && atoi(argv[2]) > 0)
 		return chain(atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "sparse") == 0 && atol(argv[2]) > 0)
+		return sparse((unsigned long)atol(argv[2]));
 	if (argc != 4) {
 		fprintf(stderr, "usage: layout-helper SHM_NAME NCHILDREN SWAP\n"
-		                "       layout-helper chain DEPTH\n");
+		                "       layout-helper chain DEPTH\n"
+		                "       layout-helper sparse NPAGES\n");
 		return 2;
 	}
 	nchildren = atoi(argv[2]);
