@@ -33,6 +33,7 @@ struct ref {
 	uint64_t key;
 	uint32_t proc; /* a PID while booking; the scan's index after ml_pages_resolve */
 	uint8_t kind;  /* enum ml_kind of the mapping */
+	bool file;     /* pagemap's file bit: a page of a file or of shmem */
 };
 
 /* One shmem mapping of a scanned process. */
@@ -165,7 +166,8 @@ int ml_pages_on_pages(const struct ml_proc *p, const struct ml_mapping *m, uint6
 		} else {
 			continue;
 		}
-		pg->refs[pg->nrefs++] = (struct ref){key, (uint32_t)p->pid, (uint8_t)kind};
+		pg->refs[pg->nrefs++] =
+		    (struct ref){key, (uint32_t)p->pid, (uint8_t)kind, (e & PM_FILE) != 0};
 	}
 	if (rc == 0 && (x.anon || x.file || x.shmem)) {
 		rc = ml_grow((void **)&pg->excl, &pg->excl_cap, pg->nexcl, 1, sizeof(x));
@@ -773,6 +775,11 @@ static int freed_exact(const struct ml_pages *pg, owner_fn owner, const void *ct
 			count = pg->counts[frame];
 			flags = pg->flags[frame++];
 			if (flag(flags, KPF_ZERO_PAGE) || flag(flags, KPF_HUGE))
+				continue;
+			/* Neither anonymous nor a file's: the zero page, or memory mapped by frame
+			 * number ([vvar], a device) that has no page to count, as smaps counts
+			 * none. */
+			if (!flag(flags, KPF_ANON) && !r->file)
 				continue;
 			if (count == 0) /* unmapped since pagemap was read */
 				count = end - i;

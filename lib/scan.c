@@ -23,6 +23,9 @@ enum outcome {
 	UNCAPTURED, /* a captured directory lacks the file: its figures are unknown */
 };
 
+struct vma;
+struct ml_page_region;
+
 /* A reader's state: its buffer, and where a failure happened. */
 struct reader {
 	const struct ml_source *src;
@@ -32,6 +35,13 @@ struct reader {
 	uint64_t *pagemap; /* PAGEMAP_CHUNK entries, with ML_NEED_PAGEMAP */
 	bool procfs;       /* the source is the live /proc */
 	bool no_scan;      /* pagemap has no PAGEMAP_SCAN (before 6.7, a capture): read whole */
+	bool no_query;     /* maps has no PROCMAP_QUERY (before 6.11): pages through smaps */
+	struct vma *vmas;  /* the mappings of the process being read (read_vmas) */
+	size_t vmas_cap;
+	char *names; /* their names, NUL-separated */
+	size_t names_cap;
+	struct ml_page_region *regions; /* its populated ranges */
+	size_t regions_cap;
 	int error;
 	char error_file[32];
 };
@@ -302,6 +312,261 @@ static enum outcome open_pagemap(struct reader *r, int dirfd, struct ml_proc *p,
 	return w->pagemap_fd < 0 ? outcome_of_errno(r, w->pagemap_fd, "pagemap") : ROW;
 }
 
+/*
+ * Exact mode without smaps (Linux 6.11): the mappings from PROCMAP_QUERY, the /proc/PID/maps
+ * ioctl, instead of the smaps text, and pagemap only where PAGEMAP_SCAN finds pages, over
+ * the whole address space at once: populated ranges of neighbouring mappings less than
+ * SCAN_GAP pages apart are one pread. The mappings carry no smaps figures (mem unknown),
+ * so it serves scans that need none: the page engine's own.
+ */
+struct ml_procmap_query {
+	uint64_t size, query_flags, query_addr;
+	uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+#define ML_PROCMAP_QUERY          _IOWR('f', 17, struct ml_procmap_query)
+#define ML_QUERY_READABLE         0x01
+#define ML_QUERY_WRITABLE         0x02
+#define ML_QUERY_EXECUTABLE       0x04
+#define ML_QUERY_SHARED           0x08
+#define ML_QUERY_COVERING_OR_NEXT 0x10
+
+/* One mapping as PROCMAP_QUERY gives it. */
+struct vma {
+	struct ml_mapping m; /* name: an offset into the reader's names until all are read */
+	size_t name_at;
+	bool hugetlb; /* pages larger than the base page: not the page allocator's */
+};
+
+/* Reads the mappings of maps_fd into r->vmas. Returns how many, -ENOTTY when the kernel
+ * has no PROCMAP_QUERY, or -errno. */
+static long query_vmas(struct reader *r, int maps_fd)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), at = 0;
+	size_t n = 0, used = 0;
+
+	for (;;) {
+		char name[4096];
+		struct ml_procmap_query q = {.size = sizeof(q),
+		                             .query_flags = ML_QUERY_COVERING_OR_NEXT,
+		                             .query_addr = at,
+		                             .vma_name_size = sizeof(name),
+		                             .vma_name_addr = (uint64_t)(uintptr_t)name};
+		struct vma *v;
+		size_t len;
+		if (ioctl(maps_fd, ML_PROCMAP_QUERY, &q) < 0) {
+			if (errno == ENOENT)
+				return (long)n; /* past the last mapping */
+			if (errno == EINTR)
+				continue;
+			return errno == EINVAL || errno == ENOTTY || errno == EOPNOTSUPP ? -ENOTTY
+			                                                                 : -errno;
+		}
+		len = q.vma_name_size ? strnlen(name, sizeof(name)) : 0;
+		if (ml_grow((void **)&r->vmas, &r->vmas_cap, n, 1, sizeof(*r->vmas)) < 0 ||
+		    ml_grow((void **)&r->names, &r->names_cap, used, len + 1, 1) < 0)
+			return -ENOMEM;
+		memcpy(r->names + used, name, len);
+		r->names[used + len] = '\0';
+		v = &r->vmas[n++];
+		*v = (struct vma){.m = {.start = q.vma_start,
+		                        .end = q.vma_end,
+		                        .offset = q.vma_offset,
+		                        .inode = q.inode,
+		                        .dev_major = q.dev_major,
+		                        .dev_minor = q.dev_minor,
+		                        .name_len = len},
+		                  .name_at = used,
+		                  .hugetlb = q.vma_page_size > page};
+		snprintf(v->m.perms, sizeof(v->m.perms), "%c%c%c%c",
+		         q.vma_flags & ML_QUERY_READABLE ? 'r' : '-',
+		         q.vma_flags & ML_QUERY_WRITABLE ? 'w' : '-',
+		         q.vma_flags & ML_QUERY_EXECUTABLE ? 'x' : '-',
+		         q.vma_flags & ML_QUERY_SHARED ? 's' : 'p');
+		ml_mem_init(&v->m.mem);
+		used += len + 1;
+		if (q.vma_end <= at)
+			return -EINVAL; /* no progress: never loop */
+		at = q.vma_end;
+	}
+}
+
+/* The populated ranges of [start, end) into r->regions. Returns how many, -ENOTTY
+ * without PAGEMAP_SCAN, or -errno. See scan_pages for walk_end. */
+static long query_regions(struct reader *r, int pagemap_fd, uint64_t start, uint64_t end)
+{
+	size_t n = 0;
+
+	while (start < end) {
+		struct ml_pm_scan_arg arg = {.size = sizeof(arg),
+		                             .start = start,
+		                             .end = end,
+		                             .vec_len = SCAN_REGIONS,
+		                             .category_anyof_mask =
+		                                 ML_PAGE_IS_PRESENT | ML_PAGE_IS_SWAPPED};
+		long got;
+		if (ml_grow((void **)&r->regions, &r->regions_cap, n, SCAN_REGIONS,
+		            sizeof(*r->regions)) < 0)
+			return -ENOMEM;
+		arg.vec = (uint64_t)(uintptr_t)(r->regions + n);
+		got = ioctl(pagemap_fd, ML_PAGEMAP_SCAN, &arg);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return errno == EINVAL || errno == EOPNOTSUPP ? -ENOTTY : -errno;
+		n += (size_t)got;
+		if (got < SCAN_REGIONS)
+			break;
+		start = r->regions[n - 1].end;
+	}
+	return (long)n;
+}
+
+/*
+ * Hands the entries of pages [first, last) (read into w->pagemap from page first on)
+ * to on_pages, split at the mappings they fall in (*k: the mapping to start from, moved
+ * on). Hugetlb mappings are left out, as smaps leaves them out of Rss.
+ */
+static int hand_out(struct smaps_walk *w, struct reader *r, size_t nvmas, size_t *k, uint64_t first,
+                    uint64_t last)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	while (*k < nvmas && r->vmas[*k].m.end / page <= first)
+		(*k)++;
+	for (size_t j = *k; j < nvmas && r->vmas[j].m.start / page < last; j++) {
+		const struct vma *v = &r->vmas[j];
+		uint64_t a = v->m.start / page > first ? v->m.start / page : first;
+		uint64_t b = v->m.end / page < last ? v->m.end / page : last;
+		int rc;
+		if (a >= b || v->hugetlb)
+			continue;
+		rc = w->opts->on_pages(w->proc, &v->m, a * page, w->pagemap + (a - first), b - a,
+		                       w->opts->pages_ctx);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Reads pages [first, last) in chunks and hands them out. Returns 0 or -errno. */
+static int read_range(struct smaps_walk *w, struct reader *r, size_t nvmas, size_t *k,
+                      uint64_t first, uint64_t last)
+{
+	while (first < last) {
+		size_t n = last - first < PAGEMAP_CHUNK ? (size_t)(last - first) : PAGEMAP_CHUNK;
+		ssize_t got = pread(w->pagemap_fd, w->pagemap, n * 8, (off_t)(first * 8));
+		int rc;
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got < 8)
+			return 0;
+		n = (size_t)got / 8;
+		rc = hand_out(w, r, nvmas, k, first, first + n);
+		if (rc)
+			return rc;
+		first += n;
+	}
+	return 0;
+}
+
+/* The end of the user address space the mappings reach: the last mapping's end, the
+ * [vsyscall] page above it aside (PAGEMAP_SCAN takes user addresses only). */
+static uint64_t user_end(const struct reader *r, size_t n)
+{
+	while (n > 0 && strcmp(r->names + r->vmas[n - 1].name_at, "[vsyscall]") == 0)
+		n--;
+	return n ? r->vmas[n - 1].m.end : 0;
+}
+
+/* Reads the pages of the process's populated ranges and hands them out. Returns 0,
+ * -ENOTTY without PAGEMAP_SCAN, or -errno. */
+static int read_populated(struct smaps_walk *w, struct reader *r, size_t nvmas)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), from = 0, to = 0;
+	long n =
+	    nvmas ? query_regions(r, w->pagemap_fd, r->vmas[0].m.start, user_end(r, nvmas)) : 0;
+	size_t k = 0;
+	int rc = 0;
+
+	for (long i = 0; i < n && rc == 0; i++) {
+		uint64_t first = r->regions[i].start / page;
+		uint64_t last = (r->regions[i].end + page - 1) / page;
+		if (to && first - to < SCAN_GAP) {
+			to = last;
+			continue;
+		}
+		if (to)
+			rc = read_range(w, r, nvmas, &k, from, to);
+		from = first;
+		to = last;
+	}
+	if (rc == 0 && to)
+		rc = read_range(w, r, nvmas, &k, from, to);
+	return n < 0 ? (int)n : rc;
+}
+
+/* Why read_vmas left a process to smaps. */
+enum fallback {
+	NO_FALLBACK,
+	FALLBACK_PROCESS, /* its pagemap was refused: smaps gives the bounds */
+	FALLBACK_KERNEL,  /* the kernel lacks PROCMAP_QUERY or PAGEMAP_SCAN */
+};
+
+/*
+ * Reads the process's mappings and pages without smaps (see struct ml_procmap_query).
+ * Returns ROW, SKIP for no address space, or another outcome; sets *fallback (and
+ * books nothing) when smaps must read it instead.
+ */
+static enum outcome read_vmas(struct reader *r, int dirfd, struct ml_proc *p,
+                              const struct ml_scan_opts *opts, enum fallback *fallback)
+{
+	struct smaps_walk w = {.proc = p, .opts = opts, .reader = r};
+	int maps_fd = ml_source_open_at(r->src, dirfd, "maps"), rc = 0;
+	enum outcome o;
+	long n;
+
+	*fallback = NO_FALLBACK;
+	if (maps_fd < 0)
+		return outcome_of_errno(r, maps_fd, "maps");
+	o = open_pagemap(r, dirfd, p, &w, opts);
+	n = o == ROW && w.pagemap_fd >= 0 ? query_vmas(r, maps_fd) : 0;
+	close(maps_fd);
+	if (n >= 0) {
+		for (long i = 0; i < n; i++)
+			r->vmas[i].m.name = r->names + r->vmas[i].name_at;
+		rc = read_populated(&w, r, (size_t)n);
+	}
+	for (long i = 0; n >= 0 && rc == 0 && i < n && opts->on_mapping; i++)
+		rc = opts->on_mapping(p, &r->vmas[i].m, opts->mapping_ctx);
+	if (w.pagemap_fd >= 0)
+		close(w.pagemap_fd);
+	if (o != ROW)
+		return o;
+	if (o == ROW && w.pagemap_fd < 0) {
+		*fallback = FALLBACK_PROCESS;
+		p->pagemap_refused = false; /* smaps opens it again, and says */
+		return ROW;
+	}
+	if (n == -ENOTTY || rc == -ENOTTY) {
+		*fallback = FALLBACK_KERNEL;
+		return ROW;
+	}
+	if (n < 0 || rc < 0)
+		return n == -ENOMEM || rc == -ENOMEM
+		           ? malformed(r, "pagemap", -ENOMEM)
+		           : outcome_of_errno(r, n < 0 ? (int)n : rc, "maps");
+	if (rc > 0)
+		return malformed(r, "pagemap", -ENOMEM); /* on_pages refused: out of memory */
+	if (n == 0)
+		return SKIP;      /* kernel thread, zombie: no mappings */
+	p->have |= ML_NEED_SMAPS; /* its mappings were read, for the page engine */
+	return ROW;
+}
+
 /* Walks smaps; with sum_mem, stores the sums in p->mem as smaps_rollup would hold them. */
 static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, bool sum_mem,
                                const struct ml_scan_opts *opts)
@@ -358,6 +623,16 @@ static enum outcome read_memory(struct reader *r, int dirfd, struct ml_proc *p,
 			o = ROW;
 		}
 	}
+	if (ok(o) && !sum_smaps && (needs & ML_NEED_PAGEMAP) && opts->pages_without_smaps &&
+	    r->procfs && !r->no_query && !opts->whole_pagemap) {
+		enum fallback fallback;
+		o = read_vmas(r, dirfd, p, opts, &fallback);
+		if (fallback == NO_FALLBACK)
+			return o;
+		if (fallback == FALLBACK_KERNEL)
+			r->no_query = true; /* this kernel's: smaps for every process after */
+		return read_smaps(r, dirfd, p, false, opts);
+	}
 	if (ok(o) && ((needs & ML_NEED_SMAPS) || sum_smaps))
 		o = read_smaps(r, dirfd, p, sum_smaps, opts);
 	return o;
@@ -405,7 +680,8 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 	p->pid = pid;
 	p->commit = ML_UNKNOWN;
 	ml_mem_init(&p->mem);
-	if (needs & ML_NEED_PAGEMAP)
+	if ((needs & ML_NEED_PAGEMAP) &&
+	    (!opts->pages_without_smaps || r->no_query || !r->procfs || opts->whole_pagemap))
 		needs |= ML_NEED_SMAPS;
 	/* Something must tell a process from a kernel thread: stat is the cheapest. */
 	if (!(needs & (ML_NEED_STATUS | ML_NEED_ROLLUP | ML_NEED_SMAPS)))
@@ -624,6 +900,9 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 		threads += readers[t].threads_seen;
 		ml_buf_free(&readers[t].buf);
 		free(readers[t].pagemap);
+		free(readers[t].vmas);
+		free(readers[t].names);
+		free(readers[t].regions);
 	}
 	if (rc == 0 && readers[0].count_threads)
 		find_hidden(src, threads, out->hidden, sizeof(out->hidden));

@@ -171,8 +171,13 @@ int procs_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, v
 
 int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s, struct ml_pages **pg)
 {
+	bool pages = needs & ML_NEED_PAGEMAP;
 	struct ml_scan_opts opts = {
-	    .needs = needs | ML_NEED_SMAPS | ML_NEED_STATUS,
+	    /* Pages alone, as root: no smaps where the kernel has PROCMAP_QUERY (6.11) and
+	     * PAGEMAP_SCAN (6.7); without frame numbers smaps gives the lower bounds. */
+	    .needs = needs | ML_NEED_STATUS | (pages ? 0 : ML_NEED_SMAPS),
+	    .pages_without_smaps = pages && !(needs & ML_NEED_SMAPS) && geteuid() == 0 &&
+	                           !getenv("MEMLEDGER_SMAPS_PAGES"),
 	    .leave_out_self = true, /* and a sanitizer build's terabytes of shadow */
 	    .threads = cli->threads,
 	    .on_mapping = ml_pages_on_mapping,

@@ -55,7 +55,10 @@ char *procs_pid_label(const struct ml_scan *s, pid_t pid);
 /*
  * Scans every process (whatever -p, -u, -P say: FREED and OWNED need to know who else
  * maps a page or an object) with needs, their shmem mappings, and with ML_NEED_PAGEMAP
- * their pages, and resolves them. With ML_NEED_PAGEMAP, says once on stderr when frame
+ * their pages, and resolves them (with ML_NEED_PAGEMAP and without ML_NEED_SMAPS, as root,
+ * the mappings come from PROCMAP_QUERY, not smaps: the env MEMLEDGER_SMAPS_PAGES makes it
+ * smaps, MEMLEDGER_WHOLE_PAGEMAP smaps and pagemap over whole mappings, for the tests
+ * that compare the paths). With ML_NEED_PAGEMAP, says once on stderr when frame
  * numbers are hidden and the figures are lower bounds. Returns EXIT_GO_ON (s and *pg
  * to be freed), or an exit status after a message.
  */

@@ -364,6 +364,8 @@ static int run_scan(struct view_run *run)
 {
 	unsigned needs = run->needs & ~VIEW_NEED_LEDGER;
 
+	if (run->needs & VIEW_NEED_LEDGER) /* each shared object's Pss, mapping by mapping */
+		needs |= ML_NEED_SMAPS;
 	if (run->needs & (VIEW_NEED_LEDGER | ML_NEED_PAGEMAP))
 		return procs_scan_pages(run->cli, needs, &run->scan, &run->pages);
 	return procs_scan(run->cli, needs, run->def->on_mapping, run->state, &run->scan);

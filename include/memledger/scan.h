@@ -65,8 +65,13 @@ struct ml_scan_opts {
 	void *mapping_ctx;
 	ml_proc_pages_fn on_pages; /* with ML_NEED_PAGEMAP: a non-zero return fails the scan */
 	void *pages_ctx;
-	bool whole_pagemap; /* read pagemap over every page of a mapping with pages, not only
-	                       where PAGEMAP_SCAN (Linux 6.7) finds them: the old path, for tests */
+	bool pages_without_smaps; /* with ML_NEED_PAGEMAP and no ML_NEED_SMAPS: the mappings
+	                             from PROCMAP_QUERY (Linux 6.11), without their smaps
+	                             figures (ml_mapping.mem unknown, no commit), and pagemap
+	                             where PAGEMAP_SCAN finds pages; smaps where the kernel
+	                             lacks either, for a capture, or a refused pagemap */
+	bool whole_pagemap;       /* read pagemap over every page of a mapping with pages, not only
+	                             where PAGEMAP_SCAN (Linux 6.7) finds them: the old path, for tests */
 };
 
 /* The result of a scan. */

@@ -158,7 +158,9 @@ def check_groups(memledger, helper, pids, family_doc):
           abs(fam["pss"] - sum(rows[p]["pss"] for p in pids if p in rows)) < 8, fam["pss"])
 
 
-WHOLE = {"MEMLEDGER_WHOLE_PAGEMAP": "1"}  # the old path: pagemap over whole mappings
+WHOLE = {"MEMLEDGER_WHOLE_PAGEMAP": "1"}  # the old path: smaps, pagemap over whole mappings
+SMAPS = {"MEMLEDGER_SMAPS_PAGES": "1"}  # smaps, pagemap where PAGEMAP_SCAN finds pages
+# (the default, as root on 6.11+: no smaps; PROCMAP_QUERY and PAGEMAP_SCAN)
 
 
 def groups_env(memledger, env, *args):
@@ -168,8 +170,9 @@ def groups_env(memledger, env, *args):
 
 
 def check_paths(memledger, pids):
-    """Pagemap read where PAGEMAP_SCAN finds pages, and over whole mappings (kernels before
-    6.7, captures): the same figures for every process of the family."""
+    """The three ways of reading pages (no smaps: PROCMAP_QUERY and PAGEMAP_SCAN; smaps and
+    PAGEMAP_SCAN; smaps and pagemap over whole mappings, as kernels before 6.7 and
+    captures): the same figures for every process of the family."""
     cols = ("-o", "NAME,PROCS,PSS,USS,FREED,SHARED-OUT,SWAP,RSS")
     names = {f"{p} " for p in pids}
 
@@ -179,12 +182,14 @@ def check_paths(memledger, pids):
 
     for _ in range(5):  # the family's pages may still settle (LRU batches, khugepaged)
         scanned = family(groups_env(memledger, {}, "--by", "pid", *cols))
+        smaps = family(groups_env(memledger, SMAPS, "--by", "pid", *cols))
         whole = family(groups_env(memledger, WHOLE, "--by", "pid", *cols))
-        if scanned == whole:
+        if scanned == smaps == whole:
             break
         time.sleep(0.5)
-    check("PAGEMAP_SCAN and whole-mapping reads give the family the same exact figures",
-          scanned == whole and len(scanned) == len(pids), f"{scanned} != {whole}")
+    check("no smaps, smaps-guided and whole-mapping reads: the family's same exact figures",
+          scanned == smaps == whole and len(scanned) == len(pids),
+          f"{scanned} != {smaps} != {whole}")
 
 
 def check_sparse(memledger, helper, npages=1000):
@@ -197,7 +202,7 @@ def check_sparse(memledger, helper, npages=1000):
         pid = int(proc.stdout.readline().split()[1])
         rollup = lambda: kb_fields(f"/proc/{pid}/smaps_rollup")
         times = {}
-        for name, env in (("scanned", {}), ("whole", WHOLE)):
+        for name, env in (("scanned", {}), ("smaps", SMAPS), ("whole", WHOLE)):
             start = time.perf_counter()
             kernel, doc = while_still(rollup, lambda: groups_env(
                 memledger, env, "--by", "pid", "-o", "NAME,PSS,USS,RSS,FREED"))
@@ -216,8 +221,9 @@ def check_sparse(memledger, helper, npages=1000):
                   kernel["Pss"] <= g["pss"] < kernel["Pss"] + KiB, f"{g['pss']} vs {kernel['Pss']}")
             check(f"sparse 1 TiB ({name}): FREED holds the {npages} pages written",
                   g["freed"] >= npages * 4 * KiB, g["freed"])
-        print(f"note: groups --by pid with the 1 TiB process: {times['scanned']:.2f} s reading "
-              f"where PAGEMAP_SCAN finds pages, {times['whole']:.2f} s reading whole mappings")
+        print(f"note: groups --by pid with the 1 TiB process: {times['scanned']:.2f} s without "
+              f"smaps, {times['smaps']:.2f} s smaps-guided, {times['whole']:.2f} s reading "
+              f"whole mappings")
     finally:
         proc.stdin.close()
         proc.wait()
