@@ -26,7 +26,14 @@
 #define KPF_ZERO_PAGE 24
 
 #define KEY_SWAP (1ull << 63) /* a key with this bit is a swap entry, else a frame number */
-#define NO_SET   UINT32_MAX
+
+/* The swap area of a swap entry's key: pagemap's bits 0-4, the area's type (its index
+ * in the kernel's swap_info, which /proc/swaps lists in order). */
+static unsigned swap_type(uint64_t key)
+{
+	return (unsigned)(key & 31);
+}
+#define NO_SET UINT32_MAX
 
 /* One page table entry of a scanned process: a frame it maps or a swap slot it holds. */
 struct ref {
@@ -89,11 +96,13 @@ struct ml_pages {
 	size_t nobjects;
 	struct ml_sysv_shm *sysv; /* /proc/sysvipc/shm */
 	size_t nsysv, sysv_cap;
-	long *parent;   /* the scan index of each process's parent, or -1 */
-	size_t *depth;  /* how many ancestors each process has */
-	uint64_t *cow;  /* per process: see ml_pages_cow */
-	bool *unbooked; /* per process: its smaps was not read (a capture lacks it), so its
-	                   pages are booked nowhere and what touches them is unknown */
+	uint32_t zram_types;   /* bit t: swap area t (its line in /proc/swaps) is a zram device */
+	bool swap_types_known; /* every swap entry's area is a line of /proc/swaps */
+	long *parent;          /* the scan index of each process's parent, or -1 */
+	size_t *depth;         /* how many ancestors each process has */
+	uint64_t *cow;         /* per process: see ml_pages_cow */
+	bool *unbooked;        /* per process: its smaps was not read (a capture lacks it), so its
+	                          pages are booked nowhere and what touches them is unknown */
 	bool exact;
 };
 
@@ -586,6 +595,40 @@ static int fold_exclusive(struct ml_pages *pg, const struct ml_scan *scan)
 	return 0;
 }
 
+/*
+ * Which swap areas are zram devices: /proc/swaps lists the areas in the order of their
+ * type, the number each swap entry carries. A type past its lines (an area turned off
+ * before another was turned on leaves a hole in the numbering) or an unreadable file
+ * leaves the split unknown.
+ */
+static void read_swap_types(struct ml_pages *pg, struct ml_source *src)
+{
+	struct ml_buf buf = {0};
+	struct ml_line_iter it;
+	const char *line;
+	unsigned n = 0;
+	size_t len;
+
+	pg->swap_types_known = false;
+	if (ml_source_read(src, "swaps", &buf) < 0) {
+		ml_buf_free(&buf);
+		return;
+	}
+	ml_line_iter_init(&it, buf.data, buf.len);
+	for (bool header = true; ml_line_iter_next(&it, &line, &len) && n < 32; header = false) {
+		if (header || len == 0)
+			continue;
+		if (len >= 9 && memcmp(line, "/dev/zram", 9) == 0)
+			pg->zram_types |= 1u << n;
+		n++;
+	}
+	ml_buf_free(&buf);
+	pg->swap_types_known = true;
+	for (size_t i = 0; i < pg->nrefs; i++)
+		if ((pg->refs[i].key & KEY_SWAP) && swap_type(pg->refs[i].key) >= n)
+			pg->swap_types_known = false;
+}
+
 int ml_pages_resolve(struct ml_pages *pg, struct ml_source *src, const struct ml_scan *scan)
 {
 	int rc;
@@ -604,6 +647,8 @@ int ml_pages_resolve(struct ml_pages *pg, struct ml_source *src, const struct ml
 	for (size_t i = 0; i < scan->nprocs; i++)
 		pg->unbooked[i] = !(scan->procs[i].have & ML_NEED_SMAPS);
 	rc = resolve_parents(pg, scan);
+	if (rc == 0)
+		read_swap_types(pg, src);
 	if (rc == 0 && pg->exact && resolve_frames(pg, src) < 0)
 		pg->exact = false; /* no kpagecount: not root, or a capture */
 	if (rc == 0 && pg->exact)
@@ -686,9 +731,11 @@ struct set_walk {
  * owner is the set every holder is in, or NO_SET. */
 static void add_to_sets(const struct ml_pages *pg, struct set_walk *w, size_t group,
                         const uint32_t *procs, size_t n, uint32_t owner, uint64_t count,
-                        uint64_t flags, uint8_t kind, struct ml_freed *out)
+                        uint64_t flags, const struct ref *r, struct ml_freed *out)
 {
 	bool swap = count == 0, inside = owner != NO_SET && count <= n;
+	bool zram = swap && (pg->zram_types >> swap_type(r->key) & 1);
+	uint8_t kind = r->kind;
 
 	for (size_t k = 0; k < n; k++) {
 		uint32_t s = w->set_of[procs[k]];
@@ -703,6 +750,8 @@ static void add_to_sets(const struct ml_pages *pg, struct set_walk *w, size_t gr
 		w->stamp[s] = group + 1;
 		if (swap) {
 			f->swap_held += pg->page;
+			if (zram)
+				f->swap_zram += f->swap_zram != ML_UNKNOWN ? pg->page : 0;
 			continue;
 		}
 		f->rss += pg->page;
@@ -786,7 +835,7 @@ static int freed_exact(const struct ml_pages *pg, owner_fn owner, const void *ct
 		}
 		s = owner(pg, procs, end - i, ctx);
 		if (w)
-			add_to_sets(pg, w, group, procs, end - i, s, count, flags, r->kind, out);
+			add_to_sets(pg, w, group, procs, end - i, s, count, flags, r, out);
 		if (swap) {
 			if (s != NO_SET)
 				out[s].swap += pg->page;
@@ -883,6 +932,8 @@ static int freed(const struct ml_pages *pg, owner_fn owner, const void *ctx, con
 		out[s] = (struct ml_freed){.exact = pg->exact};
 		if (!pg->exact || !set_of) /* smaps cannot tell; a tree does not say */
 			out[s].rss = out[s].uss = out[s].pss = out[s].swap_held = ML_UNKNOWN;
+		out[s].swap_zram =
+		    out[s].swap_held == ML_UNKNOWN || !pg->swap_types_known ? ML_UNKNOWN : 0;
 		if (!pg->exact)
 			out[s].shared_out = out[s].cache = out[s].shmem_kept = ML_UNKNOWN;
 	}

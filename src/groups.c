@@ -19,6 +19,7 @@ enum group_field {
 	F_SHARED_OUT,
 	F_FOOTPRINT,
 	F_SWAP,
+	F_SWAP_ZRAM,
 	F_RSS
 };
 
@@ -42,6 +43,8 @@ static const struct colinfo infos[] = {
      VIEW_TOTAL_SUM},
     {"SWAP", COL_SIZE, OUT_RIGHT, F_SWAP, "distinct swap slots it holds (exact mode)", 0,
      VIEW_TOTAL_NONE},
+    {"SWAP-ZRAM", COL_SIZE, OUT_RIGHT, F_SWAP_ZRAM,
+     "of SWAP, the slots on zram: compressed, still in RAM (exact mode)", 0, VIEW_TOTAL_NONE},
     {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "distinct resident pages it maps (exact mode)", 0,
      VIEW_TOTAL_NONE},
 };
@@ -223,6 +226,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_SHARED_OUT: return f->exact ? f->rss - f->uss : ML_UNKNOWN;
 	case F_FOOTPRINT: return g->footprint;
 	case F_SWAP: return f->swap_held;
+	case F_SWAP_ZRAM: return f->swap_zram;
 	case F_RSS: return f->rss;
 	default: return ML_UNKNOWN;
 	}

@@ -13,7 +13,18 @@
 #include "users.h"
 #include "view.h"
 
-enum ps_field { F_PID, F_PPID, F_UID, F_USER, F_COMM, F_COMMAND, F_FREED, F_COW, F_OWNED };
+enum ps_field {
+	F_PID,
+	F_PPID,
+	F_UID,
+	F_USER,
+	F_COMM,
+	F_COMMAND,
+	F_FREED,
+	F_COW,
+	F_OWNED,
+	F_SWAP_ZRAM
+};
 
 static const struct colinfo infos[] = {
     {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID", 0, VIEW_TOTAL_NONE},
@@ -63,6 +74,9 @@ static const struct colinfo infos[] = {
     {"COW", COL_SIZE, OUT_RIGHT, F_COW,
      "anonymous memory still shared with the parent since fork (exact mode)", ML_NEED_PAGEMAP,
      VIEW_TOTAL_SUM},
+    {"SWAP-ZRAM", COL_SIZE, OUT_RIGHT, F_SWAP_ZRAM,
+     "of SWAP, what is on zram: compressed, still in RAM (exact mode)", ML_NEED_PAGEMAP,
+     VIEW_TOTAL_SUM},
     {"OWNED", COL_SIZE, OUT_RIGHT, F_OWNED,
      "PSS with each shared memory object charged wholly to its owner (--owner)",
      ML_NEED_ROLLUP | ML_NEED_STAT | VIEW_NEED_LEDGER, VIEW_TOTAL_SUM},
@@ -84,8 +98,8 @@ struct row {
 	const struct ml_proc *proc;
 	const char *user;
 	char *command;
-	uint64_t freed, cow, owned; /* with the page columns; else unknown */
-	bool inexact;               /* FREED is a lower bound */
+	uint64_t freed, cow, owned, swap_zram; /* with the page columns; else unknown */
+	bool inexact;                          /* FREED is a lower bound */
 };
 
 static uint64_t row_number(const void *row, const struct colinfo *c)
@@ -102,6 +116,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_FREED: return ((const struct row *)row)->freed;
 	case F_COW: return ((const struct row *)row)->cow;
 	case F_OWNED: return ((const struct row *)row)->owned;
+	case F_SWAP_ZRAM: return ((const struct row *)row)->swap_zram;
 	default: return ml_proc_metric(p, (enum ml_metric)(c->id - VIEW_METRIC));
 	}
 }
@@ -191,6 +206,7 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
 		                  .freed = f->freed ? ml_freed_total(&f->freed[i]) : ML_UNKNOWN,
 		                  .inexact = f->freed && !f->freed[i].exact,
 		                  .cow = f->freed ? ml_pages_cow(f->pg, i) : ML_UNKNOWN,
+		                  .swap_zram = f->freed ? f->freed[i].swap_zram : ML_UNKNOWN,
 		                  .owned = f->owned ? f->owned[i] : ML_UNKNOWN};
 		if (needs & ML_NEED_STATUS)
 			r->user = user_cache_name(users, p->status.uid);

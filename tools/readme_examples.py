@@ -4,6 +4,7 @@ output of its command (make examples).
 
     readme_examples.py MEMLEDGER README DEMO_OUTPUT
     readme_examples.py MEMLEDGER README --check    (the column lists only: exit 1 if stale)
+    readme_examples.py MEMLEDGER README --columns  (rewrites the column lists only)
 
 Each code block of README whose first line is "$ memledger ..." takes, in order, as many
 of the demo's commands and outputs as it holds commands. The commands must be the same
@@ -34,11 +35,12 @@ def shape(command):
 def main():
     memledger, readme_path, demo_path = sys.argv[1:4]
     check = demo_path == "--check"
+    columns_only = check or demo_path == "--columns"
     with open(readme_path) as f:
         text = f.read()
         readme = text.split("\n")
     demo = []
-    if not check:
+    if not columns_only:
         with open(demo_path) as f:
             demo = segments(f.read())
     out, i, used = [], 0, 0
@@ -55,7 +57,7 @@ def main():
             got = subprocess.run([memledger] + listed.group(1).split(), capture_output=True,
                                  text=True, check=True).stdout
             out.extend(got.rstrip("\n").split("\n"))
-        elif line == "```" and readme[i].startswith("$ memledger") and not check:
+        elif line == "```" and readme[i].startswith("$ memledger") and not columns_only:
             for command in [l for l in readme[i:end] if l.startswith("$ memledger")]:
                 if used == len(demo) or shape(demo[used][0]) != shape(command):
                     got = demo[used][0] if used < len(demo) else "nothing"
@@ -70,6 +72,11 @@ def main():
         stale = "\n".join(out) != text
         print(f"readme_examples: the column lists of {readme_path} are {'stale: make examples' if stale else 'current'}")
         sys.exit(1 if stale else 0)
+    if columns_only:
+        with open(readme_path, "w") as f:
+            f.write("\n".join(out))
+        print(f"readme_examples: column lists rewritten in {readme_path}")
+        return
     if used != len(demo):
         sys.exit(f"readme_examples: the demo ran {len(demo)} commands, README shows {used}")
     with open(readme_path, "w") as f:

@@ -67,6 +67,8 @@ struct ml_freed {
 	uint64_t uss;       /* resident pages that no process outside the set maps */
 	uint64_t pss;       /* Σ page size / map count over the set's mappings, truncated once */
 	uint64_t swap_held; /* distinct swap slots the set holds */
+	uint64_t swap_zram; /* of swap_held, the slots on zram devices (compressed in RAM);
+	                       ML_UNKNOWN also when /proc/swaps cannot tell the areas apart */
 };
 
 /* anon + swap + shmem: the FREED figure. */

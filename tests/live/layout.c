@@ -5,6 +5,7 @@
  *   layout-helper DIR NCHILDREN SWAP(0|1)
  *   layout-helper chain DEPTH        (a chain of processes, each the child of the last)
  *   layout-helper sparse NPAGES      (1 TiB reserved, NPAGES pages written across it)
+ *   layout-helper pageout NPAGES     (NPAGES pages written, then paged out)
  *
  * The parent maps, at fixed addresses, and before forking:
  *   COW     4 MiB private anonymous, written: child i rewrites (i+1) * 256 KiB of it
@@ -209,6 +210,26 @@ static int sparse(unsigned long n)
 	return 0;
 }
 
+/* One process that writes n pages and pages them out (MADV_PAGEOUT): they go to the swap
+ * area of the highest priority. Prints "ready PID" and stays until standard input ends. */
+static int pageout(unsigned long n)
+{
+	size_t len = n * 4096;
+	char *p, c;
+
+	pin_to_this_cpu();
+	p = anon(SWAPPED_AT, len, 0);
+	fill(p, len, 7);
+	drain_this_cpu();
+	if (madvise(p, len, MADV_PAGEOUT) < 0)
+		die("MADV_PAGEOUT");
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	return 0;
+}
+
 /* A chain of n processes, each the child of the one before: the deepest prints
  * "ready TOP DEEPEST" and all stay until standard input ends. */
 static int chain(int n)
@@ -243,10 +264,13 @@ int main(int argc, char **argv)
 		return chain(atoi(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "sparse") == 0 && atol(argv[2]) > 0)
 		return sparse((unsigned long)atol(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "pageout") == 0 && atol(argv[2]) > 0)
+		return pageout((unsigned long)atol(argv[2]));
 	if (argc != 4) {
 		fprintf(stderr, "usage: layout-helper SHM_NAME NCHILDREN SWAP\n"
 		                "       layout-helper chain DEPTH\n"
-		                "       layout-helper sparse NPAGES\n");
+		                "       layout-helper sparse NPAGES\n"
+		                "       layout-helper pageout NPAGES\n");
 		return 2;
 	}
 	nchildren = atoi(argv[2]);

@@ -229,6 +229,77 @@ def check_sparse(memledger, helper, npages=1000):
         proc.wait()
 
 
+@contextlib.contextmanager
+def zram_swap():
+    """/dev/zram0 on as swap of the highest priority for a `with` block; yields its name, or
+    None (and why) when there is no idle zram device to use."""
+    dev, sysfs = "/dev/zram0", "/sys/block/zram0"
+    with open("/proc/swaps") as f:
+        if any(line.startswith(dev + " ") for line in f):
+            yield dev, None  # already swap: used as it is
+            return
+    if not os.path.exists(sysfs) or not os.path.exists(dev):
+        yield None, "no zram device"
+        return
+    with open(f"{sysfs}/disksize") as f:
+        if int(f.read()) != 0:
+            yield None, "zram0 is in use for something else"
+            return
+    try:
+        with open(f"{sysfs}/disksize", "w") as f:
+            f.write("64M")
+        subprocess.run(["mkswap", dev], check=True, capture_output=True)
+        subprocess.run(["swapon", "-p", "32767", dev], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        yield None, f"cannot turn zram0 on as swap: {e}"
+        return
+    try:
+        yield dev, None
+    finally:
+        subprocess.run(["swapoff", dev], check=False)
+        with open(f"{sysfs}/reset", "w") as f:
+            f.write("1")
+
+
+def check_swap_devices(memledger, helper, pids, swap_on):
+    """Swap by device: the family's children paged 2M out to the swap file before zram
+    was on; a process that pages 1M out with zram on (the highest priority) has it there.
+    SWAP-ZRAM books each slot to the device it is on."""
+    if not swap_on:
+        skip("swap by device", "no swap")
+        return
+    with zram_swap() as (dev, why):
+        if not dev:
+            skip("swap by device", why)
+            return
+        proc = subprocess.Popen([helper, "pageout", "256"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            pid = int(proc.stdout.readline().split()[1])
+            swapped = kb_fields(f"/proc/{pid}/smaps_rollup")["Swap"]
+            doc = groups(memledger, "--by", "pid", "-o", "NAME,SWAP,SWAP-ZRAM")
+            rows = {int(g["name"].split()[0]): g for g in doc["groups"]}
+            out = rows.get(pid, {})
+            check("swap by device: pages paged out with zram on are on zram",
+                  swapped > 0 and out.get("swap") == swapped and out.get("swap-zram") == swapped,
+                  f"{out} (smaps Swap {swapped})")
+            child = rows.get(pids[1], {})
+            check("swap by device: the family's earlier swap is on the file, not zram",
+                  child.get("swap", 0) > 0 and child.get("swap-zram") == 0, child)
+            ps = memledger_ps(memledger, pid)
+            check("ps SWAP-ZRAM: the process's swap on zram", ps.get("swap-zram") == swapped, ps)
+        finally:
+            proc.stdin.close()
+            proc.wait()
+
+
+def memledger_ps(memledger, pid):
+    out = subprocess.run([memledger, "-J", "-p", str(pid), "-o", "PID,SWAP,SWAP-ZRAM"],
+                         capture_output=True, text=True)
+    rows = json.loads(out.stdout)["processes"]
+    return rows[0] if rows else {}
+
+
 def check_ps_columns(memledger, pids, child_doc):
     """ps -o FREED,COW: each process's FREED as `freed` says, COW as `tree` says; -p
     filters after the scan of every process."""
@@ -457,6 +528,7 @@ def main():
         check_ps_columns(memledger, pids, child)
         check_paths(memledger, pids)
         check_sparse(memledger, helper)
+        check_swap_devices(memledger, helper, pids, swap_on)
         check_shm(memledger, pids)
         check_unprivileged(memledger, helper, workdir)
         check_kill(memledger, family, pids, cgroup)
