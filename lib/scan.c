@@ -36,6 +36,7 @@ struct reader {
 	bool procfs;       /* the source is the live /proc */
 	bool no_scan;      /* pagemap has no PAGEMAP_SCAN (before 6.7, a capture): read whole */
 	bool no_query;     /* maps has no PROCMAP_QUERY (before 6.11): pages through smaps */
+	size_t user_end;   /* index in user_ends of the address space's end PAGEMAP_SCAN takes */
 	struct vma *vmas;  /* the mappings of the process being read (read_vmas) */
 	size_t vmas_cap;
 	char *names; /* their names, NUL-separated */
@@ -331,6 +332,7 @@ struct ml_procmap_query {
 #define ML_QUERY_EXECUTABLE       0x04
 #define ML_QUERY_SHARED           0x08
 #define ML_QUERY_COVERING_OR_NEXT 0x10
+#define ML_QUERY_FILE_BACKED      0x20
 
 /* One mapping as PROCMAP_QUERY gives it. */
 struct vma {
@@ -339,8 +341,12 @@ struct vma {
 	bool hugetlb; /* pages larger than the base page: not the page allocator's */
 };
 
-/* Reads the mappings of maps_fd into r->vmas. Returns how many, -ENOTTY when the kernel
- * has no PROCMAP_QUERY, or -errno. */
+/*
+ * Reads the file-backed mappings of maps_fd into r->vmas (shmem is file-backed: shared
+ * anonymous memory, memfds, SysV; so is hugetlb). The others need no query: a page there
+ * is anonymous, and pagemap's file bit says so. Returns how many, -ENOTTY when the kernel
+ * has no PROCMAP_QUERY, or -errno.
+ */
 static long query_vmas(struct reader *r, int maps_fd)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), at = 0;
@@ -349,7 +355,8 @@ static long query_vmas(struct reader *r, int maps_fd)
 	for (;;) {
 		char name[4096];
 		struct ml_procmap_query q = {.size = sizeof(q),
-		                             .query_flags = ML_QUERY_COVERING_OR_NEXT,
+		                             .query_flags =
+		                                 ML_QUERY_COVERING_OR_NEXT | ML_QUERY_FILE_BACKED,
 		                             .query_addr = at,
 		                             .vma_name_size = sizeof(name),
 		                             .vma_name_addr = (uint64_t)(uintptr_t)name};
@@ -423,31 +430,44 @@ static long query_regions(struct reader *r, int pagemap_fd, uint64_t start, uint
 	return (long)n;
 }
 
+/* Hands the entries of pages [a, b) of m (read into w->pagemap from page first on) to
+ * on_pages. */
+static int give(struct smaps_walk *w, const struct ml_mapping *m, uint64_t first, uint64_t a,
+                uint64_t b)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	if (a >= b)
+		return 0;
+	return w->opts->on_pages(w->proc, m, a * page, w->pagemap + (a - first), b - a,
+	                         w->opts->pages_ctx);
+}
+
 /*
  * Hands the entries of pages [first, last) (read into w->pagemap from page first on)
- * to on_pages, split at the mappings they fall in (*k: the mapping to start from, moved
- * on). Hugetlb mappings are left out, as smaps leaves them out of Rss.
+ * to on_pages, split at the file-backed mappings they fall in (*k: the mapping to start
+ * from, moved on); the pages between are anonymous memory's (or no mapping's, whose
+ * entries are empty). Hugetlb mappings are left out, as smaps leaves them out of Rss.
  */
 static int hand_out(struct smaps_walk *w, struct reader *r, size_t nvmas, size_t *k, uint64_t first,
                     uint64_t last)
 {
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	static const struct ml_mapping anon = {.perms = "rw-p", .name = ""};
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), at = first;
+	int rc = 0;
 
 	while (*k < nvmas && r->vmas[*k].m.end / page <= first)
 		(*k)++;
-	for (size_t j = *k; j < nvmas && r->vmas[j].m.start / page < last; j++) {
-		const struct vma *v = &r->vmas[j];
-		uint64_t a = v->m.start / page > first ? v->m.start / page : first;
-		uint64_t b = v->m.end / page < last ? v->m.end / page : last;
-		int rc;
-		if (a >= b || v->hugetlb)
-			continue;
-		rc = w->opts->on_pages(w->proc, &v->m, a * page, w->pagemap + (a - first), b - a,
-		                       w->opts->pages_ctx);
-		if (rc)
-			return rc;
+	for (size_t j = *k; at < last && rc == 0; j++) {
+		const struct vma *v = j < nvmas ? &r->vmas[j] : NULL;
+		uint64_t start = v && v->m.start / page < last ? v->m.start / page : last;
+		uint64_t end = v && v->m.end / page < last ? v->m.end / page : last;
+		rc = give(w, &anon, first, at, start > at ? start : at);
+		if (rc == 0 && v && !v->hugetlb)
+			rc = give(w, &v->m, first, start > at ? start : at, end);
+		at = end > at ? end : at;
 	}
-	return 0;
+	return rc;
 }
 
 /* Reads pages [first, last) in chunks and hands them out. Returns 0 or -errno. */
@@ -473,24 +493,26 @@ static int read_range(struct smaps_walk *w, struct reader *r, size_t nvmas, size
 	return 0;
 }
 
-/* The end of the user address space the mappings reach: the last mapping's end, the
- * [vsyscall] page above it aside (PAGEMAP_SCAN takes user addresses only). */
-static uint64_t user_end(const struct reader *r, size_t n)
-{
-	while (n > 0 && strcmp(r->names + r->vmas[n - 1].name_at, "[vsyscall]") == 0)
-		n--;
-	return n ? r->vmas[n - 1].m.end : 0;
-}
+/* The ends of the user address space PAGEMAP_SCAN may be asked for, widest first: 57-bit
+ * (5-level page tables), 48-bit (arm64), 47-bit (x86-64); the first it takes is kept. */
+static const uint64_t user_ends[] = {1ull << 56, 1ull << 48, 1ull << 47, 1ull << 39};
 
 /* Reads the pages of the process's populated ranges and hands them out. Returns 0,
  * -ENOTTY without PAGEMAP_SCAN, or -errno. */
 static int read_populated(struct smaps_walk *w, struct reader *r, size_t nvmas)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), from = 0, to = 0;
-	long n =
-	    nvmas ? query_regions(r, w->pagemap_fd, r->vmas[0].m.start, user_end(r, nvmas)) : 0;
-	size_t k = 0;
+	size_t k = 0, nends = sizeof(user_ends) / sizeof(user_ends[0]);
+	long n = -EFAULT;
 	int rc = 0;
+
+	for (; r->user_end < nends; r->user_end++) { /* past the top: EFAULT, try lower */
+		n = query_regions(r, w->pagemap_fd, 0, user_ends[r->user_end] - page);
+		if (n != -EFAULT && n != -ENOTTY)
+			break;
+	}
+	if (r->user_end == nends)
+		n = -ENOTTY;
 
 	for (long i = 0; i < n && rc == 0; i++) {
 		uint64_t first = r->regions[i].start / page;
@@ -561,8 +583,6 @@ static enum outcome read_vmas(struct reader *r, int dirfd, struct ml_proc *p,
 		           : outcome_of_errno(r, n < 0 ? (int)n : rc, "maps");
 	if (rc > 0)
 		return malformed(r, "pagemap", -ENOMEM); /* on_pages refused: out of memory */
-	if (n == 0)
-		return SKIP;      /* kernel thread, zombie: no mappings */
 	p->have |= ML_NEED_SMAPS; /* its mappings were read, for the page engine */
 	return ROW;
 }
