@@ -41,6 +41,22 @@ struct ref {
 	uint32_t proc; /* a PID while booking; the scan's index after ml_pages_resolve */
 	uint8_t kind;  /* enum ml_kind of the mapping */
 	bool file;     /* pagemap's file bit: a page of a file or of shmem */
+	uint32_t obj;  /* a shmem page: its object's booking id (struct obj_key), else NO_OBJ */
+};
+
+#define NO_OBJ UINT32_MAX
+
+/* A shmem object as pages are booked: its id is its index in ml_pages.okeys. */
+struct obj_key {
+	unsigned dev_major, dev_minor;
+	uint64_t inode;
+};
+
+/* Exclusive pages of one process in one shmem object (its booking id). */
+struct xshm {
+	uint32_t proc; /* as in struct ref */
+	uint32_t obj;
+	uint64_t pages;
 };
 
 /* One shmem mapping of a scanned process. */
@@ -87,6 +103,11 @@ struct ml_pages {
 	size_t nbounds, bounds_cap;
 	struct excl *excl; /* one per batch of pages booked; per process after resolving */
 	size_t nexcl, excl_cap;
+	struct obj_key *okeys; /* the shmem objects pages were booked in, by booking id */
+	size_t nokeys, okeys_cap;
+	uint32_t *obj_of_key; /* after resolving: each booking id's object, or NO_OBJ */
+	struct xshm *xshm;    /* exclusive shmem pages, by process and object */
+	size_t nxshm, xshm_cap;
 	bool no_frames; /* a present page came without its frame number */
 	/* after ml_pages_resolve */
 	size_t nprocs;
@@ -131,6 +152,9 @@ void ml_pages_free(struct ml_pages *pg)
 	free(pg->sysv);
 	free(pg->bounds);
 	free(pg->excl);
+	free(pg->okeys);
+	free(pg->obj_of_key);
+	free(pg->xshm);
 	free(pg->counts);
 	free(pg->flags);
 	free(pg->parent);
@@ -141,6 +165,25 @@ void ml_pages_free(struct ml_pages *pg)
 	free(pg);
 }
 
+/* The booking id of mapping m's shmem object into *id (a new one for an object not seen
+ * yet; few objects, so a linear search). Called with the lock held. Returns 0 or -ENOMEM. */
+static int booking_id(struct ml_pages *pg, const struct ml_mapping *m, uint32_t *id)
+{
+	for (size_t i = pg->nokeys; i-- > 0;) {
+		const struct obj_key *k = &pg->okeys[i];
+		if (k->inode == m->inode && k->dev_major == m->dev_major &&
+		    k->dev_minor == m->dev_minor) {
+			*id = (uint32_t)i;
+			return 0;
+		}
+	}
+	if (ml_grow((void **)&pg->okeys, &pg->okeys_cap, pg->nokeys, 1, sizeof(struct obj_key)))
+		return -ENOMEM;
+	pg->okeys[pg->nokeys] = (struct obj_key){m->dev_major, m->dev_minor, m->inode};
+	*id = (uint32_t)pg->nokeys++;
+	return 0;
+}
+
 int ml_pages_on_pages(const struct ml_proc *p, const struct ml_mapping *m, uint64_t vaddr,
                       const uint64_t *entries, size_t n, void *pages)
 {
@@ -148,11 +191,15 @@ int ml_pages_on_pages(const struct ml_proc *p, const struct ml_mapping *m, uint6
 	enum ml_kind kind = ml_mapping_kind(m);
 	struct excl x = {(uint32_t)p->pid, 0, 0, 0};
 	bool no_frames = false, shmem = ml_kind_is_shmem(kind);
-	int rc;
+	uint32_t obj = NO_OBJ;
+	int rc = 0;
 
 	(void)vaddr;
 	pthread_mutex_lock(&pg->lock);
-	rc = ml_grow((void **)&pg->refs, &pg->refs_cap, pg->nrefs, n, sizeof(struct ref));
+	if (shmem)
+		rc = booking_id(pg, m, &obj);
+	if (rc == 0)
+		rc = ml_grow((void **)&pg->refs, &pg->refs_cap, pg->nrefs, n, sizeof(struct ref));
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		uint64_t e = entries[i], key;
 		if (e & PM_PRESENT) {
@@ -176,12 +223,17 @@ int ml_pages_on_pages(const struct ml_proc *p, const struct ml_mapping *m, uint6
 			continue;
 		}
 		pg->refs[pg->nrefs++] =
-		    (struct ref){key, (uint32_t)p->pid, (uint8_t)kind, (e & PM_FILE) != 0};
+		    (struct ref){key, (uint32_t)p->pid, (uint8_t)kind, (e & PM_FILE) != 0, obj};
 	}
 	if (rc == 0 && (x.anon || x.file || x.shmem)) {
 		rc = ml_grow((void **)&pg->excl, &pg->excl_cap, pg->nexcl, 1, sizeof(x));
 		if (rc == 0)
 			pg->excl[pg->nexcl++] = x;
+	}
+	if (rc == 0 && x.shmem) {
+		rc = ml_grow((void **)&pg->xshm, &pg->xshm_cap, pg->nxshm, 1, sizeof(struct xshm));
+		if (rc == 0)
+			pg->xshm[pg->nxshm++] = (struct xshm){(uint32_t)p->pid, obj, x.shmem};
 	}
 	pg->no_frames |= no_frames;
 	pthread_mutex_unlock(&pg->lock);
@@ -629,6 +681,29 @@ static void read_swap_types(struct ml_pages *pg, struct ml_source *src)
 			pg->swap_types_known = false;
 }
 
+/* Each booking id's object (the objects are the shmem mappings' devices and inodes), and
+ * each process's exclusive shmem pages under its scan index. Returns 0 or -ENOMEM. */
+static int resolve_object_keys(struct ml_pages *pg, const struct ml_scan *scan)
+{
+	pg->obj_of_key = malloc((pg->nokeys + 1) * sizeof(*pg->obj_of_key));
+	if (!pg->obj_of_key)
+		return -ENOMEM;
+	for (size_t i = 0; i < pg->nokeys; i++) {
+		const struct obj_key *k = &pg->okeys[i];
+		pg->obj_of_key[i] = NO_OBJ;
+		for (size_t o = 0; o < pg->nobjects && pg->obj_of_key[i] == NO_OBJ; o++) {
+			const struct shm_map *m =
+			    pg->objects[o].n ? &pg->maps[pg->objects[o].first] : NULL;
+			if (m && m->inode == k->inode && m->dev_major == k->dev_major &&
+			    m->dev_minor == k->dev_minor)
+				pg->obj_of_key[i] = (uint32_t)o;
+		}
+	}
+	for (size_t i = 0; i < pg->nxshm; i++)
+		pg->xshm[i].proc = index_of(scan, pg->xshm[i].proc);
+	return 0;
+}
+
 int ml_pages_resolve(struct ml_pages *pg, struct ml_source *src, const struct ml_scan *scan)
 {
 	int rc;
@@ -655,6 +730,8 @@ int ml_pages_resolve(struct ml_pages *pg, struct ml_source *src, const struct ml
 		compute_cow(pg);
 	if (rc == 0)
 		rc = resolve_objects(pg, src, scan);
+	if (rc == 0)
+		rc = resolve_object_keys(pg, scan);
 	return rc;
 }
 
@@ -720,9 +797,21 @@ static uint32_t tree_owner(const struct ml_pages *pg, const uint32_t *procs, siz
 /* What freed_exact keeps per set of a partition while it walks the pages. */
 struct set_walk {
 	const uint32_t *set_of;
-	size_t *stamp;    /* per set: the last group of refs it was seen in, plus one */
-	uint64_t *pss_fp; /* per set: Σ page / map count, in 1/4096ths of a byte */
+	size_t *stamp;           /* per set: the last group of refs it was seen in, plus one */
+	uint64_t *pss_fp;        /* per set: Σ page / map count, in 1/4096ths of a byte */
+	const uint32_t *obj_set; /* per shmem object: the set all its mappers and holders are in */
 };
+
+/* True when a shmem page of booking id key that set s alone maps is booked with its whole
+ * object (s holds the object alone: it dies with s, or persists); false when the object
+ * is others' too, so that the page stays with them. */
+static bool object_is_sets(const struct ml_pages *pg, const struct set_walk *w, uint32_t key,
+                           uint32_t s)
+{
+	uint32_t o = key == NO_OBJ ? NO_OBJ : pg->obj_of_key[key];
+
+	return o != NO_OBJ && w->obj_set[o] == s;
+}
 
 #define PSS_SHIFT 12 /* as the kernel's smaps adds up PSS */
 
@@ -759,6 +848,8 @@ static void add_to_sets(const struct ml_pages *pg, struct set_walk *w, size_t gr
 			f->uss += pg->page;
 			if (!flag(flags, KPF_ANON) && !ml_kind_is_shmem((enum ml_kind)kind))
 				f->cache += pg->page;
+			else if (!flag(flags, KPF_ANON) && !object_is_sets(pg, w, r->obj, s))
+				f->shmem_kept += pg->page; /* its object lives on in others */
 		} else if (flag(flags, KPF_ANON))
 			f->shared_out += pg->page;
 		else if (ml_kind_is_shmem((enum ml_kind)kind))
@@ -875,6 +966,12 @@ static void freed_exclusive(const struct ml_pages *pg, owner_fn owner, const voi
 		out[s].uss += pages * pg->page;
 		w->pss_fp[s] += (pages * pg->page) << PSS_SHIFT;
 	}
+	for (size_t i = 0; w && i < pg->nxshm; i++) { /* shmem pages of objects others hold */
+		const struct xshm *x = &pg->xshm[i];
+		uint32_t s = x->proc == NO_SET ? NO_SET : owner(pg, &x->proc, 1, ctx);
+		if (s != NO_SET && !object_is_sets(pg, w, x->obj, s))
+			out[s].shmem_kept += x->pages * pg->page;
+	}
 }
 
 /* Books the smaps-based lower bounds of each process to its owner. */
@@ -895,15 +992,30 @@ static void freed_bounds(const struct ml_pages *pg, owner_fn owner, const void *
  * frees when it dies with them, else (a /dev/shm or tmpfs file, a live SysV segment) to what
  * stays. (An object others also map is booked page by page, as staying.)
  */
-static int freed_objects(const struct ml_pages *pg, owner_fn owner, const void *ctx,
-                         struct ml_freed *out)
+static void freed_objects(const struct ml_pages *pg, const uint32_t *obj_set, struct ml_freed *out)
+{
+	for (size_t o = 0; o < pg->nobjects; o++) {
+		const struct shm_object *obj = &pg->objects[o];
+		uint32_t s = obj_set[o];
+		if (obj->dies && s != NO_SET)
+			out[s].shmem += obj->size;
+		else if (s != NO_SET && out[s].exact)
+			out[s].shmem_kept = ml_add(out[s].shmem_kept, obj->size);
+	}
+}
+
+/* The owner (owner()) of each shmem object, from all its mappers and holders, into
+ * obj_set; NO_SET for a SysV segment no one maps (it persists). Returns 0 or -ENOMEM. */
+static int object_owners(const struct ml_pages *pg, owner_fn owner, const void *ctx,
+                         uint32_t *obj_set)
 {
 	for (size_t o = 0; o < pg->nobjects; o++) {
 		const struct shm_object *obj = &pg->objects[o];
 		size_t n = obj->n + obj->nholders;
-		uint32_t *procs, s;
+		uint32_t *procs;
+		obj_set[o] = NO_SET;
 		if (obj->n == 0)
-			continue; /* a SysV segment no one maps: it persists */
+			continue;
 		procs = malloc(n * sizeof(*procs));
 		if (!procs)
 			return -ENOMEM;
@@ -911,11 +1023,7 @@ static int freed_objects(const struct ml_pages *pg, owner_fn owner, const void *
 			procs[k] = pg->maps[obj->first + k].proc;
 		if (obj->nholders)
 			memcpy(procs + obj->n, obj->holders, obj->nholders * sizeof(*procs));
-		s = owner(pg, procs, n, ctx);
-		if (obj->dies && s != NO_SET)
-			out[s].shmem += obj->size;
-		else if (s != NO_SET && out[s].exact)
-			out[s].shmem_kept = ml_add(out[s].shmem_kept, obj->size);
+		obj_set[o] = owner(pg, procs, n, ctx);
 		free(procs);
 	}
 	return 0;
@@ -925,8 +1033,9 @@ static int freed_objects(const struct ml_pages *pg, owner_fn owner, const void *
 static int freed(const struct ml_pages *pg, owner_fn owner, const void *ctx, const uint32_t *set_of,
                  size_t nsets, struct ml_freed *out)
 {
-	struct set_walk w = {set_of, NULL, NULL};
-	int rc = 0;
+	uint32_t *obj_set = malloc((pg->nobjects + 1) * sizeof(*obj_set));
+	struct set_walk w = {set_of, NULL, NULL, obj_set};
+	int rc = obj_set ? object_owners(pg, owner, ctx, obj_set) : -ENOMEM;
 
 	for (size_t s = 0; s < nsets; s++) {
 		out[s] = (struct ml_freed){.exact = pg->exact};
@@ -940,7 +1049,7 @@ static int freed(const struct ml_pages *pg, owner_fn owner, const void *ctx, con
 	if (pg->exact && set_of) {
 		w.stamp = calloc(nsets + 1, sizeof(*w.stamp));
 		w.pss_fp = calloc(nsets + 1, sizeof(*w.pss_fp));
-		rc = w.stamp && w.pss_fp ? 0 : -ENOMEM;
+		rc = rc < 0 || !w.stamp || !w.pss_fp ? -ENOMEM : 0;
 	}
 	if (rc == 0 && pg->exact)
 		rc = freed_exact(pg, owner, ctx, set_of ? &w : NULL, out);
@@ -953,7 +1062,8 @@ static int freed(const struct ml_pages *pg, owner_fn owner, const void *ctx, con
 	free(w.stamp);
 	free(w.pss_fp);
 	if (rc == 0)
-		rc = freed_objects(pg, owner, ctx, out);
+		freed_objects(pg, obj_set, out);
+	free(obj_set);
 	for (size_t i = 0; rc == 0 && i < pg->nprocs; i++) { /* a member's pages unbooked */
 		size_t set = set_of ? set_of[i] : i;
 		if (pg->unbooked[i] && set < nsets)

@@ -531,6 +531,22 @@ static int read_populated(struct smaps_walk *w, struct reader *r, size_t nvmas)
 	return n < 0 ? (int)n : rc;
 }
 
+/* True when a scan without smaps can be exact: the map counts of frames are readable. If
+ * they are not (a container, a lockdown), FREED is a lower bound from smaps figures,
+ * which pages alone do not give. */
+static bool frames_readable(struct ml_source *src, const struct ml_scan_opts *opts)
+{
+	int fd;
+
+	if (!opts->pages_without_smaps || !(opts->needs & ML_NEED_PAGEMAP))
+		return false;
+	fd = ml_source_open(src, "kpagecount");
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 /* Why read_vmas left a process to smaps. */
 enum fallback {
 	NO_FALLBACK,
@@ -907,6 +923,7 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 		readers[t].src = src;
 		readers[t].procfs = ml_source_is_procfs(src);
 		readers[t].count_threads = readers[t].procfs && !opts->npids;
+		readers[t].no_query = !frames_readable(src, opts); /* then smaps' bounds */
 	}
 	atomic_init(&job.next, 0);
 	pthread_mutex_init(&job.lock, NULL);

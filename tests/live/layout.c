@@ -6,6 +6,7 @@
  *   layout-helper chain DEPTH        (a chain of processes, each the child of the last)
  *   layout-helper sparse NPAGES      (1 TiB reserved, NPAGES pages written across it)
  *   layout-helper pageout NPAGES     (NPAGES pages written, then paged out)
+ *   layout-helper canvas             (a memfd one child writes, another maps untouched)
  *
  * The parent maps, at fixed addresses, and before forking:
  *   COW     4 MiB private anonymous, written: child i rewrites (i+1) * 256 KiB of it
@@ -31,7 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -230,6 +233,47 @@ static int pageout(unsigned long n)
 	return 0;
 }
 
+/* The canvas case (a browser's renderer and GPU process): a 1 MiB memfd that one child
+ * writes and another maps without touching, no one else holding it. Prints "ready PARENT
+ * WRITER READER"; all stay until standard input ends (the children die with the parent). */
+static int canvas(void)
+{
+	int fd = memfd_create("memledger-canvas", 0), ready[2];
+	pid_t kids[2];
+	char c;
+
+	if (fd < 0 || ftruncate(fd, (off_t)MiB) < 0 || pipe(ready) < 0)
+		die("canvas memfd");
+	for (int i = 0; i < 2; i++) {
+		kids[i] = fork();
+		if (kids[i] < 0)
+			die("fork");
+		if (kids[i] == 0) {
+			char *p;
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			p = mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (p == MAP_FAILED)
+				die("mmap canvas");
+			if (i == 0)
+				fill(p, MiB, 42); /* the writer: its pages, resident */
+			close(fd);
+			if (write(ready[1], "x", 1) != 1)
+				die("ready");
+			for (;;)
+				pause();
+		}
+	}
+	close(fd);
+	for (int i = 0; i < 2; i++)
+		if (read(ready[0], &c, 1) != 1)
+			die("wait for children");
+	printf("ready %d %d %d\n", (int)getpid(), (int)kids[0], (int)kids[1]);
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	return 0;
+}
+
 /* A chain of n processes, each the child of the one before: the deepest prints
  * "ready TOP DEEPEST" and all stay until standard input ends. */
 static int chain(int n)
@@ -266,11 +310,14 @@ int main(int argc, char **argv)
 		return sparse((unsigned long)atol(argv[2]));
 	if (argc == 3 && strcmp(argv[1], "pageout") == 0 && atol(argv[2]) > 0)
 		return pageout((unsigned long)atol(argv[2]));
+	if (argc == 2 && strcmp(argv[1], "canvas") == 0)
+		return canvas();
 	if (argc != 4) {
 		fprintf(stderr, "usage: layout-helper SHM_NAME NCHILDREN SWAP\n"
 		                "       layout-helper chain DEPTH\n"
 		                "       layout-helper sparse NPAGES\n"
-		                "       layout-helper pageout NPAGES\n");
+		                "       layout-helper pageout NPAGES\n"
+		                "       layout-helper canvas\n");
 		return 2;
 	}
 	nchildren = atoi(argv[2]);

@@ -300,6 +300,44 @@ def memledger_ps(memledger, pid):
     return rows[0] if rows else {}
 
 
+def stays_total(doc):
+    return sum(doc["stays"].values())
+
+
+def check_invariant(memledger, pids, label):
+    """Every page a process maps is booked once: freed + stays = its distinct RSS + swap."""
+    rows = {int(g["name"].split()[0]): g for g in
+            groups(memledger, "--by", "pid", "-o", "NAME,RSS,SWAP")["groups"]}
+    for pid in pids:
+        doc, _ = freed(memledger, [pid])
+        g = rows.get(pid)
+        total = doc["freed"] + stays_total(doc)
+        check(f"{label} {pid}: freed + stays = its RSS + swap",
+              g is not None and total == g["rss"] + g["swap"],
+              f"{doc['freed']} + {stays_total(doc)} != {g}")
+
+
+def check_canvas(memledger, helper):
+    """The canvas case: a memfd one child wrote and another maps without touching. Killing
+    the writer frees none of it (the other keeps it), and it stays, counted once."""
+    proc = subprocess.Popen([helper, "canvas"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    try:
+        _, parent, writer, reader = proc.stdout.readline().split()
+        writer, reader = int(writer), int(reader)
+        doc, _ = freed(memledger, [writer])
+        check("canvas: the writer's FREED holds none of the memfd the other child maps",
+              doc["shmem"] == 0 and doc["anonymous"] < MiB, doc)
+        check("canvas: the memfd stays, as shmem others hold",
+              doc["stays"]["shmem"] >= MiB, doc["stays"])
+        check_invariant(memledger, [writer, reader, int(parent)], "canvas")
+        pair, _ = freed(memledger, [writer, reader])
+        check("canvas: killing both frees the memfd", pair["shmem"] == MiB, pair)
+    finally:
+        proc.stdin.close()
+        proc.wait()
+
+
 def check_ps_columns(memledger, pids, child_doc):
     """ps -o FREED,COW: each process's FREED as `freed` says, COW as `tree` says; -p
     filters after the scan of every process."""
@@ -529,6 +567,8 @@ def main():
         check_paths(memledger, pids)
         check_sparse(memledger, helper)
         check_swap_devices(memledger, helper, pids, swap_on)
+        check_invariant(memledger, pids, "family")
+        check_canvas(memledger, helper)
         check_shm(memledger, pids)
         check_unprivileged(memledger, helper, workdir)
         check_kill(memledger, family, pids, cgroup)
