@@ -1200,3 +1200,53 @@ size_t ml_pages_owned(const struct ml_pages *pg, const struct ml_scan *scan, enu
 	}
 	return contradictions;
 }
+
+/* True when process i (a scan index) maps or holds object obj. */
+static bool uses_object(const struct ml_pages *pg, const struct shm_object *obj, uint32_t i)
+{
+	for (size_t k = 0; k < obj->n; k++)
+		if (pg->maps[obj->first + k].proc == i)
+			return true;
+	for (size_t k = 0; k < obj->nholders; k++)
+		if (obj->holders[k] == i)
+			return true;
+	return false;
+}
+
+long ml_pages_kept_objects(const struct ml_pages *pg, const uint32_t *set_of, uint32_t set,
+                           struct ml_kept_object **out)
+{
+	size_t n = 0;
+
+	*out = calloc(pg->nobjects + 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (size_t o = 0; o < pg->nobjects; o++) {
+		const struct shm_object *obj = &pg->objects[o];
+		struct ml_kept_object *k = &(*out)[n];
+		bool inside = false, outside = false;
+		if (!obj->dies || obj->n == 0)
+			continue; /* it outlives every mapper: nothing more to free */
+		for (uint32_t i = 0; i < pg->nprocs; i++) {
+			if (!uses_object(pg, obj, i))
+				continue;
+			if (set_of[i] == set) {
+				inside = true;
+			} else if (k->nkeepers < ML_KEPT_MAX) {
+				k->keepers[k->nkeepers++] = i;
+				outside = true;
+			} else {
+				outside = true;
+				k->more_keepers = true;
+			}
+		}
+		if (!inside || !outside) {
+			*k = (struct ml_kept_object){0};
+			continue;
+		}
+		k->object = o;
+		k->size = obj->size;
+		n++;
+	}
+	return (long)n;
+}

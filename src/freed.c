@@ -37,13 +37,68 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	return c->id == F_NAME ? ((const struct row *)row)->name : NULL;
 }
 
-/* The breakdown as a table: what is freed, then what stays (siblings sorted by key,
- * NULL: as here). Returns 0 or -errno. */
-static int print_table(const struct cli *cli, const struct ml_freed *f, const struct colinfo **cols,
-                       int ncols, const struct colinfo *key, struct json *j)
+/* What else killing the set may free: the objects it shares with processes that keep
+ * them alive. */
+struct kept {
+	struct ml_kept_object *v;
+	long n;
+	char **names;         /* "NAME, kept by PID comm, ..." per object */
+	const char **objname; /* its name, as smaps names it (the ledger's) */
+	uint64_t total;
+};
+
+static void kept_free(struct kept *k)
 {
-	static const unsigned depth[] = {0, 1, 1, 1, 0, 1, 1, 1};
-	const struct row rows[] = {
+	for (long i = 0; k->names && i < k->n; i++)
+		free(k->names[i]);
+	free(k->names);
+	free(k->objname);
+	free(k->v);
+}
+
+/* Finds the objects set 0 of set_of keeps with others, and names them. Returns 0 or
+ * -ENOMEM. */
+static int find_kept(const struct ml_pages *pg, const struct ml_scan *s, const uint32_t *set_of,
+                     struct kept *k)
+{
+	*k = (struct kept){0};
+	k->n = ml_pages_kept_objects(pg, set_of, 0, &k->v);
+	if (k->n < 0 || !(k->names = calloc((size_t)k->n + 1, sizeof(*k->names))) ||
+	    !(k->objname = calloc((size_t)k->n + 1, sizeof(*k->objname))))
+		return -ENOMEM;
+	for (long i = 0; i < k->n; i++) {
+		const struct ml_kept_object *o = &k->v[i];
+		struct ml_shm_info info;
+		char *text = NULL, *more;
+		ml_pages_shm_info(pg, s, o->object, ML_OWNER_CREATOR, &info);
+		k->objname[i] = info.name ? info.name : "?";
+		if (asprintf(&text, "%s, kept by", k->objname[i]) < 0)
+			return -ENOMEM;
+		for (size_t j = 0; j < o->nkeepers; j++) {
+			const struct ml_proc *p = &s->procs[o->keepers[j]];
+			if (asprintf(&more, "%s%s %d %s", text, j ? "," : "", (int)p->pid,
+			             p->comm) < 0)
+				return free(text), -ENOMEM;
+			free(text);
+			text = more;
+		}
+		if (o->more_keepers && asprintf(&more, "%s, ...", text) >= 0) {
+			free(text);
+			text = more;
+		}
+		k->names[i] = text;
+		k->total = ml_add_u64(k->total, o->size);
+	}
+	return 0;
+}
+
+/* The breakdown as a table: what is freed, what stays, and what may also be freed (siblings
+ * sorted by key, NULL: as here). Returns 0 or -errno. */
+static int print_table(const struct cli *cli, const struct ml_freed *f, const struct kept *k,
+                       const struct colinfo **cols, int ncols, const struct colinfo *key,
+                       struct json *j)
+{
+	const struct row fixed[] = {
 	    {f->exact ? "freed" : "freed, at least", ml_freed_total(f)},
 	    {"anonymous", f->anon},
 	    {"swap", f->swap},
@@ -53,24 +108,38 @@ static int print_table(const struct cli *cli, const struct ml_freed *f, const st
 	    {"page cache", f->cache},
 	    {"shmem that persists or others hold", f->shmem_kept},
 	};
-	const size_t n = sizeof(rows) / sizeof(rows[0]);
-	struct view_rows r = {.rows = (void *)rows,
-	                      .n = n,
-	                      .size = sizeof(rows[0]),
-	                      .number = row_number,
-	                      .text = row_text};
-	struct out_table *t;
-	long parent[sizeof(depth) / sizeof(depth[0])];
-	int rc;
+	static const unsigned fixed_depth[] = {0, 1, 1, 1, 0, 1, 1, 1};
+	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]),
+	       n = nfixed + (k->n ? 1 + (size_t)k->n : 0);
+	struct row *rows = malloc(n * sizeof(*rows));
+	unsigned *depth = malloc(n * sizeof(*depth));
+	long *parent = malloc(n * sizeof(*parent));
+	struct view_rows r = {
+	    .rows = rows, .n = n, .size = sizeof(*rows), .number = row_number, .text = row_text};
+	struct out_table *t = NULL;
+	int rc = rows && depth && parent ? 0 : -ENOMEM;
 
-	view_parents_of_depths(depth, n, parent);
-	rc = view_tree_table(cli, "freed", "parts", &r, parent, -1, cols, ncols, key, &t);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		long o = (long)i - (long)nfixed - 1; /* the kept objects after their heading */
+		rows[i] = i < nfixed ? fixed[i]
+		          : o < 0    ? (struct row){"may also be freed, if others let go", k->total}
+		                     : (struct row){k->names[o], k->v[o].size};
+		depth[i] = i < nfixed ? fixed_depth[i] : o < 0 ? 0 : 1;
+	}
+	if (rc == 0) {
+		view_parents_of_depths(depth, n, parent);
+		rc = view_tree_table(cli, "freed", "parts", &r, parent, -1, cols, ncols, key, &t);
+	}
+	free(rows);
+	free(depth);
+	free(parent);
 	return rc < 0 ? rc : out_table_print_free(t, j);
 }
 
 /* The JSON document: {"pids", "freed", "exact", the parts, "stays", "unreadable",
  * "unreadable_pids"}. */
-static void print_json(const pid_t *pids, int n, const struct ml_freed *f, const struct ml_scan *s)
+static void print_json(const pid_t *pids, int n, const struct ml_freed *f, const struct kept *k,
+                       const struct ml_scan *s)
 {
 	struct json j;
 
@@ -87,6 +156,23 @@ static void print_json(const pid_t *pids, int n, const struct ml_freed *f, const
 	json_pair_u64(&j, "anonymous", f->anon);
 	json_pair_u64(&j, "swap", f->swap);
 	json_pair_u64(&j, "shmem", f->shmem);
+	json_pair_u64(&j, "freed_max", ml_add_u64(ml_freed_total(f), k->total));
+	json_key(&j, "may_also_be_freed");
+	json_array_begin(&j);
+	for (long i = 0; i < k->n; i++) {
+		const struct ml_kept_object *o = &k->v[i];
+		json_object_begin(&j);
+		json_key(&j, "name");
+		json_string(&j, k->objname[i]);
+		json_pair_u64(&j, "size", o->size);
+		json_key(&j, "kept_by");
+		json_array_begin(&j);
+		for (size_t q = 0; q < o->nkeepers; q++)
+			json_u64(&j, (uint64_t)s->procs[o->keepers[q]].pid);
+		json_array_end(&j);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
 	json_key(&j, "stays");
 	json_object_begin(&j);
 	json_pair_u64(&j, "shared_out", f->shared_out);
@@ -121,6 +207,7 @@ int freed_run(struct cli *cli)
 	uint32_t *set_of = NULL;
 	struct ml_pages *pg = NULL;
 	struct ml_scan s = {0};
+	struct kept kept = {0};
 	struct ml_freed f;
 	struct json j;
 	int ncols, rc;
@@ -156,18 +243,18 @@ int freed_run(struct cli *cli)
 		}
 		set_of[k] = 0;
 	}
-	if (ml_pages_freed(pg, set_of, 1, &f) < 0) {
+	if (ml_pages_freed(pg, set_of, 1, &f) < 0 || find_kept(pg, &s, set_of, &kept) < 0) {
 		cli_warn("out of memory");
 		goto out;
 	}
 	procs_report_unreadable(cli, &s);
 	json_init(&j, stdout);
 	if (cli->out.format == OUT_JSON) {
-		print_json(pids, n, &f, &s);
+		print_json(pids, n, &f, &kept, &s);
 	} else {
 		if (cli->out.format == OUT_TABLE)
 			print_heading(&s, pids, n);
-		if ((rc = print_table(cli, &f, cols, ncols, key, &j)) < 0) {
+		if ((rc = print_table(cli, &f, &kept, cols, ncols, key, &j)) < 0) {
 			cli_warn("cannot write the output: %s", strerror(-rc));
 			rc = EXIT_ERROR;
 			goto out;
@@ -175,6 +262,7 @@ int freed_run(struct cli *cli)
 	}
 	rc = EXIT_OK;
 out:
+	kept_free(&kept);
 	free(set_of);
 	ml_pages_free(pg);
 	ml_scan_free(&s);

@@ -91,6 +91,26 @@ int ml_pages_freed(const struct ml_pages *pg, const uint32_t *set_of, size_t nse
  */
 int ml_pages_freed_tree(const struct ml_pages *pg, struct ml_freed *out);
 
+#define ML_KEPT_MAX 8
+
+/* A shmem object that a set maps or holds, that would die with it, but that processes
+ * outside the set keep alive: what killing the set may also free, if they let go of it
+ * (a renderer's canvas memfd that the GPU process maps, and unmaps when it dies). */
+struct ml_kept_object {
+	size_t object; /* for ml_pages_shm_info */
+	uint64_t size; /* its resident and swapped bytes */
+	uint32_t keepers[ML_KEPT_MAX]; /* scan indexes of the processes outside that keep it */
+	size_t nkeepers;
+	bool more_keepers; /* more than ML_KEPT_MAX */
+};
+
+/*
+ * The objects that set `set` of the partition set_of keeps alive together with processes
+ * outside it, into *out (malloc'ed, to be freed). Returns their count, or -ENOMEM.
+ */
+long ml_pages_kept_objects(const struct ml_pages *pg, const uint32_t *set_of, uint32_t set,
+                           struct ml_kept_object **out);
+
 /* Who a shmem object is charged to wholly, for OWNED (DESIGN.md). */
 enum ml_owner {
 	ML_OWNER_CREATOR, /* SysV: the creator (cpid) while it lives; else as oldest */

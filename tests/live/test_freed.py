@@ -330,6 +330,12 @@ def check_canvas(memledger, helper):
               doc["shmem"] == 0 and doc["anonymous"] < MiB, doc)
         check("canvas: the memfd stays, as shmem others hold",
               doc["stays"]["shmem"] >= MiB, doc["stays"])
+        kept = doc.get("may_also_be_freed", [])
+        check("canvas: the memfd may also be freed, kept by the other child alone",
+              len(kept) == 1 and kept[0]["size"] == MiB and kept[0]["kept_by"] == [reader]
+              and kept[0]["name"].startswith("/memfd:memledger-canvas"), kept)
+        check("canvas: freed_max = FREED + the memfd", doc.get("freed_max") == doc["freed"] + MiB,
+              doc.get("freed_max"))
         check_invariant(memledger, [writer, reader, int(parent)], "canvas")
         pair, _ = freed(memledger, [writer, reader])
         check("canvas: killing both frees the memfd", pair["shmem"] == MiB, pair)
