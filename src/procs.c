@@ -217,3 +217,45 @@ int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s, s
 		         s->unreadable == 1 ? "s" : "", s->unreadable == 1 ? "s" : "");
 	return EXIT_GO_ON;
 }
+
+/* The value of the command-line flag name ("--type=") in cmdline into buf; false when
+ * the flag is absent. */
+static bool flag_value(const char *cmdline, const char *name, char *buf, size_t len)
+{
+	size_t n = strlen(name);
+
+	for (const char *at = cmdline; (at = strstr(at, name)); at += n) {
+		size_t v;
+		if (at != cmdline && at[-1] != ' ')
+			continue; /* inside another argument */
+		v = strcspn(at + n, " ");
+		snprintf(buf, len, "%.*s", (int)(v < len ? v : len - 1), at + n);
+		return true;
+	}
+	return false;
+}
+
+const char *procs_role(const struct ml_scan *s, const struct ml_proc *p, char *buf, size_t len)
+{
+	char sub[64];
+	long parent;
+
+	buf[0] = '\0';
+	if (!p->cmdline)
+		return NULL;                               /* not read: unknown */
+	if (flag_value(p->cmdline, "--type=", buf, len)) { /* Chromium, Electron, CEF */
+		if (strcmp(buf, "utility") == 0 &&
+		    flag_value(p->cmdline, "--utility-sub-type=", sub, sizeof(sub)))
+			snprintf(buf, len, "utility:%s", sub);
+		return buf;
+	}
+	parent = (p->have & ML_NEED_STATUS) && p->status.ppid > 0
+	             ? ml_scan_find(s, (pid_t)p->status.ppid)
+	             : -1;
+	if (parent >= 0 && (strcmp(s->procs[parent].comm, "zygote") == 0 ||
+	                    strcmp(s->procs[parent].comm, "zygote64") == 0)) {
+		snprintf(buf, len, "%.*s", (int)strcspn(p->cmdline, " "), p->cmdline);
+		return buf; /* an Android app: the process name its zygote gave it */
+	}
+	return buf;
+}

@@ -48,6 +48,14 @@ void procs_report_scan_error(struct ml_source *src, const struct ml_scan *s, int
  * malloc'ed, NULL when out of memory. */
 char *procs_command(const struct ml_proc *p);
 
+/*
+ * The role a multi-process application gives process p of s, into buf: Chromium's,
+ * Electron's and CEF's --type= ("renderer", "gpu-process", "utility:SUB-TYPE", "zygote"),
+ * an Android zygote child's process name; "" for none. NULL when the command line was not
+ * read (unknown).
+ */
+const char *procs_role(const struct ml_scan *s, const struct ml_proc *p, char *buf, size_t len);
+
 /* "PID comm" (the comm of a process in s), or "PID" when s has no such process or no
  * comm: malloc'ed, NULL when out of memory. */
 char *procs_pid_label(const struct ml_scan *s, pid_t pid);

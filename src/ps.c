@@ -23,7 +23,8 @@ enum ps_field {
 	F_FREED,
 	F_COW,
 	F_OWNED,
-	F_SWAP_ZRAM
+	F_SWAP_ZRAM,
+	F_ROLE
 };
 
 static const struct colinfo infos[] = {
@@ -32,6 +33,9 @@ static const struct colinfo infos[] = {
     {"UID", COL_COUNT, OUT_RIGHT, F_UID, "effective user ID", ML_NEED_STATUS, VIEW_TOTAL_NONE},
     {"USER", COL_STR, 0, F_USER, "effective user", ML_NEED_STATUS, VIEW_TOTAL_NONE},
     {"COMM", COL_STR, 0, F_COMM, "command name (status Name)", ML_NEED_STATUS, VIEW_TOTAL_NONE},
+    {"ROLE", COL_STR, 0, F_ROLE,
+     "what a multi-process app makes of it: Chromium's --type (renderer, gpu-process...)",
+     ML_NEED_CMDLINE | ML_NEED_STATUS, VIEW_TOTAL_NONE},
     {"COMMAND", COL_STR, OUT_TRUNC, F_COMMAND, "command line; [COMM] when it is empty",
      ML_NEED_CMDLINE | ML_NEED_STATUS, VIEW_TOTAL_NONE}, /* [Name] for an empty cmdline */
     VIEW_SIZE_COL("VSS", ML_VSS, "virtual size: address space reserved (status VmSize)"),
@@ -98,6 +102,8 @@ struct row {
 	const struct ml_proc *proc;
 	const char *user;
 	char *command;
+	char role[80]; /* procs_role: "" for none */
+	bool role_known;
 	uint64_t freed, cow, owned, swap_zram; /* with the page columns; else unknown */
 	bool inexact;                          /* FREED is a lower bound */
 };
@@ -134,6 +140,7 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	case F_USER: return r->user;
 	case F_COMM: return r->proc->comm;
 	case F_COMMAND: return r->command;
+	case F_ROLE: return r->role_known ? r->role : NULL;
 	default: return NULL;
 	}
 }
@@ -210,6 +217,7 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
 		                  .owned = f->owned ? f->owned[i] : ML_UNKNOWN};
 		if (needs & ML_NEED_STATUS)
 			r->user = user_cache_name(users, p->status.uid);
+		r->role_known = procs_role(s, p, r->role, sizeof(r->role)) != NULL;
 		(*n)++;
 		if ((needs & ML_NEED_CMDLINE) && !(r->command = procs_command(p))) {
 			free_rows(rows, *n);
@@ -264,6 +272,7 @@ static const struct view_def ps_view = {
     .cols = &ps_cols,
     .sort = "PSS",
     .tie = "PID",
+    .when_any = "ROLE",
     .proc_metrics = true,
     .rows = ps_rows,
     .end = ps_end,

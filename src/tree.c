@@ -9,11 +9,26 @@
 #include "tree.h"
 #include "view.h"
 
-enum tree_field { F_PID, F_PPID, F_COMMAND, F_RSS, F_PSS, F_USS, F_SWAP, F_COW, F_SUBPSS, F_FREED };
+enum tree_field {
+	F_PID,
+	F_PPID,
+	F_ROLE,
+	F_COMMAND,
+	F_RSS,
+	F_PSS,
+	F_USS,
+	F_SWAP,
+	F_COW,
+	F_SUBPSS,
+	F_FREED
+};
 
 static const struct colinfo infos[] = {
     {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID", 0, VIEW_TOTAL_NONE},
     {"PPID", COL_COUNT, OUT_RIGHT, F_PPID, "parent process ID", 0, VIEW_TOTAL_NONE},
+    {"ROLE", COL_STR, 0, F_ROLE,
+     "what a multi-process app makes of it: Chromium's --type (renderer, gpu-process...)", 0,
+     VIEW_TOTAL_NONE},
     {"COMMAND", COL_STR, OUT_TREE | OUT_TRUNC, F_COMMAND,
      "command line, under its parent; [COMM] when it is empty", 0, VIEW_TOTAL_NONE},
     {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "the process's resident memory (Rss)", 0, VIEW_TOTAL_NONE},
@@ -45,11 +60,12 @@ struct tree {
 	const struct ml_pages *pages;
 };
 
-/* A row: one process of the tree, and its command line. */
+/* A row: one process of the tree, its command line and role. */
 struct tree_row {
 	const struct tree *t;
 	size_t i;
 	char *command;
+	char role[80];
 };
 
 static void tree_free(struct tree *t)
@@ -121,7 +137,9 @@ static bool row_bound(const void *row, const struct colinfo *c)
 
 static const char *row_text(const void *row, const struct colinfo *c)
 {
-	return c->id == F_COMMAND ? ((const struct tree_row *)row)->command : NULL;
+	const struct tree_row *r = row;
+
+	return c->id == F_COMMAND ? r->command : c->id == F_ROLE ? r->role : NULL;
 }
 
 static void free_rows(struct tree_row *rows, size_t n)
@@ -138,7 +156,8 @@ static struct tree_row *build_rows(const struct tree *t)
 	struct tree_row *rows = calloc(n + 1, sizeof(*rows));
 
 	for (size_t i = 0; rows && i < n; i++) {
-		rows[i] = (struct tree_row){t, i, procs_command(&t->scan->procs[i])};
+		rows[i] = (struct tree_row){t, i, procs_command(&t->scan->procs[i]), ""};
+		procs_role(t->scan, &t->scan->procs[i], rows[i].role, sizeof(rows[i].role));
 		if (!rows[i].command) {
 			free_rows(rows, i);
 			return NULL;
@@ -206,6 +225,7 @@ int tree_run(struct cli *cli)
 		                      .number = row_number,
 		                      .text = row_text,
 		                      .bound = row_bound};
+		view_add_when_any(&tree_cols, "ROLE", cli, &r, cols, &ncols);
 		rc = print_tree(cli, &r, &t, root, cols, ncols, key);
 	}
 	if (rc < 0) {

@@ -385,6 +385,36 @@ static void tell_apart(struct view_run *run)
 	run->ncols = view_add_columns(d->cols, run->cols, run->ncols, d->apart, 2);
 }
 
+/* True when a row of r has text (not empty) in column c. */
+static bool any_text(const struct view_rows *r, const struct colinfo *c)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		const char *t = r->text((const char *)r->rows + i * r->size, c);
+		if (t && t[0])
+			return true;
+	}
+	return false;
+}
+
+void view_add_when_any(const struct view_cols *v, const char *name, const struct cli *cli,
+                       const struct view_rows *r, const struct colinfo **cols, int *ncols)
+{
+	const struct colinfo *c = name ? view_column(v, name, strlen(name)) : NULL;
+	int at = *ncols;
+
+	if (!c || *ncols == VIEW_MAX_COLS || (cli->columns && cli->columns[0] != '+') ||
+	    !any_text(r, c))
+		return;
+	for (int i = 0; i < *ncols; i++)
+		if (cols[i] == c)
+			return; /* shown already */
+	if (at > 0 && (cols[at - 1]->flags & OUT_TRUNC))
+		at--;
+	memmove(cols + at + 1, cols + at, (size_t)(*ncols - at) * sizeof(*cols));
+	cols[at] = c;
+	(*ncols)++;
+}
+
 /* The table of run's rows (each followed by its children) and totals; NULL when out of
  * memory. */
 static struct out_table *run_table(struct view_run *run)
@@ -423,6 +453,8 @@ static int run_print(struct view_run *run)
 		return EXIT_ERROR;
 	}
 	tell_apart(run);
+	view_add_when_any(run->def->cols, run->def->when_any, run->cli, &run->rows, run->cols,
+	                  &run->ncols);
 	if (run->def->tie)
 		tie = view_column(run->def->cols, run->def->tie, strlen(run->def->tie));
 	view_sort(&run->rows, run->key, tie, run->cli->reverse);

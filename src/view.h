@@ -189,6 +189,8 @@ struct view_def {
 	const char *tie;              /* the column that breaks ties */
 	unsigned needs;               /* what it reads whatever the columns */
 	bool proc_metrics;            /* its metric columns are each process's (ps, users) */
+	const char *when_any;         /* a column shown by default when any row has text in it,
+	                                 before the last column when that one is cut to fit */
 	const char *alike;            /* rows alike in this column get apart's columns */
 	const char *apart[2];
 	/* Before the scan: the view's own options and state. Returns EXIT_GO_ON or an exit
@@ -218,6 +220,12 @@ struct view_run {
 	struct view_rows rows;  /* made by def->rows */
 	void *state;            /* the view's own */
 };
+
+/* Adds v's column called name (NULL: none) to cols (the defaults, or "+COLS") when a row of
+ * r has text in it (ROLE where a process has one), before a last column that is cut to fit
+ * (COMMAND). */
+void view_add_when_any(const struct view_cols *v, const char *name, const struct cli *cli,
+                       const struct view_rows *r, const struct colinfo **cols, int *ncols);
 
 /* True when column id is shown or sorted by in run. */
 bool view_shows(const struct view_run *run, int id);
