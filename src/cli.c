@@ -170,7 +170,7 @@ static const struct cli_option_info {
      "                          grouped under [anon], [heap] and [stack]\n"},
     {"by", required_argument, OPT_BY, CLI_BY,
      "     --by <key>         groups: comm (default), exe, user, cgroup, session,\n"
-     "                          pgid, tree or pid\n"},
+     "                          pgid, tree, pid or app\n"},
     {"owner", required_argument, OPT_OWNER, CLI_OWNER,
      "     --owner <policy>   shm, OWNED: whom a shared object is charged to:\n"
      "                          creator (default), oldest or largest\n"},

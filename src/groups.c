@@ -25,7 +25,7 @@ enum group_field {
 
 static const struct colinfo infos[] = {
     {"NAME", COL_STR, OUT_TRUNC, F_NAME,
-     "the group: command, executable, user, cgroup, session, process group, or tree root", 0,
+     "the group: command, executable, user, cgroup, session, process group, tree root or app", 0,
      VIEW_TOTAL_NONE},
     {"PROCS", COL_COUNT, OUT_RIGHT, F_PROCS, "processes in the group", 0, VIEW_TOTAL_SUM},
     {"PSS", COL_SIZE, OUT_RIGHT, F_PSS,
@@ -54,10 +54,20 @@ static const char *const default_columns[] = {"NAME",  "PROCS",      "PSS",     
 
 static const struct view_cols groups_cols = VIEW_COLS(infos, default_columns);
 
-enum group_key { BY_COMM, BY_EXE, BY_USER, BY_CGROUP, BY_SESSION, BY_PGID, BY_TREE, BY_PID };
+enum group_key {
+	BY_COMM,
+	BY_EXE,
+	BY_USER,
+	BY_CGROUP,
+	BY_SESSION,
+	BY_PGID,
+	BY_TREE,
+	BY_PID,
+	BY_APP
+};
 
-static const char *const key_names[] = {"comm",    "exe",  "user", "cgroup",
-                                        "session", "pgid", "tree", "pid"};
+static const char *const key_names[] = {"comm", "exe",  "user", "cgroup", "session",
+                                        "pgid", "tree", "pid",  "app"};
 
 /* One group: its name and figures. */
 struct group {
@@ -71,7 +81,7 @@ struct group {
 struct grouping {
 	const struct ml_scan *scan;
 	enum group_key by;
-	size_t *root;     /* BY_TREE only: each process's tree root (tree_roots) */
+	size_t *root;     /* BY_TREE, BY_APP: each process's root (find_roots) */
 	char **key;       /* each process's group name (malloc'ed), NULL when unknown */
 	uint32_t *set_of; /* each process's group */
 	struct group *groups;
@@ -79,9 +89,20 @@ struct grouping {
 	struct user_cache users; /* BY_USER: names by UID */
 };
 
-/* Sets each process's tree root: its ancestor just below PID 1 (or the topmost one
- * read), parents first so that each takes its parent's. Returns 0 or -ENOMEM. */
-static int tree_roots(struct grouping *g)
+/* True when processes a and b run the same executable (both known). */
+static bool same_exe(const struct ml_scan *s, size_t a, size_t b)
+{
+	return s->procs[a].exe && s->procs[b].exe && strcmp(s->procs[a].exe, s->procs[b].exe) == 0;
+}
+
+/*
+ * Sets each process's root, parents first so that each takes its parent's: BY_TREE, its
+ * ancestor just below PID 1 (or the topmost one read); BY_APP, its topmost ancestor that
+ * runs the same executable, through an unbroken line of them (browser, zygote, renderers;
+ * a server's master and workers), so that a child that exec'd another program starts its
+ * own. Returns 0 or -ENOMEM.
+ */
+static int find_roots(struct grouping *g)
 {
 	const struct ml_scan *s = g->scan;
 	size_t n = s->nprocs, *depth = malloc((n + 1) * sizeof(size_t));
@@ -96,8 +117,10 @@ static int tree_roots(struct grouping *g)
 	for (size_t k = n; k-- > 0;) { /* shallowest first */
 		size_t i = order[k];
 		long up = parent[i];
-		g->root[i] =
-		    up < 0 || s->procs[up].pid == 1 || s->procs[i].pid == 1 ? i : g->root[up];
+		bool joins = g->by == BY_APP
+		                 ? up >= 0 && same_exe(s, i, (size_t)up)
+		                 : up >= 0 && s->procs[up].pid != 1 && s->procs[i].pid != 1;
+		g->root[i] = joins ? g->root[up] : i;
 	}
 	rc = 0;
 out:
@@ -123,7 +146,8 @@ static int key_of(struct grouping *g, size_t i, char **name)
 		*name = procs_pid_label(g->scan, p->stat.session);
 		return *name ? 0 : -ENOMEM;
 	case BY_PGID: *name = procs_pid_label(g->scan, p->stat.pgid); return *name ? 0 : -ENOMEM;
-	case BY_TREE: i = g->root[i]; /* fall through */
+	case BY_TREE:
+	case BY_APP: i = g->root[i]; /* fall through */
 	case BY_PID:
 		*name = procs_pid_label(g->scan, g->scan->procs[i].pid);
 		return *name ? 0 : -ENOMEM;
@@ -248,7 +272,8 @@ static const char *row_text(const void *row, const struct colinfo *c)
 static unsigned key_needs(enum group_key by)
 {
 	switch (by) {
-	case BY_EXE: return ML_NEED_EXE;
+	case BY_EXE:
+	case BY_APP: return ML_NEED_EXE;
 	case BY_CGROUP: return ML_NEED_CGROUP;
 	case BY_SESSION:
 	case BY_PGID: return ML_NEED_STAT;
@@ -282,7 +307,7 @@ static int groups_rows(struct view_run *run)
 {
 	struct grouping *g = run->state;
 
-	if ((g->by == BY_TREE && tree_roots(g) < 0) || assign_groups(g) < 0 ||
+	if (((g->by == BY_TREE || g->by == BY_APP) && find_roots(g) < 0) || assign_groups(g) < 0 ||
 	    sum_groups(g, run->pages) < 0)
 		return -ENOMEM;
 	run->rows = (struct view_rows){.rows = g->groups,

@@ -146,6 +146,10 @@ def check_groups(memledger, helper, pids, family_doc):
     fam = [g for g in doc["groups"] if g["name"] == os.path.realpath(helper)]
     check("groups --by exe: the family is one group of all its processes",
           len(fam) == 1 and fam[0]["procs"] == len(pids), fam)
+    app = [g for g in groups(memledger, "--by", "app", "-o", "NAME,PROCS")["groups"]
+           if g["name"].split()[0] == str(pids[0])]
+    check("groups --by app: the family is one group, named after its parent",
+          len(app) == 1 and app[0]["procs"] == len(pids), app)
     if not fam:
         return
     fam = fam[0]
