@@ -117,6 +117,7 @@ struct ml_pages {
 	size_t nobjects;
 	struct ml_sysv_shm *sysv; /* /proc/sysvipc/shm */
 	size_t nsysv, sysv_cap;
+	uint64_t *kernel;      /* per process: its page tables and kernel stacks, or ML_UNKNOWN */
 	uint32_t zram_types;   /* bit t: swap area t (its line in /proc/swaps) is a zram device */
 	bool swap_types_known; /* every swap entry's area is a line of /proc/swaps */
 	long *parent;          /* the scan index of each process's parent, or -1 */
@@ -152,6 +153,7 @@ void ml_pages_free(struct ml_pages *pg)
 	free(pg->sysv);
 	free(pg->bounds);
 	free(pg->excl);
+	free(pg->kernel);
 	free(pg->okeys);
 	free(pg->obj_of_key);
 	free(pg->xshm);
@@ -704,6 +706,43 @@ static int resolve_object_keys(struct ml_pages *pg, const struct ml_scan *scan)
 	return 0;
 }
 
+#define STACK_SIZE_DEFAULT (16 * 1024) /* THREAD_SIZE on x86-64 and arm64 */
+
+/* The size of a task's kernel stack: KernelStack over the tasks the kernel runs (every
+ * task has one, of the same size), rounded to whole pages; 16 KiB where the source lacks
+ * meminfo or loadavg (a capture). */
+static uint64_t stack_size(const struct ml_pages *pg, struct ml_source *src)
+{
+	struct ml_buf buf = {0};
+	uint64_t stacks = 0, tasks = 0, size = STACK_SIZE_DEFAULT;
+
+	if (ml_source_read(src, "meminfo", &buf) == 0 &&
+	    ml_parse_kb_field(buf.data, buf.len, "KernelStack", &stacks) == 0 &&
+	    ml_source_read(src, "loadavg", &buf) == 0 &&
+	    ml_parse_loadavg_threads(buf.data, buf.len, &tasks) == 0 && tasks > 0 && stacks > 0)
+		size = (stacks / tasks + pg->page / 2) / pg->page * pg->page;
+	ml_buf_free(&buf);
+	return size ? size : STACK_SIZE_DEFAULT;
+}
+
+/* Each process's kernel memory that dies with it: its page tables (VmPTE) and a kernel
+ * stack per thread. Unknown where status was not read. Returns 0 or -ENOMEM. */
+static int resolve_kernel(struct ml_pages *pg, struct ml_source *src, const struct ml_scan *scan)
+{
+	uint64_t stack = stack_size(pg, src);
+
+	pg->kernel = malloc((scan->nprocs + 1) * sizeof(*pg->kernel));
+	if (!pg->kernel)
+		return -ENOMEM;
+	for (size_t i = 0; i < scan->nprocs; i++) {
+		const struct ml_status *st = &scan->procs[i].status;
+		bool known = (scan->procs[i].have & ML_NEED_STATUS) && st->vm_pte != ML_UNKNOWN &&
+		             st->threads != ML_UNKNOWN;
+		pg->kernel[i] = known ? st->vm_pte + st->threads * stack : ML_UNKNOWN;
+	}
+	return 0;
+}
+
 int ml_pages_resolve(struct ml_pages *pg, struct ml_source *src, const struct ml_scan *scan)
 {
 	int rc;
@@ -724,6 +763,8 @@ int ml_pages_resolve(struct ml_pages *pg, struct ml_source *src, const struct ml
 	rc = resolve_parents(pg, scan);
 	if (rc == 0)
 		read_swap_types(pg, src);
+	if (rc == 0)
+		rc = resolve_kernel(pg, src, scan);
 	if (rc == 0 && pg->exact && resolve_frames(pg, src) < 0)
 		pg->exact = false; /* no kpagecount: not root, or a capture */
 	if (rc == 0 && pg->exact)
@@ -747,7 +788,7 @@ uint64_t ml_pages_cow(const struct ml_pages *pg, size_t i)
 
 uint64_t ml_freed_total(const struct ml_freed *f)
 {
-	return ml_add(ml_add(f->anon, f->swap), f->shmem);
+	return ml_add(ml_add(ml_add(f->anon, f->swap), f->shmem), f->kernel);
 }
 
 /* Where a group of refs (one frame or one swap slot) goes: the set every holder is in
@@ -1064,6 +1105,11 @@ static int freed(const struct ml_pages *pg, owner_fn owner, const void *ctx, con
 	if (rc == 0)
 		freed_objects(pg, obj_set, out);
 	free(obj_set);
+	for (uint32_t i = 0; rc == 0 && i < pg->nprocs; i++) { /* its kernel memory dies */
+		uint32_t s = owner(pg, &i, 1, ctx);
+		if (s != NO_SET)
+			out[s].kernel = ml_add(out[s].kernel, pg->kernel[i]);
+	}
 	for (size_t i = 0; rc == 0 && i < pg->nprocs; i++) { /* a member's pages unbooked */
 		size_t set = set_of ? set_of[i] : i;
 		if (pg->unbooked[i] && set < nsets)
@@ -1101,6 +1147,7 @@ int ml_pages_freed_tree(const struct ml_pages *pg, struct ml_freed *out)
 		p->anon = ml_add(p->anon, f->anon);
 		p->swap = ml_add(p->swap, f->swap);
 		p->shmem = ml_add(p->shmem, f->shmem);
+		p->kernel = ml_add(p->kernel, f->kernel);
 	}
 	free(order);
 	return 0;

@@ -103,12 +103,13 @@ static int print_table(const struct cli *cli, const struct ml_freed *f, const st
 	    {"anonymous", f->anon},
 	    {"swap", f->swap},
 	    {"shmem that dies with them", f->shmem},
+	    {"page tables and kernel stacks", f->kernel},
 	    {"stays", ml_add_u64(ml_add_u64(f->shared_out, f->cache), f->shmem_kept)},
 	    {"shared with other processes", f->shared_out},
 	    {"page cache", f->cache},
 	    {"shmem that persists or others hold", f->shmem_kept},
 	};
-	static const unsigned fixed_depth[] = {0, 1, 1, 1, 0, 1, 1, 1};
+	static const unsigned fixed_depth[] = {0, 1, 1, 1, 1, 0, 1, 1, 1};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]),
 	       n = nfixed + (k->n ? 1 + (size_t)k->n : 0);
 	struct row *rows = malloc(n * sizeof(*rows));
@@ -156,6 +157,7 @@ static void print_json(const pid_t *pids, int n, const struct ml_freed *f, const
 	json_pair_u64(&j, "anonymous", f->anon);
 	json_pair_u64(&j, "swap", f->swap);
 	json_pair_u64(&j, "shmem", f->shmem);
+	json_pair_u64(&j, "kernel", f->kernel);
 	json_pair_u64(&j, "freed_max", ml_add_u64(ml_freed_total(f), k->total));
 	json_key(&j, "may_also_be_freed");
 	json_array_begin(&j);

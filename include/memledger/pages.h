@@ -58,6 +58,8 @@ struct ml_freed {
 	uint64_t anon;       /* resident anonymous pages mapped only inside the set */
 	uint64_t swap;       /* swap slots held only inside the set */
 	uint64_t shmem;      /* shmem objects that die with the set: resident and swapped */
+	uint64_t kernel;     /* the set's page tables (VmPTE) and kernel stacks (a page-rounded
+	                        KernelStack / tasks each thread): kernel memory that dies too */
 	uint64_t shared_out; /* stays: resident pages that processes outside the set map too */
 	uint64_t cache;      /* stays: file pages (clean or dirty) in the page cache */
 	uint64_t shmem_kept; /* stays: pages of shmem objects that persist or others hold */
@@ -71,7 +73,7 @@ struct ml_freed {
 	                       ML_UNKNOWN also when /proc/swaps cannot tell the areas apart */
 };
 
-/* anon + swap + shmem: the FREED figure. */
+/* anon + swap + shmem + kernel: the FREED figure. */
 uint64_t ml_freed_total(const struct ml_freed *f);
 
 /*

@@ -68,7 +68,11 @@ def check_child(memledger, pids, swap_on):
     check("freed child: the mapped file stays in the page cache",
           doc["stays"]["page_cache"] >= 1 * MiB, doc["stays"])
     check("freed: the total is the sum of its parts",
-          doc["freed"] == doc["anonymous"] + doc["swap"] + doc["shmem"])
+          doc["freed"] == doc["anonymous"] + doc["swap"] + doc["shmem"] + doc["kernel"])
+    status = kb_fields(f"/proc/{child}/status")
+    check("freed child: kernel memory = its page tables + a kernel stack per thread",
+          doc["kernel"] >= status["VmPTE"] + status["Threads"] * 4 * KiB
+          and (doc["kernel"] - status["VmPTE"]) % (4 * KiB) == 0, doc["kernel"])
     return doc
 
 
@@ -315,8 +319,8 @@ def check_invariant(memledger, pids, label):
     for pid in pids:
         doc, _ = freed(memledger, [pid])
         g = rows.get(pid)
-        total = doc["freed"] + stays_total(doc)
-        check(f"{label} {pid}: freed + stays = its RSS + swap",
+        total = doc["freed"] - doc["kernel"] + stays_total(doc)
+        check(f"{label} {pid}: freed (less kernel memory) + stays = its RSS + swap",
               g is not None and total == g["rss"] + g["swap"],
               f"{doc['freed']} + {stays_total(doc)} != {g}")
 
@@ -519,11 +523,15 @@ def check_kill(memledger, family, pids, cgroup):
         kernel = sum(m0[k] - m1[k] for k in ("PageTables", "KernelStack", "SwapCached"))
         got = after - before
         how = "free RAM + swap (no memory cgroup: an idle machine is assumed)"
-    predicted = doc["freed"] + kernel
-    print(f"kill: FREED {doc['freed'] // KiB} KiB + kernel memory {kernel // KiB} KiB; "
+    pages = doc["freed"] - doc["kernel"]  # what memory + swap give back; kmem the rest
+    predicted = pages + kernel
+    print(f"kill: FREED {doc['freed'] // KiB} KiB, of which page tables and stacks "
+          f"{doc['kernel'] // KiB} KiB; kernel memory fell {kernel // KiB} KiB; "
           f"{how} gave back {got // KiB} KiB")
-    check("kill: what came back is FREED + the kernel's own, within 2 MiB",
+    check("kill: what came back is FREED's pages + the kernel's own, within 2 MiB",
           abs(got - predicted) <= 2 * MiB, f"{got} vs {predicted}")
+    check("kill: FREED's page tables and stacks are within the kernel memory that fell",
+          doc["kernel"] <= kernel + 2 * MiB, f"{doc['kernel']} vs {kernel}")
 
 
 def check_unprivileged(memledger, helper, workdir):
