@@ -62,6 +62,7 @@ struct xshm {
 /* One shmem mapping of a scanned process. */
 struct shm_map {
 	uint64_t inode, start, end, resident; /* resident: Rss + Swap of the mapping */
+	uint64_t rss;                         /* Rss of the mapping (0 where unknown) */
 	uint64_t pss, swap_pss; /* ML_UNKNOWN where smaps lacks them (SwapPss before 4.3) */
 	char *name;
 	unsigned dev_major, dev_minor;
@@ -281,6 +282,7 @@ int ml_pages_on_mapping(const struct ml_proc *p, const struct ml_mapping *m, voi
 			                                         .end = m->end,
 			                                         .resident = known(v[ML_MEM_RSS]) +
 			                                                     known(v[ML_MEM_SWAP]),
+			                                         .rss = known(v[ML_MEM_RSS]),
 			                                         .pss = v[ML_MEM_PSS],
 			                                         .swap_pss = v[ML_MEM_SWAP_PSS],
 			                                         .name = name,
@@ -1158,33 +1160,48 @@ size_t ml_pages_shm_count(const struct ml_pages *pg)
 	return pg->nobjects;
 }
 
-/* The owner of object obj under policy: a scan index, or -1 when none of its mappers
- * (nor its SysV creator) was scanned. Ties go to the lowest PID (lowest index). */
+/* Σ over process proc's mappings of obj (from k on: the maps are sorted by process) of
+ * field: Pss, or Rss with rss. */
+static uint64_t mapper_sum(const struct shm_map *m, size_t k, size_t n, bool rss)
+{
+	uint64_t v = 0;
+
+	for (size_t q = k; q < n && m[q].proc == m[k].proc; q++)
+		v = ml_add(v, rss ? m[q].rss : m[q].pss);
+	return v;
+}
+
+/*
+ * The owner of object obj under policy: a scan index, or -1 when none of its mappers
+ * (nor its SysV creator) was scanned. The mapper with the largest figure wins: its PSS
+ * of the object (largest), its resident pages of it (resident; ties to the oldest), or
+ * how early it started (oldest, creator's fallback); further ties to the lowest PID.
+ */
 static long shm_owner(const struct ml_pages *pg, const struct ml_scan *scan,
                       const struct shm_object *obj, enum ml_owner policy)
 {
 	const struct shm_map *m = obj->n ? &pg->maps[obj->first] : NULL;
 	long best = -1;
-	uint64_t best_v = 0;
+	uint64_t best_v = 0, best_age = 0;
 
-	if (policy == ML_OWNER_CREATOR && obj->sysv >= 0) {
+	if ((policy == ML_OWNER_CREATOR || policy == ML_OWNER_RESIDENT) && obj->sysv >= 0) {
 		long i = ml_scan_find(scan, pg->sysv[obj->sysv].cpid);
 		if (i >= 0)
 			return i; /* the creator, alive */
 	}
 	for (size_t k = 0; k < obj->n; k++) {
 		uint32_t proc = m[k].proc;
-		uint64_t v = 0;
-		if (policy == ML_OWNER_LARGEST) {
-			for (size_t q = k; q < obj->n && m[q].proc == proc; q++)
-				v = ml_add(v, m[q].pss); /* the maps are sorted by process */
-		} else {
-			v = UINT64_MAX -
-			    scan->procs[proc].stat.starttime; /* the oldest: largest v */
-		}
-		if (best < 0 || v > best_v || (v == best_v && (long)proc < best)) {
+		uint64_t age = UINT64_MAX - scan->procs[proc].stat.starttime; /* older: larger */
+		uint64_t v = policy == ML_OWNER_LARGEST    ? mapper_sum(m, k, obj->n, false)
+		             : policy == ML_OWNER_RESIDENT ? mapper_sum(m, k, obj->n, true)
+		                                           : age;
+		if (v == ML_UNKNOWN)
+			v = 0;
+		if (best < 0 || v > best_v ||
+		    (v == best_v && (age > best_age || (age == best_age && (long)proc < best)))) {
 			best = (long)proc;
 			best_v = v;
+			best_age = age;
 		}
 	}
 	return best;

@@ -173,7 +173,7 @@ static const struct cli_option_info {
      "                          pgid, tree, pid or app\n"},
     {"owner", required_argument, OPT_OWNER, CLI_OWNER,
      "     --owner <policy>   shm, OWNED: whom a shared object is charged to:\n"
-     "                          creator (default), oldest or largest\n"},
+     "                          resident (default), creator, oldest or largest\n"},
     {"source", required_argument, OPT_SOURCE, CLI_SOURCE,
      "     --source <dir>     read a directory laid out like /proc instead of /proc\n"},
     {"threads", required_argument, OPT_THREADS, CLI_THREADS,
@@ -232,7 +232,8 @@ const char *cli_option_name(enum cli_option bit)
 /* Applies one option. Returns EXIT_GO_ON, or an exit status. */
 static int apply_option(int c, const char *arg, struct cli *cli)
 {
-	static const char *const owners[] = {"creator", "oldest", "largest"}; /* enum ml_owner */
+	static const char *const owners[] = {"creator", "oldest", "largest",
+	                                     "resident"}; /* enum ml_owner */
 
 	for (size_t i = 0; i < NOPTIONS; i++)
 		if (options[i].val == c)
@@ -316,6 +317,7 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	int c, rc;
 
 	memset(cli, 0, sizeof(*cli));
+	cli->owner = 3; /* enum ml_owner's ML_OWNER_RESIDENT: see --help */
 	cli->command = "ps";
 	optind = 1;
 	opterr = 0; /* its messages start with argv[0], ours with "memledger: " */

@@ -99,8 +99,8 @@ int ml_pages_freed_tree(const struct ml_pages *pg, struct ml_freed *out);
  * outside the set keep alive: what killing the set may also free, if they let go of it
  * (a renderer's canvas memfd that the GPU process maps, and unmaps when it dies). */
 struct ml_kept_object {
-	size_t object; /* for ml_pages_shm_info */
-	uint64_t size; /* its resident and swapped bytes */
+	size_t object;                 /* for ml_pages_shm_info */
+	uint64_t size;                 /* its resident and swapped bytes */
 	uint32_t keepers[ML_KEPT_MAX]; /* scan indexes of the processes outside that keep it */
 	size_t nkeepers;
 	bool more_keepers; /* more than ML_KEPT_MAX */
@@ -115,9 +115,12 @@ long ml_pages_kept_objects(const struct ml_pages *pg, const uint32_t *set_of, ui
 
 /* Who a shmem object is charged to wholly, for OWNED (DESIGN.md). */
 enum ml_owner {
-	ML_OWNER_CREATOR, /* SysV: the creator (cpid) while it lives; else as oldest */
-	ML_OWNER_OLDEST,  /* the mapper that started first (stat starttime) */
-	ML_OWNER_LARGEST, /* the mapper with the largest PSS of it */
+	ML_OWNER_CREATOR,  /* SysV: the creator (cpid) while it lives; else as oldest */
+	ML_OWNER_OLDEST,   /* the mapper that started first (stat starttime) */
+	ML_OWNER_LARGEST,  /* the mapper with the largest PSS of it */
+	ML_OWNER_RESIDENT, /* SysV: the creator while it lives; else the mapper holding the most
+	                      of its pages resident (a canvas: the renderer that drew it, not
+	                      the GPU process that maps it too); ties to the oldest */
 };
 
 /* One shmem object: a device and inode that processes map, or a SysV segment. */
@@ -142,7 +145,7 @@ struct ml_shm_info {
 size_t ml_pages_shm_count(const struct ml_pages *pg);
 
 /* Object o (< ml_pages_shm_count) of pg, resolved with scan, its owner under policy
- * (the scan must hold stat for ML_OWNER_OLDEST). */
+ * (the scan must hold stat for every policy but ML_OWNER_LARGEST). */
 void ml_pages_shm_info(const struct ml_pages *pg, const struct ml_scan *scan, size_t o,
                        enum ml_owner policy, struct ml_shm_info *out);
 

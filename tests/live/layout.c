@@ -244,7 +244,7 @@ static int canvas(void)
 
 	if (fd < 0 || ftruncate(fd, (off_t)MiB) < 0 || pipe(ready) < 0)
 		die("canvas memfd");
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++) { /* the reader first: the older mapper, as a GPU process */
 		kids[i] = fork();
 		if (kids[i] < 0)
 			die("fork");
@@ -254,7 +254,7 @@ static int canvas(void)
 			p = mmap(NULL, MiB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 			if (p == MAP_FAILED)
 				die("mmap canvas");
-			if (i == 0)
+			if (i == 1)
 				fill(p, MiB, 42); /* the writer: its pages, resident */
 			close(fd);
 			if (write(ready[1], "x", 1) != 1)
@@ -267,7 +267,7 @@ static int canvas(void)
 	for (int i = 0; i < 2; i++)
 		if (read(ready[0], &c, 1) != 1)
 			die("wait for children");
-	printf("ready %d %d %d\n", (int)getpid(), (int)kids[0], (int)kids[1]);
+	printf("ready %d %d %d\n", (int)getpid(), (int)kids[1], (int)kids[0]); /* writer, reader */
 	fflush(stdout);
 	while (read(0, &c, 1) > 0)
 		;

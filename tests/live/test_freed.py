@@ -347,6 +347,17 @@ def check_canvas(memledger, helper):
         check_invariant(memledger, [writer, reader, int(parent)], "canvas")
         pair, _ = freed(memledger, [writer, reader])
         check("canvas: killing both frees the memfd", pair["shmem"] == MiB, pair)
+        objs = subprocess.run([memledger, "shm", "-J"], capture_output=True, text=True)
+        canvas = [o for o in json.loads(objs.stdout)["objects"]
+                  if o["name"].startswith("/memfd:memledger-canvas")]
+        check("canvas: the memfd's owner is the writer, not the older mapper",
+              len(canvas) == 1 and canvas[0]["owner"].split()[0] == str(writer), canvas)
+        oldest = subprocess.run([memledger, "shm", "-J", "--owner", "oldest"],
+                                capture_output=True, text=True)
+        canvas = [o for o in json.loads(oldest.stdout)["objects"]
+                  if o["name"].startswith("/memfd:memledger-canvas")]
+        check("canvas: --owner oldest charges it to the reader, which mapped it first",
+              len(canvas) == 1 and canvas[0]["owner"].split()[0] == str(reader), canvas)
     finally:
         proc.stdin.close()
         proc.wait()
