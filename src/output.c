@@ -616,6 +616,36 @@ static size_t fit_text(const struct out_table *t, const char *s, const struct ou
 }
 
 /*
+ * A command line too wide for width, with the directories of its program dropped
+ * ("/usr/lib/chromium/chromium --type=renderer" → "chromium --type=renderer"): the
+ * flags that tell processes apart outlast the path when the rest is cut. Returns where
+ * the shortened text starts in s, with its length and width in *out ({0}: unchanged, the
+ * text fits or its program has no ASCII directory to drop).
+ */
+static const char *shorten_path(const char *s, const struct out_text *c, size_t width,
+                                struct out_text *out)
+{
+	size_t end = 0, cut = 0;
+
+	*out = (struct out_text){0};
+	if (c->width <= width)
+		return s;
+	while (end < c->len && s[end] != ' ') {
+		if ((unsigned char)s[end] >= 0x80)
+			return s; /* a path of other than ASCII: its width is not its length */
+		if (s[end] == '/')
+			cut = end + 1;
+		end++;
+	}
+	if (cut == 0 || cut == end)
+		return s;
+	*out = *c;
+	out->len -= cut;
+	out->width -= cut;
+	return s + cut;
+}
+
+/*
  * The lines of a table, built in one buffer and written 64 KiB at a time: no stdio call
  * per line or per cell.
  */
@@ -688,6 +718,7 @@ static void put_cell(const struct out_table *t, struct line *l, size_t i, const 
 	bool right = t->cols[i].flags & OUT_RIGHT, last = i + 1 == t->ncols;
 	char *d = l->buf + l->len;
 	size_t used = 0, n = 0, pad;
+	struct out_text shortened = {0};
 
 	if (i)
 		*d++ = ' ';
@@ -696,8 +727,11 @@ static void put_cell(const struct out_table *t, struct line *l, size_t i, const 
 		l->len = l->content = (size_t)(d - l->buf);
 		return;
 	}
+	if (!c->blank && (t->cols[i].flags & OUT_PATHS))
+		s = shorten_path(s, c, width > art->width ? width - art->width : 0, &shortened);
 	if (!c->blank)
-		n = fit_text(t, s, c, width > art->width ? width - art->width : 0, &used);
+		n = fit_text(t, s, shortened.len ? &shortened : c,
+		             width > art->width ? width - art->width : 0, &used);
 	pad = width > art->width + used ? width - art->width - used : 0;
 	if (right)
 		d = put_spaces(d, pad);

@@ -30,6 +30,7 @@ enum out_col_flags {
 	OUT_RIGHT = 1 << 0, /* right-aligned */
 	OUT_TRUNC = 1 << 1, /* cut to fit a terminal that is too narrow (only on a terminal) */
 	OUT_TREE = 1 << 2,  /* children are drawn indented under their parent in this column */
+	OUT_PATHS = 1 << 3, /* a command line: cut to fit, its program's path goes first */
 };
 
 struct out_col {

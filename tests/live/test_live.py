@@ -716,6 +716,26 @@ def check_mid_exec(memledger, tries=60):
             loop.wait()
 
 
+def check_role(memledger):
+    """A process with Chromium's arguments: ROLE says what it is, and joins the default
+    columns (before COMMAND) because one process has a role."""
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()",
+                             "--type=renderer", "--renderer-client-id=7"], stdin=subprocess.PIPE)
+    try:
+        time.sleep(0.2)
+        doc = memledger_json(memledger, "-p", str(proc.pid), "-o", "PID,ROLE")
+        rows = doc["processes"]
+        check("ROLE of a process with --type=renderer", rows and rows[0]["role"] == "renderer",
+              rows)
+        out = subprocess.run([memledger, "-p", str(proc.pid)], capture_output=True, text=True)
+        header = out.stdout.splitlines()[0].split() if out.stdout else []
+        check("ROLE joins the default columns, before COMMAND",
+              header[-2:] == ["ROLE", "COMMAND"], header)
+    finally:
+        proc.stdin.close()
+        proc.wait()
+
+
 def main():
     memledger, helper, peakrss = sys.argv[1], sys.argv[2], sys.argv[3]
     with running_family(helper, "memledger-live-") as (_, pids, _, swap_on):
@@ -737,6 +757,7 @@ def main():
         check_hidden(memledger)
         check_chain(memledger, helper)
         check_mid_exec(memledger)
+        check_role(memledger)
     print(f"live: {passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed else 0
 

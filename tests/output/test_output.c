@@ -5,7 +5,8 @@
  *
  * SPEC, one directive a line ('#' starts a comment):
  *     opts FORMAT WIDTH [bytes] [noheadings]   table, raw, json or csv; WIDTH 0: no fitting
- *     col NAME TYPE FLAGS                      str size count hex percent; right,trunc,tree or -
+ *     col NAME TYPE FLAGS                      str size count hex percent; right,trunc,tree,
+ *                                              paths or -
  *     row DEPTH CELL|CELL|...                  under the last row a level up; see cell()
  *     totals CELL|CELL|...
  *     repeat N DEPTHS TEXT                     N rows, depth cycling through 0..DEPTHS-1, the
@@ -87,9 +88,9 @@ static int add_col(struct spec *s, char *args)
 	for (int k = 0; k < 5; k++)
 		if (strcmp(type, types[k]) == 0)
 			c->type = (enum col_type)k;
-	c->flags = (strstr(flags, "right") ? OUT_RIGHT : 0) |
-	           (strstr(flags, "trunc") ? OUT_TRUNC : 0) |
-	           (strstr(flags, "tree") ? OUT_TREE : 0);
+	c->flags =
+	    (strstr(flags, "right") ? OUT_RIGHT : 0) | (strstr(flags, "trunc") ? OUT_TRUNC : 0) |
+	    (strstr(flags, "tree") ? OUT_TREE : 0) | (strstr(flags, "paths") ? OUT_PATHS : 0);
 	s->ncols++;
 	return 0;
 }
