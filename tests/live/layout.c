@@ -233,9 +233,19 @@ static int pageout(unsigned long n)
 	return 0;
 }
 
+static char *canvas_map; /* the reader's mapping of the canvas, for on_usr1 */
+
+/* The reader lets go of the canvas, as a GPU process does when its renderer dies. */
+static void on_usr1(int sig)
+{
+	(void)sig;
+	munmap(canvas_map, MiB);
+}
+
 /* The canvas case (a browser's renderer and GPU process): a 1 MiB memfd that one child
- * writes and another maps without touching, no one else holding it. Prints "ready PARENT
- * WRITER READER"; all stay until standard input ends (the children die with the parent). */
+ * writes and another maps without touching, no one else holding it; SIGUSR1 makes the
+ * reader unmap it. Prints "ready PARENT WRITER READER"; all stay until standard input ends
+ * (the children die with the parent). */
 static int canvas(void)
 {
 	int fd = memfd_create("memledger-canvas", 0), ready[2];
@@ -256,6 +266,8 @@ static int canvas(void)
 				die("mmap canvas");
 			if (i == 1)
 				fill(p, MiB, 42); /* the writer: its pages, resident */
+			canvas_map = p;
+			signal(SIGUSR1, on_usr1); /* the reader, told to, unmaps it */
 			close(fd);
 			if (write(ready[1], "x", 1) != 1)
 				die("ready");

@@ -13,6 +13,7 @@ import ctypes
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -545,6 +546,44 @@ def check_kill(memledger, family, pids, cgroup):
           doc["kernel"] <= kernel + 2 * MiB, f"{doc['kernel']} vs {kernel}")
 
 
+def check_range_kill(memledger, helper):
+    """FREED as a range, proven by killing: the canvas writer's kill gives back FREED;
+    once the reader lets go of the canvas, what came back reaches freed_max."""
+    with family_cgroup() as (cgroup, into):
+        if not cgroup:
+            skip("kill test of the range", "no memory cgroup (v1)")
+            return
+        proc = subprocess.Popen([*into, helper, "canvas"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+        try:
+            _, _, writer, reader = proc.stdout.readline().split()
+            writer, reader = int(writer), int(reader)
+            doc, _ = freed(memledger, [writer])
+            before = memcg(cgroup, "memory.memsw.usage_in_bytes")
+            os.kill(writer, signal.SIGKILL)
+            for _ in range(200):
+                if not os.path.exists(f"/proc/{writer}") or \
+                        open(f"/proc/{writer}/stat").read().split(") ")[1][0] == "Z":
+                    break
+                time.sleep(0.01)
+            time.sleep(0.1)
+            killed = before - memcg(cgroup, "memory.memsw.usage_in_bytes")
+            os.kill(reader, signal.SIGUSR1)
+            time.sleep(0.2)
+            let_go = before - memcg(cgroup, "memory.memsw.usage_in_bytes")
+            print(f"range kill: FREED {doc['freed'] // KiB} KiB, freed_max "
+                  f"{doc['freed_max'] // KiB} KiB; the kill gave back {killed // KiB} KiB, "
+                  f"{let_go // KiB} KiB once the reader let go")
+            check("range kill: the writer's kill gives back FREED, within 2 MiB",
+                  abs(killed - doc["freed"]) <= 2 * MiB, f"{killed} vs {doc['freed']}")
+            check("range kill: FREED <= what came back <= freed_max, within 2 MiB, once the "
+                  "reader lets go", doc["freed"] - 2 * MiB <= let_go <= doc["freed_max"] + 2 * MiB
+                  and let_go - killed >= MiB - 256 * KiB, f"{let_go} vs {doc}")
+        finally:
+            proc.stdin.close()
+            proc.wait()
+
+
 def check_unprivileged(memledger, helper, workdir):
     """As nobody: frame numbers are hidden, FREED says so and is a lower bound."""
     if os.geteuid() != 0 or not shutil.which("setpriv"):
@@ -601,6 +640,7 @@ def main():
         check_shm(memledger, pids)
         check_unprivileged(memledger, helper, workdir)
         check_kill(memledger, family, pids, cgroup)
+    check_range_kill(memledger, helper)  # in a cgroup of its own, the family's gone
     print(f"freed: {test_live.passed} passed, {test_live.failed} failed, {test_live.skipped} skipped")
     return 1 if test_live.failed else 0
 
