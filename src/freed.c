@@ -12,8 +12,8 @@
 enum freed_field { F_NAME, F_SIZE };
 
 static const struct colinfo infos[] = {
-    {"NAME", COL_STR, OUT_TREE, F_NAME, "what is freed and what stays, and their parts", 0,
-     VIEW_TOTAL_NONE},
+    {"NAME", COL_STR, OUT_TREE | OUT_TRUNC, F_NAME, "what is freed and what stays, and their parts",
+     0, VIEW_TOTAL_NONE},
     {"SIZE", COL_SIZE, OUT_RIGHT, F_SIZE, "bytes", 0, VIEW_TOTAL_NONE},
 };
 
@@ -37,6 +37,8 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	return c->id == F_NAME ? ((const struct row *)row)->name : NULL;
 }
 
+#define KEPT_SHOWN 3 /* keepers named in a row: the rest are counted */
+
 /* What else killing the set may free: the objects it shares with processes that keep
  * them alive. */
 struct kept {
@@ -56,6 +58,16 @@ static void kept_free(struct kept *k)
 	free(k->v);
 }
 
+/* Orders kept objects by size, largest first (then as the ledger lists them). */
+static int larger_first(const void *a, const void *b)
+{
+	const struct ml_kept_object *x = a, *y = b;
+
+	if (x->size != y->size)
+		return x->size < y->size ? 1 : -1;
+	return (x->object > y->object) - (x->object < y->object);
+}
+
 /* Finds the objects set 0 of set_of keeps with others, and names them. Returns 0 or
  * -ENOMEM. */
 static int find_kept(const struct ml_pages *pg, const struct ml_scan *s, const uint32_t *set_of,
@@ -66,6 +78,7 @@ static int find_kept(const struct ml_pages *pg, const struct ml_scan *s, const u
 	if (k->n < 0 || !(k->names = calloc((size_t)k->n + 1, sizeof(*k->names))) ||
 	    !(k->objname = calloc((size_t)k->n + 1, sizeof(*k->objname))))
 		return -ENOMEM;
+	qsort(k->v, (size_t)k->n, sizeof(*k->v), larger_first);
 	for (long i = 0; i < k->n; i++) {
 		const struct ml_kept_object *o = &k->v[i];
 		struct ml_shm_info info;
@@ -74,15 +87,20 @@ static int find_kept(const struct ml_pages *pg, const struct ml_scan *s, const u
 		k->objname[i] = info.name ? info.name : "?";
 		if (asprintf(&text, "%s, kept by", k->objname[i]) < 0)
 			return -ENOMEM;
-		for (size_t j = 0; j < o->nkeepers; j++) {
+		for (size_t j = 0; j < o->nkeepers && j < KEPT_SHOWN; j++) {
 			const struct ml_proc *p = &s->procs[o->keepers[j]];
+			char role[64];
+			const char *what = procs_role(s, p, role, sizeof(role));
 			if (asprintf(&more, "%s%s %d %s", text, j ? "," : "", (int)p->pid,
-			             p->comm) < 0)
+			             what && what[0] ? what : p->comm) < 0)
 				return free(text), -ENOMEM;
 			free(text);
 			text = more;
 		}
-		if (o->more_keepers && asprintf(&more, "%s, ...", text) >= 0) {
+		if ((o->nkeepers > KEPT_SHOWN || o->more_keepers) &&
+		    asprintf(&more, "%s and %s%zu more", text, o->more_keepers ? "over " : "",
+		             o->nkeepers - (o->nkeepers < KEPT_SHOWN ? o->nkeepers : KEPT_SHOWN)) >=
+		        0) {
 			free(text);
 			text = more;
 		}
@@ -225,7 +243,7 @@ int freed_run(struct cli *cli)
 		cli_warn("freed needs a PID");
 		return EXIT_USAGE;
 	}
-	rc = procs_scan_pages(cli, ML_NEED_PAGEMAP, &s, &pg);
+	rc = procs_scan_pages(cli, ML_NEED_PAGEMAP | ML_NEED_CMDLINE, &s, &pg); /* roles */
 	if (rc != EXIT_GO_ON)
 		goto out;
 	rc = EXIT_ERROR;
