@@ -740,7 +740,10 @@ static int resolve_kernel(struct ml_pages *pg, struct ml_source *src, const stru
 		const struct ml_status *st = &scan->procs[i].status;
 		bool known = (scan->procs[i].have & ML_NEED_STATUS) && st->vm_pte != ML_UNKNOWN &&
 		             st->threads != ML_UNKNOWN;
-		pg->kernel[i] = known ? st->vm_pte + st->threads * stack : ML_UNKNOWN;
+		uint64_t stacks = 0;
+		if (known && __builtin_mul_overflow(st->threads, stack, &stacks))
+			known = false; /* an impossible thread count: no figure, not a wrapped one */
+		pg->kernel[i] = known ? ml_add(st->vm_pte, stacks) : ML_UNKNOWN;
 	}
 	return 0;
 }

@@ -170,13 +170,13 @@ static bool has_pages(const struct ml_mapping *m)
 	return (rss != ML_UNKNOWN && rss > 0) || (swap != ML_UNKNOWN && swap > 0);
 }
 
-/* Hands the pagemap entries of pages [first, last) of m to on_pages, a chunk at a time.
- * Returns 0 or -errno. */
-static int read_pages(struct smaps_walk *w, const struct ml_mapping *m, uint64_t first,
-                      uint64_t last)
-{
-	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+/* What to do with a chunk of pagemap entries, pages [first, first + n), in w->pagemap. */
+typedef int (*chunk_fn)(struct smaps_walk *w, uint64_t first, size_t n, void *ctx);
 
+/* Reads the pagemap entries of pages [first, last) a chunk at a time and hands each chunk
+ * to fn. Returns 0, fn's non-zero return, or -errno. */
+static int read_chunks(struct smaps_walk *w, uint64_t first, uint64_t last, chunk_fn fn, void *ctx)
+{
 	while (first < last) {
 		size_t n = last - first < PAGEMAP_CHUNK ? (size_t)(last - first) : PAGEMAP_CHUNK;
 		ssize_t r = pread(w->pagemap_fd, w->pagemap, n * 8, (off_t)(first * 8));
@@ -188,12 +188,28 @@ static int read_pages(struct smaps_walk *w, const struct ml_mapping *m, uint64_t
 		if (r < 8)
 			return 0; /* the mapping went away under us: nothing more to see */
 		n = (size_t)r / 8;
-		rc = w->opts->on_pages(w->proc, m, first * page, w->pagemap, n, w->opts->pages_ctx);
+		rc = fn(w, first, n, ctx);
 		if (rc)
 			return rc;
 		first += n;
 	}
 	return 0;
+}
+
+/* A chunk_fn: the entries of mapping ctx, to on_pages. */
+static int to_mapping(struct smaps_walk *w, uint64_t first, size_t n, void *ctx)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	return w->opts->on_pages(w->proc, ctx, first * page, w->pagemap, n, w->opts->pages_ctx);
+}
+
+/* Hands the pagemap entries of pages [first, last) of m to on_pages. Returns 0 or
+ * -errno. */
+static int read_pages(struct smaps_walk *w, const struct ml_mapping *m, uint64_t first,
+                      uint64_t last)
+{
+	return read_chunks(w, first, last, to_mapping, (void *)m);
 }
 
 /* The PAGEMAP_SCAN ioctl of /proc/PID/pagemap (Linux 6.7, linux/fs.h), declared here for
@@ -470,27 +486,27 @@ static int hand_out(struct smaps_walk *w, struct reader *r, size_t nvmas, size_t
 	return rc;
 }
 
+/* Where read_range's chunks go: the mappings, from the one at *k on. */
+struct hand_ctx {
+	struct reader *r;
+	size_t nvmas, *k;
+};
+
+/* A chunk_fn: the entries to the mappings they fall in (hand_out). */
+static int to_mappings(struct smaps_walk *w, uint64_t first, size_t n, void *ctx)
+{
+	struct hand_ctx *h = ctx;
+
+	return hand_out(w, h->r, h->nvmas, h->k, first, first + n);
+}
+
 /* Reads pages [first, last) in chunks and hands them out. Returns 0 or -errno. */
 static int read_range(struct smaps_walk *w, struct reader *r, size_t nvmas, size_t *k,
                       uint64_t first, uint64_t last)
 {
-	while (first < last) {
-		size_t n = last - first < PAGEMAP_CHUNK ? (size_t)(last - first) : PAGEMAP_CHUNK;
-		ssize_t got = pread(w->pagemap_fd, w->pagemap, n * 8, (off_t)(first * 8));
-		int rc;
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0)
-			return -errno;
-		if (got < 8)
-			return 0;
-		n = (size_t)got / 8;
-		rc = hand_out(w, r, nvmas, k, first, first + n);
-		if (rc)
-			return rc;
-		first += n;
-	}
-	return 0;
+	struct hand_ctx h = {r, nvmas, k};
+
+	return read_chunks(w, first, last, to_mappings, &h);
 }
 
 /* The ends of the user address space PAGEMAP_SCAN may be asked for, widest first: 57-bit

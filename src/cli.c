@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "memledger/pages.h"
 #include "memledger/source.h"
 
 #ifndef MEMLEDGER_VERSION
@@ -317,7 +318,7 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	int c, rc;
 
 	memset(cli, 0, sizeof(*cli));
-	cli->owner = 3; /* enum ml_owner's ML_OWNER_RESIDENT: see --help */
+	cli->owner = ML_OWNER_RESIDENT; /* the default: see --help */
 	cli->command = "ps";
 	optind = 1;
 	opterr = 0; /* its messages start with argv[0], ours with "memledger: " */

@@ -8,8 +8,10 @@ seconds=$1 parse=$2 tree=$3
 here=$(cd "$(dirname "$0")" && pwd)
 data=$here/data
 work=$(mktemp -d)
-trap 'rm -rf "$work" /dev/shm/memledger-fuzz-*' EXIT
-mkdir -p "$work/parse" "$work/tree" "$here/fuzz/new"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/parse" "$work/tree" "$work/shm" "$here/fuzz/new"
+# fuzz_tree lays its trees out here, not in a /dev/shm that other runs share and clean.
+export MEMLEDGER_FUZZ_DIR=$work/shm
 
 # Seeds: each file of the fixtures behind the byte that picks its parser (fuzz_parse.c).
 selector() {

@@ -33,17 +33,19 @@ static const char *const files[] = {
 };
 #define NFILES (sizeof(files) / sizeof(files[0]))
 
-static char root[64];
+static char root[256];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const char *const dirs[] = {"",          "/1",   "/2",     "/sysvipc",
 	                                   "/pressure", "/sys", "/sys/vm"};
-	char path[128];
+	char path[320];
 
 	(void)argc;
 	(void)argv;
-	snprintf(root, sizeof(root), "/dev/shm/memledger-fuzz-%d", (int)getpid());
+	const char *dir = getenv("MEMLEDGER_FUZZ_DIR"); /* fuzz.sh's own: no other run's */
+
+	snprintf(root, sizeof(root), "%s/memledger-fuzz-%d", dir ? dir : "/dev/shm", (int)getpid());
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s%s", root, dirs[i]);
 		if (mkdir(path, 0700) < 0 && i == 0)
@@ -56,7 +58,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 static void lay_out(const uint8_t *data, size_t size)
 {
 	const uint8_t *p = data, *end = data + size;
-	char path[128];
+	char path[320];
 
 	for (size_t i = 0; i < NFILES; i++) {
 		const uint8_t *cut = p;
