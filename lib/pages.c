@@ -38,11 +38,15 @@ static unsigned swap_type(uint64_t key)
 /* One page table entry of a scanned process: a frame it maps or a swap slot it holds. */
 struct ref {
 	uint64_t key;
-	uint32_t proc; /* a PID while booking; the scan's index after ml_pages_resolve */
-	uint8_t kind;  /* enum ml_kind of the mapping */
-	bool file;     /* pagemap's file bit: a page of a file or of shmem */
-	uint32_t obj;  /* a shmem page: its object's booking id (struct obj_key), else NO_OBJ */
+	uint32_t proc;     /* a PID while booking; the scan's index after ml_pages_resolve */
+	uint32_t obj : 24; /* a shmem page: its object's booking id (struct obj_key), else
+	                      REF_NO_OBJ (16 bytes a page: the engine's peak memory) */
+	uint32_t kind : 7; /* enum ml_kind of the mapping */
+	uint32_t file : 1; /* pagemap's file bit: a page of a file or of shmem */
 };
+
+#define REF_NO_OBJ 0xFFFFFFu
+_Static_assert(sizeof(struct ref) == 16, "a booked page takes 16 bytes");
 
 #define NO_OBJ UINT32_MAX
 
@@ -225,8 +229,11 @@ int ml_pages_on_pages(const struct ml_proc *p, const struct ml_mapping *m, uint6
 		} else {
 			continue;
 		}
-		pg->refs[pg->nrefs++] =
-		    (struct ref){key, (uint32_t)p->pid, (uint8_t)kind, (e & PM_FILE) != 0, obj};
+		pg->refs[pg->nrefs++] = (struct ref){.key = key,
+		                                     .proc = (uint32_t)p->pid,
+		                                     .obj = obj < REF_NO_OBJ ? obj : REF_NO_OBJ,
+		                                     .kind = (uint32_t)kind,
+		                                     .file = (e & PM_FILE) != 0};
 	}
 	if (rc == 0 && (x.anon || x.file || x.shmem)) {
 		rc = ml_grow((void **)&pg->excl, &pg->excl_cap, pg->nexcl, 1, sizeof(x));
@@ -742,7 +749,8 @@ static int resolve_kernel(struct ml_pages *pg, struct ml_source *src, const stru
 		             st->threads != ML_UNKNOWN;
 		uint64_t stacks = 0;
 		if (known && __builtin_mul_overflow(st->threads, stack, &stacks))
-			known = false; /* an impossible thread count: no figure, not a wrapped one */
+			known =
+			    false; /* an impossible thread count: no figure, not a wrapped one */
 		pg->kernel[i] = known ? ml_add(st->vm_pte, stacks) : ML_UNKNOWN;
 	}
 	return 0;
@@ -854,7 +862,7 @@ struct set_walk {
 static bool object_is_sets(const struct ml_pages *pg, const struct set_walk *w, uint32_t key,
                            uint32_t s)
 {
-	uint32_t o = key == NO_OBJ ? NO_OBJ : pg->obj_of_key[key];
+	uint32_t o = key == NO_OBJ || key == REF_NO_OBJ ? NO_OBJ : pg->obj_of_key[key];
 
 	return o != NO_OBJ && w->obj_set[o] == s;
 }
