@@ -143,8 +143,11 @@ def check_groups(memledger, helper, pids, family_doc):
             continue
         check(f"groups --by pid {pid}: RSS (distinct pages) = smaps_rollup Rss",
               g["rss"] == k["Rss"], f"{g['rss']} != {k['Rss']}")
+        # The vDSO page is mapped by every process: as others start and exit between the
+        # kernel's read and memledger's, its share moves by a fraction of a byte, which
+        # can cross a kB boundary (seen once: 12855295 against 12855296). Allow 8 bytes.
         check(f"groups --by pid {pid}: exact PSS = smaps_rollup Pss within its kB truncation",
-              k["Pss"] <= g["pss"] < k["Pss"] + KiB, f"{g['pss']} vs {k['Pss']}")
+              k["Pss"] - 8 <= g["pss"] < k["Pss"] + KiB, f"{g['pss']} vs {k['Pss']}")
         check(f"groups --by pid {pid}: SWAP (distinct slots) = smaps_rollup Swap",
               g["swap"] == k["Swap"], f"{g['swap']} != {k['Swap']}")
     doc = groups(memledger, "--by", "exe", "-o", "NAME,PROCS,PSS,USS,FREED,SHARED-OUT,RSS")
@@ -227,7 +230,8 @@ def check_sparse(memledger, helper, npages=1000):
             check(f"sparse 1 TiB ({name}): USS = smaps_rollup Private", g["uss"] == uss,
                   f"{g['uss']} != {uss}")
             check(f"sparse 1 TiB ({name}): PSS = smaps_rollup Pss within its kB truncation",
-                  kernel["Pss"] <= g["pss"] < kernel["Pss"] + KiB, f"{g['pss']} vs {kernel['Pss']}")
+                  kernel["Pss"] - 8 <= g["pss"] < kernel["Pss"] + KiB,
+                  f"{g['pss']} vs {kernel['Pss']}")  # 8 bytes: the vDSO, as in check_groups
             check(f"sparse 1 TiB ({name}): FREED holds the {npages} pages written",
                   g["freed"] >= npages * 4 * KiB, g["freed"])
         print(f"note: groups --by pid with the 1 TiB process: {times['scanned']:.2f} s without "
