@@ -94,6 +94,11 @@ def check_family(memledger, pids, swap_on):
           anon <= doc["anonymous"] <= anon + MiB, doc["anonymous"])
     check("freed family: nothing shared with processes outside",
           doc["stays"]["shared_out"] == 0, doc["stays"])
+    fam = [g for g in groups(memledger, "--by", "app", "-o", "NAME,PROCS,RSS,SWAP")["groups"]
+           if g["name"].split()[0] == str(pids[0])]
+    total = doc["freed"] - doc["kernel"] + stays_total(doc)
+    check("freed family: freed (less kernel memory) + stays = the family's distinct RSS + "
+          "swap", len(fam) == 1 and total == fam[0]["rss"] + fam[0]["swap"], f"{total} vs {fam}")
     return doc
 
 
