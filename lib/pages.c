@@ -11,6 +11,7 @@
 
 #include "memledger/ledger.h"
 #include "memledger/pages.h"
+#include "memledger/system.h"
 #include "util.h"
 
 /* pagemap entry bits (Documentation/admin-guide/mm/pagemap.rst) */
@@ -284,19 +285,21 @@ int ml_pages_on_mapping(const struct ml_proc *p, const struct ml_mapping *m, voi
 		                    sizeof(struct shm_map))
 		          : -ENOMEM;
 		if (rc == 0)
-			pg->maps[pg->nmaps++] = (struct shm_map){.inode = m->inode,
-			                                         .start = m->start,
-			                                         .end = m->end,
-			                                         .resident = known(v[ML_MEM_RSS]) +
-			                                                     known(v[ML_MEM_SWAP]),
-			                                         .rss = known(v[ML_MEM_RSS]),
-			                                         .pss = v[ML_MEM_PSS],
-			                                         .swap_pss = v[ML_MEM_SWAP_PSS],
-			                                         .name = name,
-			                                         .dev_major = m->dev_major,
-			                                         .dev_minor = m->dev_minor,
-			                                         .proc = (uint32_t)p->pid,
-			                                         .kind = (uint8_t)kind};
+			pg->maps[pg->nmaps++] = (struct shm_map){
+			    .inode = m->inode,
+			    .start = m->start,
+			    .end = m->end,
+			    .resident = v[ML_MEM_RSS] == ML_UNKNOWN
+			                    ? ML_UNKNOWN
+			                    : v[ML_MEM_RSS] + known(v[ML_MEM_SWAP]),
+			    .rss = known(v[ML_MEM_RSS]),
+			    .pss = v[ML_MEM_PSS],
+			    .swap_pss = v[ML_MEM_SWAP_PSS],
+			    .name = name,
+			    .dev_major = m->dev_major,
+			    .dev_minor = m->dev_minor,
+			    .proc = (uint32_t)p->pid,
+			    .kind = (uint8_t)kind};
 		else
 			free(name);
 	}
@@ -454,7 +457,7 @@ static int cmp_shm_map(const void *a, const void *b)
 
 /* The resident and swapped bytes of the object that mapping m belongs to, from the
  * inode's allocated blocks (/proc/PID/map_files), and its length (the inode's size); the
- * largest mapping's Rss + Swap and length when that cannot be read. */
+ * largest mapping's Rss + Swap and length when that cannot be read (unknown without smaps). */
 static void object_size(struct ml_source *src, const struct ml_scan *scan, const struct shm_map *m,
                         size_t n, struct shm_object *obj)
 {
@@ -464,7 +467,10 @@ static void object_size(struct ml_source *src, const struct ml_scan *scan, const
 
 	obj->size = obj->length = 0;
 	for (size_t i = 0; i < n; i++) {
-		obj->size = m[i].resident > obj->size ? m[i].resident : obj->size;
+		obj->size = m[i].resident == ML_UNKNOWN || obj->size == ML_UNKNOWN
+		                ? ML_UNKNOWN /* no smaps figures (exact mode reads none) */
+		            : m[i].resident > obj->size ? m[i].resident
+		                                        : obj->size;
 		obj->length =
 		    m[i].end - m[i].start > obj->length ? m[i].end - m[i].start : obj->length;
 	}
@@ -666,27 +672,17 @@ static int fold_exclusive(struct ml_pages *pg, const struct ml_scan *scan)
  */
 static void read_swap_types(struct ml_pages *pg, struct ml_source *src)
 {
+	struct ml_swap_device areas[32];
 	struct ml_buf buf = {0};
-	struct ml_line_iter it;
-	const char *line;
-	unsigned n = 0;
-	size_t len;
+	size_t n = 0;
 
-	pg->swap_types_known = false;
-	if (ml_source_read(src, "swaps", &buf) < 0) {
-		ml_buf_free(&buf);
-		return;
-	}
-	ml_line_iter_init(&it, buf.data, buf.len);
-	for (bool header = true; ml_line_iter_next(&it, &line, &len) && n < 32; header = false) {
-		if (header || len == 0)
-			continue;
-		if (len >= 9 && memcmp(line, "/dev/zram", 9) == 0)
-			pg->zram_types |= 1u << n;
-		n++;
-	}
+	pg->swap_types_known = ml_source_read(src, "swaps", &buf) == 0;
+	if (pg->swap_types_known)
+		n = ml_parse_swaps(buf.data, buf.len, areas, 32);
 	ml_buf_free(&buf);
-	pg->swap_types_known = true;
+	for (size_t t = 0; t < n; t++)
+		if (strncmp(areas[t].name, "/dev/zram", 9) == 0)
+			pg->zram_types |= 1u << t;
 	for (size_t i = 0; i < pg->nrefs; i++)
 		if ((pg->refs[i].key & KEY_SWAP) && swap_type(pg->refs[i].key) >= n)
 			pg->swap_types_known = false;
@@ -718,17 +714,15 @@ static int resolve_object_keys(struct ml_pages *pg, const struct ml_scan *scan)
 #define STACK_SIZE_DEFAULT (16 * 1024) /* THREAD_SIZE on x86-64 and arm64 */
 
 /* The size of a task's kernel stack: KernelStack over the tasks the kernel runs (every
- * task has one, of the same size), rounded to whole pages; 16 KiB where the source lacks
- * meminfo or loadavg (a capture). */
-static uint64_t stack_size(const struct ml_pages *pg, struct ml_source *src)
+ * task has one, of the same size; tasks: the scan's loadavg count), rounded to whole
+ * pages; 16 KiB where they are not known (a capture, a scan of some PIDs). */
+static uint64_t stack_size(const struct ml_pages *pg, struct ml_source *src, uint64_t tasks)
 {
 	struct ml_buf buf = {0};
-	uint64_t stacks = 0, tasks = 0, size = STACK_SIZE_DEFAULT;
+	uint64_t stacks = 0, size = STACK_SIZE_DEFAULT;
 
-	if (ml_source_read(src, "meminfo", &buf) == 0 &&
-	    ml_parse_kb_field(buf.data, buf.len, "KernelStack", &stacks) == 0 &&
-	    ml_source_read(src, "loadavg", &buf) == 0 &&
-	    ml_parse_loadavg_threads(buf.data, buf.len, &tasks) == 0 && tasks > 0 && stacks > 0)
+	if (tasks > 0 && ml_source_read(src, "meminfo", &buf) == 0 &&
+	    ml_parse_kb_field(buf.data, buf.len, "KernelStack", &stacks) == 0 && stacks > 0)
 		size = (stacks / tasks + pg->page / 2) / pg->page * pg->page;
 	ml_buf_free(&buf);
 	return size ? size : STACK_SIZE_DEFAULT;
@@ -738,7 +732,7 @@ static uint64_t stack_size(const struct ml_pages *pg, struct ml_source *src)
  * stack per thread. Unknown where status was not read. Returns 0 or -ENOMEM. */
 static int resolve_kernel(struct ml_pages *pg, struct ml_source *src, const struct ml_scan *scan)
 {
-	uint64_t stack = stack_size(pg, src);
+	uint64_t stack = stack_size(pg, src, scan->tasks);
 
 	pg->kernel = malloc((scan->nprocs + 1) * sizeof(*pg->kernel));
 	if (!pg->kernel)
@@ -1052,7 +1046,7 @@ static void freed_objects(const struct ml_pages *pg, const uint32_t *obj_set, st
 		const struct shm_object *obj = &pg->objects[o];
 		uint32_t s = obj_set[o];
 		if (obj->dies && s != NO_SET)
-			out[s].shmem += obj->size;
+			out[s].shmem = ml_add(out[s].shmem, obj->size);
 		else if (s != NO_SET && out[s].exact)
 			out[s].shmem_kept = ml_add(out[s].shmem_kept, obj->size);
 	}
@@ -1276,16 +1270,22 @@ size_t ml_pages_owned(const struct ml_pages *pg, const struct ml_scan *scan, enu
 	return contradictions;
 }
 
-/* True when process i (a scan index) maps or holds object obj. */
-static bool uses_object(const struct ml_pages *pg, const struct shm_object *obj, uint32_t i)
+/* Adds user i (a scan index) of an object to k: inside the set or a keeper outside (each
+ * once). */
+static void add_user(struct ml_kept_object *k, uint32_t i, bool inside, bool *in, bool *out)
 {
-	for (size_t k = 0; k < obj->n; k++)
-		if (pg->maps[obj->first + k].proc == i)
-			return true;
-	for (size_t k = 0; k < obj->nholders; k++)
-		if (obj->holders[k] == i)
-			return true;
-	return false;
+	if (inside) {
+		*in = true;
+		return;
+	}
+	*out = true;
+	for (size_t j = 0; j < k->nkeepers; j++)
+		if (k->keepers[j] == i)
+			return;
+	if (k->nkeepers < ML_KEPT_MAX)
+		k->keepers[k->nkeepers++] = i;
+	else
+		k->more_keepers = true;
 }
 
 long ml_pages_kept_objects(const struct ml_pages *pg, const uint32_t *set_of, uint32_t set,
@@ -1302,19 +1302,13 @@ long ml_pages_kept_objects(const struct ml_pages *pg, const uint32_t *set_of, ui
 		bool inside = false, outside = false;
 		if (!obj->dies || obj->n == 0)
 			continue; /* it outlives every mapper: nothing more to free */
-		for (uint32_t i = 0; i < pg->nprocs; i++) {
-			if (!uses_object(pg, obj, i))
-				continue;
-			if (set_of[i] == set) {
-				inside = true;
-			} else if (k->nkeepers < ML_KEPT_MAX) {
-				k->keepers[k->nkeepers++] = i;
-				outside = true;
-			} else {
-				outside = true;
-				k->more_keepers = true;
-			}
+		for (size_t q = 0; q < obj->n; q++) { /* its mappers, then who holds it open */
+			uint32_t i = pg->maps[obj->first + q].proc;
+			add_user(k, i, set_of[i] == set, &inside, &outside);
 		}
+		for (size_t q = 0; q < obj->nholders; q++)
+			add_user(k, obj->holders[q], set_of[obj->holders[q]] == set, &inside,
+			         &outside);
 		if (!inside || !outside) {
 			*k = (struct ml_kept_object){0};
 			continue;

@@ -872,19 +872,23 @@ static void collect(struct scan_job *job, struct ml_scan *out)
 }
 
 /*
- * Says in why (why_size bytes) when the live /proc lists fewer processes than the kernel
- * runs: listed, the threads of the processes listed (their task directories' link
- * counts), against the kernel's count in loadavg, which no PID namespace narrows, less
- * what starts and ends meanwhile. Leaves why "" when none is hidden, or it cannot tell.
+ * Keeps the kernel's thread count in out->tasks, and says in out->hidden when the live
+ * /proc lists fewer processes than the kernel runs: listed, the threads of the processes listed
+ * (their task directories' link counts), against the kernel's count in loadavg, which no PID
+ * namespace narrows, less what starts and ends meanwhile. Leaves why "" when none is hidden, or it
+ * cannot tell.
  */
-static void find_hidden(struct ml_source *src, uint64_t listed, char *why, size_t why_size)
+static void find_hidden(struct ml_source *src, uint64_t listed, struct ml_scan *out)
 {
+	char *why = out->hidden;
+	size_t why_size = sizeof(out->hidden);
 	struct ml_buf b = {0};
 	uint64_t threads;
 
 	if (ml_source_read(src, "loadavg", &b) == 0 &&
-	    ml_parse_loadavg_threads(b.data, b.len, &threads) == 0 &&
-	    threads > listed + 16 + threads / 16) {
+	    ml_parse_loadavg_threads(b.data, b.len, &threads) == 0)
+		out->tasks = threads;
+	if (out->tasks && threads > listed + 16 + threads / 16) {
 		bool hidepid = geteuid() != 0 && ml_source_read(src, "self/mountinfo", &b) == 0 &&
 		               ml_parse_mountinfo_hidepid(b.data, b.len, ml_source_path(src));
 		snprintf(why, why_size, "/proc shows %llu of the kernel's %llu threads (%s)",
@@ -958,7 +962,7 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 		free(readers[t].regions);
 	}
 	if (rc == 0 && readers[0].count_threads)
-		find_hidden(src, threads, out->hidden, sizeof(out->hidden));
+		find_hidden(src, threads, out);
 out:
 	free(job.procs);
 	free(job.outcomes);

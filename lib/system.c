@@ -193,17 +193,16 @@ static void unescape_octal(char *dst, size_t cap, const char *src, size_t len)
 	dst[o] = '\0';
 }
 
-/* Parses /proc/swaps: "Filename Type Size Used Priority", sizes in kB, the name first. */
-static void parse_swaps(const char *buf, size_t len, struct ml_system *sys)
+size_t ml_parse_swaps(const char *buf, size_t len, struct ml_swap_device *out, size_t max)
 {
 	struct ml_line_iter it;
 	const char *line;
-	size_t n;
+	size_t n, count = 0;
 	bool header = true;
 
 	ml_line_iter_init(&it, buf, len);
-	while (ml_line_iter_next(&it, &line, &n) && sys->nswaps < ML_SYSTEM_MAX_SWAPS) {
-		struct ml_swap_device *d = &sys->swaps[sys->nswaps];
+	while (ml_line_iter_next(&it, &line, &n) && count < max) {
+		struct ml_swap_device *d = &out[count];
 		char copy[512];
 		long prio;
 		unsigned long long size, used;
@@ -222,8 +221,9 @@ static void parse_swaps(const char *buf, size_t len, struct ml_system *sys)
 		d->size = size * 1024;
 		d->used = used * 1024;
 		d->priority = prio;
-		sys->nswaps++;
+		count++;
 	}
+	return count;
 }
 
 /* Parses "some avg10=0.00 avg60=0.00 avg300=0.00 total=0" lines. */
@@ -390,7 +390,7 @@ int ml_system_read(struct ml_source *src, struct ml_system *sys)
 		    ML_UNKNOWN; /* blocks that do not hold MemTotal are no count to trust */
 	sys->zram = zram_used(src);
 	if (ml_source_read(src, "swaps", &b) == 0)
-		parse_swaps(b.data, b.len, sys);
+		sys->nswaps = ml_parse_swaps(b.data, b.len, sys->swaps, ML_SYSTEM_MAX_SWAPS);
 	v = ml_source_read_u64(src, "sys/vm/overcommit_memory");
 	sys->overcommit = v <= 2 ? (int)v : -1;
 	if (ml_source_read(src, "pressure/memory", &b) == 0)

@@ -22,7 +22,11 @@ static int cmp_text(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-bool view_texts_collide(const struct view_rows *r, const struct colinfo *c)
+/*
+ * True when two of r's rows have the same text in column c (NULL texts aside): rows that
+ * look alike, to be told apart.
+ */
+static bool view_texts_collide(const struct view_rows *r, const struct colinfo *c)
 {
 	const char **texts = malloc((r->n + 1) * sizeof(*texts));
 	size_t k = 0;
@@ -42,8 +46,10 @@ bool view_texts_collide(const struct view_rows *r, const struct colinfo *c)
 	return same;
 }
 
-int view_add_columns(const struct view_cols *v, const struct colinfo **cols, int ncols,
-                     const char *const *names, size_t n)
+/* Appends to cols (ncols of them) each column of names that v has and cols lacks, while
+ * room is left. Returns the new count. */
+static int view_add_columns(const struct view_cols *v, const struct colinfo **cols, int ncols,
+                            const char *const *names, size_t n)
 {
 	for (size_t k = 0; k < n && ncols < VIEW_MAX_COLS; k++) {
 		const struct colinfo *c = view_column(v, names[k], strlen(names[k]));
@@ -56,7 +62,12 @@ int view_add_columns(const struct view_cols *v, const struct colinfo **cols, int
 	return ncols;
 }
 
-int view_select_columns(const struct view_cols *v, const char *arg, const struct colinfo **cols)
+/*
+ * The columns of -o (arg; NULL: the defaults; "+A,B": the defaults and more) into cols
+ * (VIEW_MAX_COLS). Returns their count, or -1 after a message.
+ */
+static int view_select_columns(const struct view_cols *v, const char *arg,
+                               const struct colinfo **cols)
 {
 	size_t n = 0;
 
@@ -191,8 +202,15 @@ static int compare_indexes(const void *a, const void *b, void *arg)
 	return ctx->reverse ? -cmp : cmp;
 }
 
-long view_tree_order(const struct view_rows *r, const long *parent, const struct colinfo *key,
-                     bool reverse, size_t *order, unsigned *depth)
+/*
+ * Lays out rows that form a forest (parent[i]: the index of row i's parent, or -1; no
+ * cycle) parents first, each row's children after it sorted by key, ties by index (all
+ * reversed with reverse), without recursion however deep. Writes the order into order and
+ * each row's depth into depth (room for r->n each). Returns how many rows it laid out (a
+ * row in a cycle is left out) or -ENOMEM.
+ */
+static long view_tree_order(const struct view_rows *r, const long *parent,
+                            const struct colinfo *key, bool reverse, size_t *order, unsigned *depth)
 {
 	size_t n = r->n, k = 0, *sorted = malloc((n + 1) * sizeof(size_t));
 	size_t *first = calloc(n + 1, sizeof(size_t)), *next = calloc(n + 1, sizeof(size_t));
@@ -241,15 +259,18 @@ long view_tree_order(const struct view_rows *r, const long *parent, const struct
 	return (long)k;
 }
 
-unsigned view_column_needs(const struct colinfo *c, bool of_processes)
+/* The ML_NEED_* files (and VIEW_NEED_LEDGER) column c reads; of_processes: its metric is a
+ * process's (ml_proc_metric), which reads what ml_metric_needs says. */
+static unsigned view_column_needs(const struct colinfo *c, bool of_processes)
 {
 	if (of_processes && c->id >= VIEW_METRIC)
 		return c->needs | ml_metric_needs((enum ml_metric)(c->id - VIEW_METRIC));
 	return c->needs;
 }
 
-void view_row_cells(const struct view_rows *r, const void *row, const struct colinfo **cols,
-                    int ncols, struct out_cell *cells)
+/* The cells of row (read through r) under each column, into cells. */
+static void view_row_cells(const struct view_rows *r, const void *row, const struct colinfo **cols,
+                           int ncols, struct out_cell *cells)
 {
 	for (int c = 0; c < ncols; c++) {
 		if (r->blank && r->blank(row, cols[c]))

@@ -72,29 +72,8 @@ struct view_rows {
 	bool (*upper)(const void *row, const struct colinfo *c); /* an upper bound; may be NULL */
 };
 
-/* The ML_NEED_* files (and VIEW_NEED_LEDGER) column c reads; of_processes: its metric is a
- * process's (ml_proc_metric), which reads what ml_metric_needs says. */
-unsigned view_column_needs(const struct colinfo *c, bool of_processes);
-
-/*
- * True when two of r's rows have the same text in column c (NULL texts aside): rows that
- * look alike, to be told apart.
- */
-bool view_texts_collide(const struct view_rows *r, const struct colinfo *c);
-
-/* Appends to cols (ncols of them) each column of names that v has and cols lacks, while
- * room is left. Returns the new count. */
-int view_add_columns(const struct view_cols *v, const struct colinfo **cols, int ncols,
-                     const char *const *names, size_t n);
-
 /* The column called name[0..len), case-insensitive, or NULL. */
 const struct colinfo *view_column(const struct view_cols *v, const char *name, size_t len);
-
-/*
- * The columns of -o (arg; NULL: the defaults; "+A,B": the defaults and more) into cols
- * (VIEW_MAX_COLS). Returns their count, or -1 after a message.
- */
-int view_select_columns(const struct view_cols *v, const char *arg, const struct colinfo **cols);
 
 /* Prints each column's name and one-line definition. */
 void view_list_columns(const struct view_cols *v, FILE *f);
@@ -116,16 +95,6 @@ int view_begin(const struct cli *cli, const struct view_cols *v, bool takes_oper
  */
 void view_sort(struct view_rows *r, const struct colinfo *key, const struct colinfo *tie,
                bool reverse);
-
-/*
- * Lays out rows that form a forest (parent[i]: the index of row i's parent, or -1; no
- * cycle) parents first, each row's children after it sorted by key, ties by index (all
- * reversed with reverse), without recursion however deep. Writes the order into order and
- * each row's depth into depth (room for r->n each). Returns how many rows it laid out (a
- * row in a cycle is left out) or -ENOMEM.
- */
-long view_tree_order(const struct view_rows *r, const long *parent, const struct colinfo *key,
-                     bool reverse, size_t *order, unsigned *depth);
 
 /* The parent of each of n rows given parents first with their depth (0: the top), into
  * parent (-1: none). */
@@ -158,10 +127,6 @@ struct out_table *view_table(const struct cli *cli, const char *name, const stru
  * see view_out_cols); NULL when out of memory. */
 struct out_table *view_table_new(const struct cli *cli, const char *name,
                                  const struct colinfo **cols, int ncols, bool tree);
-
-/* The cells of row (read through r) under each column, into cells. */
-void view_row_cells(const struct view_rows *r, const void *row, const struct colinfo **cols,
-                    int ncols, struct out_cell *cells);
 
 /* Adds row (read through r) to t, one cell per column. Returns 0 or -ENOMEM. */
 int view_add_row(struct out_table *t, const struct view_rows *r, const void *row,

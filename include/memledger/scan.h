@@ -81,10 +81,12 @@ struct ml_scan {
 	size_t unreadable;      /* processes whose files could not be read (EACCES, ...) */
 	pid_t *unreadable_pids; /* their PIDs, ascending (malloc'ed; NULL when none) */
 	size_t vanished;        /* processes that exited while read */
-	char hidden[128];       /* why processes that exist are not listed (a PID namespace, or
-	                           hidepid=2), "" when the live listing shows them all: then figures
-	                           over every process are bounds */
-	pid_t error_pid;        /* with a failed scan: where it failed (0: not a process) */
+	uint64_t tasks;   /* the threads the kernel runs (loadavg), read with a live listing of
+	                     every process; 0 when not read */
+	char hidden[128]; /* why processes that exist are not listed (a PID namespace, or
+	                     hidepid=2), "" when the live listing shows them all: then figures
+	                     over every process are bounds */
+	pid_t error_pid;  /* with a failed scan: where it failed (0: not a process) */
 	char error_file[32];
 };
 

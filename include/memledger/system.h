@@ -77,6 +77,13 @@ struct ml_swap_device {
 	long priority;
 };
 
+/*
+ * Parses /proc/swaps ("Filename Type Size Used Priority", sizes in kB) into out, at most
+ * max areas, in the file's order (the order of the areas' type numbers). Lines that are no
+ * area are skipped. Returns how many.
+ */
+size_t ml_parse_swaps(const char *buf, size_t len, struct ml_swap_device *out, size_t max);
+
 /* The whole system's memory. */
 struct ml_system {
 	uint64_t mi[ML_MI_COUNT];

@@ -555,6 +555,19 @@ def check_kill(memledger, family, pids, cgroup):
           doc["kernel"] <= kernel + 2 * MiB, f"{doc['kernel']} vs {kernel}")
 
 
+def settled(cgroup, before):
+    """What the cgroup gave back since before, once its usage has held still for 0.1 s
+    (uncharging runs after the exit or the unmap, later on a busy machine); at most 5 s."""
+    last = None
+    for _ in range(50):
+        now = memcg(cgroup, "memory.memsw.usage_in_bytes")
+        if now == last:
+            break
+        last = now
+        time.sleep(0.1)
+    return before - last
+
+
 def check_range_kill(memledger, helper):
     """FREED as a range, proven by killing: the canvas writer's kill gives back FREED;
     once the reader lets go of the canvas, what came back reaches freed_max."""
@@ -575,11 +588,14 @@ def check_range_kill(memledger, helper):
                         open(f"/proc/{writer}/stat").read().split(") ")[1][0] == "Z":
                     break
                 time.sleep(0.01)
-            time.sleep(0.1)
-            killed = before - memcg(cgroup, "memory.memsw.usage_in_bytes")
+            killed = settled(cgroup, before)
             os.kill(reader, signal.SIGUSR1)
-            time.sleep(0.2)
-            let_go = before - memcg(cgroup, "memory.memsw.usage_in_bytes")
+            for _ in range(500):  # a busy machine may run the handler late
+                with open(f"/proc/{reader}/maps") as f:
+                    if "memledger-canvas" not in f.read():
+                        break
+                time.sleep(0.01)
+            let_go = settled(cgroup, before)
             print(f"range kill: FREED {doc['freed'] // KiB} KiB, freed_max "
                   f"{doc['freed_max'] // KiB} KiB; the kill gave back {killed // KiB} KiB, "
                   f"{let_go // KiB} KiB once the reader let go")
