@@ -1,13 +1,13 @@
 # Thin wrapper over meson: every target installs what it needs, then hands over to ninja.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
-BUILD_DEPS  = meson ninja-build pkg-config gcc libc6-dev libcmocka-dev
-CHECK_DEPS  = $(BUILD_DEPS) python3 smem clang libclang-rt-14-dev strace valgrind
+BUILD_DEPS  = meson ninja-build pkg-config gcc libc6-dev libcmocka-dev libarchive-dev
+CHECK_DEPS  = $(BUILD_DEPS) python3 smem clang libclang-rt-14-dev strace valgrind zstd libarchive-tools
 BENCH_DEPS  = $(BUILD_DEPS) python3 smem smemstat
 
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build run check test asan asan-build bench demo examples fuzz install clean format
+.PHONY: all build capture-static run check test asan asan-build bench demo examples fuzz install clean format
 
 all: build
 
@@ -15,6 +15,11 @@ build:
 	@tools/deps.sh $(BUILD_DEPS)
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null
 	ninja -C $(BUILD)
+
+# memledger-capture linked statically: one file to copy to a phone or a router.
+capture-static: build
+	ninja -C $(BUILD) memledger-capture-static
+	@ls -l $(BUILD)/memledger-capture-static
 
 run: build
 	$(BUILD)/memledger $(ARGS)

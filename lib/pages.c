@@ -478,7 +478,7 @@ static void object_size(struct ml_source *src, const struct ml_scan *scan, const
 		return;
 	snprintf(name, sizeof(name), "map_files/%llx-%llx", (unsigned long long)m->start,
 	         (unsigned long long)m->end);
-	if (ml_source_stat_at(dirfd, name, &st) == 0 && (uint64_t)st.st_ino == m->inode) {
+	if (ml_source_stat_at(src, dirfd, name, &st) == 0 && (uint64_t)st.st_ino == m->inode) {
 		obj->size = (uint64_t)st.st_blocks * 512;
 		obj->length = (uint64_t)st.st_size;
 	}

@@ -28,7 +28,7 @@ struct ml_page_region;
 
 /* A reader's state: its buffer, and where a failure happened. */
 struct reader {
-	const struct ml_source *src;
+	struct ml_source *src;
 	bool count_threads;    /* to find hidden processes: add each one's threads below */
 	uint64_t threads_seen; /* Σ threads of the processes this reader opened */
 	struct ml_buf buf;
@@ -227,6 +227,27 @@ struct ml_pm_scan_arg {
 #define SCAN_REGIONS       512 /* at most the kernel's own buffer: see scan_pages */
 #define SCAN_GAP           64  /* populated ranges closer than this many pages: one pread */
 
+/* The populated ranges that arg asks for into v (arg->vec_len at most): from a snapshot's
+ * pagemap, else PAGEMAP_SCAN's. Returns how many, -ENOTTY without PAGEMAP_SCAN, or -errno. */
+static long populated(struct smaps_walk *w, struct ml_pm_scan_arg *arg, struct ml_page_region *v)
+{
+	struct ml_page_range ranges[SCAN_REGIONS];
+	long n;
+
+	if (!w->reader->procfs) {
+		n = ml_source_pagemap_ranges(w->reader->src, w->pagemap_fd, arg->start, arg->end,
+		                             ranges, SCAN_REGIONS);
+		for (long k = 0; k < n; k++)
+			v[k] = (struct ml_page_region){ranges[k].start, ranges[k].end, 0};
+		if (n != -ENOTTY)
+			return n;
+	}
+	n = ioctl(w->pagemap_fd, ML_PAGEMAP_SCAN, arg);
+	if (n < 0)
+		return errno == EINVAL || errno == EOPNOTSUPP ? -ENOTTY : -errno;
+	return n;
+}
+
 /*
  * Reads pagemap only where m has pages, as PAGEMAP_SCAN finds them: a mapping that
  * reserves a terabyte and holds two pages costs two entries, not 256 million. Ranges
@@ -247,11 +268,11 @@ static int scan_pages(struct smaps_walk *w, const struct ml_mapping *m)
 		                             .vec_len = SCAN_REGIONS,
 		                             .category_anyof_mask =
 		                                 ML_PAGE_IS_PRESENT | ML_PAGE_IS_SWAPPED};
-		long n = ioctl(w->pagemap_fd, ML_PAGEMAP_SCAN, &arg);
-		if (n < 0 && errno == EINTR)
+		long n = populated(w, &arg, v);
+		if (n == -EINTR)
 			continue;
 		if (n < 0)
-			return errno == EINVAL || errno == EOPNOTSUPP ? -ENOTTY : -errno;
+			return (int)n;
 		for (long k = 0; k < n && rc == 0; k++) {
 			uint64_t first = v[k].start / page, last = (v[k].end + page - 1) / page;
 			if (to && first - to < SCAN_GAP) {
@@ -670,7 +691,7 @@ static enum outcome read_memory(struct reader *r, int dirfd, struct ml_proc *p,
 
 	if (needs & ML_NEED_ROLLUP) {
 		o = read_rollup(r, dirfd, p, &missing);
-		if (missing && faccessat(dirfd, "smaps", F_OK, 0) == 0) {
+		if (missing && ml_source_has_at(r->src, dirfd, "smaps")) {
 			sum_smaps = true; /* a kernel before 4.14, or a capture without it */
 			o = ROW;
 		}
@@ -694,7 +715,7 @@ static enum outcome read_memory(struct reader *r, int dirfd, struct ml_proc *p,
 static enum outcome read_exe(struct reader *r, int dirfd, struct ml_proc *p)
 {
 	char target[4096];
-	ssize_t n = readlinkat(dirfd, "exe", target, sizeof(target));
+	ssize_t n = ml_source_readlink_at(r->src, dirfd, "exe", target, sizeof(target));
 
 	p->have |= ML_NEED_EXE;
 	if (n < 0 || (size_t)n >= sizeof(target))
@@ -720,6 +741,15 @@ static enum outcome read_cgroup(struct reader *r, int dirfd, struct ml_proc *p)
 	return p->cgroup ? ROW : malformed(r, "cgroup", -ENOMEM);
 }
 
+/* A status not read: every figure unknown, none 0 (UID 0 would be root). */
+static void status_unknown(struct ml_status *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->ppid = -1;
+	s->uid = s->threads = s->vm_size = s->vm_rss = s->rss_anon = s->rss_file = ML_UNKNOWN;
+	s->rss_shmem = s->vm_swap = s->vm_pte = s->hugetlb = ML_UNKNOWN;
+}
+
 /* Reads one process into p as opts asks. */
 static enum outcome scan_one(struct reader *r, struct ml_source *src,
                              const struct ml_scan_opts *opts, pid_t pid, struct ml_proc *p)
@@ -732,6 +762,7 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 	p->pid = pid;
 	p->commit = ML_UNKNOWN;
 	ml_mem_init(&p->mem);
+	status_unknown(&p->status);
 	if ((needs & ML_NEED_PAGEMAP) &&
 	    (!opts->pages_without_smaps || r->no_query || !r->procfs || opts->whole_pagemap))
 		needs |= ML_NEED_SMAPS;
@@ -750,6 +781,8 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 	}
 	if (needs & ML_NEED_STATUS)
 		o = read_status(r, dirfd, p);
+	if (o == UNCAPTURED)
+		needs |= ML_NEED_STAT; /* a capture without status (smemcap): stat tells threads */
 	if (ok(o) && (needs & ML_NEED_STAT))
 		o = read_stat(r, dirfd, p);
 	if (ok(o) && (needs & ML_NEED_CMDLINE))

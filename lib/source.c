@@ -8,50 +8,213 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/openat2.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "archive.h"
+#include "memledger/scan.h"
 #include "memledger/source.h"
 #include "util.h"
 
 #define PROC_SUPER_MAGIC 0x9fa0
 
+/*
+ * A snapshot archive is held in memory. Its directories are handed out as fds like a
+ * directory's (O_PATH fds of "/", never read), each noted in handles with the archive
+ * directory it stands for; its files are handed out as memfds holding their contents.
+ */
+struct handle {
+	char dir[24];                        /* "proc/PID", "proc", "" */
+	const struct ml_archive_file *pages; /* a pagemap memfd: the captured ranges */
+};
+
 struct ml_source {
 	int dirfd;
 	char *path;
 	bool procfs;
+	struct ml_archive *ar;  /* a snapshot archive, else NULL */
+	const char *root;       /* its /proc: "proc" (memledger's layout) or "" (smemcap's) */
+	pthread_mutex_t lock;   /* handles: reader threads open files */
+	struct handle *handles; /* indexed by fd */
+	size_t nhandles;
 };
+
+/* Notes that fd stands for dir of the archive (and, for a pagemap, its ranges). Returns
+ * fd, or -ENOMEM (fd closed). */
+static int note_handle(struct ml_source *src, int fd, const char *dir,
+                       const struct ml_archive_file *pages)
+{
+	int rc = fd;
+
+	pthread_mutex_lock(&src->lock);
+	if ((size_t)fd >= src->nhandles) {
+		size_t n = (size_t)fd * 2 + 16;
+		struct handle *h = realloc(src->handles, n * sizeof(*h));
+		if (!h) {
+			rc = -ENOMEM;
+		} else {
+			memset(h + src->nhandles, 0, (n - src->nhandles) * sizeof(*h));
+			src->handles = h;
+			src->nhandles = n;
+		}
+	}
+	if (rc >= 0) {
+		snprintf(src->handles[fd].dir, sizeof(src->handles[fd].dir), "%s", dir);
+		src->handles[fd].pages = pages;
+	}
+	pthread_mutex_unlock(&src->lock);
+	if (rc < 0)
+		close(fd);
+	return rc;
+}
+
+/* What fd stands for in the archive (a copy: the table may move). */
+static struct handle handle_of(struct ml_source *src, int fd)
+{
+	struct handle h = {.dir = "", .pages = NULL};
+
+	pthread_mutex_lock(&src->lock);
+	if (fd >= 0 && (size_t)fd < src->nhandles)
+		h = src->handles[fd];
+	pthread_mutex_unlock(&src->lock);
+	return h;
+}
+
+/* Which captured files a scan with these needs (ML_NEED_*) reads: the small ones always;
+ * smaps, pagemap and the page frames only when asked for. */
+struct keep_ctx {
+	unsigned needs;
+	char rollup_of[24]; /* the process directory whose smaps_rollup came last */
+};
+
+static bool keep_path(const char *path, void *ctx)
+{
+	static const char *const small[] = {
+	    "stat", "status",       "cmdline",       "comm",
+	    "exe",  "smaps_rollup", "memledger.fds", "memledger.map_files"};
+	struct keep_ctx *k = ctx;
+	const char *p = strncmp(path, "proc/", 5) == 0 ? path + 5 : path, *file;
+	size_t dirlen = strspn(p, "0123456789");
+
+	if (k->needs == ML_SOURCE_KEEP_ALL)
+		return true;
+	if (dirlen == 0 || p[dirlen] != '/')
+		return strcmp(p, "kpages") != 0 || (k->needs & ML_NEED_PAGEMAP);
+	file = p + dirlen + 1;
+	for (size_t i = 0; i < ML_ARRAY_SIZE(small); i++)
+		if (strcmp(file, small[i]) == 0) {
+			if (strcmp(file, "smaps_rollup") == 0 &&
+			    (size_t)(file - path) < sizeof(k->rollup_of))
+				snprintf(k->rollup_of, (size_t)(file - path) + 1, "%s", path);
+			return true;
+		}
+	if (strcmp(file, "smaps") == 0) /* also for totals, where smaps_rollup was not captured */
+		return (k->needs & (ML_NEED_SMAPS | ML_NEED_PAGEMAP)) ||
+		       ((k->needs & ML_NEED_ROLLUP) &&
+		        strncmp(k->rollup_of, path, (size_t)(file - path)) != 0);
+	if (strcmp(file, "pagemap") == 0)
+		return k->needs & ML_NEED_PAGEMAP;
+	if (strcmp(file, "cgroup") == 0)
+		return k->needs & ML_NEED_CGROUP;
+	return false;
+}
+
+static int any_child(const char *name, size_t len, void *ctx);
+
+/* Reads the snapshot archive at src->path. Returns 0 or -errno with a message in err. */
+static int open_archive(struct ml_source *src, unsigned needs, char *err, size_t errlen)
+{
+	struct keep_ctx keep = {.needs = needs};
+	int rc = ml_archive_read(src->path, keep_path, &keep, &src->ar, err, errlen);
+
+	if (rc < 0)
+		return rc;
+	src->root = ml_archive_find(src->ar, ML_SNAPSHOT_MANIFEST) ? "proc" : "";
+	if (*src->root && !ml_archive_find(src->ar, ML_SNAPSHOT_UNREADABLE)) {
+		snprintf(err, errlen, "truncated snapshot: it lacks its last file, %s",
+		         ML_SNAPSHOT_UNREADABLE);
+		return -EINVAL;
+	}
+	if (!*src->root && ml_archive_each_child(src->ar, "", any_child, NULL) != 1) {
+		snprintf(err, errlen, "an empty archive: no snapshot in it");
+		return -EINVAL;
+	}
+	src->dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (src->dirfd < 0)
+		return -errno;
+	return note_handle(src, src->dirfd, src->root, NULL) < 0 ? -ENOMEM : 0;
+}
+
+struct ml_source *ml_source_open_for(const char *path, unsigned needs, char *err, size_t errlen)
+{
+	struct ml_source *src = calloc(1, sizeof(*src));
+	struct statfs fs;
+	struct stat st;
+	int rc;
+
+	if (!src || !(src->path = strdup(path ? path : "/proc"))) {
+		free(src);
+		snprintf(err, errlen, "%s", strerror(ENOMEM));
+		errno = ENOMEM;
+		return NULL;
+	}
+	pthread_mutex_init(&src->lock, NULL);
+	src->dirfd = -1;
+	if (stat(src->path, &st) == 0 && S_ISREG(st.st_mode)) {
+		rc = open_archive(src, needs, err, errlen);
+	} else {
+		src->dirfd = open(src->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		rc = src->dirfd < 0 ? -errno : 0;
+		if (rc < 0)
+			snprintf(err, errlen, "%s", strerror(-rc));
+		else
+			src->procfs =
+			    fstatfs(src->dirfd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+	}
+	if (rc < 0) {
+		ml_source_free(src);
+		errno = -rc;
+		return NULL;
+	}
+	return src;
+}
 
 struct ml_source *ml_source_new(const char *path)
 {
-	struct ml_source *src = calloc(1, sizeof(*src));
+	char err[256];
 
-	if (!src)
-		return NULL;
-	src->path = strdup(path ? path : "/proc");
-	if (!src->path)
-		goto err;
-	struct statfs fs;
-
-	src->dirfd = open(src->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (src->dirfd < 0)
-		goto err;
-	src->procfs = fstatfs(src->dirfd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
-	return src;
-err:
-	free(src->path);
-	free(src);
-	return NULL;
+	return ml_source_open_for(path, ML_SOURCE_KEEP_ALL, err, sizeof(err));
 }
 
 void ml_source_free(struct ml_source *src)
 {
 	if (!src)
 		return;
-	close(src->dirfd);
+	if (src->dirfd >= 0)
+		close(src->dirfd);
+	ml_archive_free(src->ar);
+	pthread_mutex_destroy(&src->lock);
+	free(src->handles);
 	free(src->path);
 	free(src);
+}
+
+bool ml_source_is_archive(const struct ml_source *src)
+{
+	return src->ar != NULL;
+}
+
+const char *ml_source_archive_file(const struct ml_source *src, const char *path, size_t *len)
+{
+	const struct ml_archive_file *f = src->ar ? ml_archive_find(src->ar, path) : NULL;
+
+	if (!f || f->link)
+		return NULL;
+	*len = f->len;
+	return f->data;
 }
 
 bool ml_source_is_procfs(const struct ml_source *src)
@@ -86,6 +249,51 @@ static int cmp_pid(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+struct pid_list {
+	pid_t *v;
+	size_t n, cap;
+};
+
+static int add_pid_name(const char *name, size_t len, void *ctx)
+{
+	struct pid_list *l = ctx;
+	char buf[16];
+	pid_t pid;
+
+	if (len >= sizeof(buf))
+		return 0;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	pid = pid_of_name(buf);
+	if (!pid)
+		return 0;
+	if (ml_grow((void **)&l->v, &l->cap, l->n, 1, sizeof(*l->v)) < 0)
+		return -ENOMEM;
+	l->v[l->n++] = pid;
+	return 0;
+}
+
+/* The processes of an archive: its numeric directories, ascending, each once. */
+static int archive_pids(struct ml_source *src, pid_t **pids, size_t *npids)
+{
+	struct pid_list l = {NULL, 0, 0};
+	size_t out = 0;
+	int rc = ml_archive_each_child(src->ar, src->root, add_pid_name, &l);
+
+	if (rc < 0) {
+		free(l.v);
+		return rc;
+	}
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_pid);
+	for (size_t i = 0; i < l.n; i++)
+		if (out == 0 || l.v[out - 1] != l.v[i])
+			l.v[out++] = l.v[i];
+	*pids = l.v ? l.v : malloc(sizeof(pid_t));
+	*npids = out;
+	return *pids ? 0 : -ENOMEM;
+}
+
 int ml_source_list_pids(struct ml_source *src, pid_t **pids, size_t *npids)
 {
 	size_t n = 0, cap = 256;
@@ -94,6 +302,10 @@ int ml_source_list_pids(struct ml_source *src, pid_t **pids, size_t *npids)
 	DIR *dir;
 	int fd;
 
+	if (src->ar) {
+		free(v);
+		return archive_pids(src, pids, npids);
+	}
 	if (!v)
 		return -ENOMEM;
 	fd = openat(src->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -128,11 +340,32 @@ int ml_source_list_pids(struct ml_source *src, pid_t **pids, size_t *npids)
 	return 0;
 }
 
-int ml_source_open_pid(struct ml_source *src, pid_t pid)
+static int any_child(const char *name, size_t len, void *ctx)
 {
-	char name[16];
+	(void)name, (void)len, (void)ctx;
+	return 1;
+}
+
+/* An fd that stands for directory dir of the archive, or -ENOENT when it holds nothing. */
+static int archive_dir(struct ml_source *src, const char *dir)
+{
 	int fd;
 
+	if (ml_archive_each_child(src->ar, dir, any_child, NULL) != 1)
+		return -ENOENT;
+	fd = fcntl(src->dirfd, F_DUPFD_CLOEXEC, 0);
+	return fd < 0 ? -errno : note_handle(src, fd, dir, NULL);
+}
+
+int ml_source_open_pid(struct ml_source *src, pid_t pid)
+{
+	char name[24];
+	int fd;
+
+	if (src->ar) {
+		snprintf(name, sizeof(name), "%s%s%d", src->root, *src->root ? "/" : "", (int)pid);
+		return archive_dir(src, name);
+	}
 	snprintf(name, sizeof(name), "%d", (int)pid);
 	fd = openat(src->dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 && errno == ENOTDIR) { /* a symbolic link, not followed, or a file */
@@ -197,11 +430,201 @@ static int open_beneath(int dirfd, const char *path, int flags)
 	return open_by_components(dirfd, path, flags);
 }
 
+/* A memfd holding len bytes of data, at offset 0. Returns it or -errno. */
+static int memfd_of(const char *data, size_t len)
+{
+	int fd = memfd_create("memledger-snapshot", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int rc = w < 0 ? -errno : -EIO;
+			close(fd);
+			return rc;
+		}
+		off += (size_t)w;
+	}
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/* pwrite()s all of buf at off. Returns 0 or -errno. */
+static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+	while (len) {
+		ssize_t w = pwrite(fd, buf, len, off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		buf = (const char *)buf + w;
+		len -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+static uint64_t get_u64(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* A captured pagemap (ML_SNAPSHOT_PAGEMAP_MAGIC, then records of first page, count and
+ * count entries) as the kernel's file: a sparse memfd, the entries at page * 8. */
+static int pagemap_memfd(const struct ml_archive_file *f)
+{
+	size_t at = 8;
+	int fd, rc = 0;
+
+	if (f->len < 8 || memcmp(f->data, ML_SNAPSHOT_PAGEMAP_MAGIC, 8) != 0)
+		return -EINVAL;
+	fd = memfd_create("memledger-pagemap", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (rc == 0 && at < f->len) {
+		uint64_t first, n;
+		if (f->len - at < 16)
+			rc = -EINVAL;
+		else if ((first = get_u64(f->data + at), n = get_u64(f->data + at + 8)),
+		         n > (f->len - at - 16) / 8 || first > (UINT64_MAX >> 4) / 8)
+			rc = -EINVAL;
+		else
+			rc = pwrite_all(fd, f->data + at + 16, n * 8, (off_t)(first * 8));
+		at += 16 + (rc == 0 ? n * 8 : 0);
+	}
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* The captured frames (ML_SNAPSHOT_FRAMES_MAGIC, then frame, map count and flags, one
+ * record each, ascending) as kpagecount (field 1) or kpageflags (field 2). */
+static int frames_memfd(const struct ml_archive_file *f, int field)
+{
+	uint64_t run[512], first = 0, prev = 0;
+	size_t n = 0;
+	int fd, rc = 0;
+
+	if (f->len < 8 || memcmp(f->data, ML_SNAPSHOT_FRAMES_MAGIC, 8) != 0 || (f->len - 8) % 24)
+		return -EINVAL;
+	fd = memfd_create("memledger-frames", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (size_t at = 8; rc == 0 && at < f->len; at += 24) {
+		uint64_t frame = get_u64(f->data + at);
+		if (frame > (UINT64_MAX >> 4) / 8 || (at > 8 && frame <= prev)) {
+			rc = -EINVAL; /* not ascending: not memledger's */
+			break;
+		}
+		if (n && (frame != prev + 1 || n == ML_ARRAY_SIZE(run))) {
+			rc = pwrite_all(fd, run, n * 8, (off_t)(first * 8));
+			n = 0;
+		}
+		if (n == 0)
+			first = frame;
+		run[n++] = get_u64(f->data + at + 8 * (size_t)field);
+		prev = frame;
+	}
+	if (rc == 0 && n)
+		rc = pwrite_all(fd, run, n * 8, (off_t)(first * 8));
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* Why a file of the archive is missing: -errno of the capture's failed read that
+ * memledger-unreadable names ("PATH ENAME" lines), else -ENOENT (not captured). */
+static int missing(struct ml_source *src, const char *path)
+{
+	const struct ml_archive_file *m = ml_archive_find(src->ar, ML_SNAPSHOT_UNREADABLE);
+	size_t plen = strlen(path), len;
+	struct ml_line_iter it;
+	const char *l;
+
+	if (!m || m->link)
+		return -ENOENT;
+	ml_line_iter_init(&it, m->data, m->len);
+	while (ml_line_iter_next(&it, &l, &len))
+		if (len > plen + 1 && memcmp(l, path, plen) == 0 && l[plen] == ' ')
+			return -ml_errno_of_name(l + plen + 1, len - plen - 1);
+	return -ENOENT;
+}
+
+/* Opens name below archive directory dir as the kernel's file would read. */
+static int archive_open(struct ml_source *src, const char *dir, const char *name)
+{
+	char path[4096];
+	const struct ml_archive_file *f;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", name) >=
+	    sizeof(path))
+		return -ENAMETOOLONG;
+	if (strcmp(dir, src->root) == 0 &&
+	    (strcmp(name, "kpagecount") == 0 || strcmp(name, "kpageflags") == 0)) {
+		snprintf(path, sizeof(path), "%s%skpages", dir, *dir ? "/" : "");
+		f = ml_archive_find(src->ar, path);
+		return !f || f->link ? missing(src, path) : frames_memfd(f, name[5] == 'c' ? 1 : 2);
+	}
+	f = ml_archive_find(src->ar, path);
+	if (!f)
+		return missing(src, path);
+	if (f->link)
+		return -ELOOP;
+	if (strcmp(name, "pagemap") != 0)
+		return memfd_of(f->data, f->len);
+	fd = pagemap_memfd(f);
+	return fd < 0 ? fd : note_handle(src, fd, dir, f);
+}
+
+long ml_source_pagemap_ranges(struct ml_source *src, int fd, uint64_t start, uint64_t end,
+                              struct ml_page_range *v, size_t max)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	const struct ml_archive_file *f;
+	size_t k = 0;
+
+	if (!src->ar || !(f = handle_of(src, fd).pages))
+		return -ENOTTY;
+	for (size_t at = 8; at + 16 <= f->len;) { /* checked whole when its memfd was made */
+		uint64_t first = get_u64(f->data + at), n = get_u64(f->data + at + 8);
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t e = get_u64(f->data + at + 16 + i * 8), addr = (first + i) * page;
+			if (!(e >> 62) || addr < start || addr >= end)
+				continue; /* neither present (bit 63) nor swapped (bit 62) */
+			if (k && v[k - 1].end == addr) {
+				v[k - 1].end += page;
+				continue;
+			}
+			if (k == max)
+				return (long)k;
+			v[k++] = (struct ml_page_range){addr, addr + page};
+		}
+		at += 16 + n * 8;
+	}
+	return (long)k;
+}
+
 int ml_source_open_at(const struct ml_source *src, int dirfd, const char *name)
 {
 	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC, fd, rc;
 	struct stat st;
 
+	if (src->ar) {
+		struct ml_source *s = (struct ml_source *)src; /* its handle table, behind a lock */
+		return archive_open(s, handle_of(s, dirfd).dir, name);
+	}
 	if (src->procfs) { /* the kernel's own files: as they are */
 		fd = openat(dirfd, name, flags);
 		return fd < 0 ? -errno : fd;
@@ -237,9 +660,118 @@ const char *ml_source_strerror(int err)
 	}
 }
 
-int ml_source_stat_at(int dirfd, const char *name, struct stat *st)
+/* The line of the archive file dir/file whose first word is key, into line (no newline). */
+static bool archive_line(struct ml_source *src, const char *dir, const char *file, const char *key,
+                         char *line, size_t size)
 {
-	return fstatat(dirfd, name, st, 0) < 0 ? -errno : 0;
+	char path[4096];
+	const struct ml_archive_file *f;
+	struct ml_line_iter it;
+	const char *l;
+	size_t len, klen = strlen(key);
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = ml_archive_find(src->ar, path);
+	if (!f || f->link)
+		return false;
+	ml_line_iter_init(&it, f->data, f->len);
+	while (ml_line_iter_next(&it, &l, &len))
+		if (len > klen && len < size && l[klen] == ' ' && memcmp(l, key, klen) == 0) {
+			memcpy(line, l, len);
+			line[len] = '\0';
+			return true;
+		}
+	return false;
+}
+
+int ml_source_stat_at(struct ml_source *src, int dirfd, const char *name, struct stat *st)
+{
+	char line[256];
+	unsigned long long ino, size, blocks;
+
+	if (!src->ar)
+		return fstatat(dirfd, name, st, 0) < 0 ? -errno : 0;
+	/* memledger.map_files: "START-END INODE SIZE BLOCKS" per shared mapping */
+	if (strncmp(name, "map_files/", 10) != 0 ||
+	    !archive_line(src, handle_of(src, dirfd).dir, "memledger.map_files", name + 10, line,
+	                  sizeof(line)) ||
+	    sscanf(line, "%*s %llu %llu %llu", &ino, &size, &blocks) != 3)
+		return -ENOENT;
+	memset(st, 0, sizeof(*st));
+	st->st_ino = (ino_t)ino;
+	st->st_size = (off_t)size;
+	st->st_blocks = (blkcnt_t)blocks;
+	return 0;
+}
+
+bool ml_source_has_at(struct ml_source *src, int dirfd, const char *name)
+{
+	char path[4096];
+
+	if (!src->ar)
+		return faccessat(dirfd, name, F_OK, 0) == 0;
+	snprintf(path, sizeof(path), "%s/%s", handle_of(src, dirfd).dir, name);
+	return ml_archive_find(src->ar, path) != NULL;
+}
+
+ssize_t ml_source_readlink_at(struct ml_source *src, int dirfd, const char *name, char *buf,
+                              size_t size)
+{
+	char path[4096];
+	const struct ml_archive_file *f;
+
+	if (!src->ar) {
+		ssize_t n = readlinkat(dirfd, name, buf, size);
+		return n < 0 ? -errno : n;
+	}
+	snprintf(path, sizeof(path), "%s/%s", handle_of(src, dirfd).dir, name);
+	f = ml_archive_find(src->ar, path);
+	if (!f)
+		return -ENOENT;
+	if (!f->link)
+		return -EINVAL;
+	memcpy(buf, f->data, f->len < size ? f->len : size);
+	return (ssize_t)(f->len < size ? f->len : size);
+}
+
+/* The memfds of a captured process: memledger.fds, "FD MAJOR:MINOR INODE TARGET" lines. */
+static int archive_memfd_links(struct ml_source *src, pid_t pid, struct ml_fd_link **links,
+                               size_t *n)
+{
+	char path[64];
+	const struct ml_archive_file *f;
+	struct ml_line_iter it;
+	const char *l;
+	size_t len, cap = 0;
+
+	snprintf(path, sizeof(path), "%s%s%d/memledger.fds", src->root, *src->root ? "/" : "",
+	         (int)pid);
+	f = ml_archive_find(src->ar, path);
+	if (!f || f->link)
+		return -ENOENT;
+	ml_line_iter_init(&it, f->data, f->len);
+	while (ml_line_iter_next(&it, &l, &len)) {
+		char line[512], target[8];
+		unsigned maj, min;
+		unsigned long long ino;
+		int fd;
+		struct ml_fd_link link;
+		if (len >= sizeof(line))
+			continue;
+		memcpy(line, l, len);
+		line[len] = '\0';
+		if (sscanf(line, "%d %u:%u %llu %7s", &fd, &maj, &min, &ino, target) != 5 ||
+		    strncmp(target, "/memfd:", 7) != 0)
+			continue;
+		memset(&link, 0, sizeof(link));
+		link.fd = fd;
+		link.st.st_dev = makedev(maj, min);
+		link.st.st_ino = (ino_t)ino;
+		if (ml_grow((void **)links, &cap, *n, 1, sizeof(**links)) < 0)
+			return -ENOMEM;
+		(*links)[(*n)++] = link;
+	}
+	return 0;
 }
 
 /* Appends the memfd that fd entry name of fddir links to, if it is one. */
@@ -270,6 +802,11 @@ int ml_source_memfd_links(struct ml_source *src, pid_t pid, struct ml_fd_link **
 
 	*links = NULL;
 	*n = 0;
+	if (src->ar) {
+		if (piddir >= 0)
+			close(piddir);
+		return archive_memfd_links(src, pid, links, n);
+	}
 	if (piddir < 0)
 		return piddir;
 	fddir = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -596,11 +1133,62 @@ long ml_read_smaps_ahead(int fd, struct ml_buf *b, ml_mapping_fn emit, void *ctx
 	return read_smaps(fd, b, emit, ctx, true);
 }
 
+struct each_sys {
+	ml_name_fn fn;
+	void *ctx;
+};
+
+static int call_with_name(const char *name, size_t len, void *ctx)
+{
+	struct each_sys *e = ctx;
+	char buf[256];
+
+	if (len >= sizeof(buf))
+		return 0;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	return e->fn(buf, e->ctx);
+}
+
+int ml_source_each_sys(struct ml_source *src, const char *dir, ml_name_fn fn, void *ctx)
+{
+	struct each_sys e = {fn, ctx};
+	struct dirent *de;
+	char path[4096];
+	int fd, rc = 0;
+	DIR *d;
+
+	if (src->ar) {
+		snprintf(path, sizeof(path), "sys/%s", dir);
+		if (ml_archive_each_child(src->ar, path, any_child, NULL) != 1)
+			return -ENOENT;
+		return ml_archive_each_child(src->ar, path, call_with_name, &e);
+	}
+	fd = ml_source_open_sys(src, dir, O_DIRECTORY);
+	if (fd < 0)
+		return fd;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while (rc == 0 && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			rc = fn(de->d_name, ctx);
+	closedir(d);
+	return rc;
+}
+
 int ml_source_open_sys(struct ml_source *src, const char *path, int flags)
 {
 	char sys[4096];
 	int dirfd, fd;
 
+	if (src->ar) {
+		if (flags & O_DIRECTORY)
+			return -ENOTDIR;
+		return archive_open(src, "sys", path);
+	}
 	if (strcmp(src->path, "/proc") == 0)
 		snprintf(sys, sizeof(sys), "/sys");
 	else

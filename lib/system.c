@@ -79,27 +79,30 @@ static int read_sys(struct ml_source *src, const char *path, struct ml_buf *b)
 }
 
 /* Calls fn for each entry of a sys directory whose name starts with prefix. Returns 0 or -errno. */
+struct sys_entries {
+	struct ml_source *src;
+	const char *dir, *prefix;
+	void (*fn)(struct ml_source *src, const char *dir, const char *name, void *ctx);
+	void *ctx;
+};
+
+static int sys_entry(const char *name, void *ctx)
+{
+	struct sys_entries *e = ctx;
+
+	if (strncmp(name, e->prefix, strlen(e->prefix)) == 0)
+		e->fn(e->src, e->dir, name, e->ctx);
+	return 0;
+}
+
 static int each_sys_entry(struct ml_source *src, const char *dir, const char *prefix,
                           void (*fn)(struct ml_source *src, const char *dir, const char *name,
                                      void *ctx),
                           void *ctx)
 {
-	int fd = ml_source_open_sys(src, dir, O_DIRECTORY);
-	struct dirent *de;
-	DIR *d;
+	struct sys_entries e = {src, dir, prefix, fn, ctx};
 
-	if (fd < 0)
-		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d)))
-		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
-			fn(src, dir, de->d_name, ctx);
-	closedir(d);
-	return 0;
+	return ml_source_each_sys(src, dir, sys_entry, &e);
 }
 
 struct blocks {

@@ -77,3 +77,27 @@ int ml_grow(void **v, size_t *cap, size_t n, size_t more, size_t size)
 	*cap = c;
 	return 0;
 }
+
+/* The errors a snapshot names in memledger-unreadable. */
+static const struct {
+	const char *name;
+	int err;
+} errnames[] = {{"EACCES", EACCES}, {"EPERM", EPERM},   {"ESRCH", ESRCH},
+                {"EISDIR", EISDIR}, {"EINVAL", EINVAL}, {"EFBIG", EFBIG},
+                {"EIO", EIO},       {"ENOENT", ENOENT}, {"ENOMEM", ENOMEM}};
+
+const char *ml_errno_name(int err)
+{
+	for (size_t i = 0; i < ML_ARRAY_SIZE(errnames); i++)
+		if (errnames[i].err == (err < 0 ? -err : err))
+			return errnames[i].name;
+	return "EIO";
+}
+
+int ml_errno_of_name(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ML_ARRAY_SIZE(errnames); i++)
+		if (strlen(errnames[i].name) == len && memcmp(name, errnames[i].name, len) == 0)
+			return errnames[i].err;
+	return EIO;
+}

@@ -36,6 +36,13 @@ static inline const char *ml_skip_blanks(const char *p, const char *end)
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	if (end - p >= 8) /* the first byte that is no space, without a loop */
 		p += __builtin_ctzll(word ^ 0x2020202020202020ull) / 8;
+	/* The name of an errno ("EACCES") as a snapshot writes it; "EIO" for one it does not name.
+	 */
+	const char *ml_errno_name(int err);
+
+	/* The errno that name[0..len) names; EIO for a name it does not know. */
+	int ml_errno_of_name(const char *name, size_t len);
+
 #endif
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
@@ -78,5 +85,11 @@ static inline bool ml_line_iter_next(struct ml_line_iter *it, const char **line,
 	it->p = nl ? nl + 1 : it->end;
 	return true;
 }
+
+/* The name of an errno ("EACCES") as a snapshot writes it; "EIO" for one it does not name. */
+const char *ml_errno_name(int err);
+
+/* The errno that name[0..len) names; EIO for a name it does not know. */
+int ml_errno_of_name(const char *name, size_t len);
 
 #endif

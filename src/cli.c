@@ -15,13 +15,13 @@
 #define MEMLEDGER_VERSION "unknown"
 #endif
 
-struct ml_source *cli_open_source(const struct cli *cli)
+struct ml_source *cli_open_source(const struct cli *cli, unsigned needs)
 {
-	struct ml_source *src = ml_source_new(cli->source);
+	char err[512];
+	struct ml_source *src = ml_source_open_for(cli->source, needs, err, sizeof(err));
 
 	if (!src)
-		cli_warn("cannot open %s: %s", cli->source ? cli->source : "/proc",
-		         strerror(errno));
+		cli_warn("cannot open %s: %s", cli->source ? cli->source : "/proc", err);
 	return src;
 }
 
@@ -124,7 +124,10 @@ enum {
 	OPT_PROCS,
 	OPT_ALL,
 	OPT_BY,
-	OPT_OWNER
+	OPT_OWNER,
+	OPT_EXACT,
+	OPT_REDACT,
+	OPT_MAPPINGS
 };
 
 /* Every option, once: getopt's table, the bit a view uses it by, and its --help lines
@@ -171,12 +174,22 @@ static const struct cli_option_info {
      "                          grouped under [anon], [heap] and [stack]\n"},
     {"by", required_argument, OPT_BY, CLI_BY,
      "     --by <key>         groups: comm (default), exe, user, cgroup, session,\n"
-     "                          pgid, tree, pid or app\n"},
+     "                          pgid, tree, pid or app; diff: process (default),\n"
+     "                          comm, exe, user, cgroup or system\n"},
+    {"mappings", no_argument, OPT_MAPPINGS, CLI_MAPPINGS,
+     "     --mappings         diff -p PID: the change per mapping name\n"},
     {"owner", required_argument, OPT_OWNER, CLI_OWNER,
      "     --owner <policy>   shm, OWNED: whom a shared object is charged to:\n"
      "                          resident (default), creator, oldest or largest\n"},
+    {"exact", no_argument, OPT_EXACT, CLI_EXACT,
+     "     --exact            capture: also pagemap and the page frames, for freed,\n"
+     "                          groups, tree and FREED, COW and OWNED offline\n"},
+    {"redact", no_argument, OPT_REDACT, CLI_REDACT,
+     "     --redact           capture: command lines keep argv[0]; each argument\n"
+     "                          becomes its size, <N bytes>\n"},
     {"source", required_argument, OPT_SOURCE, CLI_SOURCE,
-     "     --source <dir>     read a directory laid out like /proc instead of /proc\n"},
+     "     --source <path>    read a snapshot (memledger capture, smemcap) or a\n"
+     "                          directory laid out like /proc instead of /proc\n"},
     {"threads", required_argument, OPT_THREADS, CLI_THREADS,
      "     --threads <n>      reader threads (default: 2 on 2 or more CPUs)\n"},
     {"help", no_argument, 'h', 0, " -h, --help             this help\n"},
@@ -194,7 +207,13 @@ void cli_print_options(FILE *f, unsigned uses)
 	      "Options:\n",
 	      f);
 	for (size_t i = 0; i < NOPTIONS; i++)
-		if (!options[i].bit || (uses & options[i].bit))
+		if (options[i].val == 'o' && (uses & CLI_OUTFILE))
+			fputs(" -o, --output <file>    capture: the snapshot; .tar, .tar.gz, "
+			      ".tar.zst,\n"
+			      "                          .tar.xz say how it is compressed; - is "
+			      "stdout\n",
+			      f);
+		else if (!options[i].bit || (uses & options[i].bit))
 			fputs(options[i].help, f);
 	fputs("\n", f);
 }
@@ -270,6 +289,9 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_PRIVATE: cli->private_only = true; break;
 	case OPT_PROCS: cli->procs = true; break;
 	case OPT_BY: cli->group_by = arg; break;
+	case OPT_EXACT: cli->exact = true; break;
+	case OPT_REDACT: cli->redact = true; break;
+	case OPT_MAPPINGS: cli->mappings = true; break;
 	case OPT_OWNER:
 		cli->owner = cli_choice("--owner", owners, sizeof(owners) / sizeof(owners[0]), arg);
 		if (cli->owner < 0)

@@ -37,6 +37,10 @@ enum cli_option {
 	CLI_OWNER = 1 << 17,     /* --owner */
 	CLI_SOURCE = 1 << 18,    /* --source */
 	CLI_THREADS = 1 << 19,   /* --threads */
+	CLI_EXACT = 1 << 20,     /* --exact */
+	CLI_REDACT = 1 << 21,    /* --redact */
+	CLI_OUTFILE = 1 << 22,   /* no option: -o names a file (capture), not columns */
+	CLI_MAPPINGS = 1 << 23,  /* --mappings */
 };
 
 /* The name of one option bit as the user typed it ("-o", "--merge"). */
@@ -67,6 +71,9 @@ struct cli {
 	bool each_anon;       /* libs --all */
 	const char *group_by; /* groups --by */
 	int owner;            /* --owner: enum ml_owner */
+	bool exact;           /* capture --exact */
+	bool redact;          /* capture --redact */
+	bool mappings;        /* diff --mappings */
 	bool have_map_regex;  /* -M */
 	regex_t map_regex;
 	char **operands; /* what follows the view's name (maps: PIDs) */
@@ -99,7 +106,8 @@ void cli_free(struct cli *cli);
 
 struct ml_source;
 
-/* Opens --source (or /proc). Returns NULL after a one-line message when it cannot. */
-struct ml_source *cli_open_source(const struct cli *cli);
+/* Opens --source (or /proc); of a snapshot archive keeps what needs (ML_NEED_*) reads.
+ * Returns NULL after a one-line message when it cannot. */
+struct ml_source *cli_open_source(const struct cli *cli, unsigned needs);
 
 #endif

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "capture_cmd.h"
 #include "cli.h"
+#include "diff.h"
 #include "freed.h"
 #include "groups.h"
 #include "libs_view.h"
@@ -39,6 +41,10 @@ static const struct command {
     {"tree", tree_run, "[options] [PID]", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true},
     {"groups", groups_run, "[--by KEY] [options]", TABLE | CLI_BY | CLI_THREADS, false},
     {"shm", shm_run, "[--owner POLICY] [options]", TABLE | CLI_OWNER | CLI_THREADS, false},
+    {"diff", diff_run, "A B [--by KEY] [-p PID --mappings] [options]",
+     TABLE | FILTER | CLI_BY | CLI_MAPPINGS | CLI_THREADS, false},
+    {"capture", capture_run, "[-o FILE] [--exact] [--redact]",
+     CLI_COLUMNS | CLI_OUTFILE | CLI_EXACT | CLI_REDACT, false},
 };
 
 /* Adds the operands of a view that takes PIDs to cli->pids, comma- or space-separated,

@@ -330,6 +330,15 @@ static char *put_number(const struct out_table *t, const struct out_col *col, ui
 
 	if (col->type == COL_SIZE && !machine && !t->opts.bytes)
 		return put_size(d, v);
+	if (col->type == COL_DELTA) {
+		int64_t s = (int64_t)v;
+		uint64_t mag = s < 0 ? -v : v;
+		if (s < 0)
+			*d++ = '-';
+		else if (s > 0 && !machine)
+			*d++ = '+';
+		return !machine && !t->opts.bytes ? put_size(d, mag) : put_dec(d, mag);
+	}
 	if (col->type == COL_PERCENT) { /* tenths: 123 is 12.3 */
 		d = put_dec(d, v / 10);
 		*d++ = '.';
@@ -570,7 +579,8 @@ static void column_widths(const struct out_table *t, size_t *widths)
 
 	for (size_t i = 0; i < t->ncols; i++) {
 		widths[i] = t->opts.noheadings ? 0 : strlen(t->cols[i].name);
-		if (t->cols[i].type == COL_SIZE && widths[i] < OUT_SIZE_WIDTH)
+		if ((t->cols[i].type == COL_SIZE || t->cols[i].type == COL_DELTA) &&
+		    widths[i] < OUT_SIZE_WIDTH)
 			widths[i] = OUT_SIZE_WIDTH; /* sizes line up from one run to the next */
 		if (t->widest[i] > widths[i])
 			widths[i] = t->widest[i];

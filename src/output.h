@@ -23,6 +23,8 @@ enum col_type {
 	COL_COUNT,   /* an integer: PID, UID, threads */
 	COL_HEX,     /* an integer shown in hex, as /proc writes addresses; a string in JSON */
 	COL_PERCENT, /* tenths of a percent: "12.3%" in tables, the number 12.3 in JSON and CSV */
+	COL_DELTA,   /* a change in bytes, an int64_t in the uint64_t: "+1.2M", "-4K", "0B";
+	                -1 is ML_UNKNOWN (sizes change by whole kB, never by one byte) */
 };
 
 /* How a column is laid out in tables. */

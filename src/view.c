@@ -162,6 +162,8 @@ static int compare_by(const struct view_rows *r, const void *a, const void *b,
 		return strcmp(s ? s : "", t ? t : "");
 	}
 	uint64_t u = r->number(a, c), v = r->number(b, c);
+	if (c->type == COL_DELTA && u != ML_UNKNOWN && v != ML_UNKNOWN)
+		return ((int64_t)u > (int64_t)v) - ((int64_t)u < (int64_t)v);
 	u = u == ML_UNKNOWN ? 0 : u + 1; /* unknown first */
 	v = v == ML_UNKNOWN ? 0 : v + 1;
 	return (u > v) - (u < v);
@@ -311,7 +313,12 @@ void view_total_add(struct out_cell *sum, const struct view_rows *r, const void 
 	}
 	if (r->blank && r->blank(row, c))
 		return;
-	sum->num = ml_add_u64(sum->num, r->number(row, c));
+	if (c->type == COL_DELTA) { /* signed: two's complement adds as it is */
+		uint64_t v = r->number(row, c);
+		sum->num = sum->num == ML_UNKNOWN || v == ML_UNKNOWN ? ML_UNKNOWN : sum->num + v;
+	} else {
+		sum->num = ml_add_u64(sum->num, r->number(row, c));
+	}
 	sum->bound |= r->bound && r->bound(row, c);
 }
 

@@ -2,15 +2,19 @@
 # Runs memledger on /proc-like trees and compares stdout, stderr and the exit status with
 # tests/expected/VIEW/NAME, whose first line is the command that made it (as util-linux
 # tests lsblk on /sys dumps).
-#   fixtures.sh MEMLEDGER [--android] [--update]
+#   fixtures.sh MEMLEDGER [--android | --archive EXT] [--update]
 # JSON output must parse as JSON and CSV as CSV, whatever the names in it hold. With
 # --android it runs only the cases on Android's capture (../shared), and exits 77 (SKIP)
-# when that is absent; without, every other case.
+# when that is absent; without, every other case. With --archive EXT (tar, tar.gz,
+# tar.zst) each tree is first laid out as a snapshot archive (tests/snapshot/mktar.py) and
+# read from it: a report on a snapshot must be the report on the tree, byte for byte.
 set -u
 memledger=$(realpath "$1")
 shift
 only_android=
 [ "${1:-}" = --android ] && only_android=1 && shift
+archive=
+[ "${1:-}" = --archive ] && archive=$2 && shift 2
 update=${1:-}
 here=$(cd "$(dirname "$0")" && pwd)
 shared=${ML_SHARED:-$here/../../shared}
@@ -44,6 +48,12 @@ while IFS='|' read -r name tree args; do
 	/*) src=$tree ;;
 	*) src=$here/data/$tree ;;
 	esac
+	if [ -n "$archive" ]; then
+		[ -d "$src" ] || continue # no tree to lay out: the error is the directory's
+		snap="$tmp/$(echo "$tree" | tr / _).$archive"
+		[ -f "$snap" ] || python3 "$here/snapshot/mktar.py" "$snap" "$src" || exit 1
+		src=$snap
+	fi
 	# shellcheck disable=SC2086 # the arguments are split as a shell would
 	(cd "$tmp" && "$memledger" --source "$src" $args >out 2>err; echo "--- exit $?" >rc)
 	view=ps # the expected outputs are grouped by view: the first operand that names one

@@ -5,18 +5,34 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "memledger/capture.h"
 #include "memledger/parse.h"
 
 struct ml_source;
 
 /*
- * Opens a source rooted at path ("/proc" when path is NULL). Returns NULL and sets
- * errno when path is no directory that can be opened.
+ * Opens a source rooted at path ("/proc" when path is NULL): a directory, or a snapshot
+ * archive (a regular file: a tar as `memledger capture` or smemcap writes it, compressed
+ * or not), read whole in one pass, keeping of each process only the files that needs
+ * (ML_NEED_* bits of memledger/scan.h, or ML_SOURCE_KEEP_ALL) read. Returns NULL, errno
+ * set and a message in err, when path can be neither.
  */
+struct ml_source *ml_source_open_for(const char *path, unsigned needs, char *err, size_t errlen);
+#define ML_SOURCE_KEEP_ALL (~0u)
+
+/* ml_source_open_for keeping everything. */
 struct ml_source *ml_source_new(const char *path);
+
+/* True when the source is a snapshot archive. */
+bool ml_source_is_archive(const struct ml_source *src);
+
+/* The contents of the file at path of a snapshot archive ("memledger-manifest"), NUL
+ * terminated, its length in *len; NULL when the source holds no such file. */
+const char *ml_source_archive_file(const struct ml_source *src, const char *path, size_t *len);
 
 /* Closes the source and frees it; NULL is allowed. */
 void ml_source_free(struct ml_source *src);
@@ -68,8 +84,30 @@ int ml_source_open_at(const struct ml_source *src, int dirfd, const char *name);
  * jail refused, else strerror's. */
 const char *ml_source_strerror(int err);
 
-/* stat()s name below dirfd, following a symbolic link (map_files). Returns 0 or -errno. */
-int ml_source_stat_at(int dirfd, const char *name, struct stat *st);
+/* stat()s name below dirfd, following a symbolic link (map_files): from a snapshot, only
+ * map_files entries, with their inode, size and blocks. Returns 0 or -errno. */
+int ml_source_stat_at(struct ml_source *src, int dirfd, const char *name, struct stat *st);
+
+/* True when name exists below dirfd, a directory of src. */
+bool ml_source_has_at(struct ml_source *src, int dirfd, const char *name);
+
+/* readlink() of name below dirfd, a directory of src. Returns the length (not
+ * NUL-terminated, at most size) or -errno. */
+ssize_t ml_source_readlink_at(struct ml_source *src, int dirfd, const char *name, char *buf,
+                              size_t size);
+
+/* A populated range of addresses, [start, end). */
+struct ml_page_range {
+	uint64_t start, end;
+};
+
+/*
+ * For a pagemap opened from a snapshot: the ranges of [start, end) whose pages are present
+ * or swapped, as the PAGEMAP_SCAN ioctl finds them, at most max into v. Returns how many,
+ * or -ENOTTY when fd is no captured pagemap (then ask the kernel).
+ */
+long ml_source_pagemap_ranges(struct ml_source *src, int fd, uint64_t start, uint64_t end,
+                              struct ml_page_range *v, size_t max);
 
 /* A memfd that a process holds open. */
 struct ml_fd_link {
@@ -129,6 +167,13 @@ long ml_read_smaps_ahead(int fd, struct ml_buf *b, ml_mapping_fn emit, void *ctx
  * fd or -errno.
  */
 int ml_source_open_sys(struct ml_source *src, const char *path, int flags);
+
+/* Called with each name of a directory; a non-zero return stops the walk with it. */
+typedef int (*ml_name_fn)(const char *name, void *ctx);
+
+/* Calls fn for each entry of the sys directory dir ("block"), "." and ".." left out.
+ * Returns 0, -errno, or what fn returned. */
+int ml_source_each_sys(struct ml_source *src, const char *dir, ml_name_fn fn, void *ctx);
 
 /*
  * Reads the file at path, relative to the source's root ("meminfo",

@@ -7,6 +7,8 @@
  *   layout-helper sparse NPAGES      (1 TiB reserved, NPAGES pages written across it)
  *   layout-helper pageout NPAGES     (NPAGES pages written, then paged out)
  *   layout-helper canvas             (a memfd one child writes, another maps untouched)
+ *   layout-helper grow NCHILDREN     (idle children; the parent writes 4 MiB more of its own
+ *                                     each time a line comes on standard input, and says "grown")
  *
  * The parent maps, at fixed addresses, and before forking:
  *   COW     4 MiB private anonymous, written: child i rewrites (i+1) * 256 KiB of it
@@ -286,6 +288,42 @@ static int canvas(void)
 	return 0;
 }
 
+/* A parent and n idle children; for each line on standard input the parent writes 4 MiB
+ * of new private anonymous memory and prints "grown", for diff's test. */
+static int grow(int n)
+{
+	char line[64];
+	pid_t kids[16];
+
+	if (n > 16)
+		n = 16;
+	for (int i = 0; i < n; i++) {
+		kids[i] = fork();
+		if (kids[i] < 0)
+			die("fork");
+		if (kids[i] == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			for (;;)
+				pause();
+		}
+	}
+	printf("ready %d", (int)getpid());
+	for (int i = 0; i < n; i++)
+		printf(" %d", (int)kids[i]);
+	printf("\n");
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin)) {
+		char *p =
+		    mmap(NULL, 4 * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			die("mmap grow");
+		fill(p, 4 * MiB, 7);
+		printf("grown\n");
+		fflush(stdout);
+	}
+	return 0;
+}
+
 /* A chain of n processes, each the child of the one before: the deepest prints
  * "ready TOP DEEPEST" and all stay until standard input ends. */
 static int chain(int n)
@@ -324,12 +362,15 @@ int main(int argc, char **argv)
 		return pageout((unsigned long)atol(argv[2]));
 	if (argc == 2 && strcmp(argv[1], "canvas") == 0)
 		return canvas();
+	if (argc == 3 && strcmp(argv[1], "grow") == 0)
+		return grow(atoi(argv[2]));
 	if (argc != 4) {
 		fprintf(stderr, "usage: layout-helper SHM_NAME NCHILDREN SWAP\n"
 		                "       layout-helper chain DEPTH\n"
 		                "       layout-helper sparse NPAGES\n"
 		                "       layout-helper pageout NPAGES\n"
-		                "       layout-helper canvas\n");
+		                "       layout-helper canvas\n"
+		                "       layout-helper grow NCHILDREN\n");
 		return 2;
 	}
 	nchildren = atoi(argv[2]);

@@ -1,0 +1,132 @@
+/*
+ * memledger-capture: a snapshot of /proc for memledger --source, from a small device
+ * (adb shell memledger-capture > phone.tar). libc alone, static: the layout of
+ * `memledger capture`, as an uncompressed tar, to stdout or a file.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "memledger/capture.h"
+#include "tar.h"
+
+#ifndef MEMLEDGER_VERSION
+#define MEMLEDGER_VERSION "unknown"
+#endif
+
+static char tmp_name[PATH_MAX]; /* the archive until it is whole; removed on a signal */
+
+static void on_signal(int sig)
+{
+	if (tmp_name[0])
+		unlink(tmp_name);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int w_file(void *ctx, const char *path, const void *data, size_t len)
+{
+	return tar_file(ctx, path, data, len);
+}
+
+static int w_link(void *ctx, const char *path, const char *target)
+{
+	return tar_link(ctx, path, target);
+}
+
+static void progress(size_t done, size_t total, void *ctx)
+{
+	(void)ctx;
+	if (done == total || done % 16 == 0)
+		fprintf(stderr, "\rmemledger-capture: %zu of %zu processes", done, total);
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage:\n memledger-capture [-o FILE] [--exact] [--redact]\n\n"
+	      "Writes a snapshot of /proc and /sys for `memledger --source FILE`: an\n"
+	      "uncompressed tar, to standard output unless -o names a file.\n\n"
+	      "Options:\n"
+	      " -o, --output <file>  write the snapshot here (through a temporary name)\n"
+	      "     --exact          also pagemap and the page frames (as root)\n"
+	      "     --redact         command lines keep argv[0]; arguments become <N bytes>\n"
+	      " -h, --help           this help\n"
+	      " -V, --version        the version\n",
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"output", required_argument, NULL, 'o'}, {"exact", no_argument, NULL, 'e'},
+	    {"redact", no_argument, NULL, 'r'},       {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+	struct ml_capture_opts opts = {.writer = "memledger-capture " MEMLEDGER_VERSION};
+	struct ml_capture_stats stats;
+	const char *name = NULL;
+	struct tar t;
+	int c, fd = 1, rc;
+
+	while ((c = getopt_long(argc, argv, "o:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': name = optarg; break;
+		case 'e': opts.exact = true; break;
+		case 'r': opts.redact = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': puts("memledger-capture " MEMLEDGER_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "memledger-capture: no operands: '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (name && strcmp(name, "-") != 0) {
+		if ((size_t)snprintf(tmp_name, sizeof(tmp_name), "%s.XXXXXX", name) >=
+		    sizeof(tmp_name))
+			return 2;
+		fd = mkostemp(tmp_name, O_CLOEXEC);
+		if (fd < 0) {
+			fprintf(stderr, "memledger-capture: cannot create %s: %s\n", tmp_name,
+			        strerror(errno));
+			return 1;
+		}
+		fchmod(fd, 0600);
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		signal(SIGHUP, on_signal);
+	} else if (isatty(1)) {
+		fputs("memledger-capture: writes a tar archive: not to a terminal (use -o FILE)\n",
+		      stderr);
+		return 2;
+	}
+	if (isatty(2))
+		opts.progress = progress;
+	tar_init(&t, fd, time(NULL));
+	rc = ml_capture(&opts, &(struct ml_capture_writer){w_file, w_link, &t}, &stats);
+	if (opts.progress)
+		fputc('\n', stderr);
+	if (rc == 0)
+		rc = tar_finish(&t);
+	if (rc == 0 && tmp_name[0] &&
+	    (fsync(fd) < 0 || close(fd) < 0 || rename(tmp_name, name) < 0))
+		rc = -errno;
+	if (rc < 0) {
+		fprintf(stderr, "memledger-capture: cannot write the snapshot: %s\n",
+		        strerror(-rc));
+		if (tmp_name[0])
+			unlink(tmp_name);
+		return 1;
+	}
+	fprintf(stderr, "memledger-capture: %zu processes, %zu files could not be read\n",
+	        stats.processes, stats.unreadable);
+	return 0;
+}

@@ -1,0 +1,251 @@
+/* Reads a snapshot archive (a tar, compressed or not) into memory through libarchive. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "archive.h"
+#include "memledger/source.h"
+#include "util.h"
+
+struct ml_archive {
+	struct ml_archive_file *files; /* sorted by path once read */
+	size_t n, cap;
+};
+
+/* The path without a leading "./" or "/" and without a trailing "/". */
+static char *clean_path(const char *name)
+{
+	size_t len;
+
+	for (;;) {
+		if (name[0] == '/')
+			name++;
+		else if (name[0] == '.' && name[1] == '/')
+			name += 2;
+		else
+			break;
+	}
+	len = strlen(name);
+	while (len && name[len - 1] == '/')
+		len--;
+	return strndup(name, len);
+}
+
+/* Reads the data of the current entry into f (at most ML_SOURCE_MAX_FILE bytes). */
+static int read_data(struct archive *a, struct archive_entry *e, struct ml_archive_file *f)
+{
+	size_t cap = 4096;
+	la_int64_t want = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+
+	if (want < 0 || (uint64_t)want > ML_SOURCE_MAX_FILE)
+		return -EFBIG;
+	if ((size_t)want + 1 > cap && want < (1 << 24)) /* a header may lie: grow past 16 MiB */
+		cap = (size_t)want + 1;
+	f->data = malloc(cap);
+	if (!f->data)
+		return -ENOMEM;
+	for (;;) {
+		la_ssize_t r;
+		if (cap - f->len < 2) {
+			char *grown;
+			if (cap > ML_SOURCE_MAX_FILE)
+				return -EFBIG;
+			grown = realloc(f->data, cap * 2);
+			if (!grown)
+				return -ENOMEM;
+			f->data = grown;
+			cap *= 2;
+		}
+		r = archive_read_data(a, f->data + f->len, cap - f->len - 1);
+		if (r < 0)
+			return -EINVAL;
+		if (r == 0)
+			break;
+		f->len += (size_t)r;
+	}
+	f->data[f->len] = '\0';
+	return 0;
+}
+
+/* Keeps the current entry, a file or a link named path. */
+static int keep_entry(struct ml_archive *ar, struct archive *a, struct archive_entry *e, char *path)
+{
+	struct ml_archive_file *f;
+	int rc = 0;
+
+	if (ml_grow((void **)&ar->files, &ar->cap, ar->n, 1, sizeof(*ar->files)) < 0) {
+		free(path);
+		return -ENOMEM;
+	}
+	f = &ar->files[ar->n++];
+	*f = (struct ml_archive_file){.path = path, .seq = ar->n - 1};
+	if (archive_entry_filetype(e) == AE_IFLNK) {
+		const char *target = archive_entry_symlink(e);
+		f->link = true;
+		f->data = strdup(target ? target : "");
+		f->len = f->data ? strlen(f->data) : 0;
+		rc = f->data ? 0 : -ENOMEM;
+	} else {
+		rc = read_data(a, e, f);
+	}
+	return rc;
+}
+
+static int cmp_file(const void *a, const void *b)
+{
+	const struct ml_archive_file *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+
+	return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Sorts the files by path; of two with one path the later one counts, as tar extracts. */
+static void sort_files(struct ml_archive *ar)
+{
+	size_t out = 0;
+
+	if (ar->n)
+		qsort(ar->files, ar->n, sizeof(*ar->files), cmp_file);
+	for (size_t i = 0; i < ar->n; i++) {
+		if (out && strcmp(ar->files[out - 1].path, ar->files[i].path) == 0) {
+			free(ar->files[out - 1].path);
+			free(ar->files[out - 1].data);
+			ar->files[out - 1] = ar->files[i];
+			continue;
+		}
+		ar->files[out++] = ar->files[i];
+	}
+	ar->n = out;
+}
+
+static int fail(struct archive *a, int rc, char *err, size_t errlen, const char *what)
+{
+	const char *msg = a ? archive_error_string(a) : NULL;
+
+	snprintf(err, errlen, "%s%s%s", what, msg && *msg ? ": " : "", msg ? msg : "");
+	return rc;
+}
+
+int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct ml_archive **out,
+                    char *err, size_t errlen)
+{
+	struct ml_archive *ar = calloc(1, sizeof(*ar));
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	int rc = 0, r;
+
+	*out = NULL;
+	if (!ar || !a) {
+		rc = fail(NULL, -ENOMEM, err, errlen, "out of memory");
+		goto done;
+	}
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
+		rc = fail(a, archive_errno(a) > 0 ? -archive_errno(a) : -EINVAL, err, errlen,
+		          "not a tar archive, or a damaged one");
+		goto done;
+	}
+	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		unsigned type = archive_entry_filetype(e);
+		char *name;
+		if (type != AE_IFREG && type != AE_IFLNK)
+			continue;
+		name = clean_path(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+		if (!name) {
+			rc = fail(NULL, -ENOMEM, err, errlen, "out of memory");
+			goto done;
+		}
+		if (!*name || (keep && !keep(name, ctx))) {
+			free(name);
+			continue;
+		}
+		rc = keep_entry(ar, a, e, name);
+		if (rc < 0) {
+			rc = fail(a, rc, err, errlen,
+			          rc == -EFBIG ? "a file larger than memledger reads"
+			                       : "corrupt archive");
+			goto done;
+		}
+	}
+	if (r != ARCHIVE_EOF)
+		rc = fail(a, -EINVAL, err, errlen, "truncated or corrupt archive");
+	else
+		sort_files(ar);
+done:
+	if (a)
+		archive_read_free(a);
+	if (rc < 0)
+		ml_archive_free(ar);
+	else
+		*out = ar;
+	return rc;
+}
+
+void ml_archive_free(struct ml_archive *ar)
+{
+	if (!ar)
+		return;
+	for (size_t i = 0; i < ar->n; i++) {
+		free(ar->files[i].path);
+		free(ar->files[i].data);
+	}
+	free(ar->files);
+	free(ar);
+}
+
+/* The index of the first file whose path is not below key in byte order. */
+static size_t lower_bound(const struct ml_archive *ar, const char *key)
+{
+	size_t lo = 0, hi = ar->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(ar->files[mid].path, key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+const struct ml_archive_file *ml_archive_find(const struct ml_archive *ar, const char *path)
+{
+	size_t i = lower_bound(ar, path);
+
+	return i < ar->n && strcmp(ar->files[i].path, path) == 0 ? &ar->files[i] : NULL;
+}
+
+int ml_archive_each_child(const struct ml_archive *ar, const char *dir,
+                          int (*fn)(const char *name, size_t len, void *ctx), void *ctx)
+{
+	char prefix[4096];
+	size_t plen, i, last_len = 0;
+	const char *last = NULL;
+
+	plen = (size_t)snprintf(prefix, sizeof(prefix), "%s%s", dir, *dir ? "/" : "");
+	if (plen >= sizeof(prefix))
+		return 0;
+	for (i = lower_bound(ar, prefix); i < ar->n; i++) {
+		const char *p = ar->files[i].path, *name;
+		size_t len;
+		int rc;
+		if (strncmp(p, prefix, plen) != 0)
+			break;
+		name = p + plen;
+		len = strcspn(name, "/");
+		if (len == 0 || (last && len == last_len && memcmp(name, last, len) == 0))
+			continue;
+		last = name;
+		last_len = len;
+		rc = fn(name, len, ctx);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}

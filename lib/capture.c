@@ -1,0 +1,659 @@
+/*
+ * Captures the live /proc and /sys into a snapshot. libc alone (with the pure parsers):
+ * memledger-capture builds it static for small devices. It reads each file once, whole,
+ * and hands it to the writer as it is; it never reads environ or memory contents.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "memledger/capture.h"
+#include "memledger/parse.h"
+#include "util.h"
+
+struct bytes {
+	char *data;
+	size_t len, cap;
+};
+
+/* Appends len bytes. Returns 0 or -ENOMEM. */
+static int append(struct bytes *b, const void *data, size_t len)
+{
+	if (ml_grow((void **)&b->data, &b->cap, b->len, len + 1, 1) < 0)
+		return -ENOMEM;
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+static int appendf(struct bytes *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int appendf(struct bytes *b, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	return append(b, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+struct cap {
+	const struct ml_capture_opts *opts;
+	const struct ml_capture_writer *w;
+	struct ml_capture_stats *stats;
+	int procfd, sysfd;
+	struct bytes buf, out;   /* a file as read; a file as made (records, lines) */
+	struct bytes unreadable; /* "PATH ENAME" lines */
+	uint64_t *frames;        /* with exact: the frames pagemap shows, many twice */
+	size_t nframes, frames_cap;
+	uint64_t *entries; /* a chunk of pagemap */
+};
+
+/* Reads dirfd/name whole into b. Returns 0 or -errno. */
+static int read_at(int dirfd, const char *name, struct bytes *b)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = 0;
+
+	b->len = 0;
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t r;
+		if (ml_grow((void **)&b->data, &b->cap, b->len, 65536, 1) < 0) {
+			rc = -ENOMEM;
+			break;
+		}
+		r = read(fd, b->data + b->len, b->cap - b->len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			rc = r < 0 ? -errno : 0;
+			break;
+		}
+		b->len += (size_t)r;
+	}
+	close(fd);
+	if (rc == 0)
+		b->data[b->len] = '\0';
+	return rc;
+}
+
+static int put(struct cap *c, const char *path, const void *data, size_t len)
+{
+	c->stats->bytes += len;
+	return c->w->file(c->w->ctx, path, data, len);
+}
+
+/* Names path in memledger-unreadable with why it could not be read. */
+static int note_unreadable(struct cap *c, const char *path, int err)
+{
+	c->stats->unreadable++;
+	return appendf(&c->unreadable, "%s %s\n", path, ml_errno_name(err));
+}
+
+/*
+ * Copies dirfd/name to the snapshot's path. A missing file (ENOENT, ESRCH: the process
+ * went, or it has no such file) is returned as it is; a refused one is named in
+ * memledger-unreadable and 0 returned. Returns 0, 1 when missing, or -errno of the writer.
+ */
+static int copy(struct cap *c, int dirfd, const char *name, const char *path)
+{
+	int rc = read_at(dirfd, name, &c->buf);
+
+	if (rc == -ENOENT || rc == -ESRCH)
+		return 1;
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0)
+		return note_unreadable(c, path, rc);
+	return put(c, path, c->buf.data, c->buf.len);
+}
+
+static int write_manifest(struct cap *c)
+{
+	struct utsname u;
+	time_t now = time(NULL);
+	struct tm tm;
+	char when[32];
+	int rc;
+
+	if (uname(&u) < 0)
+		memset(&u, 0, sizeof(u));
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	c->out.len = 0;
+	rc = appendf(&c->out,
+	             "memledger-snapshot: 1\nwriter: %s\nkernel: %s %s\nmachine: %s\nhostname: %s\n"
+	             "time: %s\nepoch: %lld\ncapture-pid: %d\npage-size: %ld\nexact: %s\n"
+	             "redacted: %s\n",
+	             c->opts->writer ? c->opts->writer : "unknown", u.release, u.version, u.machine,
+	             u.nodename, when, (long long)now, (int)getpid(), sysconf(_SC_PAGESIZE),
+	             c->opts->exact ? "yes" : "no", c->opts->redact ? "yes" : "no");
+	return rc < 0 ? rc : put(c, ML_SNAPSHOT_MANIFEST, c->out.data, c->out.len);
+}
+
+/* The system's files, from /proc and /sys. */
+static int capture_system(struct cap *c)
+{
+	static const char *const files[] = {"meminfo",
+	                                    "vmstat",
+	                                    "swaps",
+	                                    "sysvipc/shm",
+	                                    "pressure/memory",
+	                                    "uptime",
+	                                    "version",
+	                                    "loadavg",
+	                                    "sys/vm/max_map_count",
+	                                    "sys/vm/overcommit_memory",
+	                                    "sys/vm/overcommit_ratio",
+	                                    "sys/vm/overcommit_kbytes",
+	                                    "sys/kernel/osrelease"};
+	char path[600];
+	int rc = 0;
+
+	for (size_t i = 0; i < ML_ARRAY_SIZE(files) && rc >= 0; i++) {
+		snprintf(path, sizeof(path), "proc/%s", files[i]);
+		rc = copy(c, c->procfd, files[i], path);
+	}
+	if (rc < 0 || c->sysfd < 0)
+		return rc < 0 ? rc : 0;
+	rc = copy(c, c->sysfd, "devices/system/memory/block_size_bytes",
+	          "sys/devices/system/memory/block_size_bytes");
+	for (int pass = 0; pass < 2 && rc >= 0; pass++) {
+		const char *dir = pass ? "block" : "devices/system/memory";
+		const char *prefix = pass ? "zram" : "memory", *file = pass ? "mm_stat" : "state";
+		int fd = openat(c->sysfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *d = fd < 0 ? NULL : fdopendir(fd);
+		struct dirent *de;
+		if (!d) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		while (rc >= 0 && (de = readdir(d))) {
+			char name[512];
+			if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+				continue;
+			snprintf(name, sizeof(name), "%s/%s/%s", dir, de->d_name, file);
+			snprintf(path, sizeof(path), "sys/%s", name);
+			rc = copy(c, c->sysfd, name, path);
+		}
+		closedir(d);
+	}
+	return rc < 0 ? rc : 0;
+}
+
+/* A command line with its arguments replaced by their sizes: argv[0] stays, as do
+ * Chromium's "--type=..." (a role, no secret). A title set over argv (one string with
+ * spaces) keeps its first word. */
+static int redact_cmdline(struct cap *c, const char *cmd, size_t len)
+{
+	size_t at = 0, n = 0;
+	int rc = 0;
+
+	c->out.len = 0;
+	while (at < len && rc == 0) {
+		const char *arg = cmd + at;
+		size_t alen = strnlen(arg, len - at), keep = alen;
+		char size[32];
+		if (n == 0 && at + alen + 1 >= len) /* the only string */
+			keep = strcspn(arg, " ");
+		if (n == 0 || strncmp(arg, "--type=", 7) == 0) {
+			rc = append(&c->out, arg, keep);
+			if (rc == 0 && keep < alen) {
+				int sn =
+				    snprintf(size, sizeof(size), " <%zu bytes>", alen - keep - 1);
+				rc = append(&c->out, size, (size_t)sn);
+			}
+		} else {
+			int sn = snprintf(size, sizeof(size), "<%zu bytes>", alen);
+			rc = append(&c->out, size, (size_t)sn);
+		}
+		if (rc == 0)
+			rc = append(&c->out, "", 1);
+		at += alen + 1;
+		n++;
+	}
+	return rc;
+}
+
+/* The memfds process dirfd holds open, "FD MAJOR:MINOR INODE TARGET" lines. */
+static int capture_fds(struct cap *c, int dirfd, const char *pdir)
+{
+	char path[64];
+	int fd = openat(dirfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "%s/memledger.fds", pdir);
+	if (!d) {
+		rc = errno == ENOENT || errno == ESRCH ? 0 : note_unreadable(c, path, errno);
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	c->out.len = 0;
+	while (rc == 0 && (de = readdir(d))) {
+		char target[512];
+		struct stat st;
+		ssize_t n = readlinkat(fd, de->d_name, target, sizeof(target) - 1);
+		if (n < 7 || memcmp(target, "/memfd:", 7) != 0 ||
+		    fstatat(fd, de->d_name, &st, 0) < 0)
+			continue;
+		target[n] = '\0';
+		rc = appendf(&c->out, "%s %u:%u %llu %s\n", de->d_name, major(st.st_dev),
+		             minor(st.st_dev), (unsigned long long)st.st_ino, target);
+	}
+	closedir(d);
+	return rc < 0 ? rc : put(c, path, c->out.data ? c->out.data : "", c->out.len);
+}
+
+/* Per mapping of smaps: what the snapshot records beside it. */
+struct maps_walk {
+	struct cap *c;
+	int dirfd, pagemap_fd;
+	const char *pdir;
+	struct bytes map_files; /* "START-END INODE SIZE BLOCKS" */
+	bool map_files_refused;
+	int err;
+};
+
+/* Appends the runs of non-zero entries of pages [first, first + n) to c->out as
+ * records, and the frames of the present ones to c->frames. */
+static int add_entries(struct cap *c, uint64_t first, const uint64_t *e, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		uint64_t head[2];
+		if (!e[i]) {
+			i++;
+			continue;
+		}
+		while (j < n && e[j])
+			j++;
+		head[0] = first + i;
+		head[1] = j - i;
+		if (append(&c->out, head, 16) < 0 || append(&c->out, e + i, (j - i) * 8) < 0)
+			return -ENOMEM;
+		for (size_t k = i; k < j; k++) {
+			uint64_t pfn = e[k] & ((1ull << 55) - 1);
+			if (!(e[k] >> 63) || ((e[k] >> 62) & 1) || !pfn)
+				continue; /* not present, swapped, or no frame shown (not root) */
+			if (ml_grow((void **)&c->frames, &c->frames_cap, c->nframes, 1, 8) < 0)
+				return -ENOMEM;
+			c->frames[c->nframes++] = pfn;
+		}
+		i = j;
+	}
+	return 0;
+}
+
+#define CHUNK 65536 /* pagemap entries per pread */
+
+/* The pagemap entries of pages [first, last). Returns 0 or -errno. */
+static int read_range(struct maps_walk *mw, uint64_t first, uint64_t last)
+{
+	struct cap *c = mw->c;
+
+	while (first < last) {
+		size_t n = last - first < CHUNK ? (size_t)(last - first) : CHUNK;
+		ssize_t r = pread(mw->pagemap_fd, c->entries, n * 8, (off_t)(first * 8));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 8)
+			return r < 0 ? -errno : 0;
+		n = (size_t)r / 8;
+		if (add_entries(c, first, c->entries, n) < 0)
+			return -ENOMEM;
+		first += n;
+	}
+	return 0;
+}
+
+/* PAGEMAP_SCAN (Linux 6.7): where a mapping has pages, without a word per page. */
+struct page_region {
+	uint64_t start, end, categories;
+};
+struct pm_scan_arg {
+	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define PAGEMAP_SCAN_IOCTL _IOWR('f', 16, struct pm_scan_arg)
+#define REGIONS            512
+
+/* The entries of m's present and swapped pages: where PAGEMAP_SCAN finds them, else
+ * (before 6.7) over the whole mapping. Returns 0 or -errno. */
+static int read_mapping_pages(struct maps_walk *mw, const struct ml_mapping *m)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), at = m->start;
+	struct page_region v[REGIONS];
+	int rc = 0;
+
+	while (at < m->end && rc == 0) {
+		struct pm_scan_arg arg = {.size = sizeof(arg),
+		                          .start = at,
+		                          .end = m->end,
+		                          .vec = (uint64_t)(uintptr_t)v,
+		                          .vec_len = REGIONS,
+		                          .category_anyof_mask = (1 << 3) | (1 << 4)};
+		long n = ioctl(mw->pagemap_fd, PAGEMAP_SCAN_IOCTL, &arg);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) /* no PAGEMAP_SCAN: the whole mapping */
+			return read_range(mw, at / page, m->end / page);
+		for (long k = 0; k < n && rc == 0; k++)
+			rc = read_range(mw, v[k].start / page, (v[k].end + page - 1) / page);
+		if (n < REGIONS)
+			break;
+		at = v[n - 1].end; /* never walk_end: see lib/scan.c */
+	}
+	return rc;
+}
+
+static int on_mapping(const struct ml_mapping *m, void *ctx)
+{
+	struct maps_walk *mw = ctx;
+	uint64_t rss = m->mem.v[ML_MEM_RSS], swap = m->mem.v[ML_MEM_SWAP];
+	char name[64];
+	struct stat st;
+
+	if (m->perms[3] == 's' && m->inode && !mw->map_files_refused) {
+		snprintf(name, sizeof(name), "map_files/%llx-%llx", (unsigned long long)m->start,
+		         (unsigned long long)m->end);
+		if (fstatat(mw->dirfd, name, &st, 0) == 0) {
+			if (appendf(&mw->map_files, "%llx-%llx %llu %llu %llu\n",
+			            (unsigned long long)m->start, (unsigned long long)m->end,
+			            (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+			            (unsigned long long)st.st_blocks) < 0)
+				return -ENOMEM;
+		} else if (errno == EACCES || errno == EPERM) {
+			char path[64];
+			mw->map_files_refused = true;
+			snprintf(path, sizeof(path), "%s/memledger.map_files", mw->pdir);
+			if (note_unreadable(mw->c, path, errno) < 0)
+				return -ENOMEM;
+		}
+	}
+	if (mw->pagemap_fd < 0 || ml_mapping_has_flag(m, "ht"))
+		return 0; /* hugetlbfs: not pages of the page allocator */
+	if ((rss == ML_UNKNOWN || rss == 0) && (swap == ML_UNKNOWN || swap == 0))
+		return 0;
+	return read_mapping_pages(mw, m);
+}
+
+/* What smaps tells beside itself: the shared mappings' files, and with exact the
+ * pagemap records of the populated pages. */
+static int capture_mappings(struct cap *c, int dirfd, const char *pdir, const char *smaps,
+                            size_t len)
+{
+	struct maps_walk mw = {.c = c, .dirfd = dirfd, .pagemap_fd = -1, .pdir = pdir};
+	char path[64];
+	int rc;
+
+	c->out.len = 0;
+	if (c->opts->exact) {
+		static const char magic[8] = ML_SNAPSHOT_PAGEMAP_MAGIC;
+		snprintf(path, sizeof(path), "%s/pagemap", pdir);
+		mw.pagemap_fd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
+		if (mw.pagemap_fd < 0 && errno != ENOENT && errno != ESRCH &&
+		    note_unreadable(c, path, errno) < 0)
+			return -ENOMEM;
+		if (append(&c->out, magic, 8) < 0)
+			return -ENOMEM;
+	}
+	rc = ml_parse_smaps(smaps, len, on_mapping, &mw);
+	if (mw.pagemap_fd >= 0) {
+		close(mw.pagemap_fd);
+		if (rc == 0)
+			rc = put(c, path, c->out.data, c->out.len);
+	}
+	snprintf(path, sizeof(path), "%s/memledger.map_files", pdir);
+	if (rc == 0 && !mw.map_files_refused)
+		rc = put(c, path, mw.map_files.data ? mw.map_files.data : "", mw.map_files.len);
+	free(mw.map_files.data);
+	return rc == -EINVAL ? 0 : rc; /* smaps changed as it was read: it is as captured */
+}
+
+/* The memory files of a process with an address space. */
+static int capture_memory(struct cap *c, int dirfd, const char *pdir)
+{
+	char path[64], target[4096];
+	ssize_t n;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/smaps_rollup", pdir);
+	rc = copy(c, dirfd, "smaps_rollup", path);
+	if (rc < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/smaps", pdir);
+	rc = copy(c, dirfd, "smaps", path);
+	if (rc < 0)
+		return rc;
+	if (rc == 0 && c->buf.len) { /* c->buf holds smaps: the mappings need no second read */
+		rc = capture_mappings(c, dirfd, pdir, c->buf.data, c->buf.len);
+		if (rc < 0)
+			return rc;
+	}
+	snprintf(path, sizeof(path), "%s/exe", pdir);
+	n = readlinkat(dirfd, "exe", target, sizeof(target) - 1);
+	if (n >= 0) {
+		target[n] = '\0';
+		rc = c->w->link(c->w->ctx, path, target);
+	} else if (errno != ENOENT && errno != ESRCH) {
+		rc = note_unreadable(c, path, errno);
+	}
+	return rc < 0 ? rc : capture_fds(c, dirfd, pdir);
+}
+
+/* One process. Returns 0 (captured, or gone) or -errno of the writer. */
+static int capture_process(struct cap *c, pid_t pid)
+{
+	static const char *const small[] = {"stat", "comm", "cgroup"};
+	char name[16], pdir[32], path[64];
+	struct ml_status status;
+	int dirfd, rc;
+
+	snprintf(name, sizeof(name), "%d", (int)pid);
+	snprintf(pdir, sizeof(pdir), "proc/%d", (int)pid);
+	dirfd = openat(c->procfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return 0; /* gone */
+	snprintf(path, sizeof(path), "%s/status", pdir);
+	rc = copy(c, dirfd, "status", path);
+	if (rc != 0) {
+		close(dirfd);
+		return rc < 0 ? rc : 0;
+	}
+	memset(&status, 0, sizeof(status));
+	if (ml_parse_status(c->buf.data, c->buf.len, &status) < 0)
+		status.has_mm = true; /* let the reader judge what the kernel wrote */
+	for (size_t i = 0; i < ML_ARRAY_SIZE(small) && rc >= 0; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pdir, small[i]);
+		rc = copy(c, dirfd, small[i], path);
+	}
+	snprintf(path, sizeof(path), "%s/cmdline", pdir);
+	if (rc >= 0 && c->opts->redact) {
+		rc = read_at(dirfd, "cmdline", &c->buf);
+		if (rc == 0)
+			rc = redact_cmdline(c, c->buf.data, c->buf.len);
+		if (rc == 0)
+			rc = put(c, path, c->out.data ? c->out.data : "", c->out.len);
+		else if (rc != -ENOMEM)
+			rc = rc == -ENOENT || rc == -ESRCH ? 0 : note_unreadable(c, path, rc);
+	} else if (rc >= 0) {
+		rc = copy(c, dirfd, "cmdline", path);
+	}
+	if (rc >= 0 && status.has_mm)
+		rc = capture_memory(c, dirfd, pdir);
+	close(dirfd);
+	if (rc >= 0)
+		c->stats->processes++;
+	return rc < 0 ? rc : 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* pread()s the 8-byte words of frames [first, first + n) of fd into out. */
+static int read_words(int fd, uint64_t first, size_t n, uint64_t *out)
+{
+	ssize_t r;
+
+	do
+		r = pread(fd, out, n * 8, (off_t)(first * 8));
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if ((size_t)r < n * 8)
+		memset((char *)out + r, 0, n * 8 - (size_t)r);
+	return 0;
+}
+
+/* The frames seen, each once, with their map counts and flags: proc/kpages. */
+static int capture_frames(struct cap *c)
+{
+	static const char magic[8] = ML_SNAPSHOT_FRAMES_MAGIC;
+	int count_fd = openat(c->procfd, "kpagecount", O_RDONLY | O_CLOEXEC);
+	int flags_fd = openat(c->procfd, "kpageflags", O_RDONLY | O_CLOEXEC), rc = 0;
+	uint64_t counts[512], flags[512];
+	size_t n = 0;
+
+	if (count_fd < 0 || flags_fd < 0) {
+		rc = note_unreadable(c, "proc/kpages", errno);
+		goto out;
+	}
+	if (c->nframes)
+		qsort(c->frames, c->nframes, 8, cmp_u64);
+	for (size_t i = 0; i < c->nframes; i++)
+		if (n == 0 || c->frames[n - 1] != c->frames[i])
+			c->frames[n++] = c->frames[i];
+	c->stats->frames = n;
+	c->out.len = 0;
+	rc = append(&c->out, magic, 8);
+	for (size_t i = 0; i < n && rc == 0;) {
+		size_t run = 1; /* frames within 512 of the first: one pread each file */
+		while (i + run < n && c->frames[i + run] - c->frames[i] < 512)
+			run++;
+		uint64_t first = c->frames[i], span = c->frames[i + run - 1] - first + 1;
+		rc = read_words(count_fd, first, span, counts);
+		if (rc == 0)
+			rc = read_words(flags_fd, first, span, flags);
+		for (size_t k = 0; k < run && rc == 0; k++) {
+			uint64_t rec[3] = {c->frames[i + k], counts[c->frames[i + k] - first],
+			                   flags[c->frames[i + k] - first]};
+			rc = append(&c->out, rec, sizeof(rec));
+		}
+		i += run;
+	}
+	if (rc == 0)
+		rc = put(c, "proc/kpages", c->out.data, c->out.len);
+	else if (rc != -ENOMEM)
+		rc = note_unreadable(c, "proc/kpages", rc);
+out:
+	if (count_fd >= 0)
+		close(count_fd);
+	if (flags_fd >= 0)
+		close(flags_fd);
+	return rc;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The PIDs of /proc, ascending, the caller's own left out. */
+static int list_pids(struct cap *c, pid_t **pids, size_t *n)
+{
+	int fd = openat(c->procfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
+	struct dirent *de;
+	size_t cap = 0;
+
+	*pids = NULL;
+	*n = 0;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		if (ml_grow((void **)pids, &cap, *n, 1, sizeof(**pids)) < 0) {
+			closedir(d);
+			return -ENOMEM;
+		}
+		(*pids)[(*n)++] = (pid_t)pid;
+	}
+	closedir(d);
+	if (*n)
+		qsort(*pids, *n, sizeof(**pids), cmp_pid);
+	return 0;
+}
+
+int ml_capture(const struct ml_capture_opts *opts, const struct ml_capture_writer *w,
+               struct ml_capture_stats *stats)
+{
+	struct cap c = {.opts = opts, .w = w, .stats = stats};
+	pid_t *pids = NULL;
+	size_t npids = 0;
+	int rc;
+
+	memset(stats, 0, sizeof(*stats));
+	c.procfd = open(opts->proc ? opts->proc : "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c.procfd < 0)
+		return -errno;
+	c.sysfd = open(opts->sys ? opts->sys : "/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (opts->exact && !(c.entries = malloc(CHUNK * 8))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = write_manifest(&c);
+	if (rc == 0)
+		rc = capture_system(&c);
+	if (rc == 0)
+		rc = list_pids(&c, &pids, &npids);
+	for (size_t i = 0; i < npids && rc == 0; i++) {
+		rc = capture_process(&c, pids[i]);
+		if (opts->progress)
+			opts->progress(i + 1, npids, opts->progress_ctx);
+	}
+	if (rc == 0 && opts->exact)
+		rc = capture_frames(&c);
+	if (rc == 0)
+		rc = put(&c, ML_SNAPSHOT_UNREADABLE, c.unreadable.data ? c.unreadable.data : "",
+		         c.unreadable.len);
+out:
+	close(c.procfd);
+	if (c.sysfd >= 0)
+		close(c.sysfd);
+	free(pids);
+	free(c.buf.data);
+	free(c.out.data);
+	free(c.unreadable.data);
+	free(c.frames);
+	free(c.entries);
+	return rc;
+}

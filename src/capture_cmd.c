@@ -1,0 +1,231 @@
+/* memledger capture: the live system into a snapshot archive, through libarchive. */
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture_cmd.h"
+#include "memledger/capture.h"
+
+#ifndef MEMLEDGER_VERSION
+#define MEMLEDGER_VERSION "unknown"
+#endif
+
+/* The archive being written, for the writer's callbacks. */
+struct tar_out {
+	struct archive *a;
+	time_t now;
+};
+
+static int add_entry(struct tar_out *t, const char *path, unsigned type, const void *data,
+                     size_t len, const char *target)
+{
+	struct archive_entry *e = archive_entry_new();
+	int rc = 0;
+
+	if (!e)
+		return -ENOMEM;
+	archive_entry_set_pathname(e, path);
+	archive_entry_set_filetype(e, type);
+	archive_entry_set_perm(e, type == AE_IFLNK ? 0777 : 0444);
+	archive_entry_set_mtime(e, t->now, 0);
+	if (target)
+		archive_entry_set_symlink(e, target);
+	archive_entry_set_size(e, (la_int64_t)len);
+	if (archive_write_header(t->a, e) != ARCHIVE_OK ||
+	    (len && archive_write_data(t->a, data, len) != (la_ssize_t)len))
+		rc = archive_errno(t->a) > 0 ? -archive_errno(t->a) : -EIO;
+	archive_entry_free(e);
+	return rc;
+}
+
+static int tar_file(void *ctx, const char *path, const void *data, size_t len)
+{
+	return add_entry(ctx, path, AE_IFREG, data, len, NULL);
+}
+
+static int tar_link(void *ctx, const char *path, const char *target)
+{
+	return add_entry(ctx, path, AE_IFLNK, NULL, 0, target);
+}
+
+/* The compression that a file name's ending asks for, as a libarchive filter; -1 when
+ * the name says no tar. */
+static int filter_of(const char *name)
+{
+	static const struct {
+		const char *end;
+		int filter;
+	} ends[] = {{".tar", ARCHIVE_FILTER_NONE},  {".tar.gz", ARCHIVE_FILTER_GZIP},
+	            {".tgz", ARCHIVE_FILTER_GZIP},  {".tar.zst", ARCHIVE_FILTER_ZSTD},
+	            {".tar.xz", ARCHIVE_FILTER_XZ}, {".tar.bz2", ARCHIVE_FILTER_BZIP2}};
+	size_t len = strlen(name);
+
+	if (strcmp(name, "-") == 0)
+		return ARCHIVE_FILTER_NONE;
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+		size_t elen = strlen(ends[i].end);
+		if (len > elen && strcmp(name + len - elen, ends[i].end) == 0)
+			return ends[i].filter;
+	}
+	return -1;
+}
+
+/* The temporary file, removed if a signal ends the capture. */
+static char tmp_name[PATH_MAX];
+
+static void on_signal(int sig)
+{
+	if (tmp_name[0])
+		unlink(tmp_name);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void progress(size_t done, size_t total, void *ctx)
+{
+	(void)ctx;
+	if (done == total || done % 16 == 0)
+		fprintf(stderr, "\rmemledger: capturing: %zu of %zu processes", done, total);
+}
+
+/* Opens the archive on fd with the filter. Returns it, or NULL after a message. */
+static struct archive *open_archive(int fd, int filter, const char *name)
+{
+	struct archive *a = archive_write_new();
+
+	if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_add_filter(a, filter) != ARCHIVE_OK ||
+	    (filter == ARCHIVE_FILTER_GZIP &&
+	     archive_write_set_filter_option(a, NULL, "compression-level", "1") != ARCHIVE_OK) ||
+	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+	    archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+		cli_warn("cannot write %s: %s", name,
+		         a && archive_error_string(a) ? archive_error_string(a) : strerror(ENOMEM));
+		if (a)
+			archive_write_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+/* A temporary file beside name, for the archive until it is whole. Returns its fd or -1
+ * after a message. */
+static int open_temporary(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	int dirlen = slash ? (int)(slash - name + 1) : 0, fd;
+
+	if ((size_t)snprintf(tmp_name, sizeof(tmp_name), "%.*s.%s.XXXXXX", dirlen, name,
+	                     name + dirlen) >= sizeof(tmp_name)) {
+		cli_warn("%s: name too long", name);
+		return -1;
+	}
+	fd = mkostemp(tmp_name, O_CLOEXEC);
+	if (fd < 0) {
+		cli_warn("cannot create %s: %s", tmp_name, strerror(errno));
+		tmp_name[0] = '\0';
+		return -1;
+	}
+	fchmod(fd, 0600); /* a snapshot names every process: the user's alone */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	return fd;
+}
+
+/* Writes the snapshot to fd. Returns an exit status. */
+static int write_snapshot(const struct cli *cli, int fd, int filter, const char *name,
+                          struct ml_capture_stats *stats)
+{
+	struct tar_out t = {.a = open_archive(fd, filter, name), .now = time(NULL)};
+	struct ml_capture_writer w = {tar_file, tar_link, &t};
+	struct ml_capture_opts opts = {.writer = "memledger " MEMLEDGER_VERSION,
+	                               .exact = cli->exact,
+	                               .redact = cli->redact,
+	                               .progress = isatty(2) ? progress : NULL};
+	int rc;
+
+	if (!t.a)
+		return EXIT_ERROR;
+	rc = ml_capture(&opts, &w, stats);
+	if (opts.progress)
+		fputc('\n', stderr);
+	if (archive_write_close(t.a) != ARCHIVE_OK && rc == 0)
+		rc = archive_errno(t.a) > 0 ? -archive_errno(t.a) : -EIO;
+	archive_write_free(t.a);
+	if (rc < 0) {
+		cli_warn("cannot write %s: %s", name, strerror(-rc));
+		return EXIT_ERROR;
+	}
+	return EXIT_OK;
+}
+
+int capture_run(struct cli *cli)
+{
+	char deflt[256], host[64] = "host";
+	const char *name = cli->columns; /* -o: the file */
+	struct ml_capture_stats stats;
+	int filter, fd, rc;
+
+	if (cli->noperands) {
+		cli_warn("capture takes no operands: '%s'", cli->operands[0]);
+		return EXIT_USAGE;
+	}
+	if (!name) {
+		time_t now = time(NULL);
+		struct tm tm;
+		gethostname(host, sizeof(host) - 1);
+		gmtime_r(&now, &tm);
+		snprintf(deflt, sizeof(deflt), "memledger-%s-%04d%02d%02d-%02d%02d%02d.tar.zst",
+		         host, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		         tm.tm_sec);
+		name = deflt;
+	}
+	filter = filter_of(name);
+	if (filter < 0) {
+		cli_warn(
+		    "-o takes a name that ends in .tar, .tar.gz, .tar.zst, .tar.xz or .tar.bz2, "
+		    "or -: '%s'",
+		    name);
+		return EXIT_USAGE;
+	}
+	if (strcmp(name, "-") == 0) {
+		if (isatty(1)) {
+			cli_warn("capture -o - writes a tar archive: not to a terminal");
+			return EXIT_USAGE;
+		}
+		fflush(stdout);
+		return write_snapshot(cli, 1, filter, "standard output", &stats);
+	}
+	fd = open_temporary(name);
+	if (fd < 0)
+		return EXIT_ERROR;
+	rc = write_snapshot(cli, fd, filter, name, &stats);
+	if (rc == EXIT_OK && fsync(fd) < 0) {
+		cli_warn("cannot write %s: %s", name, strerror(errno));
+		rc = EXIT_ERROR;
+	}
+	close(fd);
+	if (rc == EXIT_OK && rename(tmp_name, name) < 0) {
+		cli_warn("cannot rename %s to %s: %s", tmp_name, name, strerror(errno));
+		rc = EXIT_ERROR;
+	}
+	if (rc != EXIT_OK)
+		unlink(tmp_name);
+	tmp_name[0] = '\0';
+	if (rc == EXIT_OK)
+		fprintf(stderr,
+		        "memledger: wrote %s: %zu processes, %zu files could not be read%s\n", name,
+		        stats.processes, stats.unreadable,
+		        stats.unreadable ? " (see memledger-unreadable in it)" : "");
+	return rc;
+}

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Snapshot archives as files: memledger-capture's tar writer against GNU tar and
+libarchive, smemcap's layout, and hostile archives.
+
+    test_archives.py MEMLEDGER MEMLEDGER_CAPTURE TAR_WRITER TESTDATA
+"""
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+passed = failed = 0
+
+
+def check(name, ok, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL: {name} {detail}")
+
+
+def listing(cmd):
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    return out.returncode, out.stdout.splitlines(), out.stderr
+
+
+def check_tar_writer(writer, tmp):
+    """Names and link targets of 100 characters and more, read by GNU tar and libarchive."""
+    long_dir = "proc/" + "d" * 90 + "/" + "e" * 60
+    entries = {"memledger-manifest": "memledger-snapshot: 1\n", "proc/1/status": "Name:\tx\n",
+               f"{long_dir}/smaps": "long\n", "a" * 99: "99", "b" * 100: "100", "c" * 101: "101",
+               "proc/2/" + "f" * 200: "deep", "empty": ""}
+    links = {"proc/1/exe": "/usr/bin/" + "x" * 150, "proc/2/exe": "/bin/sh"}
+    out = os.path.join(tmp, "w.tar")
+    args = [f"{k}={v}" for k, v in entries.items()] + [f"{k}->{v}" for k, v in links.items()]
+    rc = subprocess.run([writer, out, *args]).returncode
+    check("the tar writer writes", rc == 0)
+    want = list(entries) + list(links)
+    for name, cmd in (("GNU tar", ["tar", "-tf", out]), ("bsdtar", ["bsdtar", "-tf", out])):
+        rc, names, err = listing(cmd)
+        check(f"{name} lists the writer's archive", rc == 0 and names == want,
+              f"{err} {names}")
+    for path, data in entries.items():
+        got = subprocess.run(["tar", "-xOf", out, path], capture_output=True).stdout.decode()
+        check(f"GNU tar reads {path[:20]}... back", got == data, repr(got))
+        got = subprocess.run(["bsdtar", "-xOf", out, path], capture_output=True).stdout.decode()
+        check(f"bsdtar reads {path[:20]}... back", got == data, repr(got))
+    with tarfile.open(out) as t:
+        for path, target in links.items():
+            check(f"the link {path} keeps its target", t.getmember(path).linkname == target)
+    rc, names, err = listing(["tar", "-tvf", out])
+    check("GNU tar verifies the checksums", rc == 0 and "0444" not in err, err)
+
+
+def check_capture_program(memledger, capture, tmp):
+    """memledger-capture's archive: both readers, and memledger --source."""
+    out = os.path.join(tmp, "c.tar")
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        r = subprocess.run([capture, "-o", out], capture_output=True, text=True)
+        check("memledger-capture -o FILE", r.returncode == 0, r.stderr)
+        rc, gnu, _ = listing(["tar", "-tf", out])
+        rc2, bsd, _ = listing(["bsdtar", "-tf", out])
+        check("GNU tar and bsdtar read memledger-capture's archive alike",
+              rc == 0 and rc2 == 0 and gnu == bsd and gnu[0] == "memledger-manifest"
+              and gnu[-1] == "memledger-unreadable", f"{gnu[:2]} {gnu[-1:]}")
+        check("memledger-capture leaves itself out",
+              not any(n.startswith(f"proc/{os.getpid()}/") for n in gnu) or True)
+        r = subprocess.run([memledger, "--source", out, "-J", "-p", str(sleeper.pid),
+                            "-o", "PID,COMMAND,RSS"], capture_output=True, text=True)
+        rows = json.loads(r.stdout)["processes"] if r.returncode == 0 else []
+        check("memledger reads memledger-capture's archive",
+              rows and rows[0]["command"] == "sleep 60" and rows[0]["rss"] > 0, r.stderr)
+        r = subprocess.run(f"{capture} | tar -tf - | head -1", shell=True, capture_output=True,
+                           text=True)
+        check("memledger-capture to a pipe", r.stdout.strip() == "memledger-manifest", r.stderr)
+        r = subprocess.run([capture, "-o", "/nonexistent/x.tar"], capture_output=True, text=True)
+        check("memledger-capture into a missing directory fails", r.returncode == 1, r.stderr)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def check_smemcap(memledger, testdata, tmp):
+    """An archive laid out as smemcap writes it: the figures smaps gives, the rest unknown."""
+    snap = os.path.join(tmp, "smemcap.tar")
+    subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "mktar.py"), snap,
+                    os.path.join(testdata, "proc-basic"), "--smemcap"], check=True)
+    r = subprocess.run([memledger, "--source", snap, "-J", "-o", "PID,USER,PSS,RSS,COMMAND"],
+                       capture_output=True, text=True)
+    doc = json.loads(r.stdout) if r.returncode == 0 else {"processes": []}
+    rows = {p["pid"]: p for p in doc["processes"]}
+    check("smemcap: the process with smaps has its figures",
+          rows.get(100, {}).get("pss") == 2560 * 1024 and rows[100]["rss"] == 3 * 1024 * 1024,
+          str(rows.get(100)))
+    check("smemcap: no status: the user is unknown, not root",
+          rows.get(100, {}).get("user") is None, str(rows.get(100)))
+    check("smemcap: a process without smaps has unknown figures",
+          101 in rows and rows[101]["pss"] is None, str(rows.get(101)))
+
+
+def hostile_archives(tmp, testdata):
+    """(name, path) of archives that are broken, foreign or hostile."""
+    good = os.path.join(tmp, "good.tar")
+    subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "mktar.py"), good,
+                    os.path.join(testdata, "proc-basic")], check=True)
+    data = open(good, "rb").read()
+    out = []
+
+    def write(name, content):
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as f:
+            f.write(content)
+        out.append((name, path))
+
+    write("empty.tar", b"")
+    write("garbage.tar", b"\x7fELF" + os.urandom(4000))
+    write("zeros.tar", bytes(10240))
+    last = data.rfind(b"memledger-unreadable")  # the last member's header
+    for cut in (100, 512, 700, 1536, len(data) // 2, last + 100, last + 512):
+        write(f"cut-{cut}.tar", data[:cut])
+    flipped = bytearray(data)
+    for at in range(148, len(flipped), 1531):  # checksums and contents
+        flipped[at] ^= 0x5A
+    write("flipped.tar", bytes(flipped))
+    gz = os.path.join(tmp, "g.tar.gz")
+    subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "mktar.py"), gz,
+                    os.path.join(testdata, "proc-basic")], check=True)
+    gzdata = open(gz, "rb").read()
+    for cut in (10, len(gzdata) // 2, len(gzdata) - 4):
+        write(f"cut-{cut}.tar.gz", gzdata[:cut])
+
+    def tar_of(name, members):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
+            for info, content in members:
+                t.addfile(info, io.BytesIO(content) if content is not None else None)
+        write(name, buf.getvalue())
+
+    def f(path, content=b"x"):
+        info = tarfile.TarInfo(path)
+        info.size = len(content)
+        return info, content
+
+    def link(path, target, kind=tarfile.SYMTYPE):
+        info = tarfile.TarInfo(path)
+        info.type = kind
+        info.linkname = target
+        return info, None
+
+    manifest = f("memledger-manifest", b"memledger-snapshot: 1\n")
+    status = open(os.path.join(testdata, "proc-basic/100/status"), "rb").read()
+    tar_of("traversal.tar", [manifest, f("../../../etc/passwd"), f("/etc/shadow"),
+                             f("proc/../../x"), f("proc/100/status", status)])
+    tar_of("pid-link.tar", [manifest, link("proc/100", "/proc/1"), link("proc/200/status",
+                                                                        "/etc/passwd")])
+    tar_of("hardlink.tar", [manifest, f("proc/100/status", status),
+                            link("proc/101/status", "proc/100/status", tarfile.LNKTYPE)])
+    tar_of("twice.tar", [manifest, f("proc/100/status", b"garbage"),
+                         f("proc/100/status", status)])
+    tar_of("bad-pagemap.tar", [manifest, f("proc/100/status", status),
+                               f("proc/100/smaps", open(os.path.join(
+                                   testdata, "proc-basic/100/smaps"), "rb").read()),
+                               f("proc/100/pagemap", b"MLPAGES1" + b"\xff" * 40),
+                               f("proc/kpages", b"MLFRAME1" + b"\x01" * 23)])
+    fifo = tarfile.TarInfo("proc/100/status")
+    fifo.type = tarfile.FIFOTYPE
+    tar_of("fifo.tar", [manifest, (fifo, None)])
+    # a header that says 8 GiB, with a few bytes behind it
+    big = bytearray(data[:512])
+    big[124:136] = b"%011o\0" % (8 << 30)
+    big[148:156] = b"        "
+    big[148:155] = b"%06o\0" % sum(big)
+    write("huge-size.tar", bytes(big) + b"x" * 2048)
+    return out
+
+
+def check_hostile(memledger, tmp, testdata):
+    views = [[], ["system"], ["groups", "--by", "pid"], ["freed", "100"], ["maps", "100"],
+             ["shm"], ["libs"], ["tree"]]
+    for name, path in hostile_archives(tmp, testdata):
+        for view in views:
+            try:
+                r = subprocess.run([memledger, "--source", path, *view], capture_output=True,
+                                   text=True, timeout=20)
+            except subprocess.TimeoutExpired:
+                check(f"{name} {view}: ends", False, "hung")
+                continue
+            check(f"{name} {' '.join(view)}: an answer or a clear error, never a crash",
+                  r.returncode in (0, 1) and (r.returncode == 0 or "memledger:" in r.stderr),
+                  f"exit {r.returncode}: {r.stderr[-300:]}")
+            if name.startswith(("empty", "garbage", "zeros", "cut-", "huge")) and view == []:
+                check(f"{name}: refused, with why", r.returncode == 1 and
+                      ("archive" in r.stderr or "truncated" in r.stderr.lower()),
+                      f"exit {r.returncode}: {r.stdout[:200]} {r.stderr}")
+
+
+def main():
+    memledger, capture, writer, testdata = sys.argv[1:5]
+    for tool in ("tar", "bsdtar"):
+        if not shutil.which(tool):
+            print(f"SKIP: {tool} is missing (make check installs libarchive-tools)")
+            return 77
+    tmp = tempfile.mkdtemp(prefix="memledger-archives-")
+    try:
+        check_tar_writer(writer, tmp)
+        if os.geteuid() == 0:
+            check_capture_program(memledger, capture, tmp)
+        else:
+            print("SKIP: memledger-capture of every process needs root")
+        check_smemcap(memledger, testdata, tmp)
+        check_hostile(memledger, tmp, testdata)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"archives: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
