@@ -44,7 +44,8 @@ asan-build:
 fuzz:
 	@tools/deps.sh $(CHECK_DEPS)
 	@$(MAKE) --no-print-directory asan-build
-	tests/fuzz.sh $(FUZZ_SECONDS) $(ASAN_BUILD)/tests/fuzz_parse $(ASAN_BUILD)/tests/fuzz_tree
+	tests/fuzz.sh $(FUZZ_SECONDS) $(ASAN_BUILD)/tests/fuzz_parse $(ASAN_BUILD)/tests/fuzz_tree \
+		$(ASAN_BUILD)/tests/fuzz_archive $(ASAN_BUILD)/memledger-capture
 
 # The test helper's family, its PIDs, and the README's examples run on it.
 demo: build

@@ -9,7 +9,9 @@ files, smem and smemstat; libs against `cat` of every smaps and smem -m; as root
 exact mode (freed, tree, groups --by pid) against `cat` of every smaps and smaps_rollup
 and procrank's one pread per page (bench/procrank_style.c), then again with a process
 that reserves 1 TiB and writes --sparse pages across it; with --baseline, another build's
-exact mode side by side; maps of one process with many mappings against `cat`. Prints the medians, the ratios and each one's peak RSS (through bench/peakrss.c).
+exact mode side by side; capture (.tar, .tar.gz, .tar.zst, --exact) against `cat` of the
+files it reads, the snapshots' sizes, and ps, libs, maps and exact groups on a snapshot
+against live; maps of one process with many mappings against `cat`. Prints the medians, the ratios and each one's peak RSS (through bench/peakrss.c).
 Figures, not a pass/fail test.
 """
 import argparse
@@ -75,6 +77,9 @@ def main():
     ap.add_argument("--libs-rounds", type=int, default=5)
     ap.add_argument("--maps-mappings", type=int, default=60000)
     ap.add_argument("--baseline", help="another memledger build: its exact mode side by side")
+    ap.add_argument("--snapshots", type=int, default=1, help="0: no snapshot runs")
+    ap.add_argument("--snapshot-dir", default="/dev/shm",
+                    help="where the snapshots are written (tmpfs: no disk in the figures)")
     ap.add_argument("--sparse", type=int, default=1000,
                     help="pages the 1 TiB sparse process writes (0: no such run)")
     args = ap.parse_args()
@@ -128,10 +133,61 @@ def main():
                     compare(f"exact mode, with one process reserving 1 TiB and writing "
                             f"{args.sparse} pages across it (freed: of it): " + title, exact,
                             args.libs_rounds, "cat smaps", peakrss, fresh_exact)
+        if args.snapshots:
+            bench_snapshots(args, peakrss, proc.pid, title)
     finally:
         proc.stdin.close()
         proc.wait()
     bench_maps(args, workload, peakrss)
+
+
+def bench_snapshots(args, peakrss, workload_pid, title):
+    """capture against cat of the files it reads (the floor), per compression, with their
+    sizes; then ps, libs and maps on a snapshot against the same views live."""
+    files = ["status", "stat", "cmdline", "comm", "cgroup", "smaps_rollup", "smaps"]
+    system = ["/proc/meminfo", "/proc/vmstat", "/proc/swaps", "/proc/sysvipc/shm", "/proc/loadavg"]
+
+    def floor():
+        return ["cat"] + system + [p for f in files for p in proc_paths(f)]
+
+    snap = {ext: os.path.join(args.snapshot_dir, f"memledger-bench.{ext}")
+            for ext in ("tar", "tar.gz", "tar.zst")}
+    cmds = {f"capture .{ext}": [args.memledger, "capture", "-o", path] for ext, path in snap.items()}
+    exact = os.path.join(args.snapshot_dir, "memledger-bench-exact.tar.zst")
+    if os.geteuid() == 0:
+        cmds["capture --exact .tar.zst"] = [args.memledger, "capture", "--exact", "-o", exact]
+    cmds["cat of those files"] = floor()
+    try:
+        compare("capture: " + title, cmds, args.libs_rounds, "cat of those files", peakrss,
+                {"cat of those files": floor})
+        print("\nsnapshot sizes:")
+        for name, path in list(snap.items()) + [("exact .tar.zst", exact)]:
+            if os.path.exists(path):
+                print(f"  {name:16} {os.path.getsize(path) / 2**20:8.1f} MiB")
+        views = {"ps live": [args.memledger],
+                 "ps on .tar": [args.memledger, "--source", snap["tar"]],
+                 "ps on .tar.zst": [args.memledger, "--source", snap["tar.zst"]]}
+        compare("ps on a snapshot: " + title, views, args.rounds, "ps live", peakrss)
+        views = {"libs live": [args.memledger, "libs"],
+                 "libs on .tar": [args.memledger, "libs", "--source", snap["tar"]],
+                 "libs on .tar.zst": [args.memledger, "libs", "--source", snap["tar.zst"]]}
+        compare("libs on a snapshot: " + title, views, args.libs_rounds, "libs live", peakrss)
+        pid = str(workload_pid)
+        views = {"maps live": [args.memledger, "maps", pid],
+                 "maps on .tar": [args.memledger, "maps", pid, "--source", snap["tar"]],
+                 "maps on .tar.zst": [args.memledger, "maps", pid, "--source", snap["tar.zst"]]}
+        compare("maps of the workload's parent on a snapshot: " + title, views, args.rounds,
+                "maps live", peakrss)
+        if os.path.exists(exact):
+            views = {"groups --by pid live": [args.memledger, "groups", "--by", "pid"],
+                     "groups --by pid on --exact": [args.memledger, "groups", "--by", "pid",
+                                                    "--source", exact]}
+            compare("exact mode on a snapshot: " + title, views, args.libs_rounds,
+                    "groups --by pid live", peakrss)
+    finally:
+        for path in list(snap.values()) + [exact]:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
 
 @contextlib.contextmanager

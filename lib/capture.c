@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
@@ -19,6 +18,7 @@
 
 #include "memledger/capture.h"
 #include "memledger/parse.h"
+#include "pagemap_scan.h"
 #include "util.h"
 
 struct bytes {
@@ -323,34 +323,19 @@ static int read_range(struct maps_walk *mw, uint64_t first, uint64_t last)
 	return 0;
 }
 
-/* PAGEMAP_SCAN (Linux 6.7): where a mapping has pages, without a word per page. */
-struct page_region {
-	uint64_t start, end, categories;
-};
-struct pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-#define PAGEMAP_SCAN_IOCTL _IOWR('f', 16, struct pm_scan_arg)
-#define REGIONS            512
+#define REGIONS 512
 
 /* The entries of m's present and swapped pages: where PAGEMAP_SCAN finds them, else
  * (before 6.7) over the whole mapping. Returns 0 or -errno. */
 static int read_mapping_pages(struct maps_walk *mw, const struct ml_mapping *m)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), at = m->start;
-	struct page_region v[REGIONS];
+	struct ml_page_region v[REGIONS];
 	int rc = 0;
 
 	while (at < m->end && rc == 0) {
-		struct pm_scan_arg arg = {.size = sizeof(arg),
-		                          .start = at,
-		                          .end = m->end,
-		                          .vec = (uint64_t)(uintptr_t)v,
-		                          .vec_len = REGIONS,
-		                          .category_anyof_mask = (1 << 3) | (1 << 4)};
-		long n = ioctl(mw->pagemap_fd, PAGEMAP_SCAN_IOCTL, &arg);
-		if (n < 0 && errno == EINTR)
+		long n = ml_pagemap_scan(mw->pagemap_fd, at, m->end, v, REGIONS);
+		if (n == -EINTR)
 			continue;
 		if (n < 0) /* no PAGEMAP_SCAN: the whole mapping */
 			return read_range(mw, at / page, m->end / page);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "memledger/scan.h"
+#include "pagemap_scan.h"
 #include "util.h"
 
 /* What reading one process came to. */
@@ -212,40 +213,25 @@ static int read_pages(struct smaps_walk *w, const struct ml_mapping *m, uint64_t
 	return read_chunks(w, first, last, to_mapping, (void *)m);
 }
 
-/* The PAGEMAP_SCAN ioctl of /proc/PID/pagemap (Linux 6.7, linux/fs.h), declared here for
- * older headers: the populated ranges of an address range, without a word per page. */
-struct ml_page_region {
-	uint64_t start, end, categories;
-};
-struct ml_pm_scan_arg {
-	uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
-};
-#define ML_PAGEMAP_SCAN    _IOWR('f', 16, struct ml_pm_scan_arg)
-#define ML_PAGE_IS_PRESENT (1 << 3)
-#define ML_PAGE_IS_SWAPPED (1 << 4)
-#define SCAN_REGIONS       512 /* at most the kernel's own buffer: see scan_pages */
-#define SCAN_GAP           64  /* populated ranges closer than this many pages: one pread */
+#define SCAN_REGIONS 512 /* at most the kernel's own buffer: see scan_pages */
+#define SCAN_GAP     64  /* populated ranges closer than this many pages: one pread */
 
-/* The populated ranges that arg asks for into v (arg->vec_len at most): from a snapshot's
- * pagemap, else PAGEMAP_SCAN's. Returns how many, -ENOTTY without PAGEMAP_SCAN, or -errno. */
-static long populated(struct smaps_walk *w, struct ml_pm_scan_arg *arg, struct ml_page_region *v)
+/* The populated ranges of [start, end) into v (SCAN_REGIONS at most): from a snapshot's
+ * pagemap, else PAGEMAP_SCAN's. Returns as ml_pagemap_scan. */
+static long populated(struct smaps_walk *w, uint64_t start, uint64_t end, struct ml_page_region *v)
 {
 	struct ml_page_range ranges[SCAN_REGIONS];
 	long n;
 
 	if (!w->reader->procfs) {
-		n = ml_source_pagemap_ranges(w->reader->src, w->pagemap_fd, arg->start, arg->end,
-		                             ranges, SCAN_REGIONS);
+		n = ml_source_pagemap_ranges(w->reader->src, w->pagemap_fd, start, end, ranges,
+		                             SCAN_REGIONS);
 		for (long k = 0; k < n; k++)
 			v[k] = (struct ml_page_region){ranges[k].start, ranges[k].end, 0};
 		if (n != -ENOTTY)
 			return n;
 	}
-	n = ioctl(w->pagemap_fd, ML_PAGEMAP_SCAN, arg);
-	if (n < 0)
-		return errno == EINVAL || errno == EOPNOTSUPP ? -ENOTTY : -errno;
-	return n;
+	return ml_pagemap_scan(w->pagemap_fd, start, end, v, SCAN_REGIONS);
 }
 
 /*
@@ -261,14 +247,7 @@ static int scan_pages(struct smaps_walk *w, const struct ml_mapping *m)
 	int rc = 0;
 
 	while (at < m->end && rc == 0) {
-		struct ml_pm_scan_arg arg = {.size = sizeof(arg),
-		                             .start = at,
-		                             .end = m->end,
-		                             .vec = (uint64_t)(uintptr_t)v,
-		                             .vec_len = SCAN_REGIONS,
-		                             .category_anyof_mask =
-		                                 ML_PAGE_IS_PRESENT | ML_PAGE_IS_SWAPPED};
-		long n = populated(w, &arg, v);
+		long n = populated(w, at, m->end, v);
 		if (n == -EINTR)
 			continue;
 		if (n < 0)
@@ -443,22 +422,15 @@ static long query_regions(struct reader *r, int pagemap_fd, uint64_t start, uint
 	size_t n = 0;
 
 	while (start < end) {
-		struct ml_pm_scan_arg arg = {.size = sizeof(arg),
-		                             .start = start,
-		                             .end = end,
-		                             .vec_len = SCAN_REGIONS,
-		                             .category_anyof_mask =
-		                                 ML_PAGE_IS_PRESENT | ML_PAGE_IS_SWAPPED};
 		long got;
 		if (ml_grow((void **)&r->regions, &r->regions_cap, n, SCAN_REGIONS,
 		            sizeof(*r->regions)) < 0)
 			return -ENOMEM;
-		arg.vec = (uint64_t)(uintptr_t)(r->regions + n);
-		got = ioctl(pagemap_fd, ML_PAGEMAP_SCAN, &arg);
-		if (got < 0 && errno == EINTR)
+		got = ml_pagemap_scan(pagemap_fd, start, end, r->regions + n, SCAN_REGIONS);
+		if (got == -EINTR)
 			continue;
 		if (got < 0)
-			return errno == EINVAL || errno == EOPNOTSUPP ? -ENOTTY : -errno;
+			return got;
 		n += (size_t)got;
 		if (got < SCAN_REGIONS)
 			break;

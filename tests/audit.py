@@ -30,12 +30,15 @@ OPEN = re.compile(r'^\d+\s+(?:open|openat|openat2)\((?:[^,]+, )?"([^"]*)", ([^,)
 WRITE = re.compile(r'^\d+\s+(write|writev|pwrite64|pwritev|pwritev2|sendto|sendmsg)\((\d+),')
 
 
+MEMFD = re.compile(r'^\d+\s+memfd_create\(.*\) = (\d+)$')
+
+
 def audit_syscalls(memledger, args):
     with tempfile.NamedTemporaryFile("r", suffix=".strace") as log:
         r = subprocess.run(["strace", "-f", "-qq", "-o", log.name, "-e",
                             "trace=open,openat,openat2,write,writev,pwrite64,pwritev,pwritev2,"
-                            "sendto,sendmsg", memledger, *args],
-                           capture_output=True, text=True, errors="replace")
+                            "sendto,sendmsg,memfd_create", memledger, *args],
+                           capture_output=True, errors="replace")
         lines = log.read().splitlines()
     name = " ".join(args)
     check(f"strace {name}: exit 0", r.returncode == 0, r.stderr[-300:])
@@ -46,7 +49,9 @@ def audit_syscalls(memledger, args):
     written = [p for p, flags in opened if re.search(r"O_WRONLY|O_RDWR|O_CREAT", flags)
                and not p.startswith("/dev/shm/")]  # glibc's own semaphores, if any
     check(f"strace {name}: opens nothing for writing", not written, f"{written[:3]}")
-    fds = {int(m.group(2)) for m in map(WRITE.match, lines) if m}
+    # a snapshot's files are read through memfds (anonymous memory) that memledger fills
+    memfds = {int(m.group(1)) for m in map(MEMFD.match, lines) if m}
+    fds = {int(m.group(2)) for m in map(WRITE.match, lines) if m} - memfds
     check(f"strace {name}: writes to fd 1 and 2 alone", fds <= {1, 2}, f"{sorted(fds)}")
 
 
@@ -56,10 +61,33 @@ def audit_memcheck(memledger, args, source=None):
            "--errors-for-leak-kinds=definite,indirect,possible", memledger]
     if source:
         cmd += ["--source", source]
-    r = subprocess.run(cmd + args, capture_output=True, text=True, errors="replace")
+    r = subprocess.run(cmd + args, capture_output=True, errors="replace")
     name = " ".join(args) + (f" --source {os.path.basename(source)}" if source else "")
     check(f"valgrind {name}: no error, no leak", r.returncode in (0, 1) and "==" not in r.stderr,
           r.stderr[-800:])
+
+
+def audit_snapshots(memledger, data, pid):
+    """capture to stdout and views on snapshots: the same rules, and no memory error."""
+    audit_syscalls(memledger, ["capture", "-o", "-"])
+    audit_memcheck(memledger, ["capture", "--redact", "-o", "-"])
+    work = tempfile.mkdtemp(prefix="memledger-audit-")
+    try:
+        live = os.path.join(work, "live.tar.zst")
+        subprocess.run([memledger, "capture", "-o", live], check=True, capture_output=True)
+        audit_syscalls(memledger, ["--source", live, "ps"])
+        audit_syscalls(memledger, ["diff", live, "live"])
+        audit_memcheck(memledger, ["maps", pid], live)
+        audit_memcheck(memledger, ["diff", live, live, "--by", "comm"])
+        mktar = os.path.join(os.path.dirname(os.path.abspath(__file__)), "snapshot", "mktar.py")
+        for tree, ext, args in (("proc-basic", "tar.gz", ["ps", "-o", "+OWNED,FREED"]),
+                                ("proc-basic", "tar", ["groups", "--by", "pid"]),
+                                ("system-a/proc", "tar.zst", ["system"])):
+            snap = os.path.join(work, f"{tree.replace('/', '-')}.{ext}")
+            subprocess.run([sys.executable, mktar, snap, os.path.join(data, tree)], check=True)
+            audit_memcheck(memledger, args, snap)
+    finally:
+        subprocess.run(["rm", "-rf", work])
 
 
 def main():
@@ -86,6 +114,7 @@ def main():
                     (os.path.join(data, "system-a", "proc"), ["shm"])]
         for source, args in fixtures:
             audit_memcheck(memledger, args, source)
+        audit_snapshots(memledger, data, str(target.pid))
     finally:
         target.kill()
         target.wait()

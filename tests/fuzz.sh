@@ -1,15 +1,15 @@
 #!/bin/bash
 # Runs the libFuzzer targets: first every saved case (tests/fuzz/cases/TARGET/, each a
 # crash once found), then a search of SECONDS per target from seeds made of tests/data.
-#   fuzz.sh SECONDS FUZZ_PARSE FUZZ_TREE
+#   fuzz.sh SECONDS FUZZ_PARSE FUZZ_TREE FUZZ_ARCHIVE MEMLEDGER_CAPTURE
 # A crash, leak or failed check stops it with the input saved under tests/fuzz/new/.
 set -u
-seconds=$1 parse=$2 tree=$3
+seconds=$1 parse=$2 tree=$3 archive=$4 capture=$5
 here=$(cd "$(dirname "$0")" && pwd)
 data=$here/data
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/parse" "$work/tree" "$work/shm" "$here/fuzz/new"
+mkdir -p "$work/parse" "$work/tree" "$work/archive" "$work/shm" "$here/fuzz/new"
 # fuzz_tree lays its trees out here, not in a /dev/shm that other runs share and clean.
 export MEMLEDGER_FUZZ_DIR=$work/shm
 
@@ -46,6 +46,41 @@ for dir in "$data"/proc-* "$data"/system-*/proc; do
 	done >"$out"
 done
 
+# Archive seeds: each fixture tree as a snapshot (tar, gzip, zstd; smemcap's layout too)
+# and a real capture cut down to the manifest, the system and two processes, each also
+# truncated and with bytes flipped.
+for dir in "$data"/proc-basic "$data"/proc-libs "$data"/proc-roles "$data"/system-a/proc; do
+	name=$(basename "$(dirname "$dir")")-$(basename "$dir")
+	for ext in tar tar.gz tar.zst; do
+		python3 "$here/snapshot/mktar.py" "$work/archive/$name.$ext" "$dir" || exit 1
+	done
+	python3 "$here/snapshot/mktar.py" "$work/archive/$name-smemcap.tar" "$dir" --smemcap
+done
+exact=
+[ "$(id -u)" = 0 ] && exact=--exact
+"$capture" $exact -o "$work/real.tar" 2>/dev/null &&
+	python3 - "$work/real.tar" "$work/archive/real.tar" <<'PY'
+import sys, tarfile
+src, dst = sys.argv[1], sys.argv[2]
+with tarfile.open(src) as t:
+    members = t.getmembers()
+    pids = sorted({m.name.split("/")[1] for m in members
+                   if m.name.startswith("proc/") and m.name.split("/")[1].isdigit()
+                   and m.name.endswith("/smaps") and m.size < 20000}, key=int)[:2]
+    keep = [m for m in members if not (m.name.startswith("proc/") and
+            m.name.split("/")[1].isdigit() and m.name.split("/")[1] not in pids)]
+    with tarfile.open(dst, "w", format=tarfile.PAX_FORMAT) as out:
+        for m in keep:
+            out.addfile(m, t.extractfile(m) if m.isreg() else None)
+PY
+for f in "$work"/archive/*; do
+	size=$(stat -c %s "$f")
+	head -c $((size / 2)) "$f" >"$f.cut"
+	python3 -c 'import sys; d = bytearray(open(sys.argv[1], "rb").read())
+for i in range(700, len(d), 977): d[i] ^= 0x41
+open(sys.argv[1] + ".flip", "wb").write(d)' "$f"
+done
+
 status=0
 run() {
 	local name=$1 bin=$2 corpus=$3
@@ -69,6 +104,7 @@ run() {
 }
 run parse "$parse" "$work/parse"
 run tree "$tree" "$work/tree"
+run archive "$archive" "$work/archive"
 rmdir "$here/fuzz/new" 2>/dev/null
-if [ $status = 0 ]; then echo "fuzz: 2 passed, 0 failed"; else echo "fuzz: failed"; fi
+if [ $status = 0 ]; then echo "fuzz: 3 passed, 0 failed"; else echo "fuzz: failed"; fi
 exit $status

@@ -38,3 +38,19 @@ run -c "one child of the family" freed "${children%% *}"
 run -c "the family: a parent and three children" tree "$parent"
 run -c "the family, and every other command" groups -r
 run shm
+# Snapshots: a process that grows by 4 MiB between two captures, and one idle child.
+grow_fifo=$work/grow
+mkfifo "$grow_fifo"
+"$helper" grow 1 <"$grow_fifo" >"$work/grown" &
+exec 4>"$grow_fifo"
+while ! [ -s "$work/grown" ]; do sleep 0.1; done
+grow_pids=$(head -1 "$work/grown" | cut -d' ' -f2- | tr ' ' ',')
+before=/tmp/memledger-demo-before.tar.zst after=/tmp/memledger-demo-after.tar
+"$memledger" capture -o "$before" 2>/dev/null
+echo grow >&4
+while [ "$(wc -l <"$work/grown")" -lt 2 ]; do sleep 0.1; done
+"$memledger" capture --exact -o "$after" 2>/dev/null
+run --source "$after" ps -p "$all" -o PID,COMM,PSS,USS,FREED,OWNED
+run -c "the grown process and its idle child" diff "$before" "$after" -p "$grow_pids"
+exec 4>&-
+rm -f "$before" "$after"

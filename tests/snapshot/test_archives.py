@@ -13,16 +13,9 @@ import sys
 import tarfile
 import tempfile
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {name} {detail}")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
+import test_live  # noqa: E402 - its check() and counters
+from test_live import check  # noqa: E402
 
 
 def listing(cmd):
@@ -218,8 +211,8 @@ def main():
         check_hostile(memledger, tmp, testdata)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"archives: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    print(f"archives: {test_live.passed} passed, {test_live.failed} failed")
+    return 1 if test_live.failed else 0
 
 
 if __name__ == "__main__":
