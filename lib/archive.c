@@ -2,10 +2,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "archive.h"
 #include "memledger/source.h"
@@ -14,6 +16,7 @@
 struct ml_archive {
 	struct ml_archive_file *files; /* sorted by path once read */
 	size_t n, cap;
+	int fd; /* an uncompressed tar, for the files kept in place; else -1 */
 };
 
 /* The path without a leading "./" or "/" and without a trailing "/". */
@@ -43,8 +46,9 @@ static int read_data(struct archive *a, struct archive_entry *e, struct ml_archi
 
 	if (want < 0 || (uint64_t)want > ML_SOURCE_MAX_FILE)
 		return -EFBIG;
-	if ((size_t)want + 1 > cap && want < (1 << 24)) /* a header may lie: grow past 16 MiB */
-		cap = (size_t)want + 1;
+	if (archive_entry_size_is_set(e) &&
+	    want < (1 << 24))           /* a header may lie: grow past 16 MiB */
+		cap = (size_t)want + 2; /* exactly: a few KiB each of thousands of small files */
 	f->data = malloc(cap);
 	if (!f->data)
 		return -ENOMEM;
@@ -71,8 +75,10 @@ static int read_data(struct archive *a, struct archive_entry *e, struct ml_archi
 	return 0;
 }
 
-/* Keeps the current entry, a file or a link named path. */
-static int keep_entry(struct ml_archive *ar, struct archive *a, struct archive_entry *e, char *path)
+/* Keeps the current entry, a file or a link named path: in place (its offset in the
+ * archive's file) when in_place, else in memory. */
+static int keep_entry(struct ml_archive *ar, struct archive *a, struct archive_entry *e, char *path,
+                      bool in_place)
 {
 	struct ml_archive_file *f;
 	int rc = 0;
@@ -89,6 +95,11 @@ static int keep_entry(struct ml_archive *ar, struct archive *a, struct archive_e
 		f->data = strdup(target ? target : "");
 		f->len = f->data ? strlen(f->data) : 0;
 		rc = f->data ? 0 : -ENOMEM;
+	} else if (in_place && archive_entry_size_is_set(e) && archive_entry_size(e) >= 0 &&
+	           (uint64_t)archive_entry_size(e) <= ML_SOURCE_MAX_FILE) {
+		/* what the tar reader consumed: the headers of the entry, up to its data */
+		f->offset = (uint64_t)archive_filter_bytes(a, 0);
+		f->len = (size_t)archive_entry_size(e);
 	} else {
 		rc = read_data(a, e, f);
 	}
@@ -122,6 +133,13 @@ static void sort_files(struct ml_archive *ar)
 	ar->n = out;
 }
 
+/* True when the archive is a tar read as it is on disk: offsets in the stream are
+ * offsets in the file. */
+static bool in_place(struct archive *a)
+{
+	return archive_filter_count(a) == 1 && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE;
+}
+
 static int fail(struct archive *a, int rc, char *err, size_t errlen, const char *what)
 {
 	const char *msg = a ? archive_error_string(a) : NULL;
@@ -139,6 +157,8 @@ int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct
 	int rc = 0, r;
 
 	*out = NULL;
+	if (ar)
+		ar->fd = -1;
 	if (!ar || !a) {
 		rc = fail(NULL, -ENOMEM, err, errlen, "out of memory");
 		goto done;
@@ -153,6 +173,7 @@ int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct
 	}
 	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
 		unsigned type = archive_entry_filetype(e);
+		enum ml_archive_keep how = ML_ARCHIVE_IN_MEMORY;
 		char *name;
 		if (type != AE_IFREG && type != AE_IFLNK)
 			continue;
@@ -161,11 +182,13 @@ int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct
 			rc = fail(NULL, -ENOMEM, err, errlen, "out of memory");
 			goto done;
 		}
-		if (!*name || (keep && !keep(name, ctx))) {
+		if (keep)
+			how = keep(name, ctx);
+		if (!*name || how == ML_ARCHIVE_SKIP) {
 			free(name);
 			continue;
 		}
-		rc = keep_entry(ar, a, e, name);
+		rc = keep_entry(ar, a, e, name, how == ML_ARCHIVE_KEEP && in_place(a));
 		if (rc < 0) {
 			rc = fail(a, rc, err, errlen,
 			          rc == -EFBIG ? "a file larger than memledger reads"
@@ -177,6 +200,8 @@ int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct
 		rc = fail(a, -EINVAL, err, errlen, "truncated or corrupt archive");
 	else
 		sort_files(ar);
+	if (rc == 0 && in_place(a) && (ar->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		rc = fail(NULL, -errno, err, errlen, strerror(errno));
 done:
 	if (a)
 		archive_read_free(a);
@@ -187,10 +212,17 @@ done:
 	return rc;
 }
 
+int ml_archive_fd(const struct ml_archive *ar)
+{
+	return ar->fd;
+}
+
 void ml_archive_free(struct ml_archive *ar)
 {
 	if (!ar)
 		return;
+	if (ar->fd >= 0)
+		close(ar->fd);
 	for (size_t i = 0; i < ar->n; i++) {
 		free(ar->files[i].path);
 		free(ar->files[i].data);

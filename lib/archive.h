@@ -4,27 +4,41 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* One file (or symbolic link) of an archive. */
 struct ml_archive_file {
 	char *path; /* as in the archive, without a leading "./" or "/" */
-	char *data; /* the contents, NUL-terminated; a link's target */
+	char *data; /* the contents, NUL-terminated; a link's target; NULL: in place */
 	size_t len;
+	uint64_t offset; /* in place: where the contents start in the archive's file */
 	bool link;
 	size_t seq; /* its place in the archive */
 };
 
 struct ml_archive;
 
+/* What to do with a file of the archive. */
+enum ml_archive_keep {
+	ML_ARCHIVE_SKIP,
+	ML_ARCHIVE_KEEP,      /* in memory, or in place (data NULL) in an uncompressed tar */
+	ML_ARCHIVE_IN_MEMORY, /* in memory whatever the archive */
+};
+
 /*
  * Reads the tar archive at path (compressed or not, as libarchive recognises it) in one
- * pass, keeping the files that keep(path, ctx) accepts (all when keep is NULL); keep sees
- * the paths in archive order. Returns 0 and *out, or -errno with a message in err:
- * -EINVAL for what is no tar archive, a truncated or corrupt one.
+ * pass, keeping the files as keep(path, ctx) says (all in memory when keep is NULL); keep
+ * sees the paths in archive order. An uncompressed tar stays open: of the files kept in
+ * place only where they start is noted, and ml_archive_fd reads them. Returns 0 and
+ * *out, or -errno with a message in err: -EINVAL for what is no tar archive, a truncated
+ * or corrupt one.
  */
-typedef bool (*ml_archive_keep_fn)(const char *path, void *ctx);
+typedef enum ml_archive_keep (*ml_archive_keep_fn)(const char *path, void *ctx);
 int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct ml_archive **out,
                     char *err, size_t errlen);
+
+/* The archive's file, for the files kept in place (pread at their offset); -1 when none is. */
+int ml_archive_fd(const struct ml_archive *ar);
 
 /* Frees what ml_archive_read kept; NULL is allowed. */
 void ml_archive_free(struct ml_archive *ar);

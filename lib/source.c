@@ -9,6 +9,7 @@
 #include <string.h>
 #include <linux/openat2.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
@@ -83,51 +84,85 @@ static struct handle handle_of(struct ml_source *src, int fd)
 	return h;
 }
 
+static pid_t pid_of_name(const char *name);
+static int any_child(const char *name, size_t len, void *ctx);
+
 /* Which captured files a scan with these needs (ML_NEED_*) reads: the small ones always;
- * smaps, pagemap and the page frames only when asked for. */
+ * smaps, pagemap and the page frames only when asked for; with pids, of those processes
+ * alone. What the source parses itself stays in memory; the rest may stay in place. */
 struct keep_ctx {
 	unsigned needs;
+	const pid_t *pids;
+	size_t npids;
 	char rollup_of[24]; /* the process directory whose smaps_rollup came last */
 };
 
-static bool keep_path(const char *path, void *ctx)
+static bool listed(const struct keep_ctx *k, const char *pid, size_t len)
 {
-	static const char *const small[] = {
-	    "stat", "status",       "cmdline",       "comm",
-	    "exe",  "smaps_rollup", "memledger.fds", "memledger.map_files"};
+	char buf[16];
+
+	if (k->npids == 0)
+		return true;
+	if (len >= sizeof(buf))
+		return false;
+	memcpy(buf, pid, len);
+	buf[len] = '\0';
+	for (size_t i = 0; i < k->npids; i++)
+		if (k->pids[i] == pid_of_name(buf))
+			return true;
+	return false;
+}
+
+static enum ml_archive_keep keep_path(const char *path, void *ctx)
+{
+	static const char *const small[] = {"stat", "status", "cmdline",
+	                                    "comm", "exe",    "smaps_rollup"};
+	static const char *const parsed[] = {"memledger.fds", "memledger.map_files"};
 	struct keep_ctx *k = ctx;
 	const char *p = strncmp(path, "proc/", 5) == 0 ? path + 5 : path, *file;
 	size_t dirlen = strspn(p, "0123456789");
+	bool all = k->needs == ML_SOURCE_KEEP_ALL;
 
-	if (k->needs == ML_SOURCE_KEEP_ALL)
-		return true;
-	if (dirlen == 0 || p[dirlen] != '/')
-		return strcmp(p, "kpages") != 0 || (k->needs & ML_NEED_PAGEMAP);
+	if (dirlen == 0 || p[dirlen] != '/') {
+		if (strcmp(p, "kpages") == 0)
+			return all || (k->needs & ML_NEED_PAGEMAP) ? ML_ARCHIVE_IN_MEMORY
+			                                           : ML_ARCHIVE_SKIP;
+		return strncmp(path, "memledger-", 10) == 0 ? ML_ARCHIVE_IN_MEMORY
+		                                            : ML_ARCHIVE_KEEP;
+	}
+	if (!listed(k, p, dirlen))
+		return ML_ARCHIVE_SKIP;
 	file = p + dirlen + 1;
+	for (size_t i = 0; i < ML_ARRAY_SIZE(parsed); i++)
+		if (strcmp(file, parsed[i]) == 0)
+			return ML_ARCHIVE_IN_MEMORY;
+	if (strcmp(file, "pagemap") == 0)
+		return all || (k->needs & ML_NEED_PAGEMAP) ? ML_ARCHIVE_IN_MEMORY : ML_ARCHIVE_SKIP;
+	if (all)
+		return ML_ARCHIVE_KEEP;
 	for (size_t i = 0; i < ML_ARRAY_SIZE(small); i++)
 		if (strcmp(file, small[i]) == 0) {
 			if (strcmp(file, "smaps_rollup") == 0 &&
 			    (size_t)(file - path) < sizeof(k->rollup_of))
 				snprintf(k->rollup_of, (size_t)(file - path) + 1, "%s", path);
-			return true;
+			return ML_ARCHIVE_KEEP;
 		}
 	if (strcmp(file, "smaps") == 0) /* also for totals, where smaps_rollup was not captured */
 		return (k->needs & (ML_NEED_SMAPS | ML_NEED_PAGEMAP)) ||
-		       ((k->needs & ML_NEED_ROLLUP) &&
-		        strncmp(k->rollup_of, path, (size_t)(file - path)) != 0);
-	if (strcmp(file, "pagemap") == 0)
-		return k->needs & ML_NEED_PAGEMAP;
+		               ((k->needs & ML_NEED_ROLLUP) &&
+		                strncmp(k->rollup_of, path, (size_t)(file - path)) != 0)
+		           ? ML_ARCHIVE_KEEP
+		           : ML_ARCHIVE_SKIP;
 	if (strcmp(file, "cgroup") == 0)
-		return k->needs & ML_NEED_CGROUP;
-	return false;
+		return k->needs & ML_NEED_CGROUP ? ML_ARCHIVE_KEEP : ML_ARCHIVE_SKIP;
+	return ML_ARCHIVE_SKIP;
 }
 
-static int any_child(const char *name, size_t len, void *ctx);
-
 /* Reads the snapshot archive at src->path. Returns 0 or -errno with a message in err. */
-static int open_archive(struct ml_source *src, unsigned needs, char *err, size_t errlen)
+static int open_archive(struct ml_source *src, const struct ml_source_want *want, char *err,
+                        size_t errlen)
 {
-	struct keep_ctx keep = {.needs = needs};
+	struct keep_ctx keep = {.needs = want->needs, .pids = want->pids, .npids = want->npids};
 	int rc = ml_archive_read(src->path, keep_path, &keep, &src->ar, err, errlen);
 
 	if (rc < 0)
@@ -148,7 +183,8 @@ static int open_archive(struct ml_source *src, unsigned needs, char *err, size_t
 	return note_handle(src, src->dirfd, src->root, NULL) < 0 ? -ENOMEM : 0;
 }
 
-struct ml_source *ml_source_open_for(const char *path, unsigned needs, char *err, size_t errlen)
+struct ml_source *ml_source_open_for(const char *path, const struct ml_source_want *want, char *err,
+                                     size_t errlen)
 {
 	struct ml_source *src = calloc(1, sizeof(*src));
 	struct statfs fs;
@@ -164,7 +200,7 @@ struct ml_source *ml_source_open_for(const char *path, unsigned needs, char *err
 	pthread_mutex_init(&src->lock, NULL);
 	src->dirfd = -1;
 	if (stat(src->path, &st) == 0 && S_ISREG(st.st_mode)) {
-		rc = open_archive(src, needs, err, errlen);
+		rc = open_archive(src, want, err, errlen);
 	} else {
 		src->dirfd = open(src->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		rc = src->dirfd < 0 ? -errno : 0;
@@ -184,9 +220,10 @@ struct ml_source *ml_source_open_for(const char *path, unsigned needs, char *err
 
 struct ml_source *ml_source_new(const char *path)
 {
+	struct ml_source_want all = {.needs = ML_SOURCE_KEEP_ALL};
 	char err[256];
 
-	return ml_source_open_for(path, ML_SOURCE_KEEP_ALL, err, sizeof(err));
+	return ml_source_open_for(path, &all, err, sizeof(err));
 }
 
 void ml_source_free(struct ml_source *src)
@@ -452,6 +489,30 @@ static int memfd_of(const char *data, size_t len)
 	return fd;
 }
 
+/* A memfd holding len bytes of fd from offset on (a file of an uncompressed snapshot, read
+ * in place): the kernel copies, sendfile(). Returns it or -errno. */
+static int memfd_in_place(int fd, uint64_t offset, size_t len)
+{
+	int out = memfd_create("memledger-snapshot", MFD_CLOEXEC);
+	off_t off = (off_t)offset;
+
+	if (out < 0)
+		return -errno;
+	while (len) {
+		ssize_t n = sendfile(out, fd, &off, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) { /* the archive changed under us: it ends early */
+			int rc = n < 0 ? -errno : -EINVAL;
+			close(out);
+			return rc;
+		}
+		len -= (size_t)n;
+	}
+	lseek(out, 0, SEEK_SET);
+	return out;
+}
+
 /* pwrite()s all of buf at off. Returns 0 or -errno. */
 static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
 {
@@ -582,6 +643,8 @@ static int archive_open(struct ml_source *src, const char *dir, const char *name
 		return missing(src, path);
 	if (f->link)
 		return -ELOOP;
+	if (!f->data)
+		return memfd_in_place(ml_archive_fd(src->ar), f->offset, f->len);
 	if (strcmp(name, "pagemap") != 0)
 		return memfd_of(f->data, f->len);
 	fd = pagemap_memfd(f);

@@ -15,10 +15,13 @@
 #define MEMLEDGER_VERSION "unknown"
 #endif
 
-struct ml_source *cli_open_source(const struct cli *cli, unsigned needs)
+struct ml_source *cli_open_source(const struct cli *cli, unsigned needs, bool only_pids)
 {
+	struct ml_source_want want = {.needs = needs,
+	                              .pids = only_pids ? cli->pids : NULL,
+	                              .npids = only_pids ? cli->npids : 0};
 	char err[512];
-	struct ml_source *src = ml_source_open_for(cli->source, needs, err, sizeof(err));
+	struct ml_source *src = ml_source_open_for(cli->source, &want, err, sizeof(err));
 
 	if (!src)
 		cli_warn("cannot open %s: %s", cli->source ? cli->source : "/proc", err);

@@ -106,8 +106,9 @@ void cli_free(struct cli *cli);
 
 struct ml_source;
 
-/* Opens --source (or /proc); of a snapshot archive keeps what needs (ML_NEED_*) reads.
- * Returns NULL after a one-line message when it cannot. */
-struct ml_source *cli_open_source(const struct cli *cli, unsigned needs);
+/* Opens --source (or /proc); of a snapshot archive keeps what needs (ML_NEED_*) reads, and
+ * with only_pids only of the processes -p names (a view that reads no other). Returns
+ * NULL after a one-line message when it cannot. */
+struct ml_source *cli_open_source(const struct cli *cli, unsigned needs, bool only_pids);
 
 #endif

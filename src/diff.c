@@ -280,7 +280,8 @@ static int scan_side(struct diff *d, int s)
 static int maps_side(struct diff *d, int s, pid_t pid, uint64_t *start)
 {
 	char err[512];
-	struct ml_source *src = ml_source_open_for(d->path[s], ML_NEED_SMAPS, err, sizeof(err));
+	struct ml_source_want want = {.needs = ML_NEED_SMAPS, .pids = &pid, .npids = 1};
+	struct ml_source *src = ml_source_open_for(d->path[s], &want, err, sizeof(err));
 	struct ml_maps maps = {0};
 	struct ml_stat st;
 	int rc = EXIT_GO_ON;
@@ -321,7 +322,8 @@ static int maps_side(struct diff *d, int s, pid_t pid, uint64_t *start)
 static int system_side(struct diff *d, int s)
 {
 	char err[512];
-	struct ml_source *src = ml_source_open_for(d->path[s], 0, err, sizeof(err));
+	struct ml_source_want want = {.needs = 0};
+	struct ml_source *src = ml_source_open_for(d->path[s], &want, err, sizeof(err));
 	struct ml_system sys;
 	int rc;
 

@@ -545,7 +545,7 @@ int maps_run(struct cli *cli)
 		cli_warn("maps needs a PID");
 		return EXIT_USAGE;
 	}
-	src = cli_open_source(cli, ML_NEED_SMAPS);
+	src = cli_open_source(cli, ML_NEED_SMAPS, true);
 	if (!src)
 		return EXIT_ERROR;
 	ml_maps_limits_read(src, &lim); /* once, whatever the number of PIDs */

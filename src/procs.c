@@ -157,7 +157,7 @@ int procs_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, v
 	    .on_mapping = on_mapping,
 	    .mapping_ctx = mapping_ctx,
 	};
-	struct ml_source *src = cli_open_source(cli, opts.needs);
+	struct ml_source *src = cli_open_source(cli, opts.needs, true);
 	int rc;
 
 	if (!src)
@@ -185,7 +185,7 @@ int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s, s
 	    /* The tests compare the two ways of reading pagemap on the same processes. */
 	    .whole_pagemap = getenv("MEMLEDGER_WHOLE_PAGEMAP") != NULL,
 	};
-	struct ml_source *src = cli_open_source(cli, opts.needs | ML_NEED_SMAPS);
+	struct ml_source *src = cli_open_source(cli, opts.needs | ML_NEED_SMAPS, false);
 	int rc;
 
 	memset(s, 0, sizeof(*s));

@@ -315,7 +315,7 @@ int system_run(struct cli *cli)
 	rc = view_begin(cli, &system_cols, false, NULL, NULL, cols, &ncols, &key);
 	if (rc != EXIT_GO_ON)
 		return rc;
-	src = cli_open_source(cli, 0);
+	src = cli_open_source(cli, 0, false);
 	if (!src)
 		return EXIT_ERROR;
 	rc = ml_system_read(src, &sys);

@@ -17,11 +17,17 @@ struct ml_source;
 /*
  * Opens a source rooted at path ("/proc" when path is NULL): a directory, or a snapshot
  * archive (a regular file: a tar as `memledger capture` or smemcap writes it, compressed
- * or not), read whole in one pass, keeping of each process only the files that needs
- * (ML_NEED_* bits of memledger/scan.h, or ML_SOURCE_KEEP_ALL) read. Returns NULL, errno
- * set and a message in err, when path can be neither.
+ * or not), read in one pass, keeping of each process only the files that want says are
+ * read: in memory from a compressed archive, in place (their offsets) in an uncompressed
+ * one. Returns NULL, errno set and a message in err, when path can be neither.
  */
-struct ml_source *ml_source_open_for(const char *path, unsigned needs, char *err, size_t errlen);
+struct ml_source_want {
+	unsigned needs;    /* ML_NEED_* of memledger/scan.h, or ML_SOURCE_KEEP_ALL */
+	const pid_t *pids; /* of a snapshot, keep these processes' files alone, when npids > 0 */
+	size_t npids;
+};
+struct ml_source *ml_source_open_for(const char *path, const struct ml_source_want *want, char *err,
+                                     size_t errlen);
 #define ML_SOURCE_KEEP_ALL (~0u)
 
 /* ml_source_open_for keeping everything. */

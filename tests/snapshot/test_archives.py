@@ -98,6 +98,34 @@ def check_smemcap(memledger, testdata, tmp):
           101 in rows and rows[101]["pss"] is None, str(rows.get(101)))
 
 
+def check_in_place(memledger, testdata, tmp):
+    """An uncompressed tar is read in place: where each file's data starts, past pax
+    headers of any length, must be where it is."""
+    tree = os.path.join(testdata, "proc-basic")
+    snap = os.path.join(tmp, "pax.tar")
+    with tarfile.open(snap, "w", format=tarfile.PAX_FORMAT) as t:
+        info = tarfile.TarInfo("memledger-manifest")
+        data = b"memledger-snapshot: 1\n"
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+        for n, (dirpath, _, files) in enumerate(sorted(os.walk(tree))):
+            for name in sorted(files):
+                path = os.path.join(dirpath, name)
+                info = t.gettarinfo(path, "proc/" + os.path.relpath(path, tree))
+                info.pax_headers = {"comment": "x" * (100 + 613 * n)}  # headers of any size
+                with open(path, "rb") as f:
+                    t.addfile(info, f)
+        info = tarfile.TarInfo("memledger-unreadable")
+        data = b"proc/1/smaps_rollup EISDIR\n"
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    for args in (["-J", "-o", "PID,USER,PSS,RSS,SWAP,COMMAND"], ["maps", "100", "-J"]):
+        a = subprocess.run([memledger, "--source", snap, *args], capture_output=True, text=True)
+        b = subprocess.run([memledger, "--source", tree, *args], capture_output=True, text=True)
+        check(f"{' '.join(args)}: a tar with pax headers, read in place, reads as its tree",
+              a.returncode == b.returncode == 0 and a.stdout == b.stdout, a.stderr + b.stderr)
+
+
 def hostile_archives(tmp, testdata):
     """(name, path) of archives that are broken, foreign or hostile."""
     good = os.path.join(tmp, "good.tar")
@@ -208,6 +236,7 @@ def main():
         else:
             print("SKIP: memledger-capture of every process needs root")
         check_smemcap(memledger, testdata, tmp)
+        check_in_place(memledger, testdata, tmp)
         check_hostile(memledger, tmp, testdata)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
