@@ -830,8 +830,12 @@ static int archive_memfd_links(struct ml_source *src, pid_t pid, struct ml_fd_li
 		link.fd = fd;
 		link.st.st_dev = makedev(maj, min);
 		link.st.st_ino = (ino_t)ino;
-		if (ml_grow((void **)links, &cap, *n, 1, sizeof(**links)) < 0)
+		if (ml_grow((void **)links, &cap, *n, 1, sizeof(**links)) < 0) {
+			free(*links);
+			*links = NULL;
+			*n = 0;
 			return -ENOMEM;
+		}
 		(*links)[(*n)++] = link;
 	}
 	return 0;

@@ -30,7 +30,9 @@ OPEN = re.compile(r'^\d+\s+(?:open|openat|openat2)\((?:[^,]+, )?"([^"]*)", ([^,)
 WRITE = re.compile(r'^\d+\s+(write|writev|pwrite64|pwritev|pwritev2|sendto|sendmsg)\((\d+),')
 
 
-MEMFD = re.compile(r'^\d+\s+memfd_create\(.*\) = (\d+)$')
+# with -f, a call another thread interrupts comes in two lines: "<unfinished ...>", then
+# "<... memfd_create resumed>) = FD"
+MEMFD = re.compile(r'^\d+\s+(?:memfd_create\(.*|<\.\.\. memfd_create resumed>.*) = (\d+)$')
 
 
 def audit_syscalls(memledger, args):

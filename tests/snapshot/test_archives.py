@@ -223,7 +223,7 @@ def check_hostile(memledger, tmp, testdata):
 
 
 def main():
-    memledger, capture, writer, testdata = sys.argv[1:5]
+    memledger, capture, writer, testdata = map(os.path.realpath, sys.argv[1:5])
     for tool in ("tar", "bsdtar"):
         if not shutil.which(tool):
             print(f"SKIP: {tool} is missing (make check installs libarchive-tools)")
