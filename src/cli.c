@@ -133,6 +133,32 @@ enum {
 	OPT_MAPPINGS
 };
 
+/* -i: seconds, a decimal number from 0.01 to a day. Returns 0 or -EINVAL. */
+static int parse_interval(const char *arg, struct cli *cli)
+{
+	char *end;
+	double v = strtod(arg, &end);
+
+	if (end == arg || *end || !(v >= 0.01 && v <= 86400))
+		return -EINVAL;
+	cli->interval = v;
+	return 0;
+}
+
+/* -c: a count from 1 on. Returns 0 or -EINVAL. */
+static int parse_count(const char *arg, struct cli *cli)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (end == arg || *end || arg[0] == '-' || errno || v == 0)
+		return -EINVAL;
+	cli->count = v;
+	return 0;
+}
+
 /* Every option, once: getopt's table, the bit a view uses it by, and its --help lines
  * (in the order --help shows them) are all made from this. */
 static const struct cli_option_info {
@@ -193,6 +219,12 @@ static const struct cli_option_info {
     {"source", required_argument, OPT_SOURCE, CLI_SOURCE,
      "     --source <path>    read a snapshot (memledger capture, smemcap) or a\n"
      "                          directory laid out like /proc instead of /proc\n"},
+    {"interval", required_argument, 'i', CLI_INTERVAL,
+     " -i, --interval <secs>  repeat every secs seconds (tables: a line with the time\n"
+     "                          between; JSON: a document a line with \"time\"; CSV: a\n"
+     "                          TIME column); Ctrl-C ends it\n"},
+    {"count", required_argument, 'c', CLI_INTERVAL,
+     " -c, --count <n>        with -i: n times (default: until interrupted)\n"},
     {"threads", required_argument, OPT_THREADS, CLI_THREADS,
      "     --threads <n>      reader threads (default: 2 on 2 or more CPUs)\n"},
     {"help", no_argument, 'h', 0, " -h, --help             this help\n"},
@@ -295,6 +327,18 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_EXACT: cli->exact = true; break;
 	case OPT_REDACT: cli->redact = true; break;
 	case OPT_MAPPINGS: cli->mappings = true; break;
+	case 'i':
+		if (parse_interval(arg, cli) < 0) {
+			cli_warn("-i takes seconds from 0.01 to 86400: '%s'", arg);
+			return EXIT_USAGE;
+		}
+		break;
+	case 'c':
+		if (parse_count(arg, cli) < 0) {
+			cli_warn("-c takes a count from 1 on: '%s'", arg);
+			return EXIT_USAGE;
+		}
+		break;
 	case OPT_OWNER:
 		cli->owner = cli_choice("--owner", owners, sizeof(owners) / sizeof(owners[0]), arg);
 		if (cli->owner < 0)
@@ -353,7 +397,7 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 		longopts[i] =
 		    (struct option){options[i].name, options[i].has_arg, NULL, options[i].val};
 	longopts[NOPTIONS] = (struct option){NULL, 0, NULL, 0};
-	while ((c = getopt_long(argc, argv, ":o:s:rtJnbp:u:P:M:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:s:rtJnbp:u:P:M:i:c:hV", longopts, NULL)) != -1) {
 		if (c == '?' || c == ':')
 			option_error(c, argv);
 		rc = apply_option(c, optarg, cli);
@@ -368,6 +412,10 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	}
 	cli->operands = argv + optind;
 	cli->noperands = argc - optind;
+	if (cli->count && cli->interval <= 0) {
+		cli_warn("-c counts the repeats of -i: give -i too");
+		return EXIT_USAGE;
+	}
 	return EXIT_GO_ON;
 }
 

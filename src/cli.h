@@ -41,6 +41,7 @@ enum cli_option {
 	CLI_REDACT = 1 << 21,    /* --redact */
 	CLI_OUTFILE = 1 << 22,   /* no option: -o names a file (capture), not columns */
 	CLI_MAPPINGS = 1 << 23,  /* --mappings */
+	CLI_INTERVAL = 1 << 24,  /* -i, -c */
 };
 
 /* The name of one option bit as the user typed it ("-o", "--merge"). */
@@ -74,6 +75,8 @@ struct cli {
 	bool exact;           /* capture --exact */
 	bool redact;          /* capture --redact */
 	bool mappings;        /* diff --mappings */
+	double interval;      /* -i SECS: repeat the view; 0: once */
+	unsigned long count;  /* -c: so many times; 0: until interrupted */
 	bool have_map_regex;  /* -M */
 	regex_t map_regex;
 	char **operands; /* what follows the view's name (maps: PIDs) */

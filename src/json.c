@@ -3,6 +3,14 @@
 
 #include "json.h"
 
+/* Interval mode's frame: each document on one line (NDJSON), "time" its first member. */
+static const char *frame_time;
+
+void json_set_frame(const char *time)
+{
+	frame_time = time;
+}
+
 void json_init(struct json *j, FILE *f)
 {
 	memset(j, 0, sizeof(*j));
@@ -12,6 +20,8 @@ void json_init(struct json *j, FILE *f)
 /* Indents a new line for a value or key at the current depth. */
 static void newline(struct json *j)
 {
+	if (frame_time)
+		return; /* one line a document */
 	fputc('\n', j->f);
 	for (unsigned long i = 0; i < j->depth && i < JSON_MAX_INDENT; i++)
 		fputs("   ", j->f);
@@ -34,10 +44,16 @@ static void before_value(struct json *j)
 
 static void open(struct json *j, char c)
 {
+	bool top = j->depth == 0;
+
 	before_value(j);
 	fputc(c, j->f);
 	j->depth++;
 	j->has_member = false;
+	if (top && c == '{' && frame_time) {
+		json_key(j, "time");
+		json_string(j, frame_time);
+	}
 }
 
 static void close(struct json *j, char c)

@@ -15,6 +15,10 @@ struct json {
 	bool after_key;
 };
 
+/* Interval mode (time non-NULL): every document after this is written on one line, with
+ * "time": time its first member, until it is called with NULL. */
+void json_set_frame(const char *time);
+
 /* Starts a writer on f. Values nest to any depth; indentation stops at JSON_MAX_INDENT
  * levels, so that a deep tree's output grows linearly. */
 void json_init(struct json *j, FILE *f);

@@ -1,6 +1,8 @@
 /* memledger: the command-line tool. Parses options and hands over to a view. */
 #include <errno.h>
 #include <locale.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,16 +11,18 @@
 #include "diff.h"
 #include "freed.h"
 #include "groups.h"
+#include "json.h"
 #include "libs_view.h"
 #include "maps.h"
 #include "ps.h"
 #include "shm_view.h"
 #include "system_view.h"
+#include "top.h"
 #include "tree.h"
 #include "users_view.h"
 
 /* Every view: the one list that dispatch and usage read (util-linux blkzone's commands[]). */
-#define OUTPUT          (CLI_FORMAT | CLI_NOHEADINGS | CLI_BYTES | CLI_SOURCE)
+#define OUTPUT          (CLI_FORMAT | CLI_NOHEADINGS | CLI_BYTES | CLI_SOURCE | CLI_INTERVAL)
 #define TABLE_NO_TOTALS (OUTPUT | CLI_COLUMNS | CLI_LIST | CLI_SORT | CLI_REVERSE)
 #define TABLE           (TABLE_NO_TOTALS | CLI_TOTALS)
 #define FILTER          (CLI_PID | CLI_USER | CLI_PROCESS)
@@ -44,7 +48,7 @@ static const struct command {
     {"diff", diff_run, "A B [--by KEY] [-p PID --mappings] [options]",
      TABLE | FILTER | CLI_BY | CLI_MAPPINGS | CLI_THREADS, false},
     {"capture", capture_run, "[-o FILE] [--exact] [--redact]",
-     CLI_COLUMNS | CLI_OUTFILE | CLI_EXACT | CLI_REDACT, false},
+     CLI_COLUMNS | CLI_OUTFILE | CLI_EXACT | CLI_REDACT | CLI_INTERVAL, false},
 };
 
 /* Adds the operands of a view that takes PIDs to cli->pids, comma- or space-separated,
@@ -92,6 +96,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, " memledger %s%s%s %s\n", i ? "" : "[", commands[i].name, i ? "" : "]",
 		        commands[i].synopsis);
+	fputs(" memledger top -b [-n N] [-d SECS] [--window SECS] [options]\n", f);
 	cli_print_options(f, ~0u);
 	fputs("Columns:\n", f);
 	ps_list_columns(f);
@@ -117,6 +122,71 @@ static int view_usage(const struct command *cmd, struct cli *cli)
 	return cmd->run(cli);
 }
 
+static volatile sig_atomic_t stop_frames;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_frames = 1;
+}
+
+/* The time of a frame: ISO 8601, UTC, to the millisecond. */
+static void frame_time(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	char secs[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(secs, sizeof(secs), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%.20s.%03dZ", secs, (int)(ts.tv_nsec / 1000000));
+}
+
+/* Runs the view once, or with -i every interval (-c times, or until SIGINT or SIGTERM,
+ * which end it with exit status 0): like vmstat 1, a frame at each tick of the monotonic
+ * clock, however long a frame took. Returns the exit status. */
+static int run_frames(const struct command *cmd, struct cli *cli)
+{
+	struct sigaction sa = {.sa_handler = on_stop};
+	struct timespec next;
+	char when[40];
+	int rc = EXIT_OK;
+
+	if (cli->interval <= 0)
+		return cmd->run(cli);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (unsigned long n = 0; !stop_frames && (!cli->count || n < cli->count); n++) {
+		long step = (long)(cli->interval * 1e9);
+		frame_time(when, sizeof(when));
+		if (cli->out.format == OUT_TABLE || cli->out.format == OUT_RAW)
+			printf("%s%s\n", n ? "\n" : "", when);
+		json_set_frame(when);
+		cli->out.time = when;
+		rc = cmd->run(cli);
+		fflush(stdout);
+		if (rc != EXIT_OK || (cli->count && n + 1 == cli->count))
+			break;
+		if (cli->out.format == OUT_CSV)
+			cli->out.noheadings = true; /* the header once */
+		next.tv_sec += step / 1000000000L;
+		next.tv_nsec += step % 1000000000L;
+		if (next.tv_nsec >= 1000000000L) {
+			next.tv_sec++;
+			next.tv_nsec -= 1000000000L;
+		}
+		while (!stop_frames &&
+		       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+			;
+	}
+	json_set_frame(NULL);
+	cli->out.time = NULL;
+	return rc;
+}
+
 /* As gnulib's close_stdout: output lost (a full disk, a closed pipe) is an error whoever
  * wrote it, said once. Returns the exit status. */
 static int finish_output(int rc)
@@ -139,6 +209,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	setlocale(LC_ALL, "");
+	if (argc > 1 && strcmp(argv[1], "top") == 0) /* top(1)'s -b, -n and -d: its own options */
+		return finish_output(top_main(argc - 1, argv + 1));
 	rc = cli_parse(argc, argv, &cli);
 	if (rc == EXIT_GO_ON && cli.help && !cli.command_given) {
 		usage(stdout);
@@ -151,7 +223,7 @@ int main(int argc, char **argv)
 		rc = view_usage(cmd, &cli);
 	} else if (rc == EXIT_GO_ON && (rc = check_options(cmd, &cli)) == EXIT_GO_ON &&
 	           (rc = pid_operands(cmd, &cli)) == EXIT_GO_ON) {
-		rc = cmd->run(&cli);
+		rc = run_frames(cmd, &cli);
 	}
 	cli_free(&cli);
 	return finish_output(rc);

@@ -856,6 +856,7 @@ static void print_csv(struct out_table *t)
 	bool depth_field = t->children_key != NULL; /* a tree, flat: each row's depth first */
 
 	if (!t->opts.noheadings) {
+		fputs(t->opts.time ? "TIME," : "", stdout);
 		fputs(depth_field ? "DEPTH," : "", stdout);
 		for (size_t i = 0; i < t->ncols; i++) {
 			fputs(i ? "," : "", stdout);
@@ -865,6 +866,8 @@ static void print_csv(struct out_table *t)
 	}
 	for (const struct out_row *r = next_row(t, NULL, stack); r; r = next_row(t, r, stack)) {
 		const char *s = row_texts(t, r);
+		if (t->opts.time)
+			printf("%s,", t->opts.time);
 		if (depth_field)
 			printf("%u,", r->depth);
 		for (size_t i = 0; i < t->ncols; s += r->cells[i].len + 1, i++) {

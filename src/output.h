@@ -14,7 +14,8 @@ struct out_opts {
 	enum out_format format;
 	bool bytes; /* sizes as plain bytes in tables too */
 	bool noheadings;
-	size_t width; /* columns to fit tables to; 0: the terminal's, when stdout is one */
+	size_t width;     /* columns to fit tables to; 0: the terminal's, when stdout is one */
+	const char *time; /* interval mode: CSV rows start with this TIME */
 };
 
 enum col_type {

@@ -7,6 +7,9 @@
  *   layout-helper sparse NPAGES      (1 TiB reserved, NPAGES pages written across it)
  *   layout-helper pageout NPAGES     (NPAGES pages written, then paged out)
  *   layout-helper canvas             (a memfd one child writes, another maps untouched)
+ *   layout-helper trend              (three children: one whose footprint grows 2 MiB a second,
+ *                                     one that fills 8 MiB in 2 s and frees it, over and over,
+ *                                     one that holds 8 MiB still; "ready GROWER WAVES STILL")
  *   layout-helper grow NCHILDREN     (idle children; the parent writes 4 MiB more of its own
  *                                     each time a line comes on standard input, and says "grown")
  *
@@ -39,6 +42,7 @@
 #include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MADV_COLD
@@ -332,6 +336,65 @@ static int grow(int n)
 	return 0;
 }
 
+/* The trend children: a steady grower, a sawtooth, one that holds still. */
+static void trend_child(int kind)
+{
+	struct timespec next; /* 8 steps a second, on the clock: the rate holds under load */
+	size_t step = 256 * 1024;
+	char *p;
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (kind == 2) { /* still */
+		p = mmap(NULL, 8 * MiB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			die("mmap still");
+		fill(p, 8 * MiB, 3);
+		for (;;)
+			pause();
+	}
+	for (;;) { /* the grower never frees; the sawtooth frees every 2 s (16 steps) */
+		size_t len = kind == 0 ? 64 * 8 * MiB : 8 * MiB;
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			die("mmap trend");
+		madvise(p, len, MADV_NOHUGEPAGE); /* 2 MiB at once would be no steady line */
+		for (size_t at = 0; at + step <= len; at += step) {
+			fill(p + at, step, 5);
+			next.tv_nsec += 125000000;
+			if (next.tv_nsec >= 1000000000) {
+				next.tv_sec++;
+				next.tv_nsec -= 1000000000;
+			}
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) ==
+			       EINTR)
+				;
+		}
+		munmap(p, len);
+	}
+}
+
+static int trend(void)
+{
+	pid_t kids[3];
+	char c;
+
+	for (int i = 0; i < 3; i++) {
+		kids[i] = fork();
+		if (kids[i] < 0)
+			die("fork");
+		if (kids[i] == 0)
+			trend_child(i);
+	}
+	printf("ready %d %d %d\n", (int)kids[0], (int)kids[1], (int)kids[2]);
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	return 0;
+}
+
 /* A chain of n processes, each the child of the one before: the deepest prints
  * "ready TOP DEEPEST" and all stay until standard input ends. */
 static int chain(int n)
@@ -370,6 +433,8 @@ int main(int argc, char **argv)
 		return pageout((unsigned long)atol(argv[2]));
 	if (argc == 2 && strcmp(argv[1], "canvas") == 0)
 		return canvas();
+	if (argc == 2 && strcmp(argv[1], "trend") == 0)
+		return trend();
 	if (argc == 3 && strcmp(argv[1], "grow") == 0)
 		return grow(atoi(argv[2]));
 	if (argc != 4) {
@@ -378,7 +443,8 @@ int main(int argc, char **argv)
 		                "       layout-helper sparse NPAGES\n"
 		                "       layout-helper pageout NPAGES\n"
 		                "       layout-helper canvas\n"
-		                "       layout-helper grow NCHILDREN\n");
+		                "       layout-helper grow NCHILDREN\n"
+		                "       layout-helper trend\n");
 		return 2;
 	}
 	nchildren = atoi(argv[2]);

@@ -167,7 +167,7 @@ static int apply(struct spec *s, char *line)
 
 int main(int argc, char **argv)
 {
-	struct spec s = {.opts = {OUT_TABLE, false, false, 0}};
+	struct spec s = {.opts = {.format = OUT_TABLE}};
 	char line[4096];
 	struct json j;
 	FILE *f;

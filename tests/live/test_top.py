@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Memory over time: interval mode (-i, -c) and memledger top's GROWTH and leak suspects.
+
+    test_top.py MEMLEDGER LAYOUT_HELPER
+
+Starts the layout helper's trend family (a process whose footprint grows 2 MiB a second,
+one that fills 8 MiB and frees it every 2 s, one that holds still) and runs top in batch
+mode over it: after a window, the grower is marked with GROWTH within 10% of its rate,
+the other two never are. Interval mode's NDJSON parses line by line, CSV writes its
+header once with a TIME column, and SIGINT or SIGTERM ends either with exit status 0.
+"""
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import test_live
+from test_live import check
+
+RATE = 2 * 1024 * 1024 * 60  # the grower's bytes per minute
+
+
+def trend_family(helper):
+    proc = subprocess.Popen([helper, "trend"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    line = proc.stdout.readline().split()
+    return proc, [int(p) for p in line[1:]]
+
+
+def check_top(memledger, pids):
+    grower, waves, still = pids
+    out = subprocess.run([memledger, "top", "-b", "-n", "18", "-d", "0.5", "--window", "5", "-J",
+                          "-p", ",".join(map(str, pids))], capture_output=True, text=True)
+    check("top -b -J: exit 0", out.returncode == 0, out.stderr)
+    frames = []
+    for line in out.stdout.splitlines():
+        try:
+            frames.append(json.loads(line))
+        except ValueError:
+            check("top -J: each line is a JSON document", False, line[:200])
+    check("top -b -n 18: 18 frames", len(frames) == 18, str(len(frames)))
+    check("top -J: each frame has its time, refresh and system", all(
+        "time" in f and "refresh" in f and "anonymous" in f["system"] for f in frames))
+    last = {p["pid"]: p for p in frames[-1]["processes"]} if frames else {}
+    g = last.get(grower, {})
+    check("top: the grower is a leak suspect", g.get("leak") == "leak?", str(g))
+    growth = g.get("growth") or 0
+    check("top: the grower's GROWTH is within 10% of its rate",
+          abs(growth - RATE) <= RATE / 10, f"{growth / 2**20:.1f} MiB/min, rate "
+          f"{RATE / 2**20:.0f} MiB/min")
+    for pid, name in ((waves, "the sawtooth"), (still, "the still one")):
+        marked = [f["refresh"] for f in frames for p in f["processes"]
+                  if p["pid"] == pid and p["leak"] == "leak?"]
+        check(f"top: {name} is never a suspect", not marked, f"refreshes {marked}")
+    s = last.get(still, {})
+    check("top: the still one's GROWTH is 0 and its CHANGE 0",
+          s.get("growth") == 0 and s.get("change") == 0, str(s))
+    pss_frames = [f["refresh"] for f in frames for p in f["processes"]
+                  if p["pid"] == still and p["pss"] is not None]
+    check("top: PSS read from the first refresh on", pss_frames and pss_frames[0] == 1,
+          str(pss_frames[:3]))
+
+
+def check_intervals(memledger, pid):
+    out = subprocess.run([memledger, "-i", "0.3", "-c", "4", "-J", "-p", str(pid), "-o",
+                          "PID,FOOTPRINT"], capture_output=True, text=True)
+    docs = [json.loads(line) for line in out.stdout.splitlines()]
+    check("-i -c -J: one document a line, -c of them", len(docs) == 4, out.stdout[:300])
+    times = [d.get("time") for d in docs]
+    check("-i -J: each document's time, ascending", all(times) and times == sorted(times),
+          str(times))
+    fp = [d["processes"][0]["footprint"] for d in docs]
+    check("-i: the grower's footprint grows frame by frame", fp == sorted(fp) and fp[-1] > fp[0],
+          str(fp))
+    out = subprocess.run([memledger, "-i", "0.2", "-c", "3", "--csv", "-p", str(pid), "-o",
+                          "PID,FOOTPRINT"], capture_output=True, text=True)
+    rows = list(csv.reader(io.StringIO(out.stdout)))
+    check("-i --csv: the header once, with TIME, and a row a frame",
+          rows and rows[0] == ["TIME", "PID", "FOOTPRINT"] and len(rows) == 4, str(rows))
+    out = subprocess.run([memledger, "-i", "0.2", "-c", "2", "-p", str(pid), "-o", "PID"],
+                         capture_output=True, text=True)
+    lines = out.stdout.splitlines()
+    check("-i: tables, each after a line with its time",
+          len(lines) == 7 and lines[0].endswith("Z") and lines[4].endswith("Z"), str(lines))
+    out = subprocess.run([memledger, "-c", "2"], capture_output=True, text=True)
+    check("-c without -i: usage error", out.returncode == 2, out.stderr)
+    for cmd, sig in (([memledger, "-i", "0.2", "-p", str(pid)], signal.SIGINT),
+                     ([memledger, "top", "-b", "-d", "0.2", "-p", str(pid)], signal.SIGTERM)):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(0.7)
+        proc.send_signal(sig)
+        rc = proc.wait(timeout=10)
+        check(f"{' '.join(cmd[1:3])}: {sig.name} ends it with exit 0", rc == 0, str(rc))
+
+
+def main():
+    memledger, helper = sys.argv[1], sys.argv[2]
+    proc, pids = trend_family(helper)
+    try:
+        if len(pids) != 3:
+            print("FAIL: the trend helper did not start")
+            return 1
+        check_intervals(memledger, pids[0])
+        check_top(memledger, pids)
+    finally:
+        proc.stdin.close()
+        proc.wait()
+    print(f"top: {test_live.passed} passed, {test_live.failed} failed")
+    return 1 if test_live.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
