@@ -1,8 +1,8 @@
 # Thin wrapper over meson: every target installs what it needs, then hands over to ninja.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
-BUILD_DEPS  = meson ninja-build pkg-config gcc libc6-dev libcmocka-dev libarchive-dev
-CHECK_DEPS  = $(BUILD_DEPS) python3 smem clang libclang-rt-14-dev strace valgrind zstd libarchive-tools
+BUILD_DEPS  = meson ninja-build pkg-config gcc libc6-dev libcmocka-dev libarchive-dev libncurses-dev
+CHECK_DEPS  = $(BUILD_DEPS) python3 smem clang libclang-rt-14-dev strace valgrind zstd libarchive-tools tmux
 BENCH_DEPS  = $(BUILD_DEPS) python3 smem smemstat
 
 FUZZ_SECONDS ?= 600

@@ -96,7 +96,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, " memledger %s%s%s %s\n", i ? "" : "[", commands[i].name, i ? "" : "]",
 		        commands[i].synopsis);
-	fputs(" memledger top -b [-n N] [-d SECS] [--window SECS] [options]\n", f);
+	fputs(" memledger top [-b] [-n N] [-d SECS] [--window SECS] [options]\n", f);
 	cli_print_options(f, ~0u);
 	fputs("Columns:\n", f);
 	ps_list_columns(f);

@@ -5,6 +5,7 @@
  * over a sliding window, and a process that grew steadily over it is a leak suspect.
  * Batch mode (-b) writes frames as text or NDJSON, as top -b does.
  */
+#include <curses.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -12,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "json.h"
+#include "maps.h"
 #include "memledger/ledger.h"
 #include "memledger/system.h"
 #include "memledger/trend.h"
@@ -31,14 +34,30 @@ struct tracked {
 	uint64_t footprint, before, at_start; /* now, at the refresh before, when first seen */
 	uint64_t rss, pss;                    /* pss: the last read, ML_UNKNOWN before one */
 	uint64_t uid;
+	pid_t ppid;
+	char comm[ML_COMM_MAX];
 	char *command;
+	unsigned procs; /* a group's processes; 0 for a process */
 	struct ml_trend_fit fit;
 	bool seen; /* in this refresh */
 };
 
+/* What the rows are: processes, groups of them, or the process tree. */
+enum top_mode { MODE_PROCS, MODE_COMM, MODE_USER, MODE_TREE, MODE_COUNT };
+
+static const char *const mode_names[] = {"processes", "by comm", "by user", "tree"};
+
 struct top {
 	struct cli cli;
+	enum top_mode mode;
+	char filter[128];       /* rows whose command holds this, "" all */
+	const char *sort_name;  /* the sort column's, for the header */
+	struct tracked *groups; /* MODE_COMM, MODE_USER: one per key, sums of its processes */
+	size_t ngroups;
 	bool batch;
+	bool screen;    /* the full-screen view: PSS of the rows on screen alone */
+	pid_t *visible; /* the PIDs on screen at the last draw */
+	size_t nvisible;
 	unsigned long frames; /* -n: 0 until interrupted */
 	double delay, window, floor;
 	unsigned pss_every;
@@ -91,6 +110,14 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_PSS: return p->pss;
 	default: return ML_UNKNOWN;
 	}
+}
+
+/* A group has no PID and no one user: blank, not unknown. */
+static bool row_blank(const void *row, const struct colinfo *c)
+{
+	const struct tracked *p = *(const struct tracked *const *)row;
+
+	return p->procs && (c->id == F_PID || (c->id == F_USER && p->uid == ML_UNKNOWN));
 }
 
 static struct user_cache *row_users; /* for row_text: the table's rows hold no context */
@@ -159,13 +186,32 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The full-screen view's PSS: smaps_rollup of the rows on screen alone. */
+static void read_visible_pss(struct top *tp)
+{
+	struct cli c = tp->cli;
+	struct ml_scan s;
+
+	c.pids = tp->visible;
+	c.npids = tp->nvisible;
+	if (procs_scan(&c, ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_ROLLUP, NULL, NULL, &s) !=
+	    EXIT_GO_ON)
+		return;
+	for (size_t i = 0; i < s.nprocs; i++)
+		for (size_t k = 0; k < tp->n; k++)
+			if (tp->v[k].pid == s.procs[i].pid &&
+			    tp->v[k].start == s.procs[i].stat.starttime)
+				tp->v[k].pss = ml_proc_metric(&s.procs[i], ML_PSS);
+	ml_scan_free(&s);
+}
+
 /* One refresh: status of every process, smaps_rollup every pss_every. Returns EXIT_GO_ON
  * or an exit status. */
-static int refresh(struct top *tp)
+static int read_refresh(struct top *tp)
 {
-	bool pss = tp->refresh % tp->pss_every == 0;
+	bool pss = tp->refresh % tp->pss_every == 0, all_pss = pss && !tp->screen;
 	unsigned needs =
-	    ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_CMDLINE | (pss ? ML_NEED_ROLLUP : 0);
+	    ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_CMDLINE | (all_pss ? ML_NEED_ROLLUP : 0);
 	double t = now_seconds();
 	struct ml_scan s;
 	int rc = procs_scan(&tp->cli, needs | procs_filter_needs(&tp->cli), NULL, NULL, &s);
@@ -189,14 +235,19 @@ static int refresh(struct top *tp)
 			tr->at_start = tr->footprint;
 		tr->rss = p->status.vm_rss;
 		tr->uid = ml_proc_uid(p);
-		if (pss)
+		tr->ppid = (p->have & ML_NEED_STATUS) ? p->status.ppid : -1;
+		memcpy(tr->comm, p->comm, sizeof(tr->comm));
+		if (all_pss)
 			tr->pss = ml_proc_metric(p, ML_PSS);
 		ml_trend_add(&tr->trend, t, tr->footprint, tp->window);
 		ml_trend_fit(&tr->trend, tp->window, tp->floor, &tr->fit);
 	}
-	procs_report_unreadable(&tp->cli, &s);
+	if (!tp->screen)
+		procs_report_unreadable(&tp->cli, &s);
 	ml_scan_free(&s);
 	forget_gone(tp);
+	if (rc == EXIT_GO_ON && pss && tp->screen && tp->nvisible)
+		read_visible_pss(tp);
 	tp->refresh++;
 	return rc;
 }
@@ -242,7 +293,10 @@ static void print_header_text(const struct top *tp, const struct header *h, cons
 	const uint64_t v[7] = {h->anon, h->cache, h->shmem,     h->kernel,
 	                       h->free, h->swap,  h->compressed};
 
-	printf("memledger top - %s, refresh %lu, window %gs\n", when, tp->refresh, tp->window);
+	printf("memledger top - %s, refresh %lu, window %gs, %s, sort %s%s%s%s%s\n", when,
+	       tp->refresh, tp->window, mode_names[tp->mode], tp->sort_name,
+	       tp->cli.reverse ? " reversed" : "", tp->filter[0] ? ", filter '" : "", tp->filter,
+	       tp->filter[0] ? "'" : "");
 	if (!h->known)
 		return;
 	for (int i = 0; i < 7; i++)
@@ -270,16 +324,112 @@ static void print_header_json(struct json *j, const struct header *h)
 	json_object_end(j);
 }
 
+/* Adds process p's figures into group g. */
+static void add_to_group(struct tracked *g, const struct tracked *p)
+{
+	g->footprint = ml_add_u64(g->footprint, p->footprint);
+	g->before = ml_add_u64(g->before, p->before);
+	g->at_start = ml_add_u64(g->at_start, p->at_start);
+	g->rss = ml_add_u64(g->rss, p->rss);
+	g->pss = ml_add_u64(g->pss, p->pss);
+	g->fit.slope += p->fit.slope;
+	g->fit.n = g->fit.n > p->fit.n ? g->fit.n : p->fit.n;
+	g->fit.suspect |= p->fit.suspect;
+	g->procs++;
+}
+
+/* The groups of the processes shown, by command name or user. Returns 0 or -ENOMEM. */
+static int make_groups(struct top *tp, struct tracked **shown, size_t n)
+{
+	for (size_t i = 0; i < tp->ngroups; i++)
+		free(tp->groups[i].command);
+	free(tp->groups);
+	tp->groups = calloc(n + 1, sizeof(*tp->groups));
+	tp->ngroups = 0;
+	if (!tp->groups)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const struct tracked *p = shown[i];
+		const char *key =
+		    tp->mode == MODE_USER ? user_cache_name(&tp->users, p->uid) : p->comm;
+		struct tracked *g = NULL;
+		key = key ? key : "-";
+		for (size_t k = 0; k < tp->ngroups && !g; k++)
+			if (strcmp(tp->groups[k].command, key) == 0)
+				g = &tp->groups[k];
+		if (!g) {
+			g = &tp->groups[tp->ngroups++];
+			g->command = strdup(key);
+			if (!g->command)
+				return -ENOMEM;
+			g->uid = tp->mode == MODE_USER ? p->uid : ML_UNKNOWN;
+		}
+		add_to_group(g, p);
+	}
+	for (size_t k = 0; k < tp->ngroups; k++) { /* "bash (3)": the name and its processes */
+		struct tracked *g = &tp->groups[k];
+		size_t len = strlen(g->command) + 16;
+		char *named = malloc(len);
+		if (!named)
+			return -ENOMEM;
+		snprintf(named, len, "%s (%u)", g->command, g->procs);
+		free(g->command);
+		g->command = named;
+	}
+	return 0;
+}
+
+/* The rows of the frame, as the mode and the filter say, into *rows (malloc'ed), with
+ * each one's parent row (-1: none) into *parent in tree mode. Returns how many, or -1. */
+static long make_rows(struct top *tp, struct tracked ***rows, long **parent)
+{
+	struct tracked **shown = malloc((tp->n + 1) * sizeof(*shown));
+	size_t n = 0;
+
+	*rows = NULL;
+	*parent = NULL;
+	if (!shown)
+		return -1;
+	for (size_t i = 0; i < tp->n; i++)
+		if (!tp->filter[0] || strstr(tp->v[i].command, tp->filter))
+			shown[n++] = &tp->v[i];
+	if (tp->mode == MODE_COMM || tp->mode == MODE_USER) {
+		if (make_groups(tp, shown, n) < 0) {
+			free(shown);
+			return -1;
+		}
+		n = tp->ngroups;
+		for (size_t i = 0; i < n; i++)
+			shown[i] = &tp->groups[i];
+	} else if (tp->mode == MODE_TREE) {
+		*parent = malloc((n + 1) * sizeof(**parent));
+		if (!*parent) {
+			free(shown);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++) {
+			(*parent)[i] = -1;
+			for (size_t k = 0; k < n; k++)
+				if (k != i && shown[k]->pid == shown[i]->ppid)
+					(*parent)[i] = (long)k;
+		}
+	}
+	*rows = shown;
+	return (long)n;
+}
+
 /* One frame: the header and the rows, sorted. Returns EXIT_OK or EXIT_ERROR. */
 static int print_frame(struct top *tp, const struct colinfo **cols, int ncols,
                        const struct colinfo *key)
 {
-	struct tracked **rows = malloc((tp->n + 1) * sizeof(*rows));
+	struct tracked **rows;
+	long *parent, n = make_rows(tp, &rows, &parent);
 	struct view_rows r = {.rows = rows,
-	                      .n = tp->n,
+	                      .n = n > 0 ? (size_t)n : 0,
 	                      .size = sizeof(*rows),
 	                      .number = row_number,
-	                      .text = row_text};
+	                      .text = row_text,
+	                      .blank = row_blank};
 	const struct colinfo *tie = view_column(&top_cols, "FOOTPRINT", 9);
 	struct header h;
 	struct out_table *t;
@@ -288,19 +438,27 @@ static int print_frame(struct top *tp, const struct colinfo **cols, int ncols,
 	time_t now = time(NULL);
 	int rc;
 
-	if (!rows)
+	if (n < 0)
 		return EXIT_ERROR;
-	for (size_t i = 0; i < tp->n; i++)
-		rows[i] = &tp->v[i];
+	tp->sort_name = key ? key->name : "none";
 	row_users = &tp->users;
-	/* growth first: the change columns from the largest, -r from the smallest */
-	view_sort(&r, key, tie,
-	          key && (key->type == COL_DELTA || key->type == COL_SIZE) ? !tp->cli.reverse
-	                                                                   : tp->cli.reverse);
 	read_header(tp, &h);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	t = view_table(&tp->cli, "processes", &r, cols, ncols);
+	if (parent) { /* siblings sorted, the tree kept */
+		if (view_tree_table(&tp->cli, "processes", "children", &r, parent, -1, cols, ncols,
+		                    key, &t) < 0)
+			t = NULL;
+	} else {
+		/* growth first: the change columns from the largest, -r from the smallest */
+		view_sort(&r, key, tie,
+		          key && (key->type == COL_DELTA || key->type == COL_SIZE)
+		              ? !tp->cli.reverse
+		              : tp->cli.reverse);
+		t = view_table(&tp->cli, tp->mode == MODE_PROCS ? "processes" : "groups", &r, cols,
+		               ncols);
+	}
 	json_init(&j, stdout);
+	free(parent);
 	if (!t) {
 		free(rows);
 		return EXIT_ERROR;
@@ -335,12 +493,16 @@ static void on_stop(int sig)
 
 static void usage(FILE *f)
 {
-	fputs("Usage:\n memledger top -b [-n N] [-d SECS] [options]\n\n"
+	fputs("Usage:\n memledger top [-b] [-n N] [-d SECS] [options]\n\n"
 	      "Memory over time: each refresh reads every process's status (footprint, RSS),\n"
 	      "smaps_rollup (PSS) every --pss-every refreshes; GROWTH is the slope of the\n"
 	      "footprint over the window, per minute, and LEAK marks steady growth.\n\n"
 	      "Options:\n"
-	      " -b, --batch            write frames as text (or -J: NDJSON), as top -b\n"
+	      " -b, --batch            write frames as text (or -J: NDJSON), as top -b;\n"
+	      "                          without it, a full-screen view: q quit, g groups\n"
+	      "                          (comm, user), t tree, s sort, < > sort column,\n"
+	      "                          r reverse, / filter, arrows and p: maps of a process\n"
+	      "     --by <key>         rows: process (default), comm, user or tree\n"
 	      " -n, --iterations <n>   so many frames (default: until interrupted)\n"
 	      " -d, --delay <secs>     between refreshes (default 2)\n"
 	      "     --window <secs>    GROWTH's window (default 30)\n"
@@ -360,8 +522,10 @@ static void usage(FILE *f)
  * clash (-b is --bytes and -n --noheadings elsewhere). Returns EXIT_GO_ON or a status. */
 static int parse(struct top *tp, int argc, char **argv)
 {
-	enum { O_WINDOW = 256, O_FLOOR, O_PSS, O_CSV, O_RAW, O_BYTES };
-	static const struct option longopts[] = {{"batch", no_argument, NULL, 'b'},
+	enum { O_WINDOW = 256, O_FLOOR, O_PSS, O_CSV, O_RAW, O_BYTES, O_BY };
+	static const char *const bys[] = {"process", "comm", "user", "tree"}; /* enum top_mode */
+	static const struct option longopts[] = {{"by", required_argument, NULL, O_BY},
+	                                         {"batch", no_argument, NULL, 'b'},
 	                                         {"iterations", required_argument, NULL, 'n'},
 	                                         {"delay", required_argument, NULL, 'd'},
 	                                         {"window", required_argument, NULL, O_WINDOW},
@@ -417,6 +581,13 @@ static int parse(struct top *tp, int argc, char **argv)
 		case O_CSV: tp->cli.out.format = OUT_CSV; break;
 		case O_RAW: tp->cli.out.format = OUT_RAW; break;
 		case O_BYTES: tp->cli.out.bytes = true; break;
+		case O_BY: {
+			int by = cli_choice("--by", bys, sizeof(bys) / sizeof(bys[0]), optarg);
+			if (by < 0)
+				return EXIT_USAGE;
+			tp->mode = (enum top_mode)by;
+			break;
+		}
 		case 'h': usage(stdout); return EXIT_OK;
 		default:
 			cli_warn("top: unknown option or missing argument: '%s'", argv[optind - 1]);
@@ -436,6 +607,252 @@ static int parse(struct top *tp, int argc, char **argv)
 	return EXIT_GO_ON;
 }
 
+/* Writes what fn prints to stdout into a malloc'ed string instead: the table engine fits
+ * it to the screen's width. NULL when out of memory. */
+static char *capture_stdout(int (*fn)(struct top *, void *), struct top *tp, void *arg)
+{
+	char *buf = NULL;
+	size_t n = 0;
+	FILE *mem = open_memstream(&buf, &n), *saved = stdout;
+
+	if (!mem)
+		return NULL;
+	stdout = mem; /* ncurses writes to the terminal through its own stream */
+	fn(tp, arg);
+	fflush(mem);
+	stdout = saved;
+	fclose(mem);
+	return buf;
+}
+
+/* What a frame of the full-screen view shows. */
+struct screen {
+	const struct colinfo **cols;
+	int ncols;
+	const struct colinfo *key;
+	int cursor;    /* the selected row, from 0 */
+	pid_t maps_of; /* 'p': the maps of this process, 0: the rows */
+	char message[128];
+};
+
+static int draw_rows(struct top *tp, void *arg)
+{
+	struct screen *sc = arg;
+
+	return print_frame(tp, sc->cols, sc->ncols, sc->key);
+}
+
+static int draw_maps(struct top *tp, void *arg)
+{
+	struct screen *sc = arg;
+	struct cli c = tp->cli;
+
+	c.command = "maps";
+	c.pids = &sc->maps_of;
+	c.npids = 1;
+	c.columns = c.sort = NULL;
+	c.reverse = c.totals = false;
+	printf("maps of %d (p: back to the rows)\n\n", (int)sc->maps_of);
+	return maps_run(&c);
+}
+
+/* Draws text on the screen, the cursor's row reversed, and notes the PIDs of the rows
+ * drawn (the rows that then get PSS). */
+static void draw(struct top *tp, struct screen *sc, const char *text)
+{
+	const char *line = text;
+	int y = 0, row = -1, rows = LINES - 1;
+	size_t nvisible = 0;
+
+	erase();
+	free(tp->visible);
+	tp->visible = calloc((size_t)(rows > 0 ? rows : 1), sizeof(*tp->visible));
+	while (line && *line && y < rows) {
+		const char *nl = strchr(line, '\n');
+		int len = nl ? (int)(nl - line) : (int)strlen(line);
+		char first[32] = "";
+		sscanf(line, "%31s", first);
+		if (row < 0 && !sc->maps_of && strcmp(first, sc->cols[0]->name) == 0)
+			row = 0; /* the table's header: its rows follow */
+		else if (row >= 0 && len > 0) {
+			long pid = strtol(line + strcspn(line, "0123456789\n"), NULL,
+			                  10); /* past tree art */
+			if (pid > 0 && tp->visible)
+				tp->visible[nvisible++] = (pid_t)pid;
+			if (sc->cursor >= 0 && row == sc->cursor)
+				attron(A_REVERSE);
+			row++;
+		}
+		mvaddnstr(y++, 0, line, len < COLS ? len : COLS);
+		attroff(A_REVERSE);
+		line = nl ? nl + 1 : NULL;
+	}
+	tp->nvisible = nvisible;
+	if (sc->cursor >= row && row > 0)
+		sc->cursor = row - 1;
+	attron(A_REVERSE);
+	mvaddnstr(LINES - 1, 0,
+	          sc->message[0] ? sc->message
+	                         : "q quit  g groups  t tree  s sort  < > sort column  r reverse  "
+	                           "/ filter  p maps  arrows select",
+	          COLS);
+	attroff(A_REVERSE);
+	wrefresh(stdscr);
+}
+
+/* Reads a line at the bottom after prompt, into buf. */
+static void prompt(const char *what, char *buf, int size)
+{
+	move(LINES - 1, 0);
+	clrtoeol();
+	addstr(what);
+	echo();
+	nocbreak();
+	cbreak();
+	timeout(-1);
+	curs_set(1);
+	getnstr(buf, size - 1);
+	curs_set(0);
+	noecho();
+}
+
+/* The PID on the cursor's row, 0 when none. */
+static pid_t selected(const struct top *tp, const struct screen *sc)
+{
+	return sc->cursor >= 0 && (size_t)sc->cursor < tp->nvisible ? tp->visible[sc->cursor] : 0;
+}
+
+/* Handles one key. Returns true when the frame must be drawn again. */
+static bool on_key(struct top *tp, struct screen *sc, int ch)
+{
+	int at = 0;
+	char buf[128];
+
+	sc->message[0] = '\0';
+	for (int i = 0; i < sc->ncols; i++)
+		if (sc->cols[i] == sc->key)
+			at = i;
+	switch (ch) {
+	case 'q': stop_top = 1; return false;
+	case 'g':
+		tp->mode = tp->mode == MODE_COMM   ? MODE_USER
+		           : tp->mode == MODE_USER ? MODE_PROCS
+		                                   : MODE_COMM;
+		break;
+	case 't': tp->mode = tp->mode == MODE_TREE ? MODE_PROCS : MODE_TREE; break;
+	case 'r': tp->cli.reverse = !tp->cli.reverse; break;
+	case '<': sc->key = sc->cols[at > 0 ? at - 1 : 0]; break;
+	case '>': sc->key = sc->cols[at + 1 < sc->ncols ? at + 1 : at]; break;
+	case 's':
+		prompt("sort by column: ", buf, sizeof(buf));
+		if (view_column(&top_cols, buf, strlen(buf)))
+			sc->key = view_column(&top_cols, buf, strlen(buf));
+		else
+			snprintf(sc->message, sizeof(sc->message), "no column '%.60s'", buf);
+		break;
+	case '/': prompt("filter (command holds): ", tp->filter, sizeof(tp->filter)); break;
+	case 'p':
+		sc->maps_of = sc->maps_of ? 0 : selected(tp, sc);
+		if (!sc->maps_of && ch == 'p' && !selected(tp, sc))
+			snprintf(sc->message, sizeof(sc->message),
+			         "select a process first (PID shown)");
+		break;
+	case KEY_UP: sc->cursor = sc->cursor > 0 ? sc->cursor - 1 : 0; break;
+	case KEY_DOWN: sc->cursor++; break;
+	case KEY_RESIZE: break;
+	default: return false;
+	}
+	return true;
+}
+
+/* The last line written to errfd since *seen, into msg (left as it is when none). */
+static void last_message(int errfd, off_t *seen, char *msg, size_t size)
+{
+	char buf[512];
+	off_t end = errfd >= 0 ? lseek(errfd, 0, SEEK_END) : 0;
+	ssize_t n;
+
+	if (end <= *seen)
+		return;
+	n = pread(errfd, buf, sizeof(buf) - 1,
+	          end - (off_t)sizeof(buf) + 1 > *seen ? end - (off_t)sizeof(buf) + 1 : *seen);
+	*seen = end;
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	while (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	const char *last = strrchr(buf, '\n');
+	last = last ? last + 1 : buf;
+	size_t len = strnlen(last, size - 1);
+	memcpy(msg, last, len); /* cut to the status line */
+	msg[len] = '\0';
+}
+
+/* The full-screen view: a refresh every delay, keys between. Returns an exit status. */
+static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
+                      const struct colinfo *key)
+{
+	struct screen sc = {.cols = cols, .ncols = ncols, .key = key};
+	int rc = EXIT_OK;
+
+	int saved_err = dup(2), errfd = memfd_create("memledger-top-stderr", MFD_CLOEXEC);
+	off_t err_seen = 0;
+
+	tp->screen = true;
+	if (errfd >= 0 && saved_err >= 0)
+		dup2(errfd,
+		     2); /* messages would scribble over the screen: the status line shows them */
+	if (!initscr()) {
+		if (saved_err >= 0)
+			dup2(saved_err, 2);
+		return EXIT_ERROR;
+	}
+	cbreak();
+	noecho();
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	while (!stop_top && rc == EXIT_OK) {
+		double due = now_seconds() + tp->delay;
+		bool redraw = true;
+		rc = read_refresh(tp);
+		if (rc == EXIT_GO_ON)
+			rc = EXIT_OK;
+		while (rc == EXIT_OK && !stop_top) {
+			double left = due - now_seconds();
+			int ch;
+			if (redraw) {
+				char *text;
+				bool first = tp->refresh == 1 && !tp->nvisible;
+				tp->cli.out.width = (size_t)COLS;
+				text = capture_stdout(sc.maps_of ? draw_maps : draw_rows, tp, &sc);
+				last_message(errfd, &err_seen, sc.message, sizeof(sc.message));
+				draw(tp, &sc, text ? text : "out of memory\n");
+				free(text);
+				redraw = first &&
+				         tp->nvisible; /* PSS of the first rows drawn, at once */
+				if (redraw)
+					read_visible_pss(tp);
+			}
+			if (left <= 0)
+				break;
+			timeout(left > 0.2 ? 200
+			                   : (int)(left * 1000) + 1); /* SIGTERM is seen soon */
+			ch = getch();
+			if (ch != ERR)
+				redraw = on_key(tp, &sc, ch);
+		}
+	}
+	endwin(); /* the terminal as it was: after q, SIGINT and SIGTERM alike */
+	if (saved_err >= 0) {
+		dup2(saved_err, 2);
+		close(saved_err);
+	}
+	if (errfd >= 0)
+		close(errfd);
+	return rc;
+}
+
 int top_main(int argc, char **argv)
 {
 	struct top tp = {.delay = 2, .window = 30, .floor = 1 << 20, .pss_every = 5};
@@ -450,16 +867,20 @@ int top_main(int argc, char **argv)
 	if (rc == EXIT_GO_ON)
 		rc = view_begin(&tp.cli, &top_cols, false, "GROWTH", "FOOTPRINT", cols, &ncols,
 		                &key);
-	if (rc == EXIT_GO_ON && !tp.batch) {
-		cli_warn("top: the full-screen view is not built yet: use -b (batch)");
+	if (rc == EXIT_GO_ON && !tp.batch && (!isatty(0) || !isatty(1))) {
+		cli_warn("top: the full-screen view needs a terminal: use -b (batch) in a pipe");
 		rc = EXIT_USAGE;
 	}
 	if (rc != EXIT_GO_ON) {
 		free(tp.cli.pids);
 		return rc;
 	}
-	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL); /* before initscr: ncurses's own would exit 1 */
 	sigaction(SIGTERM, &sa, NULL);
+	if (!tp.batch) {
+		rc = top_screen(&tp, cols, ncols, key);
+		goto out;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	rc = EXIT_OK;
 	for (unsigned long f = 0; !stop_top && (!tp.frames || f < tp.frames); f++) {
@@ -477,15 +898,20 @@ int top_main(int argc, char **argv)
 			if (stop_top)
 				break;
 		}
-		rc = refresh(&tp);
+		rc = read_refresh(&tp);
 		if (rc == EXIT_GO_ON)
 			rc = print_frame(&tp, cols, ncols, key);
 		if (rc != EXIT_OK)
 			break;
 	}
+out:
 	for (size_t i = 0; i < tp.n; i++)
 		free(tp.v[i].command);
 	free(tp.v);
+	for (size_t i = 0; i < tp.ngroups; i++)
+		free(tp.groups[i].command);
+	free(tp.groups);
+	free(tp.visible);
 	user_cache_free(&tp.users);
 	free(tp.cli.pids);
 	return rc;

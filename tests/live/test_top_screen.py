@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""memledger top's full-screen view, driven in tmux (send-keys, capture-pane).
+
+    test_top_screen.py MEMLEDGER LAYOUT_HELPER
+
+It starts; every key does what it says (g groups, t tree, < > s sort, r reverse, /
+filter, arrows and p the maps of a process, q quits); the terminal is restored (echo and
+canonical mode) after q and after SIGTERM, each with exit status 0; a resize redraws to
+the new width. Exits 77 (SKIP) without tmux.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import test_live
+from test_live import check
+
+SESSION = f"memledger-top-{os.getpid()}"
+
+
+def tmux(*args):
+    return subprocess.run(["tmux", "-L", SESSION, *args], capture_output=True, text=True)
+
+
+def pane():
+    return tmux("capture-pane", "-p", "-t", SESSION).stdout
+
+
+def wait_for(what, timeout=6.0):
+    """The pane once it shows what (a string or a predicate of the pane), else the last."""
+    end = time.time() + timeout
+    text = pane()
+    while time.time() < end:
+        text = pane()
+        if (what(text) if callable(what) else what in text):
+            return text
+        time.sleep(0.1)
+    return text
+
+
+def keys(*k):
+    tmux("send-keys", "-t", SESSION, *k)
+
+
+PIDFILE = f"/tmp/memledger-top-screen-{os.getpid()}.pid"
+
+
+def start(memledger, width=160):
+    script = (f"echo $$ > {PIDFILE}; {memledger} top -d 0.3; echo EXITED $?; "
+              "stty -a | tr ' ;' '\\n\\n' | grep -x -e echo -e -echo -e icanon -e -icanon; "
+              "sleep 60")
+    tmux("kill-server")
+    for _ in range(50):  # a server still going down would take the new session with it
+        if tmux("list-sessions").returncode != 0:
+            break
+        time.sleep(0.1)
+    time.sleep(0.2)
+    tmux("new-session", "-d", "-s", SESSION, "-x", str(width), "-y", "40", "sh", "-c", script)
+    return wait_for(lambda t: "memledger top -" in t and " PID " in t)
+
+
+def family_rows(text):
+    return [line for line in text.splitlines()[5:] if line.strip() and line.lstrip()[0].isdigit()]
+
+
+def header(text):
+    return text.splitlines()[0] if text else ""
+
+
+def check_keys(memledger, family_pids):
+    text = start(memledger)
+    check("top starts: its header and the table", "memledger top -" in text and " PID " in text,
+          text[:400])
+    keys("g")
+    check("g: groups by command", "by comm" in header(wait_for("by comm")))
+    keys("g")
+    check("g again: by user", "by user" in header(wait_for("by user")))
+    keys("g")
+    check("g a third time: processes", "processes" in header(wait_for("processes,")))
+    keys("t")
+    text = wait_for(lambda t: "tree" in header(t) and ("└─" in t or "├─" in t))
+    check("t: the process tree, drawn", "└─" in text or "├─" in text, text[:600])
+    keys("t")
+    wait_for("processes,")
+    keys(">")
+    check("> sorts by the next column", "sort LEAK" in header(wait_for("sort LEAK")))
+    keys("<")
+    check("< back", "sort GROWTH" in header(wait_for("sort GROWTH")))
+    keys("s")
+    time.sleep(0.3)
+    keys("RSS", "Enter")
+    check("s RSS: sorted by RSS", "sort RSS" in header(wait_for("sort RSS")))
+    keys("r")
+    check("r reverses", "reversed" in header(wait_for("reversed")))
+    keys("r")
+    keys("/")
+    time.sleep(0.3)
+    keys("layout-helper trend", "Enter")
+    text = wait_for(lambda t: "filter 'layout-helper trend'" in t and len(family_rows(t)) == 4)
+    rows = family_rows(text)
+    check("/: only the rows whose command holds the filter",
+          len(rows) == 4 and all("layout-helper trend" in r for r in rows), "\n".join(rows))
+    keys("Down")
+    time.sleep(0.4)
+    keys("p")
+    text = wait_for("maps of ")
+    shown = header(text).split()
+    check("arrows and p: the maps of the selected process",
+          len(shown) > 2 and shown[:2] == ["maps", "of"] and int(shown[2]) in family_pids
+          and "START" in text, text[:300])
+    keys("p")
+    wait_for("memledger top -")
+    tmux("resize-window", "-t", SESSION, "-x", "90")
+    text = wait_for(lambda t: max(len(line) for line in t.splitlines()) <= 90 and "PID" in t)
+    check("a resize redraws to the new width",
+          "memledger top -" in text and max(len(line) for line in text.splitlines()) <= 90,
+          text[:300])
+    keys("q")
+    text = wait_for(lambda t: "EXITED" in t and "icanon" in t)
+    check("q: exit status 0", "EXITED 0" in text, text[-300:])
+    check("q: the terminal restored (echo, canonical mode)",
+          "\necho" in text and "\nicanon" in text, text[-200:])
+
+
+def check_sigterm(memledger):
+    start(memledger)
+    with open(PIDFILE) as f:  # the shell's: top is its child
+        shell = f.read().strip()
+    out = subprocess.run(["pgrep", "-P", shell, "-x", "memledger"], capture_output=True,
+                         text=True).stdout.split()
+    check("top found for SIGTERM", len(out) == 1, str(out))
+    if out:
+        os.kill(int(out[0]), signal.SIGTERM)
+    text = wait_for(lambda t: "EXITED" in t and "icanon" in t)
+    check("SIGTERM: exit status 0", "EXITED 0" in text, text[-300:])
+    check("SIGTERM: the terminal restored", "\necho" in text and "\nicanon" in text, text[-200:])
+
+
+def main():
+    memledger, helper = os.path.realpath(sys.argv[1]), sys.argv[2]
+    if not shutil.which("tmux"):
+        print("SKIP: tmux is missing (make check installs it)")
+        return 77
+    family = subprocess.Popen([helper, "trend"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    pids = [int(p) for p in family.stdout.readline().split()[1:]] + [family.pid]
+    try:
+        check_keys(memledger, pids)
+        check_sigterm(memledger)
+    finally:
+        tmux("kill-server")
+        if os.path.exists(PIDFILE):
+            os.unlink(PIDFILE)
+        family.stdin.close()
+        family.wait()
+    print(f"top-screen: {test_live.passed} passed, {test_live.failed} failed")
+    return 1 if test_live.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
