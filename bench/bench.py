@@ -135,10 +135,41 @@ def main():
                             args.libs_rounds, "cat smaps", peakrss, fresh_exact)
         if args.snapshots:
             bench_snapshots(args, peakrss, proc.pid, title)
+        bench_top(args, peakrss, title)
     finally:
         proc.stdin.close()
         proc.wait()
     bench_maps(args, workload, peakrss)
+
+
+def cpu_seconds(cmd):
+    """Runs cmd with its output discarded; returns its user + system CPU seconds."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(proc.pid, 0)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bench_top(args, peakrss, title):
+    """memledger top's CPU per refresh against procps top -b -n 1, a full PSS refresh
+    against cat of every smaps_rollup, and top's peak RSS."""
+    frames = 10
+    runs = {"memledger top, a refresh (PSS every 5th)":
+            [args.memledger, "top", "-b", "-n", str(frames), "-d", "0.01"],
+            "memledger top -n 1 (status and PSS of all)": [args.memledger, "top", "-b", "-n", "1"],
+            "procps top -b -n 1": ["top", "-b", "-n", "1"],
+            "cat smaps_rollup": None}
+    cpu = {name: [] for name in runs}
+    for _ in range(args.libs_rounds):
+        for name, cmd in runs.items():
+            seconds = cpu_seconds(cmd or ["cat"] + rollup_paths())
+            cpu[name].append(seconds / frames if "a refresh" in name else seconds)
+    print(f"\ntop: CPU seconds (user + system) per refresh; {args.libs_rounds} rounds: " + title)
+    floor = statistics.median(cpu["procps top -b -n 1"])
+    for name in runs:
+        med = statistics.median(cpu[name])
+        print(f"  {name:44} {med * 1000:8.1f} ms CPU {med / floor:6.2f}x procps top")
+    _, rss = run(peakrss, runs["memledger top, a refresh (PSS every 5th)"])
+    print(f"  memledger top -b -n {frames}: peak RSS {rss / 1024:.1f} MiB")
 
 
 def bench_snapshots(args, peakrss, workload_pid, title):

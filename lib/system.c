@@ -375,6 +375,11 @@ void ml_system_book_mapped(struct ml_system *sys, const struct ml_mapped *m)
 
 int ml_system_read(struct ml_source *src, struct ml_system *sys)
 {
+	return ml_system_reread(src, sys, ML_UNKNOWN);
+}
+
+int ml_system_reread(struct ml_source *src, struct ml_system *sys, uint64_t physical)
+{
 	struct ml_buf b = {0};
 	uint64_t v;
 	int rc;
@@ -387,7 +392,7 @@ int ml_system_read(struct ml_source *src, struct ml_system *sys)
 		ml_buf_free(&b);
 		return rc;
 	}
-	sys->physical = physical_memory(src);
+	sys->physical = physical != ML_UNKNOWN ? physical : physical_memory(src);
 	if (sys->physical != ML_UNKNOWN && sys->physical < sys->mi[ML_MI_MEMTOTAL])
 		sys->physical =
 		    ML_UNKNOWN; /* blocks that do not hold MemTotal are no count to trust */

@@ -18,13 +18,13 @@ void ml_trend_add(struct ml_trend *tr, double t, uint64_t v, double window)
 		tr->first_t = t;
 		tr->first_v = (double)v;
 	}
-	while (tr->n && (t - tr->t[tr->first] > window || tr->n == ML_TREND_MAX)) {
+	while (tr->n && (t - tr->first_t - tr->t[tr->first] > window || tr->n == ML_TREND_MAX)) {
 		tr->first = (tr->first + 1) % ML_TREND_MAX;
 		tr->n--;
 	}
 	size_t at = (tr->first + tr->n) % ML_TREND_MAX;
-	tr->t[at] = t;
-	tr->v[at] = (double)v;
+	tr->t[at] = (float)(t - tr->first_t);
+	tr->v[at] = (float)v;
 	tr->n++;
 }
 
@@ -37,10 +37,11 @@ void ml_trend_fit(const struct ml_trend *tr, double window, double floor, struct
 	fit->n = tr->n;
 	if (tr->n < 2)
 		return;
-	t0 = tr->t[tr->first]; /* times from the first: no precision lost to the epoch */
+	double v0 = tr->v[tr->first]; /* from the first sample: sums of squares stay small */
+	t0 = tr->t[tr->first];
 	for (size_t k = 0; k < tr->n; k++) {
 		size_t i = (tr->first + k) % ML_TREND_MAX;
-		double t = tr->t[i] - t0, v = tr->v[i];
+		double t = tr->t[i] - t0, v = tr->v[i] - v0;
 		st += t;
 		sv += v;
 		stt += t * t;
@@ -49,7 +50,7 @@ void ml_trend_fit(const struct ml_trend *tr, double window, double floor, struct
 		if (k) {
 			size_t p = (tr->first + k - 1) % ML_TREND_MAX;
 			steps++;
-			rising += v >= tr->v[p];
+			rising += tr->v[i] >= tr->v[p];
 		}
 	}
 	fit->span = tr->t[(tr->first + tr->n - 1) % ML_TREND_MAX] - t0;

@@ -52,6 +52,8 @@ struct top {
 	enum top_mode mode;
 	char filter[128];       /* rows whose command holds this, "" all */
 	const char *sort_name;  /* the sort column's, for the header */
+	uint64_t physical;      /* from the first refresh's memory blocks; 0 before */
+	size_t max_rows;        /* the full-screen view: the rows that fit; 0: all */
 	struct tracked *groups; /* MODE_COMM, MODE_USER: one per key, sums of its processes */
 	size_t ngroups;
 	bool batch;
@@ -155,9 +157,11 @@ static struct tracked *track(struct top *tp, const struct ml_proc *p)
 	t->pid = p->pid;
 	t->start = p->stat.starttime;
 	t->pss = t->before = t->at_start = ML_UNKNOWN;
-	t->command = procs_command(p);
-	if (!t->command)
-		return NULL;
+	if (p->have & ML_NEED_CMDLINE) {
+		t->command = procs_command(p);
+		if (!t->command)
+			return NULL;
+	} /* else name_new reads it */
 	ml_trend_init(&t->trend);
 	tp->n++;
 	return t;
@@ -186,6 +190,37 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Reads the command lines of the processes that came since the refresh before. */
+static int name_new(struct top *tp)
+{
+	struct cli c = tp->cli;
+	size_t n = 0;
+	struct ml_scan s;
+	pid_t *pids = malloc((tp->n + 1) * sizeof(*pids));
+
+	if (!pids)
+		return -ENOMEM;
+	for (size_t i = 0; i < tp->n; i++)
+		if (!tp->v[i].command)
+			pids[n++] = tp->v[i].pid;
+	c.pids = pids;
+	c.npids = n;
+	if (n && procs_scan(&c, ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_CMDLINE, NULL, NULL, &s) ==
+	             EXIT_GO_ON) {
+		for (size_t i = 0; i < s.nprocs; i++)
+			for (size_t k = 0; k < tp->n; k++)
+				if (!tp->v[k].command && tp->v[k].pid == s.procs[i].pid &&
+				    tp->v[k].start == s.procs[i].stat.starttime)
+					tp->v[k].command = procs_command(&s.procs[i]);
+		ml_scan_free(&s);
+	}
+	free(pids);
+	for (size_t i = 0; i < tp->n; i++) /* gone before its command line was read */
+		if (!tp->v[i].command && !(tp->v[i].command = strdup("-")))
+			return -ENOMEM;
+	return 0;
+}
+
 /* The full-screen view's PSS: smaps_rollup of the rows on screen alone. */
 static void read_visible_pss(struct top *tp)
 {
@@ -210,8 +245,9 @@ static void read_visible_pss(struct top *tp)
 static int read_refresh(struct top *tp)
 {
 	bool pss = tp->refresh % tp->pss_every == 0, all_pss = pss && !tp->screen;
-	unsigned needs =
-	    ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_CMDLINE | (all_pss ? ML_NEED_ROLLUP : 0);
+	/* command lines of the processes new since the refresh before alone (name_new) */
+	unsigned needs = ML_NEED_STAT | ML_NEED_STATUS | (tp->refresh ? 0 : ML_NEED_CMDLINE) |
+	                 (all_pss ? ML_NEED_ROLLUP : 0);
 	double t = now_seconds();
 	struct ml_scan s;
 	int rc = procs_scan(&tp->cli, needs | procs_filter_needs(&tp->cli), NULL, NULL, &s);
@@ -246,6 +282,10 @@ static int read_refresh(struct top *tp)
 		procs_report_unreadable(&tp->cli, &s);
 	ml_scan_free(&s);
 	forget_gone(tp);
+	if (rc == EXIT_GO_ON && name_new(tp) < 0) {
+		cli_warn("out of memory");
+		rc = EXIT_ERROR;
+	}
 	if (rc == EXIT_GO_ON && pss && tp->screen && tp->nvisible)
 		read_visible_pss(tp);
 	tp->refresh++;
@@ -267,7 +307,8 @@ static void read_header(struct top *tp, struct header *h)
 	memset(h, 0, sizeof(*h));
 	if (!src)
 		return;
-	if (ml_system_read(src, &sys) == 0) {
+	if (ml_system_reread(src, &sys, tp->physical ? tp->physical : ML_UNKNOWN) == 0) {
+		tp->physical = sys.physical != ML_UNKNOWN ? sys.physical : 0;
 		h->known = true;
 		for (size_t i = 0; i < sys.nrows; i++) {
 			const struct ml_system_row *r = &sys.rows[i];
@@ -454,6 +495,8 @@ static int print_frame(struct top *tp, const struct colinfo **cols, int ncols,
 		          key && (key->type == COL_DELTA || key->type == COL_SIZE)
 		              ? !tp->cli.reverse
 		              : tp->cli.reverse);
+		if (tp->max_rows && r.n > tp->max_rows)
+			r.n = tp->max_rows; /* the full-screen view lays out what fits */
 		t = view_table(&tp->cli, tp->mode == MODE_PROCS ? "processes" : "groups", &r, cols,
 		               ncols);
 	}
@@ -825,6 +868,7 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 				char *text;
 				bool first = tp->refresh == 1 && !tp->nvisible;
 				tp->cli.out.width = (size_t)COLS;
+				tp->max_rows = LINES > 6 ? (size_t)LINES - 6 : 1;
 				text = capture_stdout(sc.maps_of ? draw_maps : draw_rows, tp, &sc);
 				last_message(errfd, &err_seen, sc.message, sizeof(sc.message));
 				draw(tp, &sc, text ? text : "out of memory\n");

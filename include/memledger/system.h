@@ -113,6 +113,10 @@ struct ml_system {
  */
 int ml_system_read(struct ml_source *src, struct ml_system *sys);
 
+/* ml_system_read with the physical memory known from an earlier read (ML_UNKNOWN: read
+ * it): memory blocks rarely go on- or offline, and each costs a file (top reads them once). */
+int ml_system_reread(struct ml_source *src, struct ml_system *sys, uint64_t physical);
+
 /*
  * Splits the page cache and shmem rows of sys into what processes map and what they do not,
  * from m. The rows sum as before.

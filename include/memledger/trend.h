@@ -7,14 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ML_TREND_MAX 256 /* samples kept at most: the window's, however short the refresh */
+#define ML_TREND_MAX 128 /* samples kept at most: the window's, however short the refresh */
 
+/* 1 KiB a process: floats (24 bits: to the millisecond over hours, to 6 KiB in 100 GiB). */
 struct ml_trend {
-	double t[ML_TREND_MAX]; /* seconds, ascending */
-	double v[ML_TREND_MAX]; /* bytes */
-	size_t first, n;        /* a ring: n samples from index first */
-	double first_t;         /* when the first sample ever came (the trend's start) */
-	double first_v;         /* and its value */
+	float t[ML_TREND_MAX]; /* seconds after first_t, ascending */
+	float v[ML_TREND_MAX]; /* bytes */
+	size_t first, n;       /* a ring: n samples from index first */
+	double first_t;        /* when the first sample ever came (the trend's start) */
+	double first_v;        /* and its value */
 };
 
 /* Starts an empty trend. */
