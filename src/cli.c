@@ -130,7 +130,8 @@ enum {
 	OPT_OWNER,
 	OPT_EXACT,
 	OPT_REDACT,
-	OPT_MAPPINGS
+	OPT_MAPPINGS,
+	OPT_DELTA
 };
 
 /* -i: seconds, a decimal number from 0.01 to a day. Returns 0 or -EINVAL. */
@@ -225,6 +226,10 @@ static const struct cli_option_info {
      "                          TIME column); Ctrl-C ends it\n"},
     {"count", required_argument, 'c', CLI_INTERVAL,
      " -c, --count <n>        with -i: n times (default: until interrupted)\n"},
+    {"delta", no_argument, OPT_DELTA, CLI_INTERVAL,
+     "     --delta            with -i: sizes are changes since the frame before (the first\n"
+     "                          shows them whole); STATE says new, or gone for a row\n"
+     "                          that went (last, its sizes negative)\n"},
     {"threads", required_argument, OPT_THREADS, CLI_THREADS,
      "     --threads <n>      reader threads (default: 2 on 2 or more CPUs)\n"},
     {"help", no_argument, 'h', 0, " -h, --help             this help\n"},
@@ -327,6 +332,7 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_EXACT: cli->exact = true; break;
 	case OPT_REDACT: cli->redact = true; break;
 	case OPT_MAPPINGS: cli->mappings = true; break;
+	case OPT_DELTA: cli->out.delta = true; break;
 	case 'i':
 		if (parse_interval(arg, cli) < 0) {
 			cli_warn("-i takes seconds from 0.01 to 86400: '%s'", arg);
@@ -412,8 +418,9 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	}
 	cli->operands = argv + optind;
 	cli->noperands = argc - optind;
-	if (cli->count && cli->interval <= 0) {
-		cli_warn("-c counts the repeats of -i: give -i too");
+	if ((cli->count || cli->out.delta) && cli->interval <= 0) {
+		cli_warn("%s: give -i too", cli->count ? "-c counts the repeats of -i"
+		                                       : "--delta compares the frames of -i");
 		return EXIT_USAGE;
 	}
 	return EXIT_GO_ON;

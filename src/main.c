@@ -166,6 +166,7 @@ static int run_frames(const struct command *cmd, struct cli *cli)
 			printf("%s%s\n", n ? "\n" : "", when);
 		json_set_frame(when);
 		cli->out.time = when;
+		out_delta_frame(n);
 		rc = cmd->run(cli);
 		fflush(stdout);
 		if (rc != EXIT_OK || (cli->count && n + 1 == cli->count))
@@ -184,6 +185,7 @@ static int run_frames(const struct command *cmd, struct cli *cli)
 	}
 	json_set_frame(NULL);
 	cli->out.time = NULL;
+	out_delta_frame(0); /* what it kept, freed */
 	return rc;
 }
 

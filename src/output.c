@@ -48,6 +48,8 @@ struct out_row {
 #define OUT_SIZE_WIDTH 6  /* "999.9M" */
 
 struct out_table {
+	bool delta;   /* the last column is --delta's STATE, which the caller does not give */
+	size_t index; /* of the frame's tables */
 	const struct out_col *cols;
 	struct out_col *own_cols; /* cols: a copy, so that the caller's may go */
 	size_t ncols;
@@ -399,6 +401,129 @@ static int cell_text(struct out_table *t, const struct out_col *col, const struc
 	return encode_for_table(t, text, out);
 }
 
+/* --delta: a row of a frame, its key and what it held. */
+struct delta_row {
+	char *key;
+	struct out_cell *cells; /* strings copied */
+	size_t ncols;
+	bool matched; /* a row of the next frame had its key */
+};
+
+static struct {
+	unsigned long frame;
+	size_t tables; /* the frame's tables so far */
+	struct delta_row *prev, *cur;
+	size_t nprev, ncur, capcur;
+} delta;
+
+static void delta_rows_free(struct delta_row *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < v[i].ncols; k++)
+			free((char *)v[i].cells[k].str);
+		free(v[i].cells);
+		free(v[i].key);
+	}
+	free(v);
+}
+
+void out_delta_frame(unsigned long n)
+{
+	delta_rows_free(delta.prev, delta.nprev);
+	delta.prev = n ? delta.cur : NULL;
+	delta.nprev = n ? delta.ncur : 0;
+	if (!n)
+		delta_rows_free(delta.cur, delta.ncur);
+	delta.cur = NULL;
+	delta.ncur = delta.capcur = 0;
+	delta.frame = n;
+	delta.tables = 0;
+}
+
+/* A row's key: the table's place in the frame, its text and count cells. */
+static char *delta_key(const struct out_table *t, const struct out_cell *cells, unsigned depth)
+{
+	size_t len = 32, at;
+	char *key;
+
+	for (size_t i = 0; i + 1 < t->ncols; i++)
+		len += (cells[i].str ? strlen(cells[i].str) : 0) + 24;
+	key = malloc(len);
+	if (!key)
+		return NULL;
+	at = (size_t)snprintf(key, len, "%zu\x1f%u", t->index, depth);
+	for (size_t i = 0; i + 1 < t->ncols; i++) {
+		enum col_type type = t->cols[i].type;
+		if (type == COL_STR)
+			at += (size_t)snprintf(key + at, len - at, "\x1f%s",
+			                       cells[i].str ? cells[i].str : "");
+		else if (type == COL_COUNT || type == COL_HEX)
+			at += (size_t)snprintf(key + at, len - at, "\x1f%llu",
+			                       (unsigned long long)cells[i].num);
+	}
+	return key;
+}
+
+/* Notes a row of this frame for the next. Returns 0 or -ENOMEM. */
+static int delta_keep(const struct out_table *t, const struct out_cell *cells, char *key)
+{
+	struct delta_row *r;
+
+	if (delta.ncur == delta.capcur) {
+		size_t cap = delta.capcur ? delta.capcur * 2 : 64;
+		struct delta_row *v = realloc(delta.cur, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		delta.cur = v;
+		delta.capcur = cap;
+	}
+	r = &delta.cur[delta.ncur];
+	*r = (struct delta_row){.key = key, .ncols = t->ncols - 1};
+	r->cells = calloc(r->ncols ? r->ncols : 1, sizeof(*r->cells));
+	if (!r->cells)
+		return -ENOMEM;
+	delta.ncur++;
+	for (size_t i = 0; i < r->ncols; i++) {
+		r->cells[i] = cells[i];
+		if (cells[i].str && !(r->cells[i].str = strdup(cells[i].str)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The change of a size from was to now; unknown when either is. */
+static uint64_t change(uint64_t now, uint64_t was)
+{
+	return now == ML_UNKNOWN || was == ML_UNKNOWN ? ML_UNKNOWN : now - was;
+}
+
+/* With --delta, cells (ncols - 1 of the caller's) of a row at depth into out (ncols): sizes
+ * as changes since the row with the same key in the frame before (rows alike match in
+ * order), STATE last. Returns 0 or -ENOMEM. */
+static int delta_cells(struct out_table *t, const struct out_cell *cells, unsigned depth,
+                       struct out_cell *out)
+{
+	char *key = delta_key(t, cells, depth);
+	struct delta_row *was = NULL;
+
+	if (!key)
+		return -ENOMEM;
+	for (size_t i = 0; i < delta.nprev && !was; i++)
+		if (!delta.prev[i].matched && strcmp(delta.prev[i].key, key) == 0)
+			was = &delta.prev[i];
+	memcpy(out, cells, (t->ncols - 1) * sizeof(*out));
+	out[t->ncols - 1] = (struct out_cell){.str = !delta.frame || was ? "" : "new"};
+	if (was) {
+		was->matched = true;
+		for (size_t i = 0; i + 1 < t->ncols; i++)
+			if (t->cols[i].type == COL_DELTA && !cells[i].str && !cells[i].blank)
+				out[i].num = change(cells[i].num, was->cells[i].num);
+	}
+	if (delta_keep(t, cells, key) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 struct out_table *out_table_new(const char *name, const struct out_col *cols, size_t ncols,
                                 const struct out_opts *opts)
 {
@@ -407,12 +532,20 @@ struct out_table *out_table_new(const char *name, const struct out_col *cols, si
 
 	if (!t)
 		return NULL;
-	t->cols = t->own_cols = malloc((ncols ? ncols : 1) * sizeof(*cols));
+	t->delta = opts->delta;
+	t->index = delta.tables++;
+	t->cols = t->own_cols = malloc((ncols + 1) * sizeof(*cols));
 	if (!t->own_cols) {
 		free(t);
 		return NULL;
 	}
 	memcpy(t->own_cols, cols, ncols * sizeof(*cols));
+	if (t->delta) { /* sizes as changes after the first frame; STATE last */
+		for (size_t i = 0; i < ncols && delta.frame; i++)
+			if (t->own_cols[i].type == COL_SIZE)
+				t->own_cols[i].type = COL_DELTA;
+		t->own_cols[ncols++] = (struct out_col){"STATE", COL_STR, 0};
+	}
 	t->widest = calloc(ncols ? ncols : 1, sizeof(*t->widest));
 	t->ncols = ncols;
 	t->opts = *opts;
@@ -458,10 +591,18 @@ static struct out_row *new_row(struct out_table *t, const struct out_cell *cells
 	return r;
 }
 
-int out_table_add_nested(struct out_table *t, unsigned depth, const struct out_cell *cells,
+int out_table_add_nested(struct out_table *t, unsigned depth, const struct out_cell *given,
                          const char *children_key)
 {
 	struct out_row *parent = t->last_added, *r;
+	struct out_cell with_state[t->ncols ? t->ncols : 1];
+	const struct out_cell *cells = given;
+
+	if (t->delta) {
+		if (delta_cells(t, given, depth, with_state) < 0)
+			return -ENOMEM;
+		cells = with_state;
+	}
 
 	while (parent && parent->depth >= depth) /* written parent first: climb to depth - 1 */
 		parent = parent->parent;
@@ -505,7 +646,17 @@ int out_table_add_totals(struct out_table *t, const struct out_cell *cells)
 
 	if (t->opts.format == OUT_CSV || t->opts.format == OUT_RAW)
 		return 0; /* a machine sums the rows itself: no row that is not one */
-	memcpy(labelled, cells, sizeof(labelled));
+	if (t->delta) {   /* the totals' changes, as a row's */
+		struct out_cell keyed[t->ncols];
+		memcpy(keyed, cells, (t->ncols - 1) * sizeof(*cells));
+		keyed[0] = (struct out_cell){.str = "\x02totals"}; /* a key no row has */
+		if (delta_cells(t, keyed, 0, labelled) < 0)
+			return -ENOMEM;
+		labelled[0] = cells[0];
+		labelled[t->ncols - 1] = (struct out_cell){.blank = true};
+	} else {
+		memcpy(labelled, cells, sizeof(labelled));
+	}
 	for (size_t i = 0; i < t->ncols && t->opts.format != OUT_JSON; i++) {
 		if (labelled[i].blank) { /* the label goes in the first blank cell */
 			labelled[i] = (struct out_cell){.str = "TOTAL"};
@@ -944,9 +1095,43 @@ static void print_json(struct out_table *t, struct json *j)
 	}
 }
 
+/* --delta: the rows of this table in the frame before that no row of this frame had,
+ * last, as "gone": what they held, negative. Returns 0 or -ENOMEM. */
+static int add_gone(struct out_table *t)
+{
+	char prefix[32];
+	size_t plen = (size_t)snprintf(prefix, sizeof(prefix), "%zu\x1f", t->index);
+
+	/* a gone child comes at the top: its parent may be there still */
+
+	for (size_t i = 0; i < delta.nprev && delta.frame; i++) {
+		struct delta_row *was = &delta.prev[i];
+		struct out_cell cells[t->ncols];
+		if (was->matched || was->ncols + 1 != t->ncols || strncmp(was->key, prefix, plen) ||
+		    was->key[0] == '\x02')
+			continue;
+		was->matched = true;
+		for (size_t k = 0; k + 1 < t->ncols; k++) {
+			cells[k] = was->cells[k];
+			if (t->cols[k].type == COL_DELTA && !cells[k].str && !cells[k].blank)
+				cells[k].num = change(0, cells[k].num);
+		}
+		cells[t->ncols - 1] = (struct out_cell){.str = "gone"};
+		struct out_row *r = new_row(t, cells, 0);
+		if (!r)
+			return -ENOMEM;
+		if (t->last_row)
+			t->last_row->next = r;
+		else
+			t->rows = r;
+		t->last_row = r;
+	}
+	return 0;
+}
+
 int out_table_print_free(struct out_table *t, struct json *j)
 {
-	int rc = 0;
+	int rc = t->delta ? add_gone(t) : 0;
 
 	if (t->opts.format == OUT_CSV)
 		print_csv(t);

@@ -16,6 +16,7 @@ struct out_opts {
 	bool noheadings;
 	size_t width;     /* columns to fit tables to; 0: the terminal's, when stdout is one */
 	const char *time; /* interval mode: CSV rows start with this TIME */
+	bool delta;       /* --delta: sizes are changes since the frame before (out_delta_frame) */
 };
 
 enum col_type {
@@ -94,6 +95,15 @@ void out_table_free(struct out_table *t);
 
 /* A size as tables show it: "12.4M", plain bytes with --bytes, "-" when unknown. */
 const char *out_size_text(const struct out_opts *opts, uint64_t v, char *buf, size_t len);
+
+/*
+ * --delta: starts frame n (0 the first). The tables of a frame with opts.delta remember
+ * their top-level rows, keyed by their text and count cells (PID, USER, COMMAND...) and
+ * their place among the frame's tables; in the frames after, each size is the change since
+ * the row of the frame before with that key, a STATE column says "new" for a row it did
+ * not have and the rows it had that are gone come last as "gone", their sizes negative.
+ */
+void out_delta_frame(unsigned long n);
 
 /* Formats bytes as "12.4M" (1024-based, one decimal when it matters). */
 void out_format_size(uint64_t bytes, char *buf, size_t len);

@@ -97,6 +97,36 @@ def check_intervals(memledger, pid):
         check(f"{' '.join(cmd[1:3])}: {sig.name} ends it with exit 0", rc == 0, str(rc))
 
 
+def check_delta(memledger, pid):
+    """--delta: the grower's footprint changes by what it grew; a process that came and went
+    is new, then gone."""
+    out = subprocess.run([memledger, "-i", "0.5", "-c", "5", "--delta", "-J", "-p", str(pid),
+                          "-o", "PID,FOOTPRINT"], capture_output=True, text=True)
+    docs = [json.loads(line) for line in out.stdout.splitlines()]
+    rows = [d["processes"][0] for d in docs if d["processes"]]
+    check("--delta: a frame each, STATE in every row", len(rows) == 5 and
+          all("state" in r for r in rows), out.stdout[:300])
+    steps = [r["footprint"] for r in rows[1:]]
+    check("--delta: each frame's change is the grower's 1 MiB a half second (one 256 KiB step"
+          " either way)", steps and all(768 * 1024 <= v <= 1280 * 1024 for v in steps), str(steps))
+    check("--delta: the first frame shows the footprint whole", rows and rows[0]["footprint"] > 2**20,
+          str(rows[:1]))
+    proc = subprocess.Popen([memledger, "-i", "0.3", "-c", "7", "--delta", "-J", "-P",
+                             r"^sleep 0\.9$", "-o", "PID,FOOTPRINT,COMMAND"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    time.sleep(0.45)
+    subprocess.run(["sleep", "0.9"])
+    out = proc.communicate(timeout=20)[0]
+    states = [[(p["state"], p["footprint"]) for p in json.loads(line)["processes"]]
+              for line in out.splitlines()]
+    flat = [s for frame in states for s in frame]
+    new = [i for i, f in enumerate(states) if any(s == "new" for s, _ in f)]
+    gone = [i for i, f in enumerate(states) if any(s == "gone" and v <= 0 for s, v in f)]
+    check("--delta: a process that came is new, and gone once it went, its sizes negative",
+          new and gone and new[0] < gone[0], str(states))
+    check("--delta: gone once only", sum(s == "gone" for s, _ in flat) == 1, str(states))
+
+
 def main():
     memledger, helper = sys.argv[1], sys.argv[2]
     proc, pids = trend_family(helper)
@@ -105,6 +135,7 @@ def main():
             print("FAIL: the trend helper did not start")
             return 1
         check_intervals(memledger, pids[0])
+        check_delta(memledger, pids[0])
         check_top(memledger, pids)
     finally:
         proc.stdin.close()
