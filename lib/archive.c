@@ -281,3 +281,29 @@ int ml_archive_each_child(const struct ml_archive *ar, const char *dir,
 	}
 	return 0;
 }
+
+int ml_archive_first(const char *path, const char *name, char *buf, size_t size)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	int rc = -ENOENT;
+	la_ssize_t n;
+
+	if (!a)
+		return -ENOMEM;
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (archive_read_open_filename(a, path, 65536) == ARCHIVE_OK &&
+	    archive_read_next_header(a, &e) == ARCHIVE_OK && archive_entry_pathname(e)) {
+		char *clean = clean_path(archive_entry_pathname(e));
+		if (clean && strcmp(clean, name) == 0 &&
+		    (n = archive_read_data(a, buf, size - 1)) >= 0) {
+			buf[n] = '\0';
+			rc = 0;
+		}
+		free(clean);
+	}
+	archive_read_free(a);
+	return rc;
+}

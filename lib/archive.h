@@ -40,6 +40,10 @@ int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct
 /* The archive's file, for the files kept in place (pread at their offset); -1 when none is. */
 int ml_archive_fd(const struct ml_archive *ar);
 
+/* The first file of the archive at path, when it is called name, into buf (at most size -
+ * 1 bytes, NUL-terminated), without reading the rest. Returns 0 or -errno (-ENOENT). */
+int ml_archive_first(const char *path, const char *name, char *buf, size_t size);
+
 /* Frees what ml_archive_read kept; NULL is allowed. */
 void ml_archive_free(struct ml_archive *ar);
 

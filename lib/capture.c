@@ -125,23 +125,27 @@ static int copy(struct cap *c, int dirfd, const char *name, const char *path)
 static int write_manifest(struct cap *c)
 {
 	struct utsname u;
-	time_t now = time(NULL);
+	struct timespec ts;
+	time_t now;
 	struct tm tm;
 	char when[32];
 	int rc;
 
 	if (uname(&u) < 0)
 		memset(&u, 0, sizeof(u));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = ts.tv_sec;
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	c->out.len = 0;
 	rc = appendf(&c->out,
 	             "memledger-snapshot: 1\nwriter: %s\nkernel: %s %s\nmachine: %s\nhostname: %s\n"
-	             "time: %s\nepoch: %lld\ncapture-pid: %d\npage-size: %ld\nexact: %s\n"
+	             "time: %s\nepoch: %lld.%03d\ncapture-pid: %d\npage-size: %ld\nexact: %s\n"
 	             "redacted: %s\n",
 	             c->opts->writer ? c->opts->writer : "unknown", u.release, u.version, u.machine,
-	             u.nodename, when, (long long)now, (int)getpid(), sysconf(_SC_PAGESIZE),
-	             c->opts->exact ? "yes" : "no", c->opts->redact ? "yes" : "no");
+	             u.nodename, when, (long long)now, (int)(ts.tv_nsec / 1000000), (int)getpid(),
+	             sysconf(_SC_PAGESIZE), c->opts->exact ? "yes" : "no",
+	             c->opts->redact ? "yes" : "no");
 	return rc < 0 ? rc : put(c, ML_SNAPSHOT_MANIFEST, c->out.data, c->out.len);
 }
 

@@ -1296,3 +1296,14 @@ int ml_source_read(struct ml_source *src, const char *path, struct ml_buf *b)
 	close(fd);
 	return rc;
 }
+
+double ml_snapshot_time(const char *path)
+{
+	char buf[2048];
+	const char *at;
+
+	if (ml_archive_first(path, ML_SNAPSHOT_MANIFEST, buf, sizeof(buf)) < 0)
+		return -1;
+	at = strstr(buf, "\nepoch: ");
+	return at ? strtod(at + 8, NULL) : -1;
+}

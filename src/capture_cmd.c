@@ -171,7 +171,7 @@ static int write_snapshot(const struct cli *cli, int fd, int filter, const char 
 
 int capture_run(struct cli *cli)
 {
-	char deflt[256], host[64] = "host";
+	char deflt[PATH_MAX], host[64] = "host";
 	const char *name = cli->columns; /* -o: the file */
 	struct ml_capture_stats stats;
 	int filter, fd, rc;
@@ -180,15 +180,23 @@ int capture_run(struct cli *cli)
 		cli_warn("capture takes no operands: '%s'", cli->operands[0]);
 		return EXIT_USAGE;
 	}
-	if (!name) {
-		time_t now = time(NULL);
+	if (!name || (name[0] && name[strlen(name) - 1] == '/')) {
+		/* memledger-HOST-UTC.tar.zst here, or in the directory -o names (a series with
+		 * -i: one a frame, in time order by name; top --source DIR replays them) */
+		struct timespec now;
 		struct tm tm;
+		clock_gettime(CLOCK_REALTIME, &now);
 		gethostname(host, sizeof(host) - 1);
-		gmtime_r(&now, &tm);
-		snprintf(deflt, sizeof(deflt), "memledger-%s-%04d%02d%02d-%02d%02d%02d.tar.zst",
-		         host, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		         tm.tm_sec);
+		gmtime_r(&now.tv_sec, &tm);
+		snprintf(deflt, sizeof(deflt),
+		         "%.3900smemledger-%.64s-%04d%02d%02d-%02d%02d%02d.%03d.tar.zst",
+		         name ? name : "", host, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		         tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(now.tv_nsec / 1000000));
 		name = deflt;
+	}
+	if (strcmp(name, "-") == 0 && cli->interval > 0) {
+		cli_warn("capture -i writes a snapshot a frame: -o DIR/, not -o -");
+		return EXIT_USAGE;
 	}
 	filter = filter_of(name);
 	if (filter < 0) {

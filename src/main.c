@@ -162,7 +162,8 @@ static int run_frames(const struct command *cmd, struct cli *cli)
 	for (unsigned long n = 0; !stop_frames && (!cli->count || n < cli->count); n++) {
 		long step = (long)(cli->interval * 1e9);
 		frame_time(when, sizeof(when));
-		if (cli->out.format == OUT_TABLE || cli->out.format == OUT_RAW)
+		if ((cli->out.format == OUT_TABLE || cli->out.format == OUT_RAW) &&
+		    (cmd->uses & CLI_FORMAT)) /* capture prints no table: no time line either */
 			printf("%s%s\n", n ? "\n" : "", when);
 		json_set_frame(when);
 		cli->out.time = when;

@@ -6,6 +6,7 @@
  * Batch mode (-b) writes frames as text or NDJSON, as top -b does.
  */
 #include <curses.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -54,6 +56,10 @@ struct top {
 	const char *sort_name;  /* the sort column's, for the header */
 	uint64_t physical;      /* from the first refresh's memory blocks; 0 before */
 	size_t max_rows;        /* the full-screen view: the rows that fit; 0: all */
+	const char *source;     /* --source: a snapshot, or a directory of them (a series) */
+	char **series;          /* the snapshots, in time order (replay), NULL: live */
+	size_t nseries, at;     /* how many; the next to read */
+	double taken;           /* replay: when the snapshot shown was taken; < 0 unknown */
 	struct tracked *groups; /* MODE_COMM, MODE_USER: one per key, sums of its processes */
 	size_t ngroups;
 	bool batch;
@@ -244,13 +250,24 @@ static void read_visible_pss(struct top *tp)
  * or an exit status. */
 static int read_refresh(struct top *tp)
 {
-	bool pss = tp->refresh % tp->pss_every == 0, all_pss = pss && !tp->screen;
+	bool pss = tp->series || tp->refresh % tp->pss_every == 0, all_pss = pss && !tp->screen;
 	/* command lines of the processes new since the refresh before alone (name_new) */
 	unsigned needs = ML_NEED_STAT | ML_NEED_STATUS | (tp->refresh ? 0 : ML_NEED_CMDLINE) |
 	                 (all_pss ? ML_NEED_ROLLUP : 0);
 	double t = now_seconds();
 	struct ml_scan s;
-	int rc = procs_scan(&tp->cli, needs | procs_filter_needs(&tp->cli), NULL, NULL, &s);
+	int rc;
+
+	if (tp->series) { /* replay: the next snapshot, at the time it was taken */
+		tp->cli.source = tp->series[tp->at];
+		t = ml_snapshot_time(tp->series[tp->at]);
+		tp->taken = t;
+		if (t < 0)
+			t = (double)tp->at * tp->delay; /* no manifest: one delay apart */
+		tp->at++;
+		needs |= ML_NEED_CMDLINE;
+	}
+	rc = procs_scan(&tp->cli, needs | procs_filter_needs(&tp->cli), NULL, NULL, &s);
 
 	if (rc != EXIT_GO_ON)
 		return rc;
@@ -334,6 +351,12 @@ static void print_header_text(const struct top *tp, const struct header *h, cons
 	const uint64_t v[7] = {h->anon, h->cache, h->shmem,     h->kernel,
 	                       h->free, h->swap,  h->compressed};
 
+	if (tp->series)
+		printf("replay: snapshot %zu of %zu, %s%s\n", tp->at, tp->nseries,
+		       strrchr(tp->series[tp->at - 1], '/')
+		           ? strrchr(tp->series[tp->at - 1], '/') + 1
+		           : tp->series[tp->at - 1],
+		       tp->screen ? " (left, right: the one before, after)" : "");
 	printf("memledger top - %s, refresh %lu, window %gs, %s, sort %s%s%s%s%s\n", when,
 	       tp->refresh, tp->window, mode_names[tp->mode], tp->sort_name,
 	       tp->cli.reverse ? " reversed" : "", tp->filter[0] ? ", filter '" : "", tp->filter,
@@ -484,6 +507,8 @@ static int print_frame(struct top *tp, const struct colinfo **cols, int ncols,
 	tp->sort_name = key ? key->name : "none";
 	row_users = &tp->users;
 	read_header(tp, &h);
+	if (tp->series && tp->taken >= 0)
+		now = (time_t)tp->taken; /* replay: the snapshot's time */
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
 	if (parent) { /* siblings sorted, the tree kept */
 		if (view_tree_table(&tp->cli, "processes", "children", &r, parent, -1, cols, ncols,
@@ -546,6 +571,9 @@ static void usage(FILE *f)
 	      "                          (comm, user), t tree, s sort, < > sort column,\n"
 	      "                          r reverse, / filter, arrows and p: maps of a process\n"
 	      "     --by <key>         rows: process (default), comm, user or tree\n"
+	      "     --source <path>    replay: a directory of snapshots (capture -i SECS -o\n"
+	      "                          DIR/), a frame each, in time order; left and right\n"
+	      "                          step through them (a snapshot: one frame)\n"
 	      " -n, --iterations <n>   so many frames (default: until interrupted)\n"
 	      " -d, --delay <secs>     between refreshes (default 2)\n"
 	      "     --window <secs>    GROWTH's window (default 30)\n"
@@ -561,13 +589,110 @@ static void usage(FILE *f)
 	view_list_columns(&top_cols, f);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* True when name ends as a snapshot's does. */
+static bool snapshot_name(const char *name)
+{
+	static const char *const ends[] = {".tar",     ".tar.gz", ".tgz",
+	                                   ".tar.zst", ".tar.xz", ".tar.bz2"};
+	size_t len = strlen(name);
+
+	for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
+		if (len > strlen(ends[i]) && strcmp(name + len - strlen(ends[i]), ends[i]) == 0)
+			return true;
+	return false;
+}
+
+/* --source: a directory of snapshots (capture -i -o DIR/) is a series, in name order
+ * (their names hold the time); a snapshot, or a directory laid out like /proc, one
+ * frame. Returns 0 or -errno. */
+static int list_series(struct top *tp)
+{
+	struct stat st;
+	struct dirent *de;
+	size_t cap = 0;
+	DIR *d;
+
+	if (stat(tp->source, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || !(d = opendir(tp->source))) {
+		tp->series = calloc(1, sizeof(*tp->series));
+		if (!tp->series || !(tp->series[0] = strdup(tp->source)))
+			return -ENOMEM;
+		tp->nseries = 1;
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		char *path;
+		if (!snapshot_name(de->d_name))
+			continue;
+		if (tp->nseries == cap) {
+			char **v = realloc(tp->series, (cap = cap ? cap * 2 : 16) * sizeof(*v));
+			if (!v)
+				break;
+			tp->series = v;
+		}
+		if (asprintf(&path, "%s/%s", tp->source, de->d_name) < 0)
+			break;
+		tp->series[tp->nseries++] = path;
+	}
+	closedir(d);
+	if (!tp->nseries) { /* no snapshot in it: a directory laid out like /proc */
+		free(tp->series);
+		tp->series = calloc(1, sizeof(*tp->series));
+		if (!tp->series || !(tp->series[0] = strdup(tp->source)))
+			return -ENOMEM;
+		tp->nseries = 1;
+		return 0;
+	}
+	qsort(tp->series, tp->nseries, sizeof(*tp->series), cmp_str);
+	return 0;
+}
+
+static void rewind_series(struct top *tp);
+
+/* Replay: the first frame (step 0), the one after (1) or the one before (-1), which the
+ * trends need read again from the start. Returns EXIT_GO_ON or an exit status. */
+static int step_series(struct top *tp, int step)
+{
+	size_t target;
+	int rc = EXIT_GO_ON;
+
+	if (step == 0 && tp->at == 0)
+		return read_refresh(tp);
+	if (step > 0)
+		return tp->at < tp->nseries ? read_refresh(tp) : EXIT_GO_ON;
+	if (step == 0 || tp->at < 2)
+		return EXIT_GO_ON;
+	target = tp->at - 1; /* frames to read again: the one before the shown one is the last */
+	rewind_series(tp);
+	while (rc == EXIT_GO_ON && tp->at < target)
+		rc = read_refresh(tp);
+	return rc;
+}
+
+/* Replay: forgets what the frames before said, to read the series again from its start. */
+static void rewind_series(struct top *tp)
+{
+	for (size_t i = 0; i < tp->n; i++)
+		free(tp->v[i].command);
+	tp->n = 0;
+	tp->at = 0;
+	tp->refresh = 0;
+}
+
 /* Parses top's own options: top(1)'s -b, -n and -d, and memledger's where they do not
  * clash (-b is --bytes and -n --noheadings elsewhere). Returns EXIT_GO_ON or a status. */
 static int parse(struct top *tp, int argc, char **argv)
 {
-	enum { O_WINDOW = 256, O_FLOOR, O_PSS, O_CSV, O_RAW, O_BYTES, O_BY };
+	enum { O_WINDOW = 256, O_FLOOR, O_PSS, O_CSV, O_RAW, O_BYTES, O_BY, O_SOURCE };
 	static const char *const bys[] = {"process", "comm", "user", "tree"}; /* enum top_mode */
 	static const struct option longopts[] = {{"by", required_argument, NULL, O_BY},
+	                                         {"source", required_argument, NULL, O_SOURCE},
 	                                         {"batch", no_argument, NULL, 'b'},
 	                                         {"iterations", required_argument, NULL, 'n'},
 	                                         {"delay", required_argument, NULL, 'd'},
@@ -624,6 +749,7 @@ static int parse(struct top *tp, int argc, char **argv)
 		case O_CSV: tp->cli.out.format = OUT_CSV; break;
 		case O_RAW: tp->cli.out.format = OUT_RAW; break;
 		case O_BYTES: tp->cli.out.bytes = true; break;
+		case O_SOURCE: tp->source = optarg; break;
 		case O_BY: {
 			int by = cli_choice("--by", bys, sizeof(bys) / sizeof(bys[0]), optarg);
 			if (by < 0)
@@ -675,6 +801,7 @@ struct screen {
 	const struct colinfo *key;
 	int cursor;    /* the selected row, from 0 */
 	pid_t maps_of; /* 'p': the maps of this process, 0: the rows */
+	int step;      /* replay: the arrow pressed, -1 or 1; 0: none */
 	char message[128];
 };
 
@@ -856,9 +983,11 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 	keypad(stdscr, TRUE);
 	curs_set(0);
 	while (!stop_top && rc == EXIT_OK) {
-		double due = now_seconds() + tp->delay;
+		/* a replay stays on its frame until an arrow moves it */
+		double due = now_seconds() + (tp->series ? 1e9 : tp->delay);
 		bool redraw = true;
-		rc = read_refresh(tp);
+		rc = tp->series ? step_series(tp, sc.step) : read_refresh(tp);
+		sc.step = 0;
 		if (rc == EXIT_GO_ON)
 			rc = EXIT_OK;
 		while (rc == EXIT_OK && !stop_top) {
@@ -883,6 +1012,10 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 			timeout(left > 0.2 ? 200
 			                   : (int)(left * 1000) + 1); /* SIGTERM is seen soon */
 			ch = getch();
+			if (ch != ERR && tp->series && (ch == KEY_LEFT || ch == KEY_RIGHT)) {
+				sc.step = ch == KEY_LEFT ? -1 : 1;
+				break; /* to the frame before or after */
+			}
 			if (ch != ERR)
 				redraw = on_key(tp, &sc, ch);
 		}
@@ -919,7 +1052,14 @@ int top_main(int argc, char **argv)
 		free(tp.cli.pids);
 		return rc;
 	}
-	sigaction(SIGINT, &sa, NULL); /* before initscr: ncurses's own would exit 1 */
+	if (tp.source && (rc = list_series(&tp)) < 0) {
+		cli_warn("top: cannot read %s: %s", tp.source, strerror(-rc));
+		free(tp.cli.pids);
+		return EXIT_ERROR;
+	}
+	if (tp.series && (!tp.frames || tp.frames > tp.nseries))
+		tp.frames = tp.nseries; /* batch: a frame a snapshot */
+	sigaction(SIGINT, &sa, NULL);   /* before initscr: ncurses's own would exit 1 */
 	sigaction(SIGTERM, &sa, NULL);
 	if (!tp.batch) {
 		rc = top_screen(&tp, cols, ncols, key);
@@ -929,7 +1069,7 @@ int top_main(int argc, char **argv)
 	rc = EXIT_OK;
 	for (unsigned long f = 0; !stop_top && (!tp.frames || f < tp.frames); f++) {
 		long step = (long)(tp.delay * 1e9);
-		if (f) {
+		if (f && !tp.series) {
 			next.tv_sec += step / 1000000000L;
 			next.tv_nsec += step % 1000000000L;
 			if (next.tv_nsec >= 1000000000L) {
@@ -956,6 +1096,9 @@ out:
 		free(tp.groups[i].command);
 	free(tp.groups);
 	free(tp.visible);
+	for (size_t i = 0; i < tp.nseries; i++)
+		free(tp.series[i]);
+	free(tp.series);
 	user_cache_free(&tp.users);
 	free(tp.cli.pids);
 	return rc;

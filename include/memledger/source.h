@@ -33,6 +33,10 @@ struct ml_source *ml_source_open_for(const char *path, const struct ml_source_wa
 /* ml_source_open_for keeping everything. */
 struct ml_source *ml_source_new(const char *path);
 
+/* When the snapshot at path was taken (its manifest's epoch, read alone: the manifest
+ * comes first), in seconds; -1 when path is no memledger snapshot. */
+double ml_snapshot_time(const char *path);
+
 /* True when the source is a snapshot archive. */
 bool ml_source_is_archive(const struct ml_source *src);
 

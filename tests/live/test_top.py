@@ -13,9 +13,11 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import test_live
@@ -127,6 +129,34 @@ def check_delta(memledger, pid):
     check("--delta: gone once only", sum(s == "gone" for s, _ in flat) == 1, str(states))
 
 
+def check_replay(memledger, pids):
+    """capture -i -c -o DIR/ writes a series; top --source DIR replays it, a frame a
+    snapshot, GROWTH over the snapshots' own times."""
+    grower, waves, still = pids
+    series = tempfile.mkdtemp(prefix="memledger-series-")
+    try:
+        out = subprocess.run([memledger, "capture", "-i", "0.5", "-c", "10", "-o", series + "/"],
+                             capture_output=True, text=True)
+        names = sorted(os.listdir(series))
+        check("capture -i 0.5 -c 10 -o DIR/: ten snapshots, named in time order",
+              out.returncode == 0 and len(names) == 10 and all(n.endswith(".tar.zst")
+                                                             for n in names), str(names))
+        out = subprocess.run([memledger, "top", "-b", "--source", series, "--window", "4", "-J",
+                              "-p", ",".join(map(str, pids))], capture_output=True, text=True)
+        frames = [json.loads(line) for line in out.stdout.splitlines()]
+        check("top --source DIR: a frame a snapshot", len(frames) == 10, out.stderr[-300:])
+        last = {p["pid"]: p for p in frames[-1]["processes"]} if frames else {}
+        growth = last.get(grower, {}).get("growth") or 0
+        check("replay: the grower is a suspect, GROWTH within 10% of its rate",
+              last.get(grower, {}).get("leak") == "leak?" and abs(growth - RATE) <= RATE / 10,
+              f"{growth / 2**20:.1f} MiB/min {last.get(grower)}")
+        check("replay: the sawtooth and the still one are not",
+              last.get(waves, {}).get("leak") == "" and last.get(still, {}).get("leak") == "",
+              f"{last.get(waves)} {last.get(still)}")
+    finally:
+        shutil.rmtree(series, ignore_errors=True)
+
+
 def main():
     memledger, helper = sys.argv[1], sys.argv[2]
     proc, pids = trend_family(helper)
@@ -137,6 +167,7 @@ def main():
         check_intervals(memledger, pids[0])
         check_delta(memledger, pids[0])
         check_top(memledger, pids)
+        check_replay(memledger, pids)
     finally:
         proc.stdin.close()
         proc.wait()

@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import test_live
@@ -48,8 +49,8 @@ def keys(*k):
 PIDFILE = f"/tmp/memledger-top-screen-{os.getpid()}.pid"
 
 
-def start(memledger, width=160):
-    script = (f"echo $$ > {PIDFILE}; {memledger} top -d 0.3; echo EXITED $?; "
+def start(memledger, width=160, args="-d 0.3"):
+    script = (f"echo $$ > {PIDFILE}; {memledger} top {args}; echo EXITED $?; "
               "stty -a | tr ' ;' '\\n\\n' | grep -x -e echo -e -echo -e icanon -e -icanon; "
               "sleep 60")
     tmux("kill-server")
@@ -139,6 +140,28 @@ def check_sigterm(memledger):
     check("SIGTERM: the terminal restored", "\necho" in text and "\nicanon" in text, text[-200:])
 
 
+def check_replay(memledger):
+    """top --source DIR: the series, a snapshot at a time, the arrows step through it."""
+    series = tempfile.mkdtemp(prefix="memledger-series-")
+    try:
+        subprocess.run([memledger, "capture", "-i", "0.2", "-c", "3", "-o", series + "/"],
+                       capture_output=True, check=True)
+        start(memledger, args=f"--source {series}")
+        text = wait_for("snapshot 1 of 3")
+        check("replay: the first snapshot of the series", "snapshot 1 of 3" in text, text[:200])
+        keys("Right")
+        check("right: the next snapshot", "snapshot 2 of 3" in wait_for("snapshot 2 of 3"))
+        keys("Right")
+        keys("Right")
+        check("right at the last stays there", "snapshot 3 of 3" in wait_for("snapshot 3 of 3"))
+        keys("Left")
+        check("left: the one before", "snapshot 2 of 3" in wait_for("snapshot 2 of 3"))
+        keys("q")
+        check("replay: q quits", "EXITED 0" in wait_for("EXITED"))
+    finally:
+        shutil.rmtree(series, ignore_errors=True)
+
+
 def main():
     memledger, helper = os.path.realpath(sys.argv[1]), sys.argv[2]
     if not shutil.which("tmux"):
@@ -150,6 +173,7 @@ def main():
     try:
         check_keys(memledger, pids)
         check_sigterm(memledger)
+        check_replay(memledger)
     finally:
         tmux("kill-server")
         if os.path.exists(PIDFILE):
