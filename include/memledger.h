@@ -2,6 +2,7 @@
 #ifndef MEMLEDGER_H
 #define MEMLEDGER_H
 
+#include "memledger/capture.h"
 #include "memledger/ledger.h"
 #include "memledger/libs.h"
 #include "memledger/maps.h"
@@ -10,5 +11,6 @@
 #include "memledger/scan.h"
 #include "memledger/source.h"
 #include "memledger/system.h"
+#include "memledger/trend.h"
 
 #endif

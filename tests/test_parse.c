@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "memledger.h"
+#include "memledger/trend.h"
 
 #define KB 1024ull
 
@@ -559,6 +560,53 @@ static void test_source_jail(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* A trend's line through samples v(t) = a + b t, and what breaks it. */
+static void test_trend(void **state)
+{
+	struct ml_trend tr;
+	struct ml_trend_fit fit;
+	const double window = 10, floor = 1 << 20;
+
+	(void)state;
+	ml_trend_init(&tr);
+	for (int i = 0; i <= 20; i++) /* 2 MiB a second, every half second */
+		ml_trend_add(&tr, 1000.0 + i * 0.5, (uint64_t)(64 << 20) + (uint64_t)i * (1 << 20),
+		             window);
+	ml_trend_fit(&tr, window, floor, &fit);
+	assert_int_equal(fit.n, 21); /* 10 s of samples: the window holds them all */
+	assert_true(fit.slope > 2.0 * (1 << 20) * 0.999 && fit.slope < 2.0 * (1 << 20) * 1.001);
+	assert_true(fit.r2 > 0.9999);
+	assert_true(fit.suspect);
+
+	ml_trend_init(&tr); /* a sawtooth: up for 2 s, then back down */
+	for (int i = 0; i <= 40; i++)
+		ml_trend_add(&tr, i * 0.25, (uint64_t)(i % 8) << 20, window);
+	ml_trend_fit(&tr, window, floor, &fit);
+	assert_false(fit.suspect);
+	assert_true(fit.rises < 0.9);
+
+	ml_trend_init(&tr); /* still, and unknown samples left out */
+	for (int i = 0; i <= 40; i++)
+		ml_trend_add(&tr, i * 0.25, i % 5 ? 8u << 20 : ML_UNKNOWN, window);
+	ml_trend_fit(&tr, window, floor, &fit);
+	assert_int_equal(fit.n, 32);
+	assert_true(fit.slope == 0);
+	assert_false(fit.suspect);
+
+	ml_trend_init(&tr); /* growth below the floor: not a suspect */
+	for (int i = 0; i <= 20; i++)
+		ml_trend_add(&tr, i, (uint64_t)i * 1024, window);
+	ml_trend_fit(&tr, window, floor, &fit);
+	assert_int_equal(fit.n, 11); /* the samples older than the window went */
+	assert_false(fit.suspect);
+
+	ml_trend_init(&tr); /* too few samples for a verdict */
+	for (int i = 0; i < 4; i++)
+		ml_trend_add(&tr, i * 3.0, (uint64_t)i << 24, window);
+	ml_trend_fit(&tr, window, floor, &fit);
+	assert_false(fit.suspect);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -583,6 +631,7 @@ int main(void)
 	    cmocka_unit_test(test_duplicate_keys),
 	    cmocka_unit_test(test_loadavg_and_mountinfo),
 	    cmocka_unit_test(test_source_jail),
+	    cmocka_unit_test(test_trend),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);
