@@ -790,3 +790,21 @@ long ml_parse_sysv_shm(const char *buf, size_t len, ml_sysv_shm_fn fn, void *ctx
 	}
 	return n;
 }
+
+int ml_parse_statm(const char *buf, size_t len, uint64_t page, struct ml_statm *s)
+{
+	const char *p = buf, *end = buf + len;
+	uint64_t v[3];
+
+	for (int i = 0; i < 3; i++) {
+		p = ml_skip_blanks(p, end);
+		if (ml_parse_u64(&p, end, 10, &v[i]) < 0 || v[i] > UINT64_MAX / page)
+			return -EINVAL;
+	}
+	if (v[1] > v[0] || v[2] > v[1])
+		return -EINVAL; /* resident within size, shared within resident */
+	s->size = v[0] * page;
+	s->resident = v[1] * page;
+	s->shared = v[2] * page;
+	return 0;
+}

@@ -115,6 +115,20 @@ static enum outcome read_stat(struct reader *r, int dirfd, struct ml_proc *p)
 	return ROW;
 }
 
+static enum outcome read_statm(struct reader *r, int dirfd, struct ml_proc *p)
+{
+	int rc = read_file(r, dirfd, "statm");
+
+	if (rc < 0)
+		return outcome_of_errno(r, rc, "statm");
+	if (ml_parse_statm(r->buf.data, r->buf.len, (uint64_t)sysconf(_SC_PAGESIZE), &p->statm) < 0)
+		return malformed(r, "statm", -EINVAL);
+	if (p->statm.size == 0)
+		return SKIP; /* no address space */
+	p->have |= ML_NEED_STATM;
+	return ROW;
+}
+
 static enum outcome read_cmdline(struct reader *r, int dirfd, struct ml_proc *p)
 {
 	int rc = read_file(r, dirfd, "cmdline");
@@ -755,6 +769,8 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 		o = read_status(r, dirfd, p);
 	if (o == UNCAPTURED)
 		needs |= ML_NEED_STAT; /* a capture without status (smemcap): stat tells threads */
+	if (ok(o) && (needs & ML_NEED_STATM))
+		o = read_statm(r, dirfd, p);
 	if (ok(o) && (needs & ML_NEED_STAT))
 		o = read_stat(r, dirfd, p);
 	if (ok(o) && (needs & ML_NEED_CMDLINE))

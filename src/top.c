@@ -35,6 +35,7 @@ struct tracked {
 	struct ml_trend trend;                /* of its footprint */
 	uint64_t footprint, before, at_start; /* now, at the refresh before, when first seen */
 	uint64_t rss, pss;                    /* pss: the last read, ML_UNKNOWN before one */
+	uint64_t swap;                        /* VmSwap, as status said it last */
 	uint64_t uid;
 	pid_t ppid;
 	char comm[ML_COMM_MAX];
@@ -162,7 +163,7 @@ static struct tracked *track(struct top *tp, const struct ml_proc *p)
 	memset(t, 0, sizeof(*t));
 	t->pid = p->pid;
 	t->start = p->stat.starttime;
-	t->pss = t->before = t->at_start = ML_UNKNOWN;
+	t->pss = t->before = t->at_start = t->swap = ML_UNKNOWN;
 	if (p->have & ML_NEED_CMDLINE) {
 		t->command = procs_command(p);
 		if (!t->command)
@@ -196,8 +197,33 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Reads the command lines of the processes that came since the refresh before. */
-static int name_new(struct top *tp)
+/* Takes p's figures into tr, a sample of its trend at time t: from status when it was
+ * read (swap, the user), else from statm (the cheap counters) with the swap status gave
+ * last: FOOTPRINT = RssAnon + VmSwap either way (statm's resident - shared is RssAnon). */
+static void sample(struct top *tp, struct tracked *tr, const struct ml_proc *p, double t)
+{
+	uint64_t anon = ML_UNKNOWN;
+
+	if (p->have & ML_NEED_STATUS) {
+		tr->swap = p->status.vm_swap;
+		tr->uid = ml_proc_uid(p);
+		tr->rss = p->status.vm_rss;
+		anon = p->status.rss_anon;
+	} else if (p->have & ML_NEED_STATM) {
+		tr->rss = p->statm.resident;
+		anon = p->statm.resident - p->statm.shared;
+	}
+	tr->before = tr->trend.n ? tr->footprint : ML_UNKNOWN;
+	tr->footprint = ml_add_u64(anon, tr->swap);
+	if (tr->at_start == ML_UNKNOWN)
+		tr->at_start = tr->footprint;
+	ml_trend_add(&tr->trend, t, tr->footprint, tp->window);
+	ml_trend_fit(&tr->trend, tp->window, tp->floor, &tr->fit);
+}
+
+/* Reads the command lines and status of the processes that came since the refresh
+ * before, and takes their first sample at time t. */
+static int name_new(struct top *tp, double t)
 {
 	struct cli c = tp->cli;
 	size_t n = 0;
@@ -216,8 +242,11 @@ static int name_new(struct top *tp)
 		for (size_t i = 0; i < s.nprocs; i++)
 			for (size_t k = 0; k < tp->n; k++)
 				if (!tp->v[k].command && tp->v[k].pid == s.procs[i].pid &&
-				    tp->v[k].start == s.procs[i].stat.starttime)
+				    tp->v[k].start == s.procs[i].stat.starttime) {
 					tp->v[k].command = procs_command(&s.procs[i]);
+					if (!tp->v[k].trend.n) /* not sampled yet in this refresh */
+						sample(tp, &tp->v[k], &s.procs[i], t);
+				}
 		ml_scan_free(&s);
 	}
 	free(pids);
@@ -251,9 +280,10 @@ static void read_visible_pss(struct top *tp)
 static int read_refresh(struct top *tp)
 {
 	bool pss = tp->series || tp->refresh % tp->pss_every == 0, all_pss = pss && !tp->screen;
-	/* command lines of the processes new since the refresh before alone (name_new) */
-	unsigned needs = ML_NEED_STAT | ML_NEED_STATUS | (tp->refresh ? 0 : ML_NEED_CMDLINE) |
-	                 (all_pss ? ML_NEED_ROLLUP : 0);
+	/* statm (cheap) each refresh, status (swap, the user) with PSS; command lines of the
+	 * processes new since the refresh before alone (name_new) */
+	unsigned needs = ML_NEED_STAT | (pss || !tp->refresh ? ML_NEED_STATUS : ML_NEED_STATM) |
+	                 (tp->refresh ? 0 : ML_NEED_CMDLINE) | (all_pss ? ML_NEED_ROLLUP : 0);
 	double t = now_seconds();
 	struct ml_scan s;
 	int rc;
@@ -282,24 +312,19 @@ static int read_refresh(struct top *tp)
 			break;
 		}
 		tr->seen = true;
-		tr->before = tr->trend.n ? tr->footprint : ML_UNKNOWN;
-		tr->footprint = ml_proc_metric(p, ML_FOOTPRINT);
-		if (tr->at_start == ML_UNKNOWN)
-			tr->at_start = tr->footprint;
-		tr->rss = p->status.vm_rss;
-		tr->uid = ml_proc_uid(p);
-		tr->ppid = (p->have & ML_NEED_STATUS) ? p->status.ppid : -1;
-		memcpy(tr->comm, p->comm, sizeof(tr->comm));
+		tr->ppid = p->stat.ppid;
+		if (p->comm[0])
+			memcpy(tr->comm, p->comm, sizeof(tr->comm));
 		if (all_pss)
 			tr->pss = ml_proc_metric(p, ML_PSS);
-		ml_trend_add(&tr->trend, t, tr->footprint, tp->window);
-		ml_trend_fit(&tr->trend, tp->window, tp->floor, &tr->fit);
+		if (tr->command || (p->have & ML_NEED_STATUS))
+			sample(tp, tr, p, t); /* a new one's first sample comes with its status */
 	}
 	if (!tp->screen)
 		procs_report_unreadable(&tp->cli, &s);
 	ml_scan_free(&s);
 	forget_gone(tp);
-	if (rc == EXIT_GO_ON && name_new(tp) < 0) {
+	if (rc == EXIT_GO_ON && name_new(tp, t) < 0) {
 		cli_warn("out of memory");
 		rc = EXIT_ERROR;
 	}

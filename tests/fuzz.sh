@@ -29,6 +29,7 @@ while IFS= read -r -d '' f; do
 done < <(find "$data" -type f -print0)
 printf '\007%s' "$(cat /proc/loadavg)" >"$work/parse/loadavg"
 printf '\010%s' "$(cat /proc/self/mountinfo)" >"$work/parse/mountinfo"
+printf '\0131 1 1 1 0 1 0' >"$work/parse/statm"
 printf '\0117f0000000000-7f0000001000 rw-s 00000000 00:01 42   /memfd:x (deleted)' \
 	>"$work/parse/mapsline"
 # Tree seeds: two processes of each fixture tree, cut as fuzz_tree.c lays them out.

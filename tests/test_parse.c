@@ -560,6 +560,21 @@ static void test_source_jail(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+static void test_statm(void **state)
+{
+	struct ml_statm s;
+	const char *t = "6166 1153 907 215 0 357 0\n";
+
+	(void)state;
+	assert_int_equal(ml_parse_statm(t, strlen(t), 4096, &s), 0);
+	assert_int_equal(s.size, 6166ull * 4096);
+	assert_int_equal(s.resident, 1153ull * 4096);
+	assert_int_equal(s.shared, 907ull * 4096);
+	assert_int_equal(ml_parse_statm("1 2 1", 5, 4096, &s), -EINVAL); /* resident > size */
+	assert_int_equal(ml_parse_statm("9 2", 3, 4096, &s), -EINVAL);
+	assert_int_equal(ml_parse_statm("99999999999999999999 1 1", 24, 4096, &s), -EINVAL);
+}
+
 /* A trend's line through samples v(t) = a + b t, and what breaks it. */
 static void test_trend(void **state)
 {
@@ -632,6 +647,7 @@ int main(void)
 	    cmocka_unit_test(test_loadavg_and_mountinfo),
 	    cmocka_unit_test(test_source_jail),
 	    cmocka_unit_test(test_trend),
+	    cmocka_unit_test(test_statm),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);

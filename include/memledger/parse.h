@@ -192,6 +192,15 @@ struct ml_stat {
 	uint64_t vsize;     /* bytes */
 };
 
+/* What memledger uses of /proc/PID/statm, in bytes: the cheap counters. */
+struct ml_statm {
+	uint64_t size, resident, shared; /* VmSize, VmRSS, RssFile + RssShmem */
+};
+
+/* Parses a statm text ("size resident shared text lib data dt", pages) into s, with
+ * page the page size. Returns 0 or -EINVAL. */
+int ml_parse_statm(const char *buf, size_t len, uint64_t page, struct ml_statm *s);
+
 /* The number of threads the kernel runs (the T of "R/T", /proc/loadavg's fourth field,
  * which no PID namespace narrows) into *threads. Returns 0 or -EINVAL. */
 int ml_parse_loadavg_threads(const char *buf, size_t len, uint64_t *threads);

@@ -19,6 +19,7 @@ enum ml_need {
 	ML_NEED_PAGEMAP = 1 << 5, /* /proc/PID/pagemap of the mappings smaps finds pages in */
 	ML_NEED_EXE = 1 << 6,     /* the /proc/PID/exe link */
 	ML_NEED_CGROUP = 1 << 7,  /* /proc/PID/cgroup */
+	ML_NEED_STATM = 1 << 8,   /* /proc/PID/statm: RSS and anonymous RSS, cheaper than status */
 };
 
 /* One process as read: only the parts its scan needed are filled. */
@@ -32,6 +33,7 @@ struct ml_proc {
 	                 hierarchy's); NULL when unreadable */
 	struct ml_status status; /* with ML_NEED_STATUS */
 	struct ml_stat stat;     /* with ML_NEED_STAT */
+	struct ml_statm statm;   /* with ML_NEED_STATM */
 	struct ml_mem mem;       /* with ML_NEED_ROLLUP: smaps_rollup's totals */
 	uint64_t commit;         /* with ML_NEED_SMAPS: Σ Size of mappings flagged "ac" */
 	bool pagemap_refused;    /* with ML_NEED_PAGEMAP: smaps read, pagemap not (EACCES) */

@@ -82,6 +82,7 @@ static void fuzz_other(int which, char *buf, size_t len)
 {
 	struct ml_status st;
 	struct ml_stat sa;
+	struct ml_statm sm;
 	uint64_t mi[ML_MI_COUNT], v;
 	const char *path;
 	size_t plen, n = 0;
@@ -115,6 +116,10 @@ static void fuzz_other(int which, char *buf, size_t len)
 		if (ml_parse_maps_line(buf, len, &m, name) == 0)
 			CHECK(m.start < m.end);
 		break;
+	case 11:
+		if (ml_parse_statm(buf, len, 4096, &sm) == 0)
+			CHECK(sm.shared <= sm.resident && sm.resident <= sm.size);
+		break;
 	default: CHECK(ml_parse_cmdline(buf, len) <= len); break;
 	}
 }
@@ -126,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	which = data[0] % 11;
+	which = data[0] % 12;
 	buf = malloc(size); /* the text and a NUL, as the readers hand it over */
 	memcpy(buf, data + 1, size - 1);
 	buf[size - 1] = '\0';
