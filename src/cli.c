@@ -251,7 +251,10 @@ void cli_print_options(FILE *f, unsigned uses)
 			fputs(" -o, --output <file>    capture: the snapshot; .tar, .tar.gz, "
 			      ".tar.zst,\n"
 			      "                          .tar.xz say how it is compressed; - is "
-			      "stdout\n",
+			      "stdout;\n"
+			      "                          DIR/ (by default .): "
+			      "memledger-HOST-TIME.tar.zst\n"
+			      "                          there, one a frame with -i\n",
 			      f);
 		else if (!options[i].bit || (uses & options[i].bit))
 			fputs(options[i].help, f);
