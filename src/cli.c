@@ -131,7 +131,9 @@ enum {
 	OPT_EXACT,
 	OPT_REDACT,
 	OPT_MAPPINGS,
-	OPT_DELTA
+	OPT_DELTA,
+	OPT_TEXTFILE,
+	OPT_TOP
 };
 
 /* -i: seconds, a decimal number from 0.01 to a day. Returns 0 or -EINVAL. */
@@ -226,6 +228,12 @@ static const struct cli_option_info {
      "                          TIME column); Ctrl-C ends it\n"},
     {"count", required_argument, 'c', CLI_INTERVAL,
      " -c, --count <n>        with -i: n times (default: until interrupted)\n"},
+    {"textfile", required_argument, OPT_TEXTFILE, CLI_EXPORT,
+     "     --textfile <dir>   export: write DIR/memledger.prom (atomically), for\n"
+     "                          node_exporter's textfile collector\n"},
+    {"top", required_argument, OPT_TOP, CLI_EXPORT,
+     "     --top <n>          export: the n processes of most PSS get metrics of their\n"
+     "                          own, the rest one pid=\"other\" (default 20)\n"},
     {"delta", no_argument, OPT_DELTA, CLI_INTERVAL,
      "     --delta            with -i: sizes are changes since the frame before (the first\n"
      "                          shows them whole); STATE says new, or gone for a row\n"
@@ -336,6 +344,17 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_REDACT: cli->redact = true; break;
 	case OPT_MAPPINGS: cli->mappings = true; break;
 	case OPT_DELTA: cli->out.delta = true; break;
+	case OPT_TEXTFILE: cli->textfile = arg; break;
+	case OPT_TOP: {
+		char *end;
+		unsigned long v = strtoul(arg, &end, 10);
+		if (end == arg || *end || arg[0] == '-' || v == 0 || v > 100000) {
+			cli_warn("--top takes a count from 1 to 100000: '%s'", arg);
+			return EXIT_USAGE;
+		}
+		cli->top = v;
+		break;
+	}
 	case 'i':
 		if (parse_interval(arg, cli) < 0) {
 			cli_warn("-i takes seconds from 0.01 to 86400: '%s'", arg);

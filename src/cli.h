@@ -42,6 +42,7 @@ enum cli_option {
 	CLI_OUTFILE = 1 << 22,   /* no option: -o names a file (capture), not columns */
 	CLI_MAPPINGS = 1 << 23,  /* --mappings */
 	CLI_INTERVAL = 1 << 24,  /* -i, -c */
+	CLI_EXPORT = 1 << 25,    /* --textfile, --top */
 };
 
 /* The name of one option bit as the user typed it ("-o", "--merge"). */
@@ -75,6 +76,8 @@ struct cli {
 	bool exact;           /* capture --exact */
 	bool redact;          /* capture --redact */
 	bool mappings;        /* diff --mappings */
+	const char *textfile; /* export --textfile DIR */
+	size_t top;           /* export --top N: processes with metrics of their own; 0: 20 */
 	double interval;      /* -i SECS: repeat the view; 0: once */
 	unsigned long count;  /* -c: so many times; 0: until interrupted */
 	bool have_map_regex;  /* -M */

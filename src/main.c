@@ -9,6 +9,7 @@
 #include "capture_cmd.h"
 #include "cli.h"
 #include "diff.h"
+#include "export.h"
 #include "freed.h"
 #include "groups.h"
 #include "json.h"
@@ -47,6 +48,8 @@ static const struct command {
     {"shm", shm_run, "[--owner POLICY] [options]", TABLE | CLI_OWNER | CLI_THREADS, false},
     {"diff", diff_run, "A B [--by KEY] [-p PID --mappings] [options]",
      TABLE | FILTER | CLI_BY | CLI_MAPPINGS | CLI_THREADS, false},
+    {"export", export_run, "[--textfile DIR] [--top N]",
+     CLI_EXPORT | CLI_SOURCE | CLI_THREADS | CLI_INTERVAL, false},
     {"capture", capture_run, "[-o FILE] [--exact] [--redact]",
      CLI_COLUMNS | CLI_OUTFILE | CLI_EXACT | CLI_REDACT | CLI_INTERVAL, false},
 };

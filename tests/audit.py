@@ -23,7 +23,8 @@ from test_live import check  # noqa: E402
 def views(pid):
     """Every view with arguments that make it read what it can (exact mode as root)."""
     return [["ps", "-o", "+OWNED,FREED,COW,COMMIT"], ["maps", pid], ["libs"], ["users"],
-            ["system"], ["freed", pid], ["tree"], ["groups", "--by", "tree"], ["shm"]]
+            ["system"], ["freed", pid], ["tree"], ["groups", "--by", "tree"], ["shm"],
+            ["export"]]
 
 
 OPEN = re.compile(r'^\d+\s+(?:open|openat|openat2)\((?:[^,]+, )?"([^"]*)", ([^,)]*)')
