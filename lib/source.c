@@ -662,6 +662,13 @@ long ml_source_pagemap_ranges(struct ml_source *src, int fd, uint64_t start, uin
 		return -ENOTTY;
 	for (size_t at = 8; at + 16 <= f->len;) { /* checked whole when its memfd was made */
 		uint64_t first = get_u64(f->data + at), n = get_u64(f->data + at + 8);
+		if (first * page >= end)
+			break; /* the capture writes records in address order: none further is in
+			          range */
+		if ((first + n) * page <= start) {
+			at += 16 + n * 8; /* wholly before the range: its entries need no look */
+			continue;
+		}
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t e = get_u64(f->data + at + 16 + i * 8), addr = (first + i) * page;
 			if (!(e >> 62) || addr < start || addr >= end)

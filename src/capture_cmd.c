@@ -180,10 +180,6 @@ int capture_run(struct cli *cli)
 		cli_warn("capture takes no operands: '%s'", cli->operands[0]);
 		return EXIT_USAGE;
 	}
-	if (cli->out.delta) {
-		cli_warn("capture does not use --delta: a snapshot holds the figures whole");
-		return EXIT_USAGE;
-	}
 	if (!name || (name[0] && name[strlen(name) - 1] == '/')) {
 		/* memledger-HOST-UTC.tar.zst here, or in the directory -o names (a series with
 		 * -i: one a frame, in time order by name; top --source DIR replays them) */

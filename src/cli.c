@@ -234,7 +234,7 @@ static const struct cli_option_info {
     {"top", required_argument, OPT_TOP, CLI_EXPORT,
      "     --top <n>          export: the n processes of most PSS get metrics of their\n"
      "                          own, the rest one pid=\"other\" (default 20)\n"},
-    {"delta", no_argument, OPT_DELTA, CLI_INTERVAL,
+    {"delta", no_argument, OPT_DELTA, CLI_DELTA,
      "     --delta            with -i: sizes are changes since the frame before (the first\n"
      "                          shows them whole); STATE says new, or gone for a row\n"
      "                          that went (last, its sizes negative)\n"},

@@ -43,6 +43,7 @@ enum cli_option {
 	CLI_MAPPINGS = 1 << 23,  /* --mappings */
 	CLI_INTERVAL = 1 << 24,  /* -i, -c */
 	CLI_EXPORT = 1 << 25,    /* --textfile, --top */
+	CLI_DELTA = 1 << 26,     /* --delta: views that print tables */
 };
 
 /* The name of one option bit as the user typed it ("-o", "--merge"). */

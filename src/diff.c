@@ -465,6 +465,19 @@ int diff_run(struct cli *cli)
 			return EXIT_USAGE;
 	}
 	d.by = (enum by)by;
+	if ((d.by == BY_SYSTEM || cli->mappings) && (cli->have_uid || cli->have_regex)) {
+		cli_warn("diff %s does not use -u or -P",
+		         cli->mappings ? "--mappings" : "--by system");
+		return EXIT_USAGE;
+	}
+	if (d.by == BY_SYSTEM && (cli->npids || cli->mappings)) {
+		cli_warn("diff --by system does not use %s", cli->mappings ? "--mappings" : "-p");
+		return EXIT_USAGE;
+	}
+	if (cli->mappings && cli->group_by) {
+		cli_warn("diff --mappings does not use --by");
+		return EXIT_USAGE;
+	}
 	v = cli->mappings        ? &map_cols
 	    : d.by == BY_SYSTEM  ? &sys_cols
 	    : d.by == BY_PROCESS ? &proc_cols

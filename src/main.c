@@ -23,7 +23,7 @@
 #include "users_view.h"
 
 /* Every view: the one list that dispatch and usage read (util-linux blkzone's commands[]). */
-#define OUTPUT          (CLI_FORMAT | CLI_NOHEADINGS | CLI_BYTES | CLI_SOURCE | CLI_INTERVAL)
+#define OUTPUT          (CLI_FORMAT | CLI_NOHEADINGS | CLI_BYTES | CLI_SOURCE | CLI_INTERVAL | CLI_DELTA)
 #define TABLE_NO_TOTALS (OUTPUT | CLI_COLUMNS | CLI_LIST | CLI_SORT | CLI_REVERSE)
 #define TABLE           (TABLE_NO_TOTALS | CLI_TOTALS)
 #define FILTER          (CLI_PID | CLI_USER | CLI_PROCESS)

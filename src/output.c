@@ -407,6 +407,7 @@ struct delta_row {
 	struct out_cell *cells; /* strings copied */
 	size_t ncols;
 	bool matched; /* a row of the next frame had its key */
+	bool totals;  /* the totals row: never gone */
 };
 
 static struct {
@@ -440,8 +441,10 @@ void out_delta_frame(unsigned long n)
 	delta.tables = 0;
 }
 
-/* A row's key: the table's place in the frame, its text and count cells. */
-static char *delta_key(const struct out_table *t, const struct out_cell *cells, unsigned depth)
+/* A row's key: the table's place in the frame, its depth, whether it is the totals, its
+ * text and count cells (the caller's cells: column i is the table's i + 1, after STATE). */
+static char *delta_key(const struct out_table *t, const struct out_cell *cells, unsigned depth,
+                       bool totals)
 {
 	size_t len = 32, at;
 	char *key;
@@ -451,9 +454,9 @@ static char *delta_key(const struct out_table *t, const struct out_cell *cells, 
 	key = malloc(len);
 	if (!key)
 		return NULL;
-	at = (size_t)snprintf(key, len, "%zu\x1f%u", t->index, depth);
+	at = (size_t)snprintf(key, len, "%zu\x1f%u\x1f%c", t->index, depth, totals ? 'T' : 'R');
 	for (size_t i = 0; i + 1 < t->ncols; i++) {
-		enum col_type type = t->cols[i].type;
+		enum col_type type = t->cols[i + 1].type;
 		if (type == COL_STR)
 			at += (size_t)snprintf(key + at, len - at, "\x1f%s",
 			                       cells[i].str ? cells[i].str : "");
@@ -465,7 +468,8 @@ static char *delta_key(const struct out_table *t, const struct out_cell *cells, 
 }
 
 /* Notes a row of this frame for the next. Returns 0 or -ENOMEM. */
-static int delta_keep(const struct out_table *t, const struct out_cell *cells, char *key)
+static int delta_keep(const struct out_table *t, const struct out_cell *cells, char *key,
+                      bool totals)
 {
 	struct delta_row *r;
 
@@ -478,7 +482,7 @@ static int delta_keep(const struct out_table *t, const struct out_cell *cells, c
 		delta.capcur = cap;
 	}
 	r = &delta.cur[delta.ncur];
-	*r = (struct delta_row){.key = key, .ncols = t->ncols - 1};
+	*r = (struct delta_row){.key = key, .ncols = t->ncols - 1, .totals = totals};
 	r->cells = calloc(r->ncols ? r->ncols : 1, sizeof(*r->cells));
 	if (!r->cells)
 		return -ENOMEM;
@@ -499,11 +503,11 @@ static uint64_t change(uint64_t now, uint64_t was)
 
 /* With --delta, cells (ncols - 1 of the caller's) of a row at depth into out (ncols): sizes
  * as changes since the row with the same key in the frame before (rows alike match in
- * order), STATE last. Returns 0 or -ENOMEM. */
+ * order), STATE first. Returns 0 or -ENOMEM. */
 static int delta_cells(struct out_table *t, const struct out_cell *cells, unsigned depth,
-                       struct out_cell *out)
+                       bool totals, struct out_cell *out)
 {
-	char *key = delta_key(t, cells, depth);
+	char *key = delta_key(t, cells, depth, totals);
 	struct delta_row *was = NULL;
 
 	if (!key)
@@ -511,15 +515,16 @@ static int delta_cells(struct out_table *t, const struct out_cell *cells, unsign
 	for (size_t i = 0; i < delta.nprev && !was; i++)
 		if (!delta.prev[i].matched && strcmp(delta.prev[i].key, key) == 0)
 			was = &delta.prev[i];
-	memcpy(out, cells, (t->ncols - 1) * sizeof(*out));
-	out[t->ncols - 1] = (struct out_cell){.str = !delta.frame || was ? "" : "new"};
+	memcpy(out + 1, cells, (t->ncols - 1) * sizeof(*out));
+	out[0] = totals ? (struct out_cell){.blank = true}
+	                : (struct out_cell){.str = !delta.frame || was ? "" : "new"};
 	if (was) {
 		was->matched = true;
 		for (size_t i = 0; i + 1 < t->ncols; i++)
-			if (t->cols[i].type == COL_DELTA && !cells[i].str && !cells[i].blank)
-				out[i].num = change(cells[i].num, was->cells[i].num);
+			if (t->cols[i + 1].type == COL_DELTA && !cells[i].str && !cells[i].blank)
+				out[i + 1].num = change(cells[i].num, was->cells[i].num);
 	}
-	if (delta_keep(t, cells, key) < 0)
+	if (delta_keep(t, cells, key, totals) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -539,12 +544,15 @@ struct out_table *out_table_new(const char *name, const struct out_col *cols, si
 		free(t);
 		return NULL;
 	}
-	memcpy(t->own_cols, cols, ncols * sizeof(*cols));
-	if (t->delta) { /* sizes as changes after the first frame; STATE last */
-		for (size_t i = 0; i < ncols && delta.frame; i++)
+	/* --delta: STATE first (a command line cut to fit stays last, unpadded in a pipe),
+	 * then the caller's columns, sizes as changes after the first frame */
+	memcpy(t->own_cols + t->delta, cols, ncols * sizeof(*cols));
+	if (t->delta) {
+		t->own_cols[0] = (struct out_col){"STATE", COL_STR, 0};
+		for (size_t i = 1; i <= ncols && delta.frame; i++)
 			if (t->own_cols[i].type == COL_SIZE)
 				t->own_cols[i].type = COL_DELTA;
-		t->own_cols[ncols++] = (struct out_col){"STATE", COL_STR, 0};
+		ncols++;
 	}
 	t->widest = calloc(ncols ? ncols : 1, sizeof(*t->widest));
 	t->ncols = ncols;
@@ -599,7 +607,7 @@ int out_table_add_nested(struct out_table *t, unsigned depth, const struct out_c
 	const struct out_cell *cells = given;
 
 	if (t->delta) {
-		if (delta_cells(t, given, depth, with_state) < 0)
+		if (delta_cells(t, given, depth, false, with_state) < 0)
 			return -ENOMEM;
 		cells = with_state;
 	}
@@ -646,14 +654,9 @@ int out_table_add_totals(struct out_table *t, const struct out_cell *cells)
 
 	if (t->opts.format == OUT_CSV || t->opts.format == OUT_RAW)
 		return 0; /* a machine sums the rows itself: no row that is not one */
-	if (t->delta) {   /* the totals' changes, as a row's */
-		struct out_cell keyed[t->ncols];
-		memcpy(keyed, cells, (t->ncols - 1) * sizeof(*cells));
-		keyed[0] = (struct out_cell){.str = "\x02totals"}; /* a key no row has */
-		if (delta_cells(t, keyed, 0, labelled) < 0)
+	if (t->delta) {   /* the totals' changes, as a row's; the label in STATE */
+		if (delta_cells(t, cells, 0, true, labelled) < 0)
 			return -ENOMEM;
-		labelled[0] = cells[0];
-		labelled[t->ncols - 1] = (struct out_cell){.blank = true};
 	} else {
 		memcpy(labelled, cells, sizeof(labelled));
 	}
@@ -1107,16 +1110,17 @@ static int add_gone(struct out_table *t)
 	for (size_t i = 0; i < delta.nprev && delta.frame; i++) {
 		struct delta_row *was = &delta.prev[i];
 		struct out_cell cells[t->ncols];
-		if (was->matched || was->ncols + 1 != t->ncols || strncmp(was->key, prefix, plen) ||
-		    was->key[0] == '\x02')
+		if (was->matched || was->totals || was->ncols + 1 != t->ncols ||
+		    strncmp(was->key, prefix, plen))
 			continue;
 		was->matched = true;
+		cells[0] = (struct out_cell){.str = "gone"};
 		for (size_t k = 0; k + 1 < t->ncols; k++) {
-			cells[k] = was->cells[k];
-			if (t->cols[k].type == COL_DELTA && !cells[k].str && !cells[k].blank)
-				cells[k].num = change(0, cells[k].num);
+			cells[k + 1] = was->cells[k];
+			if (t->cols[k + 1].type == COL_DELTA && !cells[k + 1].str &&
+			    !cells[k + 1].blank)
+				cells[k + 1].num = change(0, cells[k + 1].num);
 		}
-		cells[t->ncols - 1] = (struct out_cell){.str = "gone"};
 		struct out_row *r = new_row(t, cells, 0);
 		if (!r)
 			return -ENOMEM;

@@ -100,7 +100,7 @@ const char *out_size_text(const struct out_opts *opts, uint64_t v, char *buf, si
  * --delta: starts frame n (0 the first). The tables of a frame with opts.delta remember
  * their top-level rows, keyed by their text and count cells (PID, USER, COMMAND...) and
  * their place among the frame's tables; in the frames after, each size is the change since
- * the row of the frame before with that key, a STATE column says "new" for a row it did
+ * the row of the frame before with that key, a STATE column (first) says "new" for a row it did
  * not have and the rows it had that are gone come last as "gone", their sizes negative.
  */
 void out_delta_frame(unsigned long n);

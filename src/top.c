@@ -545,7 +545,7 @@ static int print_frame(struct top *tp, const struct colinfo **cols, int ncols,
 		          key && (key->type == COL_DELTA || key->type == COL_SIZE)
 		              ? !tp->cli.reverse
 		              : tp->cli.reverse);
-		if (tp->max_rows && r.n > tp->max_rows)
+		if (tp->max_rows && r.n > tp->max_rows && !tp->cli.totals) /* -t: of every row */
 			r.n = tp->max_rows; /* the full-screen view lays out what fits */
 		t = view_table(&tp->cli, tp->mode == MODE_PROCS ? "processes" : "groups", &r, cols,
 		               ncols);

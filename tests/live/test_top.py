@@ -109,8 +109,11 @@ def check_delta(memledger, pid):
     check("--delta: a frame each, STATE in every row", len(rows) == 5 and
           all("state" in r for r in rows), out.stdout[:300])
     steps = [r["footprint"] for r in rows[1:]]
-    check("--delta: each frame's change is the grower's 1 MiB a half second (one 256 KiB step"
-          " either way)", steps and all(768 * 1024 <= v <= 1280 * 1024 for v in steps), str(steps))
+    # a busy machine reads a frame late or early: two 256 KiB steps either way
+    check("--delta: each frame's change is the grower's 1 MiB a half second",
+          steps and all(512 * 1024 <= v <= 1536 * 1024 for v in steps), str(steps))
+    check("--delta: over the frames, the changes average the grower's rate",
+          steps and abs(sum(steps) / len(steps) - 1024 * 1024) <= 256 * 1024, str(steps))
     check("--delta: the first frame shows the footprint whole", rows and rows[0]["footprint"] > 2**20,
           str(rows[:1]))
     proc = subprocess.Popen([memledger, "-i", "0.3", "-c", "7", "--delta", "-J", "-P",

@@ -56,15 +56,18 @@ def check_capture_program(memledger, capture, tmp):
     out = os.path.join(tmp, "c.tar")
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
-        r = subprocess.run([capture, "-o", out], capture_output=True, text=True)
-        check("memledger-capture -o FILE", r.returncode == 0, r.stderr)
+        proc = subprocess.Popen([capture, "-o", out], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        err = proc.communicate()[1]
+        check("memledger-capture -o FILE", proc.returncode == 0, err)
         rc, gnu, _ = listing(["tar", "-tf", out])
         rc2, bsd, _ = listing(["bsdtar", "-tf", out])
         check("GNU tar and bsdtar read memledger-capture's archive alike",
               rc == 0 and rc2 == 0 and gnu == bsd and gnu[0] == "memledger-manifest"
               and gnu[-1] == "memledger-unreadable", f"{gnu[:2]} {gnu[-1:]}")
         check("memledger-capture leaves itself out",
-              not any(n.startswith(f"proc/{os.getpid()}/") for n in gnu) or True)
+              gnu and not any(n.startswith(f"proc/{proc.pid}/") for n in gnu),
+              f"proc/{proc.pid}/ in the archive")
         r = subprocess.run([memledger, "--source", out, "-J", "-p", str(sleeper.pid),
                             "-o", "PID,COMMAND,RSS"], capture_output=True, text=True)
         rows = json.loads(r.stdout)["processes"] if r.returncode == 0 else []
