@@ -11,17 +11,25 @@ and procrank's one pread per page (bench/procrank_style.c), then again with a pr
 that reserves 1 TiB and writes --sparse pages across it; with --baseline, another build's
 exact mode side by side; capture (.tar, .tar.gz, .tar.zst, --exact) against `cat` of the
 files it reads, the snapshots' sizes, and ps, libs, maps and exact groups on a snapshot
-against live; maps of one process with many mappings against `cat`. Prints the medians, the ratios and each one's peak RSS (through bench/peakrss.c).
+against live; maps of one process with many mappings against `cat`; memledger serve's
+scrape latency, reading time and RSS, against prometheus-process-exporter (--only serve:
+that alone). Prints the medians, the ratios and each one's peak RSS (through
+bench/peakrss.c).
 Figures, not a pass/fail test.
 """
 import argparse
 import contextlib
+import http.client
 import os
+import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 
 
 def run(peakrss, cmd):
@@ -82,6 +90,8 @@ def main():
                     help="where the snapshots are written (tmpfs: no disk in the figures)")
     ap.add_argument("--sparse", type=int, default=1000,
                     help="pages the 1 TiB sparse process writes (0: no such run)")
+    ap.add_argument("--scrapes", type=int, default=1000, help="serve's scrapes (0: no serve run)")
+    ap.add_argument("--only", choices=["serve"], help="only this part")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     workload = os.path.join(os.path.dirname(args.memledger), "bench-workload")
@@ -96,6 +106,10 @@ def main():
         if not proc.stdout.readline().startswith("ready"):
             sys.exit("workload did not start")
         nprocs = len(rollup_paths())
+        if args.only == "serve":
+            bench_serve(args, f"workload: {args.children} children x {args.mappings} "
+                        f"mappings; {nprocs} processes on the machine")
+            return
         title = (f"workload: {args.children} children x {args.mappings} mappings; "
                  f"{nprocs} processes on the machine")
         ps = {"memledger": [args.memledger], "memledger --threads 1": [args.memledger, "--threads", "1"],
@@ -136,6 +150,8 @@ def main():
         if args.snapshots:
             bench_snapshots(args, peakrss, proc.pid, title)
         bench_top(args, peakrss, title)
+        if args.scrapes:
+            bench_serve(args, title)
     finally:
         proc.stdin.close()
         proc.wait()
@@ -170,6 +186,115 @@ def bench_top(args, peakrss, title):
         print(f"  {name:44} {med * 1000:8.1f} ms CPU {med / floor:6.2f}x procps top")
     _, rss = run(peakrss, runs["memledger top, a refresh (PSS every 5th)"])
     print(f"  memledger top -b -n {frames}: peak RSS {rss / 1024:.1f} MiB")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape_times(port, n, path="/metrics"):
+    """Seconds of n sequential scrapes, each on a new connection (as Prometheus' are when
+    the server closes them)."""
+    out = []
+    for _ in range(n):
+        start = time.perf_counter()
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        c.request("GET", path)
+        r = c.getresponse()
+        r.read()
+        c.close()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def wait_http(port, proc, seconds=120):
+    import urllib.request
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60).read()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def proc_cpu(pid):
+    """User + system CPU seconds of pid so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return {line.split(":")[0]: int(line.split()[1]) for line in f
+                if line.startswith(("VmRSS", "VmHWM"))}
+
+
+def bench_serve(args, title):
+    """memledger serve: scrape latency (p50, p99 of 1,000 scrapes, a reading every 2 s
+    meanwhile), a reading's wall and CPU time against cat of every smaps_rollup, the
+    server's RSS; prometheus-process-exporter, which reads on each scrape, as the peer."""
+    port = free_port()
+    serve = subprocess.Popen([args.memledger, "serve", "--listen", f"127.0.0.1:{port}", "-i", "2"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        if not wait_http(port, serve):
+            print("serve did not start")
+            return
+        cpu0, t0 = proc_cpu(serve.pid), time.time()
+        times = sorted(scrape_times(port, args.scrapes))
+        time.sleep(max(0, 20 - (time.time() - t0)))  # ten readings or more
+        cpu1, t1 = proc_cpu(serve.pid), time.time()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as r:
+            text = r.read().decode()
+        size = len(text)
+        took = float(re.search(r"^memledger_refresh_duration_seconds (\S+)$", text, re.M).group(1))
+        rss = proc_rss(serve.pid)
+    finally:
+        serve.terminate()
+        serve.wait()
+    cat = statistics.median(run_wall(["cat"] + rollup_paths()) for _ in range(args.rounds))
+    readings = (t1 - t0) / 2
+    print(f"\nserve: {args.scrapes} scrapes of {size / 1024:.0f} KiB, a reading every 2 s "
+          f"meanwhile: " + title)
+    print(f"  scrape p50 {statistics.median(times) * 1000:.2f} ms, "
+          f"p99 {times[int(len(times) * 0.99) - 1] * 1000:.2f} ms, "
+          f"max {times[-1] * 1000:.2f} ms")
+    print(f"  a reading: {took * 1000:.1f} ms wall ({took / cat:.2f}x cat smaps_rollup, "
+          f"{cat * 1000:.1f} ms), {(cpu1 - cpu0) / readings * 1000:.1f} ms CPU "
+          f"(server CPU over {t1 - t0:.0f} s, scrapes included, / {readings:.0f} readings)")
+    print(f"  server RSS {rss['VmRSS'] / 1024:.1f} MiB, peak {rss['VmHWM'] / 1024:.1f} MiB")
+    peer = shutil.which("prometheus-process-exporter")
+    if not peer:
+        return
+    with tempfile.NamedTemporaryFile("w", suffix=".yml") as cfg:
+        cfg.write("process_names:\n  - name: \"{{.Comm}}\"\n    cmdline:\n    - '.+'\n")
+        cfg.flush()
+        port = free_port()
+        pe = subprocess.Popen([peer, "-config.path", cfg.name, "-gather-smaps=true",
+                               "-web.listen-address", f"127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            if wait_http(port, pe):
+                times = sorted(scrape_times(port, max(10, args.scrapes // 20)))
+                rss = proc_rss(pe.pid)
+                print(f"  prometheus-process-exporter -gather-smaps (reads on each scrape): "
+                      f"p50 {statistics.median(times) * 1000:.1f} ms, p99 "
+                      f"{times[int(len(times) * 0.99) - 1] * 1000:.1f} ms over {len(times)} "
+                      f"scrapes, RSS {rss['VmRSS'] / 1024:.1f} MiB")
+        finally:
+            pe.terminate()
+            pe.wait()
+
+
+def run_wall(cmd):
+    start = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
 
 
 def bench_snapshots(args, peakrss, workload_pid, title):

@@ -133,18 +133,21 @@ enum {
 	OPT_MAPPINGS,
 	OPT_DELTA,
 	OPT_TEXTFILE,
-	OPT_TOP
+	OPT_TOP,
+	OPT_LISTEN,
+	OPT_EXACT_INTERVAL
 };
 
-/* -i: seconds, a decimal number from 0.01 to a day. Returns 0 or -EINVAL. */
-static int parse_interval(const char *arg, struct cli *cli)
+/* -i, --exact-interval: seconds, a decimal number from 0.01 to a day, into *secs.
+ * Returns 0 or -EINVAL. */
+static int parse_interval(const char *arg, double *secs)
 {
 	char *end;
 	double v = strtod(arg, &end);
 
 	if (end == arg || *end || !(v >= 0.01 && v <= 86400))
 		return -EINVAL;
-	cli->interval = v;
+	*secs = v;
 	return 0;
 }
 
@@ -205,9 +208,9 @@ static const struct cli_option_info {
      "     --all              libs: each anonymous mapping a row of its own, not\n"
      "                          grouped under [anon], [heap] and [stack]\n"},
     {"by", required_argument, OPT_BY, CLI_BY,
-     "     --by <key>         groups: comm (default), exe, user, cgroup, session,\n"
-     "                          pgid, tree, pid or app; diff: process (default),\n"
-     "                          comm, exe, user, cgroup or system\n"},
+     "     --by <key>         groups, export, serve: comm (default), exe, user,\n"
+     "                          cgroup, session, pgid, tree, pid or app; diff:\n"
+     "                          process (default), comm, exe, user, cgroup or system\n"},
     {"mappings", no_argument, OPT_MAPPINGS, CLI_MAPPINGS,
      "     --mappings         diff -p PID: the change per mapping name\n"},
     {"owner", required_argument, OPT_OWNER, CLI_OWNER,
@@ -215,7 +218,9 @@ static const struct cli_option_info {
      "                          resident (default), creator, oldest or largest\n"},
     {"exact", no_argument, OPT_EXACT, CLI_EXACT,
      "     --exact            capture: also pagemap and the page frames, for freed,\n"
-     "                          groups, tree and FREED, COW and OWNED offline\n"},
+     "                          groups, tree and FREED, COW and OWNED offline;\n"
+     "                          export, serve: each group's freed, shared_out and\n"
+     "                          own uss, from the page frames\n"},
     {"redact", no_argument, OPT_REDACT, CLI_REDACT,
      "     --redact           capture: command lines keep argv[0]; each argument\n"
      "                          becomes its size, <N bytes>\n"},
@@ -229,11 +234,18 @@ static const struct cli_option_info {
     {"count", required_argument, 'c', CLI_INTERVAL,
      " -c, --count <n>        with -i: n times (default: until interrupted)\n"},
     {"textfile", required_argument, OPT_TEXTFILE, CLI_EXPORT,
-     "     --textfile <dir>   export: write DIR/memledger.prom (atomically), for\n"
-     "                          node_exporter's textfile collector\n"},
+     "     --textfile <dir>   export, serve: write DIR/memledger.prom (atomically),\n"
+     "                          for node_exporter's textfile collector\n"},
     {"top", required_argument, OPT_TOP, CLI_EXPORT,
-     "     --top <n>          export: the n processes of most PSS get metrics of their\n"
+     "     --top <n>          export, serve: the n processes of most PSS get metrics of their\n"
      "                          own, the rest one pid=\"other\" (default 20)\n"},
+    {"listen", required_argument, OPT_LISTEN, CLI_SERVE,
+     "     --listen <addr>    serve: HOST:PORT to listen on (default 127.0.0.1:9781;\n"
+     "                          :PORT is every address)\n"},
+    {"exact-interval", required_argument, OPT_EXACT_INTERVAL, CLI_SERVE,
+     "     --exact-interval <secs>\n"
+     "                        serve --exact: read the page frames every secs seconds\n"
+     "                          (default 60; -i, default 15, for the rest)\n"},
     {"delta", no_argument, OPT_DELTA, CLI_DELTA,
      "     --delta            with -i: sizes are changes since the frame before (the first\n"
      "                          shows them whole); STATE says new, or gone for a row\n"
@@ -345,6 +357,7 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_MAPPINGS: cli->mappings = true; break;
 	case OPT_DELTA: cli->out.delta = true; break;
 	case OPT_TEXTFILE: cli->textfile = arg; break;
+	case OPT_LISTEN: cli->listen = arg; break;
 	case OPT_TOP: {
 		char *end;
 		unsigned long v = strtoul(arg, &end, 10);
@@ -356,8 +369,10 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 		break;
 	}
 	case 'i':
-		if (parse_interval(arg, cli) < 0) {
-			cli_warn("-i takes seconds from 0.01 to 86400: '%s'", arg);
+	case OPT_EXACT_INTERVAL:
+		if (parse_interval(arg, c == 'i' ? &cli->interval : &cli->exact_interval) < 0) {
+			cli_warn("%s takes seconds from 0.01 to 86400: '%s'",
+			         c == 'i' ? "-i" : "--exact-interval", arg);
 			return EXIT_USAGE;
 		}
 		break;

@@ -2,10 +2,17 @@
 #ifndef MEMLEDGER_EXPORT_H
 #define MEMLEDGER_EXPORT_H
 
+#include <stddef.h>
+
 #include "cli.h"
 
-/* Writes the metrics in the text exposition format to stdout, or with --textfile DIR to
- * DIR/memledger.prom through a temporary name in DIR. Returns an exit status. */
+/* Writes the metrics (metrics.h) in the text exposition format to stdout, or with
+ * --textfile DIR to DIR/memledger.prom. Returns an exit status. */
 int export_run(struct cli *cli);
+
+/* Writes text[0..len) to DIR/memledger.prom as the textfile collector needs it: whole or
+ * not at all (a temporary file in DIR, fsync, rename), mode 0644. Returns 0, or -errno
+ * after a message. */
+int export_textfile(const char *dir, const char *text, size_t len);
 
 #endif

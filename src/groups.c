@@ -54,40 +54,8 @@ static const char *const default_columns[] = {"NAME",  "PROCS",      "PSS",     
 
 static const struct view_cols groups_cols = VIEW_COLS(infos, default_columns);
 
-enum group_key {
-	BY_COMM,
-	BY_EXE,
-	BY_USER,
-	BY_CGROUP,
-	BY_SESSION,
-	BY_PGID,
-	BY_TREE,
-	BY_PID,
-	BY_APP
-};
-
 static const char *const key_names[] = {"comm", "exe",  "user", "cgroup", "session",
                                         "pgid", "tree", "pid",  "app"};
-
-/* One group: its name and figures. */
-struct group {
-	char *name; /* NULL: the key is unknown (a hidden exe, an unreadable cgroup) */
-	size_t nprocs;
-	uint64_t pss, footprint, uss_bound;
-	struct ml_freed freed;
-};
-
-/* What the groups are made of. */
-struct grouping {
-	const struct ml_scan *scan;
-	enum group_key by;
-	size_t *root;     /* BY_TREE, BY_APP: each process's root (find_roots) */
-	char **key;       /* each process's group name (malloc'ed), NULL when unknown */
-	uint32_t *set_of; /* each process's group */
-	struct group *groups;
-	size_t ngroups;
-	struct user_cache users; /* BY_USER: names by UID */
-};
 
 /* True when processes a and b run the same executable (both known). */
 static bool same_exe(const struct ml_scan *s, size_t a, size_t b)
@@ -206,14 +174,33 @@ static int assign_groups(struct grouping *g)
 	return 0;
 }
 
-/* Sums each group's figures from its processes and from the page ledger. */
+#define U ML_UNKNOWN
+static const struct ml_freed unknown_freed = {.anon = U,
+                                              .swap = U,
+                                              .shmem = U,
+                                              .kernel = U,
+                                              .shared_out = U,
+                                              .cache = U,
+                                              .shmem_kept = U,
+                                              .rss = U,
+                                              .uss = U,
+                                              .pss = U,
+                                              .swap_held = U,
+                                              .swap_zram = U};
+#undef U
+
+/* Sums each group's figures from its processes and from the page ledger (pg; NULL: its
+ * figures unknown). */
 static int sum_groups(struct grouping *g, const struct ml_pages *pg)
 {
 	struct ml_freed *freed = calloc(g->ngroups + 1, sizeof(*freed));
-	int rc = freed ? ml_pages_freed(pg, g->set_of, g->ngroups, freed) : -ENOMEM;
+	int rc = !freed ? -ENOMEM : pg ? ml_pages_freed(pg, g->set_of, g->ngroups, freed) : 0;
 
-	for (size_t k = 0; rc == 0 && k < g->ngroups; k++)
+	for (size_t k = 0; rc == 0 && k < g->ngroups; k++) {
 		g->groups[k].freed = freed[k];
+		if (!pg) /* no page ledger: nothing of it known */
+			g->groups[k].freed = unknown_freed;
+	}
 	for (size_t i = 0; rc == 0 && i < g->scan->nprocs; i++) {
 		const struct ml_proc *p = &g->scan->procs[i];
 		struct group *gr = &g->groups[g->set_of[i]];
@@ -226,8 +213,10 @@ static int sum_groups(struct grouping *g, const struct ml_pages *pg)
 	return rc;
 }
 
-static void grouping_free(struct grouping *g)
+void grouping_free(struct grouping *g)
 {
+	if (!g->scan)
+		return;
 	for (size_t i = 0; g->key && i < g->scan->nprocs; i++)
 		free(g->key[i]);
 	free(g->key);
@@ -268,8 +257,7 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	return ((const struct group *)row)->name;
 }
 
-/* The files a key needs beyond what the figures read. */
-static unsigned key_needs(enum group_key by)
+unsigned grouping_needs(enum group_key by)
 {
 	switch (by) {
 	case BY_EXE:
@@ -281,12 +269,32 @@ static unsigned key_needs(enum group_key by)
 	}
 }
 
+const char *grouping_key_name(enum group_key by)
+{
+	return key_names[by];
+}
+
+int grouping_key(const char *by)
+{
+	return cli_choice("--by", key_names, sizeof(key_names) / sizeof(key_names[0]),
+	                  by ? by : "comm");
+}
+
+int grouping_make(struct grouping *g, const struct ml_scan *s, enum group_key by,
+                  const struct ml_pages *pg)
+{
+	*g = (struct grouping){.scan = s, .by = by};
+	if (((by == BY_TREE || by == BY_APP) && find_roots(g) < 0) || assign_groups(g) < 0 ||
+	    sum_groups(g, pg) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 /* Reads --by into run->state and adds what its key reads (a view_def's begin). Returns
  * EXIT_GO_ON or an exit status after a message. */
 static int groups_begin(struct view_run *run)
 {
-	int by = cli_choice("--by", key_names, sizeof(key_names) / sizeof(key_names[0]),
-	                    run->cli->group_by ? run->cli->group_by : "comm");
+	int by = grouping_key(run->cli->group_by);
 	struct grouping *g;
 
 	if (by < 0)
@@ -296,9 +304,9 @@ static int groups_begin(struct view_run *run)
 		cli_warn("out of memory");
 		return EXIT_ERROR;
 	}
-	*g = (struct grouping){.scan = &run->scan, .by = (enum group_key)by};
+	g->by = (enum group_key)by;
 	run->state = g;
-	run->needs |= key_needs(g->by);
+	run->needs |= grouping_needs(g->by);
 	return EXIT_GO_ON;
 }
 
@@ -307,8 +315,7 @@ static int groups_rows(struct view_run *run)
 {
 	struct grouping *g = run->state;
 
-	if (((g->by == BY_TREE || g->by == BY_APP) && find_roots(g) < 0) || assign_groups(g) < 0 ||
-	    sum_groups(g, run->pages) < 0)
+	if (grouping_make(g, &run->scan, g->by, run->pages) < 0)
 		return -ENOMEM;
 	run->rows = (struct view_rows){.rows = g->groups,
 	                               .n = g->ngroups,

@@ -18,6 +18,7 @@
 #include "ps.h"
 #include "shm_view.h"
 #include "system_view.h"
+#include "serve.h"
 #include "top.h"
 #include "tree.h"
 #include "users_view.h"
@@ -34,24 +35,29 @@ static const struct command {
 	const char *synopsis; /* what follows "memledger NAME" in the usage */
 	unsigned uses;        /* enum cli_option: any other option is an error */
 	bool pid_operands;    /* its operands are PIDs, as -p gives them */
+	bool own_interval;    /* -i is its own cadence (serve's readings), not frames */
 } commands[] = {
-    {"ps", ps_run, "[options] [PID...]", TABLE | FILTER | CLI_OWNER | CLI_THREADS, true},
+    {"ps", ps_run, "[options] [PID...]", TABLE | FILTER | CLI_OWNER | CLI_THREADS, true, false},
     {"maps", maps_run, "[options] PID...", TABLE | CLI_PID | CLI_MAPPING | CLI_MERGE | CLI_PRIVATE,
-     true},
-    {"users", users_run, "[options] [PID...]", TABLE | FILTER | CLI_THREADS, true},
+     true, false},
+    {"users", users_run, "[options] [PID...]", TABLE | FILTER | CLI_THREADS, true, false},
     {"libs", libs_run, "[options] [PID...]",
-     TABLE | FILTER | CLI_MAPPING | CLI_PROCS | CLI_ALL | CLI_THREADS, true},
-    {"system", system_run, "[options]", TABLE | CLI_THREADS, false},
-    {"freed", freed_run, "[options] PID...", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true},
-    {"tree", tree_run, "[options] [PID]", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true},
-    {"groups", groups_run, "[--by KEY] [options]", TABLE | CLI_BY | CLI_THREADS, false},
-    {"shm", shm_run, "[--owner POLICY] [options]", TABLE | CLI_OWNER | CLI_THREADS, false},
+     TABLE | FILTER | CLI_MAPPING | CLI_PROCS | CLI_ALL | CLI_THREADS, true, false},
+    {"system", system_run, "[options]", TABLE | CLI_THREADS, false, false},
+    {"freed", freed_run, "[options] PID...", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true, false},
+    {"tree", tree_run, "[options] [PID]", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true, false},
+    {"groups", groups_run, "[--by KEY] [options]", TABLE | CLI_BY | CLI_THREADS, false, false},
+    {"shm", shm_run, "[--owner POLICY] [options]", TABLE | CLI_OWNER | CLI_THREADS, false, false},
     {"diff", diff_run, "A B [--by KEY] [-p PID --mappings] [options]",
-     TABLE | FILTER | CLI_BY | CLI_MAPPINGS | CLI_THREADS, false},
-    {"export", export_run, "[--textfile DIR] [--top N]",
-     CLI_EXPORT | CLI_SOURCE | CLI_THREADS | CLI_INTERVAL, false},
+     TABLE | FILTER | CLI_BY | CLI_MAPPINGS | CLI_THREADS, false, false},
+    {"export", export_run, "[--textfile DIR] [--top N] [--by KEY] [--exact]",
+     CLI_EXPORT | CLI_BY | CLI_EXACT | CLI_SOURCE | CLI_THREADS | CLI_INTERVAL, false, false},
+    {"serve", serve_run,
+     "[--listen HOST:PORT] [-i SECS] [--top N] [--by KEY] [--exact] [--textfile DIR]",
+     CLI_SERVE | CLI_EXPORT | CLI_BY | CLI_EXACT | CLI_SOURCE | CLI_THREADS | CLI_INTERVAL, false,
+     true},
     {"capture", capture_run, "[-o FILE] [--exact] [--redact]",
-     CLI_COLUMNS | CLI_OUTFILE | CLI_EXACT | CLI_REDACT | CLI_INTERVAL, false},
+     CLI_COLUMNS | CLI_OUTFILE | CLI_EXACT | CLI_REDACT | CLI_INTERVAL, false, false},
 };
 
 /* Adds the operands of a view that takes PIDs to cli->pids, comma- or space-separated,
@@ -157,7 +163,7 @@ static int run_frames(const struct command *cmd, struct cli *cli)
 	char when[40];
 	int rc = EXIT_OK;
 
-	if (cli->interval <= 0)
+	if (cli->interval <= 0 || cmd->own_interval)
 		return cmd->run(cli);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -169,6 +169,9 @@ int procs_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, v
 	return rc < 0 ? EXIT_ERROR : EXIT_GO_ON;
 }
 
+/* Whether procs_scan_pages has said what the page ledger cannot know. */
+static bool said_pages;
+
 int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s, struct ml_pages **pg)
 {
 	bool pages = needs & ML_NEED_PAGEMAP;
@@ -207,6 +210,9 @@ int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s, s
 	ml_source_free(src);
 	if (rc < 0)
 		return EXIT_ERROR;
+	if (said_pages) /* once a run: serve and -i read again and again */
+		return EXIT_GO_ON;
+	said_pages = needs & ML_NEED_PAGEMAP;
 	if ((needs & ML_NEED_PAGEMAP) && !ml_pages_exact(*pg))
 		cli_warn("frame numbers are not readable%s: FREED is a lower bound from smaps",
 		         geteuid() == 0 ? "" : " (run as root)");

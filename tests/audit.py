@@ -12,9 +12,13 @@ or possible). Exits 77 (SKIP) when strace or valgrind is missing.
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "live"))
 import test_live  # noqa: E402 - its check() and counters
@@ -70,6 +74,80 @@ def audit_memcheck(memledger, args, source=None):
           r.stderr[-800:])
 
 
+ACCEPTED = re.compile(r'^\d+\s+(?:(?:accept4?|eventfd2)\(|<\.\.\. (?:accept4?|eventfd2) resumed>)'
+                      r'.* = (\d+)$')
+PIPE = re.compile(r'^\d+\s+pipe2\(\[(\d+), (\d+)\]')
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scrape_then_stop(proc, port, seconds=60, traced=False):
+    """Waits for serve on port, scrapes it five times, SIGTERMs it (traced: strace's
+    child); (its exit status, the scrapes)."""
+    deadline = time.time() + seconds
+    scraped = 0
+    while time.time() < deadline and scraped < 5 and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
+                r.read()
+            scraped += 1
+            time.sleep(0.3)
+        except OSError:
+            time.sleep(0.2)
+    if traced:
+        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+            child = int(f.read().split()[0])
+        os.kill(child, signal.SIGTERM)
+    else:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=60), scraped
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait(), scraped
+
+
+def audit_serve(memledger):
+    """serve: the same rules, its writes to the sockets it accepted (and libmicrohttpd's
+    wake-up fd) alone; under valgrind five scrapes and SIGTERM leave no error, no leak."""
+    port = free_port()
+    with tempfile.NamedTemporaryFile("r", suffix=".strace") as log:
+        proc = subprocess.Popen(["strace", "-f", "-qq", "-o", log.name, "-e",
+                                 "trace=open,openat,openat2,write,writev,pwrite64,pwritev,"
+                                 "pwritev2,sendto,sendmsg,accept,accept4,eventfd2,pipe2",
+                                 memledger, "serve", "--listen", f"127.0.0.1:{port}", "-i",
+                                 "0.2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        rc, scraped = scrape_then_stop(proc, port, traced=True)
+        lines = log.read().splitlines()
+    check("strace serve: five scrapes, exit 0 on SIGTERM", rc == 0 and scraped == 5,
+          f"{rc} {scraped}")
+    opened = [(m.group(1), m.group(2)) for m in map(OPEN.match, lines) if m]
+    secret = [p for p, _ in opened if re.search(r"/(environ|mem)$", p)]
+    check("strace serve: never opens environ or mem", not secret, f"{secret[:3]}")
+    written = [p for p, flags in opened if re.search(r"O_WRONLY|O_RDWR|O_CREAT", flags)]
+    check("strace serve: opens nothing for writing", not written, f"{written[:3]}")
+    own = {int(m.group(1)) for m in map(ACCEPTED.match, lines) if m}
+    own |= {int(fd) for m in map(PIPE.match, lines) if m for fd in m.groups()}
+    fds = {int(m.group(2)) for m in map(WRITE.match, lines) if m} - own
+    check("strace serve: writes to its sockets and to fd 2 alone", fds <= {2}, f"{sorted(fds)}")
+    port = free_port()
+    err = tempfile.TemporaryFile()
+    proc = subprocess.Popen(["valgrind", "-q", "--error-exitcode=99", "--leak-check=full",
+                             "--show-leak-kinds=definite,indirect,possible",
+                             "--errors-for-leak-kinds=definite,indirect,possible", memledger,
+                             "serve", "--listen", f"127.0.0.1:{port}", "-i", "1"],
+                            stdout=subprocess.DEVNULL, stderr=err)
+    rc, scraped = scrape_then_stop(proc, port, 120)
+    err.seek(0)
+    text = err.read().decode(errors="replace")
+    check("valgrind serve: five scrapes, SIGTERM: no error, no leak",
+          rc == 0 and scraped == 5 and "==" not in text, f"{rc} {scraped} {text[-800:]}")
+
+
 def audit_snapshots(memledger, data, pid):
     """capture to stdout and views on snapshots: the same rules, and no memory error."""
     audit_syscalls(memledger, ["capture", "-o", "-"])
@@ -118,6 +196,7 @@ def main():
         for source, args in fixtures:
             audit_memcheck(memledger, args, source)
         audit_snapshots(memledger, data, str(target.pid))
+        audit_serve(memledger)
     finally:
         target.kill()
         target.wait()

@@ -1,0 +1,362 @@
+/*
+ * The ledger as Prometheus metrics. Gauges in bytes, named as node_exporter
+ * (node_memory_<Field>_bytes) and process-exporter
+ * (namedprocess_namegroup_memory_bytes{groupname,memtype}) name theirs; per process only
+ * the top N by PSS and an "other" row, so that cardinality stays bounded. Unknown is NaN,
+ * never 0.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "memledger/ledger.h"
+#include "metrics.h"
+#include "procs.h"
+#include "users.h"
+
+#ifndef MEMLEDGER_VERSION
+#define MEMLEDGER_VERSION "unknown"
+#endif
+
+/* The memtypes of the group and process metrics, with their metric. */
+static const struct {
+	const char *name;
+	enum ml_metric metric;
+} memtypes[] = {{"pss", ML_PSS},   {"uss", ML_USS},         {"rss", ML_RSS},
+                {"swap", ML_SWAP}, {"swappss", ML_SWAPPSS}, {"footprint", ML_FOOTPRINT},
+                {"anon", ML_ANON}, {"file", ML_FILE},       {"shmem", ML_SHMEM}};
+#define NMEMTYPES (sizeof(memtypes) / sizeof(memtypes[0]))
+#define USS       1 /* memtypes[USS] */
+
+static double now_unix(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int metrics_read(struct cli *cli, enum group_key by, bool exact, struct metrics *m)
+{
+	unsigned needs = ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_ROLLUP | grouping_needs(by);
+	struct ml_source *src;
+	struct timespec t0;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	m->when = now_unix();
+	rc = exact ? procs_scan_pages(cli, needs | ML_NEED_PAGEMAP, &m->scan, &m->pages)
+	           : procs_scan(cli, needs, NULL, NULL, &m->scan);
+	if (rc != EXIT_GO_ON)
+		return rc;
+	if (grouping_make(&m->groups, &m->scan, by, m->pages) < 0) {
+		cli_warn("out of memory");
+		metrics_free(m);
+		return EXIT_ERROR;
+	}
+	if ((src = cli_open_source(cli, 0, false))) {
+		m->have_sys = ml_system_read(src, &m->sys) == 0;
+		ml_source_free(src);
+	}
+	m->seconds = since(&t0);
+	return EXIT_GO_ON;
+}
+
+void metrics_free(struct metrics *m)
+{
+	grouping_free(&m->groups);
+	ml_pages_free(m->pages);
+	ml_scan_free(&m->scan);
+	memset(m, 0, sizeof(*m));
+}
+
+static int cmp_name(const void *a, const void *b, void *ctx)
+{
+	const char *const *name = ctx;
+
+	return strcmp(name[*(const size_t *)a], name[*(const size_t *)b]);
+}
+
+int metrics_keep_exact(const struct metrics *m, struct metrics_exact *ex)
+{
+	const struct grouping *g = &m->groups;
+	size_t *order = malloc((g->ngroups + 1) * sizeof(*order));
+	char **names = malloc((g->ngroups + 1) * sizeof(*names));
+	size_t n = 0;
+
+	metrics_exact_free(ex);
+	ex->name = calloc(g->ngroups + 1, sizeof(*ex->name));
+	ex->freed = calloc(g->ngroups + 1, sizeof(*ex->freed));
+	if (!order || !names || !ex->name || !ex->freed)
+		goto nomem;
+	for (size_t k = 0; k < g->ngroups; k++) {
+		if (!g->groups[k].name)
+			continue;
+		order[n] = k;
+		names[k] = g->groups[k].name;
+		n++;
+	}
+	qsort_r(order, n, sizeof(*order), cmp_name, names);
+	for (size_t j = 0; j < n; j++) {
+		if (!(ex->name[j] = strdup(g->groups[order[j]].name)))
+			goto nomem;
+		ex->freed[j] = g->groups[order[j]].freed;
+		ex->n = j + 1;
+	}
+	if (m->pages && ml_pages_exact(m->pages)) { /* else no exact figure is written */
+		ex->when = m->when;
+		ex->seconds = m->seconds;
+	}
+	free(order);
+	free(names);
+	return 0;
+nomem:
+	free(order);
+	free(names);
+	metrics_exact_free(ex);
+	return -ENOMEM;
+}
+
+void metrics_exact_free(struct metrics_exact *ex)
+{
+	for (size_t j = 0; j < ex->n; j++)
+		free(ex->name[j]);
+	free(ex->name);
+	free(ex->freed);
+	memset(ex, 0, sizeof(*ex));
+}
+
+/* The page ledger figures of the group called name in ex, or NULL. */
+static const struct ml_freed *exact_of(const struct metrics_exact *ex, const char *name)
+{
+	size_t lo = 0, hi = ex ? ex->n : 0;
+
+	while (name && lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, ex->name[mid]);
+		if (c == 0)
+			return ex->freed[mid].exact ? &ex->freed[mid] : NULL;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* A label value as the exposition format escapes it: \\, \" and \n. */
+static void label(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', f);
+		if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+}
+
+/* A family's HELP, TYPE and, in OpenMetrics, UNIT (the suffix of its name). */
+static void family(FILE *f, bool om, const char *name, const char *unit, const char *text)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, text, name);
+	if (om && unit)
+		fprintf(f, "# UNIT %s %s\n", name, unit);
+}
+
+/* A family of one sample without labels, its value v written as fmt says. */
+static void scalar(FILE *f, bool om, const char *name, const char *unit, const char *text,
+                   const char *fmt, double v)
+{
+	family(f, om, name, unit, text);
+	fprintf(f, "%s ", name);
+	fprintf(f, fmt, v);
+	fputc('\n', f);
+}
+
+static void value(FILE *f, uint64_t v)
+{
+	if (v == ML_UNKNOWN)
+		fputs("NaN\n", f); /* unknown is no 0: the exposition format's NaN */
+	else
+		fprintf(f, "%llu\n", (unsigned long long)v);
+}
+
+static void group_sample(FILE *f, const char *name, const char *by, const char *memtype, uint64_t v)
+{
+	fputs("memledger_group_memory_bytes{group=\"", f);
+	label(f, name ? name : "-");
+	fprintf(f, "\",by=\"%s\",memtype=\"%s\"} ", by, memtype);
+	value(f, v);
+}
+
+static void write_groups(FILE *f, const struct metrics *m, const struct metrics_exact *ex, bool om)
+{
+	const struct grouping *g = &m->groups;
+	const char *by = grouping_key_name(g->by);
+	uint64_t(*sum)[NMEMTYPES] = calloc(g->ngroups + 1, sizeof(*sum));
+
+	if (!sum)
+		return;
+	for (size_t i = 0; i < m->scan.nprocs; i++)
+		for (size_t t = 0; t < NMEMTYPES; t++)
+			sum[g->set_of[i]][t] =
+			    ml_add_u64(sum[g->set_of[i]][t],
+			               ml_proc_metric(&m->scan.procs[i], memtypes[t].metric));
+	family(f, om, "memledger_group_memory_bytes", "bytes",
+	       "Memory of the processes of a group (the by label: comm, exe, user, cgroup, ...) "
+	       "by memtype: the sums of pss, uss, rss, swap, swappss, footprint (RssAnon + "
+	       "VmSwap), anon, file, shmem (the PSS of each kind); with --exact, uss is the "
+	       "group's own pages (no process outside it maps them), freed what killing the "
+	       "whole group would give back, shared_out its resident pages that others map too.");
+	for (size_t k = 0; k < g->ngroups; k++) {
+		const struct group *gr = &g->groups[k];
+		const struct ml_freed *fr = exact_of(ex, gr->name);
+		for (size_t t = 0; t < NMEMTYPES; t++)
+			group_sample(f, gr->name, by, memtypes[t].name,
+			             t == USS && fr ? fr->uss : sum[k][t]);
+		if (fr) {
+			group_sample(f, gr->name, by, "freed", ml_freed_total(fr));
+			group_sample(f, gr->name, by, "shared_out",
+			             fr->rss == ML_UNKNOWN || fr->uss == ML_UNKNOWN
+			                 ? ML_UNKNOWN
+			                 : fr->rss - fr->uss);
+		}
+	}
+	family(f, om, "memledger_group_processes", NULL, "Processes in the group.");
+	for (size_t k = 0; k < g->ngroups; k++) {
+		fputs("memledger_group_processes{group=\"", f);
+		label(f, g->groups[k].name ? g->groups[k].name : "-");
+		fprintf(f, "\",by=\"%s\"} %zu\n", by, g->groups[k].nprocs);
+	}
+	free(sum);
+}
+
+static int cmp_pss_desc(const void *a, const void *b, void *ctx)
+{
+	const struct ml_proc *pa = *(const struct ml_proc *const *)a,
+	                     *pb = *(const struct ml_proc *const *)b;
+	uint64_t x = ml_proc_metric(pa, ML_PSS), y = ml_proc_metric(pb, ML_PSS);
+
+	(void)ctx;
+	x = x == ML_UNKNOWN ? 0 : x;
+	y = y == ML_UNKNOWN ? 0 : y;
+	if (x != y)
+		return (x < y) - (x > y);
+	return (pa->pid > pb->pid) - (pa->pid < pb->pid);
+}
+
+static void write_processes(FILE *f, const struct ml_scan *s, size_t top, bool om)
+{
+	const struct ml_proc **order = malloc((s->nprocs + 1) * sizeof(*order));
+	struct user_cache users = {0};
+	uint64_t other[NMEMTYPES] = {0};
+
+	if (!order)
+		return;
+	for (size_t i = 0; i < s->nprocs; i++)
+		order[i] = &s->procs[i];
+	qsort_r(order, s->nprocs, sizeof(*order), cmp_pss_desc, NULL);
+	family(f, om, "memledger_process_memory_bytes", "bytes",
+	       "Memory of one process, by memtype as in the group metric: the top processes by "
+	       "PSS, the rest summed as pid other.");
+	for (size_t i = 0; i < s->nprocs; i++) {
+		const struct ml_proc *p = order[i];
+		const char *user = i < top ? user_cache_name(&users, ml_proc_uid(p)) : NULL;
+		for (size_t t = 0; t < NMEMTYPES; t++) {
+			uint64_t v = ml_proc_metric(p, memtypes[t].metric);
+			if (i >= top) {
+				other[t] = ml_add_u64(other[t], v);
+				continue;
+			}
+			fprintf(f, "memledger_process_memory_bytes{pid=\"%d\",comm=\"",
+			        (int)p->pid);
+			label(f, p->comm);
+			fputs("\",user=\"", f);
+			label(f, user ? user : "");
+			fprintf(f, "\",memtype=\"%s\"} ", memtypes[t].name);
+			value(f, v);
+		}
+	}
+	for (size_t t = 0; t < NMEMTYPES && s->nprocs > top; t++) {
+		fprintf(f,
+		        "memledger_process_memory_bytes{pid=\"other\",comm=\"\",user=\"\",memtype="
+		        "\"%s\"} ",
+		        memtypes[t].name);
+		value(f, other[t]);
+	}
+	user_cache_free(&users);
+	free(order);
+}
+
+static void system_sample(FILE *f, const char *kind, uint64_t v)
+{
+	fputs("memledger_system_memory_bytes{kind=\"", f);
+	label(f, kind);
+	fputs("\"} ", f);
+	value(f, v);
+}
+
+static void write_system(FILE *f, const struct ml_system *sys, bool om)
+{
+	family(f, om, "memledger_system_memory_bytes", "bytes",
+	       "Where all of RAM goes, the rows of memledger system (they add up to physical "
+	       "memory); then swap_used, committed_as and commit_limit.");
+	for (size_t i = 0; i < sys->nrows; i++)
+		if (!sys->rows[i].depth) /* the top rows: they add up */
+			system_sample(f, sys->rows[i].name, sys->rows[i].bytes);
+	system_sample(f, "swap_used", sys->swap_used);
+	system_sample(f, "committed_as", sys->mi[ML_MI_COMMITTED_AS]);
+	system_sample(f, "commit_limit", sys->mi[ML_MI_COMMITLIMIT]);
+	if (sys->pressure_some[0] < 0)
+		return;
+	family(f, om, "memledger_memory_pressure_ratio", "ratio",
+	       "Share of time tasks stalled on memory over 10 s (PSI avg10, 0 to 1): some, full.");
+	fprintf(f, "memledger_memory_pressure_ratio{kind=\"some\"} %g\n",
+	        sys->pressure_some[0] / 100);
+	if (sys->pressure_full[0] >= 0)
+		fprintf(f, "memledger_memory_pressure_ratio{kind=\"full\"} %g\n",
+		        sys->pressure_full[0] / 100);
+}
+
+void metrics_write(FILE *f, const struct metrics *m, const struct metrics_exact *ex, size_t top,
+                   bool openmetrics)
+{
+	bool om = openmetrics;
+
+	write_groups(f, m, ex, om);
+	write_processes(f, &m->scan, top, om);
+	if (m->have_sys)
+		write_system(f, &m->sys, om);
+	scalar(f, om, "memledger_unreadable_processes", NULL,
+	       "Processes whose files could not be read (not in the sums).", "%.0f",
+	       (double)m->scan.unreadable);
+	scalar(f, om, "memledger_refresh_duration_seconds", "seconds",
+	       "How long the last reading of the ledger took.", "%.6f", m->seconds);
+	scalar(f, om, "memledger_refresh_timestamp_seconds", "seconds",
+	       "When the last reading of the ledger was taken (Unix time).", "%.3f", m->when);
+	if (ex && ex->when > 0) {
+		scalar(f, om, "memledger_exact_refresh_timestamp_seconds", "seconds",
+		       "When the page ledger (uss of groups, freed, shared_out) was last read.",
+		       "%.3f", ex->when);
+		scalar(f, om, "memledger_exact_refresh_duration_seconds", "seconds",
+		       "How long the last reading of the page ledger took.", "%.6f", ex->seconds);
+	}
+	family(f, om, "memledger_build_info", NULL,
+	       "memledger's version, as a label; the value is 1.");
+	fprintf(f, "memledger_build_info{version=\"%s\"} 1\n", MEMLEDGER_VERSION);
+	if (om)
+		fputs("# EOF\n", f);
+}
