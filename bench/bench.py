@@ -194,18 +194,26 @@ def free_port():
         return s.getsockname()[1]
 
 
-def scrape_times(port, n, path="/metrics"):
-    """Seconds of n sequential scrapes, each on a new connection (as Prometheus' are when
-    the server closes them)."""
+READING = re.compile(rb"^memledger_refresh_duration_seconds (\S+)\n"
+                     rb"(?:#.*\n)*memledger_refresh_timestamp_seconds (\S+)$", re.M)
+
+
+def scrape_times(port, n, path="/metrics", pace=0.0, readings=None):
+    """Seconds of n sequential scrapes, each on a new connection, one every pace seconds;
+    readings (a dict), when given, gets each reading's duration by its timestamp."""
     out = []
     for _ in range(n):
+        time.sleep(pace)
         start = time.perf_counter()
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         c.request("GET", path)
         r = c.getresponse()
-        r.read()
+        body = r.read()
         c.close()
         out.append(time.perf_counter() - start)
+        m = READING.search(body) if readings is not None else None
+        if m:
+            readings[m.group(2)] = float(m.group(1))
     return out
 
 
@@ -246,25 +254,28 @@ def bench_serve(args, title):
             print("serve did not start")
             return
         cpu0, t0 = proc_cpu(serve.pid), time.time()
-        times = sorted(scrape_times(port, args.scrapes))
+        # spread over 20 s: ten readings, so that scrapes meet them
+        durations = {}
+        times = sorted(scrape_times(port, args.scrapes, pace=20 / args.scrapes,
+                                    readings=durations))
         time.sleep(max(0, 20 - (time.time() - t0)))  # ten readings or more
         cpu1, t1 = proc_cpu(serve.pid), time.time()
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=60) as r:
             text = r.read().decode()
         size = len(text)
-        took = float(re.search(r"^memledger_refresh_duration_seconds (\S+)$", text, re.M).group(1))
         rss = proc_rss(serve.pid)
     finally:
         serve.terminate()
         serve.wait()
     cat = statistics.median(run_wall(["cat"] + rollup_paths()) for _ in range(args.rounds))
     readings = (t1 - t0) / 2
-    print(f"\nserve: {args.scrapes} scrapes of {size / 1024:.0f} KiB, a reading every 2 s "
-          f"meanwhile: " + title)
+    took = statistics.median(durations.values())
+    print(f"\nserve: {args.scrapes} scrapes of {size / 1024:.0f} KiB over 20 s, a reading every "
+          f"2 s meanwhile: " + title)
     print(f"  scrape p50 {statistics.median(times) * 1000:.2f} ms, "
           f"p99 {times[int(len(times) * 0.99) - 1] * 1000:.2f} ms, "
           f"max {times[-1] * 1000:.2f} ms")
-    print(f"  a reading: {took * 1000:.1f} ms wall ({took / cat:.2f}x cat smaps_rollup, "
+    print(f"  a reading (median of {len(durations)}): {took * 1000:.1f} ms wall ({took / cat:.2f}x cat smaps_rollup, "
           f"{cat * 1000:.1f} ms), {(cpu1 - cpu0) / readings * 1000:.1f} ms CPU "
           f"(server CPU over {t1 - t0:.0f} s, scrapes included, / {readings:.0f} readings)")
     print(f"  server RSS {rss['VmRSS'] / 1024:.1f} MiB, peak {rss['VmHWM'] / 1024:.1f} MiB")
