@@ -2,7 +2,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 BUILD_DEPS  = meson ninja-build pkg-config gcc libc6-dev libcmocka-dev libarchive-dev libncurses-dev libmicrohttpd-dev
-CHECK_DEPS  = $(BUILD_DEPS) python3 smem clang libclang-rt-14-dev strace valgrind zstd libarchive-tools tmux prometheus prometheus-node-exporter
+CHECK_DEPS  = $(BUILD_DEPS) python3 smem clang libclang-rt-14-dev strace valgrind zstd libarchive-tools tmux prometheus prometheus-node-exporter chromium
 BENCH_DEPS  = $(BUILD_DEPS) python3 smem smemstat procps prometheus-process-exporter
 
 FUZZ_SECONDS ?= 600

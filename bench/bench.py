@@ -13,7 +13,7 @@ exact mode side by side; capture (.tar, .tar.gz, .tar.zst, --exact) against `cat
 files it reads, the snapshots' sizes, and ps, libs, maps and exact groups on a snapshot
 against live; maps of one process with many mappings against `cat`; memledger serve's
 scrape latency, reading time and RSS, against prometheus-process-exporter (--only serve:
-that alone). Prints the medians, the ratios and each one's peak RSS (through
+that alone); report against the groups view (--only report). Prints the medians, the ratios and each one's peak RSS (through
 bench/peakrss.c).
 Figures, not a pass/fail test.
 """
@@ -91,7 +91,7 @@ def main():
     ap.add_argument("--sparse", type=int, default=1000,
                     help="pages the 1 TiB sparse process writes (0: no such run)")
     ap.add_argument("--scrapes", type=int, default=1000, help="serve's scrapes (0: no serve run)")
-    ap.add_argument("--only", choices=["serve"], help="only this part")
+    ap.add_argument("--only", choices=["serve", "report"], help="only this part")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     workload = os.path.join(os.path.dirname(args.memledger), "bench-workload")
@@ -109,6 +109,10 @@ def main():
         if args.only == "serve":
             bench_serve(args, f"workload: {args.children} children x {args.mappings} "
                         f"mappings; {nprocs} processes on the machine")
+            return
+        if args.only == "report":
+            bench_report(args, peakrss, f"workload: {args.children} children x "
+                         f"{args.mappings} mappings; {nprocs} processes on the machine")
             return
         title = (f"workload: {args.children} children x {args.mappings} mappings; "
                  f"{nprocs} processes on the machine")
@@ -152,6 +156,7 @@ def main():
         bench_top(args, peakrss, title)
         if args.scrapes:
             bench_serve(args, title)
+        bench_report(args, peakrss, title)
     finally:
         proc.stdin.close()
         proc.wait()
@@ -300,6 +305,19 @@ def bench_serve(args, title):
         finally:
             pe.terminate()
             pe.wait()
+
+
+def bench_report(args, peakrss, title):
+    """memledger report (and --exact) against the groups view alone; the page's size."""
+    out = os.path.join(args.snapshot_dir, "memledger-bench-report.html")
+    runs = {"memledger groups": [args.memledger, "groups"],
+            "memledger report": [args.memledger, "report", "-o", out],
+            "memledger report --exact": [args.memledger, "report", "--exact", "-o", out],
+            "cat smaps_rollup": ["cat"] + rollup_paths()}
+    compare("report: " + title, runs, args.libs_rounds, "memledger groups", peakrss,
+            {"cat smaps_rollup": lambda: ["cat"] + rollup_paths()})
+    print(f"  the page: {os.path.getsize(out) / 1024:.0f} KiB")
+    os.unlink(out)
 
 
 def run_wall(cmd):

@@ -135,7 +135,8 @@ enum {
 	OPT_TEXTFILE,
 	OPT_TOP,
 	OPT_LISTEN,
-	OPT_EXACT_INTERVAL
+	OPT_EXACT_INTERVAL,
+	OPT_CHART
 };
 
 /* -i, --exact-interval: seconds, a decimal number from 0.01 to a day, into *secs.
@@ -246,6 +247,8 @@ static const struct cli_option_info {
      "     --exact-interval <secs>\n"
      "                        serve --exact: read the page frames every secs seconds\n"
      "                          (default 60; -i, default 15, for the rest)\n"},
+    {"chart", required_argument, OPT_CHART, CLI_REPORT,
+     "     --chart <name>     report: one chart alone, as SVG: treemap, bar or system\n"},
     {"delta", no_argument, OPT_DELTA, CLI_DELTA,
      "     --delta            with -i: sizes are changes since the frame before (the first\n"
      "                          shows them whole); STATE says new, or gone for a row\n"
@@ -266,8 +269,13 @@ void cli_print_options(FILE *f, unsigned uses)
 	      "\n"
 	      "Options:\n",
 	      f);
-	for (size_t i = 0; i < NOPTIONS; i++)
-		if (options[i].val == 'o' && (uses & CLI_OUTFILE))
+	for (size_t i = 0; i < NOPTIONS; i++) {
+		bool file = options[i].val == 'o' && (uses & CLI_OUTFILE);
+		if (options[i].bit && !(uses & options[i].bit))
+			continue;
+		if (!file || (uses & CLI_LIST)) /* every view's help: both meanings */
+			fputs(options[i].help, f);
+		if (file && (uses & CLI_REDACT))
 			fputs(" -o, --output <file>    capture: the snapshot; .tar, .tar.gz, "
 			      ".tar.zst,\n"
 			      "                          .tar.xz say how it is compressed; - is "
@@ -276,8 +284,12 @@ void cli_print_options(FILE *f, unsigned uses)
 			      "memledger-HOST-TIME.tar.zst\n"
 			      "                          there, one a frame with -i\n",
 			      f);
-		else if (!options[i].bit || (uses & options[i].bit))
-			fputs(options[i].help, f);
+		if (file && (uses & CLI_REPORT))
+			fputs(" -o, --output <file>    report: the page (default "
+			      "memledger-HOST-TIME.html,\n"
+			      "                          .svg with --chart); - is stdout\n",
+			      f);
+	}
 	fputs("\n", f);
 }
 
@@ -358,6 +370,7 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_DELTA: cli->out.delta = true; break;
 	case OPT_TEXTFILE: cli->textfile = arg; break;
 	case OPT_LISTEN: cli->listen = arg; break;
+	case OPT_CHART: cli->chart = arg; break;
 	case OPT_TOP: {
 		char *end;
 		unsigned long v = strtoul(arg, &end, 10);

@@ -4,60 +4,26 @@
  * collector, written atomically.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "export.h"
+#include "file.h"
 #include "metrics.h"
 #include "procs.h"
 
 int export_textfile(const char *dir, const char *text, size_t len)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
-	size_t done = 0;
-	int fd, rc = 0;
+	char path[PATH_MAX];
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/memledger.prom", dir) >= sizeof(path) ||
-	    (size_t)snprintf(tmp, sizeof(tmp), "%s/.memledger.prom.XXXXXX", dir) >= sizeof(tmp)) {
+	if ((size_t)snprintf(path, sizeof(path), "%s/memledger.prom", dir) >= sizeof(path)) {
 		cli_warn("%s: name too long", dir);
 		return -ENAMETOOLONG;
 	}
-	/* the textfile collector must never read half a file: a temporary name, then rename */
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		rc = -errno;
-		cli_warn("cannot write in %s: %s", dir, strerror(errno));
-		return rc;
-	}
-	if (fchmod(fd, 0644) < 0) /* node_exporter reads it as another user */
-		rc = -errno;
-	while (rc == 0 && done < len) {
-		ssize_t w = write(fd, text + done, len - done);
-		if (w < 0 && errno != EINTR)
-			rc = -errno;
-		else if (w > 0)
-			done += (size_t)w;
-	}
-	if (rc == 0 && fsync(fd) < 0)
-		rc = -errno;
-	if (rc < 0)
-		cli_warn("cannot write %s: %s", tmp, strerror(-rc));
-	if (close(fd) < 0 && rc == 0) {
-		rc = -errno;
-		cli_warn("cannot write %s: %s", tmp, strerror(-rc));
-	}
-	if (rc == 0 && rename(tmp, path) < 0) {
-		rc = -errno;
-		cli_warn("cannot rename %s to %s: %s", tmp, path, strerror(-rc));
-	}
-	if (rc < 0)
-		unlink(tmp);
-	return rc;
+	/* the textfile collector must never read half a file; it reads as another user */
+	return file_write_atomic(path, text, len, 0644);
 }
 
 int export_run(struct cli *cli)
@@ -76,7 +42,7 @@ int export_run(struct cli *cli)
 	}
 	if (by < 0)
 		return EXIT_USAGE;
-	rc = metrics_read(cli, (enum group_key)by, cli->exact, &m);
+	rc = metrics_read(cli, (enum group_key)by, cli->exact, 0, &m);
 	if (rc != EXIT_GO_ON)
 		return rc;
 	if (cli->exact && metrics_keep_exact(&m, &ex) < 0) {

@@ -11,8 +11,7 @@
 int export_run(struct cli *cli);
 
 /* Writes text[0..len) to DIR/memledger.prom as the textfile collector needs it: whole or
- * not at all (a temporary file in DIR, fsync, rename), mode 0644. Returns 0, or -errno
- * after a message. */
+ * not at all (file_write_atomic), mode 0644. Returns 0, or -errno after a message. */
 int export_textfile(const char *dir, const char *text, size_t len);
 
 #endif

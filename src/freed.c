@@ -199,12 +199,7 @@ static void print_json(const pid_t *pids, int n, const struct ml_freed *f, const
 	json_pair_u64(&j, "page_cache", f->cache);
 	json_pair_u64(&j, "shmem", f->shmem_kept);
 	json_object_end(&j);
-	json_pair_u64(&j, "unreadable", s->unreadable);
-	json_key(&j, "unreadable_pids");
-	json_array_begin(&j);
-	for (size_t i = 0; s->unreadable_pids && i < s->unreadable; i++)
-		json_u64(&j, (uint64_t)s->unreadable_pids[i]);
-	json_array_end(&j);
+	procs_json_unreadable(&j, s);
 	json_object_end(&j);
 	json_finish(&j);
 }

@@ -226,18 +226,32 @@ void grouping_free(struct grouping *g)
 	user_cache_free(&g->users);
 }
 
+void group_figures(const struct group *g, struct group_figures *out)
+{
+	const struct ml_freed *f = &g->freed;
+
+	out->pss = f->exact ? f->pss : g->pss;
+	out->uss = f->exact ? f->uss : g->uss_bound;
+	out->freed = ml_freed_total(f);
+	out->shared_out =
+	    f->exact && f->rss != ML_UNKNOWN && f->uss != ML_UNKNOWN ? f->rss - f->uss : ML_UNKNOWN;
+	out->footprint = g->footprint;
+}
+
 static uint64_t row_number(const void *row, const struct colinfo *c)
 {
 	const struct group *g = row;
 	const struct ml_freed *f = &g->freed;
+	struct group_figures fig;
 
+	group_figures(g, &fig);
 	switch (c->id) {
 	case F_PROCS: return g->nprocs;
-	case F_PSS: return f->exact ? f->pss : g->pss;
-	case F_USS: return f->exact ? f->uss : g->uss_bound;
-	case F_FREED: return ml_freed_total(f);
-	case F_SHARED_OUT: return f->exact ? f->rss - f->uss : ML_UNKNOWN;
-	case F_FOOTPRINT: return g->footprint;
+	case F_PSS: return fig.pss;
+	case F_USS: return fig.uss;
+	case F_FREED: return fig.freed;
+	case F_SHARED_OUT: return fig.shared_out;
+	case F_FOOTPRINT: return fig.footprint;
 	case F_SWAP: return f->swap_held;
 	case F_SWAP_ZRAM: return f->swap_zram;
 	case F_RSS: return f->rss;

@@ -44,6 +44,15 @@ struct grouping {
 	struct user_cache users; /* BY_USER: names by UID */
 };
 
+/* A group's figures as the groups view shows them: page by page where the page ledger
+ * is exact, else Σ of its processes' (USS a lower bound); FREED unknown without a page
+ * ledger. */
+struct group_figures {
+	uint64_t pss, uss, freed, shared_out, footprint;
+};
+
+void group_figures(const struct group *g, struct group_figures *out);
+
 /* The index of --by's key (comm when by is NULL), or -1 after a message naming the
  * choices. */
 int grouping_key(const char *by);

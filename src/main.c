@@ -18,6 +18,7 @@
 #include "ps.h"
 #include "shm_view.h"
 #include "system_view.h"
+#include "report.h"
 #include "serve.h"
 #include "top.h"
 #include "tree.h"
@@ -56,6 +57,9 @@ static const struct command {
      "[--listen HOST:PORT] [-i SECS] [--top N] [--by KEY] [--exact] [--textfile DIR]",
      CLI_SERVE | CLI_EXPORT | CLI_BY | CLI_EXACT | CLI_SOURCE | CLI_THREADS | CLI_INTERVAL, false,
      true},
+    {"report", report_run, "[-o FILE] [--by KEY] [--exact] [--chart NAME]",
+     CLI_COLUMNS | CLI_OUTFILE | CLI_BY | CLI_EXACT | CLI_SOURCE | CLI_THREADS | CLI_REPORT, false,
+     false},
     {"capture", capture_run, "[-o FILE] [--exact] [--redact]",
      CLI_COLUMNS | CLI_OUTFILE | CLI_EXACT | CLI_REDACT | CLI_INTERVAL, false, false},
 };

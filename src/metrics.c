@@ -46,9 +46,10 @@ static double since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-int metrics_read(struct cli *cli, enum group_key by, bool exact, struct metrics *m)
+int metrics_read(struct cli *cli, enum group_key by, bool exact, unsigned extra, struct metrics *m)
 {
-	unsigned needs = ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_ROLLUP | grouping_needs(by);
+	unsigned needs =
+	    ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_ROLLUP | grouping_needs(by) | extra;
 	struct ml_source *src;
 	struct timespec t0;
 	int rc;

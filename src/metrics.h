@@ -34,10 +34,11 @@ struct metrics_exact {
 	double when, seconds;
 };
 
-/* Reads the ledger as cli says (--source, --threads) into m, grouped by key; with exact,
- * the page ledger too (FREED, group USS and SHARED-OUT). Returns EXIT_GO_ON (m to be freed
- * with metrics_free), or an exit status after a message. */
-int metrics_read(struct cli *cli, enum group_key by, bool exact, struct metrics *m);
+/* Reads the ledger as cli says (--source, --threads) into m, grouped by key, with the
+ * files extra (ML_NEED_*) too; with exact, the page ledger (FREED, group USS and
+ * SHARED-OUT). Returns EXIT_GO_ON (m to be freed with metrics_free), or an exit status
+ * after a message. */
+int metrics_read(struct cli *cli, enum group_key by, bool exact, unsigned extra, struct metrics *m);
 
 void metrics_free(struct metrics *m);
 

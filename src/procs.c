@@ -67,13 +67,7 @@ int procs_print_document(const struct cli *cli, struct out_table *t, const struc
 		json_key(&j, "exact");
 		json_bool(&j, ml_pages_exact(pg));
 	}
-	json_key(&j, "unreadable");
-	json_u64(&j, s->unreadable);
-	json_key(&j, "unreadable_pids");
-	json_array_begin(&j);
-	for (size_t i = 0; s->unreadable_pids && i < s->unreadable; i++)
-		json_u64(&j, (uint64_t)s->unreadable_pids[i]);
-	json_array_end(&j);
+	procs_json_unreadable(&j, s);
 	json_key(&j, "hidden");
 	if (s->hidden[0])
 		json_string(&j, s->hidden);
@@ -94,6 +88,16 @@ static void pid_list_text(const pid_t *v, size_t n, char *buf, size_t size)
 		len += (size_t)snprintf(buf + len, size - len, "%s%d", i ? ", " : "", (int)v[i]);
 	if (n > shown && len < size)
 		snprintf(buf + len, size - len, " and %zu more", n - shown);
+}
+
+void procs_json_unreadable(struct json *j, const struct ml_scan *s)
+{
+	json_pair_u64(j, "unreadable", s->unreadable);
+	json_key(j, "unreadable_pids");
+	json_array_begin(j);
+	for (size_t i = 0; s->unreadable_pids && i < s->unreadable; i++)
+		json_u64(j, (uint64_t)s->unreadable_pids[i]);
+	json_array_end(j);
 }
 
 void procs_report_unreadable(const struct cli *cli, const struct ml_scan *s)

@@ -41,6 +41,11 @@ bool procs_none_of_the_pids(const struct cli *cli, const struct ml_scan *s);
 int procs_print_document(const struct cli *cli, struct out_table *t, const struct ml_scan *s,
                          const struct ml_pages *pg);
 
+struct json;
+
+/* Writes "unreadable": N, "unreadable_pids": [...] of s into the open JSON object. */
+void procs_json_unreadable(struct json *j, const struct ml_scan *s);
+
 /* Says on stderr why a scan of src failed with rc (-errno), naming the file when it can. */
 void procs_report_scan_error(struct ml_source *src, const struct ml_scan *s, int rc);
 

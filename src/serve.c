@@ -153,7 +153,7 @@ static int refresh(struct server *sv, struct cli *cli, enum group_key by, bool e
 	struct MHD_Response *text = NULL, *om = NULL, *old_text, *old_om;
 	char *buf = NULL, *ombuf = NULL;
 	struct metrics m;
-	int rc = metrics_read(cli, by, exact, &m);
+	int rc = metrics_read(cli, by, exact, 0, &m);
 
 	if (rc != EXIT_GO_ON)
 		return rc;

@@ -98,15 +98,15 @@ def scrape_then_stop(proc, port, seconds=60, traced=False):
             time.sleep(0.3)
         except OSError:
             time.sleep(0.2)
-    if traced:
+    child = proc.pid
+    if traced:  # strace's child: strace killed would leave it running
         with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
-            child = int(f.read().split()[0])
-        os.kill(child, signal.SIGTERM)
-    else:
-        proc.send_signal(signal.SIGTERM)
+            child = int((f.read().split() or [proc.pid])[0])
+    os.kill(child, signal.SIGTERM)
     try:
         return proc.wait(timeout=60), scraped
     except subprocess.TimeoutExpired:
+        os.kill(child, signal.SIGKILL)
         proc.kill()
         return proc.wait(), scraped
 

@@ -153,9 +153,19 @@ def check_replay(memledger, pids):
         check("replay: the grower is a suspect, GROWTH within 10% of its rate",
               last.get(grower, {}).get("leak") == "leak?" and abs(growth - RATE) <= RATE / 10,
               f"{growth / 2**20:.1f} MiB/min {last.get(grower)}")
-        check("replay: the sawtooth and the still one are not",
-              last.get(waves, {}).get("leak") == "" and last.get(still, {}).get("leak") == "",
-              f"{last.get(waves)} {last.get(still)}")
+        check("replay: the still one is not", last.get(still, {}).get("leak") == "",
+              f"{last.get(still)}")
+        # The sawtooth drops every 2 s; snapshots taken late on a loaded machine can all
+        # fall on its rising edges (aliasing), and then a steady rise is what was captured.
+        seen = [next((p["footprint"] for p in f["processes"] if p["pid"] == waves), None)
+                for f in frames]
+        seen = [v for v in seen if v is not None][-9:]  # the --window 4 of 0.5 s steps
+        if any(b < a for a, b in zip(seen, seen[1:])):
+            check("replay: the sawtooth, whose drops the series holds, is not",
+                  last.get(waves, {}).get("leak") == "", f"{last.get(waves)} {seen}")
+        else:
+            print(f"SKIP: the series caught none of the sawtooth's drops: {seen}")
+            test_live.skipped += 1
     finally:
         shutil.rmtree(series, ignore_errors=True)
 

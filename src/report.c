@@ -1,0 +1,671 @@
+/*
+ * memledger report: one self-contained HTML page of where memory goes (the system's rows
+ * as a stacked bar, a treemap of PSS by group, process and kind, the top groups and
+ * processes as bars, sortable tables, the manifest), or one chart alone as SVG. The
+ * charts are laid out here (svg.c), so the page renders with JavaScript off; the figures
+ * are embedded once as one JSON block; nothing is fetched from anywhere.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "file.h"
+#include "json.h"
+#include "memledger/ledger.h"
+#include "memledger/source.h"
+#include "metrics.h"
+#include "procs.h"
+#include "report.h"
+#include "svg.h"
+#include "users.h"
+
+#ifndef MEMLEDGER_VERSION
+#define MEMLEDGER_VERSION "unknown"
+#endif
+
+#define WIDTH          1100.0
+#define TREEMAP_HEIGHT 620.0
+#define TOP_ROWS       15
+
+enum chart { CHART_NONE = -1, CHART_TREEMAP, CHART_BAR, CHART_SYSTEM };
+static const char *const chart_names[] = {"treemap", "bar", "system"};
+
+/* Where the figures were read: the manifest of a snapshot, or this machine now. */
+struct origin {
+	char host[256], kernel[512], time[64];
+	bool snapshot;
+};
+
+/* The value of "key: " in a manifest, into buf. */
+static void manifest_value(const char *text, const char *key, char *buf, size_t len)
+{
+	size_t klen = strlen(key);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, key, klen) == 0 && p[klen] == ':' && p[klen + 1] == ' ') {
+			const char *v = p + klen + 2;
+			size_t n = strcspn(v, "\n");
+			snprintf(buf, len, "%.*s", (int)n, v);
+			return;
+		}
+	}
+}
+
+static void read_origin(const struct cli *cli, struct origin *o)
+{
+	struct ml_source *src = cli->source ? cli_open_source(cli, 0, false) : NULL;
+	const char *manifest = NULL;
+	size_t len;
+
+	memset(o, 0, sizeof(*o));
+	if (src && ml_source_is_archive(src))
+		manifest = ml_source_archive_file(src, "memledger-manifest", &len);
+	if (manifest) {
+		o->snapshot = true;
+		manifest_value(manifest, "hostname", o->host, sizeof(o->host));
+		manifest_value(manifest, "kernel", o->kernel, sizeof(o->kernel));
+		manifest_value(manifest, "time", o->time, sizeof(o->time));
+	} else if (!cli->source) {
+		struct utsname u;
+		struct tm tm;
+		time_t now = time(NULL);
+		if (uname(&u) == 0) {
+			snprintf(o->host, sizeof(o->host), "%s", u.nodename);
+			snprintf(o->kernel, sizeof(o->kernel), "%s %s", u.release, u.version);
+		}
+		gmtime_r(&now, &tm);
+		strftime(o->time, sizeof(o->time), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	} else {
+		snprintf(o->host, sizeof(o->host), "%s", cli->source);
+	}
+	ml_source_free(src);
+}
+
+static uint64_t pss_or_0(uint64_t v)
+{
+	return v == ML_UNKNOWN ? 0 : v;
+}
+
+static int cmp_proc_pss(const void *a, const void *b, void *ctx)
+{
+	const struct ml_scan *s = ctx;
+	const struct ml_proc *p = &s->procs[*(const size_t *)a], *q = &s->procs[*(const size_t *)b];
+	uint64_t x = pss_or_0(ml_proc_metric(p, ML_PSS)), y = pss_or_0(ml_proc_metric(q, ML_PSS));
+
+	if (x != y)
+		return (x < y) - (x > y);
+	return (p->pid > q->pid) - (p->pid < q->pid);
+}
+
+/* Process indexes of the scan, most PSS first (PID breaks ties); NULL when out of memory. */
+static size_t *by_pss(const struct ml_scan *s)
+{
+	size_t *order = malloc((s->nprocs + 1) * sizeof(*order));
+
+	for (size_t i = 0; order && i < s->nprocs; i++)
+		order[i] = i;
+	if (order)
+		qsort_r(order, s->nprocs, sizeof(*order), cmp_proc_pss, (void *)s);
+	return order;
+}
+
+static int cmp_group_pss(const void *a, const void *b, void *ctx)
+{
+	const struct grouping *g = ctx;
+	struct group_figures x, y;
+
+	group_figures(&g->groups[*(const size_t *)a], &x);
+	group_figures(&g->groups[*(const size_t *)b], &y);
+	x.pss = pss_or_0(x.pss);
+	y.pss = pss_or_0(y.pss);
+	if (x.pss != y.pss)
+		return (x.pss < y.pss) - (x.pss > y.pss);
+	return (*(const size_t *)a > *(const size_t *)b) -
+	       (*(const size_t *)a < *(const size_t *)b);
+}
+
+/* Group indexes, most PSS first; NULL when out of memory. */
+static size_t *groups_by_pss(const struct grouping *g)
+{
+	size_t *order = malloc((g->ngroups + 1) * sizeof(*order));
+
+	for (size_t k = 0; order && k < g->ngroups; k++)
+		order[k] = k;
+	if (order)
+		qsort_r(order, g->ngroups, sizeof(*order), cmp_group_pss, (void *)g);
+	return order;
+}
+
+static char *text_of(const char *fmt, const char *a, uint64_t b)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, fmt, a, (unsigned long long)b) < 0)
+		return NULL;
+	return s;
+}
+
+/* The treemap: groups, their processes, each process's PSS by kind (anon, file, shmem:
+ * smaps_rollup's Pss_Anon, Pss_File, Pss_Shmem). Returns 0 or -ENOMEM. */
+static int make_treemap(const struct metrics *m, struct tm_node *root)
+{
+	const struct grouping *g = &m->groups;
+	static const char *const kinds[] = {"anon", "file", "shmem"};
+	static const enum ml_metric kind_metric[] = {ML_ANON, ML_FILE, ML_SHMEM};
+	size_t *fill = calloc(g->ngroups + 1, sizeof(*fill));
+
+	memset(root, 0, sizeof(*root));
+	root->kids = calloc(g->ngroups + 1, sizeof(*root->kids));
+	if (!fill || !root->kids) {
+		free(fill);
+		return -ENOMEM;
+	}
+	root->nkids = g->ngroups;
+	for (size_t k = 0; k < g->ngroups; k++) {
+		struct tm_node *gn = &root->kids[k];
+		gn->label = strdup(g->groups[k].name ? g->groups[k].name : "-");
+		gn->hue = (unsigned)((k * 137) % 360); /* the golden angle: neighbours differ */
+		gn->kids = calloc(g->groups[k].nprocs + 1, sizeof(*gn->kids));
+		if (!gn->label || !gn->kids)
+			goto nomem;
+	}
+	for (size_t i = 0; i < m->scan.nprocs; i++) {
+		const struct ml_proc *p = &m->scan.procs[i];
+		struct tm_node *gn = &root->kids[g->set_of[i]],
+		               *pn = &gn->kids[fill[g->set_of[i]]++];
+		uint64_t pss = ml_proc_metric(p, ML_PSS);
+		char pid[24];
+		gn->nkids++;
+		snprintf(pid, sizeof(pid), "%d", (int)p->pid);
+		pn->hue = gn->hue;
+		pn->label = text_of("%s %llu", p->comm[0] ? p->comm : "-", (uint64_t)p->pid);
+		if (!pn->label || !(pn->kids = calloc(3, sizeof(*pn->kids))))
+			goto nomem;
+		for (size_t t = 0; t < 3; t++) {
+			uint64_t v = ml_proc_metric(p, kind_metric[t]);
+			if (v == ML_UNKNOWN || v == 0)
+				continue;
+			struct tm_node *kn = &pn->kids[pn->nkids++];
+			kn->label = strdup(kinds[t]);
+			kn->value = v;
+			kn->hue = gn->hue;
+			kn->shade = (unsigned)t;
+			if (!kn->label)
+				goto nomem;
+			pn->value += v;
+		}
+		if (!pn->nkids && pss != ML_UNKNOWN) /* no split by kind: PSS whole */
+			pn->value = pss;
+		gn->value += pn->value;
+		root->value += pn->value;
+	}
+	free(fill);
+	return 0;
+nomem:
+	free(fill);
+	return -ENOMEM;
+}
+
+static void chart_treemap(FILE *f, const struct metrics *m)
+{
+	struct tm_node root;
+
+	if (make_treemap(m, &root) == 0) {
+		tm_layout(&root, 0, 0, WIDTH, TREEMAP_HEIGHT);
+		svg_treemap(f, &root, WIDTH, TREEMAP_HEIGHT, "treemap");
+	}
+	tm_free(&root);
+}
+
+static void chart_system(FILE *f, const struct metrics *m)
+{
+	struct svg_part parts[ML_SYSTEM_MAX_ROWS];
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->sys.nrows; i++)
+		if (!m->sys.rows[i].depth)
+			parts[n++] = (struct svg_part){m->sys.rows[i].name, m->sys.rows[i].bytes};
+	svg_stacked_bar(f, parts, n,
+	                m->sys.physical != ML_UNKNOWN ? m->sys.physical : m->sys.mi[ML_MI_MEMTOTAL],
+	                WIDTH, "system-bar");
+}
+
+/* Bars of the top groups and of the top processes: USS, shared (PSS - USS), swap
+ * (SwapPss), FREED (exact). */
+static void chart_bars(FILE *f, const struct metrics *m, bool groups)
+{
+	struct svg_hbar rows[TOP_ROWS];
+	char labels[TOP_ROWS][96];
+	size_t n = 0, *order = groups ? groups_by_pss(&m->groups) : by_pss(&m->scan);
+	size_t total = groups ? m->groups.ngroups : m->scan.nprocs;
+
+	for (size_t j = 0; order && j < total && n < TOP_ROWS; j++, n++) {
+		uint64_t pss, uss, swap, mark = ML_UNKNOWN;
+		if (groups) {
+			const struct group *g = &m->groups.groups[order[j]];
+			struct group_figures fig;
+			group_figures(g, &fig);
+			pss = fig.pss;
+			uss = fig.uss;
+			swap = ML_UNKNOWN;
+			mark = g->freed.exact ? fig.freed : ML_UNKNOWN;
+			snprintf(labels[n], sizeof(labels[n]), "%s (%zu)", g->name ? g->name : "-",
+			         g->nprocs);
+		} else {
+			const struct ml_proc *p = &m->scan.procs[order[j]];
+			pss = ml_proc_metric(p, ML_PSS);
+			uss = ml_proc_metric(p, ML_USS);
+			swap = ml_proc_metric(p, ML_SWAPPSS);
+			snprintf(labels[n], sizeof(labels[n]), "%d %s", (int)p->pid, p->comm);
+		}
+		rows[n] = (struct svg_hbar){
+		    labels[n], uss,
+		    pss == ML_UNKNOWN || uss == ML_UNKNOWN || uss > pss ? ML_UNKNOWN : pss - uss,
+		    swap, mark};
+	}
+	svg_hbars(f, rows, n, WIDTH, groups ? "top-groups" : "top-processes");
+	free(order);
+}
+
+/* The figures, once, as one JSON document. */
+static void write_data(FILE *f, const struct metrics *m, const struct origin *o, bool exact)
+{
+	const struct ml_scan *s = &m->scan;
+	struct user_cache users = {0};
+	struct json j;
+
+	json_init(&j, f);
+	json_object_begin(&j);
+	json_key(&j, "memledger");
+	json_string(&j, MEMLEDGER_VERSION);
+	json_key(&j, "manifest");
+	json_object_begin(&j);
+	json_key(&j, "host");
+	json_string(&j, o->host);
+	json_key(&j, "kernel");
+	json_string(&j, o->kernel);
+	json_key(&j, "time");
+	json_string(&j, o->time);
+	json_key(&j, "snapshot");
+	json_bool(&j, o->snapshot);
+	json_object_end(&j);
+	json_key(&j, "by");
+	json_string(&j, grouping_key_name(m->groups.by));
+	json_key(&j, "exact");
+	json_bool(&j, exact && m->pages && ml_pages_exact(m->pages));
+	json_key(&j, "system");
+	json_object_begin(&j);
+	json_pair_u64(&j, "physical",
+	              m->sys.physical != ML_UNKNOWN ? m->sys.physical : m->sys.mi[ML_MI_MEMTOTAL]);
+	json_key(&j, "rows");
+	json_array_begin(&j);
+	for (size_t i = 0; m->have_sys && i < m->sys.nrows; i++) {
+		if (m->sys.rows[i].depth)
+			continue;
+		json_object_begin(&j);
+		json_key(&j, "name");
+		json_string(&j, m->sys.rows[i].name);
+		json_pair_u64(&j, "bytes", m->sys.rows[i].bytes);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_pair_u64(&j, "swap_total", m->sys.mi[ML_MI_SWAPTOTAL]);
+	json_pair_u64(&j, "swap_used", m->sys.swap_used);
+	json_pair_u64(&j, "zram", m->sys.zram);
+	json_pair_u64(&j, "committed_as", m->sys.mi[ML_MI_COMMITTED_AS]);
+	json_pair_u64(&j, "commit_limit", m->sys.mi[ML_MI_COMMITLIMIT]);
+	json_object_end(&j);
+	json_key(&j, "groups");
+	json_array_begin(&j);
+	for (size_t k = 0; k < m->groups.ngroups; k++) {
+		const struct group *g = &m->groups.groups[k];
+		struct group_figures fig;
+		group_figures(g, &fig);
+		json_object_begin(&j);
+		json_key(&j, "name");
+		if (g->name)
+			json_string(&j, g->name);
+		else
+			json_null(&j);
+		json_pair_u64(&j, "procs", g->nprocs);
+		json_pair_u64(&j, "pss", fig.pss);
+		json_pair_u64(&j, "uss", fig.uss);
+		json_pair_u64(&j, "freed", fig.freed);
+		json_pair_u64(&j, "shared-out", fig.shared_out);
+		json_pair_u64(&j, "footprint", fig.footprint);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_key(&j, "processes");
+	json_array_begin(&j);
+	for (size_t i = 0; i < s->nprocs; i++) {
+		const struct ml_proc *p = &s->procs[i];
+		const char *user = user_cache_name(&users, ml_proc_uid(p));
+		char *command = procs_command(p);
+		json_object_begin(&j);
+		json_pair_u64(&j, "pid", (uint64_t)p->pid);
+		json_key(&j, "user");
+		if (user)
+			json_string(&j, user);
+		else
+			json_null(&j);
+		json_pair_u64(&j, "pss", ml_proc_metric(p, ML_PSS));
+		json_pair_u64(&j, "uss", ml_proc_metric(p, ML_USS));
+		json_pair_u64(&j, "rss", ml_proc_metric(p, ML_RSS));
+		json_pair_u64(&j, "swap", ml_proc_metric(p, ML_SWAP));
+		json_pair_u64(&j, "footprint", ml_proc_metric(p, ML_FOOTPRINT));
+		json_pair_u64(&j, "anon", ml_proc_metric(p, ML_ANON));
+		json_pair_u64(&j, "file", ml_proc_metric(p, ML_FILE));
+		json_pair_u64(&j, "shmem", ml_proc_metric(p, ML_SHMEM));
+		json_key(&j, "command");
+		json_string(&j, command ? command : "");
+		json_object_end(&j);
+		free(command);
+	}
+	json_array_end(&j);
+	procs_json_unreadable(&j, s);
+	json_object_end(&j);
+	json_finish(&j);
+	user_cache_free(&users);
+}
+
+/* The JSON document made safe inside <script>: <, > and & as \u escapes (JSON strings
+ * and the document's structure stay as they were). */
+static void script_json(FILE *f, const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '<')
+			fputs("\\u003c", f);
+		else if (text[i] == '>')
+			fputs("\\u003e", f);
+		else if (text[i] == '&')
+			fputs("\\u0026", f);
+		else
+			fputc(text[i], f);
+	}
+}
+
+static void size_cell(FILE *f, uint64_t v)
+{
+	char buf[32];
+
+	if (v == ML_UNKNOWN) {
+		fputs("<td class=\"num\" data-v=\"\">-</td>", f);
+		return;
+	}
+	out_format_size(v, buf, sizeof(buf));
+	fprintf(f, "<td class=\"num\" data-v=\"%llu\">%s</td>", (unsigned long long)v, buf);
+}
+
+static void heading(FILE *f, const char *const *names, size_t n)
+{
+	fputs("<thead><tr>", f);
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "<th>%s</th>", names[i]);
+	fputs("</tr></thead>\n<tbody>\n", f);
+}
+
+static void table_groups(FILE *f, const struct metrics *m)
+{
+	static const char *const cols[] = {"NAME",  "PROCS",      "PSS",      "USS",
+	                                   "FREED", "SHARED-OUT", "FOOTPRINT"};
+	size_t *order = groups_by_pss(&m->groups);
+
+	fputs("<table id=\"groups\" class=\"sortable\">\n", f);
+	heading(f, cols, sizeof(cols) / sizeof(cols[0]));
+	for (size_t j = 0; order && j < m->groups.ngroups; j++) {
+		const struct group *g = &m->groups.groups[order[j]];
+		struct group_figures fig;
+		group_figures(g, &fig);
+		fputs("<tr><td>", f);
+		xml_text(f, g->name ? g->name : "-");
+		fprintf(f, "</td><td class=\"num\" data-v=\"%zu\">%zu</td>", g->nprocs, g->nprocs);
+		size_cell(f, fig.pss);
+		size_cell(f, fig.uss);
+		size_cell(f, fig.freed);
+		size_cell(f, fig.shared_out);
+		size_cell(f, fig.footprint);
+		fputs("</tr>\n", f);
+	}
+	fputs("</tbody></table>\n", f);
+	free(order);
+}
+
+static void table_processes(FILE *f, const struct metrics *m)
+{
+	static const char *const cols[] = {"PID", "USER", "PSS",       "USS",
+	                                   "RSS", "SWAP", "FOOTPRINT", "COMMAND"};
+	size_t *order = by_pss(&m->scan);
+	struct user_cache users = {0};
+
+	fputs("<table id=\"processes\" class=\"sortable\">\n", f);
+	heading(f, cols, sizeof(cols) / sizeof(cols[0]));
+	for (size_t j = 0; order && j < m->scan.nprocs; j++) {
+		const struct ml_proc *p = &m->scan.procs[order[j]];
+		const char *user = user_cache_name(&users, ml_proc_uid(p));
+		char *command = procs_command(p);
+		fprintf(f, "<tr><td class=\"num\" data-v=\"%d\">%d</td><td>", (int)p->pid,
+		        (int)p->pid);
+		xml_text(f, user ? user : "-");
+		fputs("</td>", f);
+		size_cell(f, ml_proc_metric(p, ML_PSS));
+		size_cell(f, ml_proc_metric(p, ML_USS));
+		size_cell(f, ml_proc_metric(p, ML_RSS));
+		size_cell(f, ml_proc_metric(p, ML_SWAP));
+		size_cell(f, ml_proc_metric(p, ML_FOOTPRINT));
+		fputs("<td class=\"cmd\">", f);
+		xml_text(f, command ? command : "");
+		fputs("</td></tr>\n", f);
+		free(command);
+	}
+	fputs("</tbody></table>\n", f);
+	user_cache_free(&users);
+	free(order);
+}
+
+static const char style[] =
+    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:1140px;color:#222}"
+    "h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.8em;border-bottom:1px solid #ccc}"
+    "table{border-collapse:collapse;width:100%;font-size:13px}"
+    "th,td{padding:2px 6px;border-bottom:1px solid #eee;text-align:left}"
+    "th{cursor:pointer;background:#f4f4f4;position:sticky;top:0}"
+    "td.num{text-align:right;font-variant-numeric:tabular-nums}"
+    "td.cmd{max-width:420px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}"
+    ".treemap rect.group{cursor:zoom-in}.facts span{margin-right:2em}"
+    "dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em}dt{font-weight:600}"
+    "svg{max-width:100%;height:auto}";
+
+/* Sorting by a click on a heading (data-v: the number; #sort=TABLE:COLUMN[:up] in the
+ * address sorts at load, descending unless :up), and zooming the treemap into a group by
+ * a click on it (a click on the zoomed group, or Escape, zooms out). */
+static const char script[] =
+    "(function(){'use strict';"
+    "document.querySelectorAll('table.sortable th').forEach(function(th){var col=th.cellIndex;"
+    "th.addEventListener('click',function(){"
+    "var body=th.closest('table').tBodies[0],rows=Array.from(body.rows),"
+    "up=th.dataset.dir!=='up';th.dataset.dir=up?'up':'down';"
+    "rows.sort(function(a,b){var x=a.cells[col],y=b.cells[col];"
+    "if('v' in x.dataset){var p=x.dataset.v===''?-1:+x.dataset.v,"
+    "q=y.dataset.v===''?-1:+y.dataset.v;return up?p-q:q-p}"
+    "return up?x.textContent.localeCompare(y.textContent):"
+    "y.textContent.localeCompare(x.textContent)});"
+    "rows.forEach(function(r){body.appendChild(r)})})});"
+    "var m=/^#sort=(\\w+):(\\d+)(:up)?$/.exec(location.hash),"
+    "th=m&&document.querySelectorAll('#'+m[1]+' th')[+m[2]];"
+    "if(th){if(!m[3])th.dataset.dir='up';th.click()}"
+    "var tm=document.getElementById('treemap');if(!tm)return;"
+    "var whole=tm.getAttribute('viewBox'),zoomed=null;"
+    "function out(){tm.setAttribute('viewBox',whole);zoomed=null}"
+    "tm.querySelectorAll('rect.group').forEach(function(g){"
+    "g.style.pointerEvents='all';g.addEventListener('click',function(){"
+    "if(zoomed===g){out();return}zoomed=g;"
+    "tm.setAttribute('viewBox',[g.getAttribute('x'),g.getAttribute('y'),"
+    "g.getAttribute('width'),g.getAttribute('height')].join(' '))})});"
+    "document.addEventListener('keydown',function(e){if(e.key==='Escape')out()});"
+    "})();";
+
+static void fact(FILE *f, const char *name, uint64_t v)
+{
+	char buf[32];
+
+	fprintf(f, "<span>%s: ", name);
+	if (v == ML_UNKNOWN)
+		fputs("-", f);
+	else {
+		out_format_size(v, buf, sizeof(buf));
+		fputs(buf, f);
+	}
+	fputs("</span>", f);
+}
+
+static void write_html(FILE *f, const struct metrics *m, const struct origin *o, bool exact)
+{
+	char *data = NULL;
+	size_t len = 0;
+	FILE *d = open_memstream(&data, &len);
+
+	if (d) {
+		write_data(d, m, o, exact);
+		fclose(d);
+	}
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+	      "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width\">\n<title>memledger: ",
+	      f);
+	xml_text(f, o->host);
+	fputs(" ", f);
+	xml_text(f, o->time);
+	fprintf(f, "</title>\n<style>%s</style>\n</head><body>\n<h1>Memory of ", style);
+	xml_text(f, o->host[0] ? o->host : "this machine");
+	fputs("</h1>\n<p class=\"facts\">", f);
+	xml_text(f, o->time);
+	fprintf(f, " &middot; %zu processes &middot; %zu unreadable &middot; groups by %s%s</p>\n",
+	        m->scan.nprocs, m->scan.unreadable, grouping_key_name(m->groups.by),
+	        exact ? " &middot; exact (page frames)" : "");
+	fputs("<h2>System: where all of RAM goes</h2>\n", f);
+	if (m->have_sys) {
+		chart_system(f, m);
+		fputs("<p class=\"facts\">", f);
+		fact(f, "swap used", m->sys.swap_used);
+		fact(f, "of swap", m->sys.mi[ML_MI_SWAPTOTAL]);
+		fact(f, "zram (compressed, in RAM)", m->sys.zram);
+		fact(f, "committed", m->sys.mi[ML_MI_COMMITTED_AS]);
+		fact(f, "commit limit", m->sys.mi[ML_MI_COMMITLIMIT]);
+		if (m->sys.pressure_some[0] >= 0)
+			fprintf(f, "<span>pressure (some, avg10): %.2f%%</span>",
+			        m->sys.pressure_some[0]);
+		fputs("</p>\n", f);
+	}
+	fputs("<h2>Who holds memory: PSS by group, process and kind</h2>\n"
+	      "<p>Area is PSS; a group is outlined (click it to zoom, again or Escape to zoom "
+	      "out); within a process, darker is anonymous, lighter file, in between shmem. "
+	      "Hover a cell for its figures.</p>\n",
+	      f);
+	chart_treemap(f, m);
+	fputs("<h2>Top groups</h2>\n<p>Dark: USS; light: shared (PSS &minus; USS)", f);
+	fputs(exact ? "; red line: FREED, what killing the group gives back</p>\n" : "</p>\n", f);
+	chart_bars(f, m, true);
+	fputs("<h2>Top processes</h2>\n<p>Dark: USS; light: shared (PSS &minus; USS); grey: "
+	      "swap (SwapPss)</p>\n",
+	      f);
+	chart_bars(f, m, false);
+	fputs("<h2>Groups</h2>\n", f);
+	table_groups(f, m);
+	fputs("<h2>Processes</h2>\n", f);
+	table_processes(f, m);
+	fputs("<h2>Manifest</h2>\n<dl><dt>host</dt><dd>", f);
+	xml_text(f, o->host);
+	fputs("</dd><dt>kernel</dt><dd>", f);
+	xml_text(f, o->kernel);
+	fputs("</dd><dt>time</dt><dd>", f);
+	xml_text(f, o->time);
+	fprintf(f, "</dd><dt>source</dt><dd>%s</dd><dt>memledger</dt><dd>%s</dd>",
+	        o->snapshot ? "snapshot" : "live", MEMLEDGER_VERSION);
+	fprintf(f, "<dt>unreadable processes</dt><dd>%zu", m->scan.unreadable);
+	for (size_t i = 0; m->scan.unreadable_pids && i < m->scan.unreadable; i++)
+		fprintf(f, "%s%d", i ? ", " : ": PID ", (int)m->scan.unreadable_pids[i]);
+	fputs("</dd></dl>\n<script type=\"application/json\" id=\"memledger-data\">", f);
+	if (data)
+		script_json(f, data, len);
+	fprintf(f, "</script>\n<script>%s</script>\n</body></html>\n", script);
+	free(data);
+}
+
+/* The default file name: memledger-HOST-UTC.EXT. */
+static void default_name(char *buf, size_t len, const char *ext)
+{
+	char host[256] = "";
+	struct timespec now;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gethostname(host, sizeof(host) - 1);
+	gmtime_r(&now.tv_sec, &tm);
+	snprintf(buf, len, "memledger-%.64s-%04d%02d%02d-%02d%02d%02d.%s", host, tm.tm_year + 1900,
+	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ext);
+}
+
+int report_run(struct cli *cli)
+{
+	int by = grouping_key(cli->group_by), chart = CHART_NONE, rc;
+	const char *name = cli->columns; /* -o: the file */
+	struct origin origin;
+	struct metrics m;
+	char deflt[400], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (cli->noperands) {
+		cli_warn("report takes no operands: '%s'", cli->operands[0]);
+		return EXIT_USAGE;
+	}
+	if (by < 0)
+		return EXIT_USAGE;
+	if (cli->chart &&
+	    (chart = cli_choice("--chart", chart_names,
+	                        sizeof(chart_names) / sizeof(chart_names[0]), cli->chart)) < 0)
+		return EXIT_USAGE;
+	if (!name) {
+		default_name(deflt, sizeof(deflt), chart == CHART_NONE ? "html" : "svg");
+		name = deflt;
+	}
+	if (strcmp(name, "-") == 0 && isatty(1)) {
+		cli_warn("report -o - writes HTML to stdout, not to a terminal: redirect it");
+		return EXIT_USAGE;
+	}
+	rc = metrics_read(cli, (enum group_key)by, cli->exact, ML_NEED_CMDLINE, &m);
+	if (rc != EXIT_GO_ON)
+		return rc;
+	read_origin(cli, &origin);
+	f = open_memstream(&text, &len);
+	if (!f) {
+		metrics_free(&m);
+		cli_warn("out of memory");
+		return EXIT_ERROR;
+	}
+	switch (chart) {
+	case CHART_TREEMAP: chart_treemap(f, &m); break;
+	case CHART_BAR: chart_bars(f, &m, true); break;
+	case CHART_SYSTEM: chart_system(f, &m); break;
+	default: write_html(f, &m, &origin, cli->exact); break;
+	}
+	rc = EXIT_OK;
+	if (fclose(f) != 0 || !text) {
+		cli_warn("out of memory");
+		rc = EXIT_ERROR;
+	} else if (strcmp(name, "-") == 0) {
+		fwrite(text, 1, len, stdout);
+	} else if (file_write_atomic(name, text, len, 0644) < 0) {
+		rc = EXIT_ERROR;
+	} else if (isatty(2)) {
+		fprintf(stderr, "memledger: wrote %s\n", name);
+	}
+	procs_report_unreadable(cli, &m.scan);
+	free(text);
+	metrics_free(&m);
+	return rc;
+}
