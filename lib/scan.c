@@ -680,6 +680,9 @@ static enum outcome read_memory(struct reader *r, int dirfd, struct ml_proc *p,
 		if (missing && ml_source_has_at(r->src, dirfd, "smaps")) {
 			sum_smaps = true; /* a kernel before 4.14, or a capture without it */
 			o = ROW;
+		} else if (o == UNCAPTURED && !(p->have & ML_NEED_STATUS) &&
+		           read_status(r, dirfd, p) == SKIP) {
+			return SKIP; /* a capture keeps no memory files of a kernel thread */
 		}
 	}
 	if (ok(o) && !sum_smaps && (needs & ML_NEED_PAGEMAP) && opts->pages_without_smaps &&

@@ -41,6 +41,9 @@ struct ml_source {
 	pthread_mutex_t lock;   /* handles: reader threads open files */
 	struct handle *handles; /* indexed by fd */
 	size_t nhandles;
+	/* An extracted snapshot (a directory X/proc beside X/memledger-unreadable): */
+	char *real;             /* the directory's real path */
+	struct ml_buf recorded; /* memledger-unreadable: "proc/PID/FILE ENAME" lines */
 };
 
 /* Notes that fd stands for dir of the archive (and, for a pagemap, its ranges). Returns
@@ -183,6 +186,25 @@ static int open_archive(struct ml_source *src, const struct ml_source_want *want
 	return note_handle(src, src->dirfd, src->root, NULL) < 0 ? -ENOMEM : 0;
 }
 
+/* An extracted snapshot's X/proc: keeps X/memledger-unreadable, if there is one, so that a
+ * file the capture could not read reads as the error it met, as in the archive. */
+static void load_recorded(struct ml_source *src)
+{
+	char list[4096];
+	int fd;
+
+	src->real = realpath(src->path, NULL);
+	if (!src->real || (size_t)snprintf(list, sizeof(list), "%s/../%s", src->real,
+	                                   ML_SNAPSHOT_UNREADABLE) >= sizeof(list))
+		return;
+	fd = open(list, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (ml_read_whole(fd, &src->recorded) < 0)
+		ml_buf_free(&src->recorded);
+	close(fd);
+}
+
 struct ml_source *ml_source_open_for(const char *path, const struct ml_source_want *want, char *err,
                                      size_t errlen)
 {
@@ -209,6 +231,8 @@ struct ml_source *ml_source_open_for(const char *path, const struct ml_source_wa
 		else
 			src->procfs =
 			    fstatfs(src->dirfd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+		if (rc == 0 && !src->procfs)
+			load_recorded(src);
 	}
 	if (rc < 0) {
 		ml_source_free(src);
@@ -236,6 +260,8 @@ void ml_source_free(struct ml_source *src)
 	pthread_mutex_destroy(&src->lock);
 	free(src->handles);
 	free(src->path);
+	free(src->real);
+	ml_buf_free(&src->recorded);
 	free(src);
 }
 
@@ -604,22 +630,52 @@ static int frames_memfd(const struct ml_archive_file *f, int field)
 	return fd;
 }
 
-/* Why a file of the archive is missing: -errno of the capture's failed read that
- * memledger-unreadable names ("PATH ENAME" lines), else -ENOENT (not captured). */
-static int missing(struct ml_source *src, const char *path)
+/* The error that a memledger-unreadable list (text[0..len), "PATH ENAME" lines) names for
+ * path, as -errno; -ENOENT (not captured) when it names none. */
+static int recorded_error(const char *text, size_t len, const char *path)
 {
-	const struct ml_archive_file *m = ml_archive_find(src->ar, ML_SNAPSHOT_UNREADABLE);
-	size_t plen = strlen(path), len;
+	size_t plen = strlen(path), n;
 	struct ml_line_iter it;
 	const char *l;
 
+	ml_line_iter_init(&it, text, len);
+	while (ml_line_iter_next(&it, &l, &n))
+		if (n > plen + 1 && memcmp(l, path, plen) == 0 && l[plen] == ' ')
+			return -ml_errno_of_name(l + plen + 1, n - plen - 1);
+	return -ENOENT;
+}
+
+/* Why a file of the archive is missing: -errno of the capture's failed read that
+ * memledger-unreadable names, else -ENOENT (not captured). */
+static int missing(struct ml_source *src, const char *path)
+{
+	const struct ml_archive_file *m = ml_archive_find(src->ar, ML_SNAPSHOT_UNREADABLE);
+
 	if (!m || m->link)
 		return -ENOENT;
-	ml_line_iter_init(&it, m->data, m->len);
-	while (ml_line_iter_next(&it, &l, &len))
-		if (len > plen + 1 && memcmp(l, path, plen) == 0 && l[plen] == ' ')
-			return -ml_errno_of_name(l + plen + 1, len - plen - 1);
-	return -ENOENT;
+	return recorded_error(m->data, m->len, path);
+}
+
+/* Why name below dirfd of an extracted snapshot is missing: what memledger-unreadable
+ * beside its proc directory says, else -ENOENT. */
+static int extracted_missing(const struct ml_source *src, int dirfd, const char *name)
+{
+	char link[64], abs[4096], path[4096];
+	const char *base = strrchr(src->real, '/');
+	size_t rlen = strlen(src->real);
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
+	n = readlink(link, abs, sizeof(abs) - 1);
+	if (n < 0 || !base)
+		return -ENOENT;
+	abs[n] = '\0';
+	if (strncmp(abs, src->real, rlen) != 0 || (abs[rlen] && abs[rlen] != '/'))
+		return -ENOENT;
+	if ((size_t)snprintf(path, sizeof(path), "%s%s/%s", base + 1, abs + rlen, name) >=
+	    sizeof(path))
+		return -ENOENT;
+	return recorded_error(src->recorded.data, src->recorded.len, path);
 }
 
 /* Opens name below archive directory dir as the kernel's file would read. */
@@ -702,6 +758,8 @@ int ml_source_open_at(const struct ml_source *src, int dirfd, const char *name)
 	/* A directory laid out like /proc is anybody's: a FIFO would block the open and the
 	 * reads, a device would never end, a symbolic link could lead anywhere. */
 	fd = open_beneath(dirfd, name, flags | O_NONBLOCK);
+	if (fd == -ENOENT && src->recorded.len)
+		return extracted_missing(src, dirfd, name);
 	if (fd < 0)
 		return fd;
 	if (fstat(fd, &st) < 0)

@@ -136,7 +136,8 @@ enum {
 	OPT_TOP,
 	OPT_LISTEN,
 	OPT_EXACT_INTERVAL,
-	OPT_CHART
+	OPT_CHART,
+	OPT_DIFF
 };
 
 /* -i, --exact-interval: seconds, a decimal number from 0.01 to a day, into *secs.
@@ -249,6 +250,8 @@ static const struct cli_option_info {
      "                          (default 60; -i, default 15, for the rest)\n"},
     {"chart", required_argument, OPT_CHART, CLI_REPORT,
      "     --chart <name>     report: one chart alone, as SVG: treemap, bar or system\n"},
+    {"diff", no_argument, OPT_DIFF, CLI_REPORT,
+     "     --diff             report A B: a comparison of two snapshots (or live)\n"},
     {"delta", no_argument, OPT_DELTA, CLI_DELTA,
      "     --delta            with -i: sizes are changes since the frame before (the first\n"
      "                          shows them whole); STATE says new, or gone for a row\n"
@@ -371,6 +374,7 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_TEXTFILE: cli->textfile = arg; break;
 	case OPT_LISTEN: cli->listen = arg; break;
 	case OPT_CHART: cli->chart = arg; break;
+	case OPT_DIFF: cli->diff = true; break;
 	case OPT_TOP: {
 		char *end;
 		unsigned long v = strtoul(arg, &end, 10);

@@ -45,7 +45,7 @@ enum cli_option {
 	CLI_EXPORT = 1 << 25,    /* --textfile, --top */
 	CLI_DELTA = 1 << 26,     /* --delta: views that print tables */
 	CLI_SERVE = 1 << 27,     /* --listen, --exact-interval */
-	CLI_REPORT = 1 << 28,    /* --chart */
+	CLI_REPORT = 1 << 28,    /* --chart, --diff */
 };
 
 /* The name of one option bit as the user typed it ("-o", "--merge"). */
@@ -83,6 +83,7 @@ struct cli {
 	size_t top;            /* export --top N: processes with metrics of their own; 0: 20 */
 	const char *listen;    /* serve --listen HOST:PORT, NULL: SERVE_DEFAULT_LISTEN */
 	const char *chart;     /* report --chart NAME */
+	bool diff;             /* report --diff A B */
 	double exact_interval; /* serve --exact-interval SECS, 0: 60 */
 	double interval;       /* -i SECS: repeat the view; 0: once */
 	unsigned long count;   /* -c: so many times; 0: until interrupted */

@@ -57,7 +57,7 @@ static const struct command {
      "[--listen HOST:PORT] [-i SECS] [--top N] [--by KEY] [--exact] [--textfile DIR]",
      CLI_SERVE | CLI_EXPORT | CLI_BY | CLI_EXACT | CLI_SOURCE | CLI_THREADS | CLI_INTERVAL, false,
      true},
-    {"report", report_run, "[-o FILE] [--by KEY] [--exact] [--chart NAME]",
+    {"report", report_run, "[-o FILE] [--by KEY] [--exact] [--chart NAME | --diff A B]",
      CLI_COLUMNS | CLI_OUTFILE | CLI_BY | CLI_EXACT | CLI_SOURCE | CLI_THREADS | CLI_REPORT, false,
      false},
     {"capture", capture_run, "[-o FILE] [--exact] [--redact]",

@@ -15,6 +15,7 @@
 #include "file.h"
 #include "json.h"
 #include "memledger/ledger.h"
+#include "memledger/maps.h"
 #include "memledger/source.h"
 #include "metrics.h"
 #include "procs.h"
@@ -466,6 +467,40 @@ static void table_processes(FILE *f, const struct metrics *m)
 	free(order);
 }
 
+/* The shared memory objects of the page ledger (an --exact report), owners as shm's
+ * default policy gives them. */
+static void table_shm(FILE *f, const struct metrics *m)
+{
+	static const char *const cols[] = {"KIND", "NAME",    "SIZE",  "RESIDENT",
+	                                   "SWAP", "MAPPERS", "OWNER", "PERSISTS"};
+	size_t count = ml_pages_shm_count(m->pages);
+
+	fputs("<table id=\"shm\" class=\"sortable\">\n", f);
+	heading(f, cols, sizeof(cols) / sizeof(cols[0]));
+	for (size_t o = 0; o < count; o++) {
+		struct ml_shm_info info;
+		char sysv[32], *owner = NULL;
+		ml_pages_shm_info(m->pages, &m->scan, o, ML_OWNER_RESIDENT, &info);
+		snprintf(sysv, sizeof(sysv), "/SYSV%08x", (unsigned)info.sysv_key);
+		if (info.owner >= 0)
+			owner = procs_pid_label(&m->scan, m->scan.procs[info.owner].pid);
+		fputs("<tr><td>", f);
+		xml_text(f, ml_kind_name(info.kind));
+		fputs("</td><td>", f);
+		xml_text(f, info.name ? info.name : sysv);
+		fputs("</td>", f);
+		size_cell(f, info.length);
+		size_cell(f, info.resident);
+		size_cell(f, info.swap);
+		fprintf(f, "<td class=\"num\" data-v=\"%zu\">%zu</td><td>", info.mappers,
+		        info.mappers);
+		xml_text(f, owner ? owner : "-");
+		fprintf(f, "</td><td>%s</td></tr>\n", info.persists ? "yes" : "no");
+		free(owner);
+	}
+	fputs("</tbody></table>\n", f);
+}
+
 static const char style[] =
     "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em auto;max-width:1140px;color:#222}"
     "h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.8em;border-bottom:1px solid #ccc}"
@@ -521,6 +556,30 @@ static void fact(FILE *f, const char *name, uint64_t v)
 	fputs("</span>", f);
 }
 
+/* The page up to its first heading's text: the <head> with the style, <h1>. */
+static void page_begin(FILE *f, const char *title_host, const char *title_time)
+{
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+	      "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width\">\n<title>memledger: ",
+	      f);
+	xml_text(f, title_host);
+	fputs(" ", f);
+	xml_text(f, title_time);
+	fprintf(f, "</title>\n<style>%s</style>\n</head><body>\n<h1>Memory of ", style);
+	xml_text(f, title_host[0] ? title_host : "this machine");
+}
+
+/* The data block (data[0..len), JSON) and the script; the end of the page. */
+static void page_end(FILE *f, const char *data, size_t len)
+{
+	fputs("<script type=\"application/json\" id=\"memledger-data\">", f);
+	if (data)
+		script_json(f, data, len);
+	fprintf(f, "</script>\n<script>%s</script>\n</body></html>\n", script);
+}
+
 static void write_html(FILE *f, const struct metrics *m, const struct origin *o, bool exact)
 {
 	char *data = NULL;
@@ -531,16 +590,7 @@ static void write_html(FILE *f, const struct metrics *m, const struct origin *o,
 		write_data(d, m, o, exact);
 		fclose(d);
 	}
-	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-	      "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n"
-	      "<meta name=\"viewport\" content=\"width=device-width\">\n<title>memledger: ",
-	      f);
-	xml_text(f, o->host);
-	fputs(" ", f);
-	xml_text(f, o->time);
-	fprintf(f, "</title>\n<style>%s</style>\n</head><body>\n<h1>Memory of ", style);
-	xml_text(f, o->host[0] ? o->host : "this machine");
+	page_begin(f, o->host, o->time);
 	fputs("</h1>\n<p class=\"facts\">", f);
 	xml_text(f, o->time);
 	fprintf(f, " &middot; %zu processes &middot; %zu unreadable &middot; groups by %s%s</p>\n",
@@ -577,6 +627,15 @@ static void write_html(FILE *f, const struct metrics *m, const struct origin *o,
 	table_groups(f, m);
 	fputs("<h2>Processes</h2>\n", f);
 	table_processes(f, m);
+	if (m->pages && ml_pages_exact(m->pages)) {
+		fputs("<h2>Shared memory</h2>\n<p>Each object once: RESIDENT is its mapped "
+		      "resident pages; OWNER the mapper holding most of it resident (SysV: its "
+		      "creator); PERSISTS: it outlives its mappers. Read from the page frames "
+		      "without "
+		      "smaps, RESIDENT and SWAP show - (unknown): memledger shm gives them.</p>\n",
+		      f);
+		table_shm(f, m);
+	}
 	fputs("<h2>Manifest</h2>\n<dl><dt>host</dt><dd>", f);
 	xml_text(f, o->host);
 	fputs("</dd><dt>kernel</dt><dd>", f);
@@ -588,11 +647,279 @@ static void write_html(FILE *f, const struct metrics *m, const struct origin *o,
 	fprintf(f, "<dt>unreadable processes</dt><dd>%zu", m->scan.unreadable);
 	for (size_t i = 0; m->scan.unreadable_pids && i < m->scan.unreadable; i++)
 		fprintf(f, "%s%d", i ? ", " : ": PID ", (int)m->scan.unreadable_pids[i]);
-	fputs("</dd></dl>\n<script type=\"application/json\" id=\"memledger-data\">", f);
-	if (data)
-		script_json(f, data, len);
-	fprintf(f, "</script>\n<script>%s</script>\n</body></html>\n", script);
+	fputs("</dd></dl>\n", f);
+	page_end(f, data, len);
 	free(data);
+}
+
+/* One row of a comparison: a process (matched by PID and start time, as diff matches
+ * them) or a group (by name). */
+struct delta_row {
+	const char *name; /* a group's name; a process's comm */
+	const struct ml_proc *proc[2];
+	pid_t pid; /* 0: a group */
+	size_t procs[2];
+	uint64_t pss[2], uss[2];
+	bool in[2];
+};
+
+/* b - a as a signed number; false when either is unknown. */
+static bool delta_of(const uint64_t v[2], const bool in[2], int64_t *d)
+{
+	uint64_t a = in[0] ? v[0] : 0, b = in[1] ? v[1] : 0;
+
+	if (a == ML_UNKNOWN || b == ML_UNKNOWN)
+		return false;
+	*d = (int64_t)(b - a);
+	return true;
+}
+
+static int cmp_delta(const void *x, const void *y)
+{
+	const struct delta_row *a = x, *b = y;
+	int64_t da = 0, db = 0;
+	bool ka = delta_of(a->pss, a->in, &da), kb = delta_of(b->pss, b->in, &db);
+	uint64_t ua = ka ? (uint64_t)(da < 0 ? -da : da) : 0,
+	         ub = kb ? (uint64_t)(db < 0 ? -db : db) : 0;
+
+	if (ka != kb)
+		return kb - ka;
+	if (ua != ub)
+		return (ua < ub) - (ua > ub);
+	if (a->pid != b->pid)
+		return (a->pid > b->pid) - (a->pid < b->pid);
+	return strcmp(a->name ? a->name : "", b->name ? b->name : "");
+}
+
+/* The processes of m[0] and m[1], matched by PID and start time, most changed first.
+ * Returns the rows (malloc'ed, *n of them) or NULL when out of memory. */
+static struct delta_row *process_deltas(const struct metrics m[2], size_t *n)
+{
+	struct delta_row *rows = calloc(m[0].scan.nprocs + m[1].scan.nprocs + 1, sizeof(*rows));
+	size_t count = 0;
+
+	for (int side = 0; rows && side < 2; side++)
+		for (size_t i = 0; i < m[side].scan.nprocs; i++) {
+			const struct ml_proc *p = &m[side].scan.procs[i];
+			struct delta_row *r = NULL;
+			for (size_t k = 0; side == 1 && k < count && !r; k++)
+				if (rows[k].pid == p->pid && rows[k].in[0] &&
+				    rows[k].proc[0]->stat.starttime == p->stat.starttime)
+					r = &rows[k];
+			if (!r) {
+				r = &rows[count++];
+				r->pid = p->pid;
+			}
+			r->in[side] = true;
+			r->proc[side] = p;
+			r->name = p->comm;
+			r->pss[side] = ml_proc_metric(p, ML_PSS);
+			r->uss[side] = ml_proc_metric(p, ML_USS);
+		}
+	if (rows)
+		qsort(rows, count, sizeof(*rows), cmp_delta);
+	*n = count;
+	return rows;
+}
+
+/* The groups of m[0] and m[1], matched by name, most changed first. */
+static struct delta_row *group_deltas(const struct metrics m[2], size_t *n)
+{
+	struct delta_row *rows =
+	    calloc(m[0].groups.ngroups + m[1].groups.ngroups + 1, sizeof(*rows));
+	size_t count = 0;
+
+	for (int side = 0; rows && side < 2; side++)
+		for (size_t k = 0; k < m[side].groups.ngroups; k++) {
+			const struct group *g = &m[side].groups.groups[k];
+			const char *name = g->name ? g->name : "-";
+			struct group_figures fig;
+			struct delta_row *r = NULL;
+			for (size_t j = 0; side == 1 && j < count && !r; j++)
+				if (strcmp(rows[j].name, name) == 0)
+					r = &rows[j];
+			if (!r)
+				r = &rows[count++];
+			group_figures(g, &fig);
+			r->name = name;
+			r->in[side] = true;
+			r->procs[side] = g->nprocs;
+			r->pss[side] = fig.pss;
+			r->uss[side] = fig.uss;
+		}
+	if (rows)
+		qsort(rows, count, sizeof(*rows), cmp_delta);
+	*n = count;
+	return rows;
+}
+
+/* A cell of a side's figure: "-" where the row was not on that side or is unknown. */
+static void side_cell(FILE *f, const struct delta_row *r, const uint64_t v[2], int side)
+{
+	size_cell(f, r->in[side] ? v[side] : ML_UNKNOWN);
+}
+
+static void delta_cell(FILE *f, const struct delta_row *r, const uint64_t v[2])
+{
+	char buf[32];
+	int64_t d;
+
+	if (!delta_of(v, r->in, &d)) {
+		fputs("<td class=\"num\" data-v=\"\">-</td>", f);
+		return;
+	}
+	out_format_size(d < 0 ? (uint64_t)-d : (uint64_t)d, buf, sizeof(buf));
+	fprintf(f, "<td class=\"num\" data-v=\"%lld\">%s%s</td>", (long long)d,
+	        d < 0   ? "-"
+	        : d > 0 ? "+"
+	                : "",
+	        buf);
+}
+
+static const char *state_of(const struct delta_row *r)
+{
+	return !r->in[0] ? "new" : !r->in[1] ? "gone" : "";
+}
+
+static void diff_tables(FILE *f, const struct delta_row *g, size_t ng, const struct delta_row *p,
+                        size_t np)
+{
+	static const char *const gcols[] = {"NAME",  "STATE", "PROCS A", "PROCS B", "PSS A",
+	                                    "PSS B", "PSS Δ", "USS A",   "USS B",   "USS Δ"};
+	static const char *const pcols[] = {"PID",   "STATE", "PSS A", "PSS B",  "PSS Δ",
+	                                    "USS A", "USS B", "USS Δ", "COMMAND"};
+
+	fputs("<h2>Groups</h2>\n<table id=\"groups\" class=\"sortable\">\n", f);
+	heading(f, gcols, sizeof(gcols) / sizeof(gcols[0]));
+	for (size_t j = 0; j < ng; j++) {
+		fputs("<tr><td>", f);
+		xml_text(f, g[j].name);
+		fprintf(f,
+		        "</td><td>%s</td><td class=\"num\" data-v=\"%zu\">%zu</td>"
+		        "<td class=\"num\" data-v=\"%zu\">%zu</td>",
+		        state_of(&g[j]), g[j].procs[0], g[j].procs[0], g[j].procs[1],
+		        g[j].procs[1]);
+		side_cell(f, &g[j], g[j].pss, 0);
+		side_cell(f, &g[j], g[j].pss, 1);
+		delta_cell(f, &g[j], g[j].pss);
+		side_cell(f, &g[j], g[j].uss, 0);
+		side_cell(f, &g[j], g[j].uss, 1);
+		delta_cell(f, &g[j], g[j].uss);
+		fputs("</tr>\n", f);
+	}
+	fputs("</tbody></table>\n<h2>Processes</h2>\n<table id=\"processes\" class=\"sortable\">\n",
+	      f);
+	heading(f, pcols, sizeof(pcols) / sizeof(pcols[0]));
+	for (size_t j = 0; j < np; j++) {
+		char *command = procs_command(p[j].proc[p[j].in[1] ? 1 : 0]);
+		fprintf(f, "<tr><td class=\"num\" data-v=\"%d\">%d</td><td>%s</td>", (int)p[j].pid,
+		        (int)p[j].pid, state_of(&p[j]));
+		side_cell(f, &p[j], p[j].pss, 0);
+		side_cell(f, &p[j], p[j].pss, 1);
+		delta_cell(f, &p[j], p[j].pss);
+		side_cell(f, &p[j], p[j].uss, 0);
+		side_cell(f, &p[j], p[j].uss, 1);
+		delta_cell(f, &p[j], p[j].uss);
+		fputs("<td class=\"cmd\">", f);
+		xml_text(f, command ? command : "");
+		fputs("</td></tr>\n", f);
+		free(command);
+	}
+	fputs("</tbody></table>\n", f);
+}
+
+/* The system's rows of both sides: a bar each, on one scale, and a table. */
+static void diff_system(FILE *f, const struct metrics m[2], const char *const label[2])
+{
+	static const char *const cols[] = {"NAME", "A", "B", "Δ"};
+
+	for (int side = 0; side < 2; side++) {
+		struct svg_part parts[ML_SYSTEM_MAX_ROWS];
+		size_t n = 0;
+		const struct ml_system *sys = &m[side].sys;
+		fprintf(f, "<p>%s: ", side ? "B" : "A");
+		xml_text(f, label[side]);
+		fputs("</p>\n", f);
+		for (size_t i = 0; i < sys->nrows; i++)
+			if (!sys->rows[i].depth)
+				parts[n++] =
+				    (struct svg_part){sys->rows[i].name, sys->rows[i].bytes};
+		svg_stacked_bar(f, parts, n,
+		                sys->physical != ML_UNKNOWN ? sys->physical
+		                                            : sys->mi[ML_MI_MEMTOTAL],
+		                WIDTH, side ? "system-b" : "system-a");
+	}
+	fputs("<table id=\"system\">\n", f);
+	heading(f, cols, 4);
+	for (size_t i = 0; i < m[1].sys.nrows; i++) {
+		const struct ml_system_row *rb = &m[1].sys.rows[i];
+		struct delta_row r = {.name = rb->name, .in = {false, true}};
+		if (rb->depth)
+			continue;
+		r.pss[1] = rb->bytes;
+		for (size_t k = 0; k < m[0].sys.nrows; k++)
+			if (!m[0].sys.rows[k].depth &&
+			    strcmp(m[0].sys.rows[k].name, rb->name) == 0) {
+				r.in[0] = true;
+				r.pss[0] = m[0].sys.rows[k].bytes;
+			}
+		fputs("<tr><td>", f);
+		xml_text(f, rb->name);
+		fputs("</td>", f);
+		side_cell(f, &r, r.pss, 0);
+		side_cell(f, &r, r.pss, 1);
+		delta_cell(f, &r, r.pss);
+		fputs("</tr>\n", f);
+	}
+	fputs("</tbody></table>\n", f);
+}
+
+/* The comparison page of m[0] (A) and m[1] (B). */
+static void write_diff_html(FILE *f, const struct metrics m[2], const struct origin o[2],
+                            const char *const label[2], bool exact)
+{
+	struct svg_delta bars[TOP_ROWS];
+	size_t ng = 0, np = 0, nbars = 0;
+	struct delta_row *g = group_deltas(m, &ng), *p = process_deltas(m, &np);
+	char *data = NULL, title[160];
+	size_t len = 0;
+	FILE *d = open_memstream(&data, &len);
+
+	if (d) {
+		fputs("{\"a\": ", d);
+		write_data(d, &m[0], &o[0], exact);
+		fputs(", \"b\": ", d);
+		write_data(d, &m[1], &o[1], exact);
+		fputs("}\n", d);
+		fclose(d);
+	}
+	snprintf(title, sizeof(title), "%s \xe2\x86\x92 %s", o[0].time, o[1].time);
+	page_begin(f, o[1].host, title);
+	fputs(": what changed</h1>\n<p class=\"facts\">A: ", f);
+	xml_text(f, label[0]);
+	fputs(" (", f);
+	xml_text(f, o[0].time);
+	fputs(") &rarr; B: ", f);
+	xml_text(f, label[1]);
+	fputs(" (", f);
+	xml_text(f, o[1].time);
+	fprintf(f, ") &middot; processes %zu &rarr; %zu &middot; groups by %s</p>\n",
+	        m[0].scan.nprocs, m[1].scan.nprocs, grouping_key_name(m[1].groups.by));
+	fputs("<h2>System: where all of RAM goes, A and B</h2>\n", f);
+	diff_system(f, m, label);
+	fputs("<h2>What changed most: PSS of groups, B &minus; A</h2>\n", f);
+	for (size_t j = 0; g && j < ng && nbars < TOP_ROWS; j++) {
+		int64_t dd;
+		bool known = delta_of(g[j].pss, g[j].in, &dd);
+		bars[nbars++] = (struct svg_delta){g[j].name, known ? dd : 0, known};
+	}
+	svg_delta_bars(f, bars, nbars, WIDTH, "group-deltas");
+	if (g && p)
+		diff_tables(f, g, ng, p, np);
+	page_end(f, data, len);
+	free(data);
+	free(g);
+	free(p);
 }
 
 /* The default file name: memledger-HOST-UTC.EXT. */
@@ -609,25 +936,75 @@ static void default_name(char *buf, size_t len, const char *ext)
 	         tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ext);
 }
 
+/* Reads side A and B of --diff (operands: snapshots, or "live") into m and o. Returns
+ * EXIT_GO_ON (both to be freed) or an exit status after a message (none to free). */
+static int read_both(struct cli *cli, enum group_key by, struct metrics m[2], struct origin o[2])
+{
+	const char *source = cli->source;
+	int rc = EXIT_GO_ON;
+
+	for (int side = 0; side < 2 && rc == EXIT_GO_ON; side++) {
+		cli->source = strcmp(cli->operands[side], "live") == 0 ? NULL : cli->operands[side];
+		rc = metrics_read(cli, by, cli->exact, ML_NEED_CMDLINE, &m[side]);
+		if (rc == EXIT_GO_ON)
+			read_origin(cli, &o[side]);
+		else if (side == 1)
+			metrics_free(&m[0]);
+	}
+	cli->source = source;
+	return rc;
+}
+
+/* Checks what report was given. Returns the chart (CHART_NONE: the page), or less than
+ * CHART_NONE after a message. */
+static int report_usage(const struct cli *cli)
+{
+	int chart = CHART_NONE;
+
+	if (cli->diff && cli->noperands != 2) {
+		cli_warn("report --diff takes two snapshots (or live): A B");
+		return CHART_NONE - 1;
+	}
+	if (cli->diff && (cli->chart || cli->source)) {
+		cli_warn("report --diff takes its sources as operands, and draws no --chart");
+		return CHART_NONE - 1;
+	}
+	if (!cli->diff && cli->noperands) {
+		cli_warn("report takes no operands: '%s'", cli->operands[0]);
+		return CHART_NONE - 1;
+	}
+	if (cli->chart &&
+	    (chart = cli_choice("--chart", chart_names,
+	                        sizeof(chart_names) / sizeof(chart_names[0]), cli->chart)) < 0)
+		return CHART_NONE - 1;
+	return chart;
+}
+
+/* Writes text[0..len) where -o says. Returns an exit status. */
+static int write_out(const char *name, const char *text, size_t len)
+{
+	if (strcmp(name, "-") == 0) {
+		fwrite(text, 1, len, stdout);
+		return EXIT_OK;
+	}
+	if (file_write_atomic(name, text, len, 0644) < 0)
+		return EXIT_ERROR;
+	if (isatty(2))
+		fprintf(stderr, "memledger: wrote %s\n", name);
+	return EXIT_OK;
+}
+
 int report_run(struct cli *cli)
 {
-	int by = grouping_key(cli->group_by), chart = CHART_NONE, rc;
-	const char *name = cli->columns; /* -o: the file */
-	struct origin origin;
-	struct metrics m;
+	int by = grouping_key(cli->group_by), chart = report_usage(cli), rc;
+	const char *name = cli->columns, *label[2]; /* -o: the file */
+	struct origin origin[2];
+	struct metrics m[2];
 	char deflt[400], *text = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	if (cli->noperands) {
-		cli_warn("report takes no operands: '%s'", cli->operands[0]);
-		return EXIT_USAGE;
-	}
-	if (by < 0)
-		return EXIT_USAGE;
-	if (cli->chart &&
-	    (chart = cli_choice("--chart", chart_names,
-	                        sizeof(chart_names) / sizeof(chart_names[0]), cli->chart)) < 0)
+	if (by < 0 || chart < CHART_NONE)
 		return EXIT_USAGE;
 	if (!name) {
 		default_name(deflt, sizeof(deflt), chart == CHART_NONE ? "html" : "svg");
@@ -637,35 +1014,38 @@ int report_run(struct cli *cli)
 		cli_warn("report -o - writes HTML to stdout, not to a terminal: redirect it");
 		return EXIT_USAGE;
 	}
-	rc = metrics_read(cli, (enum group_key)by, cli->exact, ML_NEED_CMDLINE, &m);
+	if (cli->diff) {
+		rc = read_both(cli, (enum group_key)by, m, origin);
+	} else {
+		rc = metrics_read(cli, (enum group_key)by, cli->exact, ML_NEED_CMDLINE, &m[0]);
+		if (rc == EXIT_GO_ON)
+			read_origin(cli, &origin[0]);
+	}
 	if (rc != EXIT_GO_ON)
 		return rc;
-	read_origin(cli, &origin);
 	f = open_memstream(&text, &len);
-	if (!f) {
-		metrics_free(&m);
-		cli_warn("out of memory");
-		return EXIT_ERROR;
+	if (f && cli->diff) {
+		label[0] = cli->operands[0];
+		label[1] = cli->operands[1];
+		write_diff_html(f, m, origin, label, cli->exact);
+	} else if (f) {
+		switch (chart) {
+		case CHART_TREEMAP: chart_treemap(f, &m[0]); break;
+		case CHART_BAR: chart_bars(f, &m[0], true); break;
+		case CHART_SYSTEM: chart_system(f, &m[0]); break;
+		default: write_html(f, &m[0], &origin[0], cli->exact); break;
+		}
 	}
-	switch (chart) {
-	case CHART_TREEMAP: chart_treemap(f, &m); break;
-	case CHART_BAR: chart_bars(f, &m, true); break;
-	case CHART_SYSTEM: chart_system(f, &m); break;
-	default: write_html(f, &m, &origin, cli->exact); break;
-	}
-	rc = EXIT_OK;
-	if (fclose(f) != 0 || !text) {
+	if (!f || fclose(f) != 0 || !text) {
 		cli_warn("out of memory");
 		rc = EXIT_ERROR;
-	} else if (strcmp(name, "-") == 0) {
-		fwrite(text, 1, len, stdout);
-	} else if (file_write_atomic(name, text, len, 0644) < 0) {
-		rc = EXIT_ERROR;
-	} else if (isatty(2)) {
-		fprintf(stderr, "memledger: wrote %s\n", name);
+	} else {
+		rc = write_out(name, text, len);
 	}
-	procs_report_unreadable(cli, &m.scan);
+	for (int side = 0; side < (cli->diff ? 2 : 1); side++) {
+		procs_report_unreadable(cli, &m[side].scan);
+		metrics_free(&m[side]);
+	}
 	free(text);
-	metrics_free(&m);
 	return rc;
 }

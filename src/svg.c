@@ -329,3 +329,49 @@ void svg_hbars(FILE *f, const struct svg_hbar *rows, size_t n, double w, const c
 	}
 	fputs("</svg>\n", f);
 }
+
+/* "+12.4M" or "-3M". */
+static void signed_size_text(FILE *f, int64_t v)
+{
+	char buf[32];
+
+	out_format_size(v < 0 ? (uint64_t)-v : (uint64_t)v, buf, sizeof(buf));
+	fprintf(f, "%s%s", v < 0 ? "-" : "+", buf);
+}
+
+void svg_delta_bars(FILE *f, const struct svg_delta *rows, size_t n, double w, const char *id)
+{
+	double label = 260, row = 20, mid = label + (w - label) / 2, most = 0, scale;
+
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].known)
+			most = fmax(most, fabs((double)rows[i].delta));
+	scale = most > 0 ? ((w - label) / 2 - 70) / most : 0;
+	fprintf(f,
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"%s\" class=\"deltas\" "
+	        "viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\">\n"
+	        "<line x1=\"%.2f\" x2=\"%.2f\" y1=\"0\" y2=\"%.2f\" stroke=\"#888\"/>\n",
+	        id, w, row * (double)n + 4, w, row * (double)n + 4, mid, mid, row * (double)n + 4);
+	for (size_t i = 0; i < n; i++) {
+		const struct svg_delta *r = &rows[i];
+		double y = row * (double)i + 2, len = r->known ? fabs((double)r->delta) * scale : 0;
+		double x = r->known && r->delta < 0 ? mid - len : mid;
+		fprintf(f,
+		        "<g class=\"delta\" data-value=\"%lld\"><text x=\"%.0f\" y=\"%.2f\" "
+		        "font-size=\"12\" text-anchor=\"end\">",
+		        (long long)r->delta, label - 6, y + 13);
+		xml_text(f, r->label);
+		fprintf(f,
+		        "</text><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.0f\" "
+		        "fill=\"%s\"/><text x=\"%.2f\" y=\"%.2f\" font-size=\"11\"%s>",
+		        x, y, len, row - 4, r->delta < 0 ? "#59a14f" : "#e15759",
+		        r->delta < 0 ? x - 4 : x + len + 4, y + 13,
+		        r->delta < 0 ? " text-anchor=\"end\"" : "");
+		if (r->known)
+			signed_size_text(f, r->delta);
+		else
+			fputs("-", f);
+		fputs("</text></g>\n", f);
+	}
+	fputs("</svg>\n", f);
+}

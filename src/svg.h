@@ -6,6 +6,7 @@
 #ifndef MEMLEDGER_SVG_H
 #define MEMLEDGER_SVG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,5 +60,16 @@ struct svg_hbar {
 
 /* Horizontal bars, one a row, on one scale, w wide. */
 void svg_hbars(FILE *f, const struct svg_hbar *rows, size_t n, double w, const char *id);
+
+/* One row of a comparison: its change, in bytes (ML_UNKNOWN: unknown). */
+struct svg_delta {
+	const char *label;
+	int64_t delta;
+	bool known;
+};
+
+/* Bars of changes about a middle line, growth to the right (red), shrinking to the left
+ * (green), on one scale, w wide. */
+void svg_delta_bars(FILE *f, const struct svg_delta *rows, size_t n, double w, const char *id);
 
 #endif

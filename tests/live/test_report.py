@@ -133,12 +133,64 @@ def check_snapshot(memledger):
                   for p in ps}
         check("report --source SNAPSHOT: every process's figures are ps --source's",
               mine == theirs and len(mine) > 3, f"{len(mine)} vs {len(theirs)}")
+        bare = json.loads(subprocess.run([memledger, "-J", "-b", "--source", snap, "-o",
+                                          "PID,PSS"], capture_output=True,
+                                         text=True).stdout)["processes"]
+        check("ps -o PID,PSS --source SNAPSHOT: no kernel thread as a row (it reads status "
+              "where the capture kept no smaps_rollup)",
+              sorted(p["pid"] for p in bare) == sorted(theirs), f"{len(bare)} vs {len(theirs)}")
         check("report --source SNAPSHOT: the manifest is the snapshot's",
               data["manifest"]["snapshot"] and data["manifest"]["time"], str(data["manifest"]))
         again = report(memledger, "--source", snap)
         check("report --source SNAPSHOT: the same page twice", again == report(
             memledger, "--source", snap))
     finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def check_diff(memledger):
+    """report --diff A B: each side's figures are ps --source's; the changes of processes and
+    groups are memledger diff's; A against itself changes nothing."""
+    d = tempfile.mkdtemp(prefix="memledger-report-diff-")
+    grower = None
+    try:
+        a, b = os.path.join(d, "a.tar.zst"), os.path.join(d, "b.tar.zst")
+        subprocess.run([memledger, "capture", "-o", a], check=True, capture_output=True)
+        grower = subprocess.Popen([sys.executable, "-c", "import sys,time;b=bytearray(48<<20);"
+                                   "sys.stdout.write('ready\\n');sys.stdout.flush();"
+                                   "time.sleep(300)"], stdout=subprocess.PIPE)
+        grower.stdout.readline()
+        subprocess.run([memledger, "capture", "-o", b], check=True, capture_output=True)
+        html = report(memledger, "--diff", a, b).decode()
+        data = json.loads(re.search(r'id="memledger-data">(.*?)</script>', html, re.S).group(1))
+        for side, snap in (("a", a), ("b", b)):
+            ps = json.loads(subprocess.run([memledger, "-J", "-b", "--source", snap, "-o",
+                                            "PID,PSS,USS"], capture_output=True,
+                                           text=True).stdout)["processes"]
+            check(f"report --diff: side {side}'s processes are ps --source's",
+                  {p["pid"]: (p["pss"], p["uss"]) for p in data[side]["processes"]} ==
+                  {p["pid"]: (p["pss"], p["uss"]) for p in ps})
+        diff = json.loads(subprocess.run([memledger, "diff", a, b, "-J", "-b"],
+                                         capture_output=True, text=True).stdout)["processes"]
+        rows = dict(re.findall(r'<tr><td class="num" data-v="(\d+)">\d+</td><td>\w*</td>'
+                               r'(?:<td[^>]*>[^<]*</td>){2}<td class="num" data-v="(-?\d*)"',
+                               html[html.index('id="processes"'):]))
+        for p in diff:
+            check(f"report --diff: process {p['pid']}'s PSS change is diff's",
+                  rows.get(str(p["pid"])) == str(p["pss"]), f"{rows.get(str(p['pid']))} "
+                  f"!= {p['pss']}")
+        new = next((p for p in diff if p["pid"] == grower.pid), {})
+        check("report --diff: the process that came is new, 48 MiB and more",
+              new.get("state") == "new" and new.get("pss", 0) >= 48 << 20, str(new))
+        same = report(memledger, "--diff", a, a).decode()
+        changed = re.findall(r'data-v="-?[1-9]\d*">[-+][^<]*</td>', same)
+        zeros = len(re.findall(r'data-v="0">0B</td>', same))
+        check("report --diff A A: every change is 0", not changed and zeros > 10,
+              f"{changed[:5]} {zeros}")
+    finally:
+        if grower:
+            grower.kill()
+            grower.wait()
         shutil.rmtree(d, ignore_errors=True)
 
 
@@ -258,7 +310,9 @@ def check_browser(memledger, artefacts, pids):
 def check_usage(memledger):
     for args, what in ((["--chart", "pie"], "an unknown chart"),
                        (["extra"], "an operand"),
-                       (["-o", "/nonexistent/x.html"], "a file it cannot write")):
+                       (["-o", "/nonexistent/x.html"], "a file it cannot write"),
+                       (["--diff", "live"], "--diff with one source"),
+                       (["--diff", "live", "live", "--chart", "bar"], "--diff with --chart")):
         r = subprocess.run([memledger, "report", *args], capture_output=True, text=True)
         check(f"report with {what}: an error, exit 1 or 2", r.returncode in (1, 2) and
               r.stderr.startswith("memledger: "), f"{r.returncode} {r.stderr}")
@@ -274,6 +328,7 @@ def main():
         check_figures(memledger, pids)
         check_browser(memledger, artefacts, pids)
     check_snapshot(memledger)
+    check_diff(memledger)
     print(f"report: {test_live.passed} passed, {test_live.failed} failed, "
           f"{test_live.skipped} skipped")
     return 1 if test_live.failed else 0

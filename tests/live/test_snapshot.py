@@ -112,14 +112,19 @@ def check_system(memledger, snap, workdir):
             tar.extractall(top, filter="fully_trusted")
         else:
             tar.extractall(top)
-    # Of the figures from the system's files: an extracted tree cannot know which process
-    # files could not be read (memledger-unreadable), so its process counts differ.
-    keys = ("system", "meminfo", "physical", "swaps", "overcommit", "pressure_some")
+    # The extracted tree reads memledger-unreadable beside its proc/ as the archive does.
     a = run(memledger, "system", source=snap)
     b = run(memledger, "system", source=os.path.join(top, "proc"))
-    a, b = ({k: d[k] for k in keys} if d else None for d in (a, b))
     check("system on a snapshot equals system on its files", a == b and a is not None,
           first_difference(a, b))
+    with open(os.path.join(top, "memledger-unreadable"), "a") as f:  # one more refusal
+        for name in ("smaps_rollup", "smaps"):
+            f.write(f"proc/{os.getpid()}/{name} EACCES\n")
+            os.unlink(os.path.join(top, "proc", str(os.getpid()), name))
+    ps = run(memledger, "ps", source=os.path.join(top, "proc"))
+    check("the extracted tree: a file memledger-unreadable names is unreadable, not missing",
+          ps and os.getpid() in ps["unreadable_pids"] and
+          all(p["pid"] != os.getpid() for p in ps["processes"]), str(ps and ps["unreadable_pids"]))
     rows = {r["name"] if "name" in r else json.dumps(r) for r in (a or {}).get("system", [])}
     check("system on a snapshot has its rows", len(rows) > 5, str(rows))
 
