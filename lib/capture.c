@@ -122,6 +122,76 @@ static int copy(struct cap *c, int dirfd, const char *name, const char *path)
 	return put(c, path, c->buf.data, c->buf.len);
 }
 
+/* The files memledger cgroups reads of each memory cgroup, v1 and v2. */
+static const char *const cgroup_files[] = {"memory.stat",
+                                           "memory.usage_in_bytes",
+                                           "memory.limit_in_bytes",
+                                           "memory.soft_limit_in_bytes",
+                                           "memory.memsw.usage_in_bytes",
+                                           "memory.kmem.usage_in_bytes",
+                                           "memory.oom_control",
+                                           "memory.current",
+                                           "memory.max",
+                                           "memory.high",
+                                           "memory.low",
+                                           "memory.min",
+                                           "memory.swap.current",
+                                           "memory.events",
+                                           "memory.pressure",
+                                           "cgroup.controllers"};
+
+/* Copies the memory cgroup at dir (below sys) and those below it, depth first. */
+static int capture_cgroup_tree(struct cap *c, char *dir, size_t len, unsigned depth)
+{
+	char name[4200], path[4300];
+	int fd, rc = 0;
+	size_t at = strlen(dir);
+	struct dirent *de;
+	DIR *d;
+
+	for (size_t i = 0; i < ML_ARRAY_SIZE(cgroup_files) && rc >= 0; i++) {
+		snprintf(name, sizeof(name), "%s/%s", dir, cgroup_files[i]);
+		snprintf(path, sizeof(path), "sys/%s", name);
+		rc = copy(c, c->sysfd, name, path);
+	}
+	fd = depth < 64 ? openat(c->sysfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return rc < 0 ? rc : 0;
+	}
+	while (rc >= 0 && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.' ||
+		    at + 1 + strlen(de->d_name) >= len)
+			continue;
+		snprintf(dir + at, len - at, "/%s", de->d_name);
+		rc = capture_cgroup_tree(c, dir, len, depth + 1);
+		dir[at] = '\0';
+	}
+	closedir(d);
+	return rc < 0 ? rc : 0;
+}
+
+/* The memory cgroup hierarchy: v1's memory/, or v2's where its root lists memory. */
+static int capture_cgroups(struct cap *c)
+{
+	static const char *const roots[] = {"fs/cgroup/memory", "fs/cgroup", "fs/cgroup/unified"};
+	char dir[4096];
+
+	for (size_t i = 0; i < ML_ARRAY_SIZE(roots); i++) {
+		bool v1 = i == 0;
+		snprintf(dir, sizeof(dir), "%s/%s", roots[i],
+		         v1 ? "memory.usage_in_bytes" : "cgroup.controllers");
+		if (read_at(c->sysfd, dir, &c->buf) < 0 ||
+		    (!v1 && !memmem(c->buf.data, c->buf.len, "memory", 6)))
+			continue;
+		snprintf(dir, sizeof(dir), "%s", roots[i]);
+		return capture_cgroup_tree(c, dir, sizeof(dir), 0);
+	}
+	return 0;
+}
+
 static int write_manifest(struct cap *c)
 {
 	struct utsname u;
@@ -139,7 +209,7 @@ static int write_manifest(struct cap *c)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	c->out.len = 0;
 	rc = appendf(&c->out,
-	             "memledger-snapshot: 1\nwriter: %s\nkernel: %s %s\nmachine: %s\nhostname: %s\n"
+	             "memledger-snapshot: 2\nwriter: %s\nkernel: %s %s\nmachine: %s\nhostname: %s\n"
 	             "time: %s\nepoch: %lld.%03d\ncapture-pid: %d\npage-size: %ld\nexact: %s\n"
 	             "redacted: %s\n",
 	             c->opts->writer ? c->opts->writer : "unknown", u.release, u.version, u.machine,
@@ -197,6 +267,8 @@ static int capture_system(struct cap *c)
 		}
 		closedir(d);
 	}
+	if (rc >= 0)
+		rc = capture_cgroups(c);
 	return rc < 0 ? rc : 0;
 }
 

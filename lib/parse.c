@@ -668,28 +668,45 @@ size_t ml_parse_cmdline(char *buf, size_t len)
 	return len;
 }
 
+/* True when the controllers c[0..n) ("cpu,memory") name memory. */
+static bool names_memory(const char *c, size_t n)
+{
+	while (n) {
+		const char *comma = memchr(c, ',', n);
+		size_t k = comma ? (size_t)(comma - c) : n;
+		if (k == 6 && memcmp(c, "memory", 6) == 0)
+			return true;
+		if (!comma)
+			break;
+		n -= k + 1;
+		c = comma + 1;
+	}
+	return false;
+}
+
 int ml_parse_cgroup(const char *buf, size_t len, const char **path, size_t *plen)
 {
 	struct ml_line_iter it;
 	const char *line, *c1, *c2;
-	bool found = false;
+	int found = 0; /* 1: the first line's, 2: the unified one's, 3: memory's */
 	size_t n;
 
 	ml_line_iter_init(&it, buf, len);
 	while (ml_line_iter_next(&it, &line, &n)) {
-		bool unified;
+		int rank;
 		c1 = memchr(line, ':', n);
 		c2 = c1 ? memchr(c1 + 1, ':', (size_t)(line + n - c1 - 1)) : NULL;
 		if (!c2 || c1 == line)
 			return -EINVAL;
-		unified = c1 - line == 1 && line[0] == '0' && c2 == c1 + 1; /* "0::PATH" */
-		if (!found || unified) {
+		if (c1 - line == 1 && line[0] == '0' && c2 == c1 + 1)
+			rank = 2; /* "0::PATH" */
+		else
+			rank = names_memory(c1 + 1, (size_t)(c2 - c1 - 1)) ? 3 : 1;
+		if (rank > found) {
 			*path = c2 + 1;
 			*plen = (size_t)(line + n - c2 - 1);
-			found = true;
+			found = rank;
 		}
-		if (unified)
-			break;
 	}
 	return found ? 0 : -EINVAL;
 }

@@ -9,6 +9,7 @@
 #include "capture_cmd.h"
 #include "cli.h"
 #include "diff.h"
+#include "cgroups_view.h"
 #include "export.h"
 #include "freed.h"
 #include "groups.h"
@@ -48,6 +49,7 @@ static const struct command {
     {"freed", freed_run, "[options] PID...", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true, false},
     {"tree", tree_run, "[options] [PID]", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true, false},
     {"groups", groups_run, "[--by KEY] [options]", TABLE | CLI_BY | CLI_THREADS, false, false},
+    {"cgroups", cgroups_run, "[options]", TABLE | CLI_THREADS, false, false},
     {"shm", shm_run, "[--owner POLICY] [options]", TABLE | CLI_OWNER | CLI_THREADS, false, false},
     {"diff", diff_run, "A B [--by KEY] [-p PID --mappings] [options]",
      TABLE | FILTER | CLI_BY | CLI_MAPPINGS | CLI_THREADS, false, false},

@@ -476,8 +476,11 @@ static int run_print(struct view_run *run)
 	struct out_table *t;
 	int rc;
 
-	if (run->def->rows(run) < 0) {
-		cli_warn("out of memory");
+	int made = run->def->rows(run);
+
+	if (made < 0) {
+		if (made == -ENOMEM) /* any other error the view has said */
+			cli_warn("out of memory");
 		return EXIT_ERROR;
 	}
 	tell_apart(run);

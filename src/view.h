@@ -163,7 +163,8 @@ struct view_def {
 	int (*begin)(struct view_run *run);
 	/* Each mapping, with ML_NEED_SMAPS in needs (ctx: run->state). May be NULL. */
 	ml_proc_mapping_fn on_mapping;
-	/* Makes run->rows from the scan. Returns 0 or -errno. */
+	/* Makes run->rows from the scan. Returns 0 or -errno: -ENOMEM is said by the driver,
+	 * any other error by the view itself. */
 	int (*rows)(struct view_run *run);
 	/* Adds under the row just added the rows it holds (libs --procs); may be NULL. Returns
 	 * 0 or -errno. */

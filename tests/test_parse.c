@@ -473,11 +473,21 @@ static void test_cgroup(void **state)
 	size_t n;
 
 	(void)state;
+	const char *v2 = "3:cpu,cpuacct:/docker/abc\n0::/sys.slice/x\n";
+	const char *joint = "5:cpu,memory:/joint\n0::/u\n";
+
 	assert_int_equal(ml_parse_cgroup(mixed, strlen(mixed), &path, &n), 0);
-	assert_int_equal(n, strlen("/sys.slice/x")); /* the unified hierarchy wins */
+	assert_int_equal(n, strlen("/docker/abc")); /* hybrid: v1's memory controller wins */
+	assert_memory_equal(path, "/docker/abc", n);
+	assert_int_equal(ml_parse_cgroup(v2, strlen(v2), &path, &n), 0);
+	assert_int_equal(n, strlen("/sys.slice/x")); /* no memory line: the unified one */
 	assert_memory_equal(path, "/sys.slice/x", n);
+	assert_int_equal(ml_parse_cgroup(joint, strlen(joint), &path, &n), 0);
+	assert_memory_equal(path, "/joint", n); /* memory among other controllers */
 	assert_int_equal(ml_parse_cgroup("4:memory:/legacy\n", 17, &path, &n), 0);
-	assert_memory_equal(path, "/legacy", n); /* v1 only: the first line's */
+	assert_memory_equal(path, "/legacy", n);
+	assert_int_equal(ml_parse_cgroup("4:cpu:/a\n2:pids:/b\n", 18, &path, &n), 0);
+	assert_memory_equal(path, "/a", n); /* neither: the first line's */
 	assert_int_equal(ml_parse_cgroup("no colons\n", 10, &path, &n), -EINVAL);
 	assert_int_equal(ml_parse_cgroup("", 0, &path, &n), -EINVAL);
 }

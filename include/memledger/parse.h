@@ -174,9 +174,10 @@ int ml_parse_status(const char *buf, size_t len, struct ml_status *s);
 #define ML_PF_KTHREAD 0x00200000u
 
 /*
- * The cgroup path in a /proc/PID/cgroup text: the unified (v2) hierarchy's "0::PATH" line,
- * else the first line's path. Sets *path and *len to it within buf. Returns 0, or -EINVAL
- * when no line has the form ID:CONTROLLERS:PATH.
+ * The memory cgroup path in a /proc/PID/cgroup text: the line of cgroup v1's memory
+ * controller where there is one (a hybrid machine: memory accounting lives there), else
+ * the unified (v2) hierarchy's "0::PATH", else the first line's path. Sets *path and *len
+ * to it within buf. Returns 0, or -EINVAL when no line has the form ID:CONTROLLERS:PATH.
  */
 int ml_parse_cgroup(const char *buf, size_t len, const char **path, size_t *plen);
 

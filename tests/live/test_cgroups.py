@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""memledger cgroups on a memory cgroup of the test's own: a helper moved into it holds
+anonymous memory, writes a tmpfs file and a file into the page cache; each row is the
+kernel's counter, each row holds what the helper did, the rows add up to the charge, the
+helper's PSS is the cgroup's. The cgroup is removed after; no other one is touched.
+
+    test_cgroups.py MEMLEDGER
+
+Exits 77 (SKIP) without root or without cgroup v1's memory hierarchy (the v2 files are
+checked on fixture trees).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import test_live
+from test_live import check
+
+MEMCG = "/sys/fs/cgroup/memory"
+MiB = 1 << 20
+HELPER = """
+import os, sys, time
+anon = bytearray(24 << 20)
+for i in range(0, len(anon), 4096):
+    anon[i] = 1
+with open(sys.argv[1], "wb") as f:        # tmpfs: shmem, charged here
+    f.write(b"s" * (16 << 20))
+with open(sys.argv[2], "wb") as f:        # the page cache, charged here
+    f.write(b"c" * (16 << 20))
+    f.flush()
+    os.fsync(f.fileno())
+sys.stdout.write("ready\\n")
+sys.stdout.flush()
+time.sleep(300)
+"""
+
+
+def kernel(path):
+    def num(name):
+        with open(os.path.join(path, name)) as f:
+            return int(f.read())
+    with open(os.path.join(path, "memory.stat")) as f:
+        stat = dict(line.split() for line in f)
+    stat = {k: int(v) for k, v in stat.items()}
+    return {"current": num("memory.usage_in_bytes"), "anon": stat["total_rss"],
+            "shmem": stat["total_shmem"], "file": stat["total_cache"] - stat["total_shmem"],
+            "kernel": num("memory.kmem.usage_in_bytes")}
+
+
+def main():
+    memledger = os.path.realpath(sys.argv[1])
+    if os.geteuid() != 0 or not os.path.exists(os.path.join(MEMCG, "memory.usage_in_bytes")):
+        print("SKIP: needs root and cgroup v1's memory hierarchy (v2: the fixtures)")
+        return 77
+    name = f"memledger-test-{os.getpid()}"
+    path = os.path.join(MEMCG, name)
+    work = tempfile.mkdtemp(prefix="memledger-cgroups-", dir="/var/tmp")
+    shm = f"/dev/shm/memledger-cgroups-{os.getpid()}"
+    os.mkdir(path)
+    helper = None
+    try:
+        helper = subprocess.Popen(["sh", "-c", 'echo $$ > "$0" && exec "$@"',
+                                   os.path.join(path, "cgroup.procs"), sys.executable, "-c",
+                                   HELPER, shm, os.path.join(work, "cached")],
+                                  stdout=subprocess.PIPE, text=True)
+        check("the helper started in its cgroup", helper.stdout.readline() == "ready\n")
+        cols = "CGROUP,PROCS,CURRENT,ANON,FILE,SHMEM,KERNEL,SOCK,OTHER,OVERLAP,PSS,BEYOND-PSS"
+        for _ in range(10):
+            before = kernel(path)
+            doc = json.loads(subprocess.run([memledger, "cgroups", "-J", "-b", "-o", cols],
+                                            capture_output=True, text=True).stdout)
+            after = kernel(path)
+            if before == after:
+                break
+            time.sleep(0.2)
+        row = next((r for r in doc["cgroups"] if r["cgroup"] == "/" + name), None)
+        check("the test's cgroup is a row", row is not None, str(doc)[:300])
+        if not row:
+            return 1
+        for key in ("current", "anon", "shmem", "file", "kernel"):
+            check(f"{key.upper()} is the kernel's counter", row[key] == after[key],
+                  f"{row[key]} != {after[key]}")
+        check("PROCS: the helper alone", row["procs"] == 1, str(row))
+        check("ANON holds the helper's 24 MiB", row["anon"] >= 24 * MiB, str(row["anon"]))
+        check("SHMEM holds its 16 MiB tmpfs file", row["shmem"] >= 16 * MiB, str(row["shmem"]))
+        check("FILE holds its 16 MiB in the page cache", row["file"] >= 16 * MiB,
+              str(row["file"]))
+        parts = sum(row[k] for k in ("anon", "file", "shmem", "kernel", "sock"))
+        check("the rows add up to CURRENT, or OVERLAP says by how much",
+              (row["other"] is not None and parts + row["other"] == row["current"] and
+               row["overlap"] == 0) or
+              (row["other"] is None and parts - row["overlap"] == row["current"]), str(row))
+        # The helper (python) shares libc and more with every process that comes and
+        # goes, which moves its PSS by kilobytes from one read to the next: within 64 KiB.
+        ps = json.loads(subprocess.run([memledger, "-J", "-b", "-p", str(helper.pid), "-o",
+                                        "PID,PSS"], capture_output=True, text=True).stdout)
+        pss = ps["processes"][0]["pss"] if ps["processes"] else None
+        check("PSS is the helper's (within 64 KiB)",
+              pss is not None and abs(row["pss"] - pss) <= 64 * 1024, f"{row['pss']} vs {pss}")
+        check("BEYOND-PSS is CURRENT less KERNEL, SOCK and PSS",
+              row["beyond-pss"] == row["current"] - row["kernel"] - row["sock"] - row["pss"],
+              str(row))
+        check("BEYOND-PSS holds most of the tmpfs file and the page cache no process maps",
+              row["beyond-pss"] >= 24 * MiB, str(row["beyond-pss"]))
+        snap = os.path.join(work, "s.tar.zst")
+        subprocess.run([memledger, "capture", "-o", snap], capture_output=True, check=True)
+        doc = json.loads(subprocess.run([memledger, "cgroups", "--source", snap, "-J", "-b",
+                                         "-o", cols], capture_output=True, text=True).stdout)
+        os.unlink(snap)
+        srow = next((r for r in doc["cgroups"] if r["cgroup"] == "/" + name), {})
+        check("a snapshot carries the cgroup: its row, the helper in it, its tmpfs file",
+              srow.get("procs") == 1 and (srow.get("shmem") or 0) >= 16 * MiB, str(srow))
+        text = subprocess.run([memledger, "cgroups"], capture_output=True, text=True).stdout
+        check("the table names the cgroup", "/" + name in text, text[:300])
+    finally:
+        if helper:
+            helper.kill()
+            helper.wait()
+        for f in (shm, os.path.join(work, "cached")):
+            if os.path.exists(f):
+                os.unlink(f)
+        os.rmdir(work)
+        for _ in range(100):
+            try:
+                os.rmdir(path)
+                break
+            except OSError:
+                time.sleep(0.05)
+        check("the cgroup is removed", not os.path.exists(path))
+    print(f"cgroups: {test_live.passed} passed, {test_live.failed} failed")
+    return 1 if test_live.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
