@@ -420,6 +420,23 @@ static int archive_dir(struct ml_source *src, const char *dir)
 	return fd < 0 ? -errno : note_handle(src, fd, dir, NULL);
 }
 
+int ml_source_clear_refs(struct ml_source *src, pid_t pid)
+{
+	char name[48];
+	int fd, rc = 0;
+
+	if (!src->procfs)
+		return -EROFS;
+	snprintf(name, sizeof(name), "%d/clear_refs", (int)pid);
+	fd = openat(src->dirfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : -errno;
+	if (write(fd, "1", 1) != 1)
+		rc = errno == ENOENT ? -ESRCH : -errno;
+	close(fd);
+	return rc;
+}
+
 int ml_source_open_pid(struct ml_source *src, pid_t pid)
 {
 	char name[24];

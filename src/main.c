@@ -22,6 +22,7 @@
 #include "report.h"
 #include "serve.h"
 #include "top.h"
+#include "wss.h"
 #include "tree.h"
 #include "users_view.h"
 
@@ -49,6 +50,8 @@ static const struct command {
     {"freed", freed_run, "[options] PID...", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true, false},
     {"tree", tree_run, "[options] [PID]", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true, false},
     {"groups", groups_run, "[--by KEY] [options]", TABLE | CLI_BY | CLI_THREADS, false, false},
+    {"wss", wss_run, "PID... [-i SECS] [-c N] [options]",
+     TABLE | CLI_PID | CLI_INTERVAL | CLI_THREADS, true, true},
     {"cgroups", cgroups_run, "[options]", TABLE | CLI_THREADS, false, false},
     {"shm", shm_run, "[--owner POLICY] [options]", TABLE | CLI_OWNER | CLI_THREADS, false, false},
     {"diff", diff_run, "A B [--by KEY] [-p PID --mappings] [options]",

@@ -44,6 +44,14 @@ bool ml_source_is_archive(const struct ml_source *src);
  * terminated, its length in *len; NULL when the source holds no such file. */
 const char *ml_source_archive_file(const struct ml_source *src, const char *path, size_t *len);
 
+/*
+ * Clears the Referenced bits of every page of process pid (writes "1" to
+ * /proc/PID/clear_refs), so that Referenced later counts the pages touched since: the
+ * working set. A write, the one the library makes; only on the live /proc. Returns 0,
+ * -EROFS for any other source, or -errno (-ESRCH: the process is gone).
+ */
+int ml_source_clear_refs(struct ml_source *src, pid_t pid);
+
 /* Closes the source and frees it; NULL is allowed. */
 void ml_source_free(struct ml_source *src);
 
