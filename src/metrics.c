@@ -59,8 +59,10 @@ int metrics_read(struct cli *cli, enum group_key by, bool exact, unsigned extra,
 	m->when = now_unix();
 	rc = exact ? procs_scan_pages(cli, needs | ML_NEED_PAGEMAP, &m->scan, &m->pages)
 	           : procs_scan(cli, needs, NULL, NULL, &m->scan);
-	if (rc != EXIT_GO_ON)
+	if (rc != EXIT_GO_ON) {
+		metrics_free(m); /* what the failed scan holds */
 		return rc;
+	}
 	if (grouping_make(&m->groups, &m->scan, by, m->pages) < 0) {
 		cli_warn("out of memory");
 		metrics_free(m);

@@ -29,6 +29,8 @@ VIEWS = [
     ["system"], ["tree"], ["groups", "--by", "tree"], ["groups", "--by", "pid"], ["shm"],
 ]
 PID_VIEWS = [["maps"], ["freed"], ["tree"]]
+ONE_FORMAT = [["export"], ["report", "-o", "-"], ["report", "--chart", "treemap", "-o", "-"],
+              ["cgroups"], ["cgroups", "-J"]]  # views with formats of their own
 FORMATS = [[], ["-J"], ["--csv"], ["--raw"]]
 
 ROLLUP_KEYS = ["Rss", "Pss", "Pss_Dirty", "Pss_Anon", "Pss_File", "Pss_Shmem", "Shared_Clean",
@@ -480,6 +482,7 @@ def run_case(mem, name, build):
         limit = LIMITS.get(name, 4 << 30)  # MemTotal is 1 GiB: no case justifies 4 GiB
         runs = [v + f for v in VIEWS for f in FORMATS]
         runs += [v + [str(p)] + f for v in PID_VIEWS for p in pids for f in FORMATS]
+        runs += ONE_FORMAT
         for args in runs:
             msg = check_view(mem, proc, args, limit)
             if msg:

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memledger/cgroup.h"
 #include "memledger/parse.h"
 #include "memledger/system.h"
 
@@ -120,6 +121,14 @@ static void fuzz_other(int which, char *buf, size_t len)
 		if (ml_parse_statm(buf, len, 4096, &sm) == 0)
 			CHECK(sm.shared <= sm.resident && sm.resident <= sm.size);
 		break;
+	case 12: {
+		struct ml_cgroup g;
+		memset(&g, 0, sizeof(g));
+		g.anon = g.file = g.shmem = g.kernel = g.sock = g.mapped = ML_UNKNOWN;
+		if (ml_parse_memcg_stat(buf, len, 1 + (len & 1), &g) == 0)
+			CHECK(g.file == ML_UNKNOWN || g.shmem != ML_UNKNOWN);
+		break;
+	}
 	default: CHECK(ml_parse_cmdline(buf, len) <= len); break;
 	}
 }
@@ -131,7 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	which = data[0] % 12;
+	which = data[0] % 13;
 	buf = malloc(size); /* the text and a NUL, as the readers hand it over */
 	memcpy(buf, data + 1, size - 1);
 	buf[size - 1] = '\0';
