@@ -1379,12 +1379,17 @@ int ml_source_read(struct ml_source *src, const char *path, struct ml_buf *b)
 	return rc;
 }
 
+int ml_snapshot_manifest(const char *path, char *buf, size_t len)
+{
+	return ml_archive_first(path, ML_SNAPSHOT_MANIFEST, buf, len) < 0 ? -ENOENT : 0;
+}
+
 double ml_snapshot_time(const char *path)
 {
 	char buf[2048];
 	const char *at;
 
-	if (ml_archive_first(path, ML_SNAPSHOT_MANIFEST, buf, sizeof(buf)) < 0)
+	if (ml_snapshot_manifest(path, buf, sizeof(buf)) < 0)
 		return -1;
 	at = strstr(buf, "\nepoch: ");
 	return at ? strtod(at + 8, NULL) : -1;

@@ -55,16 +55,14 @@ static void manifest_value(const char *text, const char *key, char *buf, size_t 
 	}
 }
 
+/* Where the figures come from: a snapshot's manifest (read alone, not the archive again),
+ * this machine now, or the directory given. */
 static void read_origin(const struct cli *cli, struct origin *o)
 {
-	struct ml_source *src = cli->source ? cli_open_source(cli, 0, false) : NULL;
-	const char *manifest = NULL;
-	size_t len;
+	char manifest[4096];
 
 	memset(o, 0, sizeof(*o));
-	if (src && ml_source_is_archive(src))
-		manifest = ml_source_archive_file(src, "memledger-manifest", &len);
-	if (manifest) {
+	if (cli->source && ml_snapshot_manifest(cli->source, manifest, sizeof(manifest)) == 0) {
 		o->snapshot = true;
 		manifest_value(manifest, "hostname", o->host, sizeof(o->host));
 		manifest_value(manifest, "kernel", o->kernel, sizeof(o->kernel));
@@ -82,7 +80,6 @@ static void read_origin(const struct cli *cli, struct origin *o)
 	} else {
 		snprintf(o->host, sizeof(o->host), "%s", cli->source);
 	}
-	ml_source_free(src);
 }
 
 static uint64_t pss_or_0(uint64_t v)

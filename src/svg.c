@@ -312,7 +312,8 @@ void svg_hbars(FILE *f, const struct svg_hbar *rows, size_t n, double w, const c
 			        label + (double)r->mark * scale, label + (double)r->mark * scale,
 			        y - 1, y + row - 3);
 		fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"11\">", x + 4, y + 13);
-		size_text(f, r->own + (r->shared == ML_UNKNOWN ? 0 : r->shared));
+		size_text(f, r->own == ML_UNKNOWN || r->shared == ML_UNKNOWN ? ML_UNKNOWN
+		                                                             : r->own + r->shared);
 		fputs("</text><title>", f);
 		xml_text(f, r->label);
 		fputs(": USS ", f);

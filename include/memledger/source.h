@@ -33,6 +33,11 @@ struct ml_source *ml_source_open_for(const char *path, const struct ml_source_wa
 /* ml_source_open_for keeping everything. */
 struct ml_source *ml_source_new(const char *path);
 
+/* The manifest of the snapshot at path, NUL-terminated into buf (cut to len), read alone:
+ * the manifest comes first, so nothing else of the archive is read or decompressed.
+ * Returns 0, or -ENOENT when path is no memledger snapshot. */
+int ml_snapshot_manifest(const char *path, char *buf, size_t len);
+
 /* When the snapshot at path was taken (its manifest's epoch, read alone: the manifest
  * comes first), in seconds; -1 when path is no memledger snapshot. */
 double ml_snapshot_time(const char *path);
