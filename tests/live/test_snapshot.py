@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 
 import test_live
 from test_live import check, running_family, skip
@@ -189,6 +190,16 @@ def check_diff(memledger, helper, workdir):
         line = proc.stdout.readline().split()
         pids = [int(p) for p in line[1:]]
         a, b = os.path.join(workdir, "a.tar.zst"), os.path.join(workdir, "b.tar")
+        # A just-forked family still breaks copy-on-write pages for a moment (a page the
+        # parent shared becomes its own): A is taken once the family holds still.
+        family = [memledger, "-J", "-b", "-p", ",".join(map(str, pids)), "-o", "PID,USS,PSS"]
+        last = None
+        for _ in range(50):
+            now = subprocess.run(family, capture_output=True, text=True).stdout
+            if now == last:
+                break
+            last = now
+            time.sleep(0.1)
         subprocess.run([memledger, "capture", "-o", a], check=True, capture_output=True)
         proc.stdin.write("grow\n")
         proc.stdin.flush()
