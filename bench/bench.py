@@ -91,7 +91,7 @@ def main():
     ap.add_argument("--sparse", type=int, default=1000,
                     help="pages the 1 TiB sparse process writes (0: no such run)")
     ap.add_argument("--scrapes", type=int, default=1000, help="serve's scrapes (0: no serve run)")
-    ap.add_argument("--only", choices=["serve", "report"], help="only this part")
+    ap.add_argument("--only", choices=["serve", "report", "gpu"], help="only this part")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     workload = os.path.join(os.path.dirname(args.memledger), "bench-workload")
@@ -109,6 +109,10 @@ def main():
         if args.only == "serve":
             bench_serve(args, f"workload: {args.children} children x {args.mappings} "
                         f"mappings; {nprocs} processes on the machine")
+            return
+        if args.only == "gpu":
+            bench_gpu(args, peakrss, f"workload: {args.children} children x "
+                      f"{args.mappings} mappings; {nprocs} processes on the machine")
             return
         if args.only == "report":
             bench_report(args, peakrss, f"workload: {args.children} children x "
@@ -157,6 +161,7 @@ def main():
         if args.scrapes:
             bench_serve(args, title)
         bench_report(args, peakrss, title)
+        bench_gpu(args, peakrss, title)
     finally:
         proc.stdin.close()
         proc.wait()
@@ -305,6 +310,19 @@ def bench_serve(args, title):
         finally:
             pe.terminate()
             pe.wait()
+
+
+def bench_gpu(args, peakrss, title):
+    """The GPU columns and view: each process's fd links, the fdinfo of its DRM and dma-buf
+    fds and the dma-buf lines of its maps, against reading the same (the floor: every fd
+    link and every maps)."""
+    floor = ["sh", "-c", "find /proc/[0-9]*/fd -maxdepth 1 -type l -printf '%l\\n' "
+             ">/dev/null 2>&1; cat /proc/[0-9]*/maps >/dev/null 2>&1"]
+    compare("gpu: " + title,
+            {"memledger": [args.memledger],
+             "memledger -o +GPU,VRAM,DMABUF": [args.memledger, "-o", "+GPU,VRAM,DMABUF"],
+             "memledger gpu": [args.memledger, "gpu"],
+             "fd links + cat maps": floor}, args.rounds, "fd links + cat maps", peakrss)
 
 
 def bench_report(args, peakrss, title):

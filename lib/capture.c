@@ -209,7 +209,7 @@ static int write_manifest(struct cap *c)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	c->out.len = 0;
 	rc = appendf(&c->out,
-	             "memledger-snapshot: 2\nwriter: %s\nkernel: %s %s\nmachine: %s\nhostname: %s\n"
+	             "memledger-snapshot: 3\nwriter: %s\nkernel: %s %s\nmachine: %s\nhostname: %s\n"
 	             "time: %s\nepoch: %lld.%03d\ncapture-pid: %d\npage-size: %ld\nexact: %s\n"
 	             "redacted: %s\n",
 	             c->opts->writer ? c->opts->writer : "unknown", u.release, u.version, u.machine,
@@ -246,9 +246,16 @@ static int capture_system(struct cap *c)
 		return rc < 0 ? rc : 0;
 	rc = copy(c, c->sysfd, "devices/system/memory/block_size_bytes",
 	          "sys/devices/system/memory/block_size_bytes");
-	for (int pass = 0; pass < 2 && rc >= 0; pass++) {
-		const char *dir = pass ? "block" : "devices/system/memory";
-		const char *prefix = pass ? "zram" : "memory", *file = pass ? "mm_stat" : "state";
+	/* memory blocks, zram devices, the GPUs and dma-buf heaps there are (their dev
+	 * files: memledger looks for GPU buffers where there are), and the dma-bufs */
+	static const char *const each[][3] = {{"devices/system/memory", "memory", "state"},
+	                                      {"block", "zram", "mm_stat"},
+	                                      {"class/drm", "", "dev"},
+	                                      {"class/dma_heap", "", "dev"},
+	                                      {"kernel/dmabuf/buffers", "", "size"},
+	                                      {"kernel/dmabuf/buffers", "", "exporter_name"}};
+	for (size_t pass = 0; pass < ML_ARRAY_SIZE(each) && rc >= 0; pass++) {
+		const char *dir = each[pass][0], *prefix = each[pass][1], *file = each[pass][2];
 		int fd = openat(c->sysfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		DIR *d = fd < 0 ? NULL : fdopendir(fd);
 		struct dirent *de;
@@ -259,7 +266,8 @@ static int capture_system(struct cap *c)
 		}
 		while (rc >= 0 && (de = readdir(d))) {
 			char name[512];
-			if (strncmp(de->d_name, prefix, strlen(prefix)) != 0)
+			if (de->d_name[0] == '.' ||
+			    strncmp(de->d_name, prefix, strlen(prefix)) != 0)
 				continue;
 			snprintf(name, sizeof(name), "%s/%s/%s", dir, de->d_name, file);
 			snprintf(path, sizeof(path), "sys/%s", name);
@@ -306,7 +314,16 @@ static int redact_cmdline(struct cap *c, const char *cmd, size_t len)
 	return rc;
 }
 
-/* The memfds process dirfd holds open, "FD MAJOR:MINOR INODE TARGET" lines. */
+/* Whether memledger reads an fd of this target: a memfd, a DRM device, a dma-buf. */
+static bool fd_recorded(const char *target, bool *gpu)
+{
+	*gpu = strncmp(target, "/dev/dri/", 9) == 0 || strncmp(target, "/dev/accel/", 11) == 0 ||
+	       strncmp(target, "/dmabuf:", 8) == 0 || strncmp(target, "anon_inode:dmabuf", 17) == 0;
+	return *gpu || strncmp(target, "/memfd:", 7) == 0;
+}
+
+/* The memfds, DRM and dma-buf fds process dirfd holds open, "FD MAJOR:MINOR INODE TARGET"
+ * lines, and the fdinfo of the DRM and dma-buf ones. */
 static int capture_fds(struct cap *c, int dirfd, const char *pdir)
 {
 	char path[64];
@@ -326,12 +343,26 @@ static int capture_fds(struct cap *c, int dirfd, const char *pdir)
 		char target[512];
 		struct stat st;
 		ssize_t n = readlinkat(fd, de->d_name, target, sizeof(target) - 1);
-		if (n < 7 || memcmp(target, "/memfd:", 7) != 0 ||
-		    fstatat(fd, de->d_name, &st, 0) < 0)
+		bool gpu;
+		if (n < 0)
 			continue;
 		target[n] = '\0';
+		if (!fd_recorded(target, &gpu))
+			continue;
+		if (fstatat(fd, de->d_name, &st, 0) < 0) {
+			if (!gpu)
+				continue; /* closed since: a memfd is known by its inode */
+			memset(&st, 0, sizeof(st)); /* a GPU fd by its fdinfo */
+		}
 		rc = appendf(&c->out, "%s %u:%u %llu %s\n", de->d_name, major(st.st_dev),
 		             minor(st.st_dev), (unsigned long long)st.st_ino, target);
+		if (rc == 0 && gpu) {
+			char name[32], info[96];
+			snprintf(name, sizeof(name), "fdinfo/%.16s", de->d_name);
+			snprintf(info, sizeof(info), "%s/fdinfo/%.16s", pdir, de->d_name);
+			rc = copy(c, dirfd, name, info); /* c->buf: c->out holds the lines */
+			rc = rc > 0 ? 0 : rc;            /* closed since */
+		}
 	}
 	closedir(d);
 	return rc < 0 ? rc : put(c, path, c->out.data ? c->out.data : "", c->out.len);
@@ -342,7 +373,8 @@ struct maps_walk {
 	struct cap *c;
 	int dirfd, pagemap_fd;
 	const char *pdir;
-	struct bytes map_files; /* "START-END INODE SIZE BLOCKS" */
+	struct bytes map_files;   /* "START-END INODE SIZE BLOCKS" */
+	struct bytes dmabuf_maps; /* the maps lines of mapped dma-bufs */
 	bool map_files_refused;
 	int err;
 };
@@ -448,6 +480,13 @@ static int on_mapping(const struct ml_mapping *m, void *ctx)
 				return -ENOMEM;
 		}
 	}
+	if ((strncmp(m->name, "/dmabuf:", 8) == 0 ||
+	     strncmp(m->name, "anon_inode:dmabuf", 17) == 0) &&
+	    appendf(&mw->dmabuf_maps, "%llx-%llx %s %08llx %02x:%02x %llu %s\n",
+	            (unsigned long long)m->start, (unsigned long long)m->end, m->perms,
+	            (unsigned long long)m->offset, m->dev_major, m->dev_minor,
+	            (unsigned long long)m->inode, m->name) < 0)
+		return -ENOMEM;
 	if (mw->pagemap_fd < 0 || ml_mapping_has_flag(m, "ht"))
 		return 0; /* hugetlbfs: not pages of the page allocator */
 	if ((rss == ML_UNKNOWN || rss == 0) && (swap == ML_UNKNOWN || swap == 0))
@@ -485,6 +524,11 @@ static int capture_mappings(struct cap *c, int dirfd, const char *pdir, const ch
 	if (rc == 0 && !mw.map_files_refused)
 		rc = put(c, path, mw.map_files.data ? mw.map_files.data : "", mw.map_files.len);
 	free(mw.map_files.data);
+	snprintf(path, sizeof(path), "%s/memledger.dmabuf-maps", pdir);
+	if (rc == 0)
+		rc = put(c, path, mw.dmabuf_maps.data ? mw.dmabuf_maps.data : "",
+		         mw.dmabuf_maps.len);
+	free(mw.dmabuf_maps.data);
 	return rc == -EINVAL ? 0 : rc; /* smaps changed as it was read: it is as captured */
 }
 

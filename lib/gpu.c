@@ -61,7 +61,9 @@ static struct ml_drm_region *region(struct ml_drm_client *c, const char *name, s
 		return NULL;
 	r = &c->regions[c->nregions++];
 	snprintf(r->name, sizeof(r->name), "%.*s", (int)n, name);
-	r->vram = strncmp(r->name, "vram", 4) == 0 || strncmp(r->name, "local", 5) == 0;
+	/* stolen: RAM that firmware set aside for the GPU at boot, outside MemTotal */
+	r->vram = strncmp(r->name, "vram", 4) == 0 || strncmp(r->name, "local", 5) == 0 ||
+	          strncmp(r->name, "stolen", 6) == 0;
 	r->total = r->shared = r->resident = r->purgeable = r->active = ML_UNKNOWN;
 	return r;
 }

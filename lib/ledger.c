@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "memledger/gpu.h"
 #include "memledger/ledger.h"
 #include "util.h"
 
@@ -12,6 +13,9 @@ unsigned ml_metric_needs(enum ml_metric m)
 	case ML_PAGETABLES:
 	case ML_THREADS: return ML_NEED_STATUS;
 	case ML_COMMIT: return ML_NEED_SMAPS;
+	case ML_GPU:
+	case ML_VRAM:
+	case ML_DMABUF: return ML_NEED_GPU;
 	default: return ML_NEED_ROLLUP;
 	}
 }
@@ -68,6 +72,10 @@ uint64_t ml_proc_metric(const struct ml_proc *p, enum ml_metric m)
 	switch (need) {
 	case ML_NEED_STATUS: return status_metric(&p->status, m);
 	case ML_NEED_SMAPS: return p->commit;
+	case ML_NEED_GPU:
+		if (!p->gpu)
+			return ML_UNKNOWN;
+		return m == ML_GPU ? p->gpu->gpu : m == ML_VRAM ? p->gpu->vram : p->gpu->dmabuf;
 	default: return ml_mem_metric(&p->mem, m);
 	}
 }

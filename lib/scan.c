@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "memledger/gpu.h"
 #include "memledger/scan.h"
 #include "pagemap_scan.h"
 #include "util.h"
@@ -730,6 +731,23 @@ static enum outcome read_cgroup(struct reader *r, int dirfd, struct ml_proc *p)
 	return p->cgroup ? ROW : malformed(r, "cgroup", -ENOMEM);
 }
 
+/* The GPU clients and dma-bufs it holds; fds that cannot be read leave p->gpu NULL
+ * (unknown), as a snapshot that did not record them does. */
+static enum outcome read_gpu(struct reader *r, int dirfd, struct ml_proc *p)
+{
+	char bad[32] = "";
+	int rc = ml_gpu_read_proc(r->src, dirfd, &r->buf, &p->gpu, bad);
+
+	p->have |= ML_NEED_GPU;
+	if (rc == -EINVAL)
+		return malformed(r, bad, rc);
+	if (rc == -ESRCH || (rc == -ENOENT && r->procfs))
+		return VANISHED;
+	if (rc < 0 && outcome_of_errno(r, rc, bad) == FAILED)
+		return FAILED; /* what a source may not hold (a FIFO, a link out), no memory */
+	return ROW;            /* refused (EACCES), or not captured: unknown */
+}
+
 /* A status not read: every figure unknown, none 0 (UID 0 would be root). */
 static void status_unknown(struct ml_status *s)
 {
@@ -786,6 +804,8 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 		o = SKIP;
 	if (ok(o))
 		o = read_memory(r, dirfd, p, opts, needs);
+	if (ok(o) && (needs & ML_NEED_GPU))
+		o = read_gpu(r, dirfd, p);
 	close(dirfd);
 	return ok(o) ? ROW : o;
 }
@@ -888,6 +908,7 @@ static void collect(struct scan_job *job, struct ml_scan *out)
 		free(job->procs[i].cmdline);
 		free(job->procs[i].exe);
 		free(job->procs[i].cgroup);
+		ml_gpu_free(job->procs[i].gpu);
 	}
 	out->procs = job->procs;
 	out->nprocs = rows;
@@ -921,6 +942,27 @@ static void find_hidden(struct ml_source *src, uint64_t listed, struct ml_scan *
 		                 : "processes in other PID namespaces are not shown");
 	}
 	ml_buf_free(&b);
+}
+
+/* Books the GPU memory of out's processes, with NVML's devices in the live /proc. */
+static int book_gpu(struct ml_source *src, struct ml_scan *out)
+{
+	int rc = ml_gpu_book(out);
+
+	if (rc < 0 || !ml_source_is_procfs(src))
+		return rc;
+	if (!(out->nvml = calloc(1, sizeof(*out->nvml))))
+		return -ENOMEM;
+	rc = ml_nvml_read(out->nvml, out->gpu_error, sizeof(out->gpu_error));
+	if (rc == -ENOMEM)
+		return rc;
+	for (size_t i = 0; i < out->nvml->nprocs; i++) {
+		long k = ml_scan_find(out, out->nvml->procs[i].pid);
+		if (k >= 0 && out->procs[k].gpu)
+			out->procs[k].gpu->vram =
+			    ml_add(out->procs[k].gpu->vram, out->nvml->procs[i].used);
+	}
+	return 0;
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -987,6 +1029,8 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 	}
 	if (rc == 0 && readers[0].count_threads)
 		find_hidden(src, threads, out);
+	if (rc == 0 && (opts->needs & ML_NEED_GPU))
+		rc = book_gpu(src, out);
 out:
 	free(job.procs);
 	free(job.outcomes);
@@ -1103,8 +1147,12 @@ void ml_scan_free(struct ml_scan *s)
 		free(s->procs[i].cmdline);
 		free(s->procs[i].exe);
 		free(s->procs[i].cgroup);
+		ml_gpu_free(s->procs[i].gpu);
 	}
 	free(s->procs);
 	free(s->unreadable_pids);
+	if (s->nvml)
+		ml_nvml_free(s->nvml);
+	free(s->nvml);
 	memset(s, 0, sizeof(*s));
 }

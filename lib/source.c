@@ -158,6 +158,9 @@ static enum ml_archive_keep keep_path(const char *path, void *ctx)
 		           : ML_ARCHIVE_SKIP;
 	if (strcmp(file, "cgroup") == 0)
 		return k->needs & ML_NEED_CGROUP ? ML_ARCHIVE_KEEP : ML_ARCHIVE_SKIP;
+	if (strncmp(file, "fd/", 3) == 0 || strncmp(file, "fdinfo/", 7) == 0 ||
+	    strcmp(file, "maps") == 0 || strcmp(file, "memledger.dmabuf-maps") == 0)
+		return k->needs & ML_NEED_GPU ? ML_ARCHIVE_IN_MEMORY : ML_ARCHIVE_SKIP;
 	return ML_ARCHIVE_SKIP;
 }
 
@@ -923,43 +926,139 @@ static int archive_memfd_links(struct ml_source *src, pid_t pid, struct ml_fd_li
 	return 0;
 }
 
-/* Appends the memfd that fd entry name of fddir links to, if it is one. */
-static int add_memfd_link(int fddir, const char *name, struct ml_fd_link **links, size_t *n,
-                          size_t *cap)
+/* What a walk for memfds gathers: the process's directory, to stat each fd. */
+struct memfd_walk {
+	int piddir;
+	struct ml_fd_link *links;
+	size_t n, cap;
+};
+
+/* Appends the memfd that fd links to, if it is one. */
+static int add_memfd_link(int fd, const char *target, size_t len, void *ctx)
 {
-	char target[32];
-	ssize_t len = readlinkat(fddir, name, target, sizeof(target) - 1);
+	struct memfd_walk *w = ctx;
+	char name[32];
 	struct ml_fd_link l;
 
 	if (len < 7 || memcmp(target, "/memfd:", 7) != 0)
 		return 0;
-	if (fstatat(fddir, name, &l.st, 0) < 0)
+	snprintf(name, sizeof(name), "fd/%d", fd);
+	if (fstatat(w->piddir, name, &l.st, 0) < 0)
 		return 0; /* closed since */
-	l.fd = atoi(name);
-	if (ml_grow((void **)links, cap, *n, 1, sizeof(**links)) < 0)
+	l.fd = fd;
+	if (ml_grow((void **)&w->links, &w->cap, w->n, 1, sizeof(*w->links)) < 0)
 		return -ENOMEM;
-	(*links)[(*n)++] = l;
+	w->links[w->n++] = l;
 	return 0;
 }
 
 int ml_source_memfd_links(struct ml_source *src, pid_t pid, struct ml_fd_link **links, size_t *n)
 {
-	int piddir = ml_source_open_pid(src, pid), fddir, rc = 0;
-	size_t cap = 0;
-	struct dirent *de;
-	DIR *dir;
+	struct memfd_walk w = {.piddir = ml_source_open_pid(src, pid)};
+	int rc;
 
 	*links = NULL;
 	*n = 0;
 	if (src->ar) {
-		if (piddir >= 0)
-			close(piddir);
+		if (w.piddir >= 0)
+			close(w.piddir);
 		return archive_memfd_links(src, pid, links, n);
 	}
-	if (piddir < 0)
-		return piddir;
-	fddir = openat(piddir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	close(piddir);
+	if (w.piddir < 0)
+		return w.piddir;
+	rc = ml_source_each_fd(src, w.piddir, add_memfd_link, &w);
+	close(w.piddir);
+	if (rc < 0) {
+		free(w.links);
+		return rc;
+	}
+	*links = w.links;
+	*n = w.n;
+	return 0;
+}
+
+/* The snapshot version the manifest of an archive names ("memledger-snapshot: N"), 0 when
+ * none does (smemcap's, a tar of a directory). */
+static unsigned archive_version(const struct ml_source *src)
+{
+	const struct ml_archive_file *f = ml_archive_find(src->ar, ML_SNAPSHOT_MANIFEST);
+	unsigned v = 0;
+
+	if (f && !f->link && f->len > 20 && strncmp(f->data, "memledger-snapshot: ", 20) == 0)
+		v = (unsigned)strtoul(f->data + 20, NULL, 10);
+	return v;
+}
+
+/* The fds of a captured process, from memledger.fds ("FD MAJ:MIN INODE TARGET") of a
+ * snapshot that records every GPU and dma-buf fd (version 3 on), else from the links of
+ * its fd directory (a tar of a directory laid out like /proc). */
+struct each_link {
+	ml_fd_fn fn;
+	void *ctx;
+	struct ml_source *src;
+	const char *dir;
+};
+
+static int archive_fd_link(const char *name, size_t len, void *ctx)
+{
+	struct each_link *e = ctx;
+	char path[4096], fdname[16];
+	const struct ml_archive_file *f;
+
+	if (len == 0 || len >= sizeof(fdname) || strspn(name, "0123456789") < len)
+		return 0;
+	snprintf(path, sizeof(path), "%s/fd/%.*s", e->dir, (int)len, name);
+	f = ml_archive_find(e->src->ar, path);
+	if (!f || !f->link)
+		return 0;
+	memcpy(fdname, name, len);
+	fdname[len] = '\0';
+	return e->fn(atoi(fdname), f->data, f->len, e->ctx);
+}
+
+static int archive_each_fd(struct ml_source *src, const char *dir, ml_fd_fn fn, void *ctx)
+{
+	char path[4096];
+	const struct ml_archive_file *f;
+	struct each_link e = {fn, ctx, src, dir};
+	struct ml_line_iter it;
+	const char *l;
+	size_t len;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/memledger.fds", dir);
+	f = ml_archive_find(src->ar, path);
+	if (!f || f->link) {
+		snprintf(path, sizeof(path), "%s/fd", dir);
+		if (ml_archive_each_child(src->ar, path, any_child, NULL) != 1)
+			return -ENOENT;
+		return ml_archive_each_child(src->ar, path, archive_fd_link, &e);
+	}
+	if (archive_version(src) < 3)
+		return -ENOENT; /* it recorded memfds alone */
+	ml_line_iter_init(&it, f->data, f->len);
+	while (rc == 0 && ml_line_iter_next(&it, &l, &len)) {
+		const char *sp = l;
+		int fd = atoi(l);
+		for (int field = 0; field < 3 && sp; field++) {
+			sp = memchr(sp, ' ', len - (size_t)(sp - l));
+			sp = sp ? sp + 1 : NULL;
+		}
+		if (sp)
+			rc = fn(fd, sp, len - (size_t)(sp - l), ctx);
+	}
+	return rc;
+}
+
+int ml_source_each_fd(struct ml_source *src, int dirfd, ml_fd_fn fn, void *ctx)
+{
+	int fddir, rc = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	if (src->ar)
+		return archive_each_fd(src, handle_of(src, dirfd).dir, fn, ctx);
+	fddir = openat(dirfd, "fd", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fddir < 0)
 		return -errno;
 	dir = fdopendir(fddir);
@@ -968,9 +1067,15 @@ int ml_source_memfd_links(struct ml_source *src, pid_t pid, struct ml_fd_link **
 		close(fddir);
 		return rc;
 	}
-	while (rc == 0 && (de = readdir(dir)))
-		if (de->d_name[0] != '.')
-			rc = add_memfd_link(dirfd(dir), de->d_name, links, n, &cap);
+	while (rc == 0 && (de = readdir(dir))) {
+		char target[512];
+		ssize_t n;
+		if (de->d_name[0] == '.')
+			continue;
+		n = readlinkat(fddir, de->d_name, target, sizeof(target));
+		if (n > 0) /* a regular file in a directory is no fd: skipped (EINVAL) */
+			rc = fn(atoi(de->d_name), target, (size_t)n, ctx);
+	}
 	closedir(dir);
 	return rc;
 }

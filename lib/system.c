@@ -350,6 +350,14 @@ static void build_rows(struct ml_system *sys)
 	    ml_add(counted, ml_add(ml_add(known(mi[ML_MI_ANONPAGES]), known(cache)),
 	                           ml_add(known(mi[ML_MI_SHMEM]), known(mi[ML_MI_SWAPCACHED]))));
 	counted = ml_add(counted, add_group(sys, "compressed", compressed_names, compressed, 2));
+	if (sys->gpu_driver != ML_UNKNOWN || sys->gpu_heaps != ML_UNKNOWN) {
+		static const char *const gpu_names[] = {"GPU drivers' pages (TTM: amdgpu, xe...)",
+		                                        "dma-buf heaps"};
+		const uint64_t gpu[] = {sys->gpu_driver, sys->gpu_heaps};
+		counted = ml_add(counted, add_group(sys, "GPU buffers", gpu_names, gpu, 2));
+		for (size_t i = sys->nrows - 3; sys->gpu_partial && i < sys->nrows; i++)
+			sys->rows[i].bound = ML_AT_LEAST;
+	}
 	add_row(sys, "hugetlb pool", 0, mi[ML_MI_HUGETLB]);
 	add_row(sys, "free", 0, mi[ML_MI_MEMFREE]);
 	counted = ml_add(counted, ml_add(known(mi[ML_MI_HUGETLB]), known(mi[ML_MI_MEMFREE])));
@@ -364,6 +372,17 @@ static void build_rows(struct ml_system *sys)
 		sys->overcounted = counted - mi[ML_MI_MEMTOTAL];
 	}
 	add_row(sys, "unexplained", 0, sys->unexplained);
+	if (sys->gpu_partial && sys->unexplained != ML_UNKNOWN)
+		sys->rows[sys->nrows - 1].bound = ML_AT_MOST;
+}
+
+void ml_system_book_gpu(struct ml_system *sys, uint64_t driver, uint64_t heaps, bool partial)
+{
+	sys->gpu_partial = partial;
+	sys->gpu_driver = driver;
+	sys->gpu_heaps = heaps;
+	sys->nrows = 0;
+	build_rows(sys);
 }
 
 void ml_system_book_mapped(struct ml_system *sys, const struct ml_mapped *m)
@@ -385,6 +404,7 @@ int ml_system_reread(struct ml_source *src, struct ml_system *sys, uint64_t phys
 	int rc;
 
 	memset(sys, 0, sizeof(*sys));
+	sys->gpu_driver = sys->gpu_heaps = ML_UNKNOWN;
 	rc = ml_source_read(src, "meminfo", &b);
 	if (rc == 0)
 		rc = ml_parse_meminfo(b.data, b.len, sys->mi);

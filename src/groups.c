@@ -20,7 +20,10 @@ enum group_field {
 	F_FOOTPRINT,
 	F_SWAP,
 	F_SWAP_ZRAM,
-	F_RSS
+	F_RSS,
+	F_GPU,
+	F_VRAM,
+	F_DMABUF
 };
 
 static const struct colinfo infos[] = {
@@ -47,6 +50,15 @@ static const struct colinfo infos[] = {
      "of SWAP, the slots on zram: compressed, still in RAM (exact mode)", 0, VIEW_TOTAL_NONE},
     {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "distinct resident pages it maps (exact mode)", 0,
      VIEW_TOTAL_NONE},
+    {"GPU", COL_SIZE, OUT_RIGHT, F_GPU,
+     "Σ its processes' shares of GPU buffers in system memory (RAM; DRM fdinfo)", ML_NEED_GPU,
+     VIEW_TOTAL_SUM},
+    {"VRAM", COL_SIZE, OUT_RIGHT, F_VRAM,
+     "Σ its processes' shares of GPU device memory, not RAM (DRM fdinfo, NVML)", ML_NEED_GPU,
+     VIEW_TOTAL_SUM},
+    {"DMABUF", COL_SIZE, OUT_RIGHT, F_DMABUF,
+     "Σ its processes' shares of the dma-bufs they hold by fd or mapping", ML_NEED_GPU,
+     VIEW_TOTAL_SUM},
 };
 
 static const char *const default_columns[] = {"NAME",  "PROCS",      "PSS",      "USS",
@@ -208,6 +220,9 @@ static int sum_groups(struct grouping *g, const struct ml_pages *pg)
 		gr->pss = ml_add_u64(gr->pss, ml_proc_metric(p, ML_PSS));
 		gr->footprint = ml_add_u64(gr->footprint, ml_proc_metric(p, ML_FOOTPRINT));
 		gr->uss_bound = ml_add_u64(gr->uss_bound, ml_proc_metric(p, ML_USS));
+		gr->gpu = ml_add_u64(gr->gpu, ml_proc_metric(p, ML_GPU));
+		gr->vram = ml_add_u64(gr->vram, ml_proc_metric(p, ML_VRAM));
+		gr->dmabuf = ml_add_u64(gr->dmabuf, ml_proc_metric(p, ML_DMABUF));
 	}
 	free(freed);
 	return rc;
@@ -255,6 +270,9 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_SWAP: return f->swap_held;
 	case F_SWAP_ZRAM: return f->swap_zram;
 	case F_RSS: return f->rss;
+	case F_GPU: return g->gpu;
+	case F_VRAM: return g->vram;
+	case F_DMABUF: return g->dmabuf;
 	default: return ML_UNKNOWN;
 	}
 }

@@ -29,6 +29,7 @@ struct group {
 	char *name; /* NULL: the key is unknown (a hidden exe, an unreadable cgroup) */
 	size_t nprocs;
 	uint64_t pss, footprint, uss_bound;
+	uint64_t gpu, vram, dmabuf; /* Σ shares (ML_GPU...): unknown unless read */
 	struct ml_freed freed;
 };
 

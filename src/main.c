@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "diff.h"
 #include "cgroups_view.h"
+#include "gpu_view.h"
 #include "export.h"
 #include "freed.h"
 #include "groups.h"
@@ -53,6 +54,7 @@ static const struct command {
     {"wss", wss_run, "PID... [-i SECS] [-c N] [options]",
      TABLE | CLI_PID | CLI_INTERVAL | CLI_THREADS, true, true},
     {"cgroups", cgroups_run, "[options]", TABLE | CLI_THREADS, false, false},
+    {"gpu", gpu_run, "[options]", TABLE | CLI_THREADS, false, false},
     {"shm", shm_run, "[--owner POLICY] [options]", TABLE | CLI_OWNER | CLI_THREADS, false, false},
     {"diff", diff_run, "A B [--by KEY] [-p PID --mappings] [options]",
      TABLE | FILTER | CLI_BY | CLI_MAPPINGS | CLI_THREADS, false, false},

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "memledger.h"
+#include "memledger/gpu.h"
 #include "procs.h"
 #include "system_view.h"
 
@@ -249,13 +250,26 @@ static void print_facts_json(const struct ml_system *sys, const struct reconcili
 		json_null(j);
 }
 
+/* Books the GPU buffers in RAM that no meminfo row counts. Returns 0 or -ENOMEM. */
+static int book_gpu(struct ml_source *src, const struct ml_scan *s, struct ml_system *sys)
+{
+	struct ml_gpu_totals t;
+	int rc = ml_gpu_totals(src, s, &t);
+
+	if (rc == 0) /* processes not read hold buffers unseen: lower bounds, as mapped is */
+		ml_system_book_gpu(sys, t.sys_own, t.dmabuf_own, t.partial);
+	return rc;
+}
+
 /* Σ PSS over the processes, against AnonPages + Mapped. Returns EXIT_GO_ON, or an exit
  * status after a message. */
-static int reconcile(struct cli *cli, struct ml_system *sys, struct reconciliation *rec)
+static int reconcile(struct cli *cli, struct ml_source *src, struct ml_system *sys,
+                     struct reconciliation *rec)
 {
 	struct ml_scan s = {0};
 	struct ml_mapped m;
-	int rc = procs_scan(cli, ML_NEED_ROLLUP, NULL, NULL, &s);
+	bool gpu = ml_gpu_present(src); /* else no fd of any process is worth reading */
+	int rc = procs_scan(cli, ML_NEED_ROLLUP | (gpu ? ML_NEED_GPU : 0), NULL, NULL, &s);
 
 	if (rc == EXIT_GO_ON) {
 		procs_report_unreadable(cli, &s);
@@ -270,6 +284,10 @@ static int reconcile(struct cli *cli, struct ml_system *sys, struct reconciliati
 		m.partial = s.unreadable > 0 || s.hidden[0];
 		snprintf(rec->hidden, sizeof(rec->hidden), "%s", s.hidden);
 		ml_system_book_mapped(sys, &m);
+		if (gpu && book_gpu(src, &s, sys) < 0) {
+			cli_warn("out of memory");
+			rc = EXIT_ERROR;
+		}
 	}
 	ml_scan_free(&s);
 	return rc;
@@ -319,12 +337,13 @@ int system_run(struct cli *cli)
 	if (!src)
 		return EXIT_ERROR;
 	rc = ml_system_read(src, &sys);
-	if (rc < 0)
+	if (rc < 0) {
 		cli_warn("%s/meminfo: %s", ml_source_path(src), ml_source_strerror(rc));
-	ml_source_free(src);
-	if (rc < 0)
+		ml_source_free(src);
 		return EXIT_ERROR;
-	rc = reconcile(cli, &sys, &rec);
+	}
+	rc = reconcile(cli, src, &sys, &rec);
+	ml_source_free(src);
 	if (rc == EXIT_GO_ON)
 		rc = print_document(cli, &sys, &rec, cols, ncols, key);
 	free(rec.unreadable_pids);

@@ -20,7 +20,10 @@ enum tree_field {
 	F_SWAP,
 	F_COW,
 	F_SUBPSS,
-	F_FREED
+	F_FREED,
+	F_GPU,
+	F_VRAM,
+	F_DMABUF
 };
 
 static const struct colinfo infos[] = {
@@ -43,6 +46,14 @@ static const struct colinfo infos[] = {
      VIEW_TOTAL_NONE},
     {"FREED", COL_SIZE, OUT_RIGHT, F_FREED,
      "what killing the process and all its descendants would give back", 0, VIEW_TOTAL_NONE},
+    {"GPU", COL_SIZE, OUT_RIGHT, F_GPU,
+     "the process's share of GPU buffers in system memory (RAM; DRM fdinfo)", ML_NEED_GPU,
+     VIEW_TOTAL_NONE},
+    {"VRAM", COL_SIZE, OUT_RIGHT, F_VRAM,
+     "the process's share of GPU device memory, not RAM (DRM fdinfo, NVML)", ML_NEED_GPU,
+     VIEW_TOTAL_NONE},
+    {"DMABUF", COL_SIZE, OUT_RIGHT, F_DMABUF,
+     "the process's share of the dma-bufs it holds by fd or mapping", ML_NEED_GPU, VIEW_TOTAL_NONE},
 };
 
 /* COMMAND, drawn as a tree, last: a line is as long as its own command line. */
@@ -120,6 +131,9 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_PSS: return ml_proc_metric(p, ML_PSS);
 	case F_USS: return ml_proc_metric(p, ML_USS);
 	case F_SWAP: return ml_proc_metric(p, ML_SWAP);
+	case F_GPU: return ml_proc_metric(p, ML_GPU);
+	case F_VRAM: return ml_proc_metric(p, ML_VRAM);
+	case F_DMABUF: return ml_proc_metric(p, ML_DMABUF);
 	case F_COW: return ml_pages_cow(t->pages, r->i);
 	case F_SUBPSS: return t->subpss[r->i];
 	case F_FREED: return ml_freed_total(&t->freed[r->i]);
@@ -204,8 +218,10 @@ int tree_run(struct cli *cli)
 	pid = root_pid(cli);
 	if (pid < 0)
 		return EXIT_USAGE;
-	rc = procs_scan_pages(
-	    cli, ML_NEED_PAGEMAP | ML_NEED_STATUS | ML_NEED_CMDLINE | ML_NEED_ROLLUP, &s, &pg);
+	unsigned needs = ML_NEED_PAGEMAP | ML_NEED_STATUS | ML_NEED_CMDLINE | ML_NEED_ROLLUP;
+	for (int i = 0; i < ncols; i++)
+		needs |= cols[i]->needs;
+	rc = procs_scan_pages(cli, needs | (key ? key->needs : 0), &s, &pg);
 	if (rc != EXIT_GO_ON)
 		goto out;
 	rc = EXIT_ERROR;

@@ -30,6 +30,9 @@ static const struct colinfo infos[] = {
     VIEW_SIZE_COL("LOCKED", ML_LOCKED, "Σ locked in RAM"),
     VIEW_SIZE_COL("PAGETABLES", ML_PAGETABLES, "Σ page tables (VmPTE)"),
     {"THREADS", COL_COUNT, OUT_RIGHT, VIEW_METRIC + ML_THREADS, "Σ threads", 0, VIEW_TOTAL_SUM},
+    VIEW_SIZE_COL("GPU", ML_GPU, "Σ shares of GPU buffers in system memory (RAM)"),
+    VIEW_SIZE_COL("VRAM", ML_VRAM, "Σ shares of GPU device memory (not RAM)"),
+    VIEW_SIZE_COL("DMABUF", ML_DMABUF, "Σ shares of dma-bufs held"),
 };
 
 static const char *const defaults[] = {"USER", "PROCS", "SWAP", "USS", "PSS", "RSS", "FOOTPRINT"};

@@ -27,6 +27,7 @@ TIMEOUT = 20  # seconds a view may take on any case (ASan included)
 VIEWS = [
     ["ps"], ["ps", "-o", "+OWNED,FREED,COW"], ["users"], ["libs"], ["libs", "--all"],
     ["system"], ["tree"], ["groups", "--by", "tree"], ["groups", "--by", "pid"], ["shm"],
+    ["ps", "-o", "+GPU,VRAM,DMABUF"], ["gpu"],
 ]
 PID_VIEWS = [["maps"], ["freed"], ["tree"]]
 ONE_FORMAT = [["export"], ["report", "-o", "-"], ["report", "--chart", "treemap", "-o", "-"],
@@ -271,11 +272,67 @@ def case_bad_mappings(proc):
                         check_gap("100", None), check_gap("101", 0x406000)]
 
 
+def case_gpu(proc):
+    """DRM and dma-buf fds whose fdinfo is a FIFO or a link out of the tree, figures of 2^63
+    bytes twice in one process, numbers past 2^64, a dma-buf without a size, an fd
+    directory that is a file, and 3000 clients and buffers in one process."""
+    def fds(pid, entries):
+        d = os.path.join(proc, str(pid))
+        os.makedirs(os.path.join(d, "fd"), exist_ok=True)
+        os.makedirs(os.path.join(d, "fdinfo"), exist_ok=True)
+        for fd, (target, info) in entries.items():
+            os.symlink(target, os.path.join(d, "fd", str(fd)))
+            if info is not None:
+                with open(os.path.join(d, "fdinfo", str(fd)), "w") as fh:
+                    fh.write(info)
+        return d
+    huge = "drm-driver:\tamdgpu\ndrm-client-id:\t{}\ndrm-resident-vram:\t8589934592 GiB\n"
+    add_process(proc, 1, 0, "init")
+    for pid in range(100, 107):
+        add_process(proc, pid, 1, "gpu")
+    add_system(proc)
+    d = fds(100, {10: ("/dev/dri/renderD128", None)})
+    os.mkfifo(os.path.join(d, "fdinfo", "10"))
+    d = fds(101, {11: ("/dev/dri/card0", None)})
+    os.symlink("/etc/passwd", os.path.join(d, "fdinfo", "11"))
+    fds(102, {3: ("/dev/dri/renderD128", huge.format(1)), 4: ("/dev/dri/renderD128",
+                                                             huge.format(2))})
+    fds(103, {5: ("/dev/dri/renderD128", "drm-driver: x\ndrm-total-vram: 99999999999999999999\n")})
+    fds(104, {6: ("/dmabuf:", "ino:\t7\nexp_name:\tsystem-heap\n")})
+    with open(os.path.join(proc, "105", "fd"), "w") as fh:
+        fh.write("not a directory\n")
+    many = {fd: ("/dev/dri/renderD128" if fd % 2 else "/dmabuf:x",
+                 f"drm-driver:\tamdgpu\ndrm-client-id:\t{fd}\ndrm-resident-gtt:\t4 KiB\n"
+                 if fd % 2 else f"ino:\t{fd}\nsize:\t4096\nexp_name:\tsystem-heap\n")
+            for fd in range(3, 3003)}
+    fds(106, many)
+    return [106], [check_refused(["ps", "-p", "100", "-o", "+GPU"], "fdinfo/10: not a regular file"),
+                   check_refused(["ps", "-p", "101", "-o", "+GPU"], "fdinfo/11: a symbolic link"),
+                   check_refused(["ps", "-p", "103", "-o", "+GPU"], "fdinfo/5: malformed file"),
+                   check_refused(["ps", "-p", "104", "-o", "+DMABUF"], "fdinfo/6: malformed file"),
+                   check_refused(["ps", "-p", "105", "-o", "+GPU"], "105/fd: "),
+                   check_gpu_sums]
+
+
+def check_gpu_sums(mem, src):
+    r = run(mem, src, ["ps", "-p", "102,106", "-o", "PID,VRAM,GPU,DMABUF", "-J", "-t"])
+    assert r.returncode == 0, r.stderr
+    doc = load_json(r.stdout)
+    rows = {p["pid"]: p for p in doc["processes"]}
+    assert rows[102]["vram"] is None, f"2 x 2^63 bytes of VRAM: {rows[102]['vram']}, not unknown"
+    assert rows[106]["gpu"] == 1500 * 4096, rows[106]
+    assert rows[106]["dmabuf"] is None, f"no maps: what it maps alone is unknown: {rows[106]}"
+    with open(os.path.join(src, "106", "maps"), "w") as fh:
+        fh.write("00400000-00401000 r-xp 00000000 08:01 42 /usr/bin/gpu\n")
+    r = run(mem, src, ["ps", "-p", "106", "-o", "PID,DMABUF", "-J"])
+    assert load_json(r.stdout)["processes"][0]["dmabuf"] == 1500 * 4096, r.stdout
+
+
 CASES = {"deep-chain": case_deep_chain, "cycles": case_cycles,
          "special-files": case_special_files, "links-out": case_links_out,
          "numbers": case_numbers, "huge": case_huge, "duplicate-keys": case_duplicate_keys,
          "sysv-hidden": case_sysv_hidden, "owned-contradiction": case_owned_contradiction,
-         "escapes": case_escapes, "bad-mappings": case_bad_mappings}
+         "escapes": case_escapes, "bad-mappings": case_bad_mappings, "gpu": case_gpu}
 
 LIMITS = {"huge": (1 << 63) + (1 << 62)}  # inputs of 2^63: any two of them overflow
 

@@ -676,6 +676,7 @@ static void test_drm_fdinfo(void **state)
 	assert_int_equal(c.regions[0].active, 64 * KB);
 	assert_string_equal(c.regions[1].name, "stolen-system0");
 	assert_false(c.regions[0].vram);
+	assert_true(c.regions[1].vram); /* stolen: set aside at boot, not in MemTotal */
 
 	assert_int_equal(ml_parse_drm_fdinfo(xe, strlen(xe), &c), 0);
 	assert_true(c.regions[0].vram);

@@ -10,13 +10,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct ml_scan;
+struct ml_source;
+struct ml_buf;
+
 #define ML_DRM_MAX_REGIONS 8
 
 /* One memory region of a DRM client ("vram", "gtt", "system0", "local0", "memory"): bytes,
  * ML_UNKNOWN where the driver gives no such key. */
 struct ml_drm_region {
 	char name[32];
-	bool vram;         /* device memory (vram*, local*), not RAM */
+	bool vram;         /* not RAM: device memory (vram*, local*), or stolen* (RAM that
+	                      firmware set aside for the GPU, outside MemTotal) */
 	uint64_t total;    /* drm-total-: all buffers the client's handles reference */
 	uint64_t shared;   /* drm-shared-: of total, shared with other clients */
 	uint64_t resident; /* drm-resident- (the older drm-memory-): backed by memory */
@@ -51,5 +56,104 @@ struct ml_dmabuf {
 /* Parses the fdinfo of a dma-buf fd into b. Returns 0, -ENOENT when it has no exp_name
  * (not a dma-buf), or -EINVAL when size or ino is missing or malformed. */
 int ml_parse_dmabuf_fdinfo(const char *buf, size_t len, struct ml_dmabuf *b);
+
+/* --- The scan layer: what each process holds, booked once across processes. --- */
+
+/* A DRM client as one process holds it. */
+struct ml_gpu_client {
+	struct ml_drm_client c;
+	bool stats;       /* the driver reports memory (drm-usage-stats); else all unknown */
+	unsigned fds;     /* fds of the process open on it */
+	unsigned holders; /* processes holding it (ml_gpu_book) */
+	bool first;       /* this process is its first holder (lowest PID), which counts it */
+	uint64_t vram;    /* Σ resident of its device regions; ML_UNKNOWN (ml_gpu_book) */
+	uint64_t sys;     /* Σ resident of its system-memory regions; ML_UNKNOWN */
+};
+
+/* A dma-buf as one process holds it: by fd, by mapping, or both. */
+struct ml_gpu_buf {
+	uint64_t ino;
+	uint64_t size;     /* bytes, from fdinfo; ML_UNKNOWN for a buffer only mapped */
+	char exp_name[64]; /* "" when only mapped */
+	unsigned fds;      /* fds of the process on it */
+	uint64_t mapped;   /* bytes of it the process maps */
+	unsigned holders;  /* processes holding it (ml_gpu_book) */
+	bool first;        /* this process is its first holder (lowest PID), which counts it */
+};
+
+/* What one process holds of GPU and dma-buf memory. */
+struct ml_proc_gpu {
+	struct ml_gpu_client *clients;
+	size_t nclients;
+	struct ml_gpu_buf *bufs;
+	size_t nbufs;
+	bool maps_unread; /* its maps could not be read: what it maps alone is unknown */
+	/* Its shares, booked by ml_gpu_book: each client's and each buffer's bytes divided
+	 * among the processes holding it, the remainder of the division to the first. */
+	uint64_t vram;   /* device memory of its DRM clients, and NVML's used memory */
+	uint64_t gpu;    /* system memory (RAM) of its DRM clients */
+	uint64_t dmabuf; /* dma-bufs it holds by fd or mapping */
+};
+
+/*
+ * Reads the GPU memory of the process of dirfd (ml_source_open_pid): the fdinfo of each
+ * DRM fd (links to /dev/dri/ or /dev/accel/) and dma-buf fd ("/dmabuf:",
+ * "anon_inode:dmabuf"), and the maps lines of mapped dma-bufs, into *out (malloc'ed,
+ * freed with ml_gpu_free; shares not yet booked). An fd closed meanwhile is skipped.
+ * Returns 0, -ENOENT when the fds were not captured (or the process is gone), -EINVAL for
+ * a malformed fdinfo, or -errno (-EACCES; what ml_source_open_at refuses); the file that
+ * failed is named in bad (32 bytes).
+ */
+int ml_gpu_read_proc(struct ml_source *src, int dirfd, struct ml_buf *buf, struct ml_proc_gpu **out,
+                     char *bad);
+
+/* Frees what ml_gpu_read_proc allocated; NULL is allowed. */
+void ml_gpu_free(struct ml_proc_gpu *g);
+
+/*
+ * Books the GPU memory of the scan's processes: counts each client (by driver, device and
+ * client id) and each dma-buf (by inode) once, divides it among its holders, and sets
+ * each process's vram, gpu and dmabuf (ML_UNKNOWN where a figure is unknown). Holders are
+ * the processes of the scan: a scan of some PIDs divides among those. Returns 0 or
+ * -ENOMEM.
+ */
+int ml_gpu_book(struct ml_scan *s);
+
+/*
+ * True when a driver's system-memory buffers are shmem pages (i915, msm, panfrost and the
+ * other drm_gem_shmem drivers), which /proc/meminfo already counts in Shmem; false for
+ * TTM's page pools (amdgpu, radeon, nouveau, xe), which no meminfo row counts.
+ */
+bool ml_gpu_driver_shmem(const char *driver);
+
+/* What the GPU holds system-wide, from the processes of a scan and the kernel's list. */
+struct ml_gpu_totals {
+	uint64_t vram;        /* Σ distinct clients' device memory */
+	uint64_t sys;         /* Σ distinct clients' system memory */
+	uint64_t sys_own;     /* of sys, what no meminfo row counts (TTM's pages, not shmem) */
+	uint64_t dmabuf;      /* Σ distinct dma-bufs' size, those only the kernel holds too */
+	uint64_t dmabuf_own;  /* of dmabuf, what no meminfo row nor client counts: buffers of
+	                         heaps, not of a DRM driver nor udmabuf (memfd pages) */
+	uint64_t kernel_held; /* of dmabuf, what no process holds */
+	size_t nclients, nbufs;
+	bool partial; /* a client's figures or a process's fds unknown: left out of the sums */
+};
+
+/* Sums the distinct clients and buffers of a booked scan s, and the buffers that src's
+ * kernel lists and no process holds, into t; what is unknown is left out, and said by
+ * t->partial. Returns 0 or -ENOMEM. */
+int ml_gpu_totals(struct ml_source *src, const struct ml_scan *s, struct ml_gpu_totals *t);
+
+/* True when src's machine has a GPU or a dma-buf heap (sys/class/drm, sys/class/dma_heap,
+ * sys/kernel/dmabuf/buffers list something): where GPU buffers are worth looking for. */
+bool ml_gpu_present(struct ml_source *src);
+
+/*
+ * The dma-bufs that the kernel lists (/sys/kernel/dmabuf/buffers/INO: size,
+ * exporter_name; CONFIG_DMABUF_SYSFS_STATS) and that no process of the booked scan s
+ * holds: kernel-held, into a malloc'ed array. Returns how many (0 where the kernel lists
+ * none), or -ENOMEM.
+ */
+long ml_gpu_kernel_bufs(struct ml_source *src, const struct ml_scan *s, struct ml_dmabuf **out);
 
 #endif

@@ -29,6 +29,9 @@ enum ml_metric {
 	ML_REFERENCED, /* recently accessed */
 	ML_PAGETABLES, /* page tables: status VmPTE */
 	ML_THREADS,    /* threads: status Threads (a count, not bytes) */
+	ML_GPU,        /* its share of its GPU clients' buffers in system memory (RAM) */
+	ML_VRAM,       /* its share of its GPU clients' device memory (not RAM), NVML's too */
+	ML_DMABUF,     /* its share of the dma-bufs it holds by fd or mapping */
 	ML_NMETRICS
 };
 

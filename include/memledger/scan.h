@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "memledger/nvml.h"
 #include "memledger/parse.h"
 #include "memledger/source.h"
 
@@ -20,6 +21,8 @@ enum ml_need {
 	ML_NEED_EXE = 1 << 6,     /* the /proc/PID/exe link */
 	ML_NEED_CGROUP = 1 << 7,  /* /proc/PID/cgroup */
 	ML_NEED_STATM = 1 << 8,   /* /proc/PID/statm: RSS and anonymous RSS, cheaper than status */
+	ML_NEED_GPU = 1 << 9,     /* the fd links, the fdinfo of DRM and dma-buf fds, and the maps
+	                             lines of mapped dma-bufs (memledger/gpu.h) */
 };
 
 /* One process as read: only the parts its scan needed are filled. */
@@ -37,6 +40,8 @@ struct ml_proc {
 	struct ml_mem mem;       /* with ML_NEED_ROLLUP: smaps_rollup's totals */
 	uint64_t commit;         /* with ML_NEED_SMAPS: Σ Size of mappings flagged "ac" */
 	bool pagemap_refused;    /* with ML_NEED_PAGEMAP: smaps read, pagemap not (EACCES) */
+	struct ml_proc_gpu *gpu; /* with ML_NEED_GPU: its GPU clients and dma-bufs, booked
+	                            across the scan; NULL when its fds could not be read */
 };
 
 /* Called for each mapping of a process whose smaps is read; from reader threads. */
@@ -83,12 +88,15 @@ struct ml_scan {
 	size_t unreadable;      /* processes whose files could not be read (EACCES, ...) */
 	pid_t *unreadable_pids; /* their PIDs, ascending (malloc'ed; NULL when none) */
 	size_t vanished;        /* processes that exited while read */
-	uint64_t tasks;   /* the threads the kernel runs (loadavg), read with a live listing of
-	                     every process; 0 when not read */
-	char hidden[128]; /* why processes that exist are not listed (a PID namespace, or
-	                     hidepid=2), "" when the live listing shows them all: then figures
-	                     over every process are bounds */
-	pid_t error_pid;  /* with a failed scan: where it failed (0: not a process) */
+	uint64_t tasks;       /* the threads the kernel runs (loadavg), read with a live listing of
+	                         every process; 0 when not read */
+	char hidden[128];     /* why processes that exist are not listed (a PID namespace, or
+	                         hidepid=2), "" when the live listing shows them all: then figures
+	                         over every process are bounds */
+	struct ml_nvml *nvml; /* with ML_NEED_GPU on the live /proc: NVIDIA's devices and the
+	                         processes on them (NVML), each process's in its gpu->vram */
+	char gpu_error[128];  /* why NVML could not be read, "" when it was or is absent */
+	pid_t error_pid;      /* with a failed scan: where it failed (0: not a process) */
 	char error_file[32];
 };
 

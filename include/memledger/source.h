@@ -144,6 +144,18 @@ struct ml_fd_link {
  */
 int ml_source_memfd_links(struct ml_source *src, pid_t pid, struct ml_fd_link **links, size_t *n);
 
+/* Called with each open fd of a process and the target its link names (not
+ * NUL-terminated); a non-zero return stops the walk with it. */
+typedef int (*ml_fd_fn)(int fd, const char *target, size_t len, void *ctx);
+
+/*
+ * Calls fn for each fd that the process of dirfd (ml_source_open_pid) holds open: its fd
+ * directory's links, or what a snapshot recorded of them (every memfd, DRM and dma-buf
+ * fd, from version 3 of the layout). Returns 0, -errno (-ENOENT: not recorded; -EACCES:
+ * refused), or what fn returned.
+ */
+int ml_source_each_fd(struct ml_source *src, int dirfd, ml_fd_fn fn, void *ctx);
+
 /* A growable byte buffer, reused across reads. */
 struct ml_buf {
 	char *data;

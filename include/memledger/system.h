@@ -94,8 +94,11 @@ struct ml_system {
 	uint64_t
 	    overcounted; /* how far the counters overlap when unexplained is negative, else 0 */
 	struct ml_mapped
-	    mapped;         /* splits page cache and shmem; unknown until ml_system_book_mapped */
-	uint64_t zram;      /* Σ mem_used_total of /sys/block/zram*, ML_UNKNOWN without /sys */
+	    mapped;    /* splits page cache and shmem; unknown until ml_system_book_mapped */
+	uint64_t zram; /* Σ mem_used_total of /sys/block/zram*, ML_UNKNOWN without /sys */
+	uint64_t gpu_driver, gpu_heaps; /* GPU buffers in RAM no meminfo row counts: unknown
+	                                   (no row) until ml_system_book_gpu */
+	bool gpu_partial;   /* some process's or client's GPU memory is unknown: lower bounds */
 	uint64_t swap_used; /* SwapTotal - SwapFree */
 	struct ml_swap_device swaps[ML_SYSTEM_MAX_SWAPS];
 	size_t nswaps;
@@ -122,6 +125,15 @@ int ml_system_reread(struct ml_source *src, struct ml_system *sys, uint64_t phys
  * from m. The rows sum as before.
  */
 void ml_system_book_mapped(struct ml_system *sys, const struct ml_mapped *m);
+
+/*
+ * Books in sys the GPU buffers in RAM that no meminfo row counts, taken from what was
+ * unexplained (ml_gpu_totals: sys_own and dmabuf_own): driver, the pages of TTM drivers'
+ * clients; heaps, dma-bufs of heaps (held by processes or by the kernel alone); partial
+ * when some of it is unknown (a process not read, a driver without usage stats): the rows
+ * are then lower bounds and unexplained an upper one. The rows sum as before.
+ */
+void ml_system_book_gpu(struct ml_system *sys, uint64_t driver, uint64_t heaps, bool partial);
 
 /* "heuristic", "always", "never (strict)", or "?". */
 const char *ml_overcommit_name(int mode);

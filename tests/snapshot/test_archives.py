@@ -2,7 +2,7 @@
 """Snapshot archives as files: memledger-capture's tar writer against GNU tar and
 libarchive, smemcap's layout, and hostile archives.
 
-    test_archives.py MEMLEDGER MEMLEDGER_CAPTURE TAR_WRITER TESTDATA
+    test_archives.py MEMLEDGER MEMLEDGER_CAPTURE TAR_WRITER TESTDATA CAPTURE_TREE
 """
 import io
 import json
@@ -225,8 +225,52 @@ def check_hostile(memledger, tmp, testdata):
                       f"exit {r.returncode}: {r.stdout[:200]} {r.stderr}")
 
 
+def check_gpu_capture(memledger, capture_tree, testdata, tmp):
+    """The GPU fixture tree captured as /proc is (its DRM and dma-buf fds, their fdinfo,
+    its mapped dma-bufs, the kernel's dma-buf list) reads back as the tree; a version 2
+    snapshot, which recorded no GPU fds, reads as unknown, not 0."""
+    tree = os.path.join(testdata, "gpu", "proc")
+    snap = os.path.join(tmp, "gpu.tar")
+    r = subprocess.run([capture_tree, snap, tree, os.path.join(testdata, "gpu", "sys")],
+                       capture_output=True, text=True)
+    check("capture of the GPU tree", r.returncode == 0, r.stderr)
+    with tarfile.open(snap) as t:
+        names = t.getnames()
+        manifest = t.extractfile("memledger-manifest").read().decode()
+    check("the manifest says version 3", manifest.startswith("memledger-snapshot: 3\n"),
+          manifest[:40])
+    check("a GPU fd's fdinfo is captured", "proc/300/fdinfo/11" in names, names[:20])
+    check("the fd of /dev/null is not", "proc/300/fdinfo/0" not in names)
+    with tarfile.open(snap) as t:
+        lines = t.extractfile("proc/340/memledger.fds").read().decode()
+        maps = t.extractfile("proc/340/memledger.dmabuf-maps").read().decode()
+    check("memledger.fds names the dma-buf fds", "20 0:0 0 /dmabuf:camera" in lines and
+          "21 0:0 0 anon_inode:dmabuf" in lines, lines)
+    check("the mapped dma-bufs are recorded", " 5003 /dmabuf:" in maps and maps.count("\n") == 2,
+          maps)
+    for view in (["gpu", "-b", "-t"], ["-o", "PID,GPU,VRAM,DMABUF", "-b", "-t", "-s", "PID"],
+                 ["system", "-b"], ["gpu", "-J"]):
+        a = subprocess.run([memledger, "--source", tree, *view], capture_output=True, text=True)
+        b = subprocess.run([memledger, "--source", snap, *view], capture_output=True, text=True)
+        check(f"{' '.join(view)}: the snapshot reads as the tree", a.stdout == b.stdout and
+              a.returncode == b.returncode == 0, b.stdout[:400] + b.stderr)
+    old = os.path.join(tmp, "gpu-v2.tar")
+    with tarfile.open(snap) as src, tarfile.open(old, "w") as dst:
+        for m in src.getmembers():
+            data = src.extractfile(m).read() if m.isreg() else None
+            if m.name == "memledger-manifest":
+                data = data.replace(b"memledger-snapshot: 3", b"memledger-snapshot: 2")
+                m.size = len(data)
+            dst.addfile(m, io.BytesIO(data) if data is not None else None)
+    r = subprocess.run([memledger, "--source", old, "-o", "PID,GPU,VRAM,DMABUF", "-J"],
+                       capture_output=True, text=True)
+    procs = json.loads(r.stdout)["processes"] if r.returncode == 0 else []
+    check("a version 2 snapshot: GPU figures unknown, not 0", procs and
+          all(p["gpu"] is None and p["dmabuf"] is None for p in procs), r.stdout[:300])
+
+
 def main():
-    memledger, capture, writer, testdata = map(os.path.realpath, sys.argv[1:5])
+    memledger, capture, writer, testdata, capture_tree = map(os.path.realpath, sys.argv[1:6])
     for tool in ("tar", "bsdtar"):
         if not shutil.which(tool):
             print(f"SKIP: {tool} is missing (make check installs libarchive-tools)")
@@ -240,6 +284,7 @@ def main():
             print("SKIP: memledger-capture of every process needs root")
         check_smemcap(memledger, testdata, tmp)
         check_in_place(memledger, testdata, tmp)
+        check_gpu_capture(memledger, capture_tree, testdata, tmp)
         check_hostile(memledger, tmp, testdata)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
