@@ -945,10 +945,46 @@ static void find_hidden(struct ml_source *src, uint64_t listed, struct ml_scan *
 }
 
 /* Books the GPU memory of out's processes, with NVML's devices in the live /proc. */
-static int book_gpu(struct ml_source *src, struct ml_scan *out)
+/*
+ * Books the GPU memory of a scan of some processes (PIDs, a filter) against every
+ * process's: a client or buffer is divided among all that hold it, not only those asked
+ * for. Reads the fds of the others, and moves each asked-for process's booked holdings
+ * from that scan into out. Returns 0 or -errno.
+ */
+static int book_gpu_among_all(struct ml_source *src, const struct ml_scan_opts *opts,
+                              struct ml_scan *out)
 {
-	int rc = ml_gpu_book(out);
+	struct ml_scan_opts all = {
+	    .needs = ML_NEED_GPU, .threads = opts->threads, .leave_out_self = opts->leave_out_self};
+	struct ml_scan s;
+	int rc = ml_scan_run(src, &all, &s);
 
+	for (size_t i = 0; rc == 0 && i < out->nprocs; i++) {
+		long k = ml_scan_find(&s, out->procs[i].pid);
+		ml_gpu_free(out->procs[i].gpu);
+		out->procs[i].gpu = k >= 0 ? s.procs[k].gpu : NULL; /* gone since: unknown */
+		if (k >= 0)
+			s.procs[k].gpu = NULL;
+	}
+	if (rc == 0) { /* the NVML reading goes with them */
+		out->nvml = s.nvml;
+		s.nvml = NULL;
+		memcpy(out->gpu_error, s.gpu_error, sizeof(out->gpu_error));
+	} else { /* another process's file, malformed: named as a scan of all would */
+		out->error_pid = s.error_pid;
+		memcpy(out->error_file, s.error_file, sizeof(out->error_file));
+	}
+	ml_scan_free(&s);
+	return rc;
+}
+
+static int book_gpu(struct ml_source *src, const struct ml_scan_opts *opts, struct ml_scan *out)
+{
+	int rc;
+
+	if (opts->npids || opts->keep)
+		return book_gpu_among_all(src, opts, out);
+	rc = ml_gpu_book(out);
 	if (rc < 0 || !ml_source_is_procfs(src))
 		return rc;
 	if (!(out->nvml = calloc(1, sizeof(*out->nvml))))
@@ -1030,7 +1066,7 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 	if (rc == 0 && readers[0].count_threads)
 		find_hidden(src, threads, out);
 	if (rc == 0 && (opts->needs & ML_NEED_GPU))
-		rc = book_gpu(src, out);
+		rc = book_gpu(src, opts, out);
 out:
 	free(job.procs);
 	free(job.outcomes);

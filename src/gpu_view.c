@@ -39,8 +39,9 @@ static const struct colinfo infos[] = {
     {"ITEMS", COL_COUNT, OUT_RIGHT, F_ITEMS, "a device's clients, an exporter's buffers", 0,
      VIEW_TOTAL_SUM},
     {"PIDS", COL_STR, 0, F_PIDS,
-     "the processes holding a client or buffer (\"kernel\": a buffer no process holds)", 0,
-     VIEW_TOTAL_NONE},
+     "the processes holding a client or buffer (kernel: a buffer no process holds; -: none "
+     "of those read, some not read)",
+     0, VIEW_TOTAL_NONE},
     {"COMMAND", COL_STR, OUT_TRUNC | OUT_PATHS, F_COMMAND, "the first holder's command line", 0,
      VIEW_TOTAL_NONE},
     {"VRAM", COL_SIZE, OUT_RIGHT, F_VRAM,
@@ -283,7 +284,7 @@ static int add_client(struct gpu_state *st, const struct ml_scan *s, const struc
 }
 
 static int add_buf(struct gpu_state *st, const struct ml_scan *s, uint64_t ino, uint64_t size,
-                   const char *exporter)
+                   const char *exporter, bool partial)
 {
 	struct gpu_row *d = device_row(st, K_DMABUF, "dma-buf", exporter[0] ? exporter : "?"), *r;
 
@@ -293,8 +294,8 @@ static int add_buf(struct gpu_state *st, const struct ml_scan *s, uint64_t ino, 
 	snprintf(r->device, sizeof(r->device), "ino %llu", (unsigned long long)ino);
 	r->dmabuf = size;
 	add_up(d, r);
-	if (!s) { /* held by the kernel alone */
-		r->pids = strdup("kernel");
+	if (!s || partial) { /* held by the kernel alone; or, some fds unread, by nobody seen */
+		r->pids = strdup(partial ? "-" : "kernel");
 		r->command = strdup("");
 		return r->pids && r->command ? 0 : -ENOMEM;
 	}
@@ -372,6 +373,7 @@ static int gpu_rows(struct view_run *run)
 	const struct ml_scan *s = &run->scan;
 	struct ml_dmabuf *kept = NULL;
 	struct ml_source *src;
+	size_t unknown = 0;
 	long nkept = 0;
 	int rc = 0;
 
@@ -380,6 +382,8 @@ static int gpu_rows(struct view_run *run)
 		return -ENOMEM;
 	if (s->gpu_error[0])
 		cli_warn("%s: NVIDIA's devices are left out", s->gpu_error);
+	for (size_t i = 0; i < s->nprocs; i++)
+		unknown += !s->procs[i].gpu;
 	for (size_t i = 0; rc == 0 && i < s->nprocs; i++) {
 		const struct ml_proc_gpu *g = s->procs[i].gpu;
 		for (size_t j = 0; rc == 0 && g && j < g->nclients; j++)
@@ -388,7 +392,7 @@ static int gpu_rows(struct view_run *run)
 		for (size_t j = 0; rc == 0 && g && j < g->nbufs; j++)
 			if (g->bufs[j].first)
 				rc = add_buf(st, s, g->bufs[j].ino, g->bufs[j].size,
-				             g->bufs[j].exp_name);
+				             g->bufs[j].exp_name, false);
 	}
 	if (rc == 0)
 		rc = add_nvml(st, s);
@@ -397,7 +401,7 @@ static int gpu_rows(struct view_run *run)
 		ml_source_free(src);
 	}
 	for (long i = 0; rc == 0 && i < nkept; i++)
-		rc = add_buf(st, NULL, kept[i].ino, kept[i].size, kept[i].exp_name);
+		rc = add_buf(st, NULL, kept[i].ino, kept[i].size, kept[i].exp_name, unknown > 0);
 	free(kept);
 	if (rc == 0 && nkept < 0)
 		rc = (int)nkept;
@@ -407,9 +411,13 @@ static int gpu_rows(struct view_run *run)
 			      by_size);
 	if (st->n)
 		qsort(st->rows, st->n, sizeof(*st->rows), by_size); /* -s sorts them again */
+	if (unknown) /* refused (another user's, without CAP_SYS_PTRACE), or not captured */
+		cli_warn("%zu of %zu processes: their fds were not read (refused, or a snapshot "
+		         "without them): what they hold is left out",
+		         unknown, s->nprocs);
 	if (rc == 0 && st->n == 0 && run->cli->out.format == OUT_TABLE)
 		cli_warn("no process holds a GPU client or a dma-buf%s",
-		         s->unreadable ? " (of the processes read)" : "");
+		         s->unreadable || unknown ? " (of the processes read)" : "");
 	run->rows = (struct view_rows){.rows = st->rows,
 	                               .n = st->n,
 	                               .size = sizeof(*st->rows),

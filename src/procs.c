@@ -161,7 +161,8 @@ int procs_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, v
 	    .on_mapping = on_mapping,
 	    .mapping_ctx = mapping_ctx,
 	};
-	struct ml_source *src = cli_open_source(cli, opts.needs, true);
+	/* a GPU share is divided among every holder: all processes' fds are read */
+	struct ml_source *src = cli_open_source(cli, opts.needs, !(needs & ML_NEED_GPU));
 	int rc;
 
 	if (!src)
