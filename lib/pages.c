@@ -793,6 +793,21 @@ uint64_t ml_pages_cow(const struct ml_pages *pg, size_t i)
 	return i < pg->nprocs && pg->exact && !pg->unbooked[i] ? pg->cow[i] : ML_UNKNOWN;
 }
 
+#define U ML_UNKNOWN
+const struct ml_freed ml_freed_unknown = {.anon = U,
+                                          .swap = U,
+                                          .shmem = U,
+                                          .kernel = U,
+                                          .shared_out = U,
+                                          .cache = U,
+                                          .shmem_kept = U,
+                                          .rss = U,
+                                          .uss = U,
+                                          .pss = U,
+                                          .swap_held = U,
+                                          .swap_zram = U};
+#undef U
+
 uint64_t ml_freed_total(const struct ml_freed *f)
 {
 	return ml_add(ml_add(ml_add(f->anon, f->swap), f->shmem), f->kernel);

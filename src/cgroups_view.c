@@ -11,6 +11,7 @@
 #include "cgroups_view.h"
 #include "memledger.h"
 #include "memledger/cgroup.h"
+#include "memledger/pages.h"
 #include "memledger/source.h"
 #include "procs.h"
 #include "view.h"
@@ -37,7 +38,9 @@ enum cg_field {
 	F_OOM_KILL,
 	F_PSS,
 	F_USS,
-	F_BEYOND_PSS
+	F_BEYOND_PSS,
+	F_RSS,
+	F_FREED
 };
 
 #define SIZE(name, id, text)                                                                       \
@@ -71,7 +74,16 @@ static const struct colinfo infos[] = {
     {"OOM-KILL", COL_COUNT, OUT_RIGHT, F_OOM_KILL, "processes the OOM killer killed in it", 0,
      VIEW_TOTAL_NONE},
     SIZE("PSS", F_PSS, "Σ PSS of its processes (in it or below)"),
-    SIZE("USS", F_USS, "Σ USS of its processes"),
+    {"USS", COL_SIZE, OUT_RIGHT, F_USS,
+     "resident pages no process outside it maps (reads page frames; without them Σ USS, a "
+     "lower bound)",
+     ML_NEED_PAGEMAP, VIEW_TOTAL_NONE},
+    {"RSS", COL_SIZE, OUT_RIGHT, F_RSS,
+     "distinct resident pages its processes map, each once (exact mode: page frames)",
+     ML_NEED_PAGEMAP, VIEW_TOTAL_NONE},
+    {"FREED", COL_SIZE, OUT_RIGHT, F_FREED,
+     "what killing all its processes would give back (exact mode; else a lower bound)",
+     ML_NEED_PAGEMAP, VIEW_TOTAL_NONE},
     SIZE("BEYOND-PSS", F_BEYOND_PSS,
          "CURRENT less KERNEL, SOCK and its processes' PSS: page cache, tmpfs and shmem no "
          "process of it maps, and what processes that left were charged for"),
@@ -82,11 +94,12 @@ static const char *const defaults[] = {"CGROUP", "PROCS",  "CURRENT", "MAX", "AN
 
 static const struct view_cols cg_cols = VIEW_COLS(infos, defaults);
 
-/* A row: a cgroup and its processes' sums. */
+/* A row: a cgroup and its processes' sums; with the page ledger, their own pages. */
 struct cg_row {
 	const struct ml_cgroup *g;
 	size_t procs;
 	uint64_t pss, uss;
+	struct ml_freed pages; /* exact false: from smaps alone (rss unknown) */
 };
 
 static uint64_t minus(uint64_t a, uint64_t b)
@@ -119,10 +132,18 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_OOM: return g->oom;
 	case F_OOM_KILL: return g->oom_kill;
 	case F_PSS: return r->pss;
-	case F_USS: return r->uss;
+	case F_USS: return r->pages.exact ? r->pages.uss : r->uss;
+	case F_RSS: return r->pages.exact ? r->pages.rss : ML_UNKNOWN;
+	case F_FREED: return ml_freed_total(&r->pages);
 	case F_BEYOND_PSS: return minus(minus(minus(g->current, g->kernel), g->sock), r->pss);
 	default: return ML_UNKNOWN;
 	}
+}
+
+/* Without frame numbers USS and FREED are lower bounds. */
+static bool row_bound(const void *row, const struct colinfo *c)
+{
+	return !((const struct cg_row *)row)->pages.exact && (c->id == F_USS || c->id == F_FREED);
 }
 
 static const char *row_text(const void *row, const struct colinfo *c)
@@ -145,6 +166,43 @@ struct cg_state {
 	struct ml_cgroups cgroups;
 	struct cg_row *rows;
 };
+
+/*
+ * The pages of each cgroup's processes (in it or below), from the page ledger: cgroups of
+ * one depth are disjoint, so each depth is one partition of the processes (a process
+ * whose cgroup is unknown is in none). Returns 0 or -ENOMEM.
+ */
+static int book_pages(struct cg_state *st, const struct ml_scan *s, const struct ml_pages *pg)
+{
+	const struct ml_cgroups *cg = &st->cgroups;
+	uint32_t *set_of = malloc((s->nprocs + 1) * sizeof(*set_of));
+	uint32_t *set_row = malloc((cg->n + 1) * sizeof(*set_row));
+	struct ml_freed *out = calloc(cg->n + 1, sizeof(*out));
+	unsigned deepest = 0;
+	int rc = set_of && set_row && out ? 0 : -ENOMEM;
+
+	for (size_t k = 0; k < cg->n; k++)
+		deepest = cg->v[k].depth > deepest ? cg->v[k].depth : deepest;
+	for (unsigned d = 0; rc == 0 && d <= deepest; d++) {
+		uint32_t nsets = 0;
+		for (size_t k = 0; k < cg->n; k++)
+			if (cg->v[k].depth == d)
+				set_row[nsets++] = (uint32_t)k;
+		for (size_t i = 0; i < s->nprocs; i++) {
+			set_of[i] = UINT32_MAX;
+			for (uint32_t j = 0; s->procs[i].cgroup && j < nsets; j++)
+				if (inside(s->procs[i].cgroup, cg->v[set_row[j]].path))
+					set_of[i] = j;
+		}
+		rc = ml_pages_freed(pg, set_of, nsets, out);
+		for (uint32_t j = 0; rc == 0 && j < nsets; j++)
+			st->rows[set_row[j]].pages = out[j];
+	}
+	free(set_of);
+	free(set_row);
+	free(out);
+	return rc;
+}
 
 /* Reads the cgroup tree and sums each one's processes (a view_def's rows). */
 static int cgroups_rows(struct view_run *run)
@@ -179,12 +237,16 @@ static int cgroups_rows(struct view_run *run)
 			r->pss = ml_add_u64(r->pss, ml_proc_metric(p, ML_PSS));
 			r->uss = ml_add_u64(r->uss, ml_proc_metric(p, ML_USS));
 		}
+		r->pages = ml_freed_unknown;
 	}
+	if (run->pages && (rc = book_pages(st, &run->scan, run->pages)) < 0)
+		return rc;
 	run->rows = (struct view_rows){.rows = st->rows,
 	                               .n = st->cgroups.n,
 	                               .size = sizeof(*st->rows),
 	                               .number = row_number,
-	                               .text = row_text};
+	                               .text = row_text,
+	                               .bound = row_bound};
 	return 0;
 }
 

@@ -186,21 +186,6 @@ static int assign_groups(struct grouping *g)
 	return 0;
 }
 
-#define U ML_UNKNOWN
-static const struct ml_freed unknown_freed = {.anon = U,
-                                              .swap = U,
-                                              .shmem = U,
-                                              .kernel = U,
-                                              .shared_out = U,
-                                              .cache = U,
-                                              .shmem_kept = U,
-                                              .rss = U,
-                                              .uss = U,
-                                              .pss = U,
-                                              .swap_held = U,
-                                              .swap_zram = U};
-#undef U
-
 /* Sums each group's figures from its processes and from the page ledger (pg; NULL: its
  * figures unknown). */
 static int sum_groups(struct grouping *g, const struct ml_pages *pg)
@@ -211,7 +196,7 @@ static int sum_groups(struct grouping *g, const struct ml_pages *pg)
 	for (size_t k = 0; rc == 0 && k < g->ngroups; k++) {
 		g->groups[k].freed = freed[k];
 		if (!pg) /* no page ledger: nothing of it known */
-			g->groups[k].freed = unknown_freed;
+			g->groups[k].freed = ml_freed_unknown;
 	}
 	for (size_t i = 0; rc == 0 && i < g->scan->nprocs; i++) {
 		const struct ml_proc *p = &g->scan->procs[i];

@@ -73,6 +73,9 @@ struct ml_freed {
 	                       ML_UNKNOWN also when /proc/swaps cannot tell the areas apart */
 };
 
+/* Every figure unknown: a set without a page ledger. */
+extern const struct ml_freed ml_freed_unknown;
+
 /* anon + swap + shmem + kernel: the FREED figure. */
 uint64_t ml_freed_total(const struct ml_freed *f);
 

@@ -105,6 +105,33 @@ def main():
               str(row))
         check("BEYOND-PSS holds most of the tmpfs file and the page cache no process maps",
               row["beyond-pss"] >= 24 * MiB, str(row["beyond-pss"]))
+        # Exact mode: the cgroup's own pages, page by page, equal the groups view's for
+        # the same processes (groups --by cgroup: the helper, alone in its cgroup). Two
+        # runs: a process that comes or goes between them (sharing the interpreter's
+        # pages) moves USS by pages; the readings are taken again until they hold still.
+        for _ in range(10):
+            r = subprocess.run([memledger, "cgroups", "-J", "-b", "-o",
+                                "CGROUP,USS,RSS,FREED"], capture_output=True, text=True)
+            exact = next((x for x in json.loads(r.stdout)["cgroups"]
+                          if x["cgroup"] == "/" + name), {}) if r.returncode == 0 else {}
+            r = subprocess.run([memledger, "groups", "--by", "cgroup", "-J", "-b", "-o",
+                                "NAME,USS,RSS,FREED"], capture_output=True, text=True)
+            grp = next((x for x in json.loads(r.stdout)["groups"] if x["name"] == "/" + name),
+                       {}) if r.returncode == 0 else {}
+            if exact and grp and all(exact[k] == grp[k] for k in ("uss", "rss", "freed")):
+                break
+            time.sleep(0.2)
+        check("exact: USS, RSS and FREED are the groups view's for its processes",
+              exact and grp and all(exact[k] == grp[k] for k in ("uss", "rss", "freed")),
+              f"{exact} vs {grp}")
+        check("exact: its 24 MiB anonymous are its own and die with it",
+              exact.get("uss", 0) >= 24 * MiB and exact.get("freed", 0) >= 24 * MiB and
+              exact.get("rss", 0) >= exact.get("uss", 1 << 62), str(exact))
+        top = next((x for x in json.loads(subprocess.run(
+            [memledger, "cgroups", "-J", "-b", "-o", "CGROUP,PROCS,RSS"], capture_output=True,
+            text=True).stdout)["cgroups"] if x["cgroup"] == "/"), {})
+        check("exact: the root's RSS holds the test's cgroup's (parents hold their children)",
+              top.get("rss", 0) >= exact.get("rss", 1 << 62), f"{top} {exact}")
         snap = os.path.join(work, "s.tar.zst")
         subprocess.run([memledger, "capture", "-o", snap], capture_output=True, check=True)
         doc = json.loads(subprocess.run([memledger, "cgroups", "--source", snap, "-J", "-b",
