@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "memledger/ledger.h"
+#include "memledger/gpu.h"
 #include "metrics.h"
 #include "procs.h"
 #include "users.h"
@@ -26,9 +27,17 @@ static const struct {
 	enum ml_metric metric;
 } memtypes[] = {{"pss", ML_PSS},   {"uss", ML_USS},         {"rss", ML_RSS},
                 {"swap", ML_SWAP}, {"swappss", ML_SWAPPSS}, {"footprint", ML_FOOTPRINT},
-                {"anon", ML_ANON}, {"file", ML_FILE},       {"shmem", ML_SHMEM}};
+                {"anon", ML_ANON}, {"file", ML_FILE},       {"shmem", ML_SHMEM},
+                {"gpu", ML_GPU},   {"vram", ML_VRAM},       {"dmabuf", ML_DMABUF}};
 #define NMEMTYPES (sizeof(memtypes) / sizeof(memtypes[0]))
 #define USS       1 /* memtypes[USS] */
+#define FIRST_GPU 9 /* memtypes[FIRST_GPU...]: only where the machine has a GPU */
+
+/* The memtypes written: the GPU ones where GPU memory was read. */
+static size_t nmemtypes(const struct metrics *m)
+{
+	return m->gpu ? NMEMTYPES : FIRST_GPU;
+}
 
 static double now_unix(void)
 {
@@ -57,6 +66,11 @@ int metrics_read(struct cli *cli, enum group_key by, bool exact, unsigned extra,
 	memset(m, 0, sizeof(*m));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	m->when = now_unix();
+	if ((src = cli_open_source(cli, 0, false))) { /* else no process's fds are worth reading */
+		m->gpu = ml_gpu_present(src);
+		ml_source_free(src);
+	}
+	needs |= m->gpu ? ML_NEED_GPU : 0;
 	rc = exact ? procs_scan_pages(cli, needs | ML_NEED_PAGEMAP, &m->scan, &m->pages)
 	           : procs_scan(cli, needs, NULL, NULL, &m->scan);
 	if (rc != EXIT_GO_ON) {
@@ -69,7 +83,10 @@ int metrics_read(struct cli *cli, enum group_key by, bool exact, unsigned extra,
 		return EXIT_ERROR;
 	}
 	if ((src = cli_open_source(cli, 0, false))) {
+		struct ml_gpu_totals t;
 		m->have_sys = ml_system_read(src, &m->sys) == 0;
+		if (m->have_sys && m->gpu && ml_gpu_totals(src, &m->scan, &t) == 0)
+			ml_system_book_gpu(&m->sys, t.sys_own, t.dmabuf_own, t.partial);
 		ml_source_free(src);
 	}
 	m->seconds = since(&t0);
@@ -214,20 +231,22 @@ static void write_groups(FILE *f, const struct metrics *m, const struct metrics_
 	if (!sum)
 		return;
 	for (size_t i = 0; i < m->scan.nprocs; i++)
-		for (size_t t = 0; t < NMEMTYPES; t++)
+		for (size_t t = 0; t < nmemtypes(m); t++)
 			sum[g->set_of[i]][t] =
 			    ml_add_u64(sum[g->set_of[i]][t],
 			               ml_proc_metric(&m->scan.procs[i], memtypes[t].metric));
 	family(f, om, "memledger_group_memory_bytes", "bytes",
 	       "Memory of the processes of a group (the by label: comm, exe, user, cgroup, ...) "
 	       "by memtype: the sums of pss, uss, rss, swap, swappss, footprint (RssAnon + "
-	       "VmSwap), anon, file, shmem (the PSS of each kind); with --exact, uss is the "
+	       "VmSwap), anon, file, shmem (the PSS of each kind); where there is a GPU, gpu "
+	       "(GPU buffers in RAM), vram (device memory) and dmabuf, shares of what processes "
+	       "hold; with --exact, uss is the "
 	       "group's own pages (no process outside it maps them), freed what killing the "
 	       "whole group would give back, shared_out its resident pages that others map too.");
 	for (size_t k = 0; k < g->ngroups; k++) {
 		const struct group *gr = &g->groups[k];
 		const struct ml_freed *fr = exact_of(ex, gr->name);
-		for (size_t t = 0; t < NMEMTYPES; t++)
+		for (size_t t = 0; t < nmemtypes(m); t++)
 			group_sample(f, gr->name, by, memtypes[t].name,
 			             t == USS && fr ? fr->uss : sum[k][t]);
 		if (fr) {
@@ -261,8 +280,9 @@ static int cmp_pss_desc(const void *a, const void *b, void *ctx)
 	return (pa->pid > pb->pid) - (pa->pid < pb->pid);
 }
 
-static void write_processes(FILE *f, const struct ml_scan *s, size_t top, bool om)
+static void write_processes(FILE *f, const struct metrics *m, size_t top, bool om)
 {
+	const struct ml_scan *s = &m->scan;
 	const struct ml_proc **order = malloc((s->nprocs + 1) * sizeof(*order));
 	struct user_cache users = {0};
 	uint64_t other[NMEMTYPES] = {0};
@@ -278,7 +298,7 @@ static void write_processes(FILE *f, const struct ml_scan *s, size_t top, bool o
 	for (size_t i = 0; i < s->nprocs; i++) {
 		const struct ml_proc *p = order[i];
 		const char *user = i < top ? user_cache_name(&users, ml_proc_uid(p)) : NULL;
-		for (size_t t = 0; t < NMEMTYPES; t++) {
+		for (size_t t = 0; t < nmemtypes(m); t++) {
 			uint64_t v = ml_proc_metric(p, memtypes[t].metric);
 			if (i >= top) {
 				other[t] = ml_add_u64(other[t], v);
@@ -293,7 +313,7 @@ static void write_processes(FILE *f, const struct ml_scan *s, size_t top, bool o
 			value(f, v);
 		}
 	}
-	for (size_t t = 0; t < NMEMTYPES && s->nprocs > top; t++) {
+	for (size_t t = 0; t < nmemtypes(m) && s->nprocs > top; t++) {
 		fprintf(f,
 		        "memledger_process_memory_bytes{pid=\"other\",comm=\"\",user=\"\",memtype="
 		        "\"%s\"} ",
@@ -340,7 +360,7 @@ void metrics_write(FILE *f, const struct metrics *m, const struct metrics_exact 
 	bool om = openmetrics;
 
 	write_groups(f, m, ex, om);
-	write_processes(f, &m->scan, top, om);
+	write_processes(f, m, top, om);
 	if (m->have_sys)
 		write_system(f, &m->sys, om);
 	scalar(f, om, "memledger_unreadable_processes", NULL,

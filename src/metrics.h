@@ -21,6 +21,7 @@ struct metrics {
 	struct grouping groups;
 	struct ml_system sys;
 	bool have_sys;  /* sys was read */
+	bool gpu;       /* the machine has a GPU or a dma-buf heap: GPU memory was read */
 	double seconds; /* how long the reading took */
 	double when;    /* when it was taken: Unix time */
 };

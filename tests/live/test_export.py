@@ -102,6 +102,22 @@ def check_fixture(memledger, testdata):
                        capture_output=True, text=True)
     promtool_ok(r.stdout, "a fixture with unknown figures and hostile names")
     check("unknown is NaN, never 0", " NaN\n" in r.stdout, r.stdout[:300])
+    check("no GPU memtypes where the machine has no GPU", 'memtype="vram"' not in r.stdout)
+    r = subprocess.run([memledger, "export", "--source", os.path.join(testdata, "gpu", "proc"),
+                        "--by", "tree"], capture_output=True, text=True)
+    promtool_ok(r.stdout, "the GPU fixture")
+    got = samples(r.stdout)
+
+    def one(name, **labels):
+        return next((v for (n, ls), v in got.items() if n == name and
+                     set(labels.items()) <= set(ls)), None)
+    v = one("memledger_group_memory_bytes", group="300 gnome-shell", memtype="vram")
+    check("GPU fixture: a group's vram is its processes' shares (a client shared by two)",
+          v == 26054656, str(v))
+    v = one("memledger_process_memory_bytes", pid="340", memtype="dmabuf")
+    check("GPU fixture: a process's dmabuf share", v == 3407873, str(v))
+    v = one("memledger_system_memory_bytes", kind="GPU buffers")
+    check("GPU fixture: the system's GPU buffers row", v == 24588289, str(v))
 
 
 def free_port():
