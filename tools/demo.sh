@@ -38,6 +38,7 @@ run -c "one child of the family" freed "${children%% *}"
 run -c "the family: a parent and three children" tree "$parent"
 run -c "the family, and every other command" groups -r
 run shm
+run --source tests/data/gpu/proc gpu # a fixture tree (make's directory): no GPU here
 # Snapshots: a process that grows by 4 MiB between two captures, and one idle child.
 grow_fifo=$work/grow
 mkfifo "$grow_fifo"
