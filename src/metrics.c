@@ -66,29 +66,29 @@ int metrics_read(struct cli *cli, enum group_key by, bool exact, unsigned extra,
 	memset(m, 0, sizeof(*m));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	m->when = now_unix();
-	if ((src = cli_open_source(cli, 0, false))) { /* else no process's fds are worth reading */
-		m->gpu = ml_gpu_present(src);
-		ml_source_free(src);
-	}
+	src = cli_open_source(cli, 0, false); /* the system's files, opened once */
+	if (!src)
+		return EXIT_ERROR;    /* said; the scan could not open it either */
+	m->gpu = ml_gpu_present(src); /* else no process's fds are worth reading */
 	needs |= m->gpu ? ML_NEED_GPU : 0;
 	rc = exact ? procs_scan_pages(cli, needs | ML_NEED_PAGEMAP, &m->scan, &m->pages)
 	           : procs_scan(cli, needs, NULL, NULL, &m->scan);
+	if (rc == EXIT_GO_ON && grouping_make(&m->groups, &m->scan, by, m->pages) < 0) {
+		cli_warn("out of memory");
+		rc = EXIT_ERROR;
+	}
 	if (rc != EXIT_GO_ON) {
 		metrics_free(m); /* what the failed scan holds */
+		ml_source_free(src);
 		return rc;
 	}
-	if (grouping_make(&m->groups, &m->scan, by, m->pages) < 0) {
-		cli_warn("out of memory");
-		metrics_free(m);
-		return EXIT_ERROR;
-	}
-	if ((src = cli_open_source(cli, 0, false))) {
+	m->have_sys = ml_system_read(src, &m->sys) == 0;
+	if (m->have_sys && m->gpu) {
 		struct ml_gpu_totals t;
-		m->have_sys = ml_system_read(src, &m->sys) == 0;
-		if (m->have_sys && m->gpu && ml_gpu_totals(src, &m->scan, &t) == 0)
+		if (ml_gpu_totals(src, &m->scan, &t) == 0)
 			ml_system_book_gpu(&m->sys, t.sys_own, t.dmabuf_own, t.partial);
-		ml_source_free(src);
 	}
+	ml_source_free(src);
 	m->seconds = since(&t0);
 	return EXIT_GO_ON;
 }
