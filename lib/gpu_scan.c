@@ -99,6 +99,20 @@ static int read_fdinfo(struct gpu_walk *w, int fd)
 	return rc;
 }
 
+/* Whether fd of the live process still links to a DRM device (else: any source). */
+static bool still_drm(struct gpu_walk *w, int fd)
+{
+	char name[32], target[64];
+	ssize_t n;
+
+	if (!ml_source_is_procfs(w->src))
+		return true;
+	snprintf(name, sizeof(name), "fd/%d", fd);
+	n = ml_source_readlink_at(w->src, w->dirfd, name, target, sizeof(target));
+	return n > 0 &&
+	       (starts(target, (size_t)n, "/dev/dri/") || starts(target, (size_t)n, "/dev/accel/"));
+}
+
 static int on_fd(int fd, const char *target, size_t len, void *ctx)
 {
 	struct gpu_walk *w = ctx;
@@ -114,6 +128,8 @@ static int on_fd(int fd, const char *target, size_t len, void *ctx)
 	if (drm) {
 		struct ml_drm_client c;
 		rc = ml_parse_drm_fdinfo(w->buf->data, w->buf->len, &c);
+		if (rc == -ENOENT && !still_drm(w, fd))
+			return 0;    /* closed and the number reused since its link was read */
 		if (rc == -ENOENT) { /* a driver without usage stats: its memory is unknown */
 			memset(&c, 0, sizeof(c));
 			snprintf(c.driver, sizeof(c.driver), "?");
