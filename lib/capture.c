@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "memledger/capture.h"
+#include "memledger/gpu.h"
 #include "memledger/parse.h"
 #include "pagemap_scan.h"
 #include "util.h"
@@ -317,8 +318,7 @@ static int redact_cmdline(struct cap *c, const char *cmd, size_t len)
 /* Whether memledger reads an fd of this target: a memfd, a DRM device, a dma-buf. */
 static bool fd_recorded(const char *target, bool *gpu)
 {
-	*gpu = strncmp(target, "/dev/dri/", 9) == 0 || strncmp(target, "/dev/accel/", 11) == 0 ||
-	       strncmp(target, "/dmabuf:", 8) == 0 || strncmp(target, "anon_inode:dmabuf", 17) == 0;
+	*gpu = ml_gpu_fd_kind(target, strlen(target)) != ML_FD_OTHER;
 	return *gpu || strncmp(target, "/memfd:", 7) == 0;
 }
 

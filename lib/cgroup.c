@@ -91,16 +91,12 @@ int ml_parse_memcg_stat(const char *buf, size_t len, int version, struct ml_cgro
 static int read_sys(struct ml_source *src, const char *dir, const char *name, struct ml_buf *b)
 {
 	char path[4096];
-	int fd, rc;
+	int rc;
 
 	b->len = 0;
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
 		return -ENAMETOOLONG;
-	fd = ml_source_open_sys(src, path, 0);
-	if (fd < 0)
-		return fd;
-	rc = ml_read_whole(fd, b);
-	close(fd);
+	rc = ml_source_read_sys(src, path, b);
 	if (rc < 0)
 		b->len = 0;
 	return rc;
@@ -217,7 +213,6 @@ struct walk {
 	char dir[4096]; /* below sys: "fs/cgroup/memory/a/b" */
 	size_t base;    /* the hierarchy's root in dir */
 	unsigned depth;
-	int rc;
 };
 
 static int add(struct walk *w)

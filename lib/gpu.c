@@ -68,6 +68,29 @@ static struct ml_drm_region *region(struct ml_drm_client *c, const char *name, s
 	return r;
 }
 
+/* True when s[0..len) starts with prefix. */
+static bool starts(const char *s, size_t len, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return len >= n && memcmp(s, prefix, n) == 0;
+}
+
+enum ml_gpu_fd ml_gpu_fd_kind(const char *target, size_t len)
+{
+	if (starts(target, len, "/dev/dri/") || starts(target, len, "/dev/accel/"))
+		return ML_FD_DRM;
+	if (starts(target, len, "/dmabuf:") || starts(target, len, "anon_inode:dmabuf"))
+		return ML_FD_DMABUF;
+	return ML_FD_OTHER;
+}
+
+bool ml_drm_same_client(const struct ml_drm_client *a, const struct ml_drm_client *b)
+{
+	return a->client_id != ML_UNKNOWN && a->client_id == b->client_id &&
+	       strcmp(a->driver, b->driver) == 0 && strcmp(a->pdev, b->pdev) == 0;
+}
+
 int ml_parse_drm_fdinfo(const char *buf, size_t len, struct ml_drm_client *c)
 {
 	static const char *const kinds[] = {"drm-total-",     "drm-shared-", "drm-resident-",

@@ -1,6 +1,5 @@
 /* GPU and dma-buf memory per process: the fds and mappings each holds, booked once. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,34 +30,18 @@ struct gpu_walk {
 	char *bad;
 };
 
-static bool starts(const char *s, size_t len, const char *prefix)
-{
-	size_t n = strlen(prefix);
-
-	return len >= n && memcmp(s, prefix, n) == 0;
-}
-
-static bool same_client(const struct ml_drm_client *a, const struct ml_drm_client *b)
-{
-	return a->client_id != ML_UNKNOWN && a->client_id == b->client_id &&
-	       strcmp(a->driver, b->driver) == 0 && strcmp(a->pdev, b->pdev) == 0;
-}
-
 static int add_client(struct gpu_walk *w, const struct ml_drm_client *c, bool stats)
 {
 	struct ml_proc_gpu *g = w->g;
 
 	for (size_t i = 0; stats && i < g->nclients; i++)
-		if (same_client(&g->clients[i].c, c)) {
-			g->clients[i].fds++;
-			return 0;
-		}
+		if (ml_drm_same_client(&g->clients[i].c, c))
+			return 0; /* another fd of it */
 	if (ml_grow((void **)&g->clients, &w->ccap, g->nclients, 1, sizeof(*g->clients)) < 0)
 		return -ENOMEM;
 	memset(&g->clients[g->nclients], 0, sizeof(*g->clients));
 	g->clients[g->nclients].c = *c;
 	g->clients[g->nclients].stats = stats;
-	g->clients[g->nclients].fds = 1;
 	g->nclients++;
 	return 0;
 }
@@ -109,23 +92,21 @@ static bool still_drm(struct gpu_walk *w, int fd)
 		return true;
 	snprintf(name, sizeof(name), "fd/%d", fd);
 	n = ml_source_readlink_at(w->src, w->dirfd, name, target, sizeof(target));
-	return n > 0 &&
-	       (starts(target, (size_t)n, "/dev/dri/") || starts(target, (size_t)n, "/dev/accel/"));
+	return n > 0 && ml_gpu_fd_kind(target, (size_t)n) == ML_FD_DRM;
 }
 
 static int on_fd(int fd, const char *target, size_t len, void *ctx)
 {
 	struct gpu_walk *w = ctx;
-	bool drm = starts(target, len, "/dev/dri/") || starts(target, len, "/dev/accel/");
-	bool dmabuf = starts(target, len, "/dmabuf:") || starts(target, len, "anon_inode:dmabuf");
+	enum ml_gpu_fd kind = ml_gpu_fd_kind(target, len);
 	int rc;
 
-	if (!drm && !dmabuf)
+	if (kind == ML_FD_OTHER)
 		return 0;
 	rc = read_fdinfo(w, fd);
 	if (rc != 0)
 		return rc > 0 ? 0 : rc;
-	if (drm) {
+	if (kind == ML_FD_DRM) {
 		struct ml_drm_client c;
 		rc = ml_parse_drm_fdinfo(w->buf->data, w->buf->len, &c);
 		if (rc == -ENOENT && !still_drm(w, fd))
@@ -153,7 +134,6 @@ static int on_fd(int fd, const char *target, size_t len, void *ctx)
 			return -ENOMEM;
 		b->size = d.size;
 		memcpy(b->exp_name, d.exp_name, sizeof(b->exp_name));
-		b->fds++;
 		return 0;
 	}
 }
@@ -228,7 +208,12 @@ int ml_gpu_read_proc(struct ml_source *src, int dirfd, struct ml_buf *buf, struc
 	return 0;
 }
 
-bool ml_gpu_driver_shmem(const char *driver)
+/*
+ * True when a driver's system-memory buffers are shmem pages (i915, msm, panfrost and the
+ * other drm_gem_shmem drivers), which /proc/meminfo already counts in Shmem; false for
+ * TTM's page pools (amdgpu, radeon, nouveau, xe), which no meminfo row counts.
+ */
+static bool driver_shmem(const char *driver)
 {
 	static const char *const shmem[] = {"i915", "msm",      "panfrost",   "panthor", "lima",
 	                                    "v3d",  "vc4",      "virtio_gpu", "etnaviv", "asahi",
@@ -318,7 +303,7 @@ static long holdings(const struct ml_scan *s, bool bufs, struct holding **out)
 /* Whether holdings a and b are of one client (a client of unknown id is its own). */
 static bool one_client(const struct holding *a, const struct holding *b)
 {
-	return same_client(&a->p->gpu->clients[a->i].c, &b->p->gpu->clients[b->i].c);
+	return ml_drm_same_client(&a->p->gpu->clients[a->i].c, &b->p->gpu->clients[b->i].c);
 }
 
 static bool one_buf(const struct holding *a, const struct holding *b)
@@ -342,7 +327,6 @@ int ml_gpu_book(struct ml_scan *s)
 		for (long i = a; i < b; i++) {
 			struct ml_proc_gpu *g = h[i].p->gpu;
 			struct ml_gpu_client *c = &g->clients[h[i].i];
-			c->holders = (unsigned)(b - a);
 			c->first = i == a;
 			c->vram = client_bytes(c, true);
 			c->sys = client_bytes(c, false);
@@ -355,10 +339,13 @@ int ml_gpu_book(struct ml_scan *s)
 		return -ENOMEM;
 	for (long a = 0, b; a < n; a = b) {
 		uint64_t size = ML_UNKNOWN, mapped = 0;
-		for (b = a; b < n && one_buf(&h[a], &h[b]); b++) {
+		const char *exp_name = "";
+		for (b = a; b < n && one_buf(&h[a], &h[b]); b++) { /* what any holder knows */
 			const struct ml_gpu_buf *x = &h[b].p->gpu->bufs[h[b].i];
 			if (x->size != ML_UNKNOWN)
 				size = x->size;
+			if (x->exp_name[0])
+				exp_name = x->exp_name;
 			if (x->mapped > mapped)
 				mapped = x->mapped;
 		}
@@ -367,15 +354,10 @@ int ml_gpu_book(struct ml_scan *s)
 		for (long i = a; i < b; i++) {
 			struct ml_proc_gpu *g = h[i].p->gpu;
 			struct ml_gpu_buf *x = &g->bufs[h[i].i];
-			x->holders = (unsigned)(b - a);
 			x->first = i == a;
 			x->size = size;
-			if (!x->exp_name[0])
-				for (long j = a; j < b; j++)
-					if (h[j].p->gpu->bufs[h[j].i].exp_name[0])
-						memcpy(x->exp_name,
-						       h[j].p->gpu->bufs[h[j].i].exp_name,
-						       sizeof(x->exp_name));
+			if (x->exp_name != exp_name)
+				snprintf(x->exp_name, sizeof(x->exp_name), "%s", exp_name);
 			g->dmabuf = ml_add(g->dmabuf, share(size, (size_t)(b - a), i == a));
 		}
 	}
@@ -390,7 +372,7 @@ int ml_gpu_book(struct ml_scan *s)
 static bool heap_exporter(const char *name, const struct ml_scan *s)
 {
 	if (!name[0] || strcmp(name, "udmabuf") == 0 || strcmp(name, "drm_prime") == 0 ||
-	    ml_gpu_driver_shmem(name))
+	    driver_shmem(name))
 		return false;
 	for (size_t i = 0; i < s->nprocs; i++) /* a DRM driver's own buffers */
 		for (size_t j = 0; s->procs[i].gpu && j < s->procs[i].gpu->nclients; j++)
@@ -416,37 +398,24 @@ int ml_gpu_totals(struct ml_source *src, const struct ml_scan *s, struct ml_gpu_
 			t->partial = true;
 		for (size_t j = 0; p->gpu && j < p->gpu->nclients; j++) {
 			const struct ml_gpu_client *c = &p->gpu->clients[j];
-			if (!c->first)
+			if (!c->first || driver_shmem(c->c.driver))
 				continue;
-			t->nclients++;
-			if (c->vram == ML_UNKNOWN || c->sys == ML_UNKNOWN) {
+			if (c->sys == ML_UNKNOWN)
 				t->partial = true;
-				continue;
-			}
-			t->vram = ml_add(t->vram, c->vram);
-			t->sys = ml_add(t->sys, c->sys);
-			if (!ml_gpu_driver_shmem(c->c.driver))
+			else
 				t->sys_own = ml_add(t->sys_own, c->sys);
 		}
 		for (size_t j = 0; p->gpu && j < p->gpu->nbufs; j++) {
 			const struct ml_gpu_buf *b = &p->gpu->bufs[j];
-			if (!b->first)
-				continue;
-			t->nbufs++;
-			t->dmabuf = ml_add(t->dmabuf, b->size);
-			if (heap_exporter(b->exp_name, s))
+			if (b->first && heap_exporter(b->exp_name, s))
 				t->dmabuf_own = ml_add(t->dmabuf_own, b->size);
 		}
 	}
 	if ((nkept = ml_gpu_kernel_bufs(src, s, &kept)) < 0)
 		return (int)nkept;
-	for (long i = 0; i < nkept; i++) {
-		t->nbufs++;
-		t->dmabuf = ml_add(t->dmabuf, kept[i].size);
-		t->kernel_held = ml_add(t->kernel_held, kept[i].size);
+	for (long i = 0; i < nkept; i++)
 		if (heap_exporter(kept[i].exp_name, s))
 			t->dmabuf_own = ml_add(t->dmabuf_own, kept[i].size);
-	}
 	free(kept);
 	return 0;
 }
@@ -488,28 +457,19 @@ static int on_kernel_buf(const char *name, void *ctx)
 	char path[128];
 	struct ml_dmabuf b = {0};
 	char *end;
-	int fd;
 
 	b.ino = strtoull(name, &end, 10);
 	if (*end || end == name || held(w->s, b.ino))
 		return 0;
 	snprintf(path, sizeof(path), "kernel/dmabuf/buffers/%s/size", name);
-	fd = ml_source_open_sys(w->src, path, O_RDONLY);
-	if (fd < 0 || ml_read_whole(fd, &w->buf) < 0 ||
-	    (b.size = strtoull(w->buf.data, &end, 10), end == w->buf.data)) {
-		if (fd >= 0)
-			close(fd);
+	if (ml_source_read_sys(w->src, path, &w->buf) < 0 ||
+	    (b.size = strtoull(w->buf.data, &end, 10), end == w->buf.data))
 		return 0; /* freed since listed */
-	}
-	close(fd);
 	b.count = ML_UNKNOWN;
 	snprintf(path, sizeof(path), "kernel/dmabuf/buffers/%s/exporter_name", name);
-	fd = ml_source_open_sys(w->src, path, O_RDONLY);
-	if (fd >= 0 && ml_read_whole(fd, &w->buf) == 0)
+	if (ml_source_read_sys(w->src, path, &w->buf) == 0)
 		snprintf(b.exp_name, sizeof(b.exp_name), "%.*s", (int)strcspn(w->buf.data, "\n"),
 		         w->buf.data);
-	if (fd >= 0)
-		close(fd);
 	if (ml_grow((void **)&w->v, &w->cap, w->n, 1, sizeof(*w->v)) < 0)
 		return -ENOMEM;
 	w->v[w->n++] = b;

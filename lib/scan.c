@@ -949,7 +949,9 @@ static void find_hidden(struct ml_source *src, uint64_t listed, struct ml_scan *
  * Books the GPU memory of a scan of some processes (PIDs, a filter) against every
  * process's: a client or buffer is divided among all that hold it, not only those asked
  * for. Reads the fds of the others, and moves each asked-for process's booked holdings
- * from that scan into out. Returns 0 or -errno.
+ * from that scan into out. (The asked-for ones were read first, by the scan of some: a
+ * file of theirs that is malformed is named before any other process's.) Returns 0 or
+ * -errno.
  */
 static int book_gpu_among_all(struct ml_source *src, const struct ml_scan_opts *opts,
                               struct ml_scan *out)

@@ -1484,6 +1484,17 @@ int ml_source_read(struct ml_source *src, const char *path, struct ml_buf *b)
 	return rc;
 }
 
+int ml_source_read_sys(struct ml_source *src, const char *path, struct ml_buf *b)
+{
+	int fd = ml_source_open_sys(src, path, 0), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = ml_read_whole(fd, b);
+	close(fd);
+	return rc;
+}
+
 int ml_snapshot_manifest(const char *path, char *buf, size_t len)
 {
 	return ml_archive_first(path, ML_SNAPSHOT_MANIFEST, buf, len) < 0 ? -ENOENT : 0;

@@ -1,11 +1,9 @@
 /* Where all of RAM goes, from /proc/meminfo, the memory blocks, zram, swaps and PSI. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "memledger/system.h"
 #include "util.h"
@@ -66,18 +64,6 @@ const char *ml_overcommit_name(int mode)
 	}
 }
 
-/* Reads a whole file of the sys directory into b. Returns 0 or -errno. */
-static int read_sys(struct ml_source *src, const char *path, struct ml_buf *b)
-{
-	int fd = ml_source_open_sys(src, path, 0), rc;
-
-	if (fd < 0)
-		return fd;
-	rc = ml_read_whole(fd, b);
-	close(fd);
-	return rc;
-}
-
 /* Calls fn for each entry of a sys directory whose name starts with prefix. Returns 0 or -errno. */
 struct sys_entries {
 	struct ml_source *src;
@@ -116,7 +102,7 @@ static void count_online_block(struct ml_source *src, const char *dir, const cha
 	char path[512];
 
 	snprintf(path, sizeof(path), "%s/%s/state", dir, name);
-	if (read_sys(src, path, &b->buf) == 0 && strncmp(b->buf.data, "online", 6) == 0)
+	if (ml_source_read_sys(src, path, &b->buf) == 0 && strncmp(b->buf.data, "online", 6) == 0)
 		b->online++;
 }
 
@@ -127,7 +113,7 @@ static uint64_t physical_memory(struct ml_source *src)
 	const char *p;
 	uint64_t size = ML_UNKNOWN;
 
-	if (read_sys(src, "devices/system/memory/block_size_bytes", &b.buf) == 0) {
+	if (ml_source_read_sys(src, "devices/system/memory/block_size_bytes", &b.buf) == 0) {
 		p = b.buf.data;
 		if (ml_parse_u64(&p, b.buf.data + b.buf.len, 16, &size) < 0)
 			size = ML_UNKNOWN;
@@ -154,7 +140,7 @@ static void add_zram(struct ml_source *src, const char *dir, const char *name, v
 	uint64_t v = 0;
 
 	snprintf(path, sizeof(path), "%s/%s/mm_stat", dir, name);
-	if (read_sys(src, path, &z->buf) < 0)
+	if (ml_source_read_sys(src, path, &z->buf) < 0)
 		return;
 	p = z->buf.data;
 	end = p + z->buf.len;

@@ -77,7 +77,7 @@ struct gpu_row {
 	char name[96];
 	char *pids;     /* malloc'ed; NULL for a device */
 	char *command;  /* malloc'ed; NULL for a device */
-	uint64_t items; /* ML_UNKNOWN for a child */
+	uint64_t items; /* a device's clients or buffers; blank for a child */
 	uint64_t vram, gpu, dmabuf, shared, purgeable, active, allocated;
 	struct gpu_row *children;
 	size_t nchildren, cap;
@@ -204,12 +204,9 @@ static bool holds_client(const struct ml_proc *p, const void *what)
 {
 	const struct ml_drm_client *c = what;
 
-	for (size_t j = 0; j < p->gpu->nclients; j++) {
-		const struct ml_drm_client *d = &p->gpu->clients[j].c;
-		if (d == c || (c->client_id != ML_UNKNOWN && d->client_id == c->client_id &&
-		               strcmp(d->driver, c->driver) == 0 && strcmp(d->pdev, c->pdev) == 0))
+	for (size_t j = 0; j < p->gpu->nclients; j++)
+		if (&p->gpu->clients[j].c == c || ml_drm_same_client(&p->gpu->clients[j].c, c))
 			return true;
-	}
 	return false;
 }
 
@@ -365,6 +362,31 @@ static int by_size(const void *a, const void *b)
 	return strcmp(x->driver, y->driver);
 }
 
+/* Orders n rows (devices, or one's children) as -s and -r say: by the sort column (the
+ * driver sorts the devices again, the same way), else largest first; -r reverses. */
+static void order(const struct view_run *run, struct gpu_row *v, size_t n)
+{
+	struct view_rows r = {.rows = v,
+	                      .n = n,
+	                      .size = sizeof(*v),
+	                      .number = row_number,
+	                      .text = row_text,
+	                      .blank = row_blank};
+
+	if (n == 0)
+		return;
+	if (run->key) {
+		view_sort(&r, run->key, view_column(&gpu_cols, "DEVICE", 6), run->cli->reverse);
+		return;
+	}
+	qsort(v, n, sizeof(*v), by_size);
+	for (size_t i = 0; run->cli->reverse && i < n / 2; i++) {
+		struct gpu_row t = v[i];
+		v[i] = v[n - 1 - i];
+		v[n - 1 - i] = t;
+	}
+}
+
 /* The rows: devices and exporters from the scan's clients and buffers, NVML's devices, and
  * the buffers only the kernel holds (a view_def's rows). */
 static int gpu_rows(struct view_run *run)
@@ -405,12 +427,9 @@ static int gpu_rows(struct view_run *run)
 	free(kept);
 	if (rc == 0 && nkept < 0)
 		rc = (int)nkept;
+	order(run, st->rows, st->n);
 	for (size_t i = 0; i < st->n; i++)
-		if (st->rows[i].nchildren)
-			qsort(st->rows[i].children, st->rows[i].nchildren, sizeof(struct gpu_row),
-			      by_size);
-	if (st->n)
-		qsort(st->rows, st->n, sizeof(*st->rows), by_size); /* -s sorts them again */
+		order(run, st->rows[i].children, st->rows[i].nchildren);
 	if (unknown) /* refused (another user's, without CAP_SYS_PTRACE), or not captured */
 		cli_warn("%zu of %zu processes: their fds were not read (refused, or a snapshot "
 		         "without them): what they hold is left out",

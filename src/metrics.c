@@ -21,7 +21,8 @@
 #define MEMLEDGER_VERSION "unknown"
 #endif
 
-/* The memtypes of the group and process metrics, with their metric. */
+/* The memtypes of the group and process metrics, with their metric; the GPU ones (last)
+ * only where GPU memory was read. */
 static const struct {
 	const char *name;
 	enum ml_metric metric;
@@ -31,12 +32,15 @@ static const struct {
                 {"gpu", ML_GPU},   {"vram", ML_VRAM},       {"dmabuf", ML_DMABUF}};
 #define NMEMTYPES (sizeof(memtypes) / sizeof(memtypes[0]))
 #define USS       1 /* memtypes[USS] */
-#define FIRST_GPU 9 /* memtypes[FIRST_GPU...]: only where the machine has a GPU */
 
-/* The memtypes written: the GPU ones where GPU memory was read. */
+/* How many memtypes m has: all, or those before the GPU ones. */
 static size_t nmemtypes(const struct metrics *m)
 {
-	return m->gpu ? NMEMTYPES : FIRST_GPU;
+	size_t n = NMEMTYPES;
+
+	while (!m->gpu && n && ml_metric_needs(memtypes[n - 1].metric) == ML_NEED_GPU)
+		n--;
+	return n;
 }
 
 static double now_unix(void)

@@ -22,21 +22,23 @@ static void on_stop(int sig)
 	stop = 1;
 }
 
-/* Clears the Referenced bits of -p's processes. Returns how many were cleared, or -1
- * after a message when none could be. */
-static long clear_all(const struct cli *cli, struct ml_source *src)
+/* Clears the Referenced bits of -p's processes, and leaves out of -p (so out of the table,
+ * where Referenced would be no working set) those whose bits could not be cleared.
+ * Returns how many were cleared, or -1 after a message when none could be. */
+static long clear_all(struct cli *cli, struct ml_source *src)
 {
-	long cleared = 0;
+	size_t cleared = 0;
 
 	for (size_t i = 0; i < cli->npids; i++) {
 		int rc = ml_source_clear_refs(src, cli->pids[i]);
 		if (rc == 0)
-			cleared++;
+			cli->pids[cleared++] = cli->pids[i];
 		else
 			cli_warn("cannot clear the Referenced bits of %d: %s", (int)cli->pids[i],
 			         rc == -ESRCH ? "no such process" : strerror(-rc));
 	}
-	return cleared ? cleared : -1;
+	cli->npids = cleared;
+	return cleared ? (long)cleared : -1;
 }
 
 int wss_run(struct cli *cli)

@@ -200,8 +200,7 @@ def main():
     finally:
         target.kill()
         target.wait()
-    print(f"audit: {test_live.passed} passed, {test_live.failed} failed")
-    return 1 if test_live.failed else 0
+    return test_live.finish("audit")
 
 
 if __name__ == "__main__":

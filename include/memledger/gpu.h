@@ -38,6 +38,17 @@ struct ml_drm_client {
 	size_t nregions; /* regions past ML_DRM_MAX_REGIONS are left out */
 };
 
+/* What an fd's link names, as far as GPU memory goes. */
+enum ml_gpu_fd { ML_FD_OTHER, ML_FD_DRM, ML_FD_DMABUF };
+
+/* The kind of the fd whose link is target[0..len): a DRM device (/dev/dri/, /dev/accel/),
+ * a dma-buf (/dmabuf:, an older kernel's anon_inode:dmabuf), or another file. */
+enum ml_gpu_fd ml_gpu_fd_kind(const char *target, size_t len);
+
+/* True when a and b are one client: one open of one device (a client whose driver gives
+ * no id is no other's). */
+bool ml_drm_same_client(const struct ml_drm_client *a, const struct ml_drm_client *b);
+
 /*
  * Parses the fdinfo of a DRM fd into c. Returns 0, -ENOENT when it has no drm-driver (not
  * a DRM client), or -EINVAL for a malformed value (a size without a number, an unknown
@@ -62,22 +73,18 @@ int ml_parse_dmabuf_fdinfo(const char *buf, size_t len, struct ml_dmabuf *b);
 /* A DRM client as one process holds it. */
 struct ml_gpu_client {
 	struct ml_drm_client c;
-	bool stats;       /* the driver reports memory (drm-usage-stats); else all unknown */
-	unsigned fds;     /* fds of the process open on it */
-	unsigned holders; /* processes holding it (ml_gpu_book) */
-	bool first;       /* this process is its first holder (lowest PID), which counts it */
-	uint64_t vram;    /* Σ resident of its device regions; ML_UNKNOWN (ml_gpu_book) */
-	uint64_t sys;     /* Σ resident of its system-memory regions; ML_UNKNOWN */
+	bool stats;    /* the driver reports memory (drm-usage-stats); else all unknown */
+	bool first;    /* this process is its first holder (lowest PID), which counts it */
+	uint64_t vram; /* Σ resident of its device regions; ML_UNKNOWN (ml_gpu_book) */
+	uint64_t sys;  /* Σ resident of its system-memory regions; ML_UNKNOWN */
 };
 
 /* A dma-buf as one process holds it: by fd, by mapping, or both. */
 struct ml_gpu_buf {
 	uint64_t ino;
 	uint64_t size;     /* bytes, from fdinfo; ML_UNKNOWN for a buffer only mapped */
-	char exp_name[64]; /* "" when only mapped */
-	unsigned fds;      /* fds of the process on it */
+	char exp_name[64]; /* "" when only mapped (ml_gpu_book: another holder's) */
 	uint64_t mapped;   /* bytes of it the process maps */
-	unsigned holders;  /* processes holding it (ml_gpu_book) */
 	bool first;        /* this process is its first holder (lowest PID), which counts it */
 };
 
@@ -119,29 +126,17 @@ void ml_gpu_free(struct ml_proc_gpu *g);
  */
 int ml_gpu_book(struct ml_scan *s);
 
-/*
- * True when a driver's system-memory buffers are shmem pages (i915, msm, panfrost and the
- * other drm_gem_shmem drivers), which /proc/meminfo already counts in Shmem; false for
- * TTM's page pools (amdgpu, radeon, nouveau, xe), which no meminfo row counts.
- */
-bool ml_gpu_driver_shmem(const char *driver);
-
-/* What the GPU holds system-wide, from the processes of a scan and the kernel's list. */
+/* The GPU buffers in RAM that no meminfo row counts, from a scan and the kernel's list. */
 struct ml_gpu_totals {
-	uint64_t vram;        /* Σ distinct clients' device memory */
-	uint64_t sys;         /* Σ distinct clients' system memory */
-	uint64_t sys_own;     /* of sys, what no meminfo row counts (TTM's pages, not shmem) */
-	uint64_t dmabuf;      /* Σ distinct dma-bufs' size, those only the kernel holds too */
-	uint64_t dmabuf_own;  /* of dmabuf, what no meminfo row nor client counts: buffers of
-	                         heaps, not of a DRM driver nor udmabuf (memfd pages) */
-	uint64_t kernel_held; /* of dmabuf, what no process holds */
-	size_t nclients, nbufs;
+	uint64_t sys_own;    /* TTM drivers' clients' system memory (not shmem-backed) */
+	uint64_t dmabuf_own; /* dma-bufs of heaps, not of a DRM driver nor udmabuf (memfd
+	                        pages), held by processes or by the kernel alone */
 	bool partial; /* a client's figures or a process's fds unknown: left out of the sums */
 };
 
 /* Sums the distinct clients and buffers of a booked scan s, and the buffers that src's
- * kernel lists and no process holds, into t; what is unknown is left out, and said by
- * t->partial. Returns 0 or -ENOMEM. */
+ * kernel lists and no process holds, into t: each once; what is unknown is left out, and
+ * said by t->partial. Returns 0 or -ENOMEM. */
 int ml_gpu_totals(struct ml_source *src, const struct ml_scan *s, struct ml_gpu_totals *t);
 
 /* True when src's machine has a GPU or a dma-buf heap (sys/class/drm, sys/class/dma_heap,

@@ -216,6 +216,10 @@ int ml_source_each_sys(struct ml_source *src, const char *dir, ml_name_fn fn, vo
  */
 int ml_source_read(struct ml_source *src, const char *path, struct ml_buf *b);
 
+/* Reads the file at path below the sys directory that goes with the source
+ * ("block/zram0/mm_stat") whole into b. Returns 0 or -errno. */
+int ml_source_read_sys(struct ml_source *src, const char *path, struct ml_buf *b);
+
 /*
  * The decimal number that the file at path ("sys/vm/max_map_count", a sysctl) starts
  * with, or ML_UNKNOWN when the file cannot be read or holds none.

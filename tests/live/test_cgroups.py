@@ -157,8 +157,7 @@ def main():
             except OSError:
                 time.sleep(0.05)
         check("the cgroup is removed", not os.path.exists(path))
-    print(f"cgroups: {test_live.passed} passed, {test_live.failed} failed")
-    return 1 if test_live.failed else 0
+    return test_live.finish("cgroups")
 
 
 if __name__ == "__main__":

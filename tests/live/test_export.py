@@ -181,8 +181,7 @@ def main():
         check_values(memledger, pids)
     check_fixture(memledger, testdata)
     check_textfile(memledger)
-    print(f"export: {test_live.passed} passed, {test_live.failed} failed")
-    return 1 if test_live.failed else 0
+    return test_live.finish("export")
 
 
 if __name__ == "__main__":

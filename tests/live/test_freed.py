@@ -666,8 +666,7 @@ def main():
         check_unprivileged(memledger, helper, workdir)
         check_kill(memledger, family, pids, cgroup)
     check_range_kill(memledger, helper)  # in a cgroup of its own, the family's gone
-    print(f"freed: {test_live.passed} passed, {test_live.failed} failed, {test_live.skipped} skipped")
-    return 1 if test_live.failed else 0
+    return test_live.finish("freed")
 
 
 if __name__ == "__main__":

@@ -111,8 +111,7 @@ def main():
         for p in sleepers:
             p.kill()
             p.wait()
-    print(f"gpu: {test_live.passed} passed, {test_live.failed} failed")
-    return 1 if test_live.failed else 0
+    return test_live.finish("gpu")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,12 @@ def skip(name, why):
     print(f"SKIP: {name}: {why}")
 
 
+def finish(name):
+    """Prints the test's count; its exit status: 1 when a check failed."""
+    print(f"{name}: {passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
+    return 1 if failed else 0
+
+
 def kb_fields(path):
     """The 'Key: N kB' fields of a /proc file, in bytes."""
     out = {}
@@ -766,8 +772,7 @@ def main():
         check_chain(memledger, helper)
         check_mid_exec(memledger)
         check_role(memledger)
-    print(f"live: {passed} passed, {failed} failed, {skipped} skipped")
-    return 1 if failed else 0
+    return finish("live")
 
 
 if __name__ == "__main__":

@@ -334,9 +334,7 @@ def main():
         check_browser(memledger, artefacts, pids)
     check_snapshot(memledger)
     check_diff(memledger)
-    print(f"report: {test_live.passed} passed, {test_live.failed} failed, "
-          f"{test_live.skipped} skipped")
-    return 1 if test_live.failed else 0
+    return test_live.finish("report")
 
 
 if __name__ == "__main__":

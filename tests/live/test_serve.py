@@ -484,9 +484,7 @@ def main():
         check_exact(memledger)
         check_privilege(memledger, pids)
     check_abuse(memledger)
-    print(f"serve: {test_live.passed} passed, {test_live.failed} failed, "
-          f"{test_live.skipped} skipped")
-    return 1 if test_live.failed else 0
+    return test_live.finish("serve")
 
 
 if __name__ == "__main__":

@@ -267,9 +267,7 @@ def main():
         check_system(memledger, snap, workdir)
         check_capture_contract(memledger, workdir)
         check_diff(memledger, helper, workdir)
-    print(f"snapshot: {test_live.passed} passed, {test_live.failed} failed, "
-          f"{test_live.skipped} skipped")
-    return 1 if test_live.failed else 0
+    return test_live.finish("snapshot")
 
 
 if __name__ == "__main__":

@@ -176,8 +176,7 @@ def main():
     finally:
         proc.stdin.close()
         proc.wait()
-    print(f"top: {test_live.passed} passed, {test_live.failed} failed")
-    return 1 if test_live.failed else 0
+    return test_live.finish("top")
 
 
 if __name__ == "__main__":

@@ -197,8 +197,7 @@ def main():
             os.unlink(PIDFILE)
         family.stdin.close()
         family.wait()
-    print(f"top-screen: {test_live.passed} passed, {test_live.failed} failed")
-    return 1 if test_live.failed else 0
+    return test_live.finish("top-screen")
 
 
 if __name__ == "__main__":

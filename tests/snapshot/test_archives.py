@@ -288,8 +288,7 @@ def main():
         check_hostile(memledger, tmp, testdata)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"archives: {test_live.passed} passed, {test_live.failed} failed")
-    return 1 if test_live.failed else 0
+    return test_live.finish("archives")
 
 
 if __name__ == "__main__":
