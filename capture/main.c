@@ -16,20 +16,33 @@
 #include <unistd.h>
 
 #include "memledger/capture.h"
+#include "memledger/outfile.h"
 #include "tar.h"
 
 #ifndef MEMLEDGER_VERSION
 #define MEMLEDGER_VERSION "unknown"
 #endif
 
-static char tmp_name[PATH_MAX]; /* the archive until it is whole; removed on a signal */
+static struct ml_outfile out = {.fd = -1}; /* its temporary file removed on a signal */
 
 static void on_signal(int sig)
 {
-	if (tmp_name[0])
-		unlink(tmp_name);
+	if (out.tmp[0])
+		unlink(out.tmp);
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+/* Catches every signal whose default action ends the process: none leaves the temporary
+ * file behind. */
+static void catch_signals(void)
+{
+	static const int fatal[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGPIPE,   SIGUSR1,
+	                            SIGUSR2, SIGALRM, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF};
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+		sigaction(fatal[i], &sa, NULL);
 }
 
 static int w_file(void *ctx, const char *path, const void *data, size_t len)
@@ -90,19 +103,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (name && strcmp(name, "-") != 0) {
-		if ((size_t)snprintf(tmp_name, sizeof(tmp_name), "%s.XXXXXX", name) >=
-		    sizeof(tmp_name))
-			return 2;
-		fd = mkostemp(tmp_name, O_CLOEXEC);
-		if (fd < 0) {
-			fprintf(stderr, "memledger-capture: cannot create %s: %s\n", tmp_name,
-			        strerror(errno));
-			return 1;
+		const char *why;
+		catch_signals();
+		rc = ml_outfile_open(&out, name, 0600, &why);
+		if (rc < 0) {
+			if (why)
+				fprintf(stderr, "memledger-capture: -o '%s': it %s\n", name, why);
+			else
+				fprintf(stderr, "memledger-capture: cannot write %s: %s\n", name,
+				        strerror(-rc));
+			return why ? 2 : 1;
 		}
-		fchmod(fd, 0600);
-		signal(SIGINT, on_signal);
-		signal(SIGTERM, on_signal);
-		signal(SIGHUP, on_signal);
+		fd = out.fd;
 	} else if (isatty(1)) {
 		fputs("memledger-capture: writes a tar archive: not to a terminal (use -o FILE)\n",
 		      stderr);
@@ -116,14 +128,12 @@ int main(int argc, char **argv)
 		fputc('\n', stderr);
 	if (rc == 0)
 		rc = tar_finish(&t);
-	if (rc == 0 && tmp_name[0] &&
-	    (fsync(fd) < 0 || close(fd) < 0 || rename(tmp_name, name) < 0))
-		rc = -errno;
+	if (rc == 0 && out.fd >= 0)
+		rc = ml_outfile_commit(&out);
 	if (rc < 0) {
 		fprintf(stderr, "memledger-capture: cannot write the snapshot: %s\n",
 		        strerror(-rc));
-		if (tmp_name[0])
-			unlink(tmp_name);
+		ml_outfile_abort(&out);
 		return 1;
 	}
 	fprintf(stderr, "memledger-capture: %zu processes, %zu files could not be read\n",

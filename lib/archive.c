@@ -16,8 +16,57 @@
 struct ml_archive {
 	struct ml_archive_file *files; /* sorted by path once read */
 	size_t n, cap;
-	int fd; /* an uncompressed tar, for the files kept in place; else -1 */
+	int fd;           /* an uncompressed tar, or the spill file: the files in place; or -1 */
+	bool spill;       /* fd is the spill file of a compressed archive, being written */
+	uint64_t spilled; /* its length */
 };
+
+/* An unlinked file for what a compressed archive keeps in place, where $TMPDIR (else /tmp,
+ * else /var/tmp) says: the snapshot's files stay on disk, not in memory. Returns an fd or
+ * -errno. */
+static int spill_file(void)
+{
+	const char *dirs[] = {getenv("TMPDIR"), "/tmp", "/var/tmp"};
+	int fd = -ENOENT;
+
+	for (size_t i = 0; i < ML_ARRAY_SIZE(dirs) && fd < 0; i++) {
+		if (!dirs[i] || !*dirs[i])
+			continue;
+		fd = open(dirs[i], O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd < 0)
+			fd = -errno;
+	}
+	return fd;
+}
+
+/* Copies the current entry's data (at most max bytes) to the end of the spill file and
+ * notes where in f. Returns 0, -EFBIG, -EINVAL for a corrupt archive, or -errno. */
+static int spill_data(struct ml_archive *ar, struct archive *a, struct ml_archive_file *f,
+                      uint64_t max)
+{
+	char buf[65536];
+
+	f->offset = ar->spilled;
+	for (;;) {
+		la_ssize_t r = archive_read_data(a, buf, sizeof(buf));
+		if (r < 0)
+			return -EINVAL;
+		if (r == 0)
+			return 0;
+		if (f->len + (size_t)r > max)
+			return -EFBIG;
+		for (size_t done = 0; done < (size_t)r;) {
+			ssize_t w = pwrite(ar->fd, buf + done, (size_t)r - done,
+			                   (off_t)(ar->spilled + done));
+			if (w < 0 && errno != EINTR)
+				return -errno;
+			if (w > 0)
+				done += (size_t)w;
+		}
+		ar->spilled += (uint64_t)r;
+		f->len += (size_t)r;
+	}
+}
 
 /* The path without a leading "./" or "/" and without a trailing "/". */
 static char *clean_path(const char *name)
@@ -38,13 +87,14 @@ static char *clean_path(const char *name)
 	return strndup(name, len);
 }
 
-/* Reads the data of the current entry into f (at most ML_SOURCE_MAX_FILE bytes). */
-static int read_data(struct archive *a, struct archive_entry *e, struct ml_archive_file *f)
+/* Reads the data of the current entry into f (at most max bytes). */
+static int read_data(struct archive *a, struct archive_entry *e, struct ml_archive_file *f,
+                     uint64_t max)
 {
 	size_t cap = 4096;
 	la_int64_t want = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
 
-	if (want < 0 || (uint64_t)want > ML_SOURCE_MAX_FILE)
+	if (want < 0 || (uint64_t)want > max)
 		return -EFBIG;
 	if (archive_entry_size_is_set(e) &&
 	    want < (1 << 24))           /* a header may lie: grow past 16 MiB */
@@ -56,7 +106,7 @@ static int read_data(struct archive *a, struct archive_entry *e, struct ml_archi
 		la_ssize_t r;
 		if (cap - f->len < 2) {
 			char *grown;
-			if (cap > ML_SOURCE_MAX_FILE)
+			if (cap > max)
 				return -EFBIG;
 			grown = realloc(f->data, cap * 2);
 			if (!grown)
@@ -75,11 +125,13 @@ static int read_data(struct archive *a, struct archive_entry *e, struct ml_archi
 	return 0;
 }
 
-/* Keeps the current entry, a file or a link named path: in place (its offset in the
- * archive's file) when in_place, else in memory. */
+/* Keeps the current entry, a file or a link named path: in place when in_place (its
+ * offset in the archive's file, or in the spill file of a compressed archive), else in
+ * memory. */
 static int keep_entry(struct ml_archive *ar, struct archive *a, struct archive_entry *e, char *path,
                       bool in_place)
 {
+	uint64_t max = ml_source_max_size(path);
 	struct ml_archive_file *f;
 	int rc = 0;
 
@@ -95,13 +147,17 @@ static int keep_entry(struct ml_archive *ar, struct archive *a, struct archive_e
 		f->data = strdup(target ? target : "");
 		f->len = f->data ? strlen(f->data) : 0;
 		rc = f->data ? 0 : -ENOMEM;
-	} else if (in_place && archive_entry_size_is_set(e) && archive_entry_size(e) >= 0 &&
-	           (uint64_t)archive_entry_size(e) <= ML_SOURCE_MAX_FILE) {
+	} else if (archive_entry_size_is_set(e) &&
+	           (archive_entry_size(e) < 0 || (uint64_t)archive_entry_size(e) > max)) {
+		rc = -EFBIG; /* said before a byte of it is read */
+	} else if (in_place && ar->spill) {
+		rc = spill_data(ar, a, f, max);
+	} else if (in_place && archive_entry_size_is_set(e)) {
 		/* what the tar reader consumed: the headers of the entry, up to its data */
 		f->offset = (uint64_t)archive_filter_bytes(a, 0);
 		f->len = (size_t)archive_entry_size(e);
 	} else {
-		rc = read_data(a, e, f);
+		rc = read_data(a, e, f, max);
 	}
 	return rc;
 }
@@ -188,11 +244,21 @@ int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct
 			free(name);
 			continue;
 		}
-		rc = keep_entry(ar, a, e, name, how == ML_ARCHIVE_KEEP && in_place(a));
+		if (how == ML_ARCHIVE_KEEP && !in_place(a) && ar->fd < 0 &&
+		    (ar->fd = spill_file()) >= 0)
+			ar->spill = true; /* else in memory, as before */
+		rc = keep_entry(ar, a, e, name,
+		                how == ML_ARCHIVE_KEEP && (in_place(a) || ar->spill));
+		if (rc == -EFBIG) { /* kept as a file that cannot be read; the rest goes on */
+			struct ml_archive_file *f = &ar->files[ar->n - 1];
+			free(f->data);
+			f->data = NULL;
+			f->len = 0;
+			f->too_big = true;
+			rc = archive_read_data_skip(a) == ARCHIVE_OK ? 0 : -EINVAL;
+		}
 		if (rc < 0) {
-			rc = fail(a, rc, err, errlen,
-			          rc == -EFBIG ? "a file larger than memledger reads"
-			                       : "corrupt archive");
+			rc = fail(a, rc, err, errlen, "corrupt archive");
 			goto done;
 		}
 	}
@@ -200,7 +266,7 @@ int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct
 		rc = fail(a, -EINVAL, err, errlen, "truncated or corrupt archive");
 	else
 		sort_files(ar);
-	if (rc == 0 && in_place(a) && (ar->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+	if (rc == 0 && !ar->spill && in_place(a) && (ar->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		rc = fail(NULL, -errno, err, errlen, strerror(errno));
 done:
 	if (a)

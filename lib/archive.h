@@ -13,7 +13,8 @@ struct ml_archive_file {
 	size_t len;
 	uint64_t offset; /* in place: where the contents start in the archive's file */
 	bool link;
-	size_t seq; /* its place in the archive */
+	bool too_big; /* larger than ml_source_max_size allows: not read, an error to open */
+	size_t seq;   /* its place in the archive */
 };
 
 struct ml_archive;

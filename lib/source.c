@@ -116,6 +116,28 @@ static bool listed(const struct keep_ctx *k, const char *pid, size_t len)
 	return false;
 }
 
+/* True for a system file that a snapshot holds and a view reads (p: path without its
+ * "proc/"): what lib/capture.c writes, and smemcap's files at the top. Anything else, as
+ * a hostile archive's gigabytes of junk, is skipped unread. */
+static bool system_file(const char *path, const char *p)
+{
+	static const char *const proc[] = {
+	    "meminfo",         "vmstat",  "swaps",      "sysvipc/shm", "uptime",        "version",
+	    "pressure/memory", "loadavg", "kpagecount", "kpageflags",  "self/mountinfo"};
+	static const char *const sys[] = {
+	    "sys/fs/cgroup/", "sys/vm/",        "sys/kernel/",        "sys/devices/system/memory/",
+	    "sys/block/",     "sys/class/drm/", "sys/class/dma_heap/"};
+
+	for (size_t i = 0; i < ML_ARRAY_SIZE(proc); i++)
+		if (strcmp(p, proc[i]) == 0)
+			return true;
+	for (size_t i = 0; i < ML_ARRAY_SIZE(sys); i++)
+		if (strncmp(path, sys[i], strlen(sys[i])) == 0 ||
+		    (p != path && strncmp(p, sys[i], strlen(sys[i])) == 0)) /* proc/sys/vm/... */
+			return true;
+	return false;
+}
+
 static enum ml_archive_keep keep_path(const char *path, void *ctx)
 {
 	static const char *const small[] = {"stat", "status", "cmdline",
@@ -130,8 +152,9 @@ static enum ml_archive_keep keep_path(const char *path, void *ctx)
 		if (strcmp(p, "kpages") == 0)
 			return all || (k->needs & ML_NEED_PAGEMAP) ? ML_ARCHIVE_IN_MEMORY
 			                                           : ML_ARCHIVE_SKIP;
-		return strncmp(path, "memledger-", 10) == 0 ? ML_ARCHIVE_IN_MEMORY
-		                                            : ML_ARCHIVE_KEEP;
+		if (strncmp(path, "memledger-", 10) == 0)
+			return ML_ARCHIVE_IN_MEMORY;
+		return system_file(path, p) ? ML_ARCHIVE_KEEP : ML_ARCHIVE_SKIP;
 	}
 	if (!listed(k, p, dirlen))
 		return ML_ARCHIVE_SKIP;
@@ -719,6 +742,8 @@ static int archive_open(struct ml_source *src, const char *dir, const char *name
 		return missing(src, path);
 	if (f->link)
 		return -ELOOP;
+	if (f->too_big)
+		return -EFBIG;
 	if (!f->data)
 		return memfd_in_place(ml_archive_fd(src->ar), f->offset, f->len);
 	if (strcmp(name, "pagemap") != 0)
@@ -788,7 +813,7 @@ int ml_source_open_at(const struct ml_source *src, int dirfd, const char *name)
 		rc = -EISDIR; /* what reading it would give: a file that could not be read */
 	else if (!S_ISREG(st.st_mode))
 		rc = -ML_ENOTREG;
-	else if ((uint64_t)st.st_size > ML_SOURCE_MAX_FILE)
+	else if ((uint64_t)st.st_size > ml_source_max_size(name))
 		rc = -EFBIG;
 	else
 		return fd;
@@ -796,12 +821,24 @@ int ml_source_open_at(const struct ml_source *src, int dirfd, const char *name)
 	return rc;
 }
 
+uint64_t ml_source_max_size(const char *path)
+{
+	static const char *const frames[] = {"kpages", "kpagecount", "kpageflags", "pagemap"};
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+
+	for (size_t i = 0; i < ML_ARRAY_SIZE(frames); i++)
+		if (strcmp(base, frames[i]) == 0)
+			return ML_SOURCE_MAX_FILE;
+	return ML_SOURCE_MAX_TEXT;
+}
+
 const char *ml_source_strerror(int err)
 {
 	switch (err < 0 ? -err : err) {
 	case EINVAL: return "malformed file";
 	case ML_ENOTREG: return "not a regular file";
-	case EFBIG: return "larger than memledger reads from a source directory";
+	case EFBIG:
+		return "larger than any real one (memledger reads at most 256 MiB of a text file)";
 	case ELOOP: return "a symbolic link: not followed";
 	case EXDEV: return "leads out of the source directory: not followed";
 	default: return strerror(err < 0 ? -err : err);

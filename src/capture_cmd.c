@@ -14,6 +14,7 @@
 
 #include "capture_cmd.h"
 #include "memledger/capture.h"
+#include "memledger/outfile.h"
 
 #ifndef MEMLEDGER_VERSION
 #define MEMLEDGER_VERSION "unknown"
@@ -79,15 +80,38 @@ static int filter_of(const char *name)
 	return -1;
 }
 
-/* The temporary file, removed if a signal ends the capture. */
-static char tmp_name[PATH_MAX];
+/* The archive being written, its temporary file removed if a signal ends the capture. */
+static struct ml_outfile out = {.fd = -1};
+static volatile sig_atomic_t series; /* capture -i: SIGINT and SIGTERM end it with 0 */
+
+/* The signals whose default action ends the process: each would leave the temporary file. */
+static const int fatal_signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGPIPE,   SIGUSR1,
+                                    SIGUSR2, SIGALRM, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF};
+#define NFATAL (sizeof(fatal_signals) / sizeof(fatal_signals[0]))
 
 static void on_signal(int sig)
 {
-	if (tmp_name[0])
-		unlink(tmp_name);
+	if (out.tmp[0])
+		unlink(out.tmp);
+	if (series && (sig == SIGINT || sig == SIGTERM))
+		_exit(EXIT_OK); /* the series ends; the frame being written is not one */
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+/* Catches the fatal signals while the temporary file exists (old: what to restore). */
+static void catch_signals(struct sigaction old[NFATAL])
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaction(fatal_signals[i], &sa, &old[i]);
+}
+
+static void restore_signals(const struct sigaction old[NFATAL])
+{
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaction(fatal_signals[i], &old[i], NULL);
 }
 
 static void progress(size_t done, size_t total, void *ctx)
@@ -117,29 +141,24 @@ static struct archive *open_archive(int fd, int filter, const char *name)
 	return a;
 }
 
-/* A temporary file beside name, for the archive until it is whole. Returns its fd or -1
- * after a message. */
-static int open_temporary(const char *name)
+/* Opens the archive's file (out), the signals caught until it is whole. Returns an exit
+ * status after a message. */
+static int open_output(const char *name, struct sigaction old[NFATAL])
 {
-	const char *slash = strrchr(name, '/');
-	int dirlen = slash ? (int)(slash - name + 1) : 0, fd;
+	const char *why;
+	int rc;
 
-	if ((size_t)snprintf(tmp_name, sizeof(tmp_name), "%.*s.%s.XXXXXX", dirlen, name,
-	                     name + dirlen) >= sizeof(tmp_name)) {
-		cli_warn("%s: name too long", name);
-		return -1;
+	catch_signals(old); /* before the temporary file exists: none can be left */
+	rc = ml_outfile_open(&out, name, 0600 /* it names every process: the user's alone */, &why);
+	if (rc == 0)
+		return EXIT_OK;
+	restore_signals(old);
+	if (why) {
+		cli_warn("-o '%s': it %s", name, why);
+		return EXIT_USAGE;
 	}
-	fd = mkostemp(tmp_name, O_CLOEXEC);
-	if (fd < 0) {
-		cli_warn("cannot create %s: %s", tmp_name, strerror(errno));
-		tmp_name[0] = '\0';
-		return -1;
-	}
-	fchmod(fd, 0600); /* a snapshot names every process: the user's alone */
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
-	return fd;
+	cli_warn("cannot write %s: %s", name, strerror(-rc));
+	return EXIT_ERROR;
 }
 
 /* Writes the snapshot to fd. Returns an exit status. */
@@ -173,8 +192,9 @@ int capture_run(struct cli *cli)
 {
 	char deflt[PATH_MAX], host[64] = "host";
 	const char *name = cli->columns; /* -o: the file */
+	struct sigaction old[NFATAL];
 	struct ml_capture_stats stats;
-	int filter, fd, rc;
+	int filter, rc;
 
 	if (cli->noperands) {
 		cli_warn("capture takes no operands: '%s'", cli->operands[0]);
@@ -198,6 +218,11 @@ int capture_run(struct cli *cli)
 		cli_warn("capture -i writes a snapshot a frame: -o DIR/, not -o -");
 		return EXIT_USAGE;
 	}
+	series = cli->interval > 0;
+	if (!name[0]) {
+		cli_warn("-o '': it is an empty name");
+		return EXIT_USAGE;
+	}
 	filter = filter_of(name);
 	if (filter < 0) {
 		cli_warn(
@@ -214,22 +239,16 @@ int capture_run(struct cli *cli)
 		fflush(stdout);
 		return write_snapshot(cli, 1, filter, "standard output", &stats);
 	}
-	fd = open_temporary(name);
-	if (fd < 0)
-		return EXIT_ERROR;
-	rc = write_snapshot(cli, fd, filter, name, &stats);
-	if (rc == EXIT_OK && fsync(fd) < 0) {
-		cli_warn("cannot write %s: %s", name, strerror(errno));
-		rc = EXIT_ERROR;
-	}
-	close(fd);
-	if (rc == EXIT_OK && rename(tmp_name, name) < 0) {
-		cli_warn("cannot rename %s to %s: %s", tmp_name, name, strerror(errno));
-		rc = EXIT_ERROR;
-	}
+	rc = open_output(name, old);
 	if (rc != EXIT_OK)
-		unlink(tmp_name);
-	tmp_name[0] = '\0';
+		return rc;
+	rc = write_snapshot(cli, out.fd, filter, name, &stats);
+	if (rc == EXIT_OK && (rc = ml_outfile_commit(&out)) < 0) {
+		cli_warn("cannot write %s: %s", name, strerror(-rc));
+		rc = EXIT_ERROR;
+	}
+	ml_outfile_abort(&out);
+	restore_signals(old);
 	if (rc == EXIT_OK)
 		fprintf(stderr,
 		        "memledger: wrote %s: %zu processes, %zu files could not be read%s\n", name,

@@ -8,20 +8,49 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "export.h"
 #include "file.h"
 #include "metrics.h"
 #include "procs.h"
 
+/* DIR/memledger.prom in path. Returns 0, or -ENAMETOOLONG after a message. */
+static int textfile_name(const char *dir, char path[PATH_MAX])
+{
+	if ((size_t)snprintf(path, PATH_MAX, "%s/memledger.prom", dir) >= PATH_MAX) {
+		cli_warn("--textfile: name too long: '%s'", dir);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+int export_textfile_check(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!dir)
+		return EXIT_OK;
+	if (!dir[0] || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		cli_warn("--textfile takes a directory: '%s': %s", dir,
+		         !dir[0] ? "is empty"
+		         : stat(dir, &st) < 0
+		             ? (errno == ENOENT ? "does not exist" : strerror(errno))
+		             : "is not a directory");
+		return EXIT_USAGE;
+	}
+	if (textfile_name(dir, path) < 0)
+		return EXIT_USAGE;
+	return file_check_output("--textfile", path);
+}
+
 int export_textfile(const char *dir, const char *text, size_t len)
 {
 	char path[PATH_MAX];
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/memledger.prom", dir) >= sizeof(path)) {
-		cli_warn("%s: name too long", dir);
+	if (textfile_name(dir, path) < 0)
 		return -ENAMETOOLONG;
-	}
 	/* the textfile collector must never read half a file; it reads as another user */
 	return file_write_atomic(path, text, len, 0644);
 }
@@ -40,7 +69,7 @@ int export_run(struct cli *cli)
 		cli_warn("export takes no operands: '%s'", cli->operands[0]);
 		return EXIT_USAGE;
 	}
-	if (by < 0)
+	if (by < 0 || export_textfile_check(cli->textfile) != EXIT_OK)
 		return EXIT_USAGE;
 	rc = metrics_read(cli, (enum group_key)by, cli->exact, 0, &m);
 	if (rc != EXIT_GO_ON)

@@ -14,4 +14,9 @@ int export_run(struct cli *cli);
  * not at all (file_write_atomic), mode 0644. Returns 0, or -errno after a message. */
 int export_textfile(const char *dir, const char *text, size_t len);
 
+/* Checks --textfile DIR before any work (NULL: none): an existing directory, and a
+ * memledger.prom there that file_write_atomic may write. Returns EXIT_OK, or EXIT_USAGE
+ * after a message. */
+int export_textfile_check(const char *dir);
+
 #endif

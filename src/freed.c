@@ -270,7 +270,7 @@ int freed_run(struct cli *cli)
 		if (cli->out.format == OUT_TABLE)
 			print_heading(&s, pids, n);
 		if ((rc = print_table(cli, &f, &kept, cols, ncols, key, &j)) < 0) {
-			cli_warn("cannot write the output: %s", strerror(-rc));
+			cli_output_error(-rc);
 			rc = EXIT_ERROR;
 			goto out;
 		}

@@ -214,15 +214,12 @@ static int run_frames(const struct command *cmd, struct cli *cli)
  * wrote it, said once. Returns the exit status. */
 static int finish_output(int rc)
 {
-	int err = fflush(stdout) != 0 ? errno : EIO;
+	int err = fflush(stdout) != 0 ? errno : out_stdout_errno() ? out_stdout_errno() : EIO;
 
 	if (!ferror(stdout) && err == EIO)
 		return rc;
-	if (rc == EXIT_OK) {
-		cli_warn("cannot write the output: %s", strerror(err));
-		rc = EXIT_ERROR;
-	}
-	return rc;
+	cli_output_error(err); /* unless the view said it */
+	return rc == EXIT_OK ? EXIT_ERROR : rc;
 }
 
 int main(int argc, char **argv)

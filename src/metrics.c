@@ -6,6 +6,7 @@
  * never 0.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "memledger/ledger.h"
 #include "memledger/gpu.h"
+#include "json.h"
 #include "metrics.h"
 #include "procs.h"
 #include "users.h"
@@ -179,16 +181,29 @@ static const struct ml_freed *exact_of(const struct metrics_exact *ex, const cha
 	return NULL;
 }
 
-/* A label value as the exposition format escapes it: \\, \" and \n. */
+/* A label value as the exposition format escapes it (\\, \" and \n), valid UTF-8 as
+ * both formats require: every byte of an invalid sequence as U+FFFD, every other control
+ * byte as the text \xHH, as CSV writes them (memledger(1), TEXT). */
 static void label(FILE *f, const char *s)
 {
-	for (; s && *s; s++) {
-		if (*s == '\\' || *s == '"')
+	size_t n = s ? strlen(s) : 0, len;
+
+	for (size_t i = 0; i < n; i += len) {
+		unsigned char c = (unsigned char)s[i];
+		len = utf8_seq_len((const unsigned char *)s + i, n - i);
+		if (!len) {
+			fputs("\xef\xbf\xbd", f);
+			len = 1;
+		} else if (c == '\\' || c == '"') {
 			fputc('\\', f);
-		if (*s == '\n')
+			fputc(c, f);
+		} else if (c == '\n') {
 			fputs("\\n", f);
-		else
-			fputc(*s, f);
+		} else if (c < 0x20 || c == 0x7f) {
+			fprintf(f, "\\\\x%02x", c);
+		} else {
+			fwrite(s + i, 1, len, f);
+		}
 	}
 }
 
@@ -374,6 +389,14 @@ void metrics_write(FILE *f, const struct metrics *m, const struct metrics_exact 
 	       "How long the last reading of the ledger took.", "%.6f", m->seconds);
 	scalar(f, om, "memledger_refresh_timestamp_seconds", "seconds",
 	       "When the last reading of the ledger was taken (Unix time).", "%.3f", m->when);
+	if (m->serving) { /* a counter: OpenMetrics names its family without _total */
+		const char *fam =
+		    om ? "memledger_skipped_readings" : "memledger_skipped_readings_total";
+		fprintf(f,
+		        "# HELP %s Readings skipped because the one before took longer than -i.\n"
+		        "# TYPE %s counter\nmemledger_skipped_readings_total %" PRIu64 "\n",
+		        fam, fam, m->skipped);
+	}
 	if (ex && ex->when > 0) {
 		scalar(f, om, "memledger_exact_refresh_timestamp_seconds", "seconds",
 		       "When the page ledger (uss of groups, freed, shared_out) was last read.",

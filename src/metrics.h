@@ -20,10 +20,12 @@ struct metrics {
 	struct ml_pages *pages; /* an exact reading's page ledger, else NULL */
 	struct grouping groups;
 	struct ml_system sys;
-	bool have_sys;  /* sys was read */
-	bool gpu;       /* the machine has a GPU or a dma-buf heap: GPU memory was read */
-	double seconds; /* how long the reading took */
-	double when;    /* when it was taken: Unix time */
+	bool have_sys;    /* sys was read */
+	bool gpu;         /* the machine has a GPU or a dma-buf heap: GPU memory was read */
+	double seconds;   /* how long the reading took */
+	double when;      /* when it was taken: Unix time */
+	bool serving;     /* memledger serve's: its own counters are written too */
+	uint64_t skipped; /* serve: readings skipped because the one before overran -i */
 };
 
 /* The figures of an exact reading kept for the readings between (serve --exact-interval):

@@ -1,5 +1,6 @@
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "msg.h"
 
@@ -12,4 +13,13 @@ void cli_warn(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void cli_output_error(int err)
+{
+	static int said;
+
+	if (said++)
+		return;
+	cli_warn("cannot write the output: %s", strerror(err));
 }

@@ -1133,6 +1133,14 @@ static int add_gone(struct out_table *t)
 	return 0;
 }
 
+/* The first error writing standard output, for the one message at the end. */
+static int stdout_errno;
+
+int out_stdout_errno(void)
+{
+	return stdout_errno;
+}
+
 int out_table_print_free(struct out_table *t, struct json *j)
 {
 	int rc = t->delta ? add_gone(t) : 0;
@@ -1145,6 +1153,8 @@ int out_table_print_free(struct out_table *t, struct json *j)
 		rc = print_table(t);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		rc = -errno ? -errno : -EIO;
+	if (rc < 0 && rc != -ENOMEM && !stdout_errno)
+		stdout_errno = -rc;
 	out_table_free(t);
 	return rc;
 }

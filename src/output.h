@@ -90,6 +90,10 @@ int out_table_add_totals(struct out_table *t, const struct out_cell *cells);
  */
 int out_table_print_free(struct out_table *t, struct json *j);
 
+/* The errno of the first failed write to stdout that out_table_print_free saw, or 0:
+ * stdio forgets it once the buffer is dropped. */
+int out_stdout_errno(void);
+
 /* Frees the table unprinted; NULL is allowed. */
 void out_table_free(struct out_table *t);
 

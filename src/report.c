@@ -981,7 +981,11 @@ static int report_usage(const struct cli *cli)
 static int write_out(const char *name, const char *text, size_t len)
 {
 	if (strcmp(name, "-") == 0) {
-		fwrite(text, 1, len, stdout);
+		int rc = fflush(stdout) != 0 ? -errno : file_write_all(1, text, len);
+		if (rc < 0) {
+			cli_output_error(-rc);
+			return EXIT_ERROR;
+		}
 		return EXIT_OK;
 	}
 	if (file_write_atomic(name, text, len, 0644) < 0)
@@ -1011,6 +1015,8 @@ int report_run(struct cli *cli)
 		cli_warn("report -o - writes HTML to stdout, not to a terminal: redirect it");
 		return EXIT_USAGE;
 	}
+	if (strcmp(name, "-") != 0 && file_check_output("-o", name) != 0)
+		return EXIT_USAGE;
 	if (cli->diff) {
 		rc = read_both(cli, (enum group_key)by, m, origin);
 	} else {

@@ -1,10 +1,17 @@
 /*
- * memledger serve: an HTTP server (libmicrohttpd, one internal epoll thread) that serves
- * the latest reading of the ledger as Prometheus metrics. The main thread reads the
- * ledger on its cadence and swaps in the new responses; a scrape only queues the latest
- * response (libmicrohttpd counts its references), so N scrapers cost one reading and a
- * scrape costs the time to send the text. Requests are never read beyond their header:
- * GET and HEAD of / and /metrics, 404 for any other path, 405 for any other method.
+ * memledger serve: an HTTP server (libmicrohttpd, driven by a thread of ours with epoll)
+ * that serves the latest reading of the ledger as Prometheus metrics. The main thread
+ * reads the ledger on its cadence and swaps in the new responses; a scrape only queues
+ * the latest response (libmicrohttpd counts its references), so N scrapers cost one
+ * reading and a scrape costs the time to send the text. Requests are never read beyond
+ * their header: GET and HEAD of / and /metrics, 404 for any other path, 405 for any other
+ * method.
+ *
+ * The HTTP thread owns the connections: one that has not sent a whole request within
+ * CONN_DEADLINE seconds of opening (or of its last answer) is closed, however slowly it
+ * trickles bytes, and room is kept for new clients by closing the oldest waiting ones
+ * first. It also takes SIGINT, SIGTERM and SIGHUP (signalfd): the server stops within a
+ * second, whatever a reading is doing.
  */
 #include <errno.h>
 #include <linux/capability.h>
@@ -16,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -29,13 +38,161 @@
 #define TEXT_TYPE        "text/plain; version=0.0.4; charset=utf-8"
 #define OPENMETRICS_TYPE "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
+#define CONN_LIMIT    512u /* connections at once (each is an fd) */
+#define CONN_ROOM     64u  /* of them kept free for new clients: the oldest waiting go */
+#define CONN_DEADLINE 10.0 /* seconds for a whole request, from opening or the last answer */
+#define STOP_GRACE    0.8  /* seconds a reading has to end after a signal */
+
+/* A connection, as the HTTP thread tracks it (its libmicrohttpd socket context). */
+struct conn {
+	struct conn *prev, *next; /* oldest first */
+	int fd;
+	double since; /* when it opened, or its last request was answered (monotonic) */
+	bool busy;    /* a whole request is being answered */
+	bool closing; /* shut down by us: libmicrohttpd closes it at its next turn */
+};
+
 /* What the server serves; the metrics are swapped under lock at each reading. */
 struct server {
 	pthread_mutex_t lock;
 	struct MHD_Response *text;        /* the latest metrics, text exposition format */
 	struct MHD_Response *openmetrics; /* the same in OpenMetrics */
-	struct MHD_Response *index, *not_found, *not_allowed;
+	struct MHD_Response *index, *not_found, *not_allowed, *unavailable;
+	/* the HTTP thread's own */
+	struct MHD_Daemon *d;
+	int sigfd; /* SIGINT, SIGTERM, SIGHUP */
+	struct conn *oldest, *newest;
+	size_t nconns;
+	/* under lock: the stop, between the two threads */
+	pthread_cond_t changed; /* on CLOCK_MONOTONIC */
+	bool stop;              /* a signal came: the main thread ends its loop */
+	bool reader_done;       /* the main thread has left its loop */
+	/* the main thread's own */
+	uint64_t skipped; /* readings skipped: the one before overran the interval */
 };
+
+static double monotonic(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* libmicrohttpd's word that a connection opened or closed: kept in the list, oldest first. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+	struct server *sv = cls;
+	struct conn *k = *socket_context;
+	const union MHD_ConnectionInfo *info;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (!info || !(k = calloc(1, sizeof(*k))))
+			return; /* untracked: its idle timeout still ends it */
+		k->fd = info->connect_fd;
+		k->since = monotonic();
+		k->prev = sv->newest;
+		if (sv->newest)
+			sv->newest->next = k;
+		else
+			sv->oldest = k;
+		sv->newest = k;
+		sv->nconns++;
+		*socket_context = k;
+		return;
+	}
+	if (!k)
+		return;
+	(k->prev ? &k->prev->next : &sv->oldest)[0] = k->next;
+	(k->next ? &k->next->prev : &sv->newest)[0] = k->prev;
+	sv->nconns--;
+	free(k);
+	*socket_context = NULL;
+}
+
+/* A request answered: its connection's deadline starts again. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+	const union MHD_ConnectionInfo *info =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct conn *k = info ? info->socket_context : NULL;
+
+	(void)cls;
+	(void)con_cls;
+	(void)toe;
+	if (k) {
+		k->busy = false;
+		k->since = monotonic();
+	}
+}
+
+/* Closes connections that are past their deadline, and the oldest waiting ones while
+ * fewer than CONN_ROOM places are free. shutdown() only: libmicrohttpd sees the end at
+ * its next turn and closes the fd itself (this thread runs it: the fd is still its). */
+static void reap(struct server *sv)
+{
+	double now = monotonic();
+	size_t open = sv->nconns;
+
+	for (struct conn *k = sv->oldest; k; k = k->next) {
+		if (k->closing)
+			continue;
+		if (k->busy ? now - k->since < 3 * CONN_DEADLINE /* a slow reader's answer */
+		            : now - k->since < CONN_DEADLINE && open + CONN_ROOM <= CONN_LIMIT)
+			continue;
+		shutdown(k->fd, SHUT_RDWR);
+		k->closing = true;
+		open--;
+	}
+}
+
+/* The HTTP thread: runs libmicrohttpd, reaps connections and takes the signals. After a
+ * signal it gives the main thread STOP_GRACE seconds to leave its reading, then ends the
+ * process itself. */
+static void *http_thread(void *arg)
+{
+	struct server *sv = arg;
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(sv->d, MHD_DAEMON_INFO_EPOLL_FD);
+	struct pollfd pfd[2] = {{.fd = info ? info->epoll_fd : -1, .events = POLLIN},
+	                        {.fd = sv->sigfd, .events = POLLIN}};
+	struct signalfd_siginfo si;
+	struct timespec until;
+	bool done;
+
+	for (;;) {
+		MHD_UNSIGNED_LONG_LONG ms = 100;
+		if (MHD_get_timeout(sv->d, &ms) == MHD_YES && ms > 100)
+			ms = 100;
+		poll(pfd, 2, (int)ms);
+		if (pfd[1].revents && read(sv->sigfd, &si, sizeof(si)) == sizeof(si))
+			break;
+		MHD_run(sv->d);
+		reap(sv);
+		pthread_mutex_lock(&sv->lock);
+		done = sv->reader_done; /* the first reading failed */
+		pthread_mutex_unlock(&sv->lock);
+		if (done)
+			return NULL;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += (long)(STOP_GRACE * 1e9);
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&sv->lock);
+	sv->stop = true;
+	pthread_cond_broadcast(&sv->changed);
+	while (!sv->reader_done &&
+	       pthread_cond_timedwait(&sv->changed, &sv->lock, &until) != ETIMEDOUT)
+		;
+	done = sv->reader_done;
+	pthread_mutex_unlock(&sv->lock);
+	if (!done)
+		_exit(EXIT_OK); /* a reading that does not end: nothing of it is worth waiting */
+	return NULL;
+}
 
 /* The weight (q) Accept gives the media type type: 0 when it does not name it. */
 static double accept_weight(const char *accept, const char *type)
@@ -76,6 +233,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   size_t *upload_data_size, void **con_cls)
 {
 	struct server *sv = cls;
+	const union MHD_ConnectionInfo *info;
 	enum MHD_Result ret;
 
 	(void)version;
@@ -91,12 +249,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	}
 	*upload_data_size = 0;
+	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (info && info->socket_context) { /* its answer's deadline starts */
+		((struct conn *)info->socket_context)->busy = true;
+		((struct conn *)info->socket_context)->since = monotonic();
+	}
 	if (strcmp(url, "/") == 0)
 		return MHD_queue_response(c, MHD_HTTP_OK, sv->index);
 	if (strcmp(url, "/metrics") != 0)
 		return MHD_queue_response(c, MHD_HTTP_NOT_FOUND, sv->not_found);
 	pthread_mutex_lock(&sv->lock);
-	ret = MHD_queue_response(c, MHD_HTTP_OK, wants_openmetrics(c) ? sv->openmetrics : sv->text);
+	if (sv->text)
+		ret = MHD_queue_response(c, MHD_HTTP_OK,
+		                         wants_openmetrics(c) ? sv->openmetrics : sv->text);
+	else /* the first reading is not done */
+		ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, sv->unavailable);
 	pthread_mutex_unlock(&sv->lock);
 	return ret;
 }
@@ -159,6 +326,8 @@ static int refresh(struct server *sv, struct cli *cli, enum group_key by, bool e
 		return rc;
 	if (first)
 		procs_report_unreadable(cli, &m.scan);
+	m.serving = true;
+	m.skipped = sv->skipped;
 	if ((exact && metrics_keep_exact(&m, ex) < 0) ||
 	    render(&m, ex, top, false, &buf, &len) < 0 ||
 	    render(&m, ex, top, true, &ombuf, &omlen) < 0) {
@@ -195,9 +364,35 @@ static int refresh(struct server *sv, struct cli *cli, enum group_key by, bool e
 	return EXIT_GO_ON;
 }
 
+/* True when port is a port number: digits alone, 0 (any free port) to 65535. */
+static bool port_ok(const char *port)
+{
+	unsigned long v = 0;
+
+	if (!*port || strlen(port) > 5 || port[strspn(port, "0123456789")])
+		return false;
+	v = strtoul(port, NULL, 10);
+	return v <= 65535;
+}
+
+/* "HOST:PORT" as bound (the port the kernel picked for 0) into where[0..len). */
+static void bound_name(int fd, const char *host, bool v6, char *where, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t slen = sizeof(ss);
+	unsigned port = 0;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &slen) == 0)
+		port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+		                                      : ((struct sockaddr_in *)&ss)->sin_port);
+	snprintf(where, len, "%s%s%s:%u", v6 ? "[" : "", *host ? host : "*", v6 ? "]" : "", port);
+}
+
 /* Opens, binds and listens on a socket for "HOST:PORT" ("[V6]:PORT"; ":PORT" is every
- * address). Returns the socket, or -1 after a message. */
-static int listen_on(const char *spec)
+ * address), and says where in where[0..len) (the port bound, for 0). Returns the socket;
+ * -2 after a message for a spec that is wrong (a usage error); -1 after one when it could
+ * not listen. */
+static int listen_on(const char *spec, char *where, size_t wlen)
 {
 	char host[256];
 	const char *colon = strrchr(spec, ':'), *port;
@@ -210,9 +405,14 @@ static int listen_on(const char *spec)
 	if (!colon || !colon[1]) {
 		cli_warn("--listen takes HOST:PORT (as 127.0.0.1:9781, [::1]:9781 or :9781): '%s'",
 		         spec);
-		return -1;
+		return -2;
 	}
 	port = colon + 1;
+	if (!port_ok(port)) {
+		cli_warn("--listen: the port is a number from 0 (any free one) to 65535: '%s'",
+		         port);
+		return -2;
+	}
 	hlen = (size_t)(colon - spec);
 	if (hlen >= 2 && spec[0] == '[' && spec[hlen - 1] == ']') {
 		spec++;
@@ -220,14 +420,14 @@ static int listen_on(const char *spec)
 	}
 	if (hlen >= sizeof(host)) {
 		cli_warn("--listen: host name too long");
-		return -1;
+		return -2;
 	}
 	memcpy(host, spec, hlen);
 	host[hlen] = '\0';
 	err = getaddrinfo(hlen ? host : NULL, port, &hints, &ai);
 	if (err) {
 		cli_warn("--listen %.*s:%s: %s", (int)hlen, host, port, gai_strerror(err));
-		return -1;
+		return err == EAI_SYSTEM || err == EAI_AGAIN || err == EAI_MEMORY ? -1 : -2;
 	}
 	first = ai;
 	/* every address: IPv6's wildcard takes IPv4 too, where the machine has IPv6 */
@@ -251,6 +451,8 @@ static int listen_on(const char *spec)
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
+	} else {
+		bound_name(fd, host, first->ai_family == AF_INET6, where, wlen);
 	}
 	freeaddrinfo(ai);
 	return fd;
@@ -288,14 +490,23 @@ static const char index_page[] =
 
 static int server_init(struct server *sv)
 {
+	pthread_condattr_t attr;
+
 	memset(sv, 0, sizeof(*sv));
+	sv->sigfd = -1;
 	pthread_mutex_init(&sv->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&sv->changed, &attr);
+	pthread_condattr_destroy(&attr);
+	sv->unavailable =
+	    static_response("503 the first reading is not done yet\n", "text/plain; charset=utf-8");
 	sv->index = static_response(index_page, "text/html; charset=utf-8");
 	sv->not_found = static_response("404 not found: the metrics are at /metrics\n",
 	                                "text/plain; charset=utf-8");
 	sv->not_allowed =
 	    static_response("405 method not allowed: GET or HEAD\n", "text/plain; charset=utf-8");
-	if (!sv->index || !sv->not_found || !sv->not_allowed)
+	if (!sv->index || !sv->not_found || !sv->not_allowed || !sv->unavailable)
 		return -ENOMEM;
 	MHD_add_response_header(sv->not_allowed, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	return 0;
@@ -303,12 +514,18 @@ static int server_init(struct server *sv)
 
 static void server_free(struct server *sv)
 {
-	struct MHD_Response *r[] = {sv->text, sv->openmetrics, sv->index, sv->not_found,
-	                            sv->not_allowed};
+	struct MHD_Response *r[] = {sv->text,      sv->openmetrics, sv->index,
+	                            sv->not_found, sv->not_allowed, sv->unavailable};
 
 	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
 		if (r[i])
 			MHD_destroy_response(r[i]);
+	while (sv->oldest) { /* libmicrohttpd said each closed: none should be left */
+		struct conn *next = sv->oldest->next;
+		free(sv->oldest);
+		sv->oldest = next;
+	}
+	pthread_cond_destroy(&sv->changed);
 	pthread_mutex_destroy(&sv->lock);
 }
 
@@ -332,53 +549,101 @@ static bool not_after(struct timespec a, struct timespec b)
 	return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec <= b.tv_nsec);
 }
 
-/* Waits until the monotonic clock reaches until, or a signal of set comes. Returns true
- * when a signal came. */
-static bool wait_until(const sigset_t *set, struct timespec until)
+/* Waits until the monotonic clock reaches until, or the HTTP thread says stop. Returns
+ * true on stop. */
+static bool wait_until(struct server *sv, struct timespec until)
 {
-	for (;;) {
-		struct timespec now, left;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (not_after(until, now))
-			return false;
-		left.tv_sec = until.tv_sec - now.tv_sec;
-		left.tv_nsec = until.tv_nsec - now.tv_nsec;
-		if (left.tv_nsec < 0) {
-			left.tv_sec--;
-			left.tv_nsec += 1000000000L;
-		}
-		if (sigtimedwait(set, NULL, &left) > 0)
-			return true;
-	}
+	bool stop;
+
+	pthread_mutex_lock(&sv->lock);
+	while (!sv->stop && pthread_cond_timedwait(&sv->changed, &sv->lock, &until) != ETIMEDOUT)
+		;
+	stop = sv->stop;
+	pthread_mutex_unlock(&sv->lock);
+	return stop;
 }
 
-/* Reads on the cadence until a signal of set comes. Returns the exit status. */
+/* True once the HTTP thread has said stop. */
+static bool stopping(struct server *sv)
+{
+	bool stop;
+
+	pthread_mutex_lock(&sv->lock);
+	stop = sv->stop;
+	pthread_mutex_unlock(&sv->lock);
+	return stop;
+}
+
+/* Reads on the cadence until the HTTP thread says stop. A reading that overruns the
+ * interval makes the ticks it covered skipped, not queued (counted in
+ * memledger_skipped_readings_total). Returns the exit status. */
 static int refresh_loop(struct server *sv, struct cli *cli, enum group_key by,
-                        struct metrics_exact *ex, const sigset_t *set, struct timespec next_exact)
+                        struct metrics_exact *ex, struct timespec next_exact)
 {
 	double interval = cli->interval > 0 ? cli->interval : 15;
 	double exact_interval = cli->exact_interval > 0 ? cli->exact_interval : 60;
-	struct timespec next;
+	struct timespec next, now;
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	for (;;) {
 		next = later(next, interval);
-		if (wait_until(set, next))
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		while (not_after(next, now)) { /* the reading before covered this tick */
+			next = later(next, interval);
+			sv->skipped++;
+		}
+		if (wait_until(sv, next))
 			return EXIT_OK;
 		bool exact = cli->exact && not_after(next_exact, next);
 		if (exact)
 			next_exact = later(next, exact_interval);
 		refresh(sv, cli, by, exact, ex, false); /* a failure is said; the last one stays */
+		if (stopping(sv))
+			return EXIT_OK;
 	}
+}
+
+/* Ends the HTTP thread's wait: the main thread has left its loop. */
+static void reader_done(struct server *sv)
+{
+	pthread_mutex_lock(&sv->lock);
+	sv->reader_done = true;
+	pthread_cond_broadcast(&sv->changed);
+	pthread_mutex_unlock(&sv->lock);
+}
+
+/* Starts libmicrohttpd on fd (taken) and the HTTP thread, which takes the signals of set
+ * (blocked in every thread). Returns 0, or -1 after a message. */
+static int server_start(struct server *sv, int fd, const sigset_t *set, pthread_t *thread)
+{
+	sv->sigfd = signalfd(-1, set, SFD_CLOEXEC);
+	sv->d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, sv,
+	                         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
+	                         (unsigned)CONN_DEADLINE, MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT,
+	                         MHD_OPTION_NOTIFY_CONNECTION, on_connection, sv,
+	                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, sv, MHD_OPTION_END);
+	if (sv->sigfd < 0 || !sv->d || pthread_create(thread, NULL, http_thread, sv) != 0) {
+		cli_warn("cannot start the HTTP server");
+		if (sv->d)
+			MHD_stop_daemon(sv->d); /* closes fd */
+		else
+			close(fd);
+		if (sv->sigfd >= 0)
+			close(sv->sigfd);
+		sv->d = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 int serve_run(struct cli *cli)
 {
 	int by = grouping_key(cli->group_by), fd, rc;
 	struct metrics_exact ex = {0};
-	struct MHD_Daemon *d;
 	struct timespec start;
 	struct server sv;
+	pthread_t thread;
+	char where[300];
 	sigset_t set;
 
 	if (cli->noperands) {
@@ -393,12 +658,13 @@ int serve_run(struct cli *cli)
 		cli_warn("--exact-interval needs --exact");
 		return EXIT_USAGE;
 	}
-	if (by < 0)
+	if (by < 0 || export_textfile_check(cli->textfile) != EXIT_OK)
 		return EXIT_USAGE;
-	if ((fd = listen_on(cli->listen ? cli->listen : SERVE_DEFAULT_LISTEN)) < 0)
-		return EXIT_ERROR;
-	/* the signals that stop it, waited for by the main thread; the server's thread
-	 * inherits the mask */
+	if ((fd = listen_on(cli->listen ? cli->listen : SERVE_DEFAULT_LISTEN, where,
+	                    sizeof(where))) < 0)
+		return fd == -2 ? EXIT_USAGE : EXIT_ERROR;
+	/* the signals that stop it, taken by the HTTP thread (signalfd); every thread blocks
+	 * them, the reading one included */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -409,33 +675,30 @@ int serve_run(struct cli *cli)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (server_init(&sv) < 0) {
 		cli_warn("out of memory");
-		rc = EXIT_ERROR;
-	} else {
-		rc = refresh(&sv, cli, (enum group_key)by, cli->exact, &ex, true);
-	}
-	if (rc != EXIT_GO_ON) {
 		close(fd);
 		server_free(&sv);
-		metrics_exact_free(&ex);
-		return rc;
+		return EXIT_ERROR;
 	}
-	cli_warn("serving http://%s/metrics, read every %g s%s",
-	         cli->listen ? cli->listen : SERVE_DEFAULT_LISTEN,
-	         cli->interval > 0 ? cli->interval : 15,
-	         cli->exact ? ", pages every --exact-interval" : "");
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
-	                     on_request, &sv, MHD_OPTION_LISTEN_SOCKET, fd,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_CONNECTION_LIMIT, 512u,
-	                     MHD_OPTION_END);
-	if (!d) {
-		cli_warn("cannot start the HTTP server");
-		close(fd);
-		rc = EXIT_ERROR;
-	} else {
-		rc = refresh_loop(&sv, cli, (enum group_key)by, &ex, &set,
+	if (server_start(&sv, fd, &set, &thread) < 0) {
+		server_free(&sv);
+		return EXIT_ERROR;
+	}
+	/* the first reading with the server up: a signal during it is seen, and a scrape is
+	 * answered 503 until it is there */
+	rc = refresh(&sv, cli, (enum group_key)by, cli->exact, &ex, true);
+	if (rc == EXIT_GO_ON && !stopping(&sv)) {
+		cli_warn("serving http://%s/metrics, read every %g s%s", where,
+		         cli->interval > 0 ? cli->interval : 15,
+		         cli->exact ? ", pages every --exact-interval" : "");
+		rc = refresh_loop(&sv, cli, (enum group_key)by, &ex,
 		                  later(start, cli->exact_interval > 0 ? cli->exact_interval : 60));
-		MHD_stop_daemon(d); /* closes fd */
+	} else if (rc == EXIT_GO_ON) {
+		rc = EXIT_OK;
 	}
+	reader_done(&sv); /* the HTTP thread ends too */
+	pthread_join(thread, NULL);
+	MHD_stop_daemon(sv.d); /* closes fd and every connection */
+	close(sv.sigfd);
 	server_free(&sv);
 	metrics_exact_free(&ex);
 	return rc;

@@ -316,7 +316,7 @@ static int print_document(const struct cli *cli, const struct ml_system *sys,
 		print_facts_text(cli, sys, rec);
 	}
 	if (rc < 0) {
-		cli_warn("cannot write the output: %s", strerror(-rc));
+		cli_output_error(-rc);
 		return EXIT_ERROR;
 	}
 	return EXIT_OK;

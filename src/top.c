@@ -712,6 +712,23 @@ static void rewind_series(struct top *tp)
 
 /* Parses top's own options: top(1)'s -b, -n and -d, and memledger's where they do not
  * clash (-b is --bytes and -n --noheadings elsewhere). Returns EXIT_GO_ON or a status. */
+/* The name of option c as a message says it: "-n (--iterations)" or "--window". */
+static const char *option_name(const struct option *longopts, int c)
+{
+	static char name[64];
+
+	for (const struct option *o = longopts; o->name; o++) {
+		if (o->val != c)
+			continue;
+		if (c < 256)
+			snprintf(name, sizeof(name), "-%c (--%s)", c, o->name);
+		else
+			snprintf(name, sizeof(name), "--%s", o->name);
+		return name;
+	}
+	return "an option";
+}
+
 static int parse(struct top *tp, int argc, char **argv)
 {
 	enum { O_WINDOW = 256, O_FLOOR, O_PSS, O_CSV, O_RAW, O_BYTES, O_BY, O_SOURCE };
@@ -742,11 +759,12 @@ static int parse(struct top *tp, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":bn:d:p:o:s:rJth", longopts, NULL)) != -1) {
 		double v;
+		errno = 0;
 		switch (c) {
 		case 'b': tp->batch = true; break;
 		case 'n':
 			tp->frames = strtoul(optarg, &end, 10);
-			if (*end || !tp->frames || optarg[0] == '-')
+			if (*end || !tp->frames || optarg[0] == '-' || errno)
 				goto bad;
 			break;
 		case 'd':
@@ -758,9 +776,11 @@ static int parse(struct top *tp, int argc, char **argv)
 			*(c == 'd' ? &tp->delay : c == O_WINDOW ? &tp->window : &tp->floor) = v;
 			break;
 		case O_PSS:
-			tp->pss_every = (unsigned)strtoul(optarg, &end, 10);
-			if (*end || !tp->pss_every || optarg[0] == '-')
+			v = (double)strtoul(optarg, &end, 10);
+			if (end == optarg || *end || optarg[0] == '-' || errno ||
+			    !(v >= 1 && v <= 1e6))
 				goto bad;
+			tp->pss_every = (unsigned)v;
 			break;
 		case 'p':
 			if (cli_add_pids(&tp->cli, optarg) < 0)
@@ -790,8 +810,7 @@ static int parse(struct top *tp, int argc, char **argv)
 		}
 		continue;
 	bad:
-		cli_warn("top: bad value for '%s': '%s'", argv[optind - 2 < 0 ? 0 : optind - 2],
-		         optarg);
+		cli_warn("top: bad value for %s: '%s'", option_name(longopts, c), optarg);
 		return EXIT_USAGE;
 	}
 	if (optind < argc) {
@@ -993,14 +1012,22 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 
 	int saved_err = dup(2), errfd = memfd_create("memledger-top-stderr", MFD_CLOEXEC);
 	off_t err_seen = 0;
+	SCREEN *term;
 
 	tp->screen = true;
 	if (errfd >= 0 && saved_err >= 0)
 		dup2(errfd,
 		     2); /* messages would scribble over the screen: the status line shows them */
-	if (!initscr()) {
-		if (saved_err >= 0)
+	/* newterm, not initscr: initscr exits by itself on a terminal terminfo lacks */
+	if (!(term = newterm(NULL, stdout, stdin))) {
+		if (saved_err >= 0) {
 			dup2(saved_err, 2);
+			close(saved_err);
+		}
+		if (errfd >= 0)
+			close(errfd);
+		cli_warn("top: cannot drive the terminal '%s' (TERM; not in terminfo?): use -b",
+		         getenv("TERM") ? getenv("TERM") : "");
 		return EXIT_ERROR;
 	}
 	cbreak();
@@ -1046,6 +1073,7 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 		}
 	}
 	endwin(); /* the terminal as it was: after q, SIGINT and SIGTERM alike */
+	delscreen(term);
 	if (saved_err >= 0) {
 		dup2(saved_err, 2);
 		close(saved_err);

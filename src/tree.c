@@ -245,7 +245,7 @@ int tree_run(struct cli *cli)
 		rc = print_tree(cli, &r, &t, root, cols, ncols, key);
 	}
 	if (rc < 0) {
-		cli_warn("cannot write the output: %s", strerror(-rc));
+		cli_output_error(-rc);
 		rc = EXIT_ERROR;
 		goto out;
 	}

@@ -494,7 +494,7 @@ static int run_print(struct view_run *run)
 	                              (run->needs & ML_NEED_PAGEMAP) ? run->pages : NULL)
 	       : -ENOMEM;
 	if (rc < 0) {
-		cli_warn("cannot write the output: %s", strerror(-rc));
+		cli_output_error(-rc);
 		return EXIT_ERROR;
 	}
 	return EXIT_OK;

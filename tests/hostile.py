@@ -256,8 +256,16 @@ def case_escapes(proc):
     d = add_process(proc, 100, 1, smaps=smaps_text(name="/tmp/\x1b]0;owned\x07lib\x7f.so"))
     with open(os.path.join(d, "cmdline"), "w") as fh:
         fh.write("/bin/sh\0-c\0\x1b[2J\x1b[31mred\r\n\x08\0")
+    # a name of bytes that are no UTF-8, with a quote, a backslash and a control byte
+    bad = b'x\xff\xfe"\\\x01y'
+    d = add_process(proc, 101, 1)
+    for f, text in (("status", status_text(101, 1).encode().replace(b"\tapp\n", b"\t" + bad + b"\n", 1)),
+                    ("stat", stat_text(101, 1).encode().replace(b"(app)", b"(" + bad + b")")),
+                    ("cmdline", b"/usr/bin/" + bad + b"\0")):
+        with open(os.path.join(d, f), "wb") as fh:
+            fh.write(text)
     add_system(proc)
-    return [100], [check_no_control_bytes]
+    return [100, 101], [check_no_control_bytes, check_metrics_valid]
 
 
 def case_bad_mappings(proc):
@@ -412,6 +420,24 @@ def check_no_control_bytes(mem, src):
             assert not bad, f"{' '.join(view + fmt)} writes control bytes {bad}"
 
 
+def check_metrics_valid(mem, src):
+    """The exposition is valid UTF-8 and promtool takes it, for every --by, whatever bytes
+    the names hold."""
+    for by in ("comm", "exe", "user", "tree", "pid", "app"):
+        r = subprocess.run([mem, "--source", src, "export", "--by", by], capture_output=True,
+                           timeout=TIMEOUT)
+        assert r.returncode == 0, r.stderr
+        try:
+            r.stdout.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise AssertionError(f"export --by {by}: not UTF-8: {e}")
+        if shutil.which("promtool"):
+            p = subprocess.run(["promtool", "check", "metrics"], input=r.stdout,
+                               capture_output=True, timeout=TIMEOUT)
+            assert p.returncode == 0 and not p.stdout.strip(), \
+                f"export --by {by}: promtool: {p.stdout[:300]!r} {p.stderr[:300]!r}"
+
+
 def check_gap(pid, start):
     """maps pid: the largest gap starts at start (None: unknown)."""
     def check(mem, src):
@@ -464,6 +490,124 @@ def check_owned_contradiction(mem, src):
     owned = {p["pid"]: p["owned"] for p in load_json(r.stdout)["processes"]}
     assert owned[101] is None, owned
     assert "OWNED is unknown" in r.stderr, r.stderr
+
+
+# --- outputs: never written over what is not ours ---
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "proc-basic")
+
+
+def writers(mem):
+    """Every file-writing option, as a function of the target: (name, argv, the file that
+    is written, given a target NAME in directory d)."""
+    cap = os.path.join(os.path.dirname(mem), "memledger-capture")
+    src = ["--source", DATA]
+    return [
+        ("report -o", lambda t: [mem, *src, "report", "-o", t], lambda t: t),
+        ("report --chart -o", lambda t: [mem, *src, "report", "--chart", "bar", "-o", t],
+         lambda t: t),
+        ("capture -o", lambda t: [mem, "capture", "-o", t], lambda t: t),
+        ("memledger-capture -o", lambda t: [cap, "-o", t], lambda t: t),
+        ("export --textfile", lambda t: [mem, *src, "export", "--textfile", t],
+         lambda t: os.path.join(t, "memledger.prom")),
+    ]
+
+
+def leftovers(d, before):
+    return sorted(set(os.listdir(d)) - before)
+
+
+def output_cases(mem):
+    """Each writer against a character device made with mknod, a FIFO with and without a
+    reader, a dangling symlink, a symlink to a regular file, '', a missing directory.
+    Returns (runs, failures)."""
+    failures, runs = [], 0
+    for name, argv, written in writers(mem):
+        tar = "capture" in name
+        d = tempfile.mkdtemp(prefix="ml-outputs-")
+        try:
+            def path(base):
+                return os.path.join(d, base + (".tar" if tar else ""))
+
+            def target(base):  # the option's value for a file called base
+                return d if "textfile" in name else path(base)
+
+            def go(base, want_rc, msg=None, reader=False):
+                nonlocal runs
+                runs += 1
+                if "textfile" in name:  # its DIR holds memledger.prom as base says
+                    sub = os.path.join(d, base)
+                    os.makedirs(sub, exist_ok=True)
+                    t = sub
+                else:
+                    t = path(base)
+                got = {}
+                if reader:
+                    th = threading.Thread(target=lambda: got.update(
+                        data=open(written(t), "rb").read()))
+                    th.start()
+                try:
+                    r = subprocess.run(argv(t), capture_output=True, text=True, timeout=60)
+                except subprocess.TimeoutExpired:
+                    failures.append(f"{name} {base}: hangs")
+                    return None
+                if reader:
+                    th.join(10)
+                    if not got.get("data"):
+                        failures.append(f"{name} {base}: the FIFO's reader got nothing")
+                want = want_rc if isinstance(want_rc, tuple) else (want_rc,)
+                if r.returncode not in want or (msg and msg not in r.stderr):
+                    failures.append(f"{name} {base}: exit {r.returncode} "
+                                    f"(want {want_rc}, {msg!r}): {r.stderr[-300:]}")
+                if r.returncode and not r.stderr.strip():
+                    failures.append(f"{name} {base}: exit {r.returncode} without a message")
+                return t
+
+            def make(base, how):
+                t = target(base) if "textfile" not in name else os.path.join(d, base)
+                f = written(t)
+                os.makedirs(os.path.dirname(f), exist_ok=True)
+                how(f)
+                return f
+
+            chr_node = make("chr", lambda f: os.mknod(f, 0o600 | stat.S_IFCHR, os.makedev(1, 3)))
+            fifo = make("fifo", os.mkfifo)
+            fifo2 = make("fifo2", os.mkfifo)
+            dangling = make("dangling", lambda f: os.symlink(os.path.join(d, "nothing"), f))
+            real = os.path.join(d, "real" + (".tar" if tar else ""))
+            open(real, "w").write("old")
+            link = make("link", lambda f: os.symlink(real, f))
+            before = set(os.listdir(d))
+            go("chr", 0)
+            if not stat.S_ISCHR(os.stat(chr_node).st_mode):
+                failures.append(f"{name}: the character device was replaced")
+            go("fifo", 0, reader=True)
+            go("fifo2", (1, 2), "nothing reads")  # 2 when refused before the work
+            for f in (fifo, fifo2):
+                if not stat.S_ISFIFO(os.stat(f).st_mode):
+                    failures.append(f"{name}: the FIFO was replaced")
+            go("dangling", 2, "symlink to nothing")
+            if os.path.exists(os.path.join(d, "nothing")) or not os.path.islink(dangling):
+                failures.append(f"{name}: the dangling symlink was followed or replaced")
+            go("link", 0)
+            if not os.path.islink(link) or open(real, "rb").read() == b"old":
+                failures.append(f"{name}: the symlink was replaced, or its file not written")
+            runs += 2
+            for bad, msg in (("", "empty"), (os.path.join(d, "no", "such", "x.tar" if tar
+                                                          else "x"), "not exist")):
+                r = subprocess.run(argv(bad), capture_output=True, text=True, timeout=60)
+                opt = name.split()[-1]
+                if r.returncode != 2 or msg not in r.stderr or opt not in r.stderr:
+                    failures.append(f"{name} {bad!r}: exit {r.returncode}, {r.stderr!r}")
+            left = [f for f in leftovers(d, before) if f.startswith(".")]
+            for sub in os.listdir(d):
+                if os.path.isdir(os.path.join(d, sub)):
+                    left += [f for f in os.listdir(os.path.join(d, sub)) if f.startswith(".")]
+            if left:
+                failures.append(f"{name}: temporary files left: {left}")
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    return runs, failures
 
 
 # --- running ---
@@ -563,11 +707,11 @@ def run_case(mem, name, build):
 
 def main():
     mem = os.path.realpath(sys.argv[1])
-    names = sys.argv[2:] or list(CASES)
+    names = sys.argv[2:] or list(CASES) + ["outputs"]
     total = 0
     failures = []
     for name in names:
-        n, f = run_case(mem, name, CASES[name])
+        n, f = output_cases(mem) if name == "outputs" else run_case(mem, name, CASES[name])
         total += n
         failures += f
         print(f"{name}: {n - len(f)} of {n} runs and checks passed", flush=True)

@@ -100,6 +100,14 @@ int ml_source_open_at(const struct ml_source *src, int dirfd, const char *name);
 /* The most one file of a source may hold; a line read from it as well. */
 #define ML_SOURCE_MAX_FILE (1ull << 30)
 
+/* The most a text file (smaps, status, meminfo, ...) may hold: more than any real one (a
+ * process of 65,530 mappings writes a 25 MiB smaps); only the page frame files (kpages,
+ * pagemap, kpagecount, kpageflags) may hold up to ML_SOURCE_MAX_FILE. */
+#define ML_SOURCE_MAX_TEXT (256ull << 20)
+
+/* The most the file at path (as a source or snapshot names it) may hold. */
+uint64_t ml_source_max_size(const char *path);
+
 /* The error for a file of a source directory that is no regular file. */
 #define ML_ENOTREG EMEDIUMTYPE
 

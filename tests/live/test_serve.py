@@ -25,12 +25,15 @@ import urllib.parse
 import urllib.request
 
 import test_live
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "snapshot"))
+import bombs  # noqa: E402 - beside the archive tests
 from test_export import free_port, promtool_ok, samples
 from test_live import check, running_family
 
 PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
                      "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1")
 NOBODY = 65534
+TESTDATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
 
 
 def request(port, method="GET", path="/metrics", headers=None, body=None, timeout=5):
@@ -53,14 +56,15 @@ class Serve:
         self.proc = subprocess.Popen([*prefix, memledger, "serve", "--listen",
                                       f"127.0.0.1:{self.port}", *args],
                                      stdout=subprocess.DEVNULL, stderr=self.err)
-        for _ in range(200):
+        for _ in range(600):  # up at once; /metrics answers 503 until the first reading
             try:
-                request(self.port, path="/")
-                return
-            except OSError:
-                if self.proc.poll() is not None:
+                if request(self.port)[0] == 200:
                     return
-                time.sleep(0.05)
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                return
+            time.sleep(0.05)
 
     def metrics(self, **kw):
         return request(self.port, **kw)[2].decode()
@@ -430,6 +434,122 @@ def check_abuse(memledger):
             "could not be read" in line for line in s.stderr().splitlines()), s.stderr())
 
 
+def slow_clients(port, n, seconds, counts):
+    """n connections that each send a byte of a request a second and never finish it; one
+    that the server closes is opened again at once. Counts what happened in counts."""
+    import selectors
+    sel = selectors.DefaultSelector()
+    line = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 10000
+
+    def open_one():
+        s = socket.socket()
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        sel.register(s, selectors.EVENT_READ, [0])
+        counts["opened"] = counts.get("opened", 0) + 1
+    for _ in range(n):
+        open_one()
+    end = time.time() + seconds
+    while time.time() < end:
+        for key in list(sel.get_map().values()):
+            s, sent = key.fileobj, key.data
+            try:
+                s.send(line[sent[0] % len(line):][:1])
+                sent[0] += 1
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                sel.unregister(s)
+                s.close()
+                counts["closed by the server"] = counts.get("closed by the server", 0) + 1
+                open_one()
+        for key, _ in sel.select(timeout=0):
+            try:
+                if key.fileobj.recv(4096) == b"":
+                    raise OSError
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:
+                sel.unregister(key.fileobj)
+                key.fileobj.close()
+                counts["closed by the server"] = counts.get("closed by the server", 0) + 1
+                open_one()
+        time.sleep(1)
+    for key in list(sel.get_map().values()):
+        key.fileobj.close()
+
+
+def check_slow_clients(memledger):
+    """600 connections trickling a byte a second for 20 s do not keep a scraper out: every
+    scrape answered within 2 s, and the slow ones closed at their deadline."""
+    seconds = min(20.0, float(os.environ.get("MEMLEDGER_ABUSE_SECONDS", "20")))
+    with Serve(memledger, "-i", "1") as s:
+        counts = {}
+        t = threading.Thread(target=slow_clients, args=(s.port, 600, seconds, counts))
+        t.start()
+        time.sleep(2)
+        worst, failed, n = 0.0, [], 0
+        while t.is_alive():
+            t0 = time.time()
+            try:
+                status = request(s.port, timeout=5)[0]
+            except OSError as e:
+                status = str(e)
+            took = time.time() - t0
+            n += 1
+            worst = max(worst, took)
+            if status != 200 or took >= 2:
+                failed.append(f"{status} in {took:.2f} s")
+            time.sleep(0.5)
+        t.join()
+        print(f"slow clients: {counts}; {n} scrapes, the slowest {worst:.2f} s")
+        check("600 slow clients: every scrape answered within 2 s", n >= 5 and not failed,
+              f"{n} scrapes; {failed[:5]}")
+        check("600 slow clients: the server closed slow ones",
+              counts.get("closed by the server", 0) >= 100, str(counts))
+        check("SIGTERM after the slow clients: exit 0", s.stop() == 0)
+
+
+def check_signals(memledger, tmp):
+    """SIGTERM, SIGINT and SIGHUP end it within a second, also during a reading that takes
+    seconds (an archive that inflates to 48 GiB of zeros outside proc/), and a reading that
+    overruns -i skips ticks, counted."""
+    bomb = os.path.join(tmp, "slow.tar.zst")
+    bombs.write_bomb(bomb, TESTDATA, [("junk/zeros", 48 << 30)])
+    t0 = time.time()
+    r = subprocess.run([memledger, "export", "--source", bomb], capture_output=True, text=True)
+    reading = time.time() - t0
+    check("a 48 GiB archive of zeros reads as its snapshot", r.returncode == 0 and
+          "memledger_process_memory_bytes" in r.stdout, r.stderr[-300:])
+    if reading < 1.0:
+        print(f"SKIP: signal during a reading: a reading takes {reading:.2f} s here")
+        test_live.skipped += 1
+        return
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        err = tempfile.TemporaryFile()
+        p = subprocess.Popen([memledger, "serve", "--listen", "127.0.0.1:0", "-i", "0.1",
+                              "--source", bomb], stdout=subprocess.DEVNULL, stderr=err)
+        time.sleep(reading / 2)  # during the first reading
+        p.send_signal(sig)
+        t0 = time.time()
+        try:
+            rc = p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            rc = p.wait()
+        took = time.time() - t0
+        err.seek(0)
+        check(f"{signal.Signals(sig).name} during a {reading:.1f} s reading: exit 0 within "
+              "a second", rc == 0 and took < 1.0, f"exit {rc} after {took:.2f} s; "
+              f"{err.read().decode(errors='replace')[-300:]}")
+    with Serve(memledger, "-i", "0.1", "--source", bomb) as s:
+        time.sleep(reading * 3)
+        got = samples(s.metrics())
+        skipped = got.get(("memledger_skipped_readings_total", frozenset()))
+        check("readings that overrun -i: ticks skipped and counted", skipped and skipped >= 1,
+              str(skipped))
+
+
 def check_privilege(memledger, pids):
     """As nobody: without CAP_SYS_PTRACE root's processes are unreadable and it says so;
     with CAP_SYS_PTRACE alone it reads them."""
@@ -484,6 +604,9 @@ def main():
         check_exact(memledger)
         check_privilege(memledger, pids)
     check_abuse(memledger)
+    check_slow_clients(memledger)
+    with tempfile.TemporaryDirectory(prefix="ml-serve-") as tmp:
+        check_signals(memledger, tmp)
     return test_live.finish("serve")
 
 

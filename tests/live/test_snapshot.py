@@ -136,7 +136,7 @@ def check_capture_contract(memledger, workdir):
     check("capture -o with a name that is no tar: usage error", out.returncode == 2, out.stderr)
     out = subprocess.run([memledger, "capture", "-o", "/nonexistent/x.tar"], capture_output=True,
                          text=True)
-    check("capture into a missing directory fails", out.returncode == 1 and "nonexistent" in
+    check("capture into a missing directory: usage error", out.returncode == 2 and "nonexistent" in
           out.stderr, out.stderr)
     # -o - streams a tar down a pipe
     p = subprocess.run(f"{memledger} capture -o - | tar -tf - | head -1", shell=True,

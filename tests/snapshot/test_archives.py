@@ -16,6 +16,7 @@ import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
 import test_live  # noqa: E402 - its check() and counters
 from test_live import check  # noqa: E402
+import bombs  # noqa: E402 - beside this file
 
 
 def listing(cmd):
@@ -77,7 +78,7 @@ def check_capture_program(memledger, capture, tmp):
                            text=True)
         check("memledger-capture to a pipe", r.stdout.strip() == "memledger-manifest", r.stderr)
         r = subprocess.run([capture, "-o", "/nonexistent/x.tar"], capture_output=True, text=True)
-        check("memledger-capture into a missing directory fails", r.returncode == 1, r.stderr)
+        check("memledger-capture into a missing directory: usage error", r.returncode == 2, r.stderr)
     finally:
         sleeper.kill()
         sleeper.wait()
@@ -225,6 +226,47 @@ def check_hostile(memledger, tmp, testdata):
                       f"exit {r.returncode}: {r.stdout[:200]} {r.stderr}")
 
 
+def peak_run(argv):
+    """(exit status, stdout, stderr, peak RSS in KiB) of argv."""
+    out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+    p = subprocess.Popen(argv, stdout=out, stderr=err)
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    out.seek(0)
+    err.seek(0)
+    return p.returncode, out.read().decode(errors="replace"), \
+        err.read().decode(errors="replace"), usage.ru_maxrss
+
+
+def check_bombs(memledger, tmp, testdata):
+    """Archives that inflate to gigabytes: junk outside proc/ is skipped unread (a view's
+    peak memory stays within 64 MiB of a small snapshot's), and a file larger than any
+    real one is refused by name."""
+    plain = os.path.join(tmp, "plain.tar.zst")
+    bombs.write_bomb(plain, testdata, [])
+    junk = os.path.join(tmp, "junk.tar.zst")
+    bombs.write_bomb(junk, testdata, [(f"junk/{i}", 1 << 30) for i in range(4)] +
+                     [("sys/junk", 1 << 30), ("proc/junk", 1 << 30)])
+    big = os.path.join(tmp, "big-smaps.tar.zst")
+    bombs.write_bomb(big, testdata, [("proc/100/smaps", 300 << 20)])
+    meminfo = os.path.join(tmp, "big-meminfo.tar.zst")
+    bombs.write_bomb(meminfo, testdata, [("proc/meminfo", 300 << 20)])
+    for view in (["ps"], ["system"], ["maps", "100"], ["libs"], ["groups", "--by", "pid"],
+                 ["export"], ["report", "-o", "-"]):
+        rc0, out0, _, rss0 = peak_run([memledger, "--source", plain, *view])
+        rc, out, err, rss = peak_run([memledger, "--source", junk, *view])
+        check(f"6 GiB of junk, {' '.join(view)}: as without it, within 64 MiB of its memory",
+              rc == rc0 and (out == out0 or view[0] in ("export", "report")) and
+              rss < rss0 + 65536, f"exit {rc} ({rc0}), {rss} KiB ({rss0} KiB): {err[-300:]}")
+    rc, _, err, rss = peak_run([memledger, "--source", big, "maps", "100"])
+    check("a 300 MiB smaps: refused by name, unread", rc == 1 and "100/smaps: larger" in err and
+          "larger than any real one" in err and rss < 65536 * 2, f"exit {rc}, {rss} KiB: {err}")
+    rc, out, err, _ = peak_run([memledger, "--source", big, "ps"])
+    check("a 300 MiB smaps: ps, which does not read it, answers", rc == 0, err)
+    rc, _, err, _ = peak_run([memledger, "--source", meminfo, "system"])
+    check("a 300 MiB meminfo: refused by name", rc == 1 and "meminfo: larger" in err, err)
+
+
 def check_gpu_capture(memledger, capture_tree, testdata, tmp):
     """The GPU fixture tree captured as /proc is (its DRM and dma-buf fds, their fdinfo,
     its mapped dma-bufs, the kernel's dma-buf list) reads back as the tree; a version 2
@@ -286,6 +328,7 @@ def main():
         check_in_place(memledger, testdata, tmp)
         check_gpu_capture(memledger, capture_tree, testdata, tmp)
         check_hostile(memledger, tmp, testdata)
+        check_bombs(memledger, tmp, testdata)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return test_live.finish("archives")
