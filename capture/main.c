@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "memledger/capture.h"
 #include "memledger/outfile.h"
+#include "memledger/redact.h"
 #include "tar.h"
 
 #ifndef MEMLEDGER_VERSION
@@ -70,7 +72,12 @@ static void usage(FILE *f)
 	      "Options:\n"
 	      " -o, --output <file>  write the snapshot here (through a temporary name)\n"
 	      "     --exact          also pagemap and the page frames (as root)\n"
-	      "     --redact         command lines keep argv[0]; arguments become <N bytes>\n"
+	      "     --redact         every argument, title word, file path outside system\n"
+	      "                      directories, memfd name, cgroup below its service and\n"
+	      "                      SysV key becomes a keyed hash <h:...>; program names\n"
+	      "                      and Chromium roles stay\n"
+	      "     --redact-key <key>  the hashes' key (32 hex digits, or any text), so that\n"
+	      "                      snapshots diff; random (and said) when not given\n"
 	      " -h, --help           this help\n"
 	      " -V, --version        the version\n",
 	      f);
@@ -78,13 +85,18 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"output", required_argument, NULL, 'o'}, {"exact", no_argument, NULL, 'e'},
-	    {"redact", no_argument, NULL, 'r'},       {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
+	                                         {"exact", no_argument, NULL, 'e'},
+	                                         {"redact", no_argument, NULL, 'r'},
+	                                         {"redact-key", required_argument, NULL, 'k'},
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {"version", no_argument, NULL, 'V'},
+	                                         {NULL, 0, NULL, 0}};
 	struct ml_capture_opts opts = {.writer = "memledger-capture " MEMLEDGER_VERSION};
 	struct ml_capture_stats stats;
-	const char *name = NULL;
+	const char *name = NULL, *key_text = NULL;
+	uint8_t key[ML_REDACT_KEY_LEN];
+	char hex[33];
 	struct tar t;
 	int c, fd = 1, rc;
 
@@ -93,6 +105,7 @@ int main(int argc, char **argv)
 		case 'o': name = optarg; break;
 		case 'e': opts.exact = true; break;
 		case 'r': opts.redact = true; break;
+		case 'k': key_text = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': puts("memledger-capture " MEMLEDGER_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -102,6 +115,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "memledger-capture: no operands: '%s'\n", argv[optind]);
 		return 2;
 	}
+	if (key_text && !opts.redact) {
+		fputs("memledger-capture: --redact-key needs --redact\n", stderr);
+		return 2;
+	}
+	if (opts.redact && key_text) {
+		ml_redact_key_parse(key_text, key);
+	} else if (opts.redact) {
+		if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key)) {
+			fprintf(stderr, "memledger-capture: no random key: %s\n", strerror(errno));
+			return 1;
+		}
+		ml_redact_key_hex(key, hex);
+		fprintf(stderr,
+		        "memledger-capture: redacted with a random key; --redact-key %s redacts "
+		        "another capture alike\n",
+		        hex);
+	}
+	opts.redact_key = key;
 	if (name && strcmp(name, "-") != 0) {
 		const char *why;
 		catch_signals();

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "archive.h"
@@ -66,6 +67,23 @@ static int spill_data(struct ml_archive *ar, struct archive *a, struct ml_archiv
 		ar->spilled += (uint64_t)r;
 		f->len += (size_t)r;
 	}
+}
+
+/* Opens path without waiting (a FIFO's open() waits for a writer), and only if it is a
+ * regular file. Returns an fd or -errno (-EMEDIUMTYPE: not a regular file). */
+static int open_regular(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EMEDIUMTYPE;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
 }
 
 /* The path without a leading "./" or "/" and without a trailing "/". */
@@ -210,7 +228,7 @@ int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct
 	struct ml_archive *ar = calloc(1, sizeof(*ar));
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
-	int rc = 0, r;
+	int rc = 0, r, fd = -1;
 
 	*out = NULL;
 	if (ar)
@@ -222,7 +240,12 @@ int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
-	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
+	if ((fd = open_regular(path)) < 0) {
+		rc = fail(NULL, fd, err, errlen,
+		          fd == -EMEDIUMTYPE ? "not a regular file" : strerror(-fd));
+		goto done;
+	}
+	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
 		rc = fail(a, archive_errno(a) > 0 ? -archive_errno(a) : -EINVAL, err, errlen,
 		          "not a tar archive, or a damaged one");
 		goto done;
@@ -271,6 +294,8 @@ int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct
 done:
 	if (a)
 		archive_read_free(a);
+	if (fd >= 0)
+		close(fd);
 	if (rc < 0)
 		ml_archive_free(ar);
 	else
@@ -352,7 +377,7 @@ int ml_archive_first(const char *path, const char *name, char *buf, size_t size)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
-	int rc = -ENOENT;
+	int rc = -ENOENT, fd;
 	la_ssize_t n;
 
 	if (!a)
@@ -360,7 +385,7 @@ int ml_archive_first(const char *path, const char *name, char *buf, size_t size)
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
-	if (archive_read_open_filename(a, path, 65536) == ARCHIVE_OK &&
+	if ((fd = open_regular(path)) >= 0 && archive_read_open_fd(a, fd, 65536) == ARCHIVE_OK &&
 	    archive_read_next_header(a, &e) == ARCHIVE_OK && archive_entry_pathname(e)) {
 		char *clean = clean_path(archive_entry_pathname(e));
 		if (clean && strcmp(clean, name) == 0 &&
@@ -371,5 +396,7 @@ int ml_archive_first(const char *path, const char *name, char *buf, size_t size)
 		free(clean);
 	}
 	archive_read_free(a);
+	if (fd >= 0)
+		close(fd);
 	return rc;
 }

@@ -20,26 +20,17 @@
 #include "memledger/gpu.h"
 #include "memledger/parse.h"
 #include "pagemap_scan.h"
+#include "memledger/redact.h"
 #include "util.h"
 
-struct bytes {
-	char *data;
-	size_t len, cap;
-};
-
 /* Appends len bytes. Returns 0 or -ENOMEM. */
-static int append(struct bytes *b, const void *data, size_t len)
+static int append(struct ml_bytes *b, const void *data, size_t len)
 {
-	if (ml_grow((void **)&b->data, &b->cap, b->len, len + 1, 1) < 0)
-		return -ENOMEM;
-	memcpy(b->data + b->len, data, len);
-	b->len += len;
-	b->data[b->len] = '\0';
-	return 0;
+	return ml_bytes_append(b, data, len);
 }
 
-static int appendf(struct bytes *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int appendf(struct bytes *b, const char *fmt, ...)
+static int appendf(struct ml_bytes *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int appendf(struct ml_bytes *b, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -56,15 +47,23 @@ struct cap {
 	const struct ml_capture_writer *w;
 	struct ml_capture_stats *stats;
 	int procfd, sysfd;
-	struct bytes buf, out;   /* a file as read; a file as made (records, lines) */
-	struct bytes unreadable; /* "PATH ENAME" lines */
-	uint64_t *frames;        /* with exact: the frames pagemap shows, many twice */
+	struct ml_bytes buf, out;   /* a file as read; a file as made (records, lines) */
+	struct ml_bytes unreadable; /* "PATH ENAME" lines */
+	uint64_t *frames;           /* with exact: the frames pagemap shows, many twice */
 	size_t nframes, frames_cap;
 	uint64_t *entries; /* a chunk of pagemap */
+	/* with redact */
+	struct ml_redact red;
+	struct ml_bytes red_out;                  /* a file as redacted */
+	char comm_token[ML_REDACT_TOKEN_LEN + 1]; /* the process's name hashed, or "" */
+	size_t cg_root;                           /* the length of the cgroup root's path */
 };
 
+/* How a file is redacted (with redact; as it is without). */
+enum filter { F_NONE, F_STATUS, F_STAT, F_COMM, F_CGROUP, F_SMAPS, F_SYSV };
+
 /* Reads dirfd/name whole into b. Returns 0 or -errno. */
-static int read_at(int dirfd, const char *name, struct bytes *b)
+static int read_at(int dirfd, const char *name, struct ml_bytes *b)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = 0;
 
@@ -110,7 +109,63 @@ static int note_unreadable(struct cap *c, const char *path, int err)
  * went, or it has no such file) is returned as it is; a refused one is named in
  * memledger-unreadable and 0 returned. Returns 0, 1 when missing, or -errno of the writer.
  */
+static int copy_as(struct cap *c, int dirfd, const char *name, const char *path, enum filter f);
+
 static int copy(struct cap *c, int dirfd, const char *name, const char *path)
+{
+	return copy_as(c, dirfd, name, path, F_NONE);
+}
+
+/* A line of status: "Name:\t" with ctx, the token, for its value. */
+static int status_line(const char *line, size_t n, void *ctx, struct ml_bytes *out)
+{
+	if (n < 5 || memcmp(line, "Name:", 5) != 0)
+		return ml_bytes_append(out, line, n);
+	if (ml_bytes_append(out, "Name:\t", 6) < 0)
+		return -ENOMEM;
+	return ml_bytes_append(out, ctx, strlen(ctx));
+}
+
+/* A stat text with the comm between its parentheses replaced by token. */
+static int rename_stat(struct ml_bytes *out, const char *text, size_t len, const char *token)
+{
+	const char *open = memchr(text, '(', len), *close = memrchr(text, ')', len);
+
+	out->len = 0;
+	if (!open || !close || close < open)
+		return ml_bytes_append(out, text, len);
+	if (ml_bytes_append(out, text, (size_t)(open - text) + 1) < 0 ||
+	    ml_bytes_append(out, token, strlen(token)) < 0 ||
+	    ml_bytes_append(out, close, (size_t)(text + len - close)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* c->buf (a file as read) as redaction makes it, in c->red_out. Returns 0 or -ENOMEM. */
+static int redact_file(struct cap *c, enum filter f)
+{
+	const char *t = c->buf.data ? c->buf.data : "", *tok = c->comm_token;
+	size_t len = c->buf.len;
+
+	switch (f) {
+	case F_STATUS: return ml_redact_lines(t, len, &c->red_out, status_line, (void *)tok);
+	case F_STAT: return rename_stat(&c->red_out, t, len, tok);
+	case F_COMM:
+		c->red_out.len = 0;
+		return ml_bytes_append(&c->red_out, tok, strlen(tok)) < 0 ||
+		               ml_bytes_append(&c->red_out, "\n", 1) < 0
+		           ? -ENOMEM
+		           : 0;
+	case F_CGROUP: return ml_redact_cgroup_file(&c->red, t, len, &c->red_out);
+	case F_SMAPS: return ml_redact_smaps(&c->red, t, len, &c->red_out);
+	case F_SYSV: return ml_redact_sysvipc(&c->red, t, len, &c->red_out);
+	default: return 0;
+	}
+}
+
+/* As copy, the file redacted as f says when the capture redacts (a process's name only
+ * when it was hashed). c->buf keeps the file as read. */
+static int copy_as(struct cap *c, int dirfd, const char *name, const char *path, enum filter f)
 {
 	int rc = read_at(dirfd, name, &c->buf);
 
@@ -120,7 +175,12 @@ static int copy(struct cap *c, int dirfd, const char *name, const char *path)
 		return rc;
 	if (rc < 0)
 		return note_unreadable(c, path, rc);
-	return put(c, path, c->buf.data, c->buf.len);
+	if (!c->opts->redact || f == F_NONE ||
+	    ((f == F_STATUS || f == F_STAT || f == F_COMM) && !c->comm_token[0]))
+		return put(c, path, c->buf.data, c->buf.len);
+	if (redact_file(c, f) < 0)
+		return -ENOMEM;
+	return put(c, path, c->red_out.data ? c->red_out.data : "", c->red_out.len);
 }
 
 /* The files memledger cgroups reads of each memory cgroup, v1 and v2. */
@@ -150,11 +210,26 @@ static int capture_cgroup_tree(struct cap *c, char *dir, size_t len, unsigned de
 	struct dirent *de;
 	DIR *d;
 
+	const char *shown = dir; /* the directory as the snapshot names it */
+
+	if (c->opts->redact && at > c->cg_root) {
+		c->red_out.len = 0;
+		if (ml_bytes_append(&c->red_out, dir, c->cg_root) < 0 ||
+		    ml_redact_cgroup_path(&c->red, dir + c->cg_root, at - c->cg_root, &c->red_out) <
+		        0)
+			return -ENOMEM;
+		snprintf(path, sizeof(path), "%s", c->red_out.data);
+		shown = strdup(path);
+		if (!shown)
+			return -ENOMEM;
+	}
 	for (size_t i = 0; i < ML_ARRAY_SIZE(cgroup_files) && rc >= 0; i++) {
 		snprintf(name, sizeof(name), "%s/%s", dir, cgroup_files[i]);
-		snprintf(path, sizeof(path), "sys/%s", name);
+		snprintf(path, sizeof(path), "sys/%s/%s", shown, cgroup_files[i]);
 		rc = copy(c, c->sysfd, name, path);
 	}
+	if (shown != dir)
+		free((char *)shown);
 	fd = depth < 64 ? openat(c->sysfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	d = fd < 0 ? NULL : fdopendir(fd);
 	if (!d) {
@@ -188,6 +263,7 @@ static int capture_cgroups(struct cap *c)
 		    (!v1 && !memmem(c->buf.data, c->buf.len, "memory", 6)))
 			continue;
 		snprintf(dir, sizeof(dir), "%s", roots[i]);
+		c->cg_root = strlen(dir);
 		return capture_cgroup_tree(c, dir, sizeof(dir), 0);
 	}
 	return 0;
@@ -211,11 +287,11 @@ static int write_manifest(struct cap *c)
 	c->out.len = 0;
 	rc = appendf(&c->out,
 	             "memledger-snapshot: 3\nwriter: %s\nkernel: %s %s\nmachine: %s\nhostname: %s\n"
-	             "time: %s\nepoch: %lld.%03d\ncapture-pid: %d\npage-size: %ld\nexact: %s\n"
-	             "redacted: %s\n",
+	             "time: %s\nepoch: %lld.%03d\ncapture-pid: %d\nuid: %d\npage-size: %ld\n"
+	             "exact: %s\nredacted: %s\n",
 	             c->opts->writer ? c->opts->writer : "unknown", u.release, u.version, u.machine,
 	             u.nodename, when, (long long)now, (int)(ts.tv_nsec / 1000000), (int)getpid(),
-	             sysconf(_SC_PAGESIZE), c->opts->exact ? "yes" : "no",
+	             (int)geteuid(), sysconf(_SC_PAGESIZE), c->opts->exact ? "yes" : "no",
 	             c->opts->redact ? "yes" : "no");
 	return rc < 0 ? rc : put(c, ML_SNAPSHOT_MANIFEST, c->out.data, c->out.len);
 }
@@ -241,7 +317,8 @@ static int capture_system(struct cap *c)
 
 	for (size_t i = 0; i < ML_ARRAY_SIZE(files) && rc >= 0; i++) {
 		snprintf(path, sizeof(path), "proc/%s", files[i]);
-		rc = copy(c, c->procfd, files[i], path);
+		rc = copy_as(c, c->procfd, files[i], path,
+		             strcmp(files[i], "sysvipc/shm") == 0 ? F_SYSV : F_NONE);
 	}
 	if (rc < 0 || c->sysfd < 0)
 		return rc < 0 ? rc : 0;
@@ -279,40 +356,6 @@ static int capture_system(struct cap *c)
 	if (rc >= 0)
 		rc = capture_cgroups(c);
 	return rc < 0 ? rc : 0;
-}
-
-/* A command line with its arguments replaced by their sizes: argv[0] stays, as do
- * Chromium's "--type=..." (a role, no secret). A title set over argv (one string with
- * spaces) keeps its first word. */
-static int redact_cmdline(struct cap *c, const char *cmd, size_t len)
-{
-	size_t at = 0, n = 0;
-	int rc = 0;
-
-	c->out.len = 0;
-	while (at < len && rc == 0) {
-		const char *arg = cmd + at;
-		size_t alen = strnlen(arg, len - at), keep = alen;
-		char size[32];
-		if (n == 0 && at + alen + 1 >= len) /* the only string */
-			keep = strcspn(arg, " ");
-		if (n == 0 || strncmp(arg, "--type=", 7) == 0) {
-			rc = append(&c->out, arg, keep);
-			if (rc == 0 && keep < alen) {
-				int sn =
-				    snprintf(size, sizeof(size), " <%zu bytes>", alen - keep - 1);
-				rc = append(&c->out, size, (size_t)sn);
-			}
-		} else {
-			int sn = snprintf(size, sizeof(size), "<%zu bytes>", alen);
-			rc = append(&c->out, size, (size_t)sn);
-		}
-		if (rc == 0)
-			rc = append(&c->out, "", 1);
-		at += alen + 1;
-		n++;
-	}
-	return rc;
 }
 
 /* Whether memledger reads an fd of this target: a memfd, a DRM device, a dma-buf. */
@@ -354,6 +397,14 @@ static int capture_fds(struct cap *c, int dirfd, const char *pdir)
 				continue; /* closed since: a memfd is known by its inode */
 			memset(&st, 0, sizeof(st)); /* a GPU fd by its fdinfo */
 		}
+		if (c->opts->redact) { /* a memfd's name, a file's path */
+			c->red_out.len = 0;
+			if (ml_redact_name(&c->red, target, (size_t)n, &c->red_out) < 0) {
+				rc = -ENOMEM;
+				break;
+			}
+			snprintf(target, sizeof(target), "%s", c->red_out.data);
+		}
 		rc = appendf(&c->out, "%s %u:%u %llu %s\n", de->d_name, major(st.st_dev),
 		             minor(st.st_dev), (unsigned long long)st.st_ino, target);
 		if (rc == 0 && gpu) {
@@ -373,8 +424,8 @@ struct maps_walk {
 	struct cap *c;
 	int dirfd, pagemap_fd;
 	const char *pdir;
-	struct bytes map_files;   /* "START-END INODE SIZE BLOCKS" */
-	struct bytes dmabuf_maps; /* the maps lines of mapped dma-bufs */
+	struct ml_bytes map_files;   /* "START-END INODE SIZE BLOCKS" */
+	struct ml_bytes dmabuf_maps; /* the maps lines of mapped dma-bufs */
 	bool map_files_refused;
 	int err;
 };
@@ -544,7 +595,7 @@ static int capture_memory(struct cap *c, int dirfd, const char *pdir)
 	if (rc < 0)
 		return rc;
 	snprintf(path, sizeof(path), "%s/smaps", pdir);
-	rc = copy(c, dirfd, "smaps", path);
+	rc = copy_as(c, dirfd, "smaps", path, F_SMAPS);
 	if (rc < 0)
 		return rc;
 	if (rc == 0 && c->buf.len) { /* c->buf holds smaps: the mappings need no second read */
@@ -556,6 +607,12 @@ static int capture_memory(struct cap *c, int dirfd, const char *pdir)
 	n = readlinkat(dirfd, "exe", target, sizeof(target) - 1);
 	if (n >= 0) {
 		target[n] = '\0';
+		if (c->opts->redact) {
+			c->red_out.len = 0;
+			if (ml_redact_program(&c->red, target, (size_t)n, &c->red_out) < 0)
+				return -ENOMEM;
+			snprintf(target, sizeof(target), "%s", c->red_out.data);
+		}
 		rc = c->w->link(c->w->ctx, path, target);
 	} else if (errno != ENOENT && errno != ESRCH) {
 		rc = note_unreadable(c, path, errno);
@@ -563,10 +620,53 @@ static int capture_memory(struct cap *c, int dirfd, const char *pdir)
 	return rc < 0 ? rc : capture_fds(c, dirfd, pdir);
 }
 
-/* One process. Returns 0 (captured, or gone) or -errno of the writer. */
-static int capture_process(struct cap *c, pid_t pid)
+/* A process's stat and command line, read before its other files: the argument area
+ * bounds the command line, and redaction hashes the process's name where the command line
+ * hides it. */
+struct early {
+	struct ml_bytes stat, cmdline;
+	int stat_rc, cmdline_rc; /* read_at's */
+};
+
+/* Reads stat and cmdline into e: the command line cut at the argument area's end (never
+ * the environment), redacted with redact (c->comm_token set when the name is hidden).
+ * Returns 0 or -ENOMEM. */
+static int read_early(struct cap *c, int dirfd, struct early *e)
 {
-	static const char *const small[] = {"stat", "comm", "cgroup"};
+	struct ml_stat st;
+	bool hidden = false;
+
+	c->comm_token[0] = '\0';
+	e->stat_rc = read_at(dirfd, "stat", &e->stat);
+	if (e->stat_rc < 0 || ml_parse_stat(e->stat.data, e->stat.len, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	e->cmdline_rc = read_at(dirfd, "cmdline", &c->buf);
+	if (e->cmdline_rc < 0)
+		return e->cmdline_rc == -ENOMEM ? -ENOMEM : 0;
+	c->buf.len = ml_cmdline_len(&st, c->buf.len);
+	e->cmdline.len = 0;
+	if (!c->opts->redact)
+		return ml_bytes_append(&e->cmdline, c->buf.data, c->buf.len);
+	if (ml_redact_cmdline(&c->red, c->buf.data, c->buf.len, st.comm, &hidden, &e->cmdline) < 0)
+		return -ENOMEM;
+	if (hidden)
+		ml_redact_token(&c->red, st.comm, strlen(st.comm), c->comm_token);
+	return 0;
+}
+
+/* Writes a file read early (rc: read_at's) to path as copy would. */
+static int put_early(struct cap *c, const char *path, int rc, const struct ml_bytes *b)
+{
+	if (rc == -ENOENT || rc == -ESRCH)
+		return 0;
+	if (rc < 0)
+		return rc == -ENOMEM ? rc : note_unreadable(c, path, rc);
+	return put(c, path, b->data ? b->data : "", b->len);
+}
+
+/* One process. Returns 0 (captured, or gone) or -errno of the writer. */
+static int capture_process(struct cap *c, pid_t pid, struct early *e)
+{
 	char name[16], pdir[32], path[64];
 	struct ml_status status;
 	int dirfd, rc;
@@ -576,8 +676,10 @@ static int capture_process(struct cap *c, pid_t pid)
 	dirfd = openat(c->procfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return 0; /* gone */
+	rc = read_early(c, dirfd, e);
 	snprintf(path, sizeof(path), "%s/status", pdir);
-	rc = copy(c, dirfd, "status", path);
+	if (rc == 0)
+		rc = copy_as(c, dirfd, "status", path, F_STATUS);
 	if (rc != 0) {
 		close(dirfd);
 		return rc < 0 ? rc : 0;
@@ -585,22 +687,22 @@ static int capture_process(struct cap *c, pid_t pid)
 	memset(&status, 0, sizeof(status));
 	if (ml_parse_status(c->buf.data, c->buf.len, &status) < 0)
 		status.has_mm = true; /* let the reader judge what the kernel wrote */
-	for (size_t i = 0; i < ML_ARRAY_SIZE(small) && rc >= 0; i++) {
-		snprintf(path, sizeof(path), "%s/%s", pdir, small[i]);
-		rc = copy(c, dirfd, small[i], path);
+	snprintf(path, sizeof(path), "%s/stat", pdir);
+	if (e->stat_rc == 0 && c->comm_token[0]) {
+		rc = rename_stat(&c->red_out, e->stat.data, e->stat.len, c->comm_token);
+		rc = rc < 0 ? rc : put(c, path, c->red_out.data, c->red_out.len);
+	} else {
+		rc = put_early(c, path, e->stat_rc, &e->stat);
 	}
+	snprintf(path, sizeof(path), "%s/comm", pdir);
+	if (rc >= 0)
+		rc = copy_as(c, dirfd, "comm", path, F_COMM);
+	snprintf(path, sizeof(path), "%s/cgroup", pdir);
+	if (rc >= 0)
+		rc = copy_as(c, dirfd, "cgroup", path, F_CGROUP);
 	snprintf(path, sizeof(path), "%s/cmdline", pdir);
-	if (rc >= 0 && c->opts->redact) {
-		rc = read_at(dirfd, "cmdline", &c->buf);
-		if (rc == 0)
-			rc = redact_cmdline(c, c->buf.data, c->buf.len);
-		if (rc == 0)
-			rc = put(c, path, c->out.data ? c->out.data : "", c->out.len);
-		else if (rc != -ENOMEM)
-			rc = rc == -ENOENT || rc == -ESRCH ? 0 : note_unreadable(c, path, rc);
-	} else if (rc >= 0) {
-		rc = copy(c, dirfd, "cmdline", path);
-	}
+	if (rc >= 0)
+		rc = put_early(c, path, e->cmdline_rc, &e->cmdline);
 	if (rc >= 0 && status.has_mm)
 		rc = capture_memory(c, dirfd, pdir);
 	close(dirfd);
@@ -722,11 +824,14 @@ int ml_capture(const struct ml_capture_opts *opts, const struct ml_capture_write
                struct ml_capture_stats *stats)
 {
 	struct cap c = {.opts = opts, .w = w, .stats = stats};
+	struct early e = {.stat_rc = 0};
 	pid_t *pids = NULL;
 	size_t npids = 0;
 	int rc;
 
 	memset(stats, 0, sizeof(*stats));
+	if (opts->redact)
+		ml_redact_init(&c.red, opts->redact_key);
 	c.procfd = open(opts->proc ? opts->proc : "/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (c.procfd < 0)
 		return -errno;
@@ -741,7 +846,7 @@ int ml_capture(const struct ml_capture_opts *opts, const struct ml_capture_write
 	if (rc == 0)
 		rc = list_pids(&c, &pids, &npids);
 	for (size_t i = 0; i < npids && rc == 0; i++) {
-		rc = capture_process(&c, pids[i]);
+		rc = capture_process(&c, pids[i], &e);
 		if (opts->progress)
 			opts->progress(i + 1, npids, opts->progress_ctx);
 	}
@@ -758,6 +863,9 @@ out:
 	free(c.buf.data);
 	free(c.out.data);
 	free(c.unreadable.data);
+	free(c.red_out.data);
+	free(e.stat.data);
+	free(e.cmdline.data);
 	free(c.frames);
 	free(c.entries);
 	return rc;

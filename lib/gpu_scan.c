@@ -296,7 +296,8 @@ static long holdings(const struct ml_scan *s, bool bufs, struct holding **out)
 		for (size_t j = 0; g && j < (bufs ? g->nbufs : g->nclients); j++)
 			(*out)[k++] = (struct holding){&s->procs[i], j};
 	}
-	qsort(*out, n, sizeof(**out), bufs ? cmp_buf : cmp_client);
+	if (n)
+		qsort(*out, n, sizeof(**out), bufs ? cmp_buf : cmp_client);
 	return (long)n;
 }
 

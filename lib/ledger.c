@@ -130,7 +130,8 @@ long ml_group_by(const struct ml_proc *procs, size_t n, ml_group_key_fn key,
 			g->totals[m] =
 			    ml_add(g->totals[m], ml_proc_metric(&procs[i], (enum ml_metric)m));
 	}
-	qsort(v, ngroups, sizeof(*v), compare_groups);
+	if (ngroups)
+		qsort(v, ngroups, sizeof(*v), compare_groups);
 	*groups = v;
 	return (long)ngroups;
 }

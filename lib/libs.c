@@ -255,7 +255,8 @@ long ml_libs_fold(struct ml_libs *l, struct ml_lib **libs)
 	v = calloc(l->n ? l->n : 1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
-	qsort(l->uses, l->n, sizeof(*l->uses), compare_uses);
+	if (l->n) /* no mapping at all: uses may be NULL, which qsort must not see */
+		qsort(l->uses, l->n, sizeof(*l->uses), compare_uses);
 	free(l->buckets); /* the order changed: no more lookups */
 	l->buckets = NULL;
 	l->nbuckets = 0;

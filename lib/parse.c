@@ -655,7 +655,18 @@ int ml_parse_stat(const char *buf, size_t len, struct ml_stat *s)
 	s->threads = f[16];
 	s->starttime = f[18];
 	s->vsize = f[19];
+	if (nf >= 46 && f[45] > f[44]) {
+		s->arg_start = f[44];
+		s->arg_end = f[45];
+	}
 	return 0;
+}
+
+size_t ml_cmdline_len(const struct ml_stat *st, size_t len)
+{
+	uint64_t area = st->arg_end - st->arg_start;
+
+	return st->arg_end > st->arg_start && len > area ? (size_t)area : len;
 }
 
 size_t ml_parse_cmdline(char *buf, size_t len)

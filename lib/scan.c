@@ -137,6 +137,8 @@ static enum outcome read_cmdline(struct reader *r, int dirfd, struct ml_proc *p)
 
 	if (rc < 0)
 		return outcome_of_errno(r, rc, "cmdline");
+	if (p->have & ML_NEED_STAT) /* never the environment past the arguments */
+		r->buf.len = ml_cmdline_len(&p->stat, r->buf.len);
 	n = ml_parse_cmdline(r->buf.data, r->buf.len);
 	p->cmdline = malloc(n + 1);
 	if (!p->cmdline)
@@ -792,6 +794,8 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 		needs |= ML_NEED_STAT; /* a capture without status (smemcap): stat tells threads */
 	if (ok(o) && (needs & ML_NEED_STATM))
 		o = read_statm(r, dirfd, p);
+	if (needs & ML_NEED_CMDLINE)
+		needs |= ML_NEED_STAT; /* its argument area bounds the command line */
 	if (ok(o) && (needs & ML_NEED_STAT))
 		o = read_stat(r, dirfd, p);
 	if (ok(o) && (needs & ML_NEED_CMDLINE))

@@ -212,6 +212,58 @@ static int open_archive(struct ml_source *src, const struct ml_source_want *want
 	return note_handle(src, src->dirfd, src->root, NULL) < 0 ? -ENOMEM : 0;
 }
 
+/* True when directory fd holds a process directory (a name of digits alone). */
+static bool holds_processes(int fd)
+{
+	int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+	struct dirent *de;
+	bool found = false;
+
+	if (!d) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return true; /* cannot tell: as it is */
+	}
+	while (!found && (de = readdir(d)))
+		found = de->d_name[0] && strspn(de->d_name, "0123456789") == strlen(de->d_name);
+	closedir(d);
+	return found;
+}
+
+static void load_recorded(struct ml_source *src);
+
+/* Opens src->path as a directory laid out like /proc; an extracted snapshot's root (a
+ * directory that holds proc/ and no process) is read from its proc/. Returns 0 or
+ * -errno. */
+static int open_tree(struct ml_source *src)
+{
+	struct statfs fs;
+	char *inner;
+	int fd;
+
+	src->dirfd = open(src->path, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+	if (src->dirfd < 0)
+		return -errno;
+	src->procfs = fstatfs(src->dirfd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+	if (src->procfs)
+		return 0;
+	if (!holds_processes(src->dirfd) &&
+	    (fd = openat(src->dirfd, "proc", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) >=
+	        0) {
+		if (asprintf(&inner, "%s/proc", src->path) < 0) {
+			close(fd);
+			return -ENOMEM;
+		}
+		close(src->dirfd);
+		src->dirfd = fd;
+		free(src->path);
+		src->path = inner;
+	}
+	load_recorded(src);
+	return 0;
+}
+
 /* An extracted snapshot's X/proc: keeps X/memledger-unreadable, if there is one, so that a
  * file the capture could not read reads as the error it met, as in the archive. */
 static void load_recorded(struct ml_source *src)
@@ -235,7 +287,6 @@ struct ml_source *ml_source_open_for(const char *path, const struct ml_source_wa
                                      size_t errlen)
 {
 	struct ml_source *src = calloc(1, sizeof(*src));
-	struct statfs fs;
 	struct stat st;
 	int rc;
 
@@ -249,16 +300,15 @@ struct ml_source *ml_source_open_for(const char *path, const struct ml_source_wa
 	src->dirfd = -1;
 	if (stat(src->path, &st) == 0 && S_ISREG(st.st_mode)) {
 		rc = open_archive(src, want, err, errlen);
+	} else if (stat(src->path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		/* a FIFO, device or socket: open() of a FIFO would wait for a writer */
+		snprintf(err, errlen, "%s",
+		         "neither a snapshot archive nor a directory laid out like /proc");
+		rc = -ML_ENOTREG;
 	} else {
-		src->dirfd = open(src->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		rc = src->dirfd < 0 ? -errno : 0;
+		rc = open_tree(src);
 		if (rc < 0)
 			snprintf(err, errlen, "%s", strerror(-rc));
-		else
-			src->procfs =
-			    fstatfs(src->dirfd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
-		if (rc == 0 && !src->procfs)
-			load_recorded(src);
 	}
 	if (rc < 0) {
 		ml_source_free(src);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "capture_cmd.h"
 #include "memledger/capture.h"
 #include "memledger/outfile.h"
+#include "memledger/redact.h"
 
 #ifndef MEMLEDGER_VERSION
 #define MEMLEDGER_VERSION "unknown"
@@ -126,7 +128,9 @@ static struct archive *open_archive(int fd, int filter, const char *name)
 {
 	struct archive *a = archive_write_new();
 
-	if (!a || archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	/* GNU tar's format: names are bytes, stored as they are; pax would convert them to
+	 * UTF-8 through the locale, which fails on a name that is none (a cgroup's) */
+	if (!a || archive_write_set_format_gnutar(a) != ARCHIVE_OK ||
 	    archive_write_add_filter(a, filter) != ARCHIVE_OK ||
 	    (filter == ARCHIVE_FILTER_GZIP &&
 	     archive_write_set_filter_option(a, NULL, "compression-level", "1") != ARCHIVE_OK) ||
@@ -161,10 +165,31 @@ static int open_output(const char *name, struct sigaction old[NFATAL])
 	return EXIT_ERROR;
 }
 
+/* The key of --redact: --redact-key's, or random and said, so that a later capture can
+ * take it. Returns 0, or -1 after a message. */
+static int redact_key(const struct cli *cli, uint8_t key[ML_REDACT_KEY_LEN])
+{
+	char hex[33];
+
+	if (cli->redact_key) {
+		ml_redact_key_parse(cli->redact_key, key);
+		return 0;
+	}
+	if (getrandom(key, ML_REDACT_KEY_LEN, 0) != ML_REDACT_KEY_LEN) {
+		cli_warn("--redact: no random key: %s", strerror(errno));
+		return -1;
+	}
+	ml_redact_key_hex(key, hex);
+	cli_warn("redacted with a random key; --redact-key %s redacts another capture alike", hex);
+	return 0;
+}
+
 /* Writes the snapshot to fd. Returns an exit status. */
 static int write_snapshot(const struct cli *cli, int fd, int filter, const char *name,
                           struct ml_capture_stats *stats)
 {
+	static uint8_t key[ML_REDACT_KEY_LEN];
+	static bool keyed; /* one key for every frame of capture -i */
 	struct tar_out t = {.a = open_archive(fd, filter, name), .now = time(NULL)};
 	struct ml_capture_writer w = {tar_file, tar_link, &t};
 	struct ml_capture_opts opts = {.writer = "memledger " MEMLEDGER_VERSION,
@@ -173,6 +198,14 @@ static int write_snapshot(const struct cli *cli, int fd, int filter, const char 
 	                               .progress = isatty(2) ? progress : NULL};
 	int rc;
 
+	if (cli->redact && !keyed) {
+		if (redact_key(cli, key) < 0) {
+			archive_write_free(t.a);
+			return EXIT_ERROR;
+		}
+		keyed = true;
+	}
+	opts.redact_key = key;
 	if (!t.a)
 		return EXIT_ERROR;
 	rc = ml_capture(&opts, &w, stats);
@@ -198,6 +231,10 @@ int capture_run(struct cli *cli)
 
 	if (cli->noperands) {
 		cli_warn("capture takes no operands: '%s'", cli->operands[0]);
+		return EXIT_USAGE;
+	}
+	if (cli->redact_key && !cli->redact) {
+		cli_warn("--redact-key needs --redact");
 		return EXIT_USAGE;
 	}
 	if (!name || (name[0] && name[strlen(name) - 1] == '/')) {

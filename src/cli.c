@@ -130,6 +130,7 @@ enum {
 	OPT_OWNER,
 	OPT_EXACT,
 	OPT_REDACT,
+	OPT_REDACT_KEY,
 	OPT_MAPPINGS,
 	OPT_DELTA,
 	OPT_TEXTFILE,
@@ -224,8 +225,13 @@ static const struct cli_option_info {
      "                          export, serve: each group's freed, shared_out and\n"
      "                          own uss, from the page frames\n"},
     {"redact", no_argument, OPT_REDACT, CLI_REDACT,
-     "     --redact           capture: command lines keep argv[0]; each argument\n"
-     "                          becomes its size, <N bytes>\n"},
+     "     --redact           capture: every argument, title word, file path outside\n"
+     "                          system directories, memfd name, cgroup below its\n"
+     "                          service and SysV key becomes a keyed hash <h:...>;\n"
+     "                          program names and Chromium roles stay\n"},
+    {"redact-key", required_argument, OPT_REDACT_KEY, CLI_REDACT,
+     "     --redact-key <key> capture --redact: the hashes' key (32 hex digits, or any\n"
+     "                          text), so that snapshots diff; random when not given\n"},
     {"source", required_argument, OPT_SOURCE, CLI_SOURCE,
      "     --source <path>    read a snapshot (memledger capture, smemcap) or a\n"
      "                          directory laid out like /proc instead of /proc\n"},
@@ -369,6 +375,7 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_BY: cli->group_by = arg; break;
 	case OPT_EXACT: cli->exact = true; break;
 	case OPT_REDACT: cli->redact = true; break;
+	case OPT_REDACT_KEY: cli->redact_key = arg; break;
 	case OPT_MAPPINGS: cli->mappings = true; break;
 	case OPT_DELTA: cli->out.delta = true; break;
 	case OPT_TEXTFILE: cli->textfile = arg; break;

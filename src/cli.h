@@ -69,25 +69,26 @@ struct cli {
 	uid_t uid;
 	bool have_regex; /* -P */
 	regex_t regex;
-	unsigned threads;      /* --threads, 0: automatic */
-	bool merge;            /* maps --merge */
-	bool private_only;     /* maps --private */
-	bool procs;            /* libs --procs */
-	bool each_anon;        /* libs --all */
-	const char *group_by;  /* groups --by */
-	int owner;             /* --owner: enum ml_owner */
-	bool exact;            /* capture --exact */
-	bool redact;           /* capture --redact */
-	bool mappings;         /* diff --mappings */
-	const char *textfile;  /* export --textfile DIR */
-	size_t top;            /* export --top N: processes with metrics of their own; 0: 20 */
-	const char *listen;    /* serve --listen HOST:PORT, NULL: SERVE_DEFAULT_LISTEN */
-	const char *chart;     /* report --chart NAME */
-	bool diff;             /* report --diff A B */
-	double exact_interval; /* serve --exact-interval SECS, 0: 60 */
-	double interval;       /* -i SECS: repeat the view; 0: once */
-	unsigned long count;   /* -c: so many times; 0: until interrupted */
-	bool have_map_regex;   /* -M */
+	unsigned threads;       /* --threads, 0: automatic */
+	bool merge;             /* maps --merge */
+	bool private_only;      /* maps --private */
+	bool procs;             /* libs --procs */
+	bool each_anon;         /* libs --all */
+	const char *group_by;   /* groups --by */
+	int owner;              /* --owner: enum ml_owner */
+	bool exact;             /* capture --exact */
+	bool redact;            /* capture --redact */
+	const char *redact_key; /* capture --redact-key */
+	bool mappings;          /* diff --mappings */
+	const char *textfile;   /* export --textfile DIR */
+	size_t top;             /* export --top N: processes with metrics of their own; 0: 20 */
+	const char *listen;     /* serve --listen HOST:PORT, NULL: SERVE_DEFAULT_LISTEN */
+	const char *chart;      /* report --chart NAME */
+	bool diff;              /* report --diff A B */
+	double exact_interval;  /* serve --exact-interval SECS, 0: 60 */
+	double interval;        /* -i SECS: repeat the view; 0: once */
+	unsigned long count;    /* -c: so many times; 0: until interrupted */
+	bool have_map_regex;    /* -M */
 	regex_t map_regex;
 	char **operands; /* what follows the view's name (maps: PIDs) */
 	int noperands;

@@ -34,6 +34,7 @@ struct row {
 	uint64_t count[2]; /* processes (groups), mappings (--mappings); 0 on a side without it */
 	uint64_t v[2][NM]; /* ML_UNKNOWN where unknown; 0 on a side without it */
 	bool in[2];        /* on side A, on side B */
+	bool unread[2];    /* a process that side could not read: not gone, not new */
 };
 
 #define DELTA_COL(name, m, help)                                                                   \
@@ -48,8 +49,10 @@ struct row {
 static const struct colinfo infos[] = {
     {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID (processes match by PID and start time)", 0,
      VIEW_TOTAL_NONE},
-    {"STATE", COL_STR, 0, F_STATE, "new: only in B; gone: only in A; blank: in both", 0,
-     VIEW_TOTAL_NONE},
+    {"STATE", COL_STR, 0, F_STATE,
+     "new: only in B; gone: only in A; unreadable: refused on one side (in no total); "
+     "blank: in both",
+     0, VIEW_TOTAL_NONE},
     {"PROCS-A", COL_COUNT, OUT_RIGHT, F_COUNT_A, "--by: processes in the group in A", 0,
      VIEW_TOTAL_SUM},
     {"PROCS-B", COL_COUNT, OUT_RIGHT, F_COUNT_B, "--by: processes in the group in B", 0,
@@ -112,10 +115,10 @@ static uint64_t row_number(const void *p, const struct colinfo *c)
 	default: break;
 	}
 	if (c->id >= F_B)
-		return r->in[1] ? r->v[1][c->id - F_B] : 0;
+		return r->unread[1] ? ML_UNKNOWN : r->in[1] ? r->v[1][c->id - F_B] : 0;
 	if (c->id >= F_A)
-		return r->in[0] ? r->v[0][c->id - F_A] : 0;
-	return delta(r, c->id - F_DELTA);
+		return r->unread[0] ? ML_UNKNOWN : r->in[0] ? r->v[0][c->id - F_A] : 0;
+	return r->unread[0] || r->unread[1] ? ML_UNKNOWN : delta(r, c->id - F_DELTA);
 }
 
 static const char *row_text(const void *p, const struct colinfo *c)
@@ -126,7 +129,17 @@ static const char *row_text(const void *p, const struct colinfo *c)
 		return r->name;
 	if (c->id == F_KIND)
 		return r->kind;
+	if (r->unread[0] || r->unread[1])
+		return "unreadable";
 	return r->in[0] && r->in[1] ? "" : r->in[1] ? "new" : "gone";
+}
+
+/* A process one side could not read is in no total: its change is unknown. */
+static bool untotalled(const void *p)
+{
+	const struct row *r = p;
+
+	return r->unread[0] || r->unread[1];
 }
 
 /* The rows, growing. */
@@ -206,6 +219,8 @@ struct diff {
 	struct user_cache users;
 	struct rows rows;
 	size_t unreadable[2];
+	pid_t *unreadable_pids[2]; /* each side's, ascending */
+	size_t marked[2];          /* rows marked unreadable on that side */
 };
 
 /* The group key of p, or NULL (unknown). */
@@ -258,6 +273,8 @@ static int scan_side(struct diff *d, int s)
 	if (rc != EXIT_GO_ON)
 		return rc;
 	d->unreadable[s] = scan.unreadable;
+	d->unreadable_pids[s] = scan.unreadable_pids; /* taken */
+	scan.unreadable_pids = NULL;
 	for (size_t i = 0; i < scan.nprocs && rc == EXIT_GO_ON; i++) {
 		const struct ml_proc *p = &scan.procs[i];
 		struct row *r = row_of(d, p, s);
@@ -274,6 +291,47 @@ static int scan_side(struct diff *d, int s)
 	if (rc != EXIT_GO_ON)
 		cli_warn("out of memory");
 	return rc;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Marks the processes that one side has and the other could not read: their change is
+ * unknown, not a process that came or went. */
+static void mark_unreadable(struct diff *d)
+{
+	for (size_t i = 0; i < d->rows.n; i++) {
+		struct row *r = &d->rows.v[i];
+		int other = r->in[0] ? 1 : 0;
+		if (r->in[0] == r->in[1] || !d->unreadable_pids[other] ||
+		    !bsearch(&r->pid, d->unreadable_pids[other], d->unreadable[other],
+		             sizeof(pid_t), cmp_pid))
+			continue;
+		r->unread[other] = true;
+		d->marked[other]++;
+	}
+}
+
+/* Says what the figures leave out: processes a side could not read. */
+static void say_unreadable(const struct diff *d)
+{
+	for (int s = 0; s < 2; s++) {
+		if (!d->unreadable[s])
+			continue;
+		if (d->by == BY_PROCESS)
+			cli_warn("%s: %zu process%s could not be read: %zu of them marked "
+			         "unreadable, in no total",
+			         s ? "B" : "A", d->unreadable[s], d->unreadable[s] == 1 ? "" : "es",
+			         d->marked[s]);
+		else
+			cli_warn("%s: %zu process%s could not be read: in no group's figures",
+			         s ? "B" : "A", d->unreadable[s],
+			         d->unreadable[s] == 1 ? "" : "es");
+	}
 }
 
 /* Books the mappings of PID on side s by name and kind. Returns EXIT_GO_ON or a status. */
@@ -372,7 +430,8 @@ static int print(struct diff *d, const char *key_name, const struct view_cols *v
 	                      .n = d->rows.n,
 	                      .size = sizeof(struct row),
 	                      .number = row_number,
-	                      .text = row_text};
+	                      .text = row_text,
+	                      .untotalled = untotalled};
 	struct out_table *t = NULL;
 	struct json j;
 	int rc = 0;
@@ -498,11 +557,16 @@ int diff_run(struct cli *cli)
 		if (rc == EXIT_GO_ON)
 			rc = scan_side(&d, 1);
 		if (rc == EXIT_GO_ON) {
+			if (d.by == BY_PROCESS)
+				mark_unreadable(&d);
 			zero_missing_sides(&d.rows);
 			rc = print(&d, d.by == BY_PROCESS ? "processes" : "groups", v, cols, ncols,
 			           key, false);
+			say_unreadable(&d);
 		}
 	}
+	free(d.unreadable_pids[0]);
+	free(d.unreadable_pids[1]);
 	rows_free(&d.rows);
 	user_cache_free(&d.users);
 	return rc;

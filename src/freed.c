@@ -78,7 +78,8 @@ static int find_kept(const struct ml_pages *pg, const struct ml_scan *s, const u
 	if (k->n < 0 || !(k->names = calloc((size_t)k->n + 1, sizeof(*k->names))) ||
 	    !(k->objname = calloc((size_t)k->n + 1, sizeof(*k->objname))))
 		return -ENOMEM;
-	qsort(k->v, (size_t)k->n, sizeof(*k->v), larger_first);
+	if (k->n > 0)
+		qsort(k->v, (size_t)k->n, sizeof(*k->v), larger_first);
 	for (long i = 0; i < k->n; i++) {
 		const struct ml_kept_object *o = &k->v[i];
 		struct ml_shm_info info;

@@ -173,7 +173,8 @@ static int assign_groups(struct grouping *g)
 			return -ENOMEM;
 		}
 	}
-	qsort_r(order, n, sizeof(*order), cmp_key, g->key);
+	if (n)
+		qsort_r(order, n, sizeof(*order), cmp_key, g->key);
 	for (size_t k = 0; k < n; k++) {
 		size_t i = order[k];
 		if (k == 0 || !same_key(g->key[i], g->key[order[k - 1]])) {

@@ -67,7 +67,7 @@ static const struct command {
     {"report", report_run, "[-o FILE] [--by KEY] [--exact] [--chart NAME | --diff A B]",
      CLI_COLUMNS | CLI_OUTFILE | CLI_BY | CLI_EXACT | CLI_SOURCE | CLI_THREADS | CLI_REPORT, false,
      false},
-    {"capture", capture_run, "[-o FILE] [--exact] [--redact]",
+    {"capture", capture_run, "[-o FILE] [--exact] [--redact [--redact-key KEY]]",
      CLI_COLUMNS | CLI_OUTFILE | CLI_EXACT | CLI_REDACT | CLI_INTERVAL, false, false},
 };
 

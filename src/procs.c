@@ -100,9 +100,28 @@ void procs_json_unreadable(struct json *j, const struct ml_scan *s)
 	json_array_end(j);
 }
 
+/* Why processes could not be read, as the reader of the message can act on it: who read
+ * them, live or when the snapshot was captured (its manifest's uid). */
+static const char *refused_by(const struct cli *cli, char *buf, size_t len)
+{
+	char manifest[1024];
+	const char *uid;
+
+	if (!cli->source)
+		return geteuid() == 0 ? " (refused even to root)" : "; run as root to see them";
+	if (ml_snapshot_manifest(cli->source, manifest, sizeof(manifest)) < 0 ||
+	    !(uid = strstr(manifest, "\nuid: ")))
+		return " when it was captured";
+	if (atoi(uid + 6) == 0)
+		return " when it was captured (refused even to root)";
+	snprintf(buf, len, " when it was captured, as uid %d: capture as root to see them",
+	         atoi(uid + 6));
+	return buf;
+}
+
 void procs_report_unreadable(const struct cli *cli, const struct ml_scan *s)
 {
-	char pids[96];
+	char pids[96], why[96];
 
 	if (s->hidden[0] && cli->out.format != OUT_JSON)
 		cli_warn("%s; sums over every process are lower bounds", s->hidden);
@@ -111,8 +130,7 @@ void procs_report_unreadable(const struct cli *cli, const struct ml_scan *s)
 	pid_list_text(s->unreadable_pids, s->unreadable_pids ? s->unreadable : 0, pids,
 	              sizeof(pids));
 	cli_warn("%zu process%s could not be read%s: PID%s %s", s->unreadable,
-	         s->unreadable == 1 ? "" : "es",
-	         geteuid() == 0 ? " (refused even to root)" : "; run as root to see them",
+	         s->unreadable == 1 ? "" : "es", refused_by(cli, why, sizeof(why)),
 	         s->unreadable == 1 ? "" : "s", pids);
 }
 
@@ -165,11 +183,14 @@ int procs_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, v
 	struct ml_source *src = cli_open_source(cli, opts.needs, !(needs & ML_NEED_GPU));
 	int rc;
 
+	memset(s, 0, sizeof(*s));
 	if (!src)
 		return EXIT_ERROR;
 	rc = ml_scan_run(src, &opts, s);
-	if (rc < 0)
+	if (rc < 0) {
 		procs_report_scan_error(src, s, rc);
+		ml_scan_free(s); /* what the failed scan holds: no caller need free it */
+	}
 	ml_source_free(src);
 	return rc < 0 ? EXIT_ERROR : EXIT_GO_ON;
 }

@@ -20,7 +20,8 @@ unsigned procs_filter_needs(const struct cli *cli);
 
 /*
  * Scans the source as cli says for needs, handing each mapping to on_mapping when it is
- * not NULL (with ML_NEED_SMAPS). Returns an exit status, or EXIT_GO_ON.
+ * not NULL (with ML_NEED_SMAPS). Returns EXIT_GO_ON (s to be freed with ml_scan_free), or
+ * an exit status after a message, with s empty.
  */
 int procs_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
                struct ml_scan *s);

@@ -73,6 +73,8 @@ struct top {
 	struct tracked *v;
 	size_t n, cap;
 	struct user_cache users;
+	pid_t *unread; /* ascending: refused at the last reading of every PSS (batch) */
+	size_t nunread;
 	unsigned long refresh;
 };
 
@@ -277,6 +279,13 @@ static void read_visible_pss(struct top *tp)
 
 /* One refresh: status of every process, smaps_rollup every pss_every. Returns EXIT_GO_ON
  * or an exit status. */
+static int cmp_pid_key(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
 static int read_refresh(struct top *tp)
 {
 	bool pss = tp->series || tp->refresh % tp->pss_every == 0, all_pss = pss && !tp->screen;
@@ -305,7 +314,11 @@ static int read_refresh(struct top *tp)
 		tp->v[i].seen = false;
 	for (size_t i = 0; i < s.nprocs && rc == EXIT_GO_ON; i++) {
 		const struct ml_proc *p = &s.procs[i];
-		struct tracked *tr = track(tp, p);
+		struct tracked *tr;
+		if (!all_pss && tp->nunread &&
+		    bsearch(&p->pid, tp->unread, tp->nunread, sizeof(pid_t), cmp_pid_key))
+			continue; /* its PSS is refused: the same set in every frame */
+		tr = track(tp, p);
 		if (!tr) {
 			cli_warn("out of memory");
 			rc = EXIT_ERROR;
@@ -322,6 +335,12 @@ static int read_refresh(struct top *tp)
 	}
 	if (!tp->screen)
 		procs_report_unreadable(&tp->cli, &s);
+	if (all_pss) { /* who could not be read: left out of the frames between too */
+		free(tp->unread);
+		tp->unread = s.unreadable_pids; /* taken */
+		tp->nunread = s.unreadable_pids ? s.unreadable : 0;
+		s.unreadable_pids = NULL;
+	}
 	ml_scan_free(&s);
 	forget_gone(tp);
 	if (rc == EXIT_GO_ON && name_new(tp, t) < 0) {
@@ -644,6 +663,8 @@ static int list_series(struct top *tp)
 
 	if (stat(tp->source, &st) < 0)
 		return -errno;
+	if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+		return -ENODEV; /* a FIFO's open() would wait for a writer */
 	if (!S_ISDIR(st.st_mode) || !(d = opendir(tp->source))) {
 		tp->series = calloc(1, sizeof(*tp->series));
 		if (!tp->series || !(tp->series[0] = strdup(tp->source)))
@@ -674,7 +695,8 @@ static int list_series(struct top *tp)
 		tp->nseries = 1;
 		return 0;
 	}
-	qsort(tp->series, tp->nseries, sizeof(*tp->series), cmp_str);
+	if (tp->nseries)
+		qsort(tp->series, tp->nseries, sizeof(*tp->series), cmp_str);
 	return 0;
 }
 
@@ -1106,7 +1128,9 @@ int top_main(int argc, char **argv)
 		return rc;
 	}
 	if (tp.source && (rc = list_series(&tp)) < 0) {
-		cli_warn("top: cannot read %s: %s", tp.source, strerror(-rc));
+		cli_warn("top: cannot read %s: %s", tp.source,
+		         rc == -ENODEV ? "neither a snapshot archive nor a directory"
+		                       : strerror(-rc));
 		free(tp.cli.pids);
 		return EXIT_ERROR;
 	}
@@ -1153,6 +1177,7 @@ out:
 		free(tp.series[i]);
 	free(tp.series);
 	user_cache_free(&tp.users);
+	free(tp.unread);
 	free(tp.cli.pids);
 	return rc;
 }

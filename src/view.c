@@ -39,7 +39,8 @@ static bool view_texts_collide(const struct view_rows *r, const struct colinfo *
 		if (t)
 			texts[k++] = t;
 	}
-	qsort(texts, k, sizeof(*texts), cmp_text);
+	if (k)
+		qsort(texts, k, sizeof(*texts), cmp_text);
 	for (size_t i = 1; i < k && !same; i++)
 		same = strcmp(texts[i - 1], texts[i]) == 0;
 	free(texts);
@@ -184,7 +185,7 @@ void view_sort(struct view_rows *r, const struct colinfo *key, const struct coli
 {
 	struct sort_ctx ctx = {r, key, tie, reverse};
 
-	if (key)
+	if (key && r->n) /* rows is NULL when none: not for qsort_r */
 		qsort_r(r->rows, r->n, r->size, compare_rows, &ctx);
 }
 
@@ -332,7 +333,9 @@ int view_table_totals(const struct cli *cli, struct out_table *t, const struct v
 	for (int i = 0; i < ncols; i++) {
 		cells[i] = (struct out_cell){.blank = cols[i]->total != VIEW_TOTAL_SUM};
 		for (size_t k = 0; k < r->n && !cells[i].blank; k++)
-			view_total_add(&cells[i], r, (const char *)r->rows + k * r->size, cols[i]);
+			if (!r->untotalled || !r->untotalled((const char *)r->rows + k * r->size))
+				view_total_add(&cells[i], r, (const char *)r->rows + k * r->size,
+				               cols[i]);
 	}
 	return out_table_add_totals(t, cells);
 }

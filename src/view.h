@@ -70,6 +70,7 @@ struct view_rows {
 	bool (*bound)(const void *row, const struct colinfo *c); /* a lower bound; may be NULL */
 	bool (*blank)(const void *row, const struct colinfo *c); /* nothing to show; may be NULL */
 	bool (*upper)(const void *row, const struct colinfo *c); /* an upper bound; may be NULL */
+	bool (*untotalled)(const void *row); /* left out of the totals; may be NULL */
 };
 
 /* The column called name[0..len), case-insensitive, or NULL. */

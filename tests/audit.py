@@ -40,6 +40,9 @@ WRITE = re.compile(r'^\d+\s+(write|writev|pwrite64|pwritev|pwritev2|sendto|sendm
 MEMFD = re.compile(r'^\d+\s+(?:memfd_create\(.*|<\.\.\. memfd_create resumed>.*) = (\d+)$')
 
 
+TMPFILE = re.compile(r'^\d+\s+(?:open|openat)\(.*O_TMPFILE.*\) = (\d+)$')
+
+
 def audit_syscalls(memledger, args):
     with tempfile.NamedTemporaryFile("r", suffix=".strace") as log:
         r = subprocess.run(["strace", "-f", "-qq", "-o", log.name, "-e",
@@ -53,12 +56,16 @@ def audit_syscalls(memledger, args):
     check(f"strace {name}: traced its opens", len(opened) > 3, f"{len(opened)}")
     secret = [p for p, _ in opened if re.search(r"/(environ|mem)$", p)]
     check(f"strace {name}: never opens environ or mem", not secret, f"{secret[:3]}")
+    # a compressed snapshot is inflated into a file that has no name (O_TMPFILE: nothing
+    # is created that outlives the run, no one else can open it)
     written = [p for p, flags in opened if re.search(r"O_WRONLY|O_RDWR|O_CREAT", flags)
+               and "O_TMPFILE" not in flags
                and not p.startswith("/dev/shm/")]  # glibc's own semaphores, if any
     check(f"strace {name}: opens nothing for writing", not written, f"{written[:3]}")
+    tmpfiles = {int(m.group(1)) for m in map(TMPFILE.match, lines) if m}
     # a snapshot's files are read through memfds (anonymous memory) that memledger fills
     memfds = {int(m.group(1)) for m in map(MEMFD.match, lines) if m}
-    fds = {int(m.group(2)) for m in map(WRITE.match, lines) if m} - memfds
+    fds = {int(m.group(2)) for m in map(WRITE.match, lines) if m} - memfds - tmpfiles
     check(f"strace {name}: writes to fd 1 and 2 alone", fds <= {1, 2}, f"{sorted(fds)}")
 
 

@@ -82,6 +82,18 @@ for i in range(700, len(d), 977): d[i] ^= 0x41
 open(sys.argv[1] + ".flip", "wb").write(d)' "$f"
 done
 
+# Decompression bombs: a few hundred KiB of zstd that inflate to gigabytes of junk outside
+# proc/, or to a smaps and a meminfo larger than any real one (-rss_limit_mb holds them).
+python3 - "$here/snapshot" "$data" "$work/archive" <<'PY' || exit 1
+import os, sys
+sys.path.insert(0, sys.argv[1])
+import bombs
+data, out = sys.argv[2], sys.argv[3]
+bombs.write_bomb(os.path.join(out, "bomb-junk.tar.zst"), data, [("junk/zeros", 4 << 30)])
+bombs.write_bomb(os.path.join(out, "bomb-smaps.tar.zst"), data, [("proc/100/smaps", 300 << 20)])
+bombs.write_bomb(os.path.join(out, "bomb-meminfo.tar.zst"), data, [("proc/meminfo", 300 << 20)])
+PY
+
 status=0
 run() {
 	local name=$1 bin=$2 corpus=$3

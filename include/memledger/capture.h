@@ -32,11 +32,12 @@ struct ml_capture_writer {
 };
 
 struct ml_capture_opts {
-	const char *proc;   /* "/proc" when NULL */
-	const char *sys;    /* "/sys" when NULL */
-	const char *writer; /* the capturing program and its version, for the manifest */
-	bool exact;         /* pagemap of the populated ranges, and the frames seen */
-	bool redact;        /* command lines: argv[0], then "<N bytes>" per argument */
+	const char *proc;          /* "/proc" when NULL */
+	const char *sys;           /* "/sys" when NULL */
+	const char *writer;        /* the capturing program and its version, for the manifest */
+	bool exact;                /* pagemap of the populated ranges, and the frames seen */
+	bool redact;               /* every user-chosen string a stable keyed hash (lib/redact.h) */
+	const uint8_t *redact_key; /* with redact: its 16 bytes */
 	/* Called after each process with how many are done of how many; may be NULL. */
 	void (*progress)(size_t done, size_t total, void *ctx);
 	void *progress_ctx;

@@ -189,9 +189,15 @@ struct ml_stat {
 	pid_t ppid, pgid, session;
 	unsigned flags; /* PF_* */
 	uint64_t threads;
-	uint64_t starttime; /* clock ticks after boot */
-	uint64_t vsize;     /* bytes */
+	uint64_t starttime;          /* clock ticks after boot */
+	uint64_t vsize;              /* bytes */
+	uint64_t arg_start, arg_end; /* the argument area (fields 48, 49); 0 when not shown */
 };
+
+/* The length of a command line of len bytes as it may be shown: never past the end of
+ * the argument area st gives (a program that overwrote its last NUL makes the kernel go
+ * on into the environment), len when st does not give it. */
+size_t ml_cmdline_len(const struct ml_stat *st, size_t len);
 
 /* What memledger uses of /proc/PID/statm, in bytes: the cheap counters. */
 struct ml_statm {

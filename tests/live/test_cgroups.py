@@ -133,7 +133,16 @@ def main():
         check("exact: the root's RSS holds the test's cgroup's (parents hold their children)",
               top.get("rss", 0) >= exact.get("rss", 1 << 62), f"{top} {exact}")
         snap = os.path.join(work, "s.tar.zst")
-        subprocess.run([memledger, "capture", "-o", snap], capture_output=True, check=True)
+        odd = os.path.join(MEMCG.encode(), name.encode() + b"-\xff\xfe")  # no UTF-8
+        os.mkdir(odd)
+        r = subprocess.run([memledger, "capture", "-o", snap], capture_output=True)
+        check("a cgroup whose name is no UTF-8: capture writes the snapshot",
+              r.returncode == 0, r.stderr.decode(errors="replace"))
+        rows = subprocess.run([memledger, "cgroups", "--source", snap, "-o", "CGROUP"],
+                              capture_output=True).stdout
+        check("... and names it, its bytes escaped", (name + "-\\xff\\xfe").encode() in rows,
+              rows.decode(errors="replace")[-300:])
+        os.rmdir(odd)
         doc = json.loads(subprocess.run([memledger, "cgroups", "--source", snap, "-J", "-b",
                                          "-o", cols], capture_output=True, text=True).stdout)
         os.unlink(snap)

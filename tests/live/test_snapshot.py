@@ -159,26 +159,115 @@ def check_capture_contract(memledger, workdir):
             subprocess.run(["umount", full])
     else:
         skip("capture on a full disk", "cannot mount a small tmpfs (not root?)")
-    # --redact: argv[0] and sizes
-    secret = "hunter2-secret-token"
-    code = "import time; time.sleep(60)"
-    sleeper = subprocess.Popen([sys.executable, "-c", code, secret],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    check_redact(memledger, workdir)
+
+
+# A process with secrets everywhere memledger reads names: arguments, its name (comm, set
+# to one of them), a memfd's name, a mapped file's path, a SysV key; and one that overwrote
+# the NUL that ends its arguments, so that the kernel shows its environment after them.
+SECRETS_HELPER = r"""
+import ctypes, mmap, os, sys, time
+secret = sys.argv[1]
+libc = ctypes.CDLL(None)
+libc.prctl(15, secret[:15].encode(), 0, 0, 0)  # PR_SET_NAME
+fd = os.memfd_create("memfd-" + secret)
+os.ftruncate(fd, 4096)
+m1 = mmap.mmap(fd, 4096)
+m1[0:1] = b"x"
+path = os.path.join(sys.argv[2], "file-" + secret)
+with open(path, "wb") as f:
+    f.write(b"y" * 4096)
+f = open(path, "rb")
+m2 = mmap.mmap(f.fileno(), 4096, prot=mmap.PROT_READ)
+m2[0]
+libc.shmget.restype = ctypes.c_int
+shmid = libc.shmget(0x5ec7e7, 4096, 0o1600)  # IPC_CREAT | 0600
+libc.shmat.restype = ctypes.c_void_p
+libc.shmat(shmid, None, 0)
+libc.shmctl(shmid, 0, None)  # IPC_RMID: gone once detached
+print("ready", flush=True)
+time.sleep(60)
+"""
+ENV_LEAK_HELPER = r"""
+import os, time
+with open("/proc/self/stat") as f:
+    fields = f.read().rsplit(")", 1)[1].split()
+arg_start, arg_end = int(fields[45]), int(fields[46])  # fields 48, 49 of proc(5)
+with open("/proc/self/mem", "r+b") as m:  # a title over the arguments, no NUL left
+    m.seek(arg_start)
+    area = m.read(arg_end - arg_start)
+    m.seek(arg_start)
+    m.write(area[:-1].replace(b"\0", b" ") + b"X")
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+def check_redact(memledger, workdir):
+    """--redact: no secret in the snapshot's bytes, wherever memledger found it; program
+    names stay; one key, one hash (diff matches); a random key said. Never the
+    environment past the arguments, redacted or not, live or captured."""
+    secret = "hunter2secrettoken"
+    procs = [subprocess.Popen([sys.executable, "-c", SECRETS_HELPER, secret, workdir,
+                               f"--password={secret}"], stdout=subprocess.PIPE, text=True),
+             subprocess.Popen(["bash", "-c", f'exec -a "myprog --token={secret}" sleep 60'],
+                              stdout=subprocess.DEVNULL),
+             subprocess.Popen(["perl", "-e", f'$0 = "mydaemon: user=admin password={secret}";'
+                               ' sleep 60'], stdout=subprocess.DEVNULL),
+             subprocess.Popen([sys.executable, "-c", ENV_LEAK_HELPER, "a"],
+                              stdout=subprocess.PIPE, text=True,
+                              env={"AAA_ENV_SECRET": "envsecretvalue", "PATH": "/usr/bin"})]
     try:
-        snap = os.path.join(workdir, "redacted.tar")
-        subprocess.run([memledger, "capture", "--redact", "-o", snap], check=True,
-                       capture_output=True)
-        with open(snap, "rb") as f:
+        for p in (procs[0], procs[3]):
+            check("--redact: a helper started", p.stdout.readline() == "ready\n")
+        time.sleep(0.3)  # exec -a and perl's $0
+        live = run(memledger, "ps", "-p", str(procs[3].pid), "-o", "PID,COMMAND")
+        cmd = live and live["processes"] and live["processes"][0]["command"]
+        check("a command line whose last NUL was overwritten: no environment after it, live",
+              cmd and "envsecretvalue" not in cmd and cmd.endswith("aX"), repr(cmd))
+        plain = os.path.join(workdir, "plain.tar")
+        subprocess.run([memledger, "capture", "-o", plain], check=True, capture_output=True)
+        with open(plain, "rb") as f:
+            check("... nor in an unredacted capture", b"envsecretvalue" not in f.read())
+        snaps = []
+        for i, key in enumerate((None, "k1", "k1")):
+            snap = os.path.join(workdir, f"redacted-{i}.tar")
+            r = subprocess.run([memledger, "capture", "--redact", "-o", snap] +
+                               (["--redact-key", key] if key else []), capture_output=True,
+                               text=True)
+            check(f"--redact{' --redact-key' if key else ''}: written", r.returncode == 0,
+                  r.stderr)
+            if key is None:
+                check("--redact without a key: the random key is said",
+                      "--redact-key " in r.stderr, r.stderr)
+            snaps.append(snap)
+        with open(snaps[1], "rb") as f:
             data = f.read()
-        check("--redact: no argument is in the snapshot", secret.encode() not in data)
-        doc = run(memledger, "ps", "-p", str(sleeper.pid), "-o", "PID,COMMAND", source=snap)
-        cmd = doc and doc["processes"] and doc["processes"][0]["command"]
-        check("--redact: argv[0] stays, each argument is its size",
-              cmd == f"{sys.executable} <2 bytes> <{len(code)} bytes> <{len(secret)} bytes>",
-              repr(cmd))
+        found = [s for s in (secret, secret[:15], "5ec7e7", "envsecretvalue", "user=admin")
+                 if s.encode() in data]
+        check("--redact: no secret in the snapshot's bytes (arguments, title, argv[0], comm, "
+              "memfd, file path, SysV key, environment)", not found, str(found))
+        cmds = []
+        for snap in snaps[1:]:
+            doc = run(memledger, "ps", "-o", "PID,COMMAND", source=snap)
+            cmds.append({p["pid"]: p["command"] for p in doc["processes"]} if doc else {})
+        pids = [p.pid for p in procs]
+        check("--redact: one key, one hash: the same command lines in two snapshots",
+              all(cmds[0].get(p) == cmds[1].get(p) and cmds[0].get(p) for p in pids),
+              str([(cmds[0].get(p), cmds[1].get(p)) for p in pids]))
+        c = cmds[0]
+        check("--redact: program names stay, the rest hashed",
+              c.get(pids[1], "").startswith("myprog <h:") and
+              c.get(pids[2], "").startswith("mydaemon: <h:") and
+              "<h:" in c.get(pids[0], ""), str([c.get(p) for p in pids]))
+        doc = run(memledger, "shm", "-o", "NAME", source=snaps[1])
+        names = [o["name"] for o in doc["objects"]] if doc else []
+        check("--redact: the memfd and the SysV segment are there, named by hashes",
+              any(n.startswith("/memfd:<h:") for n in names), str(names))
     finally:
-        sleeper.kill()
-        sleeper.wait()
+        for p in procs:
+            p.kill()
+            p.wait()
 
 
 def check_diff(memledger, helper, workdir):

@@ -67,6 +67,23 @@ def check_top(memledger, pids):
           str(pss_frames[:3]))
 
 
+def check_same_set_as_nobody(memledger, pids):
+    """As nobody, the processes whose PSS is refused (root's) are in no frame, the first
+    (which reads every PSS) or those between: every frame has the same set."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        print("SKIP: top as nobody needs root and setpriv")
+        test_live.skipped += 1
+        return
+    out = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                          memledger, "top", "-b", "-n", "3", "-d", "0.2", "-J",
+                          "-p", ",".join(map(str, pids))], capture_output=True, text=True)
+    sets = [sorted(p["pid"] for p in json.loads(line)["processes"])
+            for line in out.stdout.splitlines() if line.startswith("{")]
+    check("top as nobody: 3 frames, every one of them the same set (root's left out)",
+          len(sets) == 3 and sets[0] == sets[1] == sets[2] and not set(sets[0]) & set(pids),
+          f"{out.stderr[-200:]} {sets}")
+
+
 def check_intervals(memledger, pid):
     out = subprocess.run([memledger, "-i", "0.3", "-c", "4", "-J", "-p", str(pid), "-o",
                           "PID,FOOTPRINT"], capture_output=True, text=True)
@@ -173,6 +190,7 @@ def main():
         check_delta(memledger, pids[0])
         check_top(memledger, pids)
         check_replay(memledger, pids)
+        check_same_set_as_nobody(memledger, pids)
     finally:
         proc.stdin.close()
         proc.wait()
