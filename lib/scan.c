@@ -76,13 +76,7 @@ static enum outcome outcome_of_errno(struct reader *r, int rc, const char *name)
 /* Reads dirfd/name whole into r->buf. Returns 0 or -errno. */
 static int read_file(struct reader *r, int dirfd, const char *name)
 {
-	int fd = ml_source_open_at(r->src, dirfd, name), rc;
-
-	if (fd < 0)
-		return fd;
-	rc = ml_read_whole(fd, &r->buf);
-	close(fd);
-	return rc;
+	return ml_source_read_at(r->src, dirfd, name, &r->buf);
 }
 
 static enum outcome read_status(struct reader *r, int dirfd, struct ml_proc *p)
@@ -197,7 +191,10 @@ static int read_chunks(struct smaps_walk *w, uint64_t first, uint64_t last, chun
 {
 	while (first < last) {
 		size_t n = last - first < PAGEMAP_CHUNK ? (size_t)(last - first) : PAGEMAP_CHUNK;
-		ssize_t r = pread(w->pagemap_fd, w->pagemap, n * 8, (off_t)(first * 8));
+		long got =
+		    ml_source_pagemap_read(w->reader->src, w->pagemap_fd, first, n, w->pagemap);
+		ssize_t r = got >= 0 ? got * 8 /* a snapshot's, from its records */
+		                     : pread(w->pagemap_fd, w->pagemap, n * 8, (off_t)(first * 8));
 		int rc;
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -634,7 +631,9 @@ static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, b
                                const struct ml_scan_opts *opts)
 {
 	struct smaps_walk w = {.commit = 0, .proc = p, .opts = opts, .reader = r};
-	int fd = ml_source_open_at(r->src, dirfd, "smaps");
+	bool archive = ml_source_is_archive(r->src); /* read whole, straight from it */
+	int fd = archive ? ml_source_read_at(r->src, dirfd, "smaps", &r->buf)
+	                 : ml_source_open_at(r->src, dirfd, "smaps");
 	enum outcome o;
 	long n;
 
@@ -642,12 +641,18 @@ static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, b
 		return outcome_of_errno(r, fd, "smaps");
 	o = open_pagemap(r, dirfd, p, &w, opts);
 	if (o != ROW) {
-		close(fd);
+		if (!archive)
+			close(fd);
 		return o;
 	}
 	memset(&w.sum, 0, sizeof(w.sum));
-	n = ml_read_smaps(fd, &r->buf, walk_mapping, &w);
-	close(fd);
+	if (archive) {
+		int rc = ml_parse_smaps(r->buf.data, r->buf.len, walk_mapping, &w);
+		n = rc < 0 ? rc : (long)r->buf.len; /* > 0: not empty */
+	} else {
+		n = ml_read_smaps(fd, &r->buf, walk_mapping, &w);
+		close(fd);
+	}
 	if (w.pagemap_fd >= 0)
 		close(w.pagemap_fd);
 	if (n == -EINVAL || n == -ENOMEM)

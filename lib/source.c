@@ -30,6 +30,8 @@
 struct handle {
 	char dir[24];                        /* "proc/PID", "proc", "" */
 	const struct ml_archive_file *pages; /* a pagemap memfd: the captured ranges */
+	size_t resume;       /* pages: the record where the last look began (0: the first) */
+	uint64_t resume_end; /* ... and the address the look before that began at */
 };
 
 struct ml_source {
@@ -68,6 +70,8 @@ static int note_handle(struct ml_source *src, int fd, const char *dir,
 	if (rc >= 0) {
 		snprintf(src->handles[fd].dir, sizeof(src->handles[fd].dir), "%s", dir);
 		src->handles[fd].pages = pages;
+		src->handles[fd].resume = 0;
+		src->handles[fd].resume_end = 0;
 	}
 	pthread_mutex_unlock(&src->lock);
 	if (rc < 0)
@@ -657,33 +661,28 @@ static uint64_t get_u64(const char *p)
 }
 
 /* A captured pagemap (ML_SNAPSHOT_PAGEMAP_MAGIC, then records of first page, count and
- * count entries) as the kernel's file: a sparse memfd, the entries at page * 8. */
+ * count entries), checked whole, as an fd that stands for it: an empty memfd, read
+ * through ml_source_pagemap_read and ml_source_pagemap_ranges from the records (a sparse
+ * file of the entries cost a write and a read of each). */
 static int pagemap_memfd(const struct ml_archive_file *f)
 {
 	size_t at = 8;
-	int fd, rc = 0;
+	int fd;
 
 	if (f->len < 8 || memcmp(f->data, ML_SNAPSHOT_PAGEMAP_MAGIC, 8) != 0)
 		return -EINVAL;
-	fd = memfd_create("memledger-pagemap", MFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (rc == 0 && at < f->len) {
+	while (at < f->len) {
 		uint64_t first, n;
 		if (f->len - at < 16)
-			rc = -EINVAL;
-		else if ((first = get_u64(f->data + at), n = get_u64(f->data + at + 8)),
-		         n > (f->len - at - 16) / 8 || first > (UINT64_MAX >> 4) / 8)
-			rc = -EINVAL;
-		else
-			rc = pwrite_all(fd, f->data + at + 16, n * 8, (off_t)(first * 8));
-		at += 16 + (rc == 0 ? n * 8 : 0);
+			return -EINVAL;
+		first = get_u64(f->data + at);
+		n = get_u64(f->data + at + 8);
+		if (n > (f->len - at - 16) / 8 || first > (UINT64_MAX >> 4) / 8)
+			return -EINVAL;
+		at += 16 + n * 8;
 	}
-	if (rc < 0) {
-		close(fd);
-		return rc;
-	}
-	return fd;
+	fd = memfd_create("memledger-pagemap", MFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
 }
 
 /* The captured frames (ML_SNAPSHOT_FRAMES_MAGIC, then frame, map count and flags, one
@@ -771,6 +770,63 @@ static int extracted_missing(const struct ml_source *src, int dirfd, const char 
 	return recorded_error(src->recorded.data, src->recorded.len, path);
 }
 
+static int buf_reserve(struct ml_buf *b, size_t want);
+
+/* Reads name below archive directory dir whole into b straight from the archive (or its
+ * spill file), without the memfd archive_open makes. Returns 0, -errno, or 1 when the
+ * file is one archive_open makes up (the page frames, a pagemap). */
+static int archive_read(struct ml_source *src, const char *dir, const char *name, struct ml_buf *b)
+{
+	char path[4096];
+	const struct ml_archive_file *f;
+	size_t done = 0;
+	int rc;
+
+	if (strcmp(name, "pagemap") == 0 || strncmp(name, "kpage", 5) == 0)
+		return 1;
+	if ((size_t)snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", name) >=
+	    sizeof(path))
+		return -ENAMETOOLONG;
+	f = ml_archive_find(src->ar, path);
+	if (!f)
+		return missing(src, path);
+	if (f->link)
+		return -ELOOP;
+	if (f->too_big)
+		return -EFBIG;
+	b->len = 0;
+	if ((rc = buf_reserve(b, f->len + 1)) < 0)
+		return rc;
+	if (f->data)
+		memcpy(b->data, f->data, f->len);
+	while (!f->data && done < f->len) {
+		ssize_t n = pread(ml_archive_fd(src->ar), b->data + done, f->len - done,
+		                  (off_t)(f->offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EINVAL; /* the archive changed under us */
+		done += (size_t)n;
+	}
+	b->len = f->len;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int ml_source_read_at(struct ml_source *src, int dirfd, const char *name, struct ml_buf *b)
+{
+	int fd, rc;
+
+	if (src->ar && (rc = archive_read(src, handle_of(src, dirfd).dir, name, b)) <= 0)
+		return rc;
+	fd = ml_source_open_at(src, dirfd, name);
+	if (fd < 0)
+		return fd;
+	rc = ml_read_whole(fd, b);
+	close(fd);
+	return rc;
+}
+
 /* Opens name below archive directory dir as the kernel's file would read. */
 static int archive_open(struct ml_source *src, const char *dir, const char *name)
 {
@@ -802,16 +858,32 @@ static int archive_open(struct ml_source *src, const char *dir, const char *name
 	return fd < 0 ? fd : note_handle(src, fd, dir, f);
 }
 
+/* Notes where the look at fd's ranges for addresses from start began (record at), for
+ * the next look: mappings come in address order, and each look would otherwise walk the
+ * records from the first (a process of 300 mappings: 300 walks of 300 records). */
+static void note_resume(struct ml_source *src, int fd, size_t at, uint64_t start)
+{
+	pthread_mutex_lock(&src->lock);
+	if (fd >= 0 && (size_t)fd < src->nhandles) {
+		src->handles[fd].resume = at;
+		src->handles[fd].resume_end = start;
+	}
+	pthread_mutex_unlock(&src->lock);
+}
+
 long ml_source_pagemap_ranges(struct ml_source *src, int fd, uint64_t start, uint64_t end,
                               struct ml_page_range *v, size_t max)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
-	const struct ml_archive_file *f;
-	size_t k = 0;
+	struct handle h = handle_of(src, fd);
+	const struct ml_archive_file *f = h.pages;
+	size_t k = 0, at = 8, first_in = 0;
 
-	if (!src->ar || !(f = handle_of(src, fd).pages))
+	if (!src->ar || !f)
 		return -ENOTTY;
-	for (size_t at = 8; at + 16 <= f->len;) { /* checked whole when its memfd was made */
+	if (h.resume && start >= h.resume_end)
+		at = h.resume;       /* every record before it ends before the last look's start */
+	for (; at + 16 <= f->len;) { /* checked whole when its memfd was made */
 		uint64_t first = get_u64(f->data + at), n = get_u64(f->data + at + 8);
 		if (first * page >= end)
 			break; /* the capture writes records in address order: none further is in
@@ -820,6 +892,8 @@ long ml_source_pagemap_ranges(struct ml_source *src, int fd, uint64_t start, uin
 			at += 16 + n * 8; /* wholly before the range: its entries need no look */
 			continue;
 		}
+		if (!first_in)
+			first_in = at;
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t e = get_u64(f->data + at + 16 + i * 8), addr = (first + i) * page;
 			if (!(e >> 62) || addr < start || addr >= end)
@@ -828,13 +902,42 @@ long ml_source_pagemap_ranges(struct ml_source *src, int fd, uint64_t start, uin
 				v[k - 1].end += page;
 				continue;
 			}
-			if (k == max)
+			if (k == max) {
+				note_resume(src, fd, first_in, start);
 				return (long)k;
+			}
 			v[k++] = (struct ml_page_range){addr, addr + page};
 		}
 		at += 16 + n * 8;
 	}
+	note_resume(src, fd, first_in ? first_in : at, start);
 	return (long)k;
+}
+
+long ml_source_pagemap_read(struct ml_source *src, int fd, uint64_t first, size_t n, uint64_t *out)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	struct handle h = handle_of(src, fd);
+	const struct ml_archive_file *f = h.pages;
+	size_t at = 8;
+
+	if (!src->ar || !f)
+		return -ENOTTY;
+	memset(out, 0, n * 8); /* no record: neither present nor swapped */
+	if (h.resume && first * page >= h.resume_end)
+		at = h.resume; /* every record before it ends before: see note_resume */
+	while (at + 16 <= f->len) {
+		uint64_t rf = get_u64(f->data + at), rn = get_u64(f->data + at + 8), lo, hi;
+		if (rf >= first + n)
+			break; /* records come in address order */
+		lo = rf > first ? rf : first;
+		hi = rf + rn < first + n ? rf + rn : first + n;
+		if (lo < hi)
+			memcpy(out + (lo - first), f->data + at + 16 + (lo - rf) * 8,
+			       (hi - lo) * 8);
+		at += 16 + rn * 8;
+	}
+	return (long)n;
 }
 
 int ml_source_open_at(const struct ml_source *src, int dirfd, const char *name)

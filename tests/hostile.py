@@ -14,11 +14,13 @@ import io
 import json
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "live"))
 from test_live import json_tree_nodes  # noqa: E402 - the live tests' module
@@ -610,6 +612,81 @@ def output_cases(mem):
     return runs, failures
 
 
+# --- exits that speak ---
+
+def exit_cases(mem):
+    """Every write error, an unknown terminal, a bad number and a signal during a capture
+    end with one message and the documented status. Returns (runs, failures)."""
+    failures, runs = [], 0
+    src = ["--source", DATA]
+
+    def expect(what, argv, rc, msg, **kw):
+        nonlocal runs
+        runs += 1
+        try:
+            kw.setdefault("stdout", subprocess.PIPE)
+            r = subprocess.run(argv, stderr=subprocess.PIPE, text=True, timeout=60, **kw)
+        except subprocess.TimeoutExpired:
+            failures.append(f"{what}: hangs")
+            return
+        if r.returncode != rc or msg not in r.stderr or r.stderr.count("memledger") > 3:
+            failures.append(f"{what}: exit {r.returncode} (want {rc}, {msg!r}): "
+                            f"{r.stderr[-300:]!r}")
+    with open("/dev/full", "w") as full:
+        for argv in ([mem, "top", "-b", "-n", "1", *src], [mem, "diff", DATA, DATA],
+                     [mem, *src, "report", "-o", "-"], [mem, *src, "ps"],
+                     [mem, *src, "export"], [mem, *src, "ps", "-J"]):
+            expect(f"{' '.join(argv[1:3])} > /dev/full", argv, 1,
+                   "cannot write the output: No space left on device", stdout=full)
+    env = dict(os.environ, TERM="unknown-term")
+    if shutil.which("script"):
+        expect("top with TERM=unknown-term", ["script", "-eqc", f"{mem} top {' '.join(src)}",
+                                              "/dev/null"], 1, "", env=env,
+               stdin=subprocess.DEVNULL)
+        r = subprocess.run(["script", "-eqc", f"{mem} top {' '.join(src)}", "/dev/null"],
+                           capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
+                           timeout=30)
+        runs += 1
+        if "unknown-term" not in r.stdout:
+            failures.append(f"top with TERM=unknown-term: not said: {r.stdout[-200:]!r}")
+    for argv, msg in (([mem, "top", "-b", "-n", "99999999999999999999"], "-n (--iterations)"),
+                      ([mem, "top", "-b", "--window=abc"], "--window"),
+                      ([mem, "top", "-b", "--pss-every=0"], "--pss-every"),
+                      ([mem, "ps", "-c", "99999999999999999999"], "-c"),
+                      ([mem, "serve", "--listen", "127.0.0.1:70000"], "port"),
+                      ([mem, "serve", "--listen", ":4294967297"], "port")):
+        expect(" ".join(argv[1:]), argv, 2, msg)
+    if os.geteuid() == 0:  # a capture of every process, ended by a signal
+        for sig in (signal.SIGQUIT, signal.SIGUSR1, signal.SIGTERM):
+            d = tempfile.mkdtemp(prefix="ml-exits-")
+            try:
+                p = subprocess.Popen([mem, "capture", "--exact", "-o", os.path.join(d, "s.tar.zst")],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(0.3)
+                p.send_signal(sig)
+                p.wait(timeout=30)
+                runs += 1
+                if os.listdir(d) and p.returncode == -sig:
+                    failures.append(f"capture ended by {sig.name}: left {os.listdir(d)}")
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+        d = tempfile.mkdtemp(prefix="ml-exits-")
+        try:
+            p = subprocess.Popen([mem, "capture", "-i", "0.2", "-o", d + "/"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)
+            p.send_signal(signal.SIGTERM)
+            runs += 1
+            if p.wait(timeout=30) != 0:
+                failures.append(f"capture -i: SIGTERM ends it with {p.returncode}, not 0")
+            left = [f for f in os.listdir(d) if f.startswith(".")]
+            if left:
+                failures.append(f"capture -i: SIGTERM left {left}")
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    return runs, failures
+
+
 # --- running ---
 
 def load_json(text):
@@ -707,11 +784,12 @@ def run_case(mem, name, build):
 
 def main():
     mem = os.path.realpath(sys.argv[1])
-    names = sys.argv[2:] or list(CASES) + ["outputs"]
+    names = sys.argv[2:] or list(CASES) + ["outputs", "exits"]
     total = 0
     failures = []
     for name in names:
-        n, f = output_cases(mem) if name == "outputs" else run_case(mem, name, CASES[name])
+        n, f = (output_cases(mem) if name == "outputs" else exit_cases(mem) if name == "exits"
+                else run_case(mem, name, CASES[name]))
         total += n
         failures += f
         print(f"{name}: {n - len(f)} of {n} runs and checks passed", flush=True)

@@ -133,6 +133,14 @@ struct ml_page_range {
 };
 
 /*
+ * The pagemap entries of pages [first, first + n) of a snapshot's pagemap fd (from
+ * ml_source_open_at) into out, as pread of the kernel's file would give them (0 where no
+ * page was captured). Returns n, or -ENOTTY when fd is not a snapshot's pagemap (then
+ * pread it).
+ */
+long ml_source_pagemap_read(struct ml_source *src, int fd, uint64_t first, size_t n, uint64_t *out);
+
+/*
  * For a pagemap opened from a snapshot: the ranges of [start, end) whose pages are present
  * or swapped, as the PAGEMAP_SCAN ioctl finds them, at most max into v. Returns how many,
  * or -ENOTTY when fd is no captured pagemap (then ask the kernel).
@@ -171,6 +179,13 @@ struct ml_buf {
 };
 
 void ml_buf_free(struct ml_buf *b);
+
+/*
+ * Reads name below dirfd of src whole into b, NUL-terminated: ml_source_open_at and
+ * ml_read_whole, but straight from a snapshot archive's file, without a memfd between.
+ * Returns 0 or -errno as ml_source_open_at.
+ */
+int ml_source_read_at(struct ml_source *src, int dirfd, const char *name, struct ml_buf *b);
 
 /*
  * Reads fd to its end into b (replacing its contents, NUL-terminated), retrying EINTR
