@@ -32,7 +32,7 @@ check:
 	meson test -C $(BUILD) --print-errorlogs
 	@$(MAKE) --no-print-directory asan-build
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C $(ASAN_BUILD) --print-errorlogs
+		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 meson test -C $(ASAN_BUILD) --print-errorlogs
 
 # The tests and the libFuzzer targets built with clang, ASan and UBSan.
 asan-build:
