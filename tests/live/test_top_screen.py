@@ -120,7 +120,7 @@ def check_keys(memledger, family_pids):
           "memledger top -" in text and max(len(line) for line in text.splitlines()) <= 90,
           text[:300])
     keys("q")
-    text = wait_for(lambda t: "EXITED" in t and "icanon" in t)
+    text = wait_for(lambda t: "EXITED" in t and "\necho" in t and "\nicanon" in t)
     check("q: exit status 0", "EXITED 0" in text, text[-300:])
     check("q: the terminal restored (echo, canonical mode)",
           "\necho" in text and "\nicanon" in text, text[-200:])
@@ -152,7 +152,7 @@ def check_sigterm(memledger):
     check("top found for SIGTERM", len(out) == 1, str(out))
     if out:
         os.kill(int(out[0]), signal.SIGTERM)
-    text = wait_for(lambda t: "EXITED" in t and "icanon" in t)
+    text = wait_for(lambda t: "EXITED" in t and "\necho" in t and "\nicanon" in t)
     check("SIGTERM: exit status 0", "EXITED 0" in text, text[-300:])
     check("SIGTERM: the terminal restored", "\necho" in text and "\nicanon" in text, text[-200:])
 
