@@ -30,10 +30,46 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dl.h"
 #include "export.h"
 #include "metrics.h"
 #include "procs.h"
 #include "serve.h"
+
+/* libmicrohttpd, loaded when serve starts (dl.h): no other command pays for it and the TLS
+ * libraries it brings. */
+static void *mhd;
+static __typeof__(MHD_add_response_header) *sym_MHD_add_response_header;
+static __typeof__(MHD_create_response_from_buffer) *sym_MHD_create_response_from_buffer;
+static __typeof__(MHD_destroy_response) *sym_MHD_destroy_response;
+static __typeof__(MHD_get_connection_info) *sym_MHD_get_connection_info;
+static __typeof__(MHD_get_daemon_info) *sym_MHD_get_daemon_info;
+static __typeof__(MHD_get_timeout) *sym_MHD_get_timeout;
+static __typeof__(MHD_lookup_connection_value) *sym_MHD_lookup_connection_value;
+static __typeof__(MHD_queue_response) *sym_MHD_queue_response;
+static __typeof__(MHD_run) *sym_MHD_run;
+static __typeof__(MHD_start_daemon) *sym_MHD_start_daemon;
+static __typeof__(MHD_stop_daemon) *sym_MHD_stop_daemon;
+
+/* Loads libmicrohttpd. Returns 0, or -1 after a message. */
+static int load_microhttpd(void)
+{
+	static const char *const sonames[] = {"libmicrohttpd.so.12", "libmicrohttpd.so", NULL};
+	const struct dl_sym syms[] = {DL_SYM(MHD_add_response_header),
+	                              DL_SYM(MHD_create_response_from_buffer),
+	                              DL_SYM(MHD_destroy_response),
+	                              DL_SYM(MHD_get_connection_info),
+	                              DL_SYM(MHD_get_daemon_info),
+	                              DL_SYM(MHD_get_timeout),
+	                              DL_SYM(MHD_lookup_connection_value),
+	                              DL_SYM(MHD_queue_response),
+	                              DL_SYM(MHD_run),
+	                              DL_SYM(MHD_start_daemon),
+	                              DL_SYM(MHD_stop_daemon)};
+
+	return dl_load(&mhd, sonames, syms, sizeof(syms) / sizeof(syms[0]), "serve",
+	               "libmicrohttpd12");
+}
 
 #define TEXT_TYPE        "text/plain; version=0.0.4; charset=utf-8"
 #define OPENMETRICS_TYPE "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -88,7 +124,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	const union MHD_ConnectionInfo *info;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		info = sym_MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		if (!info || !(k = calloc(1, sizeof(*k))))
 			return; /* untracked: its idle timeout still ends it */
 		k->fd = info->connect_fd;
@@ -117,7 +153,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
 	const union MHD_ConnectionInfo *info =
-	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	    sym_MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct conn *k = info ? info->socket_context : NULL;
 
 	(void)cls;
@@ -155,7 +191,7 @@ static void reap(struct server *sv)
 static void *http_thread(void *arg)
 {
 	struct server *sv = arg;
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(sv->d, MHD_DAEMON_INFO_EPOLL_FD);
+	const union MHD_DaemonInfo *info = sym_MHD_get_daemon_info(sv->d, MHD_DAEMON_INFO_EPOLL_FD);
 	struct pollfd pfd[2] = {{.fd = info ? info->epoll_fd : -1, .events = POLLIN},
 	                        {.fd = sv->sigfd, .events = POLLIN}};
 	struct signalfd_siginfo si;
@@ -164,12 +200,12 @@ static void *http_thread(void *arg)
 
 	for (;;) {
 		MHD_UNSIGNED_LONG_LONG ms = 100;
-		if (MHD_get_timeout(sv->d, &ms) == MHD_YES && ms > 100)
+		if (sym_MHD_get_timeout(sv->d, &ms) == MHD_YES && ms > 100)
 			ms = 100;
 		poll(pfd, 2, (int)ms);
 		if (pfd[1].revents && read(sv->sigfd, &si, sizeof(si)) == sizeof(si))
 			break;
-		MHD_run(sv->d);
+		sym_MHD_run(sv->d);
 		reap(sv);
 		pthread_mutex_lock(&sv->lock);
 		done = sv->reader_done; /* the first reading failed */
@@ -215,7 +251,7 @@ static double accept_weight(const char *accept, const char *type)
 /* True when the scraper prefers OpenMetrics to the text format (as Prometheus does). */
 static bool wants_openmetrics(struct MHD_Connection *c)
 {
-	const char *accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+	const char *accept = sym_MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
 	double om = accept_weight(accept, "application/openmetrics-text");
 
 	return om > 0 && om >= accept_weight(accept, "text/plain");
@@ -224,8 +260,10 @@ static bool wants_openmetrics(struct MHD_Connection *c)
 /* True when the request says it has a body. */
 static bool has_body(struct MHD_Connection *c)
 {
-	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) ||
-	       MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	return sym_MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	                                       MHD_HTTP_HEADER_CONTENT_LENGTH) ||
+	       sym_MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	                                       MHD_HTTP_HEADER_TRANSFER_ENCODING);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -243,27 +281,27 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	 * it. A GET or HEAD without one is answered at the second call, when the request is
 	 * whole, so that the connection can stay open for the next scrape. */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, sv->not_allowed);
+		return sym_MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, sv->not_allowed);
 	if (!*con_cls && !has_body(c)) {
 		*con_cls = sv; /* seen: answered at the next call */
 		return MHD_YES;
 	}
 	*upload_data_size = 0;
-	info = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	info = sym_MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	if (info && info->socket_context) { /* its answer's deadline starts */
 		((struct conn *)info->socket_context)->busy = true;
 		((struct conn *)info->socket_context)->since = monotonic();
 	}
 	if (strcmp(url, "/") == 0)
-		return MHD_queue_response(c, MHD_HTTP_OK, sv->index);
+		return sym_MHD_queue_response(c, MHD_HTTP_OK, sv->index);
 	if (strcmp(url, "/metrics") != 0)
-		return MHD_queue_response(c, MHD_HTTP_NOT_FOUND, sv->not_found);
+		return sym_MHD_queue_response(c, MHD_HTTP_NOT_FOUND, sv->not_found);
 	pthread_mutex_lock(&sv->lock);
 	if (sv->text)
-		ret = MHD_queue_response(c, MHD_HTTP_OK,
-		                         wants_openmetrics(c) ? sv->openmetrics : sv->text);
+		ret = sym_MHD_queue_response(c, MHD_HTTP_OK,
+		                             wants_openmetrics(c) ? sv->openmetrics : sv->text);
 	else /* the first reading is not done */
-		ret = MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, sv->unavailable);
+		ret = sym_MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, sv->unavailable);
 	pthread_mutex_unlock(&sv->lock);
 	return ret;
 }
@@ -272,13 +310,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static struct MHD_Response *response(char *text, size_t len, const char *type)
 {
 	struct MHD_Response *r =
-	    text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
+	    text ? sym_MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
 
 	if (!r) {
 		free(text);
 		return NULL;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	sym_MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	return r;
 }
 
@@ -286,10 +324,10 @@ static struct MHD_Response *response(char *text, size_t len, const char *type)
 static struct MHD_Response *static_response(const char *text, const char *type)
 {
 	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	    sym_MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
 
 	if (r)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+		sym_MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	return r;
 }
 
@@ -344,9 +382,9 @@ static int refresh(struct server *sv, struct cli *cli, enum group_key by, bool e
 	om = response(ombuf, omlen, OPENMETRICS_TYPE);
 	if (!text || !om) {
 		if (text)
-			MHD_destroy_response(text);
+			sym_MHD_destroy_response(text);
 		if (om)
-			MHD_destroy_response(om);
+			sym_MHD_destroy_response(om);
 		cli_warn("out of memory");
 		return EXIT_ERROR;
 	}
@@ -358,9 +396,9 @@ static int refresh(struct server *sv, struct cli *cli, enum group_key by, bool e
 	pthread_mutex_unlock(&sv->lock);
 	/* freed when the last connection sending them is done */
 	if (old_text)
-		MHD_destroy_response(old_text);
+		sym_MHD_destroy_response(old_text);
 	if (old_om)
-		MHD_destroy_response(old_om);
+		sym_MHD_destroy_response(old_om);
 	return EXIT_GO_ON;
 }
 
@@ -508,7 +546,7 @@ static int server_init(struct server *sv)
 	    static_response("405 method not allowed: GET or HEAD\n", "text/plain; charset=utf-8");
 	if (!sv->index || !sv->not_found || !sv->not_allowed || !sv->unavailable)
 		return -ENOMEM;
-	MHD_add_response_header(sv->not_allowed, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	sym_MHD_add_response_header(sv->not_allowed, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	return 0;
 }
 
@@ -519,7 +557,7 @@ static void server_free(struct server *sv)
 
 	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
 		if (r[i])
-			MHD_destroy_response(r[i]);
+			sym_MHD_destroy_response(r[i]);
 	while (sv->oldest) { /* libmicrohttpd said each closed: none should be left */
 		struct conn *next = sv->oldest->next;
 		free(sv->oldest);
@@ -617,15 +655,15 @@ static void reader_done(struct server *sv)
 static int server_start(struct server *sv, int fd, const sigset_t *set, pthread_t *thread)
 {
 	sv->sigfd = signalfd(-1, set, SFD_CLOEXEC);
-	sv->d = MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, sv,
-	                         MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
-	                         (unsigned)CONN_DEADLINE, MHD_OPTION_CONNECTION_LIMIT, CONN_LIMIT,
-	                         MHD_OPTION_NOTIFY_CONNECTION, on_connection, sv,
-	                         MHD_OPTION_NOTIFY_COMPLETED, on_completed, sv, MHD_OPTION_END);
+	sv->d = sym_MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, sv,
+	                             MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
+	                             (unsigned)CONN_DEADLINE, MHD_OPTION_CONNECTION_LIMIT,
+	                             CONN_LIMIT, MHD_OPTION_NOTIFY_CONNECTION, on_connection, sv,
+	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, sv, MHD_OPTION_END);
 	if (sv->sigfd < 0 || !sv->d || pthread_create(thread, NULL, http_thread, sv) != 0) {
 		cli_warn("cannot start the HTTP server");
 		if (sv->d)
-			MHD_stop_daemon(sv->d); /* closes fd */
+			sym_MHD_stop_daemon(sv->d); /* closes fd */
 		else
 			close(fd);
 		if (sv->sigfd >= 0)
@@ -660,6 +698,8 @@ int serve_run(struct cli *cli)
 	}
 	if (by < 0 || export_textfile_check(cli->textfile) != EXIT_OK)
 		return EXIT_USAGE;
+	if (load_microhttpd() < 0)
+		return EXIT_ERROR;
 	if ((fd = listen_on(cli->listen ? cli->listen : SERVE_DEFAULT_LISTEN, where,
 	                    sizeof(where))) < 0)
 		return fd == -2 ? EXIT_USAGE : EXIT_ERROR;
@@ -697,7 +737,7 @@ int serve_run(struct cli *cli)
 	}
 	reader_done(&sv); /* the HTTP thread ends too */
 	pthread_join(thread, NULL);
-	MHD_stop_daemon(sv.d); /* closes fd and every connection */
+	sym_MHD_stop_daemon(sv.d); /* closes fd and every connection */
 	close(sv.sigfd);
 	server_free(&sv);
 	metrics_exact_free(&ex);

@@ -550,6 +550,26 @@ def check_signals(memledger, tmp):
               str(skipped))
 
 
+def check_libraries(memledger):
+    """libmicrohttpd (and the TLS libraries it brings) is loaded by serve alone: the other
+    commands never map it; serve does."""
+    p = subprocess.Popen([memledger, "-i", "1"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        with open(f"/proc/{p.pid}/maps") as f:
+            ps_maps = f.read()
+    finally:
+        p.kill()
+        p.wait()
+    check("ps maps neither libmicrohttpd nor GnuTLS",
+          "libmicrohttpd" not in ps_maps and "libgnutls" not in ps_maps,
+          [line for line in ps_maps.splitlines() if "microhttpd" in line or "gnutls" in line])
+    with Serve(memledger) as s:
+        with open(f"/proc/{s.proc.pid}/maps") as f:
+            check("serve maps libmicrohttpd, loaded when it starts", "libmicrohttpd" in f.read())
+
+
 def check_privilege(memledger, pids):
     """As nobody: without CAP_SYS_PTRACE root's processes are unreadable and it says so;
     with CAP_SYS_PTRACE alone it reads them."""
@@ -596,6 +616,7 @@ def main():
         print(f"SKIP: {' and '.join(missing)} missing (make check installs prometheus)")
         return 77
     check_http(memledger)
+    check_libraries(memledger)
     check_textfile(memledger)
     with running_family(helper, "memledger-serve-") as (_, pids, _, _):
         if not pids:
