@@ -1,6 +1,4 @@
 /* Reads a snapshot archive (a tar, compressed or not) into memory through libarchive. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -11,6 +9,7 @@
 #include <unistd.h>
 
 #include "archive.h"
+#include "memledger/libarchive.h"
 #include "memledger/source.h"
 #include "util.h"
 
@@ -49,7 +48,7 @@ static int spill_data(struct ml_archive *ar, struct archive *a, struct ml_archiv
 
 	f->offset = ar->spilled;
 	for (;;) {
-		la_ssize_t r = archive_read_data(a, buf, sizeof(buf));
+		la_ssize_t r = ml_la.archive_read_data(a, buf, sizeof(buf));
 		if (r < 0)
 			return -EINVAL;
 		if (r == 0)
@@ -110,12 +109,11 @@ static int read_data(struct archive *a, struct archive_entry *e, struct ml_archi
                      uint64_t max)
 {
 	size_t cap = 4096;
-	la_int64_t want = archive_entry_size_is_set(e) ? archive_entry_size(e) : 0;
+	la_int64_t want = ml_la.archive_entry_size_is_set(e) ? ml_la.archive_entry_size(e) : 0;
 
 	if (want < 0 || (uint64_t)want > max)
 		return -EFBIG;
-	if (archive_entry_size_is_set(e) &&
-	    want < (1 << 24))           /* a header may lie: grow past 16 MiB */
+	if (ml_la.archive_entry_size_is_set(e) && want < (1 << 24)) /* a header may lie: grow past 16 MiB */
 		cap = (size_t)want + 2; /* exactly: a few KiB each of thousands of small files */
 	f->data = malloc(cap);
 	if (!f->data)
@@ -132,7 +130,7 @@ static int read_data(struct archive *a, struct archive_entry *e, struct ml_archi
 			f->data = grown;
 			cap *= 2;
 		}
-		r = archive_read_data(a, f->data + f->len, cap - f->len - 1);
+		r = ml_la.archive_read_data(a, f->data + f->len, cap - f->len - 1);
 		if (r < 0)
 			return -EINVAL;
 		if (r == 0)
@@ -159,21 +157,21 @@ static int keep_entry(struct ml_archive *ar, struct archive *a, struct archive_e
 	}
 	f = &ar->files[ar->n++];
 	*f = (struct ml_archive_file){.path = path, .seq = ar->n - 1};
-	if (archive_entry_filetype(e) == AE_IFLNK) {
-		const char *target = archive_entry_symlink(e);
+	if (ml_la.archive_entry_filetype(e) == AE_IFLNK) {
+		const char *target = ml_la.archive_entry_symlink(e);
 		f->link = true;
 		f->data = strdup(target ? target : "");
 		f->len = f->data ? strlen(f->data) : 0;
 		rc = f->data ? 0 : -ENOMEM;
-	} else if (archive_entry_size_is_set(e) &&
-	           (archive_entry_size(e) < 0 || (uint64_t)archive_entry_size(e) > max)) {
+	} else if (ml_la.archive_entry_size_is_set(e) &&
+	           (ml_la.archive_entry_size(e) < 0 || (uint64_t)ml_la.archive_entry_size(e) > max)) {
 		rc = -EFBIG; /* said before a byte of it is read */
 	} else if (in_place && ar->spill) {
 		rc = spill_data(ar, a, f, max);
-	} else if (in_place && archive_entry_size_is_set(e)) {
+	} else if (in_place && ml_la.archive_entry_size_is_set(e)) {
 		/* what the tar reader consumed: the headers of the entry, up to its data */
-		f->offset = (uint64_t)archive_filter_bytes(a, 0);
-		f->len = (size_t)archive_entry_size(e);
+		f->offset = (uint64_t)ml_la.archive_filter_bytes(a, 0);
+		f->len = (size_t)ml_la.archive_entry_size(e);
 	} else {
 		rc = read_data(a, e, f, max);
 	}
@@ -211,12 +209,12 @@ static void sort_files(struct ml_archive *ar)
  * offsets in the file. */
 static bool in_place(struct archive *a)
 {
-	return archive_filter_count(a) == 1 && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE;
+	return ml_la.archive_filter_count(a) == 1 && ml_la.archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE;
 }
 
 static int fail(struct archive *a, int rc, char *err, size_t errlen, const char *what)
 {
-	const char *msg = a ? archive_error_string(a) : NULL;
+	const char *msg = a ? ml_la.archive_error_string(a) : NULL;
 
 	snprintf(err, errlen, "%s%s%s", what, msg && *msg ? ": " : "", msg ? msg : "");
 	return rc;
@@ -225,38 +223,42 @@ static int fail(struct archive *a, int rc, char *err, size_t errlen, const char 
 int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct ml_archive **out,
                     char *err, size_t errlen)
 {
-	struct ml_archive *ar = calloc(1, sizeof(*ar));
-	struct archive *a = archive_read_new();
+	struct ml_archive *ar = NULL;
+	struct archive *a = NULL;
 	struct archive_entry *e;
-	int rc = 0, r, fd = -1;
+	int rc = ml_libarchive_load(err, errlen), r, fd = -1;
 
 	*out = NULL;
+	if (rc < 0)
+		return rc;
+	ar = calloc(1, sizeof(*ar));
+	a = ml_la.archive_read_new();
 	if (ar)
 		ar->fd = -1;
 	if (!ar || !a) {
 		rc = fail(NULL, -ENOMEM, err, errlen, "out of memory");
 		goto done;
 	}
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
+	ml_la.archive_read_support_filter_all(a);
+	ml_la.archive_read_support_format_tar(a);
+	ml_la.archive_read_support_format_gnutar(a);
 	if ((fd = open_regular(path)) < 0) {
 		rc = fail(NULL, fd, err, errlen,
 		          fd == -EMEDIUMTYPE ? "not a regular file" : strerror(-fd));
 		goto done;
 	}
-	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
-		rc = fail(a, archive_errno(a) > 0 ? -archive_errno(a) : -EINVAL, err, errlen,
+	if (ml_la.archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
+		rc = fail(a, ml_la.archive_errno(a) > 0 ? -ml_la.archive_errno(a) : -EINVAL, err, errlen,
 		          "not a tar archive, or a damaged one");
 		goto done;
 	}
-	while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
-		unsigned type = archive_entry_filetype(e);
+	while ((r = ml_la.archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
+		unsigned type = ml_la.archive_entry_filetype(e);
 		enum ml_archive_keep how = ML_ARCHIVE_IN_MEMORY;
 		char *name;
 		if (type != AE_IFREG && type != AE_IFLNK)
 			continue;
-		name = clean_path(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+		name = clean_path(ml_la.archive_entry_pathname(e) ? ml_la.archive_entry_pathname(e) : "");
 		if (!name) {
 			rc = fail(NULL, -ENOMEM, err, errlen, "out of memory");
 			goto done;
@@ -278,7 +280,7 @@ int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct
 			f->data = NULL;
 			f->len = 0;
 			f->too_big = true;
-			rc = archive_read_data_skip(a) == ARCHIVE_OK ? 0 : -EINVAL;
+			rc = ml_la.archive_read_data_skip(a) == ARCHIVE_OK ? 0 : -EINVAL;
 		}
 		if (rc < 0) {
 			rc = fail(a, rc, err, errlen, "corrupt archive");
@@ -293,7 +295,7 @@ int ml_archive_read(const char *path, ml_archive_keep_fn keep, void *ctx, struct
 		rc = fail(NULL, -errno, err, errlen, strerror(errno));
 done:
 	if (a)
-		archive_read_free(a);
+		ml_la.archive_read_free(a);
 	if (fd >= 0)
 		close(fd);
 	if (rc < 0)
@@ -375,27 +377,30 @@ int ml_archive_each_child(const struct ml_archive *ar, const char *dir,
 
 int ml_archive_first(const char *path, const char *name, char *buf, size_t size)
 {
-	struct archive *a = archive_read_new();
+	struct archive *a;
 	struct archive_entry *e;
 	int rc = -ENOENT, fd;
+	char err[256];
 	la_ssize_t n;
 
-	if (!a)
+	if (ml_libarchive_load(err, sizeof(err)) < 0)
+		return -ELIBACC;
+	if (!(a = ml_la.archive_read_new()))
 		return -ENOMEM;
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
-	if ((fd = open_regular(path)) >= 0 && archive_read_open_fd(a, fd, 65536) == ARCHIVE_OK &&
-	    archive_read_next_header(a, &e) == ARCHIVE_OK && archive_entry_pathname(e)) {
-		char *clean = clean_path(archive_entry_pathname(e));
+	ml_la.archive_read_support_filter_all(a);
+	ml_la.archive_read_support_format_tar(a);
+	ml_la.archive_read_support_format_gnutar(a);
+	if ((fd = open_regular(path)) >= 0 && ml_la.archive_read_open_fd(a, fd, 65536) == ARCHIVE_OK &&
+	    ml_la.archive_read_next_header(a, &e) == ARCHIVE_OK && ml_la.archive_entry_pathname(e)) {
+		char *clean = clean_path(ml_la.archive_entry_pathname(e));
 		if (clean && strcmp(clean, name) == 0 &&
-		    (n = archive_read_data(a, buf, size - 1)) >= 0) {
+		    (n = ml_la.archive_read_data(a, buf, size - 1)) >= 0) {
 			buf[n] = '\0';
 			rc = 0;
 		}
 		free(clean);
 	}
-	archive_read_free(a);
+	ml_la.archive_read_free(a);
 	if (fd >= 0)
 		close(fd);
 	return rc;

@@ -1,6 +1,4 @@
 /* memledger capture: the live system into a snapshot archive, through libarchive. */
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,6 +12,7 @@
 #include <unistd.h>
 
 #include "capture_cmd.h"
+#include "memledger/libarchive.h"
 #include "memledger/capture.h"
 #include "memledger/outfile.h"
 #include "memledger/redact.h"
@@ -31,22 +30,22 @@ struct tar_out {
 static int add_entry(struct tar_out *t, const char *path, unsigned type, const void *data,
                      size_t len, const char *target)
 {
-	struct archive_entry *e = archive_entry_new();
+	struct archive_entry *e = ml_la.archive_entry_new();
 	int rc = 0;
 
 	if (!e)
 		return -ENOMEM;
-	archive_entry_set_pathname(e, path);
-	archive_entry_set_filetype(e, type);
-	archive_entry_set_perm(e, type == AE_IFLNK ? 0777 : 0444);
-	archive_entry_set_mtime(e, t->now, 0);
+	ml_la.archive_entry_set_pathname(e, path);
+	ml_la.archive_entry_set_filetype(e, type);
+	ml_la.archive_entry_set_perm(e, type == AE_IFLNK ? 0777 : 0444);
+	ml_la.archive_entry_set_mtime(e, t->now, 0);
 	if (target)
-		archive_entry_set_symlink(e, target);
-	archive_entry_set_size(e, (la_int64_t)len);
-	if (archive_write_header(t->a, e) != ARCHIVE_OK ||
-	    (len && archive_write_data(t->a, data, len) != (la_ssize_t)len))
-		rc = archive_errno(t->a) > 0 ? -archive_errno(t->a) : -EIO;
-	archive_entry_free(e);
+		ml_la.archive_entry_set_symlink(e, target);
+	ml_la.archive_entry_set_size(e, (la_int64_t)len);
+	if (ml_la.archive_write_header(t->a, e) != ARCHIVE_OK ||
+	    (len && ml_la.archive_write_data(t->a, data, len) != (la_ssize_t)len))
+		rc = ml_la.archive_errno(t->a) > 0 ? -ml_la.archive_errno(t->a) : -EIO;
+	ml_la.archive_entry_free(e);
 	return rc;
 }
 
@@ -126,20 +125,27 @@ static void progress(size_t done, size_t total, void *ctx)
 /* Opens the archive on fd with the filter. Returns it, or NULL after a message. */
 static struct archive *open_archive(int fd, int filter, const char *name)
 {
-	struct archive *a = archive_write_new();
+	char err[512];
+	struct archive *a;
+
+	if (ml_libarchive_load(err, sizeof(err)) < 0) {
+		cli_warn("capture: %s", err);
+		return NULL;
+	}
+	a = ml_la.archive_write_new();
 
 	/* GNU tar's format: names are bytes, stored as they are; pax would convert them to
 	 * UTF-8 through the locale, which fails on a name that is none (a cgroup's) */
-	if (!a || archive_write_set_format_gnutar(a) != ARCHIVE_OK ||
-	    archive_write_add_filter(a, filter) != ARCHIVE_OK ||
+	if (!a || ml_la.archive_write_set_format_gnutar(a) != ARCHIVE_OK ||
+	    ml_la.archive_write_add_filter(a, filter) != ARCHIVE_OK ||
 	    (filter == ARCHIVE_FILTER_GZIP &&
-	     archive_write_set_filter_option(a, NULL, "compression-level", "1") != ARCHIVE_OK) ||
-	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
-	    archive_write_open_fd(a, fd) != ARCHIVE_OK) {
+	     ml_la.archive_write_set_filter_option(a, NULL, "compression-level", "1") != ARCHIVE_OK) ||
+	    ml_la.archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
+	    ml_la.archive_write_open_fd(a, fd) != ARCHIVE_OK) {
 		cli_warn("cannot write %s: %s", name,
-		         a && archive_error_string(a) ? archive_error_string(a) : strerror(ENOMEM));
+		         a && ml_la.archive_error_string(a) ? ml_la.archive_error_string(a) : strerror(ENOMEM));
 		if (a)
-			archive_write_free(a);
+			ml_la.archive_write_free(a);
 		return NULL;
 	}
 	return a;
@@ -200,7 +206,7 @@ static int write_snapshot(const struct cli *cli, int fd, int filter, const char 
 
 	if (cli->redact && !keyed) {
 		if (redact_key(cli, key) < 0) {
-			archive_write_free(t.a);
+			ml_la.archive_write_free(t.a);
 			return EXIT_ERROR;
 		}
 		keyed = true;
@@ -211,9 +217,9 @@ static int write_snapshot(const struct cli *cli, int fd, int filter, const char 
 	rc = ml_capture(&opts, &w, stats);
 	if (opts.progress)
 		fputc('\n', stderr);
-	if (archive_write_close(t.a) != ARCHIVE_OK && rc == 0)
-		rc = archive_errno(t.a) > 0 ? -archive_errno(t.a) : -EIO;
-	archive_write_free(t.a);
+	if (ml_la.archive_write_close(t.a) != ARCHIVE_OK && rc == 0)
+		rc = ml_la.archive_errno(t.a) > 0 ? -ml_la.archive_errno(t.a) : -EIO;
+	ml_la.archive_write_free(t.a);
 	if (rc < 0) {
 		cli_warn("cannot write %s: %s", name, strerror(-rc));
 		return EXIT_ERROR;

@@ -5,6 +5,7 @@
  * over a sliding window, and a process that grew steadily over it is a leak suspect.
  * Batch mode (-b) writes frames as text or NDJSON, as top -b does.
  */
+#define NCURSES_NOMACROS /* every call through the table below: ncurses is loaded */
 #include <curses.h>
 #include <dirent.h>
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dl.h"
 #include "json.h"
 #include "maps.h"
 #include "memledger/ledger.h"
@@ -892,15 +894,72 @@ static int draw_maps(struct top *tp, void *arg)
 	return maps_run(&c);
 }
 
+/* ncurses, loaded when the full-screen view starts (dl.h): top -b and every other command
+ * never map it. */
+static struct curses {
+	void *handle;
+	WINDOW **stdscr;
+	int *LINES, *COLS;
+	__typeof__(newterm) *newterm;
+	__typeof__(endwin) *endwin;
+	__typeof__(delscreen) *delscreen;
+	__typeof__(cbreak) *cbreak;
+	__typeof__(nocbreak) *nocbreak;
+	__typeof__(echo) *echo;
+	__typeof__(noecho) *noecho;
+	__typeof__(keypad) *keypad;
+	__typeof__(curs_set) *curs_set;
+	__typeof__(wtimeout) *wtimeout;
+	__typeof__(wgetch) *wgetch;
+	__typeof__(wgetnstr) *wgetnstr;
+	__typeof__(werase) *werase;
+	__typeof__(wattron) *wattron;
+	__typeof__(wattroff) *wattroff;
+	__typeof__(wmove) *wmove;
+	__typeof__(waddnstr) *waddnstr;
+	__typeof__(wclrtoeol) *wclrtoeol;
+	__typeof__(wrefresh) *wrefresh;
+} C;
+
+/* Loads ncurses. Returns 0, or -1 after a message. */
+static int load_curses(void)
+{
+	static const char *const sonames[] = {"libncursesw.so.6", "libncursesw.so", NULL};
+#define CURSES_SYM(s)                                                                              \
+	{                                                                                          \
+#s, (void **)&C.s                                                                  \
+	}
+	const struct dl_sym syms[] = {
+	    CURSES_SYM(stdscr),   CURSES_SYM(LINES),    CURSES_SYM(COLS),
+	    CURSES_SYM(newterm),  CURSES_SYM(endwin),   CURSES_SYM(delscreen),
+	    CURSES_SYM(cbreak),   CURSES_SYM(nocbreak), CURSES_SYM(echo),
+	    CURSES_SYM(noecho),   CURSES_SYM(keypad),   CURSES_SYM(curs_set),
+	    CURSES_SYM(wtimeout), CURSES_SYM(wgetch),   CURSES_SYM(wgetnstr),
+	    CURSES_SYM(werase),   CURSES_SYM(wattron),  CURSES_SYM(wattroff),
+	    CURSES_SYM(wmove),    CURSES_SYM(waddnstr), CURSES_SYM(wclrtoeol),
+	    CURSES_SYM(wrefresh)};
+#undef CURSES_SYM
+
+	return dl_load(&C.handle, sonames, syms, sizeof(syms) / sizeof(syms[0]), "top",
+	               "libncursesw6");
+}
+
+/* Writes s[0..n) at row y, column x. */
+static void put_at(int y, int x, const char *s, int n)
+{
+	C.wmove(*C.stdscr, y, x);
+	C.waddnstr(*C.stdscr, s, n);
+}
+
 /* Draws text on the screen, the cursor's row reversed, and notes the PIDs of the rows
  * drawn (the rows that then get PSS). */
 static void draw(struct top *tp, struct screen *sc, const char *text)
 {
 	const char *line = text;
-	int y = 0, row = -1, rows = LINES - 1;
+	int y = 0, row = -1, rows = *C.LINES - 1;
 	size_t nvisible = 0;
 
-	erase();
+	C.werase(*C.stdscr);
 	free(tp->visible);
 	tp->visible = calloc((size_t)(rows > 0 ? rows : 1), sizeof(*tp->visible));
 	while (line && *line && y < rows) {
@@ -916,40 +975,40 @@ static void draw(struct top *tp, struct screen *sc, const char *text)
 			if (pid > 0 && tp->visible)
 				tp->visible[nvisible++] = (pid_t)pid;
 			if (sc->cursor >= 0 && row == sc->cursor)
-				attron(A_REVERSE);
+				C.wattron(*C.stdscr, A_REVERSE);
 			row++;
 		}
-		mvaddnstr(y++, 0, line, len < COLS ? len : COLS);
-		attroff(A_REVERSE);
+		put_at(y++, 0, line, len < *C.COLS ? len : *C.COLS);
+		C.wattroff(*C.stdscr, A_REVERSE);
 		line = nl ? nl + 1 : NULL;
 	}
 	tp->nvisible = nvisible;
 	if (sc->cursor >= row && row > 0)
 		sc->cursor = row - 1;
-	attron(A_REVERSE);
-	mvaddnstr(LINES - 1, 0,
-	          sc->message[0] ? sc->message
-	                         : "q quit  g groups  t tree  s sort  < > sort column  r reverse  "
-	                           "/ filter  p maps  arrows select",
-	          COLS);
-	attroff(A_REVERSE);
-	wrefresh(stdscr);
+	C.wattron(*C.stdscr, A_REVERSE);
+	put_at(*C.LINES - 1, 0,
+	       sc->message[0] ? sc->message
+	                      : "q quit  g groups  t tree  s sort  < > sort column  r reverse  "
+	                        "/ filter  p maps  arrows select",
+	       *C.COLS);
+	C.wattroff(*C.stdscr, A_REVERSE);
+	C.wrefresh(*C.stdscr);
 }
 
 /* Reads a line at the bottom after prompt, into buf. */
 static void prompt(const char *what, char *buf, int size)
 {
-	move(LINES - 1, 0);
-	clrtoeol();
-	addstr(what);
-	echo();
-	nocbreak();
-	cbreak();
-	timeout(-1);
-	curs_set(1);
-	getnstr(buf, size - 1);
-	curs_set(0);
-	noecho();
+	C.wmove(*C.stdscr, *C.LINES - 1, 0);
+	C.wclrtoeol(*C.stdscr);
+	C.waddnstr(*C.stdscr, what, -1);
+	C.echo();
+	C.nocbreak();
+	C.cbreak();
+	C.wtimeout(*C.stdscr, -1);
+	C.curs_set(1);
+	C.wgetnstr(*C.stdscr, buf, size - 1);
+	C.curs_set(0);
+	C.noecho();
 }
 
 /* The PID on the cursor's row, 0 when none. */
@@ -1041,7 +1100,7 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 		dup2(errfd,
 		     2); /* messages would scribble over the screen: the status line shows them */
 	/* newterm, not initscr: initscr exits by itself on a terminal terminfo lacks */
-	if (!(term = newterm(NULL, stdout, stdin))) {
+	if (load_curses() < 0 || !(term = C.newterm(NULL, stdout, stdin))) {
 		if (saved_err >= 0) {
 			dup2(saved_err, 2);
 			close(saved_err);
@@ -1052,10 +1111,10 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 		         getenv("TERM") ? getenv("TERM") : "");
 		return EXIT_ERROR;
 	}
-	cbreak();
-	noecho();
-	keypad(stdscr, TRUE);
-	curs_set(0);
+	C.cbreak();
+	C.noecho();
+	C.keypad(*C.stdscr, TRUE);
+	C.curs_set(0);
 	while (!stop_top && rc == EXIT_OK) {
 		/* a replay stays on its frame until an arrow moves it */
 		double due = now_seconds() + (tp->series ? 1e9 : tp->delay);
@@ -1070,8 +1129,8 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 			if (redraw) {
 				char *text;
 				bool first = tp->refresh == 1 && !tp->nvisible;
-				tp->cli.out.width = (size_t)COLS;
-				tp->max_rows = LINES > 6 ? (size_t)LINES - 6 : 1;
+				tp->cli.out.width = (size_t)*C.COLS;
+				tp->max_rows = *C.LINES > 6 ? (size_t)*C.LINES - 6 : 1;
 				text = capture_stdout(sc.maps_of ? draw_maps : draw_rows, tp, &sc);
 				last_message(errfd, &err_seen, sc.message, sizeof(sc.message));
 				draw(tp, &sc, text ? text : "out of memory\n");
@@ -1083,9 +1142,10 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 			}
 			if (left <= 0)
 				break;
-			timeout(left > 0.2 ? 200
-			                   : (int)(left * 1000) + 1); /* SIGTERM is seen soon */
-			ch = getch();
+			C.wtimeout(*C.stdscr,
+			           left > 0.2 ? 200
+			                      : (int)(left * 1000) + 1); /* SIGTERM is seen soon */
+			ch = C.wgetch(*C.stdscr);
 			if (ch != ERR && tp->series && (ch == KEY_LEFT || ch == KEY_RIGHT)) {
 				sc.step = ch == KEY_LEFT ? -1 : 1;
 				break; /* to the frame before or after */
@@ -1094,8 +1154,8 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 				redraw = on_key(tp, &sc, ch);
 		}
 	}
-	endwin(); /* the terminal as it was: after q, SIGINT and SIGTERM alike */
-	delscreen(term);
+	C.endwin(); /* the terminal as it was: after q, SIGINT and SIGTERM alike */
+	C.delscreen(term);
 	if (saved_err >= 0) {
 		dup2(saved_err, 2);
 		close(saved_err);
