@@ -69,11 +69,11 @@ def check_values(memledger, pids):
                   got[key] == row[memtype], f"{key and got[key]} != {row[memtype]}")
     pss = sum(r["pss"] for r in rows)
     key = next((k for k in got if k[0] == "memledger_group_memory_bytes" and
-                ("group", "layout-helper") in k[1] and ("memtype", "pss") in k[1]), None)
+                ("group", test_live.HELPER_NAME) in k[1] and ("memtype", "pss") in k[1]), None)
     check("the family's group PSS is the sum of its processes'", key is not None and
           got[key] == pss, f"{key and got[key]} != {pss}")
     key = next((k for k in got if k[0] == "memledger_group_processes" and
-                ("group", "layout-helper") in k[1]), None)
+                ("group", test_live.HELPER_NAME) in k[1]), None)
     check("the family's group has its processes", key is not None and got[key] == len(pids),
           str(key and got[key]))
     total = sum(v for k, v in got.items() if k[0] == "memledger_system_memory_bytes" and

@@ -188,10 +188,19 @@ def running_family(helper, prefix, drop=()):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+# The name the family runs under (its comm): this test's own, so that a group by comm holds
+# the family alone on a machine where another run of the tests starts the same helper.
+HELPER_NAME = f"lh-{os.getpid()}"[:15]
+
+
 def start_family(helper, workdir, nchildren, swap_on, drop=()):
-    """Starts the layout helper (as drop says); returns (the process, its PIDs: parent
-    first), or (the process, None) when it did not start."""
-    family = subprocess.Popen([*drop, helper, workdir, str(nchildren), "1" if swap_on else "0"],
+    """Starts the layout helper (as drop says) through a link named HELPER_NAME in workdir;
+    returns (the process, its PIDs: parent first), or (the process, None) when it did not
+    start."""
+    named = os.path.join(workdir, HELPER_NAME)
+    if not os.path.exists(named):
+        os.symlink(os.path.realpath(helper), named)
+    family = subprocess.Popen([*drop, named, workdir, str(nchildren), "1" if swap_on else "0"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     line = family.stdout.readline().split()
     if not line or line[0] != "ready":
@@ -272,7 +281,7 @@ def check_against_smem(rows, pids):
     if not shutil.which("smem"):
         skip("smem comparison", "smem is not installed")
         return
-    out = subprocess.run(["smem", "-H", "-c", "pid rss uss swap pss", "-P", "layout-helper"],
+    out = subprocess.run(["smem", "-H", "-c", "pid rss uss swap pss", "-P", HELPER_NAME],
                          check=True, capture_output=True, text=True).stdout
     smem = {int(f[0]): [int(x) * KiB for x in f[1:]] for f in (l.split() for l in out.splitlines())}
     for pid in pids:
@@ -458,7 +467,7 @@ def check_users(memledger, helper, pids):
         return [kb_fields(f"/proc/{pid}/smaps_rollup") for pid in pids]
 
     rollups, doc = while_still(read_kernel, lambda: memledger_json(
-        memledger, "users", "-b", "-P", "^" + ere_escape(helper), "-o", "UID,PROCS,RSS,PSS,USS,SWAP"))
+        memledger, "users", "-b", "-P", "/" + ere_escape(HELPER_NAME) + " ", "-o", "UID,PROCS,RSS,PSS,USS,SWAP"))
     users = doc["users"]
     check("users: the family is one user", len(users) == 1 and users[0]["uid"] == os.geteuid(), users)
     if len(users) != 1:
@@ -473,7 +482,7 @@ def check_users(memledger, helper, pids):
 
 def check_libs(memledger, helper, pids):
     """Two memfds of one name are two objects; each is mapped by the family, counted once."""
-    doc = memledger_json(memledger, "libs", "-b", "-P", "^" + ere_escape(helper), "-M", "memfd:memledger-test",
+    doc = memledger_json(memledger, "libs", "-b", "-P", "/" + ere_escape(HELPER_NAME) + " ", "-M", "memfd:memledger-test",
                          "-o", "NAME,PROCS,INODE,SIZE,RSS,PSS")
     memfds = sorted(doc["libraries"], key=lambda l: l["size"])
     check("libs: two memfds of one name are two rows", len(memfds) == 2, memfds)

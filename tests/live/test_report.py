@@ -98,7 +98,7 @@ def check_figures(memledger, pids):
             got = procs.get(row["pid"], {}).get(col)
             check(f"report: process {row['pid']} {col} is ps's", got == row[col],
                   f"{got} != {row[col]}")
-    group = next((g for g in data["groups"] if g["name"] == "layout-helper"), {})
+    group = next((g for g in data["groups"] if g["name"] == test_live.HELPER_NAME), {})
     check("report: the family's group PSS is the sum of its processes'",
           group.get("pss") == sum(r["pss"] for r in rows), f"{group}")
     total = sum(r["bytes"] for r in data["system"]["rows"])
@@ -106,7 +106,7 @@ def check_figures(memledger, pids):
           total == data["system"]["physical"], f"{total} != {data['system']['physical']}")
     if os.geteuid() == 0:
         def family(doc_groups):
-            return next((g for g in doc_groups if g["name"] == "layout-helper"), {})
+            return next((g for g in doc_groups if g["name"] == test_live.HELPER_NAME), {})
 
         for _ in range(5):  # groups between two reports that agree: the pages held still
             before = family(data_of(report(memledger, "--exact"))["groups"])

@@ -283,14 +283,14 @@ def check_prometheus(memledger, pids):
                 v = label_value(got, pid=str(row["pid"]), memtype=memtype)
                 check(f"Prometheus: process {row['pid']} {memtype} is memledger's",
                       v == row[memtype], f"{v} != {row[memtype]}")
-        group = prom.wait('memledger_group_memory_bytes{group="layout-helper"}',
+        group = prom.wait('memledger_group_memory_bytes{group="%s"}' % test_live.HELPER_NAME,
                           lambda g: len(g) == 9)
         for memtype in memtypes:
             v = label_value(group, memtype=memtype, by="comm")
             want = sum(r[memtype] for r in rows)
             check(f"Prometheus: the family's group {memtype} is the sum of its processes'",
                   v == want, f"{v} != {want}")
-        n = prom.wait('memledger_group_processes{group="layout-helper"}', lambda g: len(g) == 1)
+        n = prom.wait('memledger_group_processes{group="%s"}' % test_live.HELPER_NAME, lambda g: len(g) == 1)
         check("Prometheus: the family's group has its processes",
               list(n.values()) == [len(pids)], str(n))
 
@@ -311,10 +311,10 @@ def check_exact(memledger):
             if before == after:
                 break
             time.sleep(1)
-        group = next(g for g in json.loads(after)["groups"] if g["name"] == "layout-helper")
+        group = next(g for g in json.loads(after)["groups"] if g["name"] == test_live.HELPER_NAME)
         for memtype, col in (("freed", "freed"), ("shared_out", "shared-out"), ("uss", "uss")):
             v = got.get(("memledger_group_memory_bytes", frozenset(
-                {("group", "layout-helper"), ("by", "comm"), ("memtype", memtype)})))
+                {("group", test_live.HELPER_NAME), ("by", "comm"), ("memtype", memtype)})))
             check(f"--exact: the family's {memtype} is groups' {col.upper()}",
                   v == group[col], f"{v} != {group[col]}")
         check("--exact: the page ledger's own timestamp",
