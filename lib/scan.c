@@ -626,33 +626,44 @@ static enum outcome read_vmas(struct reader *r, int dirfd, struct ml_proc *p,
 	return ROW;
 }
 
+/* Walks smaps: streamed from fd, or from r->buf, which holds it whole (fd < 0). Returns
+ * ml_read_smaps's: the bytes read (0: empty), or -errno. */
+static long walk_smaps(struct reader *r, int fd, struct smaps_walk *w)
+{
+	long n;
+
+	if (fd < 0) {
+		int rc = ml_parse_smaps(r->buf.data, r->buf.len, walk_mapping, w);
+		return rc < 0 ? rc : (long)r->buf.len;
+	}
+	n = ml_read_smaps(fd, &r->buf, walk_mapping, w);
+	close(fd);
+	return n;
+}
+
 /* Walks smaps; with sum_mem, stores the sums in p->mem as smaps_rollup would hold them. */
 static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, bool sum_mem,
                                const struct ml_scan_opts *opts)
 {
 	struct smaps_walk w = {.commit = 0, .proc = p, .opts = opts, .reader = r};
-	bool archive = ml_source_is_archive(r->src); /* read whole, straight from it */
-	int fd = archive ? ml_source_read_at(r->src, dirfd, "smaps", &r->buf)
-	                 : ml_source_open_at(r->src, dirfd, "smaps");
+	bool whole = ml_source_is_archive(r->src); /* read whole, straight from the archive */
+	int fd = whole ? ml_source_read_at(r->src, dirfd, "smaps", &r->buf)
+	               : ml_source_open_at(r->src, dirfd, "smaps");
 	enum outcome o;
 	long n;
 
 	if (fd < 0)
 		return outcome_of_errno(r, fd, "smaps");
+	if (whole)
+		fd = -1; /* smaps is in r->buf */
 	o = open_pagemap(r, dirfd, p, &w, opts);
 	if (o != ROW) {
-		if (!archive)
+		if (fd >= 0)
 			close(fd);
 		return o;
 	}
 	memset(&w.sum, 0, sizeof(w.sum));
-	if (archive) {
-		int rc = ml_parse_smaps(r->buf.data, r->buf.len, walk_mapping, &w);
-		n = rc < 0 ? rc : (long)r->buf.len; /* > 0: not empty */
-	} else {
-		n = ml_read_smaps(fd, &r->buf, walk_mapping, &w);
-		close(fd);
-	}
+	n = walk_smaps(r, fd, &w);
 	if (w.pagemap_fd >= 0)
 		close(w.pagemap_fd);
 	if (n == -EINVAL || n == -ENOMEM)
@@ -1029,6 +1040,7 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 	int rc = 0;
 
 	memset(out, 0, sizeof(*out));
+	out->captured_uid = ml_source_captured_uid(src);
 	memset(readers, 0, sizeof(readers));
 	if (opts->npids) { /* in PID order, as the rows are kept (ml_scan_find) */
 		listed = malloc(opts->npids * sizeof(*listed));

@@ -772,6 +772,22 @@ static int extracted_missing(const struct ml_source *src, int dirfd, const char 
 
 static int buf_reserve(struct ml_buf *b, size_t want);
 
+/* The file name below archive directory dir into *f, its path in path. Returns 0, or the
+ * error its reading would give: the capture's recorded one (missing), -ELOOP for a link,
+ * -EFBIG for one too large to have been kept. */
+static int archive_file(struct ml_source *src, const char *dir, const char *name, char path[4096],
+                        const struct ml_archive_file **f)
+{
+	if ((size_t)snprintf(path, 4096, "%s%s%s", dir, *dir ? "/" : "", name) >= 4096)
+		return -ENAMETOOLONG;
+	*f = ml_archive_find(src->ar, path);
+	if (!*f)
+		return missing(src, path);
+	if ((*f)->link)
+		return -ELOOP;
+	return (*f)->too_big ? -EFBIG : 0;
+}
+
 /* Reads name below archive directory dir whole into b straight from the archive (or its
  * spill file), without the memfd archive_open makes. Returns 0, -errno, or 1 when the
  * file is one archive_open makes up (the page frames, a pagemap). */
@@ -784,16 +800,8 @@ static int archive_read(struct ml_source *src, const char *dir, const char *name
 
 	if (strcmp(name, "pagemap") == 0 || strncmp(name, "kpage", 5) == 0)
 		return 1;
-	if ((size_t)snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", name) >=
-	    sizeof(path))
-		return -ENAMETOOLONG;
-	f = ml_archive_find(src->ar, path);
-	if (!f)
-		return missing(src, path);
-	if (f->link)
-		return -ELOOP;
-	if (f->too_big)
-		return -EFBIG;
+	if ((rc = archive_file(src, dir, name, path, &f)) < 0)
+		return rc;
 	b->len = 0;
 	if ((rc = buf_reserve(b, f->len + 1)) < 0)
 		return rc;
@@ -834,22 +842,14 @@ static int archive_open(struct ml_source *src, const char *dir, const char *name
 	const struct ml_archive_file *f;
 	int fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s%s%s", dir, *dir ? "/" : "", name) >=
-	    sizeof(path))
-		return -ENAMETOOLONG;
 	if (strcmp(dir, src->root) == 0 &&
 	    (strcmp(name, "kpagecount") == 0 || strcmp(name, "kpageflags") == 0)) {
 		snprintf(path, sizeof(path), "%s%skpages", dir, *dir ? "/" : "");
 		f = ml_archive_find(src->ar, path);
 		return !f || f->link ? missing(src, path) : frames_memfd(f, name[5] == 'c' ? 1 : 2);
 	}
-	f = ml_archive_find(src->ar, path);
-	if (!f)
-		return missing(src, path);
-	if (f->link)
-		return -ELOOP;
-	if (f->too_big)
-		return -EFBIG;
+	if ((fd = archive_file(src, dir, name, path, &f)) < 0)
+		return fd;
 	if (!f->data)
 		return memfd_in_place(ml_archive_fd(src->ar), f->offset, f->len);
 	if (strcmp(name, "pagemap") != 0)
@@ -1177,6 +1177,17 @@ static unsigned archive_version(const struct ml_source *src)
 	if (f && !f->link && f->len > 20 && strncmp(f->data, "memledger-snapshot: ", 20) == 0)
 		v = (unsigned)strtoul(f->data + 20, NULL, 10);
 	return v;
+}
+
+long ml_source_captured_uid(const struct ml_source *src)
+{
+	const struct ml_archive_file *f =
+	    src->ar ? ml_archive_find(src->ar, ML_SNAPSHOT_MANIFEST) : NULL;
+	const char *at;
+
+	if (!f || f->link || !f->data || !(at = strstr(f->data, "\nuid: ")))
+		return -1;
+	return strtol(at + 6, NULL, 10);
 }
 
 /* The fds of a captured process, from memledger.fds ("FD MAJ:MIN INODE TARGET") of a

@@ -293,13 +293,6 @@ static int scan_side(struct diff *d, int s)
 	return rc;
 }
 
-static int cmp_pid(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* Marks the processes that one side has and the other could not read: their change is
  * unknown, not a process that came or went. */
 static void mark_unreadable(struct diff *d)
@@ -307,9 +300,8 @@ static void mark_unreadable(struct diff *d)
 	for (size_t i = 0; i < d->rows.n; i++) {
 		struct row *r = &d->rows.v[i];
 		int other = r->in[0] ? 1 : 0;
-		if (r->in[0] == r->in[1] || !d->unreadable_pids[other] ||
-		    !bsearch(&r->pid, d->unreadable_pids[other], d->unreadable[other],
-		             sizeof(pid_t), cmp_pid))
+		if (r->in[0] == r->in[1] ||
+		    !procs_pid_listed(d->unreadable_pids[other], d->unreadable[other], r->pid))
 			continue;
 		r->unread[other] = true;
 		d->marked[other]++;

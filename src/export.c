@@ -29,15 +29,16 @@ int export_textfile_check(const char *dir)
 {
 	char path[PATH_MAX];
 	struct stat st;
+	const char *why;
 
 	if (!dir)
 		return EXIT_OK;
-	if (!dir[0] || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
-		cli_warn("--textfile takes a directory: '%s': %s", dir,
-		         !dir[0] ? "is empty"
-		         : stat(dir, &st) < 0
-		             ? (errno == ENOENT ? "does not exist" : strerror(errno))
-		             : "is not a directory");
+	why = !dir[0]                ? "is empty"
+	      : stat(dir, &st) < 0   ? (errno == ENOENT ? "does not exist" : strerror(errno))
+	      : !S_ISDIR(st.st_mode) ? "is not a directory"
+	                             : NULL;
+	if (why) {
+		cli_warn("--textfile takes a directory: '%s': %s", dir, why);
 		return EXIT_USAGE;
 	}
 	if (textfile_name(dir, path) < 0)

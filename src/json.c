@@ -116,6 +116,27 @@ size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+void text_write(FILE *f, const char *s, const char *(*escape)(unsigned char c))
+{
+	size_t n = s ? strlen(s) : 0, len;
+	const char *e, *backslash = escape ? escape('\\') : NULL;
+
+	for (size_t i = 0; i < n; i += len) {
+		unsigned char c = (unsigned char)s[i];
+		len = utf8_seq_len((const unsigned char *)s + i, n - i);
+		if (!len) {
+			fputs("\xef\xbf\xbd", f); /* U+FFFD */
+			len = 1;
+		} else if (c < 0x80 && escape && (e = escape(c))) {
+			fputs(e, f);
+		} else if (c < 0x20 || c == 0x7f) { /* the text \xHH, its \ escaped as s's */
+			fprintf(f, "%sx%02x", backslash ? backslash : "\\", c);
+		} else {
+			fwrite(s + i, 1, len, f);
+		}
+	}
+}
+
 /* Writes s between quotes with JSON's escapes. */
 static void quoted(FILE *f, const char *s)
 {

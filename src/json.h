@@ -53,4 +53,12 @@ void json_finish(struct json *j);
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when invalid. */
 size_t utf8_seq_len(const unsigned char *s, size_t n);
 
+/*
+ * Writes s (NULL: nothing) to f by the one rule for text that leaves the program
+ * (memledger(1), TEXT): every byte of an invalid UTF-8 sequence as U+FFFD, an ASCII byte
+ * as escape(c) says when that is not NULL (escape may be NULL), every other control byte
+ * as the text \xHH, its backslash as escape('\\') gives it.
+ */
+void text_write(FILE *f, const char *s, const char *(*escape)(unsigned char c));
+
 #endif

@@ -181,30 +181,16 @@ static const struct ml_freed *exact_of(const struct metrics_exact *ex, const cha
 	return NULL;
 }
 
-/* A label value as the exposition format escapes it (\\, \" and \n), valid UTF-8 as
- * both formats require: every byte of an invalid sequence as U+FFFD, every other control
- * byte as the text \xHH, as CSV writes them (memledger(1), TEXT). */
+/* The exposition format's escapes in a label value: \\, \" and \n. */
+static const char *label_escape(unsigned char c)
+{
+	return c == '\\' ? "\\\\" : c == '"' ? "\\\"" : c == '\n' ? "\\n" : NULL;
+}
+
+/* A label value as both formats require it: escaped, valid UTF-8 (text_write). */
 static void label(FILE *f, const char *s)
 {
-	size_t n = s ? strlen(s) : 0, len;
-
-	for (size_t i = 0; i < n; i += len) {
-		unsigned char c = (unsigned char)s[i];
-		len = utf8_seq_len((const unsigned char *)s + i, n - i);
-		if (!len) {
-			fputs("\xef\xbf\xbd", f);
-			len = 1;
-		} else if (c == '\\' || c == '"') {
-			fputc('\\', f);
-			fputc(c, f);
-		} else if (c == '\n') {
-			fputs("\\n", f);
-		} else if (c < 0x20 || c == 0x7f) {
-			fprintf(f, "\\\\x%02x", c);
-		} else {
-			fwrite(s + i, 1, len, f);
-		}
-	}
+	text_write(f, s, label_escape);
 }
 
 /* A family's HELP, TYPE and, in OpenMetrics, UNIT (the suffix of its name). */

@@ -295,31 +295,19 @@ static const char *row_texts(const struct out_table *t, const struct out_row *r)
 /* Writes s as one RFC 4180 field: each control byte (ESC, CR, LF, ...) as \xHH, as tables
  * show it, so that a field never moves a terminal's cursor nor splits a line; each
  * invalid UTF-8 byte as U+FFFD; quoted when it holds a comma or a quote. */
+/* RFC 4180's escape inside a field: a quote doubled. */
+static const char *csv_escape(unsigned char c)
+{
+	return c == '"' ? "\"\"" : NULL;
+}
+
 static void csv_field(FILE *f, const char *s)
 {
-	size_t n = strlen(s), len;
 	bool quote = strpbrk(s, ",\"") != NULL;
-	char hex[8];
 
 	if (quote)
 		fputc('"', f);
-	for (size_t i = 0; i < n; i += len) {
-		unsigned char c = (unsigned char)s[i];
-		len = utf8_seq_len((const unsigned char *)s + i, n - i);
-		if (!len) {
-			fputs("\xef\xbf\xbd", f);
-			len = 1;
-			continue;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			*hex_escape(hex, c) = '\0';
-			fputs(hex, f);
-			continue;
-		}
-		if (c == '"')
-			fputc('"', f);
-		fwrite(s + i, 1, len, f);
-	}
+	text_write(f, s, csv_escape);
 	if (quote)
 		fputc('"', f);
 }

@@ -102,20 +102,16 @@ void procs_json_unreadable(struct json *j, const struct ml_scan *s)
 
 /* Why processes could not be read, as the reader of the message can act on it: who read
  * them, live or when the snapshot was captured (its manifest's uid). */
-static const char *refused_by(const struct cli *cli, char *buf, size_t len)
+static const char *refused_by(const struct cli *cli, const struct ml_scan *s, char *buf, size_t len)
 {
-	char manifest[1024];
-	const char *uid;
-
 	if (!cli->source)
 		return geteuid() == 0 ? " (refused even to root)" : "; run as root to see them";
-	if (ml_snapshot_manifest(cli->source, manifest, sizeof(manifest)) < 0 ||
-	    !(uid = strstr(manifest, "\nuid: ")))
+	if (s->captured_uid < 0)
 		return " when it was captured";
-	if (atoi(uid + 6) == 0)
+	if (s->captured_uid == 0)
 		return " when it was captured (refused even to root)";
-	snprintf(buf, len, " when it was captured, as uid %d: capture as root to see them",
-	         atoi(uid + 6));
+	snprintf(buf, len, " when it was captured, as uid %ld: capture as root to see them",
+	         s->captured_uid);
 	return buf;
 }
 
@@ -130,17 +126,20 @@ void procs_report_unreadable(const struct cli *cli, const struct ml_scan *s)
 	pid_list_text(s->unreadable_pids, s->unreadable_pids ? s->unreadable : 0, pids,
 	              sizeof(pids));
 	cli_warn("%zu process%s could not be read%s: PID%s %s", s->unreadable,
-	         s->unreadable == 1 ? "" : "es", refused_by(cli, why, sizeof(why)),
+	         s->unreadable == 1 ? "" : "es", refused_by(cli, s, why, sizeof(why)),
 	         s->unreadable == 1 ? "" : "s", pids);
 }
 
-/* True when pid is among the scan's unreadable processes. */
-static bool unreadable(const struct ml_scan *s, pid_t pid)
+static int cmp_pid(const void *a, const void *b)
 {
-	for (size_t i = 0; s->unreadable_pids && i < s->unreadable; i++)
-		if (s->unreadable_pids[i] == pid)
-			return true;
-	return false;
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+bool procs_pid_listed(const pid_t *pids, size_t n, pid_t pid)
+{
+	return pids && n && bsearch(&pid, pids, n, sizeof(pid_t), cmp_pid);
 }
 
 bool procs_none_of_the_pids(const struct cli *cli, const struct ml_scan *s)
@@ -148,7 +147,8 @@ bool procs_none_of_the_pids(const struct cli *cli, const struct ml_scan *s)
 	size_t found = 0;
 
 	for (size_t i = 0; i < cli->npids; i++) {
-		if (ml_scan_find(s, cli->pids[i]) >= 0 || unreadable(s, cli->pids[i]))
+		if (ml_scan_find(s, cli->pids[i]) >= 0 ||
+		    procs_pid_listed(s->unreadable_pids, s->unreadable, cli->pids[i]))
 			found++;
 		else
 			cli_warn("no process %d (or it has no user memory)", (int)cli->pids[i]);

@@ -23,6 +23,9 @@ unsigned procs_filter_needs(const struct cli *cli);
  * not NULL (with ML_NEED_SMAPS). Returns EXIT_GO_ON (s to be freed with ml_scan_free), or
  * an exit status after a message, with s empty.
  */
+/* True when pid is in pids[0..n), ascending (a scan's unreadable_pids); NULL is none. */
+bool procs_pid_listed(const pid_t *pids, size_t n, pid_t pid);
+
 int procs_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
                struct ml_scan *s);
 

@@ -281,13 +281,6 @@ static void read_visible_pss(struct top *tp)
 
 /* One refresh: status of every process, smaps_rollup every pss_every. Returns EXIT_GO_ON
  * or an exit status. */
-static int cmp_pid_key(const void *a, const void *b)
-{
-	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
-
-	return (x > y) - (x < y);
-}
-
 static int read_refresh(struct top *tp)
 {
 	bool pss = tp->series || tp->refresh % tp->pss_every == 0, all_pss = pss && !tp->screen;
@@ -317,8 +310,7 @@ static int read_refresh(struct top *tp)
 	for (size_t i = 0; i < s.nprocs && rc == EXIT_GO_ON; i++) {
 		const struct ml_proc *p = &s.procs[i];
 		struct tracked *tr;
-		if (!all_pss && tp->nunread &&
-		    bsearch(&p->pid, tp->unread, tp->nunread, sizeof(pid_t), cmp_pid_key))
+		if (!all_pss && procs_pid_listed(tp->unread, tp->nunread, p->pid))
 			continue; /* its PSS is refused: the same set in every frame */
 		tr = track(tp, p);
 		if (!tr) {

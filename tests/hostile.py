@@ -515,8 +515,13 @@ def writers(mem):
     ]
 
 
-def leftovers(d, before):
-    return sorted(set(os.listdir(d)) - before)
+def hidden_files(d):
+    """The hidden (temporary) files in d and its subdirectories one level down."""
+    left = [f for f in os.listdir(d) if f.startswith(".")]
+    for sub in os.listdir(d):
+        if os.path.isdir(os.path.join(d, sub)):
+            left += [f for f in os.listdir(os.path.join(d, sub)) if f.startswith(".")]
+    return left
 
 
 def output_cases(mem):
@@ -579,7 +584,6 @@ def output_cases(mem):
             real = os.path.join(d, "real" + (".tar" if tar else ""))
             open(real, "w").write("old")
             link = make("link", lambda f: os.symlink(real, f))
-            before = set(os.listdir(d))
             go("chr", 0)
             if not stat.S_ISCHR(os.stat(chr_node).st_mode):
                 failures.append(f"{name}: the character device was replaced")
@@ -601,10 +605,7 @@ def output_cases(mem):
                 opt = name.split()[-1]
                 if r.returncode != 2 or msg not in r.stderr or opt not in r.stderr:
                     failures.append(f"{name} {bad!r}: exit {r.returncode}, {r.stderr!r}")
-            left = [f for f in leftovers(d, before) if f.startswith(".")]
-            for sub in os.listdir(d):
-                if os.path.isdir(os.path.join(d, sub)):
-                    left += [f for f in os.listdir(os.path.join(d, sub)) if f.startswith(".")]
+            left = hidden_files(d)
             if left:
                 failures.append(f"{name}: temporary files left: {left}")
         finally:
@@ -656,34 +657,29 @@ def exit_cases(mem):
                       ([mem, "serve", "--listen", "127.0.0.1:70000"], "port"),
                       ([mem, "serve", "--listen", ":4294967297"], "port")):
         expect(" ".join(argv[1:]), argv, 2, msg)
-    if os.geteuid() == 0:  # a capture of every process, ended by a signal
-        for sig in (signal.SIGQUIT, signal.SIGUSR1, signal.SIGTERM):
+    if os.geteuid() == 0:  # a capture of every process, ended by a signal once its
+        # temporary file exists, and a series ended by SIGTERM
+        for sig, argv, want in ((signal.SIGQUIT, ["--exact", "-o", "s.tar.zst"], -signal.SIGQUIT),
+                                (signal.SIGUSR1, ["--exact", "-o", "s.tar.zst"], -signal.SIGUSR1),
+                                (signal.SIGTERM, ["--exact", "-o", "s.tar.zst"], -signal.SIGTERM),
+                                (signal.SIGTERM, ["-i", "0.2", "-o", "./"], 0)):
             d = tempfile.mkdtemp(prefix="ml-exits-")
             try:
-                p = subprocess.Popen([mem, "capture", "--exact", "-o", os.path.join(d, "s.tar.zst")],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                time.sleep(0.3)
+                p = subprocess.Popen([mem, "capture", *argv], cwd=d, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+                end = time.time() + 10
+                while not hidden_files(d) and p.poll() is None and time.time() < end:
+                    time.sleep(0.005)
                 p.send_signal(sig)
-                p.wait(timeout=30)
+                rc = p.wait(timeout=30)
                 runs += 1
-                if os.listdir(d) and p.returncode == -sig:
-                    failures.append(f"capture ended by {sig.name}: left {os.listdir(d)}")
+                what = f"capture {' '.join(argv)}: {sig.name} while it writes"
+                if rc not in (want, 0):  # 0: it was done already
+                    failures.append(f"{what}: exit {rc}, not {want}")
+                if hidden_files(d):
+                    failures.append(f"{what}: left {hidden_files(d)}")
             finally:
                 shutil.rmtree(d, ignore_errors=True)
-        d = tempfile.mkdtemp(prefix="ml-exits-")
-        try:
-            p = subprocess.Popen([mem, "capture", "-i", "0.2", "-o", d + "/"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(1.0)
-            p.send_signal(signal.SIGTERM)
-            runs += 1
-            if p.wait(timeout=30) != 0:
-                failures.append(f"capture -i: SIGTERM ends it with {p.returncode}, not 0")
-            left = [f for f in os.listdir(d) if f.startswith(".")]
-            if left:
-                failures.append(f"capture -i: SIGTERM left {left}")
-        finally:
-            shutil.rmtree(d, ignore_errors=True)
     return runs, failures
 
 

@@ -10,6 +10,7 @@ under its final name only when whole, -o - to a pipe, --redact, bad names refuse
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -160,6 +161,24 @@ def check_capture_contract(memledger, workdir):
     else:
         skip("capture on a full disk", "cannot mount a small tmpfs (not root?)")
     check_redact(memledger, workdir)
+    check_captured_as(memledger, workdir)
+
+
+def check_captured_as(memledger, workdir):
+    """A snapshot says who captured it: read as root, what nobody could not read is said
+    as nobody's refusal, not root's."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        skip("a capture as nobody", "needs root and setpriv")
+        return
+    snap = os.path.join(workdir, "nobody.tar")
+    os.chmod(workdir, 0o777)
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        memledger, "capture", "-o", snap], capture_output=True, text=True)
+    check("capture as nobody: written", r.returncode == 0, r.stderr)
+    r = subprocess.run([memledger, "ps", "--source", snap], capture_output=True, text=True)
+    check("a snapshot taken as nobody, read as root: the refusal is nobody's",
+          "as uid 65534: capture as root" in r.stderr and "even to root" not in r.stderr,
+          r.stderr)
 
 
 # A process with secrets everywhere memledger reads names: arguments, its name (comm, set
