@@ -13,6 +13,7 @@
 #include "memledger/scan.h"
 #include "memledger/source.h"
 #include "memledger/system.h"
+#include "memledger/group.h"
 #include "memledger/trend.h"
 
 #endif

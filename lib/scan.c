@@ -1215,3 +1215,12 @@ void ml_scan_free(struct ml_scan *s)
 	free(s->nvml);
 	memset(s, 0, sizeof(*s));
 }
+
+char *ml_scan_pid_label(const struct ml_scan *s, pid_t pid)
+{
+	long i = ml_scan_find(s, pid);
+	const char *comm = i >= 0 ? s->procs[i].comm : "";
+	char *label = NULL;
+
+	return asprintf(&label, "%d%s%s", (int)pid, comm[0] ? " " : "", comm) < 0 ? NULL : label;
+}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "memledger/group.h"
 #include "memledger/pages.h"
 #include "memledger/source.h"
 
@@ -114,6 +115,11 @@ int cli_choice(const char *option, const char *const *names, size_t n, const cha
 		                                     : "");
 	cli_warn("%s takes %s: '%s'", option, list, arg);
 	return -1;
+}
+
+int cli_group_key(const char *by)
+{
+	return cli_choice("--by", ml_group_key_names, ML_BY_COUNT, by ? by : "comm");
 }
 
 enum {

@@ -112,6 +112,10 @@ int cli_add_pids(struct cli *cli, const char *arg);
  * message that names option and its choices. */
 int cli_choice(const char *option, const char *const *names, size_t n, const char *arg);
 
+/* The index of --by's key (enum ml_group_key; comm when by is NULL), or -1 after a
+ * message naming the choices. */
+int cli_group_key(const char *by);
+
 /* True when -p lists pid, or there is no -p. */
 bool cli_wants_pid(const struct cli *cli, pid_t pid);
 

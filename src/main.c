@@ -6,26 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "capture_cmd.h"
+#include "commands.h"
 #include "cli.h"
-#include "diff.h"
-#include "cgroups_view.h"
-#include "gpu_view.h"
-#include "export.h"
-#include "freed.h"
-#include "groups.h"
+#include "memledger/group.h"
 #include "json.h"
-#include "libs_view.h"
-#include "maps.h"
-#include "ps.h"
-#include "shm_view.h"
-#include "system_view.h"
-#include "report.h"
-#include "serve.h"
-#include "top.h"
-#include "wss.h"
-#include "tree.h"
-#include "users_view.h"
 
 /* Every view: the one list that dispatch and usage read (util-linux blkzone's commands[]). */
 #define OUTPUT          (CLI_FORMAT | CLI_NOHEADINGS | CLI_BYTES | CLI_SOURCE | CLI_INTERVAL | CLI_DELTA)
@@ -41,33 +25,33 @@ static const struct command {
 	bool pid_operands;    /* its operands are PIDs, as -p gives them */
 	bool own_interval;    /* -i is its own cadence (serve's readings), not frames */
 } commands[] = {
-    {"ps", ps_run, "[options] [PID...]", TABLE | FILTER | CLI_OWNER | CLI_THREADS, true, false},
-    {"maps", maps_run, "[options] PID...", TABLE | CLI_PID | CLI_MAPPING | CLI_MERGE | CLI_PRIVATE,
+    {"ps", cmd_ps, "[options] [PID...]", TABLE | FILTER | CLI_OWNER | CLI_THREADS, true, false},
+    {"maps", cmd_maps, "[options] PID...", TABLE | CLI_PID | CLI_MAPPING | CLI_MERGE | CLI_PRIVATE,
      true, false},
-    {"users", users_run, "[options] [PID...]", TABLE | FILTER | CLI_THREADS, true, false},
-    {"libs", libs_run, "[options] [PID...]",
+    {"users", cmd_users, "[options] [PID...]", TABLE | FILTER | CLI_THREADS, true, false},
+    {"libs", cmd_libs, "[options] [PID...]",
      TABLE | FILTER | CLI_MAPPING | CLI_PROCS | CLI_ALL | CLI_THREADS, true, false},
-    {"system", system_run, "[options]", TABLE | CLI_THREADS, false, false},
-    {"freed", freed_run, "[options] PID...", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true, false},
-    {"tree", tree_run, "[options] [PID]", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true, false},
-    {"groups", groups_run, "[--by KEY] [options]", TABLE | CLI_BY | CLI_THREADS, false, false},
-    {"wss", wss_run, "PID... [-i SECS] [-c N] [options]",
+    {"system", cmd_system, "[options]", TABLE | CLI_THREADS, false, false},
+    {"freed", cmd_freed, "[options] PID...", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true, false},
+    {"tree", cmd_tree, "[options] [PID]", TABLE_NO_TOTALS | CLI_PID | CLI_THREADS, true, false},
+    {"groups", cmd_groups, "[--by KEY] [options]", TABLE | CLI_BY | CLI_THREADS, false, false},
+    {"wss", cmd_wss, "PID... [-i SECS] [-c N] [options]",
      TABLE | CLI_PID | CLI_INTERVAL | CLI_THREADS, true, true},
-    {"cgroups", cgroups_run, "[options]", TABLE | CLI_THREADS, false, false},
-    {"gpu", gpu_run, "[options]", TABLE | CLI_THREADS, false, false},
-    {"shm", shm_run, "[--owner POLICY] [options]", TABLE | CLI_OWNER | CLI_THREADS, false, false},
-    {"diff", diff_run, "A B [--by KEY] [-p PID --mappings] [options]",
+    {"cgroups", cmd_cgroups, "[options]", TABLE | CLI_THREADS, false, false},
+    {"gpu", cmd_gpu, "[options]", TABLE | CLI_THREADS, false, false},
+    {"shm", cmd_shm, "[--owner POLICY] [options]", TABLE | CLI_OWNER | CLI_THREADS, false, false},
+    {"diff", cmd_diff, "A B [--by KEY] [-p PID --mappings] [options]",
      TABLE | FILTER | CLI_BY | CLI_MAPPINGS | CLI_THREADS, false, false},
-    {"export", export_run, "[--textfile DIR] [--top N] [--by KEY] [--exact]",
+    {"export", cmd_export, "[--textfile DIR] [--top N] [--by KEY] [--exact]",
      CLI_EXPORT | CLI_BY | CLI_EXACT | CLI_SOURCE | CLI_THREADS | CLI_INTERVAL, false, false},
-    {"serve", serve_run,
+    {"serve", cmd_serve,
      "[--listen HOST:PORT] [-i SECS] [--top N] [--by KEY] [--exact] [--textfile DIR]",
      CLI_SERVE | CLI_EXPORT | CLI_BY | CLI_EXACT | CLI_SOURCE | CLI_THREADS | CLI_INTERVAL, false,
      true},
-    {"report", report_run, "[-o FILE] [--by KEY] [--exact] [--chart NAME | --diff A B]",
+    {"report", cmd_report, "[-o FILE] [--by KEY] [--exact] [--chart NAME | --diff A B]",
      CLI_COLUMNS | CLI_OUTFILE | CLI_BY | CLI_EXACT | CLI_SOURCE | CLI_THREADS | CLI_REPORT, false,
      false},
-    {"capture", capture_run, "[-o FILE] [--exact] [--redact [--redact-key KEY]]",
+    {"capture", cmd_capture, "[-o FILE] [--exact] [--redact [--redact-key KEY]]",
      CLI_COLUMNS | CLI_OUTFILE | CLI_EXACT | CLI_REDACT | CLI_INTERVAL, false, false},
 };
 
@@ -230,7 +214,7 @@ int main(int argc, char **argv)
 
 	setlocale(LC_ALL, "");
 	if (argc > 1 && strcmp(argv[1], "top") == 0) /* top(1)'s -b, -n and -d: its own options */
-		return finish_output(top_main(argc - 1, argv + 1));
+		return finish_output(cmd_top(argc - 1, argv + 1));
 	rc = cli_parse(argc, argv, &cli);
 	if (rc == EXIT_GO_ON && cli.help && !cli.command_given) {
 		usage(stdout);

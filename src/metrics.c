@@ -6,6 +6,8 @@
  * never 0.
  */
 #include <errno.h>
+#include <sys/stat.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -15,9 +17,10 @@
 #include "memledger/ledger.h"
 #include "memledger/gpu.h"
 #include "json.h"
+#include "file.h"
 #include "metrics.h"
 #include "procs.h"
-#include "users.h"
+#include "memledger/group.h"
 
 #ifndef MEMLEDGER_VERSION
 #define MEMLEDGER_VERSION "unknown"
@@ -61,10 +64,11 @@ static double since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-int metrics_read(struct cli *cli, enum group_key by, bool exact, unsigned extra, struct metrics *m)
+int metrics_read(struct cli *cli, enum ml_group_key by, bool exact, unsigned extra,
+                 struct metrics *m)
 {
 	unsigned needs =
-	    ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_ROLLUP | grouping_needs(by) | extra;
+	    ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_ROLLUP | ml_grouping_needs(by) | extra;
 	struct ml_source *src;
 	struct timespec t0;
 	int rc;
@@ -79,7 +83,7 @@ int metrics_read(struct cli *cli, enum group_key by, bool exact, unsigned extra,
 	needs |= m->gpu ? ML_NEED_GPU : 0;
 	rc = exact ? procs_scan_pages(cli, needs | ML_NEED_PAGEMAP, &m->scan, &m->pages)
 	           : procs_scan(cli, needs, NULL, NULL, &m->scan);
-	if (rc == EXIT_GO_ON && grouping_make(&m->groups, &m->scan, by, m->pages) < 0) {
+	if (rc == EXIT_GO_ON && ml_grouping_make(&m->groups, &m->scan, by, m->pages) < 0) {
 		cli_warn("out of memory");
 		rc = EXIT_ERROR;
 	}
@@ -101,7 +105,7 @@ int metrics_read(struct cli *cli, enum group_key by, bool exact, unsigned extra,
 
 void metrics_free(struct metrics *m)
 {
-	grouping_free(&m->groups);
+	ml_grouping_free(&m->groups);
 	ml_pages_free(m->pages);
 	ml_scan_free(&m->scan);
 	memset(m, 0, sizeof(*m));
@@ -116,7 +120,7 @@ static int cmp_name(const void *a, const void *b, void *ctx)
 
 int metrics_keep_exact(const struct metrics *m, struct metrics_exact *ex)
 {
-	const struct grouping *g = &m->groups;
+	const struct ml_grouping *g = &m->groups;
 	size_t *order = malloc((g->ngroups + 1) * sizeof(*order));
 	char **names = malloc((g->ngroups + 1) * sizeof(*names));
 	size_t n = 0;
@@ -229,8 +233,8 @@ static void group_sample(FILE *f, const char *name, const char *by, const char *
 
 static void write_groups(FILE *f, const struct metrics *m, const struct metrics_exact *ex, bool om)
 {
-	const struct grouping *g = &m->groups;
-	const char *by = grouping_key_name(g->by);
+	const struct ml_grouping *g = &m->groups;
+	const char *by = ml_group_key_name(g->by);
 	uint64_t(*sum)[NMEMTYPES] = calloc(g->ngroups + 1, sizeof(*sum));
 
 	if (!sum)
@@ -249,7 +253,7 @@ static void write_groups(FILE *f, const struct metrics *m, const struct metrics_
 	       "group's own pages (no process outside it maps them), freed what killing the "
 	       "whole group would give back, shared_out its resident pages that others map too.");
 	for (size_t k = 0; k < g->ngroups; k++) {
-		const struct group *gr = &g->groups[k];
+		const struct ml_named_group *gr = &g->groups[k];
 		const struct ml_freed *fr = exact_of(ex, gr->name);
 		for (size_t t = 0; t < nmemtypes(m); t++)
 			group_sample(f, gr->name, by, memtypes[t].name,
@@ -289,7 +293,7 @@ static void write_processes(FILE *f, const struct metrics *m, size_t top, bool o
 {
 	const struct ml_scan *s = &m->scan;
 	const struct ml_proc **order = malloc((s->nprocs + 1) * sizeof(*order));
-	struct user_cache users = {0};
+	struct ml_user_cache users = {0};
 	uint64_t other[NMEMTYPES] = {0};
 
 	if (!order)
@@ -302,7 +306,7 @@ static void write_processes(FILE *f, const struct metrics *m, size_t top, bool o
 	       "PSS, the rest summed as pid other.");
 	for (size_t i = 0; i < s->nprocs; i++) {
 		const struct ml_proc *p = order[i];
-		const char *user = i < top ? user_cache_name(&users, ml_proc_uid(p)) : NULL;
+		const char *user = i < top ? ml_user_name(&users, ml_proc_uid(p)) : NULL;
 		for (size_t t = 0; t < nmemtypes(m); t++) {
 			uint64_t v = ml_proc_metric(p, memtypes[t].metric);
 			if (i >= top) {
@@ -325,7 +329,7 @@ static void write_processes(FILE *f, const struct metrics *m, size_t top, bool o
 		        memtypes[t].name);
 		value(f, other[t]);
 	}
-	user_cache_free(&users);
+	ml_user_cache_free(&users);
 	free(order);
 }
 
@@ -395,4 +399,45 @@ void metrics_write(FILE *f, const struct metrics *m, const struct metrics_exact 
 	fprintf(f, "memledger_build_info{version=\"%s\"} 1\n", MEMLEDGER_VERSION);
 	if (om)
 		fputs("# EOF\n", f);
+}
+
+/* DIR/memledger.prom in path. Returns 0, or -ENAMETOOLONG after a message. */
+static int textfile_name(const char *dir, char path[PATH_MAX])
+{
+	if ((size_t)snprintf(path, PATH_MAX, "%s/memledger.prom", dir) >= PATH_MAX) {
+		cli_warn("--textfile: name too long: '%s'", dir);
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+int metrics_textfile_check(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	const char *why;
+
+	if (!dir)
+		return EXIT_OK;
+	why = !dir[0]                ? "is empty"
+	      : stat(dir, &st) < 0   ? (errno == ENOENT ? "does not exist" : strerror(errno))
+	      : !S_ISDIR(st.st_mode) ? "is not a directory"
+	                             : NULL;
+	if (why) {
+		cli_warn("--textfile takes a directory: '%s': %s", dir, why);
+		return EXIT_USAGE;
+	}
+	if (textfile_name(dir, path) < 0)
+		return EXIT_USAGE;
+	return file_check_output("--textfile", path);
+}
+
+int metrics_textfile(const char *dir, const char *text, size_t len)
+{
+	char path[PATH_MAX];
+
+	if (textfile_name(dir, path) < 0)
+		return -ENAMETOOLONG;
+	/* the textfile collector must never read half a file; it reads as another user */
+	return file_write_atomic(path, text, len, 0644);
 }

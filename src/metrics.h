@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "groups.h"
+#include "memledger/group.h"
 #include "memledger/scan.h"
 #include "memledger/system.h"
 
@@ -18,7 +18,7 @@
 struct metrics {
 	struct ml_scan scan;
 	struct ml_pages *pages; /* an exact reading's page ledger, else NULL */
-	struct grouping groups;
+	struct ml_grouping groups;
 	struct ml_system sys;
 	bool have_sys;    /* sys was read */
 	bool gpu;         /* the machine has a GPU or a dma-buf heap: GPU memory was read */
@@ -41,7 +41,8 @@ struct metrics_exact {
  * files extra (ML_NEED_*) too; with exact, the page ledger (FREED, group USS and
  * SHARED-OUT). Returns EXIT_GO_ON (m to be freed with metrics_free), or an exit status
  * after a message. */
-int metrics_read(struct cli *cli, enum group_key by, bool exact, unsigned extra, struct metrics *m);
+int metrics_read(struct cli *cli, enum ml_group_key by, bool exact, unsigned extra,
+                 struct metrics *m);
 
 void metrics_free(struct metrics *m);
 
@@ -56,5 +57,14 @@ void metrics_exact_free(struct metrics_exact *ex);
  * the health of the reading; in OpenMetrics (with # UNIT and # EOF) when openmetrics. */
 void metrics_write(FILE *f, const struct metrics *m, const struct metrics_exact *ex, size_t top,
                    bool openmetrics);
+
+/* Writes text[0..len) to DIR/memledger.prom as the textfile collector needs it: whole or
+ * not at all (file_write_atomic), mode 0644. Returns 0, or -errno after a message. */
+int metrics_textfile(const char *dir, const char *text, size_t len);
+
+/* Checks --textfile DIR before any work (NULL: none): an existing directory, and a
+ * memledger.prom there that file_write_atomic may write. Returns EXIT_OK, or EXIT_USAGE
+ * after a message. */
+int metrics_textfile_check(const char *dir);
 
 #endif

@@ -22,15 +22,6 @@ char *procs_command(const struct ml_proc *p)
 	return s;
 }
 
-char *procs_pid_label(const struct ml_scan *s, pid_t pid)
-{
-	long i = ml_scan_find(s, pid);
-	const char *comm = i >= 0 ? s->procs[i].comm : "";
-	char *label = NULL;
-
-	return asprintf(&label, "%d%s%s", (int)pid, comm[0] ? " " : "", comm) < 0 ? NULL : label;
-}
-
 unsigned procs_filter_needs(const struct cli *cli)
 {
 	return (cli->have_uid ? ML_NEED_STATUS : 0) |

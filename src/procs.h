@@ -65,10 +65,6 @@ char *procs_command(const struct ml_proc *p);
  */
 const char *procs_role(const struct ml_scan *s, const struct ml_proc *p, char *buf, size_t len);
 
-/* "PID comm" (the comm of a process in s), or "PID" when s has no such process or no
- * comm: malloc'ed, NULL when out of memory. */
-char *procs_pid_label(const struct ml_scan *s, pid_t pid);
-
 /*
  * Scans every process (whatever -p, -u, -P say: FREED and OWNED need to know who else
  * maps a page or an object) with needs, their shmem mappings, and with ML_NEED_PAGEMAP

@@ -122,6 +122,10 @@ int ml_scan_read_stat(struct ml_source *src, pid_t pid, struct ml_stat *st);
 /* The index of pid in s->procs (ascending by PID: a binary search), or -1. */
 long ml_scan_find(const struct ml_scan *s, pid_t pid);
 
+/* "PID comm" (the comm of a process in s), or "PID" when s has no such process or no
+ * comm: malloc'ed, NULL when out of memory. */
+char *ml_scan_pid_label(const struct ml_scan *s, pid_t pid);
+
 /*
  * The index in s->procs of each process's parent (status PPid, else stat's), or -1 for a
  * process whose parent is no row (PID 1, a parent that could not be read), into parent

@@ -8,7 +8,7 @@
 #include "memledger.h"
 #include "memledger/gpu.h"
 #include "procs.h"
-#include "system_view.h"
+#include "commands.h"
 
 #include "view.h"
 
@@ -322,7 +322,7 @@ static int print_document(const struct cli *cli, const struct ml_system *sys,
 	return EXIT_OK;
 }
 
-int system_run(struct cli *cli)
+int cmd_system(struct cli *cli)
 {
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	struct reconciliation rec = {0};

@@ -5,7 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "freed.h"
+#include "commands.h"
+#include "memledger.h"
 #include "procs.h"
 #include "view.h"
 
@@ -215,7 +216,7 @@ static void print_heading(const struct ml_scan *s, const pid_t *pids, int n)
 	fputs("\n\n", stdout);
 }
 
-int freed_run(struct cli *cli)
+int cmd_freed(struct cli *cli)
 {
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	const pid_t *pids = cli->pids;

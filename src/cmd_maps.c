@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "maps.h"
+#include "commands.h"
 #include "memledger.h"
 #include "view.h"
 
@@ -528,7 +528,7 @@ static int with_pid_first(const struct view_cols *v, const struct colinfo **cols
 	return at == ncols ? ncols + 1 : ncols;
 }
 
-int maps_run(struct cli *cli)
+int cmd_maps(struct cli *cli)
 {
 	const struct view_cols *v = cli->merge ? &merged_cols : &maps_cols;
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cgroups_view.h"
+#include "commands.h"
 #include "memledger.h"
 #include "memledger/cgroup.h"
 #include "memledger/pages.h"
@@ -271,7 +271,7 @@ static const struct view_def cgroups_view = {
     .end = cgroups_end,
 };
 
-int cgroups_run(struct cli *cli)
+int cmd_cgroups(struct cli *cli)
 {
 	return view_run(cli, &cgroups_view);
 }

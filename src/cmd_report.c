@@ -19,9 +19,10 @@
 #include "memledger/source.h"
 #include "metrics.h"
 #include "procs.h"
-#include "report.h"
+#include "commands.h"
+#include "memledger.h"
 #include "svg.h"
-#include "users.h"
+#include "memledger/group.h"
 
 #ifndef MEMLEDGER_VERSION
 #define MEMLEDGER_VERSION "unknown"
@@ -112,11 +113,11 @@ static size_t *by_pss(const struct ml_scan *s)
 
 static int cmp_group_pss(const void *a, const void *b, void *ctx)
 {
-	const struct grouping *g = ctx;
-	struct group_figures x, y;
+	const struct ml_grouping *g = ctx;
+	struct ml_group_figures x, y;
 
-	group_figures(&g->groups[*(const size_t *)a], &x);
-	group_figures(&g->groups[*(const size_t *)b], &y);
+	ml_group_figures(&g->groups[*(const size_t *)a], &x);
+	ml_group_figures(&g->groups[*(const size_t *)b], &y);
 	x.pss = pss_or_0(x.pss);
 	y.pss = pss_or_0(y.pss);
 	if (x.pss != y.pss)
@@ -126,7 +127,7 @@ static int cmp_group_pss(const void *a, const void *b, void *ctx)
 }
 
 /* Group indexes, most PSS first; NULL when out of memory. */
-static size_t *groups_by_pss(const struct grouping *g)
+static size_t *groups_by_pss(const struct ml_grouping *g)
 {
 	size_t *order = malloc((g->ngroups + 1) * sizeof(*order));
 
@@ -150,7 +151,7 @@ static char *text_of(const char *fmt, const char *a, uint64_t b)
  * smaps_rollup's Pss_Anon, Pss_File, Pss_Shmem). Returns 0 or -ENOMEM. */
 static int make_treemap(const struct metrics *m, struct tm_node *root)
 {
-	const struct grouping *g = &m->groups;
+	const struct ml_grouping *g = &m->groups;
 	static const char *const kinds[] = {"anon", "file", "shmem"};
 	static const enum ml_metric kind_metric[] = {ML_ANON, ML_FILE, ML_SHMEM};
 	size_t *fill = calloc(g->ngroups + 1, sizeof(*fill));
@@ -243,9 +244,9 @@ static void chart_bars(FILE *f, const struct metrics *m, bool groups)
 	for (size_t j = 0; order && j < total && n < TOP_ROWS; j++, n++) {
 		uint64_t pss, uss, swap, mark = ML_UNKNOWN;
 		if (groups) {
-			const struct group *g = &m->groups.groups[order[j]];
-			struct group_figures fig;
-			group_figures(g, &fig);
+			const struct ml_named_group *g = &m->groups.groups[order[j]];
+			struct ml_group_figures fig;
+			ml_group_figures(g, &fig);
 			pss = fig.pss;
 			uss = fig.uss;
 			swap = ML_UNKNOWN;
@@ -272,7 +273,7 @@ static void chart_bars(FILE *f, const struct metrics *m, bool groups)
 static void write_data(FILE *f, const struct metrics *m, const struct origin *o, bool exact)
 {
 	const struct ml_scan *s = &m->scan;
-	struct user_cache users = {0};
+	struct ml_user_cache users = {0};
 	struct json j;
 
 	json_init(&j, f);
@@ -291,7 +292,7 @@ static void write_data(FILE *f, const struct metrics *m, const struct origin *o,
 	json_bool(&j, o->snapshot);
 	json_object_end(&j);
 	json_key(&j, "by");
-	json_string(&j, grouping_key_name(m->groups.by));
+	json_string(&j, ml_group_key_name(m->groups.by));
 	json_key(&j, "exact");
 	json_bool(&j, exact && m->pages && ml_pages_exact(m->pages));
 	json_key(&j, "system");
@@ -319,9 +320,9 @@ static void write_data(FILE *f, const struct metrics *m, const struct origin *o,
 	json_key(&j, "groups");
 	json_array_begin(&j);
 	for (size_t k = 0; k < m->groups.ngroups; k++) {
-		const struct group *g = &m->groups.groups[k];
-		struct group_figures fig;
-		group_figures(g, &fig);
+		const struct ml_named_group *g = &m->groups.groups[k];
+		struct ml_group_figures fig;
+		ml_group_figures(g, &fig);
 		json_object_begin(&j);
 		json_key(&j, "name");
 		if (g->name)
@@ -341,7 +342,7 @@ static void write_data(FILE *f, const struct metrics *m, const struct origin *o,
 	json_array_begin(&j);
 	for (size_t i = 0; i < s->nprocs; i++) {
 		const struct ml_proc *p = &s->procs[i];
-		const char *user = user_cache_name(&users, ml_proc_uid(p));
+		const char *user = ml_user_name(&users, ml_proc_uid(p));
 		char *command = procs_command(p);
 		json_object_begin(&j);
 		json_pair_u64(&j, "pid", (uint64_t)p->pid);
@@ -367,7 +368,7 @@ static void write_data(FILE *f, const struct metrics *m, const struct origin *o,
 	procs_json_unreadable(&j, s);
 	json_object_end(&j);
 	json_finish(&j);
-	user_cache_free(&users);
+	ml_user_cache_free(&users);
 }
 
 /* The JSON document made safe inside <script>: <, > and & as \u escapes (JSON strings
@@ -415,9 +416,9 @@ static void table_groups(FILE *f, const struct metrics *m)
 	fputs("<table id=\"groups\" class=\"sortable\">\n", f);
 	heading(f, cols, sizeof(cols) / sizeof(cols[0]));
 	for (size_t j = 0; order && j < m->groups.ngroups; j++) {
-		const struct group *g = &m->groups.groups[order[j]];
-		struct group_figures fig;
-		group_figures(g, &fig);
+		const struct ml_named_group *g = &m->groups.groups[order[j]];
+		struct ml_group_figures fig;
+		ml_group_figures(g, &fig);
 		fputs("<tr><td>", f);
 		xml_text(f, g->name ? g->name : "-");
 		fprintf(f, "</td><td class=\"num\" data-v=\"%zu\">%zu</td>", g->nprocs, g->nprocs);
@@ -437,13 +438,13 @@ static void table_processes(FILE *f, const struct metrics *m)
 	static const char *const cols[] = {"PID", "USER", "PSS",       "USS",
 	                                   "RSS", "SWAP", "FOOTPRINT", "COMMAND"};
 	size_t *order = by_pss(&m->scan);
-	struct user_cache users = {0};
+	struct ml_user_cache users = {0};
 
 	fputs("<table id=\"processes\" class=\"sortable\">\n", f);
 	heading(f, cols, sizeof(cols) / sizeof(cols[0]));
 	for (size_t j = 0; order && j < m->scan.nprocs; j++) {
 		const struct ml_proc *p = &m->scan.procs[order[j]];
-		const char *user = user_cache_name(&users, ml_proc_uid(p));
+		const char *user = ml_user_name(&users, ml_proc_uid(p));
 		char *command = procs_command(p);
 		fprintf(f, "<tr><td class=\"num\" data-v=\"%d\">%d</td><td>", (int)p->pid,
 		        (int)p->pid);
@@ -460,7 +461,7 @@ static void table_processes(FILE *f, const struct metrics *m)
 		free(command);
 	}
 	fputs("</tbody></table>\n", f);
-	user_cache_free(&users);
+	ml_user_cache_free(&users);
 	free(order);
 }
 
@@ -480,7 +481,7 @@ static void table_shm(FILE *f, const struct metrics *m)
 		ml_pages_shm_info(m->pages, &m->scan, o, ML_OWNER_RESIDENT, &info);
 		snprintf(sysv, sizeof(sysv), "/SYSV%08x", (unsigned)info.sysv_key);
 		if (info.owner >= 0)
-			owner = procs_pid_label(&m->scan, m->scan.procs[info.owner].pid);
+			owner = ml_scan_pid_label(&m->scan, m->scan.procs[info.owner].pid);
 		fputs("<tr><td>", f);
 		xml_text(f, ml_kind_name(info.kind));
 		fputs("</td><td>", f);
@@ -591,7 +592,7 @@ static void write_html(FILE *f, const struct metrics *m, const struct origin *o,
 	fputs("</h1>\n<p class=\"facts\">", f);
 	xml_text(f, o->time);
 	fprintf(f, " &middot; %zu processes &middot; %zu unreadable &middot; groups by %s%s</p>\n",
-	        m->scan.nprocs, m->scan.unreadable, grouping_key_name(m->groups.by),
+	        m->scan.nprocs, m->scan.unreadable, ml_group_key_name(m->groups.by),
 	        exact ? " &middot; exact (page frames)" : "");
 	fputs("<h2>System: where all of RAM goes</h2>\n", f);
 	if (m->have_sys) {
@@ -728,16 +729,16 @@ static struct delta_row *group_deltas(const struct metrics m[2], size_t *n)
 
 	for (int side = 0; rows && side < 2; side++)
 		for (size_t k = 0; k < m[side].groups.ngroups; k++) {
-			const struct group *g = &m[side].groups.groups[k];
+			const struct ml_named_group *g = &m[side].groups.groups[k];
 			const char *name = g->name ? g->name : "-";
-			struct group_figures fig;
+			struct ml_group_figures fig;
 			struct delta_row *r = NULL;
 			for (size_t j = 0; side == 1 && j < count && !r; j++)
 				if (strcmp(rows[j].name, name) == 0)
 					r = &rows[j];
 			if (!r)
 				r = &rows[count++];
-			group_figures(g, &fig);
+			ml_group_figures(g, &fig);
 			r->name = name;
 			r->in[side] = true;
 			r->procs[side] = g->nprocs;
@@ -901,7 +902,7 @@ static void write_diff_html(FILE *f, const struct metrics m[2], const struct ori
 	fputs(" (", f);
 	xml_text(f, o[1].time);
 	fprintf(f, ") &middot; processes %zu &rarr; %zu &middot; groups by %s</p>\n",
-	        m[0].scan.nprocs, m[1].scan.nprocs, grouping_key_name(m[1].groups.by));
+	        m[0].scan.nprocs, m[1].scan.nprocs, ml_group_key_name(m[1].groups.by));
 	fputs("<h2>System: where all of RAM goes, A and B</h2>\n", f);
 	diff_system(f, m, label);
 	fputs("<h2>What changed most: PSS of groups, B &minus; A</h2>\n", f);
@@ -935,7 +936,7 @@ static void default_name(char *buf, size_t len, const char *ext)
 
 /* Reads side A and B of --diff (operands: snapshots, or "live") into m and o. Returns
  * EXIT_GO_ON (both to be freed) or an exit status after a message (none to free). */
-static int read_both(struct cli *cli, enum group_key by, struct metrics m[2], struct origin o[2])
+static int read_both(struct cli *cli, enum ml_group_key by, struct metrics m[2], struct origin o[2])
 {
 	const char *source = cli->source;
 	int rc = EXIT_GO_ON;
@@ -995,9 +996,9 @@ static int write_out(const char *name, const char *text, size_t len)
 	return EXIT_OK;
 }
 
-int report_run(struct cli *cli)
+int cmd_report(struct cli *cli)
 {
-	int by = grouping_key(cli->group_by), chart = report_usage(cli), rc;
+	int by = cli_group_key(cli->group_by), chart = report_usage(cli), rc;
 	const char *name = cli->columns, *label[2]; /* -o: the file */
 	struct origin origin[2];
 	struct metrics m[2];
@@ -1018,9 +1019,9 @@ int report_run(struct cli *cli)
 	if (strcmp(name, "-") != 0 && file_check_output("-o", name) != 0)
 		return EXIT_USAGE;
 	if (cli->diff) {
-		rc = read_both(cli, (enum group_key)by, m, origin);
+		rc = read_both(cli, (enum ml_group_key)by, m, origin);
 	} else {
-		rc = metrics_read(cli, (enum group_key)by, cli->exact, ML_NEED_CMDLINE, &m[0]);
+		rc = metrics_read(cli, (enum ml_group_key)by, cli->exact, ML_NEED_CMDLINE, &m[0]);
 		if (rc == EXIT_GO_ON)
 			read_origin(cli, &origin[0]);
 	}

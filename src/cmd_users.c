@@ -5,8 +5,8 @@
 
 #include "memledger.h"
 #include "procs.h"
-#include "users.h"
-#include "users_view.h"
+#include "memledger/group.h"
+#include "commands.h"
 #include "view.h"
 
 enum { F_USER, F_UID, F_PROCS };
@@ -64,7 +64,7 @@ static const char *row_text(const void *row, const struct colinfo *c)
 
 /* What a run of users makes: a group per user, a row per group. */
 struct users_state {
-	struct user_cache names;
+	struct ml_user_cache names;
 	struct ml_group *groups;
 	struct user_row *rows;
 };
@@ -82,8 +82,8 @@ static int users_rows(struct view_run *run)
 	if (n < 0 || !st->rows)
 		return -ENOMEM;
 	for (long i = 0; i < n; i++)
-		st->rows[i] = (struct user_row){&st->groups[i],
-		                                user_cache_name(&st->names, st->groups[i].key)};
+		st->rows[i] =
+		    (struct user_row){&st->groups[i], ml_user_name(&st->names, st->groups[i].key)};
 	run->rows = (struct view_rows){.rows = st->rows,
 	                               .n = (size_t)n,
 	                               .size = sizeof(*st->rows),
@@ -100,7 +100,7 @@ static void users_end(struct view_run *run)
 		return;
 	free(st->rows);
 	free(st->groups);
-	user_cache_free(&st->names);
+	ml_user_cache_free(&st->names);
 	free(st);
 }
 
@@ -115,7 +115,7 @@ static const struct view_def users_view = {
     .end = users_end,
 };
 
-int users_run(struct cli *cli)
+int cmd_users(struct cli *cli)
 {
 	return view_run(cli, &users_view);
 }

@@ -9,8 +9,8 @@
 
 #include "memledger.h"
 #include "procs.h"
-#include "ps.h"
-#include "users.h"
+#include "commands.h"
+#include "memledger/group.h"
 #include "view.h"
 
 enum ps_field {
@@ -203,7 +203,7 @@ static void free_figures(struct ledger_figures *f)
  * process), -p, -u and -P apply here. Returns NULL on allocation failure.
  */
 static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
-                              const struct ledger_figures *f, struct user_cache *users,
+                              const struct ledger_figures *f, struct ml_user_cache *users,
                               unsigned needs, size_t *n)
 {
 	struct row *rows = calloc(s->nprocs ? s->nprocs : 1, sizeof(*rows));
@@ -222,7 +222,7 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
 		                  .swap_zram = f->freed ? f->freed[i].swap_zram : ML_UNKNOWN,
 		                  .owned = f->owned ? f->owned[i] : ML_UNKNOWN};
 		if (needs & ML_NEED_STATUS)
-			r->user = user_cache_name(users, p->status.uid);
+			r->user = ml_user_name(users, p->status.uid);
 		r->role_known = procs_role(s, p, r->role, sizeof(r->role)) != NULL;
 		(*n)++;
 		if ((needs & ML_NEED_CMDLINE) && !(r->command = procs_command(p))) {
@@ -235,7 +235,7 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
 
 /* What a run of ps makes: its rows and what they are made from. */
 struct ps_state {
-	struct user_cache users;
+	struct ml_user_cache users;
 	struct ledger_figures figures;
 	struct row *rows;
 	size_t n;
@@ -269,7 +269,7 @@ static void ps_end(struct view_run *run)
 		return;
 	free_rows(st->rows, st->n);
 	free_figures(&st->figures);
-	user_cache_free(&st->users);
+	ml_user_cache_free(&st->users);
 	free(st);
 }
 
@@ -284,7 +284,7 @@ static const struct view_def ps_view = {
     .end = ps_end,
 };
 
-int ps_run(struct cli *cli)
+int cmd_ps(struct cli *cli)
 {
 	return view_run(cli, &ps_view);
 }

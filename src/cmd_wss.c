@@ -11,8 +11,8 @@
 #include <time.h>
 
 #include "memledger/source.h"
-#include "ps.h"
-#include "wss.h"
+#include "commands.h"
+#include "memledger.h"
 
 static volatile sig_atomic_t stop;
 
@@ -41,7 +41,7 @@ static long clear_all(struct cli *cli, struct ml_source *src)
 	return cleared ? (long)cleared : -1;
 }
 
-int wss_run(struct cli *cli)
+int cmd_wss(struct cli *cli)
 {
 	struct sigaction sa = {.sa_handler = on_stop};
 	double window = cli->interval > 0 ? cli->interval : 1;
@@ -80,7 +80,7 @@ int wss_run(struct cli *cli)
 			break;
 		if (n)
 			fputs("\n", stdout);
-		rc = ps_run(cli);
+		rc = cmd_ps(cli);
 	}
 	ml_source_free(src);
 	return rc;

@@ -1,12 +1,13 @@
+/* User names by UID, looked up once each. */
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "memledger/group.h"
 #include "memledger/parse.h"
-#include "users.h"
 
-const char *user_cache_name(struct user_cache *c, uint64_t uid)
+const char *ml_user_name(struct ml_user_cache *c, uint64_t uid)
 {
 	struct passwd *pw;
 	char num[24];
@@ -28,7 +29,7 @@ const char *user_cache_name(struct user_cache *c, uint64_t uid)
 	return c->v[c->n++].name;
 }
 
-void user_cache_free(struct user_cache *c)
+void ml_user_cache_free(struct ml_user_cache *c)
 {
 	for (size_t i = 0; i < c->n; i++)
 		free(c->v[i].name);

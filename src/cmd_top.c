@@ -21,13 +21,13 @@
 
 #include "dl.h"
 #include "json.h"
-#include "maps.h"
+#include "commands.h"
+#include "memledger.h"
 #include "memledger/ledger.h"
 #include "memledger/system.h"
 #include "memledger/trend.h"
 #include "procs.h"
-#include "top.h"
-#include "users.h"
+#include "memledger/group.h"
 #include "view.h"
 
 /* A process followed from refresh to refresh (matched by PID and start time). */
@@ -74,7 +74,7 @@ struct top {
 	unsigned pss_every;
 	struct tracked *v;
 	size_t n, cap;
-	struct user_cache users;
+	struct ml_user_cache users;
 	pid_t *unread; /* ascending: refused at the last reading of every PSS (batch) */
 	size_t nunread;
 	unsigned long refresh;
@@ -133,14 +133,14 @@ static bool row_blank(const void *row, const struct colinfo *c)
 	return p->procs && (c->id == F_PID || (c->id == F_USER && p->uid == ML_UNKNOWN));
 }
 
-static struct user_cache *row_users; /* for row_text: the table's rows hold no context */
+static struct ml_user_cache *row_users; /* for row_text: the table's rows hold no context */
 
 static const char *row_text(const void *row, const struct colinfo *c)
 {
 	const struct tracked *p = *(const struct tracked *const *)row;
 
 	switch (c->id) {
-	case F_USER: return user_cache_name(row_users, p->uid);
+	case F_USER: return ml_user_name(row_users, p->uid);
 	case F_LEAK: return p->fit.suspect ? "leak?" : "";
 	case F_CMD: return p->command;
 	default: return NULL;
@@ -453,7 +453,7 @@ static int make_groups(struct top *tp, struct tracked **shown, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const struct tracked *p = shown[i];
 		const char *key =
-		    tp->mode == MODE_USER ? user_cache_name(&tp->users, p->uid) : p->comm;
+		    tp->mode == MODE_USER ? ml_user_name(&tp->users, p->uid) : p->comm;
 		struct tracked *g = NULL;
 		key = key ? key : "-";
 		for (size_t k = 0; k < tp->ngroups && !g; k++)
@@ -883,7 +883,7 @@ static int draw_maps(struct top *tp, void *arg)
 	c.columns = c.sort = NULL;
 	c.reverse = c.totals = false;
 	printf("maps of %d (p: back to the rows)\n\n", (int)sc->maps_of);
-	return maps_run(&c);
+	return cmd_maps(&c);
 }
 
 /* ncurses, loaded when the full-screen view starts (dl.h): top -b and every other command
@@ -1157,7 +1157,7 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 	return rc;
 }
 
-int top_main(int argc, char **argv)
+int cmd_top(int argc, char **argv)
 {
 	struct top tp = {.delay = 2, .window = 30, .floor = 1 << 20, .pss_every = 5};
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;
@@ -1228,7 +1228,7 @@ out:
 	for (size_t i = 0; i < tp.nseries; i++)
 		free(tp.series[i]);
 	free(tp.series);
-	user_cache_free(&tp.users);
+	ml_user_cache_free(&tp.users);
 	free(tp.unread);
 	free(tp.cli.pids);
 	return rc;

@@ -9,13 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "diff.h"
+#include "commands.h"
+#include "memledger.h"
 #include "json.h"
 #include "memledger/ledger.h"
 #include "memledger/maps.h"
 #include "memledger/system.h"
 #include "procs.h"
-#include "users.h"
+#include "memledger/group.h"
 #include "view.h"
 
 /* The figures a row compares, each on both sides. */
@@ -216,7 +217,7 @@ struct diff {
 	struct cli *cli;
 	const char *path[2]; /* NULL: live */
 	enum by by;
-	struct user_cache users;
+	struct ml_user_cache users;
 	struct rows rows;
 	size_t unreadable[2];
 	pid_t *unreadable_pids[2]; /* each side's, ascending */
@@ -229,7 +230,7 @@ static const char *group_key(struct diff *d, const struct ml_proc *p)
 	switch (d->by) {
 	case BY_COMM: return p->comm[0] ? p->comm : NULL;
 	case BY_EXE: return p->exe;
-	case BY_USER: return user_cache_name(&d->users, ml_proc_uid(p));
+	case BY_USER: return ml_user_name(&d->users, ml_proc_uid(p));
 	case BY_CGROUP: return p->cgroup;
 	default: return NULL;
 	}
@@ -502,7 +503,7 @@ static int run_mappings(struct diff *d, const struct colinfo **cols, int ncols,
 	return print(d, "mappings", &map_cols, cols, ncols, key, false);
 }
 
-int diff_run(struct cli *cli)
+int cmd_diff(struct cli *cli)
 {
 	struct diff d = {.cli = cli};
 	const struct view_cols *v;
@@ -560,6 +561,6 @@ int diff_run(struct cli *cli)
 	free(d.unreadable_pids[0]);
 	free(d.unreadable_pids[1]);
 	rows_free(&d.rows);
-	user_cache_free(&d.users);
+	ml_user_cache_free(&d.users);
 	return rc;
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libs_view.h"
+#include "commands.h"
 #include "memledger.h"
 #include "procs.h"
 #include "view.h"
@@ -223,7 +223,7 @@ static const struct view_def procs_view = {
     .end = libs_end,
 };
 
-int libs_run(struct cli *cli)
+int cmd_libs(struct cli *cli)
 {
 	return view_run(cli, cli->procs ? &procs_view : &libs_view);
 }

@@ -6,7 +6,7 @@
 
 #include "memledger.h"
 #include "procs.h"
-#include "shm_view.h"
+#include "commands.h"
 #include "view.h"
 
 enum shm_field {
@@ -109,7 +109,7 @@ static struct shm_row *build_rows(const struct cli *cli, const struct ml_pages *
 		snprintf(r->dev, sizeof(r->dev), "%02x:%02x", r->info.dev_major, r->info.dev_minor);
 		if (r->info.owner < 0)
 			continue;
-		r->owner = procs_pid_label(s, s->procs[r->info.owner].pid);
+		r->owner = ml_scan_pid_label(s, s->procs[r->info.owner].pid);
 		if (!r->owner) {
 			free_rows(rows, *n);
 			return NULL;
@@ -161,7 +161,7 @@ static const struct view_def shm_view = {
     .end = shm_end,
 };
 
-int shm_run(struct cli *cli)
+int cmd_shm(struct cli *cli)
 {
 	return view_run(cli, &shm_view);
 }

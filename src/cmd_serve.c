@@ -31,10 +31,10 @@
 #include <unistd.h>
 
 #include "dl.h"
-#include "export.h"
+#include "commands.h"
+#include "memledger.h"
 #include "metrics.h"
 #include "procs.h"
-#include "serve.h"
 
 /* libmicrohttpd, loaded when serve starts (dl.h): no other command pays for it and the TLS
  * libraries it brings. */
@@ -351,7 +351,7 @@ static int render(const struct metrics *m, const struct metrics_exact *ex, size_
 /* One reading of the ledger (with exact, the page ledger too, kept in ex), made into the
  * responses the server serves, and with --textfile written to DIR/memledger.prom. Returns
  * EXIT_GO_ON or an exit status after a message (the server keeps the last reading). */
-static int refresh(struct server *sv, struct cli *cli, enum group_key by, bool exact,
+static int refresh(struct server *sv, struct cli *cli, enum ml_group_key by, bool exact,
                    struct metrics_exact *ex, bool first)
 {
 	size_t top = cli->top ? cli->top : 20, len = 0, omlen = 0;
@@ -376,8 +376,8 @@ static int refresh(struct server *sv, struct cli *cli, enum group_key by, bool e
 	}
 	metrics_free(&m);
 	if (cli->textfile)
-		export_textfile(cli->textfile, buf,
-		                len); /* a failure is said; the server goes on */
+		metrics_textfile(cli->textfile, buf,
+		                 len); /* a failure is said; the server goes on */
 	text = response(buf, len, TEXT_TYPE);
 	om = response(ombuf, omlen, OPENMETRICS_TYPE);
 	if (!text || !om) {
@@ -615,7 +615,7 @@ static bool stopping(struct server *sv)
 /* Reads on the cadence until the HTTP thread says stop. A reading that overruns the
  * interval makes the ticks it covered skipped, not queued (counted in
  * memledger_skipped_readings_total). Returns the exit status. */
-static int refresh_loop(struct server *sv, struct cli *cli, enum group_key by,
+static int refresh_loop(struct server *sv, struct cli *cli, enum ml_group_key by,
                         struct metrics_exact *ex, struct timespec next_exact)
 {
 	double interval = cli->interval > 0 ? cli->interval : 15;
@@ -674,9 +674,9 @@ static int server_start(struct server *sv, int fd, const sigset_t *set, pthread_
 	return 0;
 }
 
-int serve_run(struct cli *cli)
+int cmd_serve(struct cli *cli)
 {
-	int by = grouping_key(cli->group_by), fd, rc;
+	int by = cli_group_key(cli->group_by), fd, rc;
 	struct metrics_exact ex = {0};
 	struct timespec start;
 	struct server sv;
@@ -696,7 +696,7 @@ int serve_run(struct cli *cli)
 		cli_warn("--exact-interval needs --exact");
 		return EXIT_USAGE;
 	}
-	if (by < 0 || export_textfile_check(cli->textfile) != EXIT_OK)
+	if (by < 0 || metrics_textfile_check(cli->textfile) != EXIT_OK)
 		return EXIT_USAGE;
 	if (load_microhttpd() < 0)
 		return EXIT_ERROR;
@@ -725,12 +725,12 @@ int serve_run(struct cli *cli)
 	}
 	/* the first reading with the server up: a signal during it is seen, and a scrape is
 	 * answered 503 until it is there */
-	rc = refresh(&sv, cli, (enum group_key)by, cli->exact, &ex, true);
+	rc = refresh(&sv, cli, (enum ml_group_key)by, cli->exact, &ex, true);
 	if (rc == EXIT_GO_ON && !stopping(&sv)) {
 		cli_warn("serving http://%s/metrics, read every %g s%s", where,
 		         cli->interval > 0 ? cli->interval : 15,
 		         cli->exact ? ", pages every --exact-interval" : "");
-		rc = refresh_loop(&sv, cli, (enum group_key)by, &ex,
+		rc = refresh_loop(&sv, cli, (enum ml_group_key)by, &ex,
 		                  later(start, cli->exact_interval > 0 ? cli->exact_interval : 60));
 	} else if (rc == EXIT_GO_ON) {
 		rc = EXIT_OK;

@@ -6,7 +6,7 @@
 
 #include "memledger.h"
 #include "procs.h"
-#include "tree.h"
+#include "commands.h"
 #include "view.h"
 
 enum tree_field {
@@ -202,7 +202,7 @@ static int print_tree(const struct cli *cli, struct view_rows *r, const struct t
 	return rc < 0 ? rc : procs_print_document(cli, out, t->scan, t->pages);
 }
 
-int tree_run(struct cli *cli)
+int cmd_tree(struct cli *cli)
 {
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	struct ml_pages *pg = NULL;

@@ -11,7 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "capture_cmd.h"
+#include "commands.h"
+#include "memledger.h"
 #include "memledger/libarchive.h"
 #include "memledger/capture.h"
 #include "memledger/outfile.h"
@@ -139,11 +140,13 @@ static struct archive *open_archive(int fd, int filter, const char *name)
 	if (!a || ml_la.archive_write_set_format_gnutar(a) != ARCHIVE_OK ||
 	    ml_la.archive_write_add_filter(a, filter) != ARCHIVE_OK ||
 	    (filter == ARCHIVE_FILTER_GZIP &&
-	     ml_la.archive_write_set_filter_option(a, NULL, "compression-level", "1") != ARCHIVE_OK) ||
+	     ml_la.archive_write_set_filter_option(a, NULL, "compression-level", "1") !=
+	         ARCHIVE_OK) ||
 	    ml_la.archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
 	    ml_la.archive_write_open_fd(a, fd) != ARCHIVE_OK) {
 		cli_warn("cannot write %s: %s", name,
-		         a && ml_la.archive_error_string(a) ? ml_la.archive_error_string(a) : strerror(ENOMEM));
+		         a && ml_la.archive_error_string(a) ? ml_la.archive_error_string(a)
+		                                            : strerror(ENOMEM));
 		if (a)
 			ml_la.archive_write_free(a);
 		return NULL;
@@ -227,7 +230,7 @@ static int write_snapshot(const struct cli *cli, int fd, int filter, const char 
 	return EXIT_OK;
 }
 
-int capture_run(struct cli *cli)
+int cmd_capture(struct cli *cli)
 {
 	char deflt[PATH_MAX], host[64] = "host";
 	const char *name = cli->columns; /* -o: the file */

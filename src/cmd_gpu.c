@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpu_view.h"
+#include "commands.h"
 #include "memledger.h"
 #include "memledger/gpu.h"
 #include "msg.h"
@@ -499,7 +499,7 @@ static const struct view_def gpu_view = {
     .end = gpu_end,
 };
 
-int gpu_run(struct cli *cli)
+int cmd_gpu(struct cli *cli)
 {
 	return view_run(cli, &gpu_view);
 }

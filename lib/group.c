@@ -1,0 +1,213 @@
+/* Processes grouped by a key (comm, exe, user, cgroup, session, pgid, tree, pid, app),
+ * each group's figures summed and, with the page ledger, its pages booked once. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memledger/group.h"
+#include "memledger/ledger.h"
+#include "memledger/scan.h"
+
+const char *const ml_group_key_names[ML_BY_COUNT + 1] = {
+    "comm", "exe", "user", "cgroup", "session", "pgid", "tree", "pid", "app", NULL};
+
+/* True when processes a and b run the same executable (both known). */
+static bool same_exe(const struct ml_scan *s, size_t a, size_t b)
+{
+	return s->procs[a].exe && s->procs[b].exe && strcmp(s->procs[a].exe, s->procs[b].exe) == 0;
+}
+
+/*
+ * Sets each process's root, parents first so that each takes its parent's: ML_BY_TREE, its
+ * ancestor just below PID 1 (or the topmost one read); ML_BY_APP, its topmost ancestor that
+ * runs the same executable, through an unbroken line of them (browser, zygote, renderers;
+ * a server's master and workers), so that a child that exec'd another program starts its
+ * own. Returns 0 or -ENOMEM.
+ */
+static int find_roots(struct ml_grouping *g)
+{
+	const struct ml_scan *s = g->scan;
+	size_t n = s->nprocs, *depth = malloc((n + 1) * sizeof(size_t));
+	size_t *order = malloc((n + 1) * sizeof(size_t));
+	long *parent = malloc((n + 1) * sizeof(long));
+	int rc = -ENOMEM;
+
+	g->root = malloc((n + 1) * sizeof(size_t));
+	if (!depth || !order || !parent || !g->root || ml_scan_parents(s, parent, depth) < 0 ||
+	    ml_order_deepest_first(depth, n, order) < 0)
+		goto out;
+	for (size_t k = n; k-- > 0;) { /* shallowest first */
+		size_t i = order[k];
+		long up = parent[i];
+		bool joins = g->by == ML_BY_APP
+		                 ? up >= 0 && same_exe(s, i, (size_t)up)
+		                 : up >= 0 && s->procs[up].pid != 1 && s->procs[i].pid != 1;
+		g->root[i] = joins ? g->root[up] : i;
+	}
+	rc = 0;
+out:
+	free(depth);
+	free(order);
+	free(parent);
+	return rc;
+}
+
+/* The group name of process i, malloc'ed in *name (NULL: unknown). Returns 0 or -ENOMEM. */
+static int key_of(struct ml_grouping *g, size_t i, char **name)
+{
+	const struct ml_proc *p = &g->scan->procs[i];
+	const char *text = NULL;
+
+	*name = NULL;
+	switch (g->by) {
+	case ML_BY_COMM: text = p->comm; break;
+	case ML_BY_EXE: text = p->exe; break;
+	case ML_BY_CGROUP: text = p->cgroup; break;
+	case ML_BY_USER: text = ml_user_name(&g->users, p->status.uid); break;
+	case ML_BY_SESSION:
+		*name = ml_scan_pid_label(g->scan, p->stat.session);
+		return *name ? 0 : -ENOMEM;
+	case ML_BY_PGID:
+		*name = ml_scan_pid_label(g->scan, p->stat.pgid);
+		return *name ? 0 : -ENOMEM;
+	case ML_BY_TREE:
+	case ML_BY_APP: i = g->root[i]; /* fall through */
+	case ML_BY_PID:
+		*name = ml_scan_pid_label(g->scan, g->scan->procs[i].pid);
+		return *name ? 0 : -ENOMEM;
+	case ML_BY_COUNT: break;
+	}
+	if (text && !(*name = strdup(text)))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Orders process indexes by group name, unknown last. */
+static int cmp_key(const void *a, const void *b, void *ctx)
+{
+	char **key = ctx;
+	const char *x = key[*(const size_t *)a], *y = key[*(const size_t *)b];
+
+	if (!x || !y)
+		return (x == NULL) - (y == NULL);
+	return strcmp(x, y);
+}
+
+static bool same_key(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Gives each process its group: one per distinct name; forked twins stay apart only by
+ * name, never merged into one process. Returns 0 or -ENOMEM. */
+static int assign_groups(struct ml_grouping *g)
+{
+	size_t n = g->scan->nprocs, *order = malloc((n + 1) * sizeof(*order));
+
+	g->key = calloc(n + 1, sizeof(*g->key));
+	g->set_of = malloc((n + 1) * sizeof(*g->set_of));
+	g->groups = calloc(n + 1, sizeof(*g->groups));
+	if (!order || !g->key || !g->set_of || !g->groups) {
+		free(order);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		order[i] = i;
+		if (key_of(g, i, &g->key[i]) < 0) {
+			free(order);
+			return -ENOMEM;
+		}
+	}
+	if (n)
+		qsort_r(order, n, sizeof(*order), cmp_key, g->key);
+	for (size_t k = 0; k < n; k++) {
+		size_t i = order[k];
+		if (k == 0 || !same_key(g->key[i], g->key[order[k - 1]])) {
+			g->groups[g->ngroups].name = g->key[i];
+			g->ngroups++;
+		}
+		g->set_of[i] = (uint32_t)(g->ngroups - 1);
+	}
+	free(order);
+	return 0;
+}
+
+/* Sums each group's figures from its processes and from the page ledger (pg; NULL: its
+ * figures unknown). */
+static int sum_groups(struct ml_grouping *g, const struct ml_pages *pg)
+{
+	struct ml_freed *freed = calloc(g->ngroups + 1, sizeof(*freed));
+	int rc = !freed ? -ENOMEM : pg ? ml_pages_freed(pg, g->set_of, g->ngroups, freed) : 0;
+
+	for (size_t k = 0; rc == 0 && k < g->ngroups; k++) {
+		g->groups[k].freed = freed[k];
+		if (!pg) /* no page ledger: nothing of it known */
+			g->groups[k].freed = ml_freed_unknown;
+	}
+	for (size_t i = 0; rc == 0 && i < g->scan->nprocs; i++) {
+		const struct ml_proc *p = &g->scan->procs[i];
+		struct ml_named_group *gr = &g->groups[g->set_of[i]];
+		gr->nprocs++;
+		gr->pss = ml_add_u64(gr->pss, ml_proc_metric(p, ML_PSS));
+		gr->footprint = ml_add_u64(gr->footprint, ml_proc_metric(p, ML_FOOTPRINT));
+		gr->uss_bound = ml_add_u64(gr->uss_bound, ml_proc_metric(p, ML_USS));
+		gr->gpu = ml_add_u64(gr->gpu, ml_proc_metric(p, ML_GPU));
+		gr->vram = ml_add_u64(gr->vram, ml_proc_metric(p, ML_VRAM));
+		gr->dmabuf = ml_add_u64(gr->dmabuf, ml_proc_metric(p, ML_DMABUF));
+	}
+	free(freed);
+	return rc;
+}
+
+void ml_grouping_free(struct ml_grouping *g)
+{
+	if (!g->scan)
+		return;
+	for (size_t i = 0; g->key && i < g->scan->nprocs; i++)
+		free(g->key[i]);
+	free(g->key);
+	free(g->set_of);
+	free(g->groups);
+	free(g->root);
+	ml_user_cache_free(&g->users);
+}
+
+void ml_group_figures(const struct ml_named_group *g, struct ml_group_figures *out)
+{
+	const struct ml_freed *f = &g->freed;
+
+	out->pss = f->exact ? f->pss : g->pss;
+	out->uss = f->exact ? f->uss : g->uss_bound;
+	out->freed = ml_freed_total(f);
+	out->shared_out =
+	    f->exact && f->rss != ML_UNKNOWN && f->uss != ML_UNKNOWN ? f->rss - f->uss : ML_UNKNOWN;
+	out->footprint = g->footprint;
+}
+
+unsigned ml_grouping_needs(enum ml_group_key by)
+{
+	switch (by) {
+	case ML_BY_EXE:
+	case ML_BY_APP: return ML_NEED_EXE;
+	case ML_BY_CGROUP: return ML_NEED_CGROUP;
+	case ML_BY_SESSION:
+	case ML_BY_PGID: return ML_NEED_STAT;
+	default: return 0;
+	}
+}
+
+const char *ml_group_key_name(enum ml_group_key by)
+{
+	return ml_group_key_names[by];
+}
+
+int ml_grouping_make(struct ml_grouping *g, const struct ml_scan *s, enum ml_group_key by,
+                     const struct ml_pages *pg)
+{
+	*g = (struct ml_grouping){.scan = s, .by = by};
+	if (((by == ML_BY_TREE || by == ML_BY_APP) && find_roots(g) < 0) || assign_groups(g) < 0 ||
+	    sum_groups(g, pg) < 0)
+		return -ENOMEM;
+	return 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * Every command of memledger: src/cmd_NAME.c is `memledger NAME`, and its entry point is
+ * cmd_NAME (git's builtin.h). main.c's table maps names to these; nothing else does.
+ */
+#ifndef MEMLEDGER_COMMANDS_H
+#define MEMLEDGER_COMMANDS_H
+
+#include <stdio.h>
+
+#include "cli.h"
+
+/* Each runs one command as cli says and returns its exit status (EXIT_OK, EXIT_ERROR,
+ * EXIT_USAGE), having said why on stderr when it is not 0. */
+int cmd_ps(struct cli *cli);      /* one row per process; the default command */
+int cmd_maps(struct cli *cli);    /* one row per mapping of each PID; --merge by object */
+int cmd_users(struct cli *cli);   /* one row per user */
+int cmd_libs(struct cli *cli);    /* one row per shared object mapped; --procs its mappers */
+int cmd_system(struct cli *cli);  /* where RAM went: every page of meminfo booked once */
+int cmd_freed(struct cli *cli);   /* what killing the PIDs gives back, and what stays */
+int cmd_tree(struct cli *cli);    /* the process tree with each subtree's figures */
+int cmd_groups(struct cli *cli);  /* processes grouped --by KEY, pages booked once */
+int cmd_wss(struct cli *cli);     /* the working set: what each PID touched in -i SECS */
+int cmd_cgroups(struct cli *cli); /* memory cgroups: the kernel's charge and ours */
+int cmd_gpu(struct cli *cli);     /* GPU memory: DRM, NVML, dma-buf */
+int cmd_shm(struct cli *cli);     /* shared memory objects and who owns them */
+int cmd_diff(struct cli *cli);    /* what changed between two snapshots A B */
+int cmd_export(struct cli *cli);  /* Prometheus text exposition, to stdout or --textfile */
+int cmd_serve(struct cli *cli);   /* /metrics over HTTP, a reading every -i SECS */
+int cmd_report(struct cli *cli);  /* one self-contained HTML page, or --chart as SVG */
+int cmd_capture(struct cli *cli); /* a snapshot archive of /proc for --source */
+
+/* memledger top: its own arguments (argv[0] is "top"), top(1)'s -b, -n, -d beside
+ * memledger's options. Returns an exit status. */
+int cmd_top(int argc, char **argv);
+
+/* Prints each of ps's columns' name and one-line definition (memledger --help). */
+void ps_list_columns(FILE *f);
+
+/* The address serve listens on without --listen: loopback only. */
+#define SERVE_DEFAULT_LISTEN "127.0.0.1:9781"
+
+#endif
