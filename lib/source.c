@@ -1701,13 +1701,26 @@ int ml_snapshot_manifest(const char *path, char *buf, size_t len)
 	return ml_archive_first(path, ML_SNAPSHOT_MANIFEST, buf, len) < 0 ? -ENOENT : 0;
 }
 
+/* The epoch a manifest's text says, or -1. */
+static double manifest_epoch(const char *text)
+{
+	const char *at = text ? strstr(text, "\nepoch: ") : NULL;
+
+	return at ? strtod(at + 8, NULL) : -1;
+}
+
 double ml_snapshot_time(const char *path)
 {
 	char buf[2048];
-	const char *at;
 
 	if (ml_snapshot_manifest(path, buf, sizeof(buf)) < 0)
 		return -1;
-	at = strstr(buf, "\nepoch: ");
-	return at ? strtod(at + 8, NULL) : -1;
+	return manifest_epoch(buf);
+}
+
+double ml_source_time(const struct ml_source *src)
+{
+	size_t len;
+
+	return manifest_epoch(ml_source_archive_file(src, "memledger-manifest", &len));
 }

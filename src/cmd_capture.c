@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "run.h"
 #include "memledger.h"
 #include "memledger/libarchive.h"
 #include "memledger/capture.h"
@@ -230,8 +231,9 @@ static int write_snapshot(const struct cli *cli, int fd, int filter, const char 
 	return EXIT_OK;
 }
 
-int cmd_capture(struct cli *cli)
+int cmd_capture(struct run *run)
 {
+	struct cli *cli = run->cli;
 	char deflt[PATH_MAX], host[64] = "host";
 	const char *name = cli->columns; /* -o: the file */
 	struct sigaction old[NFATAL];

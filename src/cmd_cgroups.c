@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "run.h"
 #include "memledger.h"
 #include "memledger/cgroup.h"
 #include "memledger/pages.h"
@@ -214,11 +215,10 @@ static int cgroups_rows(struct view_run *run)
 	run->state = st;
 	if (!st)
 		return -ENOMEM;
-	src = cli_open_source(run->cli, 0, false);
+	src = run_source(run->run, 0, false);
 	if (!src)
 		return -EIO;
 	rc = ml_cgroups_read(src, &st->cgroups);
-	ml_source_free(src);
 	if (rc == -ENOENT) {
 		cli_warn("no memory cgroup hierarchy here (v2 with the memory controller, or v1's "
 		         "memory/)");
@@ -271,7 +271,7 @@ static const struct view_def cgroups_view = {
     .end = cgroups_end,
 };
 
-int cmd_cgroups(struct cli *cli)
+int cmd_cgroups(struct run *run)
 {
-	return view_run(cli, &cgroups_view);
+	return view_run(run, &cgroups_view);
 }

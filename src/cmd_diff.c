@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "run.h"
 #include "memledger.h"
 #include "json.h"
 #include "memledger/ledger.h"
@@ -215,6 +216,8 @@ static const char *const by_names[] = {"process", "comm", "exe", "user", "cgroup
 
 struct diff {
 	struct cli *cli;
+	struct run *run;
+	struct run side[2];  /* A and B, each its source opened once */
 	const char *path[2]; /* NULL: live */
 	enum by by;
 	struct ml_user_cache users;
@@ -265,12 +268,10 @@ static int scan_side(struct diff *d, int s)
 	unsigned needs = ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_CMDLINE | ML_NEED_ROLLUP |
 	                 (d->by == BY_EXE ? ML_NEED_EXE : 0) |
 	                 (d->by == BY_CGROUP ? ML_NEED_CGROUP : 0);
-	struct cli side = *d->cli;
 	struct ml_scan scan;
 	int rc;
 
-	side.source = d->path[s];
-	rc = procs_scan(&side, needs | procs_filter_needs(d->cli), NULL, NULL, &scan);
+	rc = procs_scan(&d->side[s], needs | procs_filter_needs(d->cli), NULL, NULL, &scan);
 	if (rc != EXIT_GO_ON)
 		return rc;
 	d->unreadable[s] = scan.unreadable;
@@ -330,18 +331,14 @@ static void say_unreadable(const struct diff *d)
 /* Books the mappings of PID on side s by name and kind. Returns EXIT_GO_ON or a status. */
 static int maps_side(struct diff *d, int s, pid_t pid, uint64_t *start)
 {
-	char err[512];
-	struct ml_source_want want = {.needs = ML_NEED_SMAPS, .pids = &pid, .npids = 1};
-	struct ml_source *src = ml_source_open_for(d->path[s], &want, err, sizeof(err));
+	struct ml_source *src = run_source(&d->side[s], ML_NEED_SMAPS, true); /* -p PID's */
 	struct ml_maps maps = {0};
 	struct ml_stat st;
 	int rc = EXIT_GO_ON;
 	long n;
 
-	if (!src) {
-		cli_warn("cannot open %s: %s", d->path[s] ? d->path[s] : "/proc", err);
+	if (!src)
 		return EXIT_ERROR;
-	}
 	if (ml_scan_read_stat(src, pid, &st) == 0)
 		start[s] = st.starttime;
 	n = ml_maps_read(src, pid, &maps);
@@ -365,25 +362,19 @@ static int maps_side(struct diff *d, int s, pid_t pid, uint64_t *start)
 		book(r, s, v, 1);
 	}
 	ml_maps_free(&maps);
-	ml_source_free(src);
 	return rc;
 }
 
 /* Books the system's rows of side s. Returns EXIT_GO_ON or an exit status. */
 static int system_side(struct diff *d, int s)
 {
-	char err[512];
-	struct ml_source_want want = {.needs = 0};
-	struct ml_source *src = ml_source_open_for(d->path[s], &want, err, sizeof(err));
+	struct ml_source *src = run_source(&d->side[s], 0, false);
 	struct ml_system sys;
 	int rc;
 
-	if (!src) {
-		cli_warn("cannot open %s: %s", d->path[s] ? d->path[s] : "/proc", err);
+	if (!src)
 		return EXIT_ERROR;
-	}
 	rc = ml_system_read(src, &sys);
-	ml_source_free(src);
 	if (rc < 0) {
 		cli_warn("%s: meminfo: %s", d->path[s] ? d->path[s] : "live",
 		         ml_source_strerror(rc));
@@ -451,7 +442,7 @@ static int print(struct diff *d, const char *key_name, const struct view_cols *v
 		cli_warn("out of memory");
 		return EXIT_ERROR;
 	}
-	json_init(&j, stdout);
+	json_init(&j, out_stream(&d->cli->out), d->cli->out.time);
 	if (d->cli->out.format != OUT_JSON)
 		return out_table_print_free(t, &j) < 0 ? EXIT_ERROR : EXIT_OK;
 	json_object_begin(&j);
@@ -473,8 +464,10 @@ static int sides(struct diff *d)
 		cli_warn("diff takes two snapshots (or live): A B");
 		return EXIT_USAGE;
 	}
-	for (int s = 0; s < 2; s++)
+	for (int s = 0; s < 2; s++) {
 		d->path[s] = strcmp(d->cli->operands[s], "live") == 0 ? NULL : d->cli->operands[s];
+		run_side(&d->side[s], d->run, d->path[s]);
+	}
 	if (!d->path[0] && !d->path[1])
 		cli_warn("diff live live: both sides are read now, one after the other");
 	return EXIT_GO_ON;
@@ -503,9 +496,10 @@ static int run_mappings(struct diff *d, const struct colinfo **cols, int ncols,
 	return print(d, "mappings", &map_cols, cols, ncols, key, false);
 }
 
-int cmd_diff(struct cli *cli)
+int cmd_diff(struct run *run)
 {
-	struct diff d = {.cli = cli};
+	struct cli *cli = run->cli;
+	struct diff d = {.cli = cli, .run = run};
 	const struct view_cols *v;
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	int ncols, rc, by = BY_PROCESS;
@@ -558,6 +552,8 @@ int cmd_diff(struct cli *cli)
 			say_unreadable(&d);
 		}
 	}
+	run_close(&d.side[0]);
+	run_close(&d.side[1]);
 	free(d.unreadable_pids[0]);
 	free(d.unreadable_pids[1]);
 	rows_free(&d.rows);

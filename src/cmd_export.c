@@ -11,13 +11,15 @@
 #include <sys/stat.h>
 
 #include "commands.h"
+#include "run.h"
 #include "memledger.h"
 #include "file.h"
 #include "metrics.h"
 #include "procs.h"
 
-int cmd_export(struct cli *cli)
+int cmd_export(struct run *run)
 {
+	struct cli *cli = run->cli;
 	int by = cli_group_key(cli->group_by);
 	struct metrics_exact ex = {0};
 	struct metrics m;
@@ -32,7 +34,7 @@ int cmd_export(struct cli *cli)
 	}
 	if (by < 0 || metrics_textfile_check(cli->textfile) != EXIT_OK)
 		return EXIT_USAGE;
-	rc = metrics_read(cli, (enum ml_group_key)by, cli->exact, 0, &m);
+	rc = metrics_read(run, (enum ml_group_key)by, cli->exact, 0, &m);
 	if (rc != EXIT_GO_ON)
 		return rc;
 	if (cli->exact && metrics_keep_exact(&m, &ex) < 0) {
@@ -41,7 +43,7 @@ int cmd_export(struct cli *cli)
 		return EXIT_ERROR;
 	}
 	if (!cli->textfile) {
-		metrics_write(stdout, &m, &ex, cli->top ? cli->top : 20, false);
+		metrics_write(out_stream(&cli->out), &m, &ex, cli->top ? cli->top : 20, false);
 	} else if (!(f = open_memstream(&text, &len))) {
 		cli_warn("out of memory");
 		rc = EXIT_ERROR;
@@ -54,7 +56,7 @@ int cmd_export(struct cli *cli)
 			rc = EXIT_ERROR;
 		}
 	}
-	procs_report_unreadable(cli, &m.scan);
+	procs_report_unreadable(run, &m.scan);
 	free(text);
 	metrics_exact_free(&ex);
 	metrics_free(&m);

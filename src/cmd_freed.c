@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "run.h"
 #include "memledger.h"
 #include "procs.h"
 #include "view.h"
@@ -159,12 +160,12 @@ static int print_table(const struct cli *cli, const struct ml_freed *f, const st
 
 /* The JSON document: {"pids", "freed", "exact", the parts, "stays", "unreadable",
  * "unreadable_pids"}. */
-static void print_json(const pid_t *pids, int n, const struct ml_freed *f, const struct kept *k,
-                       const struct ml_scan *s)
+static void print_json(const struct cli *cli, const pid_t *pids, int n, const struct ml_freed *f,
+                       const struct kept *k, const struct ml_scan *s)
 {
 	struct json j;
 
-	json_init(&j, stdout);
+	json_init(&j, out_stream(&cli->out), cli->out.time);
 	json_object_begin(&j);
 	json_key(&j, "pids");
 	json_array_begin(&j);
@@ -207,17 +208,18 @@ static void print_json(const pid_t *pids, int n, const struct ml_freed *f, const
 }
 
 /* Prints the set's processes above the table: "1234 (name), ...". */
-static void print_heading(const struct ml_scan *s, const pid_t *pids, int n)
+static void print_heading(const struct cli *cli, const struct ml_scan *s, const pid_t *pids, int n)
 {
-	fputs("processes:", stdout);
+	fputs("processes:", out_stream(&cli->out));
 	for (int i = 0; i < n; i++)
-		printf("%s %d (%s)", i ? "," : "", (int)pids[i],
-		       s->procs[ml_scan_find(s, pids[i])].comm);
-	fputs("\n\n", stdout);
+		fprintf(out_stream(&cli->out), "%s %d (%s)", i ? "," : "", (int)pids[i],
+		        s->procs[ml_scan_find(s, pids[i])].comm);
+	fputs("\n\n", out_stream(&cli->out));
 }
 
-int cmd_freed(struct cli *cli)
+int cmd_freed(struct run *run)
 {
+	struct cli *cli = run->cli;
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	const pid_t *pids = cli->pids;
 	int n = (int)cli->npids;
@@ -240,7 +242,7 @@ int cmd_freed(struct cli *cli)
 		cli_warn("freed needs a PID");
 		return EXIT_USAGE;
 	}
-	rc = procs_scan_pages(cli, ML_NEED_PAGEMAP | ML_NEED_CMDLINE, &s, &pg); /* roles */
+	rc = procs_scan_pages(run, ML_NEED_PAGEMAP | ML_NEED_CMDLINE, &s, &pg); /* roles */
 	if (rc != EXIT_GO_ON)
 		goto out;
 	rc = EXIT_ERROR;
@@ -264,13 +266,13 @@ int cmd_freed(struct cli *cli)
 		cli_warn("out of memory");
 		goto out;
 	}
-	procs_report_unreadable(cli, &s);
-	json_init(&j, stdout);
+	procs_report_unreadable(run, &s);
+	json_init(&j, out_stream(&cli->out), cli->out.time);
 	if (cli->out.format == OUT_JSON) {
-		print_json(pids, n, &f, &kept, &s);
+		print_json(cli, pids, n, &f, &kept, &s);
 	} else {
 		if (cli->out.format == OUT_TABLE)
-			print_heading(&s, pids, n);
+			print_heading(cli, &s, pids, n);
 		if ((rc = print_table(cli, &f, &kept, cols, ncols, key, &j)) < 0) {
 			cli_output_error(-rc);
 			rc = EXIT_ERROR;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "run.h"
 #include "memledger.h"
 #include "memledger/gpu.h"
 #include "msg.h"
@@ -418,9 +419,8 @@ static int gpu_rows(struct view_run *run)
 	}
 	if (rc == 0)
 		rc = add_nvml(st, s);
-	if (rc == 0 && (src = cli_open_source(run->cli, 0, false))) {
+	if (rc == 0 && (src = run_source(run->run, 0, false))) {
 		nkept = ml_gpu_kernel_bufs(src, s, &kept);
-		ml_source_free(src);
 	}
 	for (long i = 0; rc == 0 && i < nkept; i++)
 		rc = add_buf(st, NULL, kept[i].ino, kept[i].size, kept[i].exp_name, unknown > 0);
@@ -499,7 +499,7 @@ static const struct view_def gpu_view = {
     .end = gpu_end,
 };
 
-int cmd_gpu(struct cli *cli)
+int cmd_gpu(struct run *run)
 {
-	return view_run(cli, &gpu_view);
+	return view_run(run, &gpu_view);
 }

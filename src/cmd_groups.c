@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "run.h"
 #include "memledger/group.h"
 #include "memledger.h"
 #include "procs.h"
@@ -159,7 +160,7 @@ static const struct view_def groups_view = {
     .end = groups_end,
 };
 
-int cmd_groups(struct cli *cli)
+int cmd_groups(struct run *run)
 {
-	return view_run(cli, &groups_view);
+	return view_run(run, &groups_view);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "run.h"
 #include "memledger.h"
 #include "procs.h"
 #include "view.h"
@@ -223,7 +224,7 @@ static const struct view_def procs_view = {
     .end = libs_end,
 };
 
-int cmd_libs(struct cli *cli)
+int cmd_libs(struct run *run)
 {
-	return view_run(cli, cli->procs ? &procs_view : &libs_view);
+	return view_run(run, run->cli->procs ? &procs_view : &libs_view);
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "run.h"
 #include "memledger.h"
 #include "view.h"
 
@@ -307,24 +308,27 @@ static void print_facts_text(const struct cli *cli, const struct ml_maps_summary
 {
 	char a[32], b[32], c[32];
 
-	printf("mappings: %s of vm.max_map_count %s\n", count_text(s->vmas, a, sizeof(a)),
-	       count_text(s->max_map_count, b, sizeof(b)));
+	fprintf(out_stream(&cli->out), "mappings: %s of vm.max_map_count %s\n",
+	        count_text(s->vmas, a, sizeof(a)), count_text(s->max_map_count, b, sizeof(b)));
 	if (s->largest_gap == ML_UNKNOWN)
-		printf("largest free gap: - (smaps is not in address order)\n");
+		fprintf(out_stream(&cli->out),
+		        "largest free gap: - (smaps is not in address order)\n");
 	else
-		printf("largest free gap: %s at %08" PRIx64 " (%" PRIu64
-		       "-bit user address space)\n",
-		       out_size_text(&cli->out, s->largest_gap, a, sizeof(a)), s->largest_gap_start,
-		       s->address_bits);
-	printf("guard regions: %" PRIu64 ", %s\n", s->guard_count,
-	       out_size_text(&cli->out, s->guard_size, a, sizeof(a)));
-	printf("discardable (LazyFree): %s; locked: %s\n",
-	       out_size_text(&cli->out, s->lazyfree, a, sizeof(a)),
-	       out_size_text(&cli->out, s->locked, b, sizeof(b)));
-	printf("commit charge: %s (system: Committed_AS %s of CommitLimit %s)\n",
-	       out_size_text(&cli->out, s->commit, a, sizeof(a)),
-	       out_size_text(&cli->out, s->committed_as, b, sizeof(b)),
-	       out_size_text(&cli->out, s->commit_limit, c, sizeof(c)));
+		fprintf(out_stream(&cli->out),
+		        "largest free gap: %s at %08" PRIx64 " (%" PRIu64
+		        "-bit user address space)\n",
+		        out_size_text(&cli->out, s->largest_gap, a, sizeof(a)),
+		        s->largest_gap_start, s->address_bits);
+	fprintf(out_stream(&cli->out), "guard regions: %" PRIu64 ", %s\n", s->guard_count,
+	        out_size_text(&cli->out, s->guard_size, a, sizeof(a)));
+	fprintf(out_stream(&cli->out), "discardable (LazyFree): %s; locked: %s\n",
+	        out_size_text(&cli->out, s->lazyfree, a, sizeof(a)),
+	        out_size_text(&cli->out, s->locked, b, sizeof(b)));
+	fprintf(out_stream(&cli->out),
+	        "commit charge: %s (system: Committed_AS %s of CommitLimit %s)\n",
+	        out_size_text(&cli->out, s->commit, a, sizeof(a)),
+	        out_size_text(&cli->out, s->committed_as, b, sizeof(b)),
+	        out_size_text(&cli->out, s->commit_limit, c, sizeof(c)));
 }
 
 static void print_facts_json(const struct ml_maps_summary *s, struct json *j)
@@ -360,17 +364,17 @@ static int print_summary(const struct cli *cli, const struct ml_maps_summary *s,
 		json_key(j, "summary");
 		json_object_begin(j);
 	} else {
-		fputc('\n', stdout);
+		fputc('\n', out_stream(&cli->out));
 	}
 	rc = print_kinds(cli, s, j);
 	if (!json)
-		fputc('\n', stdout);
+		fputc('\n', out_stream(&cli->out));
 	rc = rc ? rc : print_backing(cli, s, j);
 	if (json) {
 		print_facts_json(s, j);
 		json_object_end(j);
 	} else {
-		fputc('\n', stdout);
+		fputc('\n', out_stream(&cli->out));
 		print_facts_text(cli, s);
 	}
 	return rc;
@@ -528,8 +532,9 @@ static int with_pid_first(const struct view_cols *v, const struct colinfo **cols
 	return at == ncols ? ncols + 1 : ncols;
 }
 
-int cmd_maps(struct cli *cli)
+int cmd_maps(struct run *run)
 {
+	struct cli *cli = run->cli;
 	const struct view_cols *v = cli->merge ? &merged_cols : &maps_cols;
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	struct ml_maps_limits lim;
@@ -545,11 +550,11 @@ int cmd_maps(struct cli *cli)
 		cli_warn("maps needs a PID");
 		return EXIT_USAGE;
 	}
-	src = cli_open_source(cli, ML_NEED_SMAPS, true);
+	src = run_source(run, ML_NEED_SMAPS, true);
 	if (!src)
 		return EXIT_ERROR;
 	ml_maps_limits_read(src, &lim); /* once, whatever the number of PIDs */
-	json_init(&j, stdout);
+	json_init(&j, out_stream(&cli->out), cli->out.time);
 	if (cli->out.format == OUT_JSON) {
 		json_object_begin(&j);
 		json_key(&j, "processes");
@@ -560,7 +565,8 @@ int cmd_maps(struct cli *cli)
 		ncols = with_pid_first(v, cols, ncols);
 	for (size_t i = 0; i < cli->npids; i++) { /* in the order given, each once */
 		if (cli->npids > 1 && cli->out.format == OUT_TABLE)
-			printf("%sPID %d\n", i ? "\n" : "", (int)cli->pids[i]);
+			fprintf(out_stream(&cli->out), "%sPID %d\n", i ? "\n" : "",
+			        (int)cli->pids[i]);
 		failed |= one_process(cli, src, cli->pids[i], &lim, cols, ncols, key, &j) < 0;
 		if (flat)
 			cli->out.noheadings = true; /* the header once */
@@ -570,6 +576,5 @@ int cmd_maps(struct cli *cli)
 		json_object_end(&j);
 		json_finish(&j);
 	}
-	ml_source_free(src);
 	return failed ? EXIT_ERROR : EXIT_OK;
 }

@@ -10,6 +10,7 @@
 #include "memledger.h"
 #include "procs.h"
 #include "commands.h"
+#include "run.h"
 #include "memledger/group.h"
 #include "view.h"
 
@@ -284,7 +285,7 @@ static const struct view_def ps_view = {
     .end = ps_end,
 };
 
-int cmd_ps(struct cli *cli)
+int cmd_ps(struct run *run)
 {
-	return view_run(cli, &ps_view);
+	return view_run(run, &ps_view);
 }

@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "procs.h"
 #include "commands.h"
+#include "run.h"
 #include "memledger.h"
 #include "svg.h"
 #include "memledger/group.h"
@@ -58,17 +59,20 @@ static void manifest_value(const char *text, const char *key, char *buf, size_t 
 
 /* Where the figures come from: a snapshot's manifest (read alone, not the archive again),
  * this machine now, or the directory given. */
-static void read_origin(const struct cli *cli, struct origin *o)
+static void read_origin(const struct run *run, struct origin *o)
 {
-	char manifest[4096];
+	size_t len;
+	const char *manifest = run->src
+	                           ? ml_source_archive_file(run->src, "memledger-manifest", &len)
+	                           : NULL; /* of the source read: not opened again */
 
 	memset(o, 0, sizeof(*o));
-	if (cli->source && ml_snapshot_manifest(cli->source, manifest, sizeof(manifest)) == 0) {
+	if (run->path && manifest) {
 		o->snapshot = true;
 		manifest_value(manifest, "hostname", o->host, sizeof(o->host));
 		manifest_value(manifest, "kernel", o->kernel, sizeof(o->kernel));
 		manifest_value(manifest, "time", o->time, sizeof(o->time));
-	} else if (!cli->source) {
+	} else if (!run->path) {
 		struct utsname u;
 		struct tm tm;
 		time_t now = time(NULL);
@@ -79,7 +83,7 @@ static void read_origin(const struct cli *cli, struct origin *o)
 		gmtime_r(&now, &tm);
 		strftime(o->time, sizeof(o->time), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	} else {
-		snprintf(o->host, sizeof(o->host), "%s", cli->source);
+		snprintf(o->host, sizeof(o->host), "%s", run->path);
 	}
 }
 
@@ -276,7 +280,7 @@ static void write_data(FILE *f, const struct metrics *m, const struct origin *o,
 	struct ml_user_cache users = {0};
 	struct json j;
 
-	json_init(&j, f);
+	json_init(&j, f, NULL);
 	json_object_begin(&j);
 	json_key(&j, "memledger");
 	json_string(&j, MEMLEDGER_VERSION);
@@ -936,20 +940,22 @@ static void default_name(char *buf, size_t len, const char *ext)
 
 /* Reads side A and B of --diff (operands: snapshots, or "live") into m and o. Returns
  * EXIT_GO_ON (both to be freed) or an exit status after a message (none to free). */
-static int read_both(struct cli *cli, enum ml_group_key by, struct metrics m[2], struct origin o[2])
+static int read_both(struct run *run, enum ml_group_key by, struct metrics m[2], struct origin o[2])
 {
-	const char *source = cli->source;
+	const struct cli *cli = run->cli;
 	int rc = EXIT_GO_ON;
 
 	for (int side = 0; side < 2 && rc == EXIT_GO_ON; side++) {
-		cli->source = strcmp(cli->operands[side], "live") == 0 ? NULL : cli->operands[side];
-		rc = metrics_read(cli, by, cli->exact, ML_NEED_CMDLINE, &m[side]);
+		struct run r;
+		run_side(&r, run,
+		         strcmp(cli->operands[side], "live") == 0 ? NULL : cli->operands[side]);
+		rc = metrics_read(&r, by, cli->exact, ML_NEED_CMDLINE, &m[side]);
 		if (rc == EXIT_GO_ON)
-			read_origin(cli, &o[side]);
+			read_origin(&r, &o[side]);
 		else if (side == 1)
 			metrics_free(&m[0]);
+		run_close(&r);
 	}
-	cli->source = source;
 	return rc;
 }
 
@@ -996,8 +1002,9 @@ static int write_out(const char *name, const char *text, size_t len)
 	return EXIT_OK;
 }
 
-int cmd_report(struct cli *cli)
+int cmd_report(struct run *run)
 {
+	struct cli *cli = run->cli;
 	int by = cli_group_key(cli->group_by), chart = report_usage(cli), rc;
 	const char *name = cli->columns, *label[2]; /* -o: the file */
 	struct origin origin[2];
@@ -1019,11 +1026,11 @@ int cmd_report(struct cli *cli)
 	if (strcmp(name, "-") != 0 && file_check_output("-o", name) != 0)
 		return EXIT_USAGE;
 	if (cli->diff) {
-		rc = read_both(cli, (enum ml_group_key)by, m, origin);
+		rc = read_both(run, (enum ml_group_key)by, m, origin);
 	} else {
-		rc = metrics_read(cli, (enum ml_group_key)by, cli->exact, ML_NEED_CMDLINE, &m[0]);
+		rc = metrics_read(run, (enum ml_group_key)by, cli->exact, ML_NEED_CMDLINE, &m[0]);
 		if (rc == EXIT_GO_ON)
-			read_origin(cli, &origin[0]);
+			read_origin(run, &origin[0]);
 	}
 	if (rc != EXIT_GO_ON)
 		return rc;
@@ -1047,7 +1054,7 @@ int cmd_report(struct cli *cli)
 		rc = write_out(name, text, len);
 	}
 	for (int side = 0; side < (cli->diff ? 2 : 1); side++) {
-		procs_report_unreadable(cli, &m[side].scan);
+		procs_report_unreadable(run, &m[side].scan);
 		metrics_free(&m[side]);
 	}
 	free(text);

@@ -32,6 +32,7 @@
 
 #include "dl.h"
 #include "commands.h"
+#include "run.h"
 #include "memledger.h"
 #include "metrics.h"
 #include "procs.h"
@@ -351,19 +352,20 @@ static int render(const struct metrics *m, const struct metrics_exact *ex, size_
 /* One reading of the ledger (with exact, the page ledger too, kept in ex), made into the
  * responses the server serves, and with --textfile written to DIR/memledger.prom. Returns
  * EXIT_GO_ON or an exit status after a message (the server keeps the last reading). */
-static int refresh(struct server *sv, struct cli *cli, enum ml_group_key by, bool exact,
+static int refresh(struct server *sv, struct run *run, enum ml_group_key by, bool exact,
                    struct metrics_exact *ex, bool first)
 {
+	const struct cli *cli = run->cli;
 	size_t top = cli->top ? cli->top : 20, len = 0, omlen = 0;
 	struct MHD_Response *text = NULL, *om = NULL, *old_text, *old_om;
 	char *buf = NULL, *ombuf = NULL;
 	struct metrics m;
-	int rc = metrics_read(cli, by, exact, 0, &m);
+	int rc = metrics_read(run, by, exact, 0, &m);
 
 	if (rc != EXIT_GO_ON)
 		return rc;
 	if (first)
-		procs_report_unreadable(cli, &m.scan);
+		procs_report_unreadable(run, &m.scan);
 	m.serving = true;
 	m.skipped = sv->skipped;
 	if ((exact && metrics_keep_exact(&m, ex) < 0) ||
@@ -615,9 +617,10 @@ static bool stopping(struct server *sv)
 /* Reads on the cadence until the HTTP thread says stop. A reading that overruns the
  * interval makes the ticks it covered skipped, not queued (counted in
  * memledger_skipped_readings_total). Returns the exit status. */
-static int refresh_loop(struct server *sv, struct cli *cli, enum ml_group_key by,
+static int refresh_loop(struct server *sv, struct run *run, enum ml_group_key by,
                         struct metrics_exact *ex, struct timespec next_exact)
 {
+	const struct cli *cli = run->cli;
 	double interval = cli->interval > 0 ? cli->interval : 15;
 	double exact_interval = cli->exact_interval > 0 ? cli->exact_interval : 60;
 	struct timespec next, now;
@@ -635,7 +638,7 @@ static int refresh_loop(struct server *sv, struct cli *cli, enum ml_group_key by
 		bool exact = cli->exact && not_after(next_exact, next);
 		if (exact)
 			next_exact = later(next, exact_interval);
-		refresh(sv, cli, by, exact, ex, false); /* a failure is said; the last one stays */
+		refresh(sv, run, by, exact, ex, false); /* a failure is said; the last one stays */
 		if (stopping(sv))
 			return EXIT_OK;
 	}
@@ -674,8 +677,9 @@ static int server_start(struct server *sv, int fd, const sigset_t *set, pthread_
 	return 0;
 }
 
-int cmd_serve(struct cli *cli)
+int cmd_serve(struct run *run)
 {
+	struct cli *cli = run->cli;
 	int by = cli_group_key(cli->group_by), fd, rc;
 	struct metrics_exact ex = {0};
 	struct timespec start;
@@ -725,12 +729,12 @@ int cmd_serve(struct cli *cli)
 	}
 	/* the first reading with the server up: a signal during it is seen, and a scrape is
 	 * answered 503 until it is there */
-	rc = refresh(&sv, cli, (enum ml_group_key)by, cli->exact, &ex, true);
+	rc = refresh(&sv, run, (enum ml_group_key)by, cli->exact, &ex, true);
 	if (rc == EXIT_GO_ON && !stopping(&sv)) {
 		cli_warn("serving http://%s/metrics, read every %g s%s", where,
 		         cli->interval > 0 ? cli->interval : 15,
 		         cli->exact ? ", pages every --exact-interval" : "");
-		rc = refresh_loop(&sv, cli, (enum ml_group_key)by, &ex,
+		rc = refresh_loop(&sv, run, (enum ml_group_key)by, &ex,
 		                  later(start, cli->exact_interval > 0 ? cli->exact_interval : 60));
 	} else if (rc == EXIT_GO_ON) {
 		rc = EXIT_OK;

@@ -7,6 +7,7 @@
 #include "memledger.h"
 #include "procs.h"
 #include "commands.h"
+#include "run.h"
 #include "view.h"
 
 enum shm_field {
@@ -161,7 +162,7 @@ static const struct view_def shm_view = {
     .end = shm_end,
 };
 
-int cmd_shm(struct cli *cli)
+int cmd_shm(struct run *run)
 {
-	return view_run(cli, &shm_view);
+	return view_run(run, &shm_view);
 }

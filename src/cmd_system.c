@@ -9,6 +9,7 @@
 #include "memledger/gpu.h"
 #include "procs.h"
 #include "commands.h"
+#include "run.h"
 
 #include "view.h"
 
@@ -134,48 +135,56 @@ static void print_facts_text(const struct cli *cli, const struct ml_system *sys,
 	const uint64_t *mi = sys->mi;
 	char a[32], b[32];
 
-	printf("\nphysical memory: %s (MemTotal %s)\n",
-	       out_size_text(&cli->out, sys->physical, a, sizeof(a)),
-	       out_size_text(&cli->out, mi[ML_MI_MEMTOTAL], b, sizeof(b)));
+	fprintf(out_stream(&cli->out), "\nphysical memory: %s (MemTotal %s)\n",
+	        out_size_text(&cli->out, sys->physical, a, sizeof(a)),
+	        out_size_text(&cli->out, mi[ML_MI_MEMTOTAL], b, sizeof(b)));
 	if (sys->overcounted && sys->overcounted != ML_UNKNOWN)
-		printf("the kernel's counters overlap by %s, so nothing is left unexplained\n",
-		       out_size_text(&cli->out, sys->overcounted, a, sizeof(a)));
-	printf("available: %s\n", out_size_text(&cli->out, mi[ML_MI_MEMAVAILABLE], a, sizeof(a)));
-	printf("swap: %s used of %s%s\n", out_size_text(&cli->out, sys->swap_used, a, sizeof(a)),
-	       out_size_text(&cli->out, mi[ML_MI_SWAPTOTAL], b, sizeof(b)),
-	       sys->nswaps ? "" : " (no swap device)");
+		fprintf(out_stream(&cli->out),
+		        "the kernel's counters overlap by %s, so nothing is left unexplained\n",
+		        out_size_text(&cli->out, sys->overcounted, a, sizeof(a)));
+	fprintf(out_stream(&cli->out), "available: %s\n",
+	        out_size_text(&cli->out, mi[ML_MI_MEMAVAILABLE], a, sizeof(a)));
+	fprintf(out_stream(&cli->out), "swap: %s used of %s%s\n",
+	        out_size_text(&cli->out, sys->swap_used, a, sizeof(a)),
+	        out_size_text(&cli->out, mi[ML_MI_SWAPTOTAL], b, sizeof(b)),
+	        sys->nswaps ? "" : " (no swap device)");
 	for (size_t i = 0; i < sys->nswaps; i++)
-		printf("  %s (%s, priority %ld): %s used of %s\n", sys->swaps[i].name,
-		       sys->swaps[i].type, sys->swaps[i].priority,
-		       out_size_text(&cli->out, sys->swaps[i].used, a, sizeof(a)),
-		       out_size_text(&cli->out, sys->swaps[i].size, b, sizeof(b)));
-	printf("commit: Committed_AS %s of CommitLimit %s; overcommit: %s\n",
-	       out_size_text(&cli->out, mi[ML_MI_COMMITTED_AS], a, sizeof(a)),
-	       out_size_text(&cli->out, mi[ML_MI_COMMITLIMIT], b, sizeof(b)),
-	       ml_overcommit_name(sys->overcommit));
+		fprintf(out_stream(&cli->out), "  %s (%s, priority %ld): %s used of %s\n",
+		        sys->swaps[i].name, sys->swaps[i].type, sys->swaps[i].priority,
+		        out_size_text(&cli->out, sys->swaps[i].used, a, sizeof(a)),
+		        out_size_text(&cli->out, sys->swaps[i].size, b, sizeof(b)));
+	fprintf(out_stream(&cli->out),
+	        "commit: Committed_AS %s of CommitLimit %s; overcommit: %s\n",
+	        out_size_text(&cli->out, mi[ML_MI_COMMITTED_AS], a, sizeof(a)),
+	        out_size_text(&cli->out, mi[ML_MI_COMMITLIMIT], b, sizeof(b)),
+	        ml_overcommit_name(sys->overcommit));
 	if (sys->pressure_some[0] >= 0) {
 		char p[6][16];
 		for (int i = 0; i < 3; i++) {
 			percent_text(sys->pressure_some[i], p[i]);
 			percent_text(sys->pressure_full[i], p[3 + i]);
 		}
-		printf("pressure: some %s %s %s, full %s %s %s (%% of time over 10 s, 60 s, "
-		       "300 s)\n",
-		       p[0], p[1], p[2], p[3], p[4], p[5]);
+		fprintf(out_stream(&cli->out),
+		        "pressure: some %s %s %s, full %s %s %s (%% of time over 10 s, 60 s, "
+		        "300 s)\n",
+		        p[0], p[1], p[2], p[3], p[4], p[5]);
 	}
-	printf("userspace: Σ PSS of %zu processes %s; AnonPages + Mapped %s\n", rec->nprocs,
-	       out_size_text(&cli->out, rec->pss, a, sizeof(a)),
-	       out_size_text(&cli->out, rec->mapped, b, sizeof(b)));
-	printf(
-	    "mapped files and shmem: Σ Pss_File + Pss_Shmem %s; Mapped %s\n",
+	fprintf(out_stream(&cli->out),
+	        "userspace: Σ PSS of %zu processes %s; AnonPages + Mapped %s\n", rec->nprocs,
+	        out_size_text(&cli->out, rec->pss, a, sizeof(a)),
+	        out_size_text(&cli->out, rec->mapped, b, sizeof(b)));
+	fprintf(
+	    out_stream(&cli->out), "mapped files and shmem: Σ Pss_File + Pss_Shmem %s; Mapped %s\n",
 	    out_size_text(&cli->out, ml_add_u64(sys->mapped.file, sys->mapped.shmem), a, sizeof(a)),
 	    out_size_text(&cli->out, mi[ML_MI_MAPPED], b, sizeof(b)));
 	if (rec->unreadable)
-		printf("  (%zu process%s could not be read: not in the sums, so what processes "
-		       "map is a lower bound)\n",
-		       rec->unreadable, rec->unreadable == 1 ? "" : "es");
+		fprintf(out_stream(&cli->out),
+		        "  (%zu process%s could not be read: not in the sums, so what processes "
+		        "map is a lower bound)\n",
+		        rec->unreadable, rec->unreadable == 1 ? "" : "es");
 	if (rec->hidden[0])
-		printf("  (%s: what processes map is a lower bound)\n", rec->hidden);
+		fprintf(out_stream(&cli->out), "  (%s: what processes map is a lower bound)\n",
+		        rec->hidden);
 }
 
 /* PSI averages as JSON numbers (percent of time), null when unknown. */
@@ -263,16 +272,16 @@ static int book_gpu(struct ml_source *src, const struct ml_scan *s, struct ml_sy
 
 /* Σ PSS over the processes, against AnonPages + Mapped. Returns EXIT_GO_ON, or an exit
  * status after a message. */
-static int reconcile(struct cli *cli, struct ml_source *src, struct ml_system *sys,
+static int reconcile(struct run *run, struct ml_source *src, struct ml_system *sys,
                      struct reconciliation *rec)
 {
 	struct ml_scan s = {0};
 	struct ml_mapped m;
 	bool gpu = ml_gpu_present(src); /* else no fd of any process is worth reading */
-	int rc = procs_scan(cli, ML_NEED_ROLLUP | (gpu ? ML_NEED_GPU : 0), NULL, NULL, &s);
+	int rc = procs_scan(run, ML_NEED_ROLLUP | (gpu ? ML_NEED_GPU : 0), NULL, NULL, &s);
 
 	if (rc == EXIT_GO_ON) {
-		procs_report_unreadable(cli, &s);
+		procs_report_unreadable(run, &s);
 		rec->pss = ml_metric_total(s.procs, s.nprocs, ML_PSS);
 		rec->nprocs = s.nprocs;
 		rec->unreadable = s.unreadable;
@@ -304,7 +313,7 @@ static int print_document(const struct cli *cli, const struct ml_system *sys,
 
 	for (size_t i = 0; i < sys->ninconsistent; i++)
 		cli_warn("%s", sys->inconsistent[i]);
-	json_init(&j, stdout);
+	json_init(&j, out_stream(&cli->out), cli->out.time);
 	if (cli->out.format == OUT_JSON)
 		json_object_begin(&j);
 	rc = print_rows(cli, sys, cols, ncols, key, &j);
@@ -322,8 +331,9 @@ static int print_document(const struct cli *cli, const struct ml_system *sys,
 	return EXIT_OK;
 }
 
-int cmd_system(struct cli *cli)
+int cmd_system(struct run *run)
 {
+	struct cli *cli = run->cli;
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	struct reconciliation rec = {0};
 	struct ml_system sys;
@@ -333,17 +343,16 @@ int cmd_system(struct cli *cli)
 	rc = view_begin(cli, &system_cols, false, NULL, NULL, cols, &ncols, &key);
 	if (rc != EXIT_GO_ON)
 		return rc;
-	src = cli_open_source(cli, 0, false);
+	run_want(run, ML_NEED_ROLLUP | ML_NEED_GPU, true); /* the scan's, below: one open */
+	src = run_source(run, 0, false);
 	if (!src)
 		return EXIT_ERROR;
 	rc = ml_system_read(src, &sys);
 	if (rc < 0) {
 		cli_warn("%s/meminfo: %s", ml_source_path(src), ml_source_strerror(rc));
-		ml_source_free(src);
 		return EXIT_ERROR;
 	}
-	rc = reconcile(cli, src, &sys, &rec);
-	ml_source_free(src);
+	rc = reconcile(run, src, &sys, &rec);
 	if (rc == EXIT_GO_ON)
 		rc = print_document(cli, &sys, &rec, cols, ncols, key);
 	free(rec.unreadable_pids);

@@ -54,6 +54,9 @@ static const char *const mode_names[] = {"processes", "by comm", "by user", "tre
 
 struct top {
 	struct cli cli;
+	struct run run;   /* its source (a replayed snapshot's), its output, its messages */
+	size_t first_row; /* the screen: lines before the table's first row */
+	size_t nrows;     /* the screen: rows in the last frame */
 	enum top_mode mode;
 	char filter[128];       /* rows whose command holds this, "" all */
 	const char *sort_name;  /* the sort column's, for the header */
@@ -109,9 +112,15 @@ static uint64_t delta(uint64_t now, uint64_t then)
 	return now == ML_UNKNOWN || then == ML_UNKNOWN ? ML_UNKNOWN : now - then;
 }
 
+/* A row of a frame: the process or group, and the top it belongs to (for user names). */
+struct top_row {
+	struct tracked *t;
+	struct top *tp;
+};
+
 static uint64_t row_number(const void *row, const struct colinfo *c)
 {
-	const struct tracked *p = *(const struct tracked *const *)row;
+	const struct tracked *p = ((const struct top_row *)row)->t;
 
 	switch (c->id) {
 	case F_PID: return (uint64_t)p->pid;
@@ -128,19 +137,18 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 /* A group has no PID and no one user: blank, not unknown. */
 static bool row_blank(const void *row, const struct colinfo *c)
 {
-	const struct tracked *p = *(const struct tracked *const *)row;
+	const struct tracked *p = ((const struct top_row *)row)->t;
 
 	return p->procs && (c->id == F_PID || (c->id == F_USER && p->uid == ML_UNKNOWN));
 }
 
-static struct ml_user_cache *row_users; /* for row_text: the table's rows hold no context */
-
 static const char *row_text(const void *row, const struct colinfo *c)
 {
-	const struct tracked *p = *(const struct tracked *const *)row;
+	const struct top_row *r = row;
+	const struct tracked *p = r->t;
 
 	switch (c->id) {
-	case F_USER: return ml_user_name(row_users, p->uid);
+	case F_USER: return ml_user_name(&r->tp->users, p->uid);
 	case F_LEAK: return p->fit.suspect ? "leak?" : "";
 	case F_CMD: return p->command;
 	default: return NULL;
@@ -229,7 +237,6 @@ static void sample(struct top *tp, struct tracked *tr, const struct ml_proc *p, 
  * before, and takes their first sample at time t. */
 static int name_new(struct top *tp, double t)
 {
-	struct cli c = tp->cli;
 	size_t n = 0;
 	struct ml_scan s;
 	pid_t *pids = malloc((tp->n + 1) * sizeof(*pids));
@@ -239,10 +246,8 @@ static int name_new(struct top *tp, double t)
 	for (size_t i = 0; i < tp->n; i++)
 		if (!tp->v[i].command)
 			pids[n++] = tp->v[i].pid;
-	c.pids = pids;
-	c.npids = n;
-	if (n && procs_scan(&c, ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_CMDLINE, NULL, NULL, &s) ==
-	             EXIT_GO_ON) {
+	if (n && procs_scan_pids(&tp->run, ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_CMDLINE, pids, n,
+	                         &s) == EXIT_GO_ON) {
 		for (size_t i = 0; i < s.nprocs; i++)
 			for (size_t k = 0; k < tp->n; k++)
 				if (!tp->v[k].command && tp->v[k].pid == s.procs[i].pid &&
@@ -263,13 +268,10 @@ static int name_new(struct top *tp, double t)
 /* The full-screen view's PSS: smaps_rollup of the rows on screen alone. */
 static void read_visible_pss(struct top *tp)
 {
-	struct cli c = tp->cli;
 	struct ml_scan s;
 
-	c.pids = tp->visible;
-	c.npids = tp->nvisible;
-	if (procs_scan(&c, ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_ROLLUP, NULL, NULL, &s) !=
-	    EXIT_GO_ON)
+	if (procs_scan_pids(&tp->run, ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_ROLLUP, tp->visible,
+	                    tp->nvisible, &s) != EXIT_GO_ON)
 		return;
 	for (size_t i = 0; i < s.nprocs; i++)
 		for (size_t k = 0; k < tp->n; k++)
@@ -292,19 +294,23 @@ static int read_refresh(struct top *tp)
 	struct ml_scan s;
 	int rc;
 
-	if (tp->series) { /* replay: the next snapshot, at the time it was taken */
-		tp->cli.source = tp->series[tp->at];
-		t = ml_snapshot_time(tp->series[tp->at]);
+	if (tp->series) { /* replay: the next snapshot, opened once for all it is asked */
+		run_set_path(&tp->run, tp->series[tp->at]);
+		run_want(&tp->run, ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_CMDLINE | ML_NEED_ROLLUP,
+		         false);
+		needs |= ML_NEED_CMDLINE;
+	}
+	rc = procs_scan(&tp->run, needs | procs_filter_needs(&tp->cli), NULL, NULL, &s);
+
+	if (rc != EXIT_GO_ON)
+		return rc;
+	if (tp->series) { /* at the time it was taken */
+		t = ml_source_time(tp->run.src);
 		tp->taken = t;
 		if (t < 0)
 			t = (double)tp->at * tp->delay; /* no manifest: one delay apart */
 		tp->at++;
-		needs |= ML_NEED_CMDLINE;
 	}
-	rc = procs_scan(&tp->cli, needs | procs_filter_needs(&tp->cli), NULL, NULL, &s);
-
-	if (rc != EXIT_GO_ON)
-		return rc;
 	for (size_t i = 0; i < tp->n; i++)
 		tp->v[i].seen = false;
 	for (size_t i = 0; i < s.nprocs && rc == EXIT_GO_ON; i++) {
@@ -314,7 +320,7 @@ static int read_refresh(struct top *tp)
 			continue; /* its PSS is refused: the same set in every frame */
 		tr = track(tp, p);
 		if (!tr) {
-			cli_warn("out of memory");
+			run_warn(&tp->run, "out of memory");
 			rc = EXIT_ERROR;
 			break;
 		}
@@ -328,7 +334,7 @@ static int read_refresh(struct top *tp)
 			sample(tp, tr, p, t); /* a new one's first sample comes with its status */
 	}
 	if (!tp->screen)
-		procs_report_unreadable(&tp->cli, &s);
+		procs_report_unreadable(&tp->run, &s);
 	if (all_pss) { /* who could not be read: left out of the frames between too */
 		free(tp->unread);
 		tp->unread = s.unreadable_pids; /* taken */
@@ -338,7 +344,7 @@ static int read_refresh(struct top *tp)
 	ml_scan_free(&s);
 	forget_gone(tp);
 	if (rc == EXIT_GO_ON && name_new(tp, t) < 0) {
-		cli_warn("out of memory");
+		run_warn(&tp->run, "out of memory");
 		rc = EXIT_ERROR;
 	}
 	if (rc == EXIT_GO_ON && pss && tp->screen && tp->nvisible)
@@ -357,7 +363,7 @@ struct header {
 static void read_header(struct top *tp, struct header *h)
 {
 	struct ml_system sys;
-	struct ml_source *src = cli_open_source(&tp->cli, 0, false);
+	struct ml_source *src = run_source(&tp->run, 0, true); /* the system's files alone */
 
 	memset(h, 0, sizeof(*h));
 	if (!src)
@@ -380,36 +386,36 @@ static void read_header(struct top *tp, struct header *h)
 		h->swap = sys.swap_used;
 		h->some10 = sys.pressure_some[0];
 	}
-	ml_source_free(src);
 }
 
-static void print_header_text(const struct top *tp, const struct header *h, const char *when)
+static void print_header_text(FILE *f, const struct top *tp, const struct header *h,
+                              const char *when)
 {
 	char b[7][16];
 	const uint64_t v[7] = {h->anon, h->cache, h->shmem,     h->kernel,
 	                       h->free, h->swap,  h->compressed};
 
 	if (tp->series)
-		printf("replay: snapshot %zu of %zu, %s%s\n", tp->at, tp->nseries,
-		       strrchr(tp->series[tp->at - 1], '/')
-		           ? strrchr(tp->series[tp->at - 1], '/') + 1
-		           : tp->series[tp->at - 1],
-		       tp->screen ? " (left, right: the one before, after)" : "");
-	printf("memledger top - %s, refresh %lu, window %gs, %s, sort %s%s%s%s%s\n", when,
-	       tp->refresh, tp->window, mode_names[tp->mode], tp->sort_name,
-	       tp->cli.reverse ? " reversed" : "", tp->filter[0] ? ", filter '" : "", tp->filter,
-	       tp->filter[0] ? "'" : "");
+		fprintf(f, "replay: snapshot %zu of %zu, %s%s\n", tp->at, tp->nseries,
+		        strrchr(tp->series[tp->at - 1], '/')
+		            ? strrchr(tp->series[tp->at - 1], '/') + 1
+		            : tp->series[tp->at - 1],
+		        tp->screen ? " (left, right: the one before, after)" : "");
+	fprintf(f, "memledger top - %s, refresh %lu, window %gs, %s, sort %s%s%s%s%s\n", when,
+	        tp->refresh, tp->window, mode_names[tp->mode], tp->sort_name,
+	        tp->cli.reverse ? " reversed" : "", tp->filter[0] ? ", filter '" : "", tp->filter,
+	        tp->filter[0] ? "'" : "");
 	if (!h->known)
 		return;
 	for (int i = 0; i < 7; i++)
 		out_size_text(&tp->cli.out, v[i], b[i], sizeof(b[i]));
-	printf("Mem: %s anonymous, %s page cache, %s shmem, %s kernel, %s free\n", b[0], b[1], b[2],
-	       b[3], b[4]);
+	fprintf(f, "Mem: %s anonymous, %s page cache, %s shmem, %s kernel, %s free\n", b[0], b[1],
+	        b[2], b[3], b[4]);
 	if (h->some10 >= 0)
-		printf("Swap: %s used, %s compressed; pressure some avg10 %.2f%%\n\n", b[5], b[6],
-		       h->some10);
+		fprintf(f, "Swap: %s used, %s compressed; pressure some avg10 %.2f%%\n\n", b[5],
+		        b[6], h->some10);
 	else
-		printf("Swap: %s used, %s compressed\n\n", b[5], b[6]);
+		fprintf(f, "Swap: %s used, %s compressed\n\n", b[5], b[6]);
 }
 
 static void print_header_json(struct json *j, const struct header *h)
@@ -441,7 +447,7 @@ static void add_to_group(struct tracked *g, const struct tracked *p)
 }
 
 /* The groups of the processes shown, by command name or user. Returns 0 or -ENOMEM. */
-static int make_groups(struct top *tp, struct tracked **shown, size_t n)
+static int make_groups(struct top *tp, const struct top_row *shown, size_t n)
 {
 	for (size_t i = 0; i < tp->ngroups; i++)
 		free(tp->groups[i].command);
@@ -451,7 +457,7 @@ static int make_groups(struct top *tp, struct tracked **shown, size_t n)
 	if (!tp->groups)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		const struct tracked *p = shown[i];
+		const struct tracked *p = shown[i].t;
 		const char *key =
 		    tp->mode == MODE_USER ? ml_user_name(&tp->users, p->uid) : p->comm;
 		struct tracked *g = NULL;
@@ -483,9 +489,9 @@ static int make_groups(struct top *tp, struct tracked **shown, size_t n)
 
 /* The rows of the frame, as the mode and the filter say, into *rows (malloc'ed), with
  * each one's parent row (-1: none) into *parent in tree mode. Returns how many, or -1. */
-static long make_rows(struct top *tp, struct tracked ***rows, long **parent)
+static long make_rows(struct top *tp, struct top_row **rows, long **parent)
 {
-	struct tracked **shown = malloc((tp->n + 1) * sizeof(*shown));
+	struct top_row *shown = malloc((tp->n + 1) * sizeof(*shown));
 	size_t n = 0;
 
 	*rows = NULL;
@@ -494,7 +500,7 @@ static long make_rows(struct top *tp, struct tracked ***rows, long **parent)
 		return -1;
 	for (size_t i = 0; i < tp->n; i++)
 		if (!tp->filter[0] || strstr(tp->v[i].command, tp->filter))
-			shown[n++] = &tp->v[i];
+			shown[n++] = (struct top_row){&tp->v[i], tp};
 	if (tp->mode == MODE_COMM || tp->mode == MODE_USER) {
 		if (make_groups(tp, shown, n) < 0) {
 			free(shown);
@@ -502,7 +508,7 @@ static long make_rows(struct top *tp, struct tracked ***rows, long **parent)
 		}
 		n = tp->ngroups;
 		for (size_t i = 0; i < n; i++)
-			shown[i] = &tp->groups[i];
+			shown[i] = (struct top_row){&tp->groups[i], tp};
 	} else if (tp->mode == MODE_TREE) {
 		*parent = malloc((n + 1) * sizeof(**parent));
 		if (!*parent) {
@@ -512,7 +518,7 @@ static long make_rows(struct top *tp, struct tracked ***rows, long **parent)
 		for (size_t i = 0; i < n; i++) {
 			(*parent)[i] = -1;
 			for (size_t k = 0; k < n; k++)
-				if (k != i && shown[k]->pid == shown[i]->ppid)
+				if (k != i && shown[k].t->pid == shown[i].t->ppid)
 					(*parent)[i] = (long)k;
 		}
 	}
@@ -521,10 +527,39 @@ static long make_rows(struct top *tp, struct tracked ***rows, long **parent)
 }
 
 /* One frame: the header and the rows, sorted. Returns EXIT_OK or EXIT_ERROR. */
+/* The screen: the PIDs of the rows drawn, in the order drawn (n rows of r; tree mode: the
+ * order view_tree_order lays them out in), and the line of the first. */
+static void note_visible(struct top *tp, const struct view_rows *r, const long *parent,
+                         const struct colinfo *key, const struct header *h)
+{
+	const struct top_row *rows = r->rows;
+	size_t *order = malloc((r->n + 1) * sizeof(*order));
+	unsigned *depth = malloc((r->n + 1) * sizeof(*depth));
+	long n = !order || !depth ? -1
+	         : parent         ? view_tree_order(r, parent, key, tp->cli.reverse, order, depth)
+	                          : (long)r->n;
+
+	free(tp->visible);
+	tp->nvisible = 0;
+	tp->visible = calloc(r->n + 1, sizeof(*tp->visible));
+	for (long k = 0; tp->visible && k < n; k++) {
+		const struct tracked *p = rows[parent ? order[k] : (size_t)k].t;
+		if (!p->procs) /* a group is no process */
+			tp->visible[tp->nvisible++] = p->pid;
+	}
+	tp->nrows = n > 0 ? (size_t)n : 0;
+	tp->first_row = (tp->series ? 1 : 0) + 1 + (h->known ? 3 : 0) + 1; /* and the header */
+	free(order);
+	free(depth);
+}
+
+/* One frame: the header and the rows, sorted, to the run's stream (stdout, or the
+ * screen's buffer). Returns EXIT_OK or EXIT_ERROR. */
 static int print_frame(struct top *tp, const struct colinfo **cols, int ncols,
                        const struct colinfo *key)
 {
-	struct tracked **rows;
+	FILE *f = tp->run.out.f;
+	struct top_row *rows;
 	long *parent, n = make_rows(tp, &rows, &parent);
 	struct view_rows r = {.rows = rows,
 	                      .n = n > 0 ? (size_t)n : 0,
@@ -543,7 +578,6 @@ static int print_frame(struct top *tp, const struct colinfo **cols, int ncols,
 	if (n < 0)
 		return EXIT_ERROR;
 	tp->sort_name = key ? key->name : "none";
-	row_users = &tp->users;
 	read_header(tp, &h);
 	if (tp->series && tp->taken >= 0)
 		now = (time_t)tp->taken; /* replay: the snapshot's time */
@@ -563,38 +597,31 @@ static int print_frame(struct top *tp, const struct colinfo **cols, int ncols,
 		t = view_table(&tp->cli, tp->mode == MODE_PROCS ? "processes" : "groups", &r, cols,
 		               ncols);
 	}
-	json_init(&j, stdout);
+	if (tp->screen)
+		note_visible(tp, &r, parent, key, &h);
 	free(parent);
 	if (!t) {
 		free(rows);
 		return EXIT_ERROR;
 	}
 	if (tp->cli.out.format == OUT_JSON) {
-		json_set_frame(when);
+		json_init(&j, f, when); /* NDJSON: a document a frame */
 		json_object_begin(&j);
 		json_pair_u64(&j, "refresh", tp->refresh);
 		print_header_json(&j, &h);
 		rc = out_table_print_free(t, &j);
 		json_object_end(&j);
 		json_finish(&j);
-		json_set_frame(NULL);
 	} else {
-		print_header_text(tp, &h, when);
+		json_init(&j, f, NULL);
+		print_header_text(f, tp, &h, when);
 		rc = out_table_print_free(t, &j);
 		if (tp->cli.out.format != OUT_CSV)
-			putchar('\n');
+			fputc('\n', f);
 	}
 	free(rows);
-	fflush(stdout);
+	fflush(f);
 	return rc < 0 ? EXIT_ERROR : EXIT_OK;
-}
-
-static volatile sig_atomic_t stop_top;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_top = 1;
 }
 
 static void usage(FILE *f)
@@ -836,20 +863,20 @@ static int parse(struct top *tp, int argc, char **argv)
 	return EXIT_GO_ON;
 }
 
-/* Writes what fn prints to stdout into a malloc'ed string instead: the table engine fits
- * it to the screen's width. NULL when out of memory. */
-static char *capture_stdout(int (*fn)(struct top *, void *), struct top *tp, void *arg)
+/* What fn writes to the run's stream, as a malloc'ed string: the run's output goes to a
+ * buffer for the screen (the table engine fits it to the screen's width). NULL when out
+ * of memory. */
+static char *render(int (*fn)(struct top *, void *), struct top *tp, void *arg)
 {
 	char *buf = NULL;
 	size_t n = 0;
-	FILE *mem = open_memstream(&buf, &n), *saved = stdout;
+	FILE *mem = open_memstream(&buf, &n);
 
 	if (!mem)
 		return NULL;
-	stdout = mem; /* ncurses writes to the terminal through its own stream */
+	tp->run.out.f = mem;
 	fn(tp, arg);
-	fflush(mem);
-	stdout = saved;
+	tp->run.out.f = stdout;
 	fclose(mem);
 	return buf;
 }
@@ -875,15 +902,16 @@ static int draw_rows(struct top *tp, void *arg)
 static int draw_maps(struct top *tp, void *arg)
 {
 	struct screen *sc = arg;
-	struct cli c = tp->cli;
+	struct cli c = {.command = "maps", .pids = &sc->maps_of, .npids = 1, .out = tp->cli.out};
+	struct run r;
+	int rc;
 
-	c.command = "maps";
-	c.pids = &sc->maps_of;
-	c.npids = 1;
-	c.columns = c.sort = NULL;
-	c.reverse = c.totals = false;
-	printf("maps of %d (p: back to the rows)\n\n", (int)sc->maps_of);
-	return cmd_maps(&c);
+	run_side(&r, &tp->run, tp->run.path); /* its messages to the status line, too */
+	r.cli = &c;
+	fprintf(tp->run.out.f, "maps of %d (p: back to the rows)\n\n", (int)sc->maps_of);
+	rc = cmd_maps(&r);
+	run_close(&r);
+	return rc;
 }
 
 /* ncurses, loaded when the full-screen view starts (dl.h): top -b and every other command
@@ -943,40 +971,31 @@ static void put_at(int y, int x, const char *s, int n)
 	C.waddnstr(*C.stdscr, s, n);
 }
 
-/* Draws text on the screen, the cursor's row reversed, and notes the PIDs of the rows
- * drawn (the rows that then get PSS). */
+/* Draws the frame's text on the screen, the cursor's row reversed: the rows are where
+ * print_frame put them (tp->first_row on), in the order it noted (tp->visible). */
 static void draw(struct top *tp, struct screen *sc, const char *text)
 {
 	const char *line = text;
-	int y = 0, row = -1, rows = *C.LINES - 1;
-	size_t nvisible = 0;
+	int y = 0, lines = *C.LINES - 1;
+	size_t drawn = 0;
 
 	C.werase(*C.stdscr);
-	free(tp->visible);
-	tp->visible = calloc((size_t)(rows > 0 ? rows : 1), sizeof(*tp->visible));
-	while (line && *line && y < rows) {
+	while (line && *line && y < lines) {
 		const char *nl = strchr(line, '\n');
 		int len = nl ? (int)(nl - line) : (int)strlen(line);
-		char first[32] = "";
-		sscanf(line, "%31s", first);
-		if (row < 0 && !sc->maps_of && strcmp(first, sc->cols[0]->name) == 0)
-			row = 0; /* the table's header: its rows follow */
-		else if (row >= 0 && len > 0) {
-			long pid = strtol(line + strcspn(line, "0123456789\n"), NULL,
-			                  10); /* past tree art */
-			if (pid > 0 && tp->visible)
-				tp->visible[nvisible++] = (pid_t)pid;
-			if (sc->cursor >= 0 && row == sc->cursor)
-				C.wattron(*C.stdscr, A_REVERSE);
-			row++;
-		}
+		bool row = !sc->maps_of && (size_t)y >= tp->first_row &&
+		           (size_t)y - tp->first_row < tp->nrows;
+		if (row && sc->cursor >= 0 && (size_t)y - tp->first_row == (size_t)sc->cursor)
+			C.wattron(*C.stdscr, A_REVERSE);
+		drawn += row;
 		put_at(y++, 0, line, len < *C.COLS ? len : *C.COLS);
 		C.wattroff(*C.stdscr, A_REVERSE);
 		line = nl ? nl + 1 : NULL;
 	}
-	tp->nvisible = nvisible;
-	if (sc->cursor >= row && row > 0)
-		sc->cursor = row - 1;
+	if (tp->nvisible > drawn) /* PSS for the rows on screen alone */
+		tp->nvisible = drawn;
+	if (sc->cursor >= (int)drawn && drawn > 0)
+		sc->cursor = (int)drawn - 1;
 	C.wattron(*C.stdscr, A_REVERSE);
 	put_at(*C.LINES - 1, 0,
 	       sc->message[0] ? sc->message
@@ -1020,7 +1039,7 @@ static bool on_key(struct top *tp, struct screen *sc, int ch)
 		if (sc->cols[i] == sc->key)
 			at = i;
 	switch (ch) {
-	case 'q': stop_top = 1; return false;
+	case 'q': run_stop = 1; return false;
 	case 'g':
 		tp->mode = tp->mode == MODE_COMM   ? MODE_USER
 		           : tp->mode == MODE_USER ? MODE_PROCS
@@ -1052,28 +1071,12 @@ static bool on_key(struct top *tp, struct screen *sc, int ch)
 	return true;
 }
 
-/* The last line written to errfd since *seen, into msg (left as it is when none). */
-static void last_message(int errfd, off_t *seen, char *msg, size_t size)
+/* The run's messages while the screen is up: the last one on the status line. */
+static void to_status_line(const char *msg, void *ctx)
 {
-	char buf[512];
-	off_t end = errfd >= 0 ? lseek(errfd, 0, SEEK_END) : 0;
-	ssize_t n;
+	struct screen *sc = ctx;
 
-	if (end <= *seen)
-		return;
-	n = pread(errfd, buf, sizeof(buf) - 1,
-	          end - (off_t)sizeof(buf) + 1 > *seen ? end - (off_t)sizeof(buf) + 1 : *seen);
-	*seen = end;
-	if (n <= 0)
-		return;
-	buf[n] = '\0';
-	while (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	const char *last = strrchr(buf, '\n');
-	last = last ? last + 1 : buf;
-	size_t len = strnlen(last, size - 1);
-	memcpy(msg, last, len); /* cut to the status line */
-	msg[len] = '\0';
+	snprintf(sc->message, sizeof(sc->message), "%s", msg);
 }
 
 /* The full-screen view: a refresh every delay, keys between. Returns an exit status. */
@@ -1082,32 +1085,23 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 {
 	struct screen sc = {.cols = cols, .ncols = ncols, .key = key};
 	int rc = EXIT_OK;
-
-	int saved_err = dup(2), errfd = memfd_create("memledger-top-stderr", MFD_CLOEXEC);
-	off_t err_seen = 0;
 	SCREEN *term;
 
 	tp->screen = true;
-	if (errfd >= 0 && saved_err >= 0)
-		dup2(errfd,
-		     2); /* messages would scribble over the screen: the status line shows them */
 	/* newterm, not initscr: initscr exits by itself on a terminal terminfo lacks */
 	if (load_curses() < 0 || !(term = C.newterm(NULL, stdout, stdin))) {
-		if (saved_err >= 0) {
-			dup2(saved_err, 2);
-			close(saved_err);
-		}
-		if (errfd >= 0)
-			close(errfd);
 		cli_warn("top: cannot drive the terminal '%s' (TERM; not in terminfo?): use -b",
 		         getenv("TERM") ? getenv("TERM") : "");
 		return EXIT_ERROR;
 	}
+	/* messages would scribble over the screen: the status line shows them */
+	tp->run.sink = to_status_line;
+	tp->run.sink_ctx = &sc;
 	C.cbreak();
 	C.noecho();
 	C.keypad(*C.stdscr, TRUE);
 	C.curs_set(0);
-	while (!stop_top && rc == EXIT_OK) {
+	while (!run_stop && rc == EXIT_OK) {
 		/* a replay stays on its frame until an arrow moves it */
 		double due = now_seconds() + (tp->series ? 1e9 : tp->delay);
 		bool redraw = true;
@@ -1115,7 +1109,7 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 		sc.step = 0;
 		if (rc == EXIT_GO_ON)
 			rc = EXIT_OK;
-		while (rc == EXIT_OK && !stop_top) {
+		while (rc == EXIT_OK && !run_stop) {
 			double left = due - now_seconds();
 			int ch;
 			if (redraw) {
@@ -1123,8 +1117,7 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 				bool first = tp->refresh == 1 && !tp->nvisible;
 				tp->cli.out.width = (size_t)*C.COLS;
 				tp->max_rows = *C.LINES > 6 ? (size_t)*C.LINES - 6 : 1;
-				text = capture_stdout(sc.maps_of ? draw_maps : draw_rows, tp, &sc);
-				last_message(errfd, &err_seen, sc.message, sizeof(sc.message));
+				text = render(sc.maps_of ? draw_maps : draw_rows, tp, &sc);
 				draw(tp, &sc, text ? text : "out of memory\n");
 				free(text);
 				redraw = first &&
@@ -1148,25 +1141,20 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 	}
 	C.endwin(); /* the terminal as it was: after q, SIGINT and SIGTERM alike */
 	C.delscreen(term);
-	if (saved_err >= 0) {
-		dup2(saved_err, 2);
-		close(saved_err);
-	}
-	if (errfd >= 0)
-		close(errfd);
+	tp->run.sink = NULL;
 	return rc;
 }
 
-int cmd_top(int argc, char **argv)
+int cmd_top(int argc, char **argv, int *write_errno)
 {
 	struct top tp = {.delay = 2, .window = 30, .floor = 1 << 20, .pss_every = 5};
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;
-	struct sigaction sa = {.sa_handler = on_stop};
 	struct timespec next;
 	int ncols, rc;
 
 	memset(&tp.cli, 0, sizeof(tp.cli));
 	tp.cli.command = "top";
+	run_init(&tp.run, &tp.cli, stdout);
 	rc = parse(&tp, argc, argv);
 	if (rc == EXIT_GO_ON)
 		rc = view_begin(&tp.cli, &top_cols, false, "GROWTH", "FOOTPRINT", cols, &ncols,
@@ -1188,15 +1176,14 @@ int cmd_top(int argc, char **argv)
 	}
 	if (tp.series && (!tp.frames || tp.frames > tp.nseries))
 		tp.frames = tp.nseries; /* batch: a frame a snapshot */
-	sigaction(SIGINT, &sa, NULL);   /* before initscr: ncurses's own would exit 1 */
-	sigaction(SIGTERM, &sa, NULL);
+	run_catch_stop();               /* before initscr: ncurses's own would exit 1 */
 	if (!tp.batch) {
 		rc = top_screen(&tp, cols, ncols, key);
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	rc = EXIT_OK;
-	for (unsigned long f = 0; !stop_top && (!tp.frames || f < tp.frames); f++) {
+	for (unsigned long f = 0; !run_stop && (!tp.frames || f < tp.frames); f++) {
 		long step = (long)(tp.delay * 1e9);
 		if (f && !tp.series) {
 			next.tv_sec += step / 1000000000L;
@@ -1205,10 +1192,10 @@ int cmd_top(int argc, char **argv)
 				next.tv_sec++;
 				next.tv_nsec -= 1000000000L;
 			}
-			while (!stop_top && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next,
+			while (!run_stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next,
 			                                    NULL) == EINTR)
 				;
-			if (stop_top)
+			if (run_stop)
 				break;
 		}
 		rc = read_refresh(&tp);
@@ -1231,5 +1218,7 @@ out:
 	ml_user_cache_free(&tp.users);
 	free(tp.unread);
 	free(tp.cli.pids);
+	*write_errno = tp.run.out.write_errno;
+	run_free(&tp.run);
 	return rc;
 }

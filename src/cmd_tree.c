@@ -7,6 +7,7 @@
 #include "memledger.h"
 #include "procs.h"
 #include "commands.h"
+#include "run.h"
 #include "view.h"
 
 enum tree_field {
@@ -202,8 +203,9 @@ static int print_tree(const struct cli *cli, struct view_rows *r, const struct t
 	return rc < 0 ? rc : procs_print_document(cli, out, t->scan, t->pages);
 }
 
-int cmd_tree(struct cli *cli)
+int cmd_tree(struct run *run)
 {
+	struct cli *cli = run->cli;
 	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	struct ml_pages *pg = NULL;
 	struct ml_scan s = {0};
@@ -221,7 +223,7 @@ int cmd_tree(struct cli *cli)
 	unsigned needs = ML_NEED_PAGEMAP | ML_NEED_STATUS | ML_NEED_CMDLINE | ML_NEED_ROLLUP;
 	for (int i = 0; i < ncols; i++)
 		needs |= cols[i]->needs;
-	rc = procs_scan_pages(cli, needs | (key ? key->needs : 0), &s, &pg);
+	rc = procs_scan_pages(run, needs | (key ? key->needs : 0), &s, &pg);
 	if (rc != EXIT_GO_ON)
 		goto out;
 	rc = EXIT_ERROR;
@@ -233,7 +235,7 @@ int cmd_tree(struct cli *cli)
 		cli_warn("out of memory");
 		goto out;
 	}
-	procs_report_unreadable(cli, &s);
+	procs_report_unreadable(run, &s);
 	{
 		struct view_rows r = {.rows = rows,
 		                      .n = s.nprocs,

@@ -7,6 +7,7 @@
 #include "procs.h"
 #include "memledger/group.h"
 #include "commands.h"
+#include "run.h"
 #include "view.h"
 
 enum { F_USER, F_UID, F_PROCS };
@@ -115,7 +116,7 @@ static const struct view_def users_view = {
     .end = users_end,
 };
 
-int cmd_users(struct cli *cli)
+int cmd_users(struct run *run)
 {
-	return view_run(cli, &users_view);
+	return view_run(run, &users_view);
 }

@@ -12,15 +12,8 @@
 
 #include "memledger/source.h"
 #include "commands.h"
+#include "run.h"
 #include "memledger.h"
-
-static volatile sig_atomic_t stop;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 /* Clears the Referenced bits of -p's processes, and leaves out of -p (so out of the table,
  * where Referenced would be no working set) those whose bits could not be cleared.
@@ -41,9 +34,9 @@ static long clear_all(struct cli *cli, struct ml_source *src)
 	return cleared ? (long)cleared : -1;
 }
 
-int cmd_wss(struct cli *cli)
+int cmd_wss(struct run *run)
 {
-	struct sigaction sa = {.sa_handler = on_stop};
+	struct cli *cli = run->cli;
 	double window = cli->interval > 0 ? cli->interval : 1;
 	unsigned long frames = cli->count ? cli->count : 1;
 	struct ml_source *src;
@@ -60,28 +53,26 @@ int cmd_wss(struct cli *cli)
 	}
 	if (!cli->columns)
 		cli->columns = "PID,REFERENCED,RSS,PSS,COMMAND";
-	src = cli_open_source(cli, 0, false);
+	src = run_source(run, 0, false);
 	if (!src)
 		return EXIT_ERROR;
 	cli_warn("wss clears the Referenced bits of the processes' pages (/proc/PID/clear_refs): "
 	         "reclaim sees their pages as idle until touched again");
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	for (unsigned long n = 0; n < frames && !stop && rc == EXIT_OK; n++) {
+	run_catch_stop();
+	for (unsigned long n = 0; n < frames && !run_stop && rc == EXIT_OK; n++) {
 		struct timespec t = {(time_t)window,
 		                     (long)((window - (double)(time_t)window) * 1e9)};
 		if (clear_all(cli, src) < 0) {
 			rc = EXIT_ERROR;
 			break;
 		}
-		while (!stop && nanosleep(&t, &t) < 0 && errno == EINTR)
+		while (!run_stop && nanosleep(&t, &t) < 0 && errno == EINTR)
 			;
-		if (stop)
+		if (run_stop)
 			break;
 		if (n)
-			fputs("\n", stdout);
-		rc = cmd_ps(cli);
+			fputs("\n", out_stream(&cli->out));
+		rc = cmd_ps(run);
 	}
-	ml_source_free(src);
 	return rc;
 }

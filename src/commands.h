@@ -8,30 +8,32 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "run.h"
 
-/* Each runs one command as cli says and returns its exit status (EXIT_OK, EXIT_ERROR,
+/* Each runs one command as run->cli says and returns its exit status (EXIT_OK, EXIT_ERROR,
  * EXIT_USAGE), having said why on stderr when it is not 0. */
-int cmd_ps(struct cli *cli);      /* one row per process; the default command */
-int cmd_maps(struct cli *cli);    /* one row per mapping of each PID; --merge by object */
-int cmd_users(struct cli *cli);   /* one row per user */
-int cmd_libs(struct cli *cli);    /* one row per shared object mapped; --procs its mappers */
-int cmd_system(struct cli *cli);  /* where RAM went: every page of meminfo booked once */
-int cmd_freed(struct cli *cli);   /* what killing the PIDs gives back, and what stays */
-int cmd_tree(struct cli *cli);    /* the process tree with each subtree's figures */
-int cmd_groups(struct cli *cli);  /* processes grouped --by KEY, pages booked once */
-int cmd_wss(struct cli *cli);     /* the working set: what each PID touched in -i SECS */
-int cmd_cgroups(struct cli *cli); /* memory cgroups: the kernel's charge and ours */
-int cmd_gpu(struct cli *cli);     /* GPU memory: DRM, NVML, dma-buf */
-int cmd_shm(struct cli *cli);     /* shared memory objects and who owns them */
-int cmd_diff(struct cli *cli);    /* what changed between two snapshots A B */
-int cmd_export(struct cli *cli);  /* Prometheus text exposition, to stdout or --textfile */
-int cmd_serve(struct cli *cli);   /* /metrics over HTTP, a reading every -i SECS */
-int cmd_report(struct cli *cli);  /* one self-contained HTML page, or --chart as SVG */
-int cmd_capture(struct cli *cli); /* a snapshot archive of /proc for --source */
+int cmd_ps(struct run *run);      /* one row per process; the default command */
+int cmd_maps(struct run *run);    /* one row per mapping of each PID; --merge by object */
+int cmd_users(struct run *run);   /* one row per user */
+int cmd_libs(struct run *run);    /* one row per shared object mapped; --procs its mappers */
+int cmd_system(struct run *run);  /* where RAM went: every page of meminfo booked once */
+int cmd_freed(struct run *run);   /* what killing the PIDs gives back, and what stays */
+int cmd_tree(struct run *run);    /* the process tree with each subtree's figures */
+int cmd_groups(struct run *run);  /* processes grouped --by KEY, pages booked once */
+int cmd_wss(struct run *run);     /* the working set: what each PID touched in -i SECS */
+int cmd_cgroups(struct run *run); /* memory cgroups: the kernel's charge and ours */
+int cmd_gpu(struct run *run);     /* GPU memory: DRM, NVML, dma-buf */
+int cmd_shm(struct run *run);     /* shared memory objects and who owns them */
+int cmd_diff(struct run *run);    /* what changed between two snapshots A B */
+int cmd_export(struct run *run);  /* Prometheus text exposition, to stdout or --textfile */
+int cmd_serve(struct run *run);   /* /metrics over HTTP, a reading every -i SECS */
+int cmd_report(struct run *run);  /* one self-contained HTML page, or --chart as SVG */
+int cmd_capture(struct run *run); /* a snapshot archive of /proc for --source */
 
 /* memledger top: its own arguments (argv[0] is "top"), top(1)'s -b, -n, -d beside
- * memledger's options. Returns an exit status. */
-int cmd_top(int argc, char **argv);
+ * memledger's options; the first write error into *write_errno. Returns an exit
+ * status. */
+int cmd_top(int argc, char **argv, int *write_errno);
 
 /* Prints each of ps's columns' name and one-line definition (memledger --help). */
 void ps_list_columns(FILE *f);

@@ -3,24 +3,17 @@
 
 #include "json.h"
 
-/* Interval mode's frame: each document on one line (NDJSON), "time" its first member. */
-static const char *frame_time;
-
-void json_set_frame(const char *time)
-{
-	frame_time = time;
-}
-
-void json_init(struct json *j, FILE *f)
+void json_init(struct json *j, FILE *f, const char *frame_time)
 {
 	memset(j, 0, sizeof(*j));
 	j->f = f;
+	j->frame_time = frame_time;
 }
 
 /* Indents a new line for a value or key at the current depth. */
 static void newline(struct json *j)
 {
-	if (frame_time)
+	if (j->frame_time)
 		return; /* one line a document */
 	fputc('\n', j->f);
 	for (unsigned long i = 0; i < j->depth && i < JSON_MAX_INDENT; i++)
@@ -50,9 +43,9 @@ static void open(struct json *j, char c)
 	fputc(c, j->f);
 	j->depth++;
 	j->has_member = false;
-	if (top && c == '{' && frame_time) {
+	if (top && c == '{' && j->frame_time) {
 		json_key(j, "time");
-		json_string(j, frame_time);
+		json_string(j, j->frame_time);
 	}
 }
 

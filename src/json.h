@@ -13,15 +13,13 @@ struct json {
 	unsigned long depth;
 	bool has_member; /* the open object or array has a value: a comma goes before the next */
 	bool after_key;
+	const char *frame_time; /* interval mode: one line a document, "time" its first member */
 };
 
-/* Interval mode (time non-NULL): every document after this is written on one line, with
- * "time": time its first member, until it is called with NULL. */
-void json_set_frame(const char *time);
-
 /* Starts a writer on f. Values nest to any depth; indentation stops at JSON_MAX_INDENT
- * levels, so that a deep tree's output grows linearly. */
-void json_init(struct json *j, FILE *f);
+ * levels, so that a deep tree's output grows linearly. With frame_time (interval mode)
+ * the document is one line (NDJSON) with "time": frame_time its first member. */
+void json_init(struct json *j, FILE *f, const char *frame_time);
 
 void json_object_begin(struct json *j); /* as a value: after a key, in an array, or at the top */
 void json_object_end(struct json *j);

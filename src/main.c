@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "cli.h"
+#include "run.h"
 #include "memledger/group.h"
 #include "json.h"
 
@@ -19,7 +20,7 @@
 
 static const struct command {
 	const char *name;
-	int (*run)(struct cli *cli);
+	int (*run)(struct run *run);
 	const char *synopsis; /* what follows "memledger NAME" in the usage */
 	unsigned uses;        /* enum cli_option: any other option is an error */
 	bool pid_operands;    /* its operands are PIDs, as -p gives them */
@@ -111,8 +112,10 @@ static void usage(FILE *f)
 
 /* memledger VIEW --help: that view's synopsis, the options it uses and its columns (the
  * view lists them itself, as --list-columns). Returns an exit status. */
-static int view_usage(const struct command *cmd, struct cli *cli)
+static int view_usage(const struct command *cmd, struct run *run)
 {
+	struct cli *cli = run->cli;
+
 	printf("Usage:\n memledger %s %s\n", cmd->name, cmd->synopsis);
 	cli_print_options(stdout, cmd->uses);
 	if (!(cmd->uses & CLI_LIST)) {
@@ -123,15 +126,7 @@ static int view_usage(const struct command *cmd, struct cli *cli)
 	fflush(stdout);
 	cli->list_columns = true;
 	cli->noperands = 0;
-	return cmd->run(cli);
-}
-
-static volatile sig_atomic_t stop_frames;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop_frames = 1;
+	return cmd->run(run);
 }
 
 /* The time of a frame: ISO 8601, UTC, to the millisecond. */
@@ -151,28 +146,26 @@ static void frame_time(char *buf, size_t len)
 /* Runs the view once, or with -i every interval (-c times, or until SIGINT or SIGTERM,
  * which end it with exit status 0): like vmstat 1, a frame at each tick of the monotonic
  * clock, however long a frame took. Returns the exit status. */
-static int run_frames(const struct command *cmd, struct cli *cli)
+static int run_frames(const struct command *cmd, struct run *run)
 {
-	struct sigaction sa = {.sa_handler = on_stop};
+	struct cli *cli = run->cli;
 	struct timespec next;
 	char when[40];
 	int rc = EXIT_OK;
 
 	if (cli->interval <= 0 || cmd->own_interval)
-		return cmd->run(cli);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+		return cmd->run(run);
+	run_catch_stop();
 	clock_gettime(CLOCK_MONOTONIC, &next);
-	for (unsigned long n = 0; !stop_frames && (!cli->count || n < cli->count); n++) {
+	for (unsigned long n = 0; !run_stop && (!cli->count || n < cli->count); n++) {
 		long step = (long)(cli->interval * 1e9);
 		frame_time(when, sizeof(when));
 		if ((cli->out.format == OUT_TABLE || cli->out.format == OUT_RAW) &&
 		    (cmd->uses & CLI_FORMAT)) /* capture prints no table: no time line either */
 			printf("%s%s\n", n ? "\n" : "", when);
-		json_set_frame(when);
 		cli->out.time = when;
-		out_delta_frame(n);
-		rc = cmd->run(cli);
+		out_delta_frame(&run->out, n);
+		rc = cmd->run(run);
 		fflush(stdout);
 		if (rc != EXIT_OK || (cli->count && n + 1 == cli->count))
 			break;
@@ -184,21 +177,19 @@ static int run_frames(const struct command *cmd, struct cli *cli)
 			next.tv_sec++;
 			next.tv_nsec -= 1000000000L;
 		}
-		while (!stop_frames &&
+		while (!run_stop &&
 		       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
 			;
 	}
-	json_set_frame(NULL);
 	cli->out.time = NULL;
-	out_delta_frame(0); /* what it kept, freed */
 	return rc;
 }
 
 /* As gnulib's close_stdout: output lost (a full disk, a closed pipe) is an error whoever
  * wrote it, said once. Returns the exit status. */
-static int finish_output(int rc)
+static int finish_output(int rc, int write_errno)
 {
-	int err = fflush(stdout) != 0 ? errno : out_stdout_errno() ? out_stdout_errno() : EIO;
+	int err = fflush(stdout) != 0 ? errno : write_errno ? write_errno : EIO;
 
 	if (!ferror(stdout) && err == EIO)
 		return rc;
@@ -210,12 +201,18 @@ int main(int argc, char **argv)
 {
 	const struct command *cmd;
 	struct cli cli;
-	int rc;
+	struct run run;
+	int rc, err;
 
 	setlocale(LC_ALL, "");
 	if (argc > 1 && strcmp(argv[1], "top") == 0) /* top(1)'s -b, -n and -d: its own options */
-		return finish_output(cmd_top(argc - 1, argv + 1));
+	{
+		err = 0;
+		rc = cmd_top(argc - 1, argv + 1, &err);
+		return finish_output(rc, err);
+	}
 	rc = cli_parse(argc, argv, &cli);
+	run_init(&run, &cli, stdout);
 	if (rc == EXIT_GO_ON && cli.help && !cli.command_given) {
 		usage(stdout);
 		rc = EXIT_OK;
@@ -224,11 +221,13 @@ int main(int argc, char **argv)
 		fputs("Try 'memledger --help' for more information.\n", stderr);
 		rc = EXIT_USAGE;
 	} else if (rc == EXIT_GO_ON && cli.help) {
-		rc = view_usage(cmd, &cli);
+		rc = view_usage(cmd, &run);
 	} else if (rc == EXIT_GO_ON && (rc = check_options(cmd, &cli)) == EXIT_GO_ON &&
 	           (rc = pid_operands(cmd, &cli)) == EXIT_GO_ON) {
-		rc = run_frames(cmd, &cli);
+		rc = run_frames(cmd, &run);
 	}
+	err = run.out.write_errno;
+	run_free(&run);
 	cli_free(&cli);
-	return finish_output(rc);
+	return finish_output(rc, err);
 }

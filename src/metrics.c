@@ -64,7 +64,7 @@ static double since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-int metrics_read(struct cli *cli, enum ml_group_key by, bool exact, unsigned extra,
+int metrics_read(struct run *run, enum ml_group_key by, bool exact, unsigned extra,
                  struct metrics *m)
 {
 	unsigned needs =
@@ -76,20 +76,21 @@ int metrics_read(struct cli *cli, enum ml_group_key by, bool exact, unsigned ext
 	memset(m, 0, sizeof(*m));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	m->when = now_unix();
-	src = cli_open_source(cli, 0, false); /* the system's files, opened once */
+	/* the source opened once for the system's files and the scan, whatever it finds */
+	run_want(run, needs | ML_NEED_GPU | (exact ? ML_NEED_PAGEMAP | ML_NEED_SMAPS : 0), true);
+	src = run_source(run, 0, false);
 	if (!src)
 		return EXIT_ERROR;    /* said; the scan could not open it either */
 	m->gpu = ml_gpu_present(src); /* else no process's fds are worth reading */
 	needs |= m->gpu ? ML_NEED_GPU : 0;
-	rc = exact ? procs_scan_pages(cli, needs | ML_NEED_PAGEMAP, &m->scan, &m->pages)
-	           : procs_scan(cli, needs, NULL, NULL, &m->scan);
+	rc = exact ? procs_scan_pages(run, needs | ML_NEED_PAGEMAP, &m->scan, &m->pages)
+	           : procs_scan(run, needs, NULL, NULL, &m->scan);
 	if (rc == EXIT_GO_ON && ml_grouping_make(&m->groups, &m->scan, by, m->pages) < 0) {
-		cli_warn("out of memory");
+		run_warn(run, "out of memory");
 		rc = EXIT_ERROR;
 	}
 	if (rc != EXIT_GO_ON) {
 		metrics_free(m); /* what the failed scan holds */
-		ml_source_free(src);
 		return rc;
 	}
 	m->have_sys = ml_system_read(src, &m->sys) == 0;
@@ -98,7 +99,6 @@ int metrics_read(struct cli *cli, enum ml_group_key by, bool exact, unsigned ext
 		if (ml_gpu_totals(src, &m->scan, &t) == 0)
 			ml_system_book_gpu(&m->sys, t.sys_own, t.dmabuf_own, t.partial);
 	}
-	ml_source_free(src);
 	m->seconds = since(&t0);
 	return EXIT_GO_ON;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "run.h"
 #include "memledger/group.h"
 #include "memledger/scan.h"
 #include "memledger/system.h"
@@ -41,7 +42,7 @@ struct metrics_exact {
  * files extra (ML_NEED_*) too; with exact, the page ledger (FREED, group USS and
  * SHARED-OUT). Returns EXIT_GO_ON (m to be freed with metrics_free), or an exit status
  * after a message. */
-int metrics_read(struct cli *cli, enum ml_group_key by, bool exact, unsigned extra,
+int metrics_read(struct run *run, enum ml_group_key by, bool exact, unsigned extra,
                  struct metrics *m);
 
 void metrics_free(struct metrics *m);

@@ -48,6 +48,8 @@ struct out_row {
 #define OUT_SIZE_WIDTH 6  /* "999.9M" */
 
 struct out_table {
+	FILE *f;              /* where it is printed */
+	struct out_state *st; /* the run's: --delta's frames, the first write error; NULL */
 	bool delta;   /* the last column is --delta's STATE, which the caller does not give */
 	size_t index; /* of the frame's tables */
 	const struct out_col *cols;
@@ -390,7 +392,7 @@ static int cell_text(struct out_table *t, const struct out_col *col, const struc
 }
 
 /* --delta: a row of a frame, its key and what it held. */
-struct delta_row {
+struct out_delta_row {
 	char *key;
 	struct out_cell *cells; /* strings copied */
 	size_t ncols;
@@ -398,14 +400,7 @@ struct delta_row {
 	bool totals;  /* the totals row: never gone */
 };
 
-static struct {
-	unsigned long frame;
-	size_t tables; /* the frame's tables so far */
-	struct delta_row *prev, *cur;
-	size_t nprev, ncur, capcur;
-} delta;
-
-static void delta_rows_free(struct delta_row *v, size_t n)
+static void delta_rows_free(struct out_delta_row *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; k < v[i].ncols; k++)
@@ -416,17 +411,27 @@ static void delta_rows_free(struct delta_row *v, size_t n)
 	free(v);
 }
 
-void out_delta_frame(unsigned long n)
+void out_delta_frame(struct out_state *st, unsigned long n)
 {
-	delta_rows_free(delta.prev, delta.nprev);
-	delta.prev = n ? delta.cur : NULL;
-	delta.nprev = n ? delta.ncur : 0;
+	delta_rows_free(st->prev, st->nprev);
+	st->prev = n ? st->cur : NULL;
+	st->nprev = n ? st->ncur : 0;
 	if (!n)
-		delta_rows_free(delta.cur, delta.ncur);
-	delta.cur = NULL;
-	delta.ncur = delta.capcur = 0;
-	delta.frame = n;
-	delta.tables = 0;
+		delta_rows_free(st->cur, st->ncur);
+	st->cur = NULL;
+	st->ncur = st->capcur = 0;
+	st->frame = n;
+	st->tables = 0;
+}
+
+FILE *out_stream(const struct out_opts *opts)
+{
+	return opts->state ? opts->state->f : stdout;
+}
+
+void out_state_free(struct out_state *st)
+{
+	out_delta_frame(st, 0);
 }
 
 /* A row's key: the table's place in the frame, its depth, whether it is the totals, its
@@ -459,22 +464,22 @@ static char *delta_key(const struct out_table *t, const struct out_cell *cells, 
 static int delta_keep(const struct out_table *t, const struct out_cell *cells, char *key,
                       bool totals)
 {
-	struct delta_row *r;
+	struct out_delta_row *r;
 
-	if (delta.ncur == delta.capcur) {
-		size_t cap = delta.capcur ? delta.capcur * 2 : 64;
-		struct delta_row *v = realloc(delta.cur, cap * sizeof(*v));
+	if (t->st->ncur == t->st->capcur) {
+		size_t cap = t->st->capcur ? t->st->capcur * 2 : 64;
+		struct out_delta_row *v = realloc(t->st->cur, cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
-		delta.cur = v;
-		delta.capcur = cap;
+		t->st->cur = v;
+		t->st->capcur = cap;
 	}
-	r = &delta.cur[delta.ncur];
-	*r = (struct delta_row){.key = key, .ncols = t->ncols - 1, .totals = totals};
+	r = &t->st->cur[t->st->ncur];
+	*r = (struct out_delta_row){.key = key, .ncols = t->ncols - 1, .totals = totals};
 	r->cells = calloc(r->ncols ? r->ncols : 1, sizeof(*r->cells));
 	if (!r->cells)
 		return -ENOMEM;
-	delta.ncur++;
+	t->st->ncur++;
 	for (size_t i = 0; i < r->ncols; i++) {
 		r->cells[i] = cells[i];
 		if (cells[i].str && !(r->cells[i].str = strdup(cells[i].str)))
@@ -496,16 +501,16 @@ static int delta_cells(struct out_table *t, const struct out_cell *cells, unsign
                        bool totals, struct out_cell *out)
 {
 	char *key = delta_key(t, cells, depth, totals);
-	struct delta_row *was = NULL;
+	struct out_delta_row *was = NULL;
 
 	if (!key)
 		return -ENOMEM;
-	for (size_t i = 0; i < delta.nprev && !was; i++)
-		if (!delta.prev[i].matched && strcmp(delta.prev[i].key, key) == 0)
-			was = &delta.prev[i];
+	for (size_t i = 0; i < t->st->nprev && !was; i++)
+		if (!t->st->prev[i].matched && strcmp(t->st->prev[i].key, key) == 0)
+			was = &t->st->prev[i];
 	memcpy(out + 1, cells, (t->ncols - 1) * sizeof(*out));
 	out[0] = totals ? (struct out_cell){.blank = true}
-	                : (struct out_cell){.str = !delta.frame || was ? "" : "new"};
+	                : (struct out_cell){.str = !t->st->frame || was ? "" : "new"};
 	if (was) {
 		was->matched = true;
 		for (size_t i = 0; i + 1 < t->ncols; i++)
@@ -525,8 +530,10 @@ struct out_table *out_table_new(const char *name, const struct out_col *cols, si
 
 	if (!t)
 		return NULL;
-	t->delta = opts->delta;
-	t->index = delta.tables++;
+	t->st = opts->state;
+	t->f = t->st ? t->st->f : stdout;
+	t->delta = opts->delta && t->st;
+	t->index = t->st ? t->st->tables++ : 0;
 	t->cols = t->own_cols = malloc((ncols + 1) * sizeof(*cols));
 	if (!t->own_cols) {
 		free(t);
@@ -537,7 +544,7 @@ struct out_table *out_table_new(const char *name, const struct out_col *cols, si
 	memcpy(t->own_cols + t->delta, cols, ncols * sizeof(*cols));
 	if (t->delta) {
 		t->own_cols[0] = (struct out_col){"STATE", COL_STR, 0};
-		for (size_t i = 1; i <= ncols && delta.frame; i++)
+		for (size_t i = 1; i <= ncols && t->st->frame; i++)
 			if (t->own_cols[i].type == COL_SIZE)
 				t->own_cols[i].type = COL_DELTA;
 		ncols++;
@@ -698,17 +705,18 @@ static size_t tree_art(const struct out_table *t, const struct out_row *r,
 	return n;
 }
 
-/* The width of the terminal on standard output, or 0 when it is not a terminal. */
-static size_t terminal_width(void)
+/* The width of the terminal f writes to, or 0 when it is not a terminal. */
+static size_t terminal_width(FILE *f)
 {
 	struct winsize ws;
 	const char *env = getenv("COLUMNS");
+	int fd = fileno(f); /* -1 for a memory stream */
 
-	if (!isatty(STDOUT_FILENO))
+	if (fd < 0 || !isatty(fd))
 		return 0;
 	if (env && atoi(env) > 0)
 		return (size_t)atoi(env);
-	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
 		return ws.ws_col;
 	return 80;
 }
@@ -727,7 +735,9 @@ static void column_widths(const struct out_table *t, size_t *widths)
 		if (t->widest[i] > widths[i])
 			widths[i] = t->widest[i];
 	}
-	term = t->opts.format != OUT_TABLE ? 0 : t->opts.width ? t->opts.width : terminal_width();
+	term = t->opts.format != OUT_TABLE ? 0
+	       : t->opts.width             ? t->opts.width
+	                                   : terminal_width(t->f);
 	for (size_t i = 0; i < t->ncols; i++)
 		total += widths[i] + (i ? 1 : 0);
 	for (size_t i = t->ncols; term && total > term && i-- > 0;) {
@@ -802,6 +812,7 @@ static const char *shorten_path(const char *s, const struct out_text *c, size_t 
  * per line or per cell.
  */
 struct line {
+	FILE *f; /* where it goes */
 	char *buf;
 	size_t len, size;
 	size_t start;   /* where the current line starts */
@@ -850,7 +861,7 @@ static void end_line(struct line *l)
 	l->len = l->content;
 	l->buf[l->len++] = '\n';
 	if (l->len >= LINE_FLUSH) {
-		fwrite(l->buf, 1, l->len, stdout);
+		fwrite(l->buf, 1, l->len, l->f);
 		l->len = 0;
 	}
 	l->start = l->content = l->len;
@@ -943,7 +954,7 @@ static int print_table(struct out_table *t)
 	const struct out_row *stack[OUT_DRAW_DEPTH];
 	size_t widths[t->ncols];
 	struct art art = {0}, none = {0};
-	struct line l = {0};
+	struct line l = {.f = t->f};
 	bool plain = t->opts.format == OUT_TABLE;                        /* no cell is cut to fit */
 	bool depth_field = t->opts.format == OUT_RAW && t->children_key; /* a tree, flat */
 	int rc = 0;
@@ -985,7 +996,7 @@ static int print_table(struct out_table *t)
 			end_line(&l);
 	}
 	if (l.len)
-		fwrite(l.buf, 1, l.len, stdout);
+		fwrite(l.buf, 1, l.len, l.f);
 	free(l.buf);
 	return rc;
 }
@@ -998,13 +1009,13 @@ static void print_csv(struct out_table *t)
 	bool depth_field = t->children_key != NULL; /* a tree, flat: each row's depth first */
 
 	if (!t->opts.noheadings) {
-		fputs(t->opts.time ? "TIME," : "", stdout);
-		fputs(depth_field ? "DEPTH," : "", stdout);
+		fputs(t->opts.time ? "TIME," : "", t->f);
+		fputs(depth_field ? "DEPTH," : "", t->f);
 		for (size_t i = 0; i < t->ncols; i++) {
-			fputs(i ? "," : "", stdout);
-			csv_field(stdout, t->cols[i].name);
+			fputs(i ? "," : "", t->f);
+			csv_field(t->f, t->cols[i].name);
 		}
-		fputs("\r\n", stdout);
+		fputs("\r\n", t->f);
 	}
 	for (const struct out_row *r = next_row(t, NULL, stack); r; r = next_row(t, r, stack)) {
 		const char *s = row_texts(t, r);
@@ -1013,10 +1024,10 @@ static void print_csv(struct out_table *t)
 		if (depth_field)
 			printf("%u,", r->depth);
 		for (size_t i = 0; i < t->ncols; s += r->cells[i].len + 1, i++) {
-			fputs(i ? "," : "", stdout);
-			csv_field(stdout, s);
+			fputs(i ? "," : "", t->f);
+			csv_field(t->f, s);
 		}
-		fputs("\r\n", stdout);
+		fputs("\r\n", t->f);
 	}
 }
 
@@ -1095,8 +1106,8 @@ static int add_gone(struct out_table *t)
 
 	/* a gone child comes at the top: its parent may be there still */
 
-	for (size_t i = 0; i < delta.nprev && delta.frame; i++) {
-		struct delta_row *was = &delta.prev[i];
+	for (size_t i = 0; i < t->st->nprev && t->st->frame; i++) {
+		struct out_delta_row *was = &t->st->prev[i];
 		struct out_cell cells[t->ncols];
 		if (was->matched || was->totals || was->ncols + 1 != t->ncols ||
 		    strncmp(was->key, prefix, plen))
@@ -1121,14 +1132,6 @@ static int add_gone(struct out_table *t)
 	return 0;
 }
 
-/* The first error writing standard output, for the one message at the end. */
-static int stdout_errno;
-
-int out_stdout_errno(void)
-{
-	return stdout_errno;
-}
-
 int out_table_print_free(struct out_table *t, struct json *j)
 {
 	int rc = t->delta ? add_gone(t) : 0;
@@ -1139,10 +1142,10 @@ int out_table_print_free(struct out_table *t, struct json *j)
 		print_json(t, j);
 	else
 		rc = print_table(t);
-	if (fflush(stdout) != 0 || ferror(stdout))
+	if (fflush(t->f) != 0 || ferror(t->f))
 		rc = -errno ? -errno : -EIO;
-	if (rc < 0 && rc != -ENOMEM && !stdout_errno)
-		stdout_errno = -rc;
+	if (rc < 0 && rc != -ENOMEM && t->st && !t->st->write_errno)
+		t->st->write_errno = -rc;
 	out_table_free(t);
 	return rc;
 }

@@ -5,14 +5,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "json.h"
 
 enum out_format { OUT_TABLE, OUT_RAW, OUT_JSON, OUT_CSV };
 
+struct out_state;
+
 struct out_opts {
 	enum out_format format;
-	bool bytes; /* sizes as plain bytes in tables too */
+	struct out_state *state; /* the run's: its stream, --delta's frames; NULL: stdout */
+	bool bytes;              /* sizes as plain bytes in tables too */
 	bool noheadings;
 	size_t width;     /* columns to fit tables to; 0: the terminal's, when stdout is one */
 	const char *time; /* interval mode: CSV rows start with this TIME */
@@ -84,15 +88,11 @@ int out_table_add_nested(struct out_table *t, unsigned depth, const struct out_c
 int out_table_add_totals(struct out_table *t, const struct out_cell *cells);
 
 /*
- * Prints the table to stdout and frees it. In JSON it writes the members "NAME": [rows]
- * (and "totals") into the object that j has open; j is unused otherwise.
+ * Prints the table to its stream (the run's, else stdout) and frees it. In JSON it writes the
+ * members "NAME": [rows] (and "totals") into the object that j has open; j is unused otherwise.
  * Returns 0 or -errno.
  */
 int out_table_print_free(struct out_table *t, struct json *j);
-
-/* The errno of the first failed write to stdout that out_table_print_free saw, or 0:
- * stdio forgets it once the buffer is dropped. */
-int out_stdout_errno(void);
 
 /* Frees the table unprinted; NULL is allowed. */
 void out_table_free(struct out_table *t);
@@ -107,7 +107,25 @@ const char *out_size_text(const struct out_opts *opts, uint64_t v, char *buf, si
  * the row of the frame before with that key, a STATE column (first) says "new" for a row it did
  * not have and the rows it had that are gone come last as "gone", their sizes negative.
  */
-void out_delta_frame(unsigned long n);
+void out_delta_frame(struct out_state *st, unsigned long n);
+
+struct out_delta_row;
+
+/* What a run's output keeps between its tables and frames (struct run holds it). */
+struct out_state {
+	FILE *f;             /* where tables are printed: stdout for a command, a buffer for top */
+	int write_errno;     /* the first failed write's errno (stdio forgets it once dropped) */
+	unsigned long frame; /* --delta: the frame, 0 the first */
+	size_t tables;       /* the frame's tables so far */
+	struct out_delta_row *prev, *cur;
+	size_t nprev, ncur, capcur;
+};
+
+/* The stream tables of opts are printed to: its run's, else stdout. */
+FILE *out_stream(const struct out_opts *opts);
+
+/* Frees what st keeps of its frames. */
+void out_state_free(struct out_state *st);
 
 /* Formats bytes as "12.4M" (1024-based, one decimal when it matters). */
 void out_format_size(uint64_t bytes, char *buf, size_t len);

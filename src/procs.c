@@ -10,6 +10,7 @@
 #include "json.h"
 #include "memledger.h"
 #include "procs.h"
+#include "run.h"
 
 char *procs_command(const struct ml_proc *p)
 {
@@ -49,7 +50,7 @@ int procs_print_document(const struct cli *cli, struct out_table *t, const struc
 	struct json j;
 	int rc;
 
-	json_init(&j, stdout);
+	json_init(&j, out_stream(&cli->out), cli->out.time);
 	if (cli->out.format != OUT_JSON)
 		return out_table_print_free(t, &j);
 	json_object_begin(&j);
@@ -93,9 +94,9 @@ void procs_json_unreadable(struct json *j, const struct ml_scan *s)
 
 /* Why processes could not be read, as the reader of the message can act on it: who read
  * them, live or when the snapshot was captured (its manifest's uid). */
-static const char *refused_by(const struct cli *cli, const struct ml_scan *s, char *buf, size_t len)
+static const char *refused_by(const struct run *run, const struct ml_scan *s, char *buf, size_t len)
 {
-	if (!cli->source)
+	if (!run->path)
 		return geteuid() == 0 ? " (refused even to root)" : "; run as root to see them";
 	if (s->captured_uid < 0)
 		return " when it was captured";
@@ -106,18 +107,19 @@ static const char *refused_by(const struct cli *cli, const struct ml_scan *s, ch
 	return buf;
 }
 
-void procs_report_unreadable(const struct cli *cli, const struct ml_scan *s)
+void procs_report_unreadable(const struct run *run, const struct ml_scan *s)
 {
+	const struct cli *cli = run->cli;
 	char pids[96], why[96];
 
 	if (s->hidden[0] && cli->out.format != OUT_JSON)
-		cli_warn("%s; sums over every process are lower bounds", s->hidden);
+		run_warn(run, "%s; sums over every process are lower bounds", s->hidden);
 	if (s->unreadable == 0 || cli->out.format == OUT_JSON)
 		return;
 	pid_list_text(s->unreadable_pids, s->unreadable_pids ? s->unreadable : 0, pids,
 	              sizeof(pids));
-	cli_warn("%zu process%s could not be read%s: PID%s %s", s->unreadable,
-	         s->unreadable == 1 ? "" : "es", refused_by(cli, s, why, sizeof(why)),
+	run_warn(run, "%zu process%s could not be read%s: PID%s %s", s->unreadable,
+	         s->unreadable == 1 ? "" : "es", refused_by(run, s, why, sizeof(why)),
 	         s->unreadable == 1 ? "" : "s", pids);
 }
 
@@ -133,8 +135,9 @@ bool procs_pid_listed(const pid_t *pids, size_t n, pid_t pid)
 	return pids && n && bsearch(&pid, pids, n, sizeof(pid_t), cmp_pid);
 }
 
-bool procs_none_of_the_pids(const struct cli *cli, const struct ml_scan *s)
+bool procs_none_of_the_pids(const struct run *run, const struct ml_scan *s)
 {
+	const struct cli *cli = run->cli;
 	size_t found = 0;
 
 	for (size_t i = 0; i < cli->npids; i++) {
@@ -142,55 +145,70 @@ bool procs_none_of_the_pids(const struct cli *cli, const struct ml_scan *s)
 		    procs_pid_listed(s->unreadable_pids, s->unreadable, cli->pids[i]))
 			found++;
 		else
-			cli_warn("no process %d (or it has no user memory)", (int)cli->pids[i]);
+			run_warn(run, "no process %d (or it has no user memory)",
+			         (int)cli->pids[i]);
 	}
 	return cli->npids > 0 && found == 0;
 }
 
-void procs_report_scan_error(struct ml_source *src, const struct ml_scan *s, int rc)
+void procs_report_scan_error(const struct run *run, const struct ml_scan *s, int rc)
 {
+	const char *path = ml_source_path(run->src);
+
 	if (s->error_pid)
-		cli_warn("%s/%d/%s: %s", ml_source_path(src), (int)s->error_pid, s->error_file,
+		run_warn(run, "%s/%d/%s: %s", path, (int)s->error_pid, s->error_file,
 		         ml_source_strerror(rc));
 	else
-		cli_warn("cannot read %s: %s", ml_source_path(src), strerror(-rc));
+		run_warn(run, "cannot read %s: %s", path, strerror(-rc));
 }
 
-int procs_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
-               struct ml_scan *s)
+/* A scan of the run's source as opts asks (needs, PIDs, the mapping callback), with -u, -P
+ * and --threads. Returns EXIT_GO_ON or an exit status after a message, s empty. */
+static int scan(struct run *run, struct ml_scan_opts *opts, struct ml_scan *s)
 {
-	struct ml_scan_opts opts = {
-	    .needs = needs,
-	    .pids = cli->pids,
-	    .npids = cli->npids,
-	    .keep = (cli->have_uid || cli->have_regex) ? procs_keep : NULL,
-	    .keep_ctx = cli,
-	    .threads = cli->threads,
-	    .leave_out_self = true,
-	    .on_mapping = on_mapping,
-	    .mapping_ctx = mapping_ctx,
-	};
+	const struct cli *cli = run->cli;
 	/* a GPU share is divided among every holder: all processes' fds are read */
-	struct ml_source *src = cli_open_source(cli, opts.needs, !(needs & ML_NEED_GPU));
+	struct ml_source *src = run_source(run, opts->needs, !(opts->needs & ML_NEED_GPU));
 	int rc;
 
+	opts->keep = (cli->have_uid || cli->have_regex) ? procs_keep : NULL;
+	opts->keep_ctx = (void *)cli;
+	opts->threads = cli->threads;
+	opts->leave_out_self = true;
 	memset(s, 0, sizeof(*s));
 	if (!src)
 		return EXIT_ERROR;
-	rc = ml_scan_run(src, &opts, s);
+	rc = ml_scan_run(src, opts, s);
 	if (rc < 0) {
-		procs_report_scan_error(src, s, rc);
+		procs_report_scan_error(run, s, rc);
 		ml_scan_free(s); /* what the failed scan holds: no caller need free it */
 	}
-	ml_source_free(src);
 	return rc < 0 ? EXIT_ERROR : EXIT_GO_ON;
 }
 
-/* Whether procs_scan_pages has said what the page ledger cannot know. */
-static bool said_pages;
-
-int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s, struct ml_pages **pg)
+int procs_scan(struct run *run, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
+               struct ml_scan *s)
 {
+	struct ml_scan_opts opts = {.needs = needs,
+	                            .pids = run->cli->pids,
+	                            .npids = run->cli->npids,
+	                            .on_mapping = on_mapping,
+	                            .mapping_ctx = mapping_ctx};
+
+	return scan(run, &opts, s);
+}
+
+int procs_scan_pids(struct run *run, unsigned needs, const pid_t *pids, size_t npids,
+                    struct ml_scan *s)
+{
+	struct ml_scan_opts opts = {.needs = needs, .pids = pids, .npids = npids};
+
+	return scan(run, &opts, s);
+}
+
+int procs_scan_pages(struct run *run, unsigned needs, struct ml_scan *s, struct ml_pages **pg)
+{
+	const struct cli *cli = run->cli;
 	bool pages = needs & ML_NEED_PAGEMAP;
 	struct ml_scan_opts opts = {
 	    /* Pages alone, as root: no smaps where the kernel has PROCMAP_QUERY (6.11) and
@@ -205,7 +223,7 @@ int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s, s
 	    /* The tests compare the two ways of reading pagemap on the same processes. */
 	    .whole_pagemap = getenv("MEMLEDGER_WHOLE_PAGEMAP") != NULL,
 	};
-	struct ml_source *src = cli_open_source(cli, opts.needs | ML_NEED_SMAPS, false);
+	struct ml_source *src = run_source(run, opts.needs | ML_NEED_SMAPS, false);
 	int rc;
 
 	memset(s, 0, sizeof(*s));
@@ -214,27 +232,26 @@ int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s, s
 		return EXIT_ERROR;
 	*pg = ml_pages_new();
 	if (!*pg) {
-		ml_source_free(src);
-		cli_warn("out of memory");
+		run_warn(run, "out of memory");
 		return EXIT_ERROR;
 	}
 	opts.mapping_ctx = opts.pages_ctx = *pg;
 	rc = ml_scan_run(src, &opts, s);
 	if (rc < 0)
-		procs_report_scan_error(src, s, rc);
+		procs_report_scan_error(run, s, rc);
 	if (rc == 0 && (rc = ml_pages_resolve(*pg, src, s)) < 0)
-		cli_warn("cannot account pages: %s", strerror(-rc));
-	ml_source_free(src);
+		run_warn(run, "cannot account pages: %s", strerror(-rc));
 	if (rc < 0)
 		return EXIT_ERROR;
-	if (said_pages) /* once a run: serve and -i read again and again */
+	if (run->said_pages) /* once a run: serve and -i read again and again */
 		return EXIT_GO_ON;
-	said_pages = needs & ML_NEED_PAGEMAP;
+	run->said_pages = needs & ML_NEED_PAGEMAP;
 	if ((needs & ML_NEED_PAGEMAP) && !ml_pages_exact(*pg))
-		cli_warn("frame numbers are not readable%s: FREED is a lower bound from smaps",
+		run_warn(run, "frame numbers are not readable%s: FREED is a lower bound from smaps",
 		         geteuid() == 0 ? "" : " (run as root)");
 	else if ((needs & ML_NEED_PAGEMAP) && s->unreadable && cli->out.format != OUT_JSON)
-		cli_warn("FREED takes it that the %zu process%s not read map%s none of these pages "
+		run_warn(run,
+		         "FREED takes it that the %zu process%s not read map%s none of these pages "
 		         "and hold%s none of these swap slots",
 		         s->unreadable, s->unreadable == 1 ? "" : "es",
 		         s->unreadable == 1 ? "s" : "", s->unreadable == 1 ? "s" : "");

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "cli.h"
+#include "run.h"
 #include "memledger/scan.h"
 
 struct ml_pages;
@@ -26,18 +27,23 @@ unsigned procs_filter_needs(const struct cli *cli);
 /* True when pid is in pids[0..n), ascending (a scan's unreadable_pids); NULL is none. */
 bool procs_pid_listed(const pid_t *pids, size_t n, pid_t pid);
 
-int procs_scan(struct cli *cli, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
+int procs_scan(struct run *run, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
                struct ml_scan *s);
+
+/* procs_scan of pids[0..npids) (a subset of -p's, when -p is given) instead of -p's: top's
+ * new processes and rows on screen. */
+int procs_scan_pids(struct run *run, unsigned needs, const pid_t *pids, size_t npids,
+                    struct ml_scan *s);
 
 /* Says on stderr why processes are hidden, and how many could not be read and which (JSON
  * carries them as fields). */
-void procs_report_unreadable(const struct cli *cli, const struct ml_scan *s);
+void procs_report_unreadable(const struct run *run, const struct ml_scan *s);
 
 /*
  * Names on stderr each PID of -p that the scan found neither as a row nor as unreadable.
  * Returns true when -p named PIDs and none of them exists: the view exits 1, as ps -p.
  */
-bool procs_none_of_the_pids(const struct cli *cli, const struct ml_scan *s);
+bool procs_none_of_the_pids(const struct run *run, const struct ml_scan *s);
 
 /* Prints t; in JSON as {"NAME": [...], "totals": {...}, "exact": B, "unreadable": N,
  * "unreadable_pids": [...], "hidden": S}, with "exact" only when pg (the page ledger) is
@@ -50,8 +56,9 @@ struct json;
 /* Writes "unreadable": N, "unreadable_pids": [...] of s into the open JSON object. */
 void procs_json_unreadable(struct json *j, const struct ml_scan *s);
 
-/* Says on stderr why a scan of src failed with rc (-errno), naming the file when it can. */
-void procs_report_scan_error(struct ml_source *src, const struct ml_scan *s, int rc);
+/* Says (run_warn) why a scan of the run's source failed with rc (-errno), naming the file when it
+ * can. */
+void procs_report_scan_error(const struct run *run, const struct ml_scan *s, int rc);
 
 /* The command line, or "[Name]" when it is empty (a process that cleared its argv):
  * malloc'ed, NULL when out of memory. */
@@ -75,7 +82,6 @@ const char *procs_role(const struct ml_scan *s, const struct ml_proc *p, char *b
  * numbers are hidden and the figures are lower bounds. Returns EXIT_GO_ON (s and *pg
  * to be freed), or an exit status after a message.
  */
-int procs_scan_pages(const struct cli *cli, unsigned needs, struct ml_scan *s,
-                     struct ml_pages **pg);
+int procs_scan_pages(struct run *run, unsigned needs, struct ml_scan *s, struct ml_pages **pg);
 
 #endif

@@ -135,7 +135,7 @@ int view_begin(const struct cli *cli, const struct view_cols *v, bool takes_oper
 	bool bad;
 
 	if (cli->list_columns) {
-		view_list_columns(v, stdout);
+		view_list_columns(v, out_stream(&cli->out));
 		return EXIT_OK;
 	}
 	if (!takes_operands && cli->noperands) {
@@ -205,15 +205,8 @@ static int compare_indexes(const void *a, const void *b, void *arg)
 	return ctx->reverse ? -cmp : cmp;
 }
 
-/*
- * Lays out rows that form a forest (parent[i]: the index of row i's parent, or -1; no
- * cycle) parents first, each row's children after it sorted by key, ties by index (all
- * reversed with reverse), without recursion however deep. Writes the order into order and
- * each row's depth into depth (room for r->n each). Returns how many rows it laid out (a
- * row in a cycle is left out) or -ENOMEM.
- */
-static long view_tree_order(const struct view_rows *r, const long *parent,
-                            const struct colinfo *key, bool reverse, size_t *order, unsigned *depth)
+long view_tree_order(const struct view_rows *r, const long *parent, const struct colinfo *key,
+                     bool reverse, size_t *order, unsigned *depth)
 {
 	size_t n = r->n, k = 0, *sorted = malloc((n + 1) * sizeof(size_t));
 	size_t *first = calloc(n + 1, sizeof(size_t)), *next = calloc(n + 1, sizeof(size_t));
@@ -398,8 +391,8 @@ static int run_scan(struct view_run *run)
 	if (run->needs & VIEW_NEED_LEDGER) /* each shared object's Pss, mapping by mapping */
 		needs |= ML_NEED_SMAPS;
 	if (run->needs & (VIEW_NEED_LEDGER | ML_NEED_PAGEMAP))
-		return procs_scan_pages(run->cli, needs, &run->scan, &run->pages);
-	return procs_scan(run->cli, needs, run->def->on_mapping, run->state, &run->scan);
+		return procs_scan_pages(run->run, needs, &run->scan, &run->pages);
+	return procs_scan(run->run, needs, run->def->on_mapping, run->state, &run->scan);
 }
 
 /* Adds DEV and INODE (the view's apart columns) to the default columns, or to "+COLS",
@@ -483,7 +476,7 @@ static int run_print(struct view_run *run)
 
 	if (made < 0) {
 		if (made == -ENOMEM) /* any other error the view has said */
-			cli_warn("out of memory");
+			run_warn(run->run, "out of memory");
 		return EXIT_ERROR;
 	}
 	tell_apart(run);
@@ -503,9 +496,10 @@ static int run_print(struct view_run *run)
 	return EXIT_OK;
 }
 
-int view_run(struct cli *cli, const struct view_def *def)
+int view_run(struct run *r, const struct view_def *def)
 {
-	struct view_run run = {.cli = cli, .def = def};
+	struct cli *cli = r->cli;
+	struct view_run run = {.cli = cli, .run = r, .def = def};
 	int rc =
 	    view_begin(cli, def->cols, false, def->sort, def->tie, run.cols, &run.ncols, &run.key);
 
@@ -516,9 +510,9 @@ int view_run(struct cli *cli, const struct view_def *def)
 	if (rc == EXIT_GO_ON)
 		rc = run_scan(&run);
 	if (rc == EXIT_GO_ON) {
-		procs_report_unreadable(cli, &run.scan);
+		procs_report_unreadable(r, &run.scan);
 		rc = run_print(&run);
-		if (procs_none_of_the_pids(cli, &run.scan)) /* as ps -p: exit status 1 */
+		if (procs_none_of_the_pids(r, &run.scan)) /* as ps -p: exit status 1 */
 			rc = EXIT_ERROR;
 	}
 	if (def->end)

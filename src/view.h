@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "memledger/scan.h"
 #include "output.h"
+#include "run.h"
 
 #define VIEW_MAX_COLS 64
 
@@ -97,6 +98,16 @@ int view_begin(const struct cli *cli, const struct view_cols *v, bool takes_oper
 void view_sort(struct view_rows *r, const struct colinfo *key, const struct colinfo *tie,
                bool reverse);
 
+/*
+ * Lays out rows that form a forest (parent[i]: the index of row i's parent, or -1; no
+ * cycle) parents first, each row's children after it sorted by key, ties by index (all
+ * reversed with reverse), without recursion however deep. Writes the order into order and
+ * each row's depth into depth (room for r->n each). Returns how many rows it laid out (a
+ * row in a cycle is left out) or -ENOMEM.
+ */
+long view_tree_order(const struct view_rows *r, const long *parent, const struct colinfo *key,
+                     bool reverse, size_t *order, unsigned *depth);
+
 /* The parent of each of n rows given parents first with their depth (0: the top), into
  * parent (-1: none). */
 void view_parents_of_depths(const unsigned *depth, size_t n, long *parent);
@@ -176,7 +187,8 @@ struct view_def {
 
 /* One run of a view: what view_run hands the view's functions. */
 struct view_run {
-	struct cli *cli;
+	struct cli *cli; /* run->cli */
+	struct run *run; /* the command's: its source, its messages */
 	const struct view_def *def;
 	const struct colinfo *cols[VIEW_MAX_COLS];
 	int ncols;
@@ -202,6 +214,6 @@ bool view_shows(const struct view_run *run, int id);
  * their order, the table (JSON, CSV) with its totals, what could not be read, and the
  * exit status of ps -p when none of the PIDs asked for exists. Returns an exit status.
  */
-int view_run(struct cli *cli, const struct view_def *def);
+int view_run(struct run *run, const struct view_def *def);
 
 #endif

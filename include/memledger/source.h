@@ -42,6 +42,10 @@ int ml_snapshot_manifest(const char *path, char *buf, size_t len);
  * comes first), in seconds; -1 when path is no memledger snapshot. */
 double ml_snapshot_time(const char *path);
 
+/* When the snapshot archive src reads was taken (its manifest's epoch), in seconds; -1
+ * for a live or directory source, or a snapshot that does not say. */
+double ml_source_time(const struct ml_source *src);
+
 /* The UID a snapshot archive was captured as (its manifest's "uid:"), or -1: a live or
  * directory source, or a snapshot that does not say. */
 long ml_source_captured_uid(const struct ml_source *src);

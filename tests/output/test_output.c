@@ -184,7 +184,7 @@ int main(int argc, char **argv)
 	if (rc == 0 && !s.t && !(s.t = out_table_new("rows", s.cols, s.ncols, &s.opts)))
 		rc = fail("out of memory", argv[1]);
 	if (rc == 0) {
-		json_init(&j, stdout);
+		json_init(&j, stdout, NULL);
 		if (s.opts.format == OUT_JSON)
 			json_object_begin(&j);
 		rc = out_table_print_free(s.t, &j);
