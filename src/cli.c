@@ -323,17 +323,15 @@ static int compile_regex(const char *arg, regex_t *re, bool *have)
 
 static int set_format(struct cli *cli, enum out_format f);
 
-const char *cli_option_name(enum cli_option bit)
+const char *cli_option_name(enum cli_option bit, char name[32])
 {
-	static char name[32];
-
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		if (options[i].bit != bit)
 			continue;
 		if (options[i].val < 256)
-			snprintf(name, sizeof(name), "-%c", options[i].val);
+			snprintf(name, 32, "-%c", options[i].val);
 		else
-			snprintf(name, sizeof(name), "--%s", options[i].name);
+			snprintf(name, 32, "--%s", options[i].name);
 		return name;
 	}
 	return "?";

@@ -48,8 +48,8 @@ enum cli_option {
 	CLI_REPORT = 1 << 28,    /* --chart, --diff */
 };
 
-/* The name of one option bit as the user typed it ("-o", "--merge"). */
-const char *cli_option_name(enum cli_option bit);
+/* The name of one option bit as the user typed it ("-o", "--merge"), into name. */
+const char *cli_option_name(enum cli_option bit, char name[32]);
 
 struct cli {
 	const char *command; /* the view: "ps", or the first operand, which main checks */

@@ -83,45 +83,68 @@ static int filter_of(const char *name)
 	return -1;
 }
 
-/* The archive being written, its temporary file removed if a signal ends the capture. */
-static struct ml_outfile out = {.fd = -1};
-static volatile sig_atomic_t series; /* capture -i: SIGINT and SIGTERM end it with 0 */
-
-/* The signals whose default action ends the process: each would leave the temporary file. */
+/* The signals whose default action ends the process: each would leave the temporary file.
+ * They are blocked while it exists, and looked for between processes (no handler, no
+ * state for one). */
 static const int fatal_signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGPIPE,   SIGUSR1,
                                     SIGUSR2, SIGALRM, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF};
 #define NFATAL (sizeof(fatal_signals) / sizeof(fatal_signals[0]))
 
-static void on_signal(int sig)
+/* The archive being written and what may end it. */
+struct writing {
+	struct ml_outfile out; /* its temporary file, removed if a signal ends the capture */
+	sigset_t fatal, old;   /* fatal_signals, blocked; the mask before */
+	bool series;           /* capture -i: SIGINT and SIGTERM end the series with 0 */
+	bool ended;            /* the series was ended: the frame being written is not one */
+	bool tty;              /* progress on stderr */
+};
+
+/* Blocks the fatal signals before the temporary file exists: none can be left. */
+static void block_fatal(struct writing *w)
 {
-	if (out.tmp[0])
-		unlink(out.tmp);
-	if (series && (sig == SIGINT || sig == SIGTERM))
-		_exit(EXIT_OK); /* the series ends; the frame being written is not one */
-	signal(sig, SIG_DFL);
-	raise(sig);
+	sigemptyset(&w->fatal);
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaddset(&w->fatal, fatal_signals[i]);
+	sigprocmask(SIG_BLOCK, &w->fatal, &w->old);
 }
 
-/* Catches the fatal signals while the temporary file exists (old: what to restore). */
-static void catch_signals(struct sigaction old[NFATAL])
+/* A fatal signal that came while the file was written: the temporary file removed, then
+ * the signal takes its course (the process ends by it), or in a series SIGINT and SIGTERM
+ * end the series (run_stop) with the frame not written. Returns true when it ended. */
+static bool signalled(struct writing *w)
 {
-	struct sigaction sa = {.sa_handler = on_signal};
+	struct timespec now = {0, 0};
+	sigset_t pending;
 
-	for (size_t i = 0; i < NFATAL; i++)
-		sigaction(fatal_signals[i], &sa, &old[i]);
-}
-
-static void restore_signals(const struct sigaction old[NFATAL])
-{
-	for (size_t i = 0; i < NFATAL; i++)
-		sigaction(fatal_signals[i], &old[i], NULL);
+	if (w->ended || sigpending(&pending) < 0)
+		return w->ended;
+	for (size_t i = 0; i < NFATAL; i++) {
+		int sig = fatal_signals[i];
+		sigset_t one;
+		if (!sigismember(&pending, sig))
+			continue;
+		ml_outfile_abort(&w->out);
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		if (w->series && (sig == SIGINT || sig == SIGTERM)) {
+			sigtimedwait(&one, NULL, &now); /* taken: the series ends with 0 */
+			run_stop = 1;
+			w->ended = true;
+			return true;
+		}
+		signal(sig, SIG_DFL);
+		sigprocmask(SIG_UNBLOCK, &one, NULL); /* ends the process, as it would have */
+	}
+	return false;
 }
 
 static void progress(size_t done, size_t total, void *ctx)
 {
-	(void)ctx;
-	if (done == total || done % 16 == 0)
+	struct writing *w = ctx;
+
+	if (w->tty && (done == total || done % 16 == 0))
 		fprintf(stderr, "\rmemledger: capturing: %zu of %zu processes", done, total);
+	signalled(w);
 }
 
 /* Opens the archive on fd with the filter. Returns it, or NULL after a message. */
@@ -155,18 +178,19 @@ static struct archive *open_archive(int fd, int filter, const char *name)
 	return a;
 }
 
-/* Opens the archive's file (out), the signals caught until it is whole. Returns an exit
- * status after a message. */
-static int open_output(const char *name, struct sigaction old[NFATAL])
+/* Opens the archive's file (w->out), the fatal signals blocked until it is whole. Returns
+ * an exit status after a message. */
+static int open_output(const char *name, struct writing *w)
 {
 	const char *why;
 	int rc;
 
-	catch_signals(old); /* before the temporary file exists: none can be left */
-	rc = ml_outfile_open(&out, name, 0600 /* it names every process: the user's alone */, &why);
+	block_fatal(w);
+	rc = ml_outfile_open(&w->out, name, 0600 /* it names every process: the user's alone */,
+	                     &why);
 	if (rc == 0)
 		return EXIT_OK;
-	restore_signals(old);
+	sigprocmask(SIG_SETMASK, &w->old, NULL);
 	if (why) {
 		cli_warn("-o '%s': it %s", name, why);
 		return EXIT_USAGE;
@@ -194,32 +218,32 @@ static int redact_key(const struct cli *cli, uint8_t key[ML_REDACT_KEY_LEN])
 	return 0;
 }
 
-/* Writes the snapshot to fd. Returns an exit status. */
-static int write_snapshot(const struct cli *cli, int fd, int filter, const char *name,
+/* Writes the snapshot to fd (of wr, whose signals are looked for). Returns an exit status. */
+static int write_snapshot(struct run *run, struct writing *wr, int fd, int filter, const char *name,
                           struct ml_capture_stats *stats)
 {
-	static uint8_t key[ML_REDACT_KEY_LEN];
-	static bool keyed; /* one key for every frame of capture -i */
+	const struct cli *cli = run->cli;
 	struct tar_out t = {.a = open_archive(fd, filter, name), .now = time(NULL)};
 	struct ml_capture_writer w = {tar_file, tar_link, &t};
 	struct ml_capture_opts opts = {.writer = "memledger " MEMLEDGER_VERSION,
 	                               .exact = cli->exact,
 	                               .redact = cli->redact,
-	                               .progress = isatty(2) ? progress : NULL};
+	                               .progress = progress,
+	                               .progress_ctx = wr};
 	int rc;
 
-	if (cli->redact && !keyed) {
-		if (redact_key(cli, key) < 0) {
+	if (cli->redact && !run->redact_keyed) { /* one key for every frame of capture -i */
+		if (redact_key(cli, run->redact_key) < 0) {
 			ml_la.archive_write_free(t.a);
 			return EXIT_ERROR;
 		}
-		keyed = true;
+		run->redact_keyed = true;
 	}
-	opts.redact_key = key;
+	opts.redact_key = run->redact_key;
 	if (!t.a)
 		return EXIT_ERROR;
 	rc = ml_capture(&opts, &w, stats);
-	if (opts.progress)
+	if (wr->tty)
 		fputc('\n', stderr);
 	if (ml_la.archive_write_close(t.a) != ARCHIVE_OK && rc == 0)
 		rc = ml_la.archive_errno(t.a) > 0 ? -ml_la.archive_errno(t.a) : -EIO;
@@ -236,7 +260,7 @@ int cmd_capture(struct run *run)
 	struct cli *cli = run->cli;
 	char deflt[PATH_MAX], host[64] = "host";
 	const char *name = cli->columns; /* -o: the file */
-	struct sigaction old[NFATAL];
+	struct writing w = {.out = {.fd = -1}, .series = cli->interval > 0, .tty = isatty(2)};
 	struct ml_capture_stats stats;
 	int filter, rc;
 
@@ -266,7 +290,6 @@ int cmd_capture(struct run *run)
 		cli_warn("capture -i writes a snapshot a frame: -o DIR/, not -o -");
 		return EXIT_USAGE;
 	}
-	series = cli->interval > 0;
 	if (!name[0]) {
 		cli_warn("-o '': it is an empty name");
 		return EXIT_USAGE;
@@ -285,18 +308,22 @@ int cmd_capture(struct run *run)
 			return EXIT_USAGE;
 		}
 		fflush(stdout);
-		return write_snapshot(cli, 1, filter, "standard output", &stats);
+		return write_snapshot(run, &w, 1, filter, "standard output", &stats);
 	}
-	rc = open_output(name, old);
+	rc = open_output(name, &w);
 	if (rc != EXIT_OK)
 		return rc;
-	rc = write_snapshot(cli, out.fd, filter, name, &stats);
-	if (rc == EXIT_OK && (rc = ml_outfile_commit(&out)) < 0) {
+	rc = write_snapshot(run, &w, w.out.fd, filter, name, &stats);
+	if (signalled(&w)) /* the series ended: no frame, and exit status 0 */
+		rc = EXIT_GO_ON;
+	else if (rc == EXIT_OK && (rc = ml_outfile_commit(&w.out)) < 0) {
 		cli_warn("cannot write %s: %s", name, strerror(-rc));
 		rc = EXIT_ERROR;
 	}
-	ml_outfile_abort(&out);
-	restore_signals(old);
+	ml_outfile_abort(&w.out);
+	sigprocmask(SIG_SETMASK, &w.old, NULL); /* a signal after the commit: the file is whole */
+	if (rc == EXIT_GO_ON)
+		return EXIT_OK;
 	if (rc == EXIT_OK)
 		fprintf(stderr,
 		        "memledger: wrote %s: %zu processes, %zu files could not be read%s\n", name,

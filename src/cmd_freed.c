@@ -274,7 +274,7 @@ int cmd_freed(struct run *run)
 		if (cli->out.format == OUT_TABLE)
 			print_heading(cli, &s, pids, n);
 		if ((rc = print_table(cli, &f, &kept, cols, ncols, key, &j)) < 0) {
-			cli_output_error(-rc);
+			out_failed(&cli->out, -rc);
 			rc = EXIT_ERROR;
 			goto out;
 		}

@@ -512,7 +512,7 @@ static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
 	else if (empty)
 		cli_warn("process %d has no user address space%s", (int)pid, why_empty(src, pid));
 	else if ((rc = print_process(cli, pid, t, &summary, j)) < 0)
-		cli_output_error(-rc);
+		out_failed(&cli->out, -rc);
 	return rc < 0 || empty ? -1 : 0;
 }
 

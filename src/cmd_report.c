@@ -985,12 +985,12 @@ static int report_usage(const struct cli *cli)
 }
 
 /* Writes text[0..len) where -o says. Returns an exit status. */
-static int write_out(const char *name, const char *text, size_t len)
+static int write_out(const struct cli *cli, const char *name, const char *text, size_t len)
 {
 	if (strcmp(name, "-") == 0) {
 		int rc = fflush(stdout) != 0 ? -errno : file_write_all(1, text, len);
 		if (rc < 0) {
-			cli_output_error(-rc);
+			out_failed(&cli->out, -rc); /* said once, at the end */
 			return EXIT_ERROR;
 		}
 		return EXIT_OK;
@@ -1051,7 +1051,7 @@ int cmd_report(struct run *run)
 		cli_warn("out of memory");
 		rc = EXIT_ERROR;
 	} else {
-		rc = write_out(name, text, len);
+		rc = write_out(cli, name, text, len);
 	}
 	for (int side = 0; side < (cli->diff ? 2 : 1); side++) {
 		procs_report_unreadable(run, &m[side].scan);

@@ -39,36 +39,44 @@
 
 /* libmicrohttpd, loaded when serve starts (dl.h): no other command pays for it and the TLS
  * libraries it brings. */
-static void *mhd;
-static __typeof__(MHD_add_response_header) *sym_MHD_add_response_header;
-static __typeof__(MHD_create_response_from_buffer) *sym_MHD_create_response_from_buffer;
-static __typeof__(MHD_destroy_response) *sym_MHD_destroy_response;
-static __typeof__(MHD_get_connection_info) *sym_MHD_get_connection_info;
-static __typeof__(MHD_get_daemon_info) *sym_MHD_get_daemon_info;
-static __typeof__(MHD_get_timeout) *sym_MHD_get_timeout;
-static __typeof__(MHD_lookup_connection_value) *sym_MHD_lookup_connection_value;
-static __typeof__(MHD_queue_response) *sym_MHD_queue_response;
-static __typeof__(MHD_run) *sym_MHD_run;
-static __typeof__(MHD_start_daemon) *sym_MHD_start_daemon;
-static __typeof__(MHD_stop_daemon) *sym_MHD_stop_daemon;
+struct mhd {
+	void *handle;
+	__typeof__(MHD_add_response_header) *MHD_add_response_header;
+	__typeof__(MHD_create_response_from_buffer) *MHD_create_response_from_buffer;
+	__typeof__(MHD_destroy_response) *MHD_destroy_response;
+	__typeof__(MHD_get_connection_info) *MHD_get_connection_info;
+	__typeof__(MHD_get_daemon_info) *MHD_get_daemon_info;
+	__typeof__(MHD_get_timeout) *MHD_get_timeout;
+	__typeof__(MHD_lookup_connection_value) *MHD_lookup_connection_value;
+	__typeof__(MHD_queue_response) *MHD_queue_response;
+	__typeof__(MHD_run) *MHD_run;
+	__typeof__(MHD_start_daemon) *MHD_start_daemon;
+	__typeof__(MHD_stop_daemon) *MHD_stop_daemon;
+};
 
-/* Loads libmicrohttpd. Returns 0, or -1 after a message. */
-static int load_microhttpd(void)
+/* Loads libmicrohttpd into m (dlopen keeps one handle for the process, however many
+ * times it is asked). Returns 0, or -1 after a message. */
+static int load_microhttpd(struct mhd *m)
 {
 	static const char *const sonames[] = {"libmicrohttpd.so.12", "libmicrohttpd.so", NULL};
-	const struct dl_sym syms[] = {DL_SYM(MHD_add_response_header),
-	                              DL_SYM(MHD_create_response_from_buffer),
-	                              DL_SYM(MHD_destroy_response),
-	                              DL_SYM(MHD_get_connection_info),
-	                              DL_SYM(MHD_get_daemon_info),
-	                              DL_SYM(MHD_get_timeout),
-	                              DL_SYM(MHD_lookup_connection_value),
-	                              DL_SYM(MHD_queue_response),
-	                              DL_SYM(MHD_run),
-	                              DL_SYM(MHD_start_daemon),
-	                              DL_SYM(MHD_stop_daemon)};
+#define MHD_SYM(s)                                                                                 \
+	{                                                                                          \
+#s, (void **)&m->s                                                                 \
+	}
+	const struct dl_sym syms[] = {MHD_SYM(MHD_add_response_header),
+	                              MHD_SYM(MHD_create_response_from_buffer),
+	                              MHD_SYM(MHD_destroy_response),
+	                              MHD_SYM(MHD_get_connection_info),
+	                              MHD_SYM(MHD_get_daemon_info),
+	                              MHD_SYM(MHD_get_timeout),
+	                              MHD_SYM(MHD_lookup_connection_value),
+	                              MHD_SYM(MHD_queue_response),
+	                              MHD_SYM(MHD_run),
+	                              MHD_SYM(MHD_start_daemon),
+	                              MHD_SYM(MHD_stop_daemon)};
+#undef MHD_SYM
 
-	return dl_load(&mhd, sonames, syms, sizeof(syms) / sizeof(syms[0]), "serve",
+	return dl_load(&m->handle, sonames, syms, sizeof(syms) / sizeof(syms[0]), "serve",
 	               "libmicrohttpd12");
 }
 
@@ -91,6 +99,7 @@ struct conn {
 
 /* What the server serves; the metrics are swapped under lock at each reading. */
 struct server {
+	struct mhd mhd; /* libmicrohttpd's functions */
 	pthread_mutex_t lock;
 	struct MHD_Response *text;        /* the latest metrics, text exposition format */
 	struct MHD_Response *openmetrics; /* the same in OpenMetrics */
@@ -125,7 +134,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	const union MHD_ConnectionInfo *info;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		info = sym_MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		info = sv->mhd.MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		if (!info || !(k = calloc(1, sizeof(*k))))
 			return; /* untracked: its idle timeout still ends it */
 		k->fd = info->connect_fd;
@@ -153,11 +162,11 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+	const struct server *sv = cls;
 	const union MHD_ConnectionInfo *info =
-	    sym_MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	    sv->mhd.MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	struct conn *k = info ? info->socket_context : NULL;
 
-	(void)cls;
 	(void)con_cls;
 	(void)toe;
 	if (k) {
@@ -192,7 +201,8 @@ static void reap(struct server *sv)
 static void *http_thread(void *arg)
 {
 	struct server *sv = arg;
-	const union MHD_DaemonInfo *info = sym_MHD_get_daemon_info(sv->d, MHD_DAEMON_INFO_EPOLL_FD);
+	const union MHD_DaemonInfo *info =
+	    sv->mhd.MHD_get_daemon_info(sv->d, MHD_DAEMON_INFO_EPOLL_FD);
 	struct pollfd pfd[2] = {{.fd = info ? info->epoll_fd : -1, .events = POLLIN},
 	                        {.fd = sv->sigfd, .events = POLLIN}};
 	struct signalfd_siginfo si;
@@ -201,12 +211,12 @@ static void *http_thread(void *arg)
 
 	for (;;) {
 		MHD_UNSIGNED_LONG_LONG ms = 100;
-		if (sym_MHD_get_timeout(sv->d, &ms) == MHD_YES && ms > 100)
+		if (sv->mhd.MHD_get_timeout(sv->d, &ms) == MHD_YES && ms > 100)
 			ms = 100;
 		poll(pfd, 2, (int)ms);
 		if (pfd[1].revents && read(sv->sigfd, &si, sizeof(si)) == sizeof(si))
 			break;
-		sym_MHD_run(sv->d);
+		sv->mhd.MHD_run(sv->d);
 		reap(sv);
 		pthread_mutex_lock(&sv->lock);
 		done = sv->reader_done; /* the first reading failed */
@@ -250,21 +260,21 @@ static double accept_weight(const char *accept, const char *type)
 }
 
 /* True when the scraper prefers OpenMetrics to the text format (as Prometheus does). */
-static bool wants_openmetrics(struct MHD_Connection *c)
+static bool wants_openmetrics(const struct server *sv, struct MHD_Connection *c)
 {
-	const char *accept = sym_MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+	const char *accept = sv->mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
 	double om = accept_weight(accept, "application/openmetrics-text");
 
 	return om > 0 && om >= accept_weight(accept, "text/plain");
 }
 
 /* True when the request says it has a body. */
-static bool has_body(struct MHD_Connection *c)
+static bool has_body(const struct server *sv, struct MHD_Connection *c)
 {
-	return sym_MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	                                       MHD_HTTP_HEADER_CONTENT_LENGTH) ||
-	       sym_MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	                                       MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	return sv->mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	                                           MHD_HTTP_HEADER_CONTENT_LENGTH) ||
+	       sv->mhd.MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	                                           MHD_HTTP_HEADER_TRANSFER_ENCODING);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -282,53 +292,55 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	 * it. A GET or HEAD without one is answered at the second call, when the request is
 	 * whole, so that the connection can stay open for the next scrape. */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-		return sym_MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, sv->not_allowed);
-	if (!*con_cls && !has_body(c)) {
+		return sv->mhd.MHD_queue_response(c, MHD_HTTP_METHOD_NOT_ALLOWED, sv->not_allowed);
+	if (!*con_cls && !has_body(sv, c)) {
 		*con_cls = sv; /* seen: answered at the next call */
 		return MHD_YES;
 	}
 	*upload_data_size = 0;
-	info = sym_MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	info = sv->mhd.MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	if (info && info->socket_context) { /* its answer's deadline starts */
 		((struct conn *)info->socket_context)->busy = true;
 		((struct conn *)info->socket_context)->since = monotonic();
 	}
 	if (strcmp(url, "/") == 0)
-		return sym_MHD_queue_response(c, MHD_HTTP_OK, sv->index);
+		return sv->mhd.MHD_queue_response(c, MHD_HTTP_OK, sv->index);
 	if (strcmp(url, "/metrics") != 0)
-		return sym_MHD_queue_response(c, MHD_HTTP_NOT_FOUND, sv->not_found);
+		return sv->mhd.MHD_queue_response(c, MHD_HTTP_NOT_FOUND, sv->not_found);
 	pthread_mutex_lock(&sv->lock);
 	if (sv->text)
-		ret = sym_MHD_queue_response(c, MHD_HTTP_OK,
-		                             wants_openmetrics(c) ? sv->openmetrics : sv->text);
+		ret = sv->mhd.MHD_queue_response(
+		    c, MHD_HTTP_OK, wants_openmetrics(sv, c) ? sv->openmetrics : sv->text);
 	else /* the first reading is not done */
-		ret = sym_MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, sv->unavailable);
+		ret = sv->mhd.MHD_queue_response(c, MHD_HTTP_SERVICE_UNAVAILABLE, sv->unavailable);
 	pthread_mutex_unlock(&sv->lock);
 	return ret;
 }
 
 /* A response of text (malloc'ed, taken) with its Content-Type; NULL when out of memory. */
-static struct MHD_Response *response(char *text, size_t len, const char *type)
+static struct MHD_Response *response(const struct server *sv, char *text, size_t len,
+                                     const char *type)
 {
 	struct MHD_Response *r =
-	    text ? sym_MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
+	    text ? sv->mhd.MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE) : NULL;
 
 	if (!r) {
 		free(text);
 		return NULL;
 	}
-	sym_MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	sv->mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	return r;
 }
 
 /* A response of a constant text. */
-static struct MHD_Response *static_response(const char *text, const char *type)
+static struct MHD_Response *static_response(const struct server *sv, const char *text,
+                                            const char *type)
 {
-	struct MHD_Response *r =
-	    sym_MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r = sv->mhd.MHD_create_response_from_buffer(strlen(text), (void *)text,
+	                                                                 MHD_RESPMEM_PERSISTENT);
 
 	if (r)
-		sym_MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+		sv->mhd.MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	return r;
 }
 
@@ -380,13 +392,13 @@ static int refresh(struct server *sv, struct run *run, enum ml_group_key by, boo
 	if (cli->textfile)
 		metrics_textfile(cli->textfile, buf,
 		                 len); /* a failure is said; the server goes on */
-	text = response(buf, len, TEXT_TYPE);
-	om = response(ombuf, omlen, OPENMETRICS_TYPE);
+	text = response(sv, buf, len, TEXT_TYPE);
+	om = response(sv, ombuf, omlen, OPENMETRICS_TYPE);
 	if (!text || !om) {
 		if (text)
-			sym_MHD_destroy_response(text);
+			sv->mhd.MHD_destroy_response(text);
 		if (om)
-			sym_MHD_destroy_response(om);
+			sv->mhd.MHD_destroy_response(om);
 		cli_warn("out of memory");
 		return EXIT_ERROR;
 	}
@@ -398,9 +410,9 @@ static int refresh(struct server *sv, struct run *run, enum ml_group_key by, boo
 	pthread_mutex_unlock(&sv->lock);
 	/* freed when the last connection sending them is done */
 	if (old_text)
-		sym_MHD_destroy_response(old_text);
+		sv->mhd.MHD_destroy_response(old_text);
 	if (old_om)
-		sym_MHD_destroy_response(old_om);
+		sv->mhd.MHD_destroy_response(old_om);
 	return EXIT_GO_ON;
 }
 
@@ -533,22 +545,24 @@ static int server_init(struct server *sv)
 	pthread_condattr_t attr;
 
 	memset(sv, 0, sizeof(*sv));
+	if (load_microhttpd(&sv->mhd) < 0)
+		return -ENOENT; /* said */
 	sv->sigfd = -1;
 	pthread_mutex_init(&sv->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&sv->changed, &attr);
 	pthread_condattr_destroy(&attr);
-	sv->unavailable =
-	    static_response("503 the first reading is not done yet\n", "text/plain; charset=utf-8");
-	sv->index = static_response(index_page, "text/html; charset=utf-8");
-	sv->not_found = static_response("404 not found: the metrics are at /metrics\n",
+	sv->unavailable = static_response(sv, "503 the first reading is not done yet\n",
+	                                  "text/plain; charset=utf-8");
+	sv->index = static_response(sv, index_page, "text/html; charset=utf-8");
+	sv->not_found = static_response(sv, "404 not found: the metrics are at /metrics\n",
 	                                "text/plain; charset=utf-8");
-	sv->not_allowed =
-	    static_response("405 method not allowed: GET or HEAD\n", "text/plain; charset=utf-8");
+	sv->not_allowed = static_response(sv, "405 method not allowed: GET or HEAD\n",
+	                                  "text/plain; charset=utf-8");
 	if (!sv->index || !sv->not_found || !sv->not_allowed || !sv->unavailable)
 		return -ENOMEM;
-	sym_MHD_add_response_header(sv->not_allowed, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	sv->mhd.MHD_add_response_header(sv->not_allowed, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	return 0;
 }
 
@@ -559,7 +573,7 @@ static void server_free(struct server *sv)
 
 	for (size_t i = 0; i < sizeof(r) / sizeof(r[0]); i++)
 		if (r[i])
-			sym_MHD_destroy_response(r[i]);
+			sv->mhd.MHD_destroy_response(r[i]);
 	while (sv->oldest) { /* libmicrohttpd said each closed: none should be left */
 		struct conn *next = sv->oldest->next;
 		free(sv->oldest);
@@ -658,15 +672,15 @@ static void reader_done(struct server *sv)
 static int server_start(struct server *sv, int fd, const sigset_t *set, pthread_t *thread)
 {
 	sv->sigfd = signalfd(-1, set, SFD_CLOEXEC);
-	sv->d = sym_MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, on_request, sv,
-	                             MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_TIMEOUT,
-	                             (unsigned)CONN_DEADLINE, MHD_OPTION_CONNECTION_LIMIT,
-	                             CONN_LIMIT, MHD_OPTION_NOTIFY_CONNECTION, on_connection, sv,
-	                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, sv, MHD_OPTION_END);
+	sv->d = sv->mhd.MHD_start_daemon(
+	    MHD_USE_EPOLL, 0, NULL, NULL, on_request, sv, MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_DEADLINE, MHD_OPTION_CONNECTION_LIMIT,
+	    CONN_LIMIT, MHD_OPTION_NOTIFY_CONNECTION, on_connection, sv,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, sv, MHD_OPTION_END);
 	if (sv->sigfd < 0 || !sv->d || pthread_create(thread, NULL, http_thread, sv) != 0) {
 		cli_warn("cannot start the HTTP server");
 		if (sv->d)
-			sym_MHD_stop_daemon(sv->d); /* closes fd */
+			sv->mhd.MHD_stop_daemon(sv->d); /* closes fd */
 		else
 			close(fd);
 		if (sv->sigfd >= 0)
@@ -702,11 +716,17 @@ int cmd_serve(struct run *run)
 	}
 	if (by < 0 || metrics_textfile_check(cli->textfile) != EXIT_OK)
 		return EXIT_USAGE;
-	if (load_microhttpd() < 0)
+	if ((rc = server_init(&sv)) < 0) {
+		if (rc == -ENOMEM)
+			cli_warn("out of memory");
+		server_free(&sv);
 		return EXIT_ERROR;
+	}
 	if ((fd = listen_on(cli->listen ? cli->listen : SERVE_DEFAULT_LISTEN, where,
-	                    sizeof(where))) < 0)
+	                    sizeof(where))) < 0) {
+		server_free(&sv);
 		return fd == -2 ? EXIT_USAGE : EXIT_ERROR;
+	}
 	/* the signals that stop it, taken by the HTTP thread (signalfd); every thread blocks
 	 * them, the reading one included */
 	sigemptyset(&set);
@@ -717,12 +737,6 @@ int cmd_serve(struct run *run)
 	signal(SIGPIPE, SIG_IGN);
 	say_privileges(cli);
 	clock_gettime(CLOCK_MONOTONIC, &start);
-	if (server_init(&sv) < 0) {
-		cli_warn("out of memory");
-		close(fd);
-		server_free(&sv);
-		return EXIT_ERROR;
-	}
 	if (server_start(&sv, fd, &set, &thread) < 0) {
 		server_free(&sv);
 		return EXIT_ERROR;
@@ -741,7 +755,7 @@ int cmd_serve(struct run *run)
 	}
 	reader_done(&sv); /* the HTTP thread ends too */
 	pthread_join(thread, NULL);
-	sym_MHD_stop_daemon(sv.d); /* closes fd and every connection */
+	sv.mhd.MHD_stop_daemon(sv.d); /* closes fd and every connection */
 	close(sv.sigfd);
 	server_free(&sv);
 	metrics_exact_free(&ex);

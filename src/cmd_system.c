@@ -325,7 +325,7 @@ static int print_document(const struct cli *cli, const struct ml_system *sys,
 		print_facts_text(cli, sys, rec);
 	}
 	if (rc < 0) {
-		cli_output_error(-rc);
+		out_failed(&cli->out, -rc);
 		return EXIT_ERROR;
 	}
 	return EXIT_OK;

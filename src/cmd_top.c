@@ -756,17 +756,15 @@ static void rewind_series(struct top *tp)
 /* Parses top's own options: top(1)'s -b, -n and -d, and memledger's where they do not
  * clash (-b is --bytes and -n --noheadings elsewhere). Returns EXIT_GO_ON or a status. */
 /* The name of option c as a message says it: "-n (--iterations)" or "--window". */
-static const char *option_name(const struct option *longopts, int c)
+static const char *option_name(const struct option *longopts, int c, char name[64])
 {
-	static char name[64];
-
 	for (const struct option *o = longopts; o->name; o++) {
 		if (o->val != c)
 			continue;
 		if (c < 256)
-			snprintf(name, sizeof(name), "-%c (--%s)", c, o->name);
+			snprintf(name, 64, "-%c (--%s)", c, o->name);
 		else
-			snprintf(name, sizeof(name), "--%s", o->name);
+			snprintf(name, 64, "--%s", o->name);
 		return name;
 	}
 	return "an option";
@@ -795,7 +793,7 @@ static int parse(struct top *tp, int argc, char **argv)
 	                                         {"totals", no_argument, NULL, 't'},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
-	char *end;
+	char *end, name[64];
 	int c;
 
 	optind = 1;
@@ -853,7 +851,7 @@ static int parse(struct top *tp, int argc, char **argv)
 		}
 		continue;
 	bad:
-		cli_warn("top: bad value for %s: '%s'", option_name(longopts, c), optarg);
+		cli_warn("top: bad value for %s: '%s'", option_name(longopts, c, name), optarg);
 		return EXIT_USAGE;
 	}
 	if (optind < argc) {
@@ -886,9 +884,10 @@ struct screen {
 	const struct colinfo **cols;
 	int ncols;
 	const struct colinfo *key;
-	int cursor;    /* the selected row, from 0 */
-	pid_t maps_of; /* 'p': the maps of this process, 0: the rows */
-	int step;      /* replay: the arrow pressed, -1 or 1; 0: none */
+	int cursor;             /* the selected row, from 0 */
+	pid_t maps_of;          /* 'p': the maps of this process, 0: the rows */
+	int step;               /* replay: the arrow pressed, -1 or 1; 0: none */
+	const struct curses *c; /* ncurses's functions */
 	char message[128];
 };
 
@@ -916,7 +915,7 @@ static int draw_maps(struct top *tp, void *arg)
 
 /* ncurses, loaded when the full-screen view starts (dl.h): top -b and every other command
  * never map it. */
-static struct curses {
+struct curses {
 	void *handle;
 	WINDOW **stdscr;
 	int *LINES, *COLS;
@@ -939,15 +938,15 @@ static struct curses {
 	__typeof__(waddnstr) *waddnstr;
 	__typeof__(wclrtoeol) *wclrtoeol;
 	__typeof__(wrefresh) *wrefresh;
-} C;
+};
 
 /* Loads ncurses. Returns 0, or -1 after a message. */
-static int load_curses(void)
+static int load_curses(struct curses *c)
 {
 	static const char *const sonames[] = {"libncursesw.so.6", "libncursesw.so", NULL};
 #define CURSES_SYM(s)                                                                              \
 	{                                                                                          \
-#s, (void **)&C.s                                                                  \
+#s, (void **)&c->s                                                                 \
 	}
 	const struct dl_sym syms[] = {
 	    CURSES_SYM(stdscr),   CURSES_SYM(LINES),    CURSES_SYM(COLS),
@@ -960,15 +959,15 @@ static int load_curses(void)
 	    CURSES_SYM(wrefresh)};
 #undef CURSES_SYM
 
-	return dl_load(&C.handle, sonames, syms, sizeof(syms) / sizeof(syms[0]), "top",
+	return dl_load(&c->handle, sonames, syms, sizeof(syms) / sizeof(syms[0]), "top",
 	               "libncursesw6");
 }
 
 /* Writes s[0..n) at row y, column x. */
-static void put_at(int y, int x, const char *s, int n)
+static void put_at(const struct screen *sc, int y, int x, const char *s, int n)
 {
-	C.wmove(*C.stdscr, y, x);
-	C.waddnstr(*C.stdscr, s, n);
+	sc->c->wmove(*sc->c->stdscr, y, x);
+	sc->c->waddnstr(*sc->c->stdscr, s, n);
 }
 
 /* Draws the frame's text on the screen, the cursor's row reversed: the rows are where
@@ -976,50 +975,50 @@ static void put_at(int y, int x, const char *s, int n)
 static void draw(struct top *tp, struct screen *sc, const char *text)
 {
 	const char *line = text;
-	int y = 0, lines = *C.LINES - 1;
+	int y = 0, lines = *sc->c->LINES - 1;
 	size_t drawn = 0;
 
-	C.werase(*C.stdscr);
+	sc->c->werase(*sc->c->stdscr);
 	while (line && *line && y < lines) {
 		const char *nl = strchr(line, '\n');
 		int len = nl ? (int)(nl - line) : (int)strlen(line);
 		bool row = !sc->maps_of && (size_t)y >= tp->first_row &&
 		           (size_t)y - tp->first_row < tp->nrows;
 		if (row && sc->cursor >= 0 && (size_t)y - tp->first_row == (size_t)sc->cursor)
-			C.wattron(*C.stdscr, A_REVERSE);
+			sc->c->wattron(*sc->c->stdscr, A_REVERSE);
 		drawn += row;
-		put_at(y++, 0, line, len < *C.COLS ? len : *C.COLS);
-		C.wattroff(*C.stdscr, A_REVERSE);
+		put_at(sc, y++, 0, line, len < *sc->c->COLS ? len : *sc->c->COLS);
+		sc->c->wattroff(*sc->c->stdscr, A_REVERSE);
 		line = nl ? nl + 1 : NULL;
 	}
 	if (tp->nvisible > drawn) /* PSS for the rows on screen alone */
 		tp->nvisible = drawn;
 	if (sc->cursor >= (int)drawn && drawn > 0)
 		sc->cursor = (int)drawn - 1;
-	C.wattron(*C.stdscr, A_REVERSE);
-	put_at(*C.LINES - 1, 0,
+	sc->c->wattron(*sc->c->stdscr, A_REVERSE);
+	put_at(sc, *sc->c->LINES - 1, 0,
 	       sc->message[0] ? sc->message
 	                      : "q quit  g groups  t tree  s sort  < > sort column  r reverse  "
 	                        "/ filter  p maps  arrows select",
-	       *C.COLS);
-	C.wattroff(*C.stdscr, A_REVERSE);
-	C.wrefresh(*C.stdscr);
+	       *sc->c->COLS);
+	sc->c->wattroff(*sc->c->stdscr, A_REVERSE);
+	sc->c->wrefresh(*sc->c->stdscr);
 }
 
 /* Reads a line at the bottom after prompt, into buf. */
-static void prompt(const char *what, char *buf, int size)
+static void prompt(const struct screen *sc, const char *what, char *buf, int size)
 {
-	C.wmove(*C.stdscr, *C.LINES - 1, 0);
-	C.wclrtoeol(*C.stdscr);
-	C.waddnstr(*C.stdscr, what, -1);
-	C.echo();
-	C.nocbreak();
-	C.cbreak();
-	C.wtimeout(*C.stdscr, -1);
-	C.curs_set(1);
-	C.wgetnstr(*C.stdscr, buf, size - 1);
-	C.curs_set(0);
-	C.noecho();
+	sc->c->wmove(*sc->c->stdscr, *sc->c->LINES - 1, 0);
+	sc->c->wclrtoeol(*sc->c->stdscr);
+	sc->c->waddnstr(*sc->c->stdscr, what, -1);
+	sc->c->echo();
+	sc->c->nocbreak();
+	sc->c->cbreak();
+	sc->c->wtimeout(*sc->c->stdscr, -1);
+	sc->c->curs_set(1);
+	sc->c->wgetnstr(*sc->c->stdscr, buf, size - 1);
+	sc->c->curs_set(0);
+	sc->c->noecho();
 }
 
 /* The PID on the cursor's row, 0 when none. */
@@ -1050,13 +1049,13 @@ static bool on_key(struct top *tp, struct screen *sc, int ch)
 	case '<': sc->key = sc->cols[at > 0 ? at - 1 : 0]; break;
 	case '>': sc->key = sc->cols[at + 1 < sc->ncols ? at + 1 : at]; break;
 	case 's':
-		prompt("sort by column: ", buf, sizeof(buf));
+		prompt(sc, "sort by column: ", buf, sizeof(buf));
 		if (view_column(&top_cols, buf, strlen(buf)))
 			sc->key = view_column(&top_cols, buf, strlen(buf));
 		else
 			snprintf(sc->message, sizeof(sc->message), "no column '%.60s'", buf);
 		break;
-	case '/': prompt("filter (command holds): ", tp->filter, sizeof(tp->filter)); break;
+	case '/': prompt(sc, "filter (command holds): ", tp->filter, sizeof(tp->filter)); break;
 	case 'p':
 		sc->maps_of = sc->maps_of ? 0 : selected(tp, sc);
 		if (!sc->maps_of && ch == 'p' && !selected(tp, sc))
@@ -1083,13 +1082,14 @@ static void to_status_line(const char *msg, void *ctx)
 static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
                       const struct colinfo *key)
 {
-	struct screen sc = {.cols = cols, .ncols = ncols, .key = key};
+	struct curses c = {0};
+	struct screen sc = {.cols = cols, .ncols = ncols, .key = key, .c = &c};
 	int rc = EXIT_OK;
 	SCREEN *term;
 
 	tp->screen = true;
 	/* newterm, not initscr: initscr exits by itself on a terminal terminfo lacks */
-	if (load_curses() < 0 || !(term = C.newterm(NULL, stdout, stdin))) {
+	if (load_curses(&c) < 0 || !(term = c.newterm(NULL, stdout, stdin))) {
 		cli_warn("top: cannot drive the terminal '%s' (TERM; not in terminfo?): use -b",
 		         getenv("TERM") ? getenv("TERM") : "");
 		return EXIT_ERROR;
@@ -1097,10 +1097,10 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 	/* messages would scribble over the screen: the status line shows them */
 	tp->run.sink = to_status_line;
 	tp->run.sink_ctx = &sc;
-	C.cbreak();
-	C.noecho();
-	C.keypad(*C.stdscr, TRUE);
-	C.curs_set(0);
+	c.cbreak();
+	c.noecho();
+	c.keypad(*c.stdscr, TRUE);
+	c.curs_set(0);
 	while (!run_stop && rc == EXIT_OK) {
 		/* a replay stays on its frame until an arrow moves it */
 		double due = now_seconds() + (tp->series ? 1e9 : tp->delay);
@@ -1115,8 +1115,8 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 			if (redraw) {
 				char *text;
 				bool first = tp->refresh == 1 && !tp->nvisible;
-				tp->cli.out.width = (size_t)*C.COLS;
-				tp->max_rows = *C.LINES > 6 ? (size_t)*C.LINES - 6 : 1;
+				tp->cli.out.width = (size_t)*c.COLS;
+				tp->max_rows = *c.LINES > 6 ? (size_t)*c.LINES - 6 : 1;
 				text = render(sc.maps_of ? draw_maps : draw_rows, tp, &sc);
 				draw(tp, &sc, text ? text : "out of memory\n");
 				free(text);
@@ -1127,10 +1127,10 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 			}
 			if (left <= 0)
 				break;
-			C.wtimeout(*C.stdscr,
+			c.wtimeout(*c.stdscr,
 			           left > 0.2 ? 200
 			                      : (int)(left * 1000) + 1); /* SIGTERM is seen soon */
-			ch = C.wgetch(*C.stdscr);
+			ch = c.wgetch(*c.stdscr);
 			if (ch != ERR && tp->series && (ch == KEY_LEFT || ch == KEY_RIGHT)) {
 				sc.step = ch == KEY_LEFT ? -1 : 1;
 				break; /* to the frame before or after */
@@ -1139,8 +1139,8 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 				redraw = on_key(tp, &sc, ch);
 		}
 	}
-	C.endwin(); /* the terminal as it was: after q, SIGINT and SIGTERM alike */
-	C.delscreen(term);
+	c.endwin(); /* the terminal as it was: after q, SIGINT and SIGTERM alike */
+	c.delscreen(term);
 	tp->run.sink = NULL;
 	return rc;
 }

@@ -247,7 +247,7 @@ int cmd_tree(struct run *run)
 		rc = print_tree(cli, &r, &t, root, cols, ncols, key);
 	}
 	if (rc < 0) {
-		cli_output_error(-rc);
+		out_failed(&cli->out, -rc);
 		rc = EXIT_ERROR;
 		goto out;
 	}

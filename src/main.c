@@ -77,11 +77,12 @@ static int pid_operands(const struct command *cmd, struct cli *cli)
 static int check_options(const struct command *cmd, const struct cli *cli)
 {
 	unsigned unused = cli->given & ~cmd->uses;
+	char name[32];
 
 	if (!unused)
 		return EXIT_GO_ON;
 	cli_warn("%s does not use %s", cmd->name,
-	         cli_option_name((enum cli_option)(unused & -unused)));
+	         cli_option_name((enum cli_option)(unused & -unused), name));
 	return EXIT_USAGE;
 }
 
@@ -189,11 +190,14 @@ static int run_frames(const struct command *cmd, struct run *run)
  * wrote it, said once. Returns the exit status. */
 static int finish_output(int rc, int write_errno)
 {
-	int err = fflush(stdout) != 0 ? errno : write_errno ? write_errno : EIO;
+	int err = fflush(stdout) != 0 ? errno
+	          : write_errno       ? write_errno
+	          : ferror(stdout)    ? EIO
+	                              : 0;
 
-	if (!ferror(stdout) && err == EIO)
+	if (!err)
 		return rc;
-	cli_output_error(err); /* unless the view said it */
+	cli_warn("cannot write the output: %s", strerror(err));
 	return rc == EXIT_OK ? EXIT_ERROR : rc;
 }
 

@@ -14,12 +14,3 @@ void cli_warn(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 }
-
-void cli_output_error(int err)
-{
-	static int said;
-
-	if (said++)
-		return;
-	cli_warn("cannot write the output: %s", strerror(err));
-}

@@ -6,8 +6,4 @@
 /* Prints "memledger: " and the message to stderr, then a newline. */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Says once that the output could not be written (err: the errno): the first caller to
- * see it says it, later ones add nothing. */
-void cli_output_error(int err);
-
 #endif

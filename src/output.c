@@ -424,6 +424,12 @@ void out_delta_frame(struct out_state *st, unsigned long n)
 	st->tables = 0;
 }
 
+void out_failed(const struct out_opts *opts, int err)
+{
+	if (opts->state && !opts->state->write_errno)
+		opts->state->write_errno = err;
+}
+
 FILE *out_stream(const struct out_opts *opts)
 {
 	return opts->state ? opts->state->f : stdout;
@@ -1144,8 +1150,8 @@ int out_table_print_free(struct out_table *t, struct json *j)
 		rc = print_table(t);
 	if (fflush(t->f) != 0 || ferror(t->f))
 		rc = -errno ? -errno : -EIO;
-	if (rc < 0 && rc != -ENOMEM && t->st && !t->st->write_errno)
-		t->st->write_errno = -rc;
+	if (rc < 0)
+		out_failed(&t->opts, -rc);
 	out_table_free(t);
 	return rc;
 }

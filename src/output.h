@@ -121,6 +121,10 @@ struct out_state {
 	size_t nprev, ncur, capcur;
 };
 
+/* Notes that writing the output failed with err (an errno), for the one message at the
+ * end (main); the first error is the one said. */
+void out_failed(const struct out_opts *opts, int err);
+
 /* The stream tables of opts are printed to: its run's, else stdout. */
 FILE *out_stream(const struct out_opts *opts);
 

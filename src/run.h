@@ -9,9 +9,11 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cli.h"
+#include "memledger/redact.h"
 #include "output.h"
 
 struct ml_source;
@@ -31,6 +33,8 @@ struct run {
 	run_sink_fn sink;       /* messages; NULL: stderr */
 	void *sink_ctx;
 	bool said_pages; /* that the page ledger is a lower bound: once a run */
+	uint8_t redact_key[ML_REDACT_KEY_LEN]; /* capture --redact: one key for every frame */
+	bool redact_keyed;
 };
 
 /* The one flag the signal handlers set: SIGINT or SIGTERM asked the run to end. */

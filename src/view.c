@@ -490,7 +490,7 @@ static int run_print(struct view_run *run)
 	                              (run->needs & ML_NEED_PAGEMAP) ? run->pages : NULL)
 	       : -ENOMEM;
 	if (rc < 0) {
-		cli_output_error(-rc);
+		out_failed(&run->cli->out, -rc);
 		return EXIT_ERROR;
 	}
 	return EXIT_OK;

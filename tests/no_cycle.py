@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""The tool's modules (src/*.c) call each other one way: no cycle in the call graph.
+"""The tool's modules (src/*.c) call each other one way: no cycle in the call graph; and
+they hold no mutable state of their own but the one signal flag (issue 27: what a command
+keeps lives in its run).
 
     no_cycle.py OBJECT_OR_DIRECTORY...
 
 Reads each object's defined and undefined symbols with nm; module A calls module B when
-A leaves undefined a symbol that B defines. Prints a cycle, if any, and fails.
+A leaves undefined a symbol that B defines. Prints a cycle, if any, and fails. Reads each
+object's symbol table with objdump -t: an object in .data or .bss (writable, not
+.data.rel.ro) is module state.
 """
 import os
 import re
@@ -22,6 +26,27 @@ def symbols(obj):
         elif len(parts) == 2 and parts[0] == "U":
             undefined.add(parts[1])
     return defined, undefined
+
+
+# The one mutable object src/ may have: what SIGINT and SIGTERM set (src/run.c).
+SIGNAL_FLAG = "run_stop"
+
+
+def mutable_objects(obj):
+    """The writable data objects obj defines (name, section), compiler's own left out."""
+    out = subprocess.run(["objdump", "-t", obj], capture_output=True, text=True,
+                         check=True).stdout
+    found = []
+    for line in out.splitlines():
+        parts = line.split()
+        if " O " not in line or len(parts) < 5:
+            continue
+        section, name = parts[-3], parts[-1]
+        writable = section in (".data", ".bss", "*COM*") or (
+            section.startswith((".data.", ".bss.")) and not section.startswith(".data.rel.ro"))
+        if writable and not name.startswith(("__", ".")) and name != SIGNAL_FLAG:
+            found.append((name, section))
+    return found
 
 
 def module(obj):
@@ -66,13 +91,19 @@ def main():
     calls = {m: {owner[s] for s in undefined if s in owner and owner[s] != m}
              for m, (_, undefined) in table.items()}
     cycle = find_cycle(calls)
+    state = {module(o): mutable_objects(o) for o in objs}
+    state = {m: v for m, v in state.items() if v}
+    failed = 0
     if cycle:
         print("FAIL: src/ has a call cycle: " + " -> ".join(cycle))
-        print("no_cycle: 0 passed, 1 failed")
-        return 1
-    print(f"no_cycle: 1 passed, 0 failed ({len(calls)} modules, "
-          f"{sum(len(v) for v in calls.values())} one-way calls)")
-    return 0
+        failed += 1
+    if state:
+        print("FAIL: module state in src/ (a run's, or a function's argument, instead): " +
+              "; ".join(f"{m}: {', '.join(n for n, _ in v)}" for m, v in sorted(state.items())))
+        failed += 1
+    print(f"no_cycle: {2 - failed} passed, {failed} failed ({len(calls)} modules, "
+          f"{sum(len(v) for v in calls.values())} one-way calls; no state but {SIGNAL_FLAG})")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
