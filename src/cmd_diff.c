@@ -406,55 +406,27 @@ static void print_header(const struct diff *d, struct json *j)
 	}
 }
 
-/* Prints the rows as the view's table; JSON: {"a", "b", KEY: [...], "totals"}. */
-static int print(struct diff *d, const char *key_name, const struct view_cols *v,
-                 const struct colinfo **cols, int ncols, const struct colinfo *key, bool tree)
+/* The document around the table; JSON: {"a", "b", KEY: [...], "totals", "unreadable_a",
+ * "unreadable_b"} (a view_def's print). Frees t. Returns 0 or -errno. */
+static int diff_print(struct view_run *run, struct out_table *t)
 {
-	struct view_rows r = {.rows = d->rows.v,
-	                      .n = d->rows.n,
-	                      .size = sizeof(struct row),
-	                      .number = row_number,
-	                      .text = row_text,
-	                      .untotalled = untotalled};
-	struct out_table *t = NULL;
+	const struct diff *d = run->state;
 	struct json j;
-	int rc = 0;
+	int rc;
 
-	(void)v;
-	if (tree) { /* the system's rows keep their order, children under their parents */
-		unsigned depth[ML_SYSTEM_MAX_ROWS];
-		long parent[ML_SYSTEM_MAX_ROWS];
-		for (size_t i = 0; i < d->rows.n && i < ML_SYSTEM_MAX_ROWS; i++) {
-			depth[i] = (unsigned)d->rows.v[i].pid;
-			d->rows.v[i].pid = 0;
-		}
-		view_parents_of_depths(depth, d->rows.n, parent);
-		rc = view_tree_table(d->cli, key_name, "children", &r, parent, -1, cols, ncols,
-		                     d->cli->sort ? key : NULL, &t);
-	} else {
-		/* growth first: the change columns sort from the largest, -r from the smallest */
-		view_sort(&r, key, NULL,
-		          key && key->type == COL_DELTA ? !d->cli->reverse : d->cli->reverse);
-		t = view_table(d->cli, key_name, &r, cols, ncols);
-		rc = t ? 0 : -ENOMEM;
-	}
-	if (rc < 0) {
-		cli_warn("out of memory");
-		return EXIT_ERROR;
-	}
 	json_init(&j, out_stream(&d->cli->out), d->cli->out.time);
 	if (d->cli->out.format != OUT_JSON)
-		return out_table_print_free(t, &j) < 0 ? EXIT_ERROR : EXIT_OK;
+		return out_table_print_free(t, &j);
 	json_object_begin(&j);
 	print_header(d, &j);
 	rc = out_table_print_free(t, &j);
-	for (int s = 0; s < 2 && !tree; s++) {
+	for (int s = 0; s < 2 && d->by != BY_SYSTEM; s++) {
 		json_key(&j, s ? "unreadable_b" : "unreadable_a");
 		json_u64(&j, d->unreadable[s]);
 	}
 	json_object_end(&j);
 	json_finish(&j);
-	return rc < 0 ? EXIT_ERROR : EXIT_OK;
+	return rc;
 }
 
 /* The sides: "live" or a snapshot. Returns EXIT_GO_ON or EXIT_USAGE. */
@@ -473,17 +445,12 @@ static int sides(struct diff *d)
 	return EXIT_GO_ON;
 }
 
-static int run_mappings(struct diff *d, const struct colinfo **cols, int ncols,
-                        const struct colinfo *key)
+/* Books the mappings of -p's process on both sides. Returns EXIT_GO_ON or a status. */
+static int book_mappings(struct diff *d)
 {
 	uint64_t start[2] = {ML_UNKNOWN, ML_UNKNOWN};
-	int rc;
+	int rc = maps_side(d, 0, d->cli->pids[0], start);
 
-	if (d->cli->npids != 1) {
-		cli_warn("diff --mappings takes one process: -p PID");
-		return EXIT_USAGE;
-	}
-	rc = maps_side(d, 0, d->cli->pids[0], start);
 	if (rc == EXIT_GO_ON)
 		rc = maps_side(d, 1, d->cli->pids[0], start);
 	if (rc != EXIT_GO_ON)
@@ -492,31 +459,124 @@ static int run_mappings(struct diff *d, const struct colinfo **cols, int ncols,
 		cli_warn("PID %d is another process in B (it started at another time): its "
 		         "mappings are compared all the same",
 		         (int)d->cli->pids[0]);
-	zero_missing_sides(&d->rows);
-	return print(d, "mappings", &map_cols, cols, ncols, key, false);
+	return EXIT_GO_ON;
 }
+
+/* Books the processes (or groups) of both sides. Returns EXIT_GO_ON or a status. */
+static int book_processes(struct diff *d)
+{
+	int rc = scan_side(d, 0);
+
+	if (rc == EXIT_GO_ON)
+		rc = scan_side(d, 1);
+	if (rc == EXIT_GO_ON && d->by == BY_PROCESS)
+		mark_unreadable(d);
+	return rc;
+}
+
+/* The key of --by (BY_PROCESS without it), or -1 after a message. */
+static int by_key(const struct cli *cli)
+{
+	return cli->group_by ? cli_choice("--by", by_names, sizeof(by_names) / sizeof(by_names[0]),
+	                                  cli->group_by)
+	                     : BY_PROCESS;
+}
+
+/* The sides and what is compared (a view_def's begin). Returns EXIT_GO_ON or a status. */
+static int diff_begin(struct view_run *run)
+{
+	struct diff *d = calloc(1, sizeof(*d));
+
+	run->state = d;
+	if (!d) {
+		cli_warn("out of memory");
+		return EXIT_ERROR;
+	}
+	*d = (struct diff){.cli = run->cli, .run = run->run, .by = (enum by)by_key(run->cli)};
+	if (run->cli->mappings && run->cli->npids != 1) {
+		cli_warn("diff --mappings takes one process: -p PID");
+		return EXIT_USAGE;
+	}
+	return sides(d);
+}
+
+/* Reads both sides into rows, a row per thing either has (a view_def's rows). Returns 0
+ * or -errno. */
+static int diff_rows(struct view_run *run)
+{
+	struct diff *d = run->state;
+	int rc = d->cli->mappings     ? book_mappings(d)
+	         : d->by == BY_SYSTEM ? system_side(d, 0)
+	                              : book_processes(d);
+
+	if (rc == EXIT_GO_ON && d->by == BY_SYSTEM && !d->cli->mappings)
+		rc = system_side(d, 1);
+	if (rc != EXIT_GO_ON)
+		return -EIO; /* said */
+	zero_missing_sides(&d->rows);
+	run->rows = (struct view_rows){.rows = d->rows.v,
+	                               .n = d->rows.n,
+	                               .size = sizeof(struct row),
+	                               .number = row_number,
+	                               .text = row_text,
+	                               .untotalled = untotalled};
+	if (d->by == BY_SYSTEM) { /* the system's rows keep their order, children under parents */
+		unsigned depth[ML_SYSTEM_MAX_ROWS];
+		run->parent = malloc((d->rows.n + 1) * sizeof(*run->parent));
+		if (!run->parent)
+			return -ENOMEM;
+		for (size_t i = 0; i < d->rows.n && i < ML_SYSTEM_MAX_ROWS; i++) {
+			depth[i] = (unsigned)d->rows.v[i].pid;
+			d->rows.v[i].pid = 0;
+		}
+		view_parents_of_depths(depth, d->rows.n, run->parent);
+	}
+	return 0;
+}
+
+static void diff_end(struct view_run *run)
+{
+	struct diff *d = run->state;
+
+	if (!d)
+		return;
+	if (d->by != BY_SYSTEM && !d->cli->mappings)
+		say_unreadable(d);
+	run_close(&d->side[0]);
+	run_close(&d->side[1]);
+	free(d->unreadable_pids[0]);
+	free(d->unreadable_pids[1]);
+	rows_free(&d->rows);
+	ml_user_cache_free(&d->users);
+	free(d);
+}
+
+/* The views diff runs: a change column sorts largest first, -r smallest first. */
+#define DIFF_VIEW(key_name, columns, sort_by)                                                      \
+	{                                                                                          \
+		.name = key_name, .cols = &(columns), .sort = sort_by, .tie = "NAME",              \
+		.takes_operands = true, .own_scan = true, .descending = 1u << COL_DELTA,           \
+		.children_key = "children", .begin = diff_begin, .rows = diff_rows,                \
+		.print = diff_print, .end = diff_end,                                              \
+	}
+static const struct view_def process_view = DIFF_VIEW("processes", proc_cols, "PSS");
+static const struct view_def group_view = DIFF_VIEW("groups", group_cols, "PSS");
+static const struct view_def system_view = DIFF_VIEW("system", sys_cols, NULL);
+static const struct view_def mapping_view = DIFF_VIEW("mappings", map_cols, "PSS");
 
 int cmd_diff(struct run *run)
 {
 	struct cli *cli = run->cli;
-	struct diff d = {.cli = cli, .run = run};
-	const struct view_cols *v;
-	const struct colinfo *cols[VIEW_MAX_COLS], *key;
-	int ncols, rc, by = BY_PROCESS;
+	int by = by_key(cli);
 
-	if (cli->group_by) {
-		by = cli_choice("--by", by_names, sizeof(by_names) / sizeof(by_names[0]),
-		                cli->group_by);
-		if (by < 0)
-			return EXIT_USAGE;
-	}
-	d.by = (enum by)by;
-	if ((d.by == BY_SYSTEM || cli->mappings) && (cli->have_uid || cli->have_regex)) {
+	if (by < 0)
+		return EXIT_USAGE;
+	if ((by == BY_SYSTEM || cli->mappings) && (cli->have_uid || cli->have_regex)) {
 		cli_warn("diff %s does not use -u or -P",
 		         cli->mappings ? "--mappings" : "--by system");
 		return EXIT_USAGE;
 	}
-	if (d.by == BY_SYSTEM && (cli->npids || cli->mappings)) {
+	if (by == BY_SYSTEM && (cli->npids || cli->mappings)) {
 		cli_warn("diff --by system does not use %s", cli->mappings ? "--mappings" : "-p");
 		return EXIT_USAGE;
 	}
@@ -524,39 +584,8 @@ int cmd_diff(struct run *run)
 		cli_warn("diff --mappings does not use --by");
 		return EXIT_USAGE;
 	}
-	v = cli->mappings        ? &map_cols
-	    : d.by == BY_SYSTEM  ? &sys_cols
-	    : d.by == BY_PROCESS ? &proc_cols
-	                         : &group_cols;
-	rc = view_begin(cli, v, true, d.by == BY_SYSTEM ? NULL : "PSS", "NAME", cols, &ncols, &key);
-	if (rc != EXIT_GO_ON || (rc = sides(&d)) != EXIT_GO_ON)
-		return rc;
-	if (cli->mappings)
-		rc = run_mappings(&d, cols, ncols, key);
-	else if (d.by == BY_SYSTEM) {
-		rc = system_side(&d, 0);
-		if (rc == EXIT_GO_ON)
-			rc = system_side(&d, 1);
-		if (rc == EXIT_GO_ON)
-			rc = print(&d, "system", v, cols, ncols, key, true);
-	} else {
-		rc = scan_side(&d, 0);
-		if (rc == EXIT_GO_ON)
-			rc = scan_side(&d, 1);
-		if (rc == EXIT_GO_ON) {
-			if (d.by == BY_PROCESS)
-				mark_unreadable(&d);
-			zero_missing_sides(&d.rows);
-			rc = print(&d, d.by == BY_PROCESS ? "processes" : "groups", v, cols, ncols,
-			           key, false);
-			say_unreadable(&d);
-		}
-	}
-	run_close(&d.side[0]);
-	run_close(&d.side[1]);
-	free(d.unreadable_pids[0]);
-	free(d.unreadable_pids[1]);
-	rows_free(&d.rows);
-	ml_user_cache_free(&d.users);
-	return rc;
+	return view_run(run, cli->mappings      ? &mapping_view
+	                     : by == BY_SYSTEM  ? &system_view
+	                     : by == BY_PROCESS ? &process_view
+	                                        : &group_view);
 }

@@ -16,7 +16,8 @@ enum freed_field { F_NAME, F_SIZE };
 static const struct colinfo infos[] = {
     {"NAME", COL_STR, OUT_TREE | OUT_TRUNC, F_NAME, "what is freed and what stays, and their parts",
      0, VIEW_TOTAL_NONE},
-    {"SIZE", COL_SIZE, OUT_RIGHT, F_SIZE, "bytes", 0, VIEW_TOTAL_NONE},
+    {"SIZE", COL_SIZE, OUT_RIGHT, F_SIZE, "bytes; its total (-t): freed + stays, the set's pages",
+     0, VIEW_TOTAL_SUM},
 };
 
 static const char *const defaults[] = {"NAME", "SIZE"};
@@ -27,6 +28,7 @@ static const struct view_cols freed_cols = VIEW_COLS(infos, defaults);
 struct row {
 	const char *name;
 	uint64_t v;
+	bool part; /* a part of the row above it: not in the totals, which add freed and stays */
 };
 
 static uint64_t row_number(const void *row, const struct colinfo *c)
@@ -37,6 +39,11 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 static const char *row_text(const void *row, const struct colinfo *c)
 {
 	return c->id == F_NAME ? ((const struct row *)row)->name : NULL;
+}
+
+static bool row_untotalled(const void *row)
+{
+	return ((const struct row *)row)->part;
 }
 
 #define KEPT_SHOWN 3 /* keepers named in a row: the rest are counted */
@@ -113,64 +120,114 @@ static int find_kept(const struct ml_pages *pg, const struct ml_scan *s, const u
 	return 0;
 }
 
-/* The breakdown as a table: what is freed, what stays, and what may also be freed (siblings
- * sorted by key, NULL: as here). Returns 0 or -errno. */
-static int print_table(const struct cli *cli, const struct ml_freed *f, const struct kept *k,
-                       const struct colinfo **cols, int ncols, const struct colinfo *key,
-                       struct json *j)
-{
-	const struct row fixed[] = {
-	    {f->exact ? "freed" : "freed, at least", ml_freed_total(f)},
-	    {"anonymous", f->anon},
-	    {"swap", f->swap},
-	    {"shmem that dies with them", f->shmem},
-	    {"page tables and kernel stacks", f->kernel},
-	    {"stays", ml_add_u64(ml_add_u64(f->shared_out, f->cache), f->shmem_kept)},
-	    {"shared with other processes", f->shared_out},
-	    {"page cache", f->cache},
-	    {"shmem that persists or others hold", f->shmem_kept},
-	};
-	static const unsigned fixed_depth[] = {0, 1, 1, 1, 1, 0, 1, 1, 1};
-	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]),
-	       n = nfixed + (k->n ? 1 + (size_t)k->n : 0);
-	struct row *rows = malloc(n * sizeof(*rows));
-	unsigned *depth = malloc(n * sizeof(*depth));
-	long *parent = malloc(n * sizeof(*parent));
-	struct view_rows r = {
-	    .rows = rows, .n = n, .size = sizeof(*rows), .number = row_number, .text = row_text};
-	struct out_table *t = NULL;
-	int rc = rows && depth && parent ? 0 : -ENOMEM;
+/* What freed keeps between its rows and its document. */
+struct freed_state {
+	uint32_t *set_of; /* the set: 0 for its processes */
+	struct ml_freed f;
+	struct kept kept;
+	struct row *rows;
+};
 
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		long o = (long)i - (long)nfixed - 1; /* the kept objects after their heading */
-		rows[i] = i < nfixed ? fixed[i]
-		          : o < 0    ? (struct row){"may also be freed, if others let go", k->total}
-		                     : (struct row){k->names[o], k->v[o].size};
-		depth[i] = i < nfixed ? fixed_depth[i] : o < 0 ? 0 : 1;
+/* The set: -p's processes (and the PID operands), each found. Returns 0, or -errno after a
+ * message. */
+static int find_set(struct view_run *run, struct freed_state *st)
+{
+	const struct ml_scan *s = &run->scan;
+
+	st->set_of = malloc((s->nprocs + 1) * sizeof(*st->set_of));
+	if (!st->set_of)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->nprocs; i++)
+		st->set_of[i] = UINT32_MAX;
+	for (size_t i = 0; i < run->cli->npids; i++) {
+		long k = ml_scan_find(s, run->cli->pids[i]);
+		if (k < 0) {
+			run_warn(run->run,
+			         "no process %d (or it has no user memory, or cannot be read)",
+			         (int)run->cli->pids[i]);
+			return -ENOENT;
+		}
+		st->set_of[k] = 0;
 	}
-	if (rc == 0) {
-		view_parents_of_depths(depth, n, parent);
-		rc = view_tree_table(cli, "freed", "parts", &r, parent, -1, cols, ncols, key, &t);
-	}
-	free(rows);
-	free(depth);
-	free(parent);
-	return rc < 0 ? rc : out_table_print_free(t, j);
+	return 0;
 }
 
-/* The JSON document: {"pids", "freed", "exact", the parts, "stays", "unreadable",
- * "unreadable_pids"}. */
-static void print_json(const struct cli *cli, const pid_t *pids, int n, const struct ml_freed *f,
-                       const struct kept *k, const struct ml_scan *s)
+/* The breakdown: what is freed, what stays, and what may also be freed, as a tree (a
+ * view_def's rows). Returns 0 or -errno. */
+static int freed_rows(struct view_run *run)
 {
+	struct freed_state *st = calloc(1, sizeof(*st));
+	const struct ml_freed *f = &st->f;
+	static const unsigned fixed_depth[] = {0, 1, 1, 1, 1, 0, 1, 1, 1};
+	size_t nfixed = sizeof(fixed_depth) / sizeof(fixed_depth[0]), n;
+	unsigned *depth;
+	int rc;
+
+	run->state = st;
+	if (!st)
+		return -ENOMEM;
+	if ((rc = find_set(run, st)) < 0)
+		return rc;
+	if (ml_pages_freed(run->pages, st->set_of, 1, &st->f) < 0 ||
+	    find_kept(run->pages, &run->scan, st->set_of, &st->kept) < 0)
+		return -ENOMEM;
+	const struct row fixed[] = {
+	    {f->exact ? "freed" : "freed, at least", ml_freed_total(f), false},
+	    {"anonymous", f->anon, true},
+	    {"swap", f->swap, true},
+	    {"shmem that dies with them", f->shmem, true},
+	    {"page tables and kernel stacks", f->kernel, true},
+	    {"stays", ml_add_u64(ml_add_u64(f->shared_out, f->cache), f->shmem_kept), false},
+	    {"shared with other processes", f->shared_out, true},
+	    {"page cache", f->cache, true},
+	    {"shmem that persists or others hold", f->shmem_kept, true},
+	};
+	n = nfixed + (st->kept.n ? 1 + (size_t)st->kept.n : 0);
+	st->rows = malloc(n * sizeof(*st->rows));
+	depth = malloc(n * sizeof(*depth));
+	run->parent = malloc(n * sizeof(*run->parent));
+	if (!st->rows || !depth || !run->parent) {
+		free(depth);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		long o = (long)i - (long)nfixed - 1; /* the kept objects after their heading */
+		st->rows[i] = i < nfixed ? fixed[i]
+		              : o < 0    ? (struct row){"may also be freed, if others let go",
+		                                        st->kept.total, true}
+		                      : (struct row){st->kept.names[o], st->kept.v[o].size, true};
+		depth[i] = i < nfixed ? fixed_depth[i] : o < 0 ? 0 : 1;
+	}
+	view_parents_of_depths(depth, n, run->parent);
+	free(depth);
+	run->rows = (struct view_rows){.rows = st->rows,
+	                               .n = n,
+	                               .size = sizeof(*st->rows),
+	                               .number = row_number,
+	                               .text = row_text,
+	                               .untotalled = row_untotalled};
+	return 0;
+}
+
+/* The JSON document: {"pids", "freed", "exact", the parts, "freed_max",
+ * "may_also_be_freed", "stays", "breakdown" (the table's rows) and its "totals",
+ * "unreadable", "unreadable_pids"}. Frees t. Returns 0 or -errno. */
+static int print_json(const struct view_run *run, struct out_table *t)
+{
+	const struct cli *cli = run->cli;
+	const struct freed_state *st = run->state;
+	const struct ml_freed *f = &st->f;
+	const struct kept *k = &st->kept;
+	const struct ml_scan *s = &run->scan;
 	struct json j;
+	int rc;
 
 	json_init(&j, out_stream(&cli->out), cli->out.time);
 	json_object_begin(&j);
 	json_key(&j, "pids");
 	json_array_begin(&j);
-	for (int i = 0; i < n; i++)
-		json_u64(&j, (uint64_t)pids[i]);
+	for (size_t i = 0; i < cli->npids; i++)
+		json_u64(&j, (uint64_t)cli->pids[i]);
 	json_array_end(&j);
 	json_pair_u64(&j, "freed", ml_freed_total(f));
 	json_key(&j, "exact");
@@ -202,88 +259,68 @@ static void print_json(const struct cli *cli, const pid_t *pids, int n, const st
 	json_pair_u64(&j, "page_cache", f->cache);
 	json_pair_u64(&j, "shmem", f->shmem_kept);
 	json_object_end(&j);
+	rc = out_table_print_free(t, &j);
 	procs_json_unreadable(&j, s);
 	json_object_end(&j);
 	json_finish(&j);
+	return rc;
 }
 
-/* Prints the set's processes above the table: "1234 (name), ...". */
-static void print_heading(const struct cli *cli, const struct ml_scan *s, const pid_t *pids, int n)
+/* The document: the set's processes above the table ("processes: 1234 (name), ..."), or
+ * JSON's members around it (a view_def's print). Frees t. Returns 0 or -errno. */
+static int freed_print(struct view_run *run, struct out_table *t)
 {
-	fputs("processes:", out_stream(&cli->out));
-	for (int i = 0; i < n; i++)
-		fprintf(out_stream(&cli->out), "%s %d (%s)", i ? "," : "", (int)pids[i],
-		        s->procs[ml_scan_find(s, pids[i])].comm);
-	fputs("\n\n", out_stream(&cli->out));
-}
-
-int cmd_freed(struct run *run)
-{
-	struct cli *cli = run->cli;
-	const struct colinfo *cols[VIEW_MAX_COLS], *key;
-	const pid_t *pids = cli->pids;
-	int n = (int)cli->npids;
-	uint32_t *set_of = NULL;
-	struct ml_pages *pg = NULL;
-	struct ml_scan s = {0};
-	struct kept kept = {0};
-	struct ml_freed f;
+	const struct cli *cli = run->cli;
+	const struct ml_scan *s = &run->scan;
+	FILE *out = out_stream(&cli->out);
 	struct json j;
-	int ncols, rc;
 
-	rc = view_begin(cli, &freed_cols, false, NULL, NULL, cols, &ncols, &key);
-	if (rc != EXIT_GO_ON)
-		return rc;
-	if (cli->out.format == OUT_JSON && (cli->columns || cli->sort || cli->reverse)) {
-		cli_warn("freed's JSON document has fixed members: -o, -s and -r are for tables");
-		return EXIT_USAGE;
+	if (cli->out.format == OUT_JSON)
+		return print_json(run, t);
+	if (cli->out.format == OUT_TABLE) {
+		fputs("processes:", out);
+		for (size_t i = 0; i < cli->npids; i++)
+			fprintf(out, "%s %d (%s)", i ? "," : "", (int)cli->pids[i],
+			        s->procs[ml_scan_find(s, cli->pids[i])].comm);
+		fputs("\n\n", out);
 	}
-	if (n == 0) {
+	json_init(&j, out, NULL);
+	return out_table_print_free(t, &j);
+}
+
+static int freed_begin(struct view_run *run)
+{
+	if (run->cli->npids == 0) {
 		cli_warn("freed needs a PID");
 		return EXIT_USAGE;
 	}
-	rc = procs_scan_pages(run, ML_NEED_PAGEMAP | ML_NEED_CMDLINE, &s, &pg); /* roles */
-	if (rc != EXIT_GO_ON)
-		goto out;
-	rc = EXIT_ERROR;
-	set_of = malloc((s.nprocs + 1) * sizeof(*set_of));
-	if (!set_of) {
-		cli_warn("out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < s.nprocs; i++)
-		set_of[i] = UINT32_MAX;
-	for (int i = 0; i < n; i++) {
-		long k = ml_scan_find(&s, pids[i]);
-		if (k < 0) {
-			cli_warn("no process %d (or it has no user memory, or cannot be read)",
-			         (int)pids[i]);
-			goto out;
-		}
-		set_of[k] = 0;
-	}
-	if (ml_pages_freed(pg, set_of, 1, &f) < 0 || find_kept(pg, &s, set_of, &kept) < 0) {
-		cli_warn("out of memory");
-		goto out;
-	}
-	procs_report_unreadable(run, &s);
-	json_init(&j, out_stream(&cli->out), cli->out.time);
-	if (cli->out.format == OUT_JSON) {
-		print_json(cli, pids, n, &f, &kept, &s);
-	} else {
-		if (cli->out.format == OUT_TABLE)
-			print_heading(cli, &s, pids, n);
-		if ((rc = print_table(cli, &f, &kept, cols, ncols, key, &j)) < 0) {
-			out_failed(&cli->out, -rc);
-			rc = EXIT_ERROR;
-			goto out;
-		}
-	}
-	rc = EXIT_OK;
-out:
-	kept_free(&kept);
-	free(set_of);
-	ml_pages_free(pg);
-	ml_scan_free(&s);
-	return rc;
+	return EXIT_GO_ON;
+}
+
+static void freed_end(struct view_run *run)
+{
+	struct freed_state *st = run->state;
+
+	if (!st)
+		return;
+	kept_free(&st->kept);
+	free(st->set_of);
+	free(st->rows);
+	free(st);
+}
+
+static const struct view_def freed_view = {
+    .name = "breakdown",
+    .cols = &freed_cols,
+    .needs = ML_NEED_PAGEMAP | ML_NEED_CMDLINE, /* the page ledger; the keepers' roles */
+    .children_key = "parts",
+    .begin = freed_begin,
+    .rows = freed_rows,
+    .print = freed_print,
+    .end = freed_end,
+};
+
+int cmd_freed(struct run *run)
+{
+	return view_run(run, &freed_view);
 }

@@ -363,29 +363,12 @@ static int by_size(const void *a, const void *b)
 	return strcmp(x->driver, y->driver);
 }
 
-/* Orders n rows (devices, or one's children) as -s and -r say: by the sort column (the
- * driver sorts the devices again, the same way), else largest first; -r reverses. */
+/* Orders n rows (devices, or one's children) without -s: largest first (the driver sorts
+ * them by -s, and reverses them with -r). */
 static void order(const struct view_run *run, struct gpu_row *v, size_t n)
 {
-	struct view_rows r = {.rows = v,
-	                      .n = n,
-	                      .size = sizeof(*v),
-	                      .number = row_number,
-	                      .text = row_text,
-	                      .blank = row_blank};
-
-	if (n == 0)
-		return;
-	if (run->key) {
-		view_sort(&r, run->key, view_column(&gpu_cols, "DEVICE", 6), run->cli->reverse);
-		return;
-	}
-	qsort(v, n, sizeof(*v), by_size);
-	for (size_t i = 0; run->cli->reverse && i < n / 2; i++) {
-		struct gpu_row t = v[i];
-		v[i] = v[n - 1 - i];
-		v[n - 1 - i] = t;
-	}
+	if (n && !run->sel.key)
+		qsort(v, n, sizeof(*v), by_size);
 }
 
 /* The rows: devices and exporters from the scan's clients and buffers, NVML's devices, and
@@ -447,26 +430,14 @@ static int gpu_rows(struct view_run *run)
 }
 
 /* The clients or buffers under a device (a view_def's children). */
-static int add_children(struct view_run *run, struct out_table *t, const void *row)
+static int gpu_children(struct view_run *run, const void *row, struct view_rows *kids)
 {
 	const struct gpu_row *d = row;
-	struct out_cell cells[VIEW_MAX_COLS];
-	int rc = 0;
 
-	for (size_t i = 0; i < d->nchildren && rc == 0; i++) {
-		const struct gpu_row *r = &d->children[i];
-		for (int c = 0; c < run->ncols; c++) {
-			const struct colinfo *col = run->cols[c];
-			if (row_blank(r, col))
-				cells[c] = (struct out_cell){.blank = true};
-			else if (col->type == COL_STR)
-				cells[c] = (struct out_cell){.str = row_text(r, col)};
-			else
-				cells[c] = (struct out_cell){.num = row_number(r, col)};
-		}
-		rc = out_table_add_child(t, cells, "clients");
-	}
-	return rc;
+	*kids = run->rows; /* the same kind of row */
+	kids->rows = d->children;
+	kids->n = d->nchildren;
+	return 0;
 }
 
 static void free_rows(struct gpu_row *v, size_t n)
@@ -495,7 +466,8 @@ static const struct view_def gpu_view = {
     .tie = "DEVICE",
     .needs = ML_NEED_GPU | ML_NEED_CMDLINE | ML_NEED_STATUS,
     .rows = gpu_rows,
-    .children = add_children,
+    .children = gpu_children,
+    .children_key = "clients",
     .end = gpu_end,
 };
 

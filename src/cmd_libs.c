@@ -82,44 +82,39 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	}
 }
 
-/* A child row's cell: one process's use of the object. */
-static struct out_cell use_cell(const struct ml_lib_use *u, const struct colinfo *c,
-                                const char *command)
+/* A child row (--procs): one process's use of the object, and its command line. */
+struct use_row {
+	const struct ml_lib_use *u;
+	char *command;
+};
+
+static uint64_t use_number(const void *row, const struct colinfo *c)
 {
+	const struct ml_lib_use *u = ((const struct use_row *)row)->u;
+
 	switch (c->id) {
-	case F_NAME: return (struct out_cell){.str = command};
-	case F_PID: return (struct out_cell){.num = (uint64_t)u->pid};
-	case F_MAPPINGS: return (struct out_cell){.num = u->mappings};
-	case F_AVGPSS: return (struct out_cell){.num = u->mem.v[ML_MEM_PSS]};
+	case F_PID: return (uint64_t)u->pid;
+	case F_MAPPINGS: return u->mappings;
+	case F_AVGPSS: return u->mem.v[ML_MEM_PSS];
+	case F_NAME:
 	case F_KIND:
 	case F_DEV:
 	case F_PROCS:
-	case F_INODE: return (struct out_cell){.blank = true};
-	default:
-		return (struct out_cell){
-		    .num = ml_mem_metric(&u->mem, (enum ml_metric)(c->id - VIEW_METRIC))};
+	case F_INODE: return ML_UNKNOWN;
+	default: return ml_mem_metric(&u->mem, (enum ml_metric)(c->id - VIEW_METRIC));
 	}
 }
 
-/* The rows under an object's row with --procs: one per process that maps it (a
- * view_def's children). Returns 0 or -errno. */
-static int add_uses(struct view_run *run, struct out_table *t, const void *row)
+static const char *use_text(const void *row, const struct colinfo *c)
 {
-	const struct ml_lib *l = ((const struct lib_row *)row)->lib;
-	struct out_cell cells[VIEW_MAX_COLS];
-	int rc = 0;
+	return c->id == F_NAME ? ((const struct use_row *)row)->command : NULL;
+}
 
-	for (size_t i = 0; i < l->nuses && rc == 0; i++) {
-		long k = ml_scan_find(&run->scan, l->uses[i].pid);
-		char *command = k >= 0 ? procs_command(&run->scan.procs[k]) : strdup("[?]");
-		if (!command)
-			return -ENOMEM;
-		for (int c = 0; c < run->ncols; c++)
-			cells[c] = use_cell(&l->uses[i], run->cols[c], command);
-		rc = out_table_add_child(t, cells, "processes");
-		free(command);
-	}
-	return rc;
+/* What an object's own row has, a use's has not. */
+static bool use_blank(const void *row, const struct colinfo *c)
+{
+	(void)row;
+	return c->id == F_KIND || c->id == F_DEV || c->id == F_PROCS || c->id == F_INODE;
 }
 
 /* PID is the child rows' column only. */
@@ -129,12 +124,52 @@ static bool row_blank(const void *row, const struct colinfo *c)
 	return c->id == F_PID;
 }
 
-/* What a run of libs makes: the uses of each object, the objects, a row per object. */
+/* What a run of libs makes: the uses of each object, the objects, a row per object, and
+ * the child rows of the object being drawn (--procs). */
 struct libs_state {
 	struct ml_libs *uses;
 	struct ml_lib *libs;
 	struct lib_row *rows;
+	struct use_row *kids;
+	size_t nkids;
 };
+
+/* Frees the child rows' command lines. */
+static void kids_clear(struct libs_state *st)
+{
+	for (size_t i = 0; i < st->nkids; i++)
+		free(st->kids[i].command);
+	st->nkids = 0;
+}
+
+/* The rows under an object's row with --procs: one per process that maps it (a
+ * view_def's children). Returns 0 or -ENOMEM. */
+static int lib_children(struct view_run *run, const void *row, struct view_rows *kids)
+{
+	const struct ml_lib *l = ((const struct lib_row *)row)->lib;
+	struct libs_state *st = run->state;
+	struct use_row *v;
+
+	kids_clear(st); /* the object's before: added already */
+	v = realloc(st->kids, (l->nuses + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	st->kids = v;
+	for (size_t i = 0; i < l->nuses; i++, st->nkids++) {
+		long k = ml_scan_find(&run->scan, l->uses[i].pid);
+		v[i] = (struct use_row){&l->uses[i], k >= 0 ? procs_command(&run->scan.procs[k])
+		                                            : strdup("[?]")};
+		if (!v[i].command)
+			return -ENOMEM;
+	}
+	*kids = (struct view_rows){.rows = v,
+	                           .n = st->nkids,
+	                           .size = sizeof(*v),
+	                           .number = use_number,
+	                           .text = use_text,
+	                           .blank = use_blank};
+	return 0;
+}
 
 /* The table of uses, filled as the scan reads each mapping (a view_def's begin). */
 static int libs_begin(struct view_run *run)
@@ -188,6 +223,8 @@ static void libs_end(struct view_run *run)
 
 	if (!st)
 		return;
+	kids_clear(st);
+	free(st->kids);
 	free(st->rows);
 	free(st->libs);
 	ml_libs_free(st->uses);
@@ -220,7 +257,8 @@ static const struct view_def procs_view = {
     .begin = libs_begin,
     .on_mapping = on_mapping,
     .rows = libs_rows,
-    .children = add_uses,
+    .children = lib_children,
+    .children_key = "processes",
     .end = libs_end,
 };
 

@@ -221,8 +221,7 @@ static struct map_row *build_rows(const struct cli *cli, const struct ml_maps *m
  */
 struct stream {
 	const struct cli *cli;
-	const struct colinfo **cols;
-	int ncols;
+	const struct view_sel *sel;
 	bool with_dev;
 	pid_t pid;
 	struct out_table *t;
@@ -243,9 +242,9 @@ static int stream_map(const struct ml_map *m, void *ctx)
 	if (!keep_map(s->cli, m))
 		return 0;
 	make_row(&r, s->pid, m, s->with_dev);
-	for (int c = 0; c < s->ncols && s->cli->totals; c++)
-		view_total_add(&s->sums[c], &stream_rows, &r, s->cols[c]);
-	return view_add_row(s->t, &stream_rows, &r, s->cols, s->ncols);
+	for (int c = 0; c < s->sel->ncols && s->cli->totals; c++)
+		view_total_add(&s->sums[c], &stream_rows, &r, s->sel->cols[c]);
+	return view_add_row(s->t, &stream_rows, &r, s->sel);
 }
 
 /* The summary's table of kinds: KIND COUNT SIZE RSS PSS USS SWAP. */
@@ -383,8 +382,7 @@ static int print_summary(const struct cli *cli, const struct ml_maps_summary *s,
 /* The mappings table of one process, from its rows sorted as asked. NULL when out of
  * memory. */
 static struct out_table *mappings_table(const struct cli *cli, const struct ml_maps *maps,
-                                        const struct colinfo **cols, int ncols,
-                                        const struct colinfo *key, bool with_dev)
+                                        const struct view_sel *sel, bool with_dev)
 {
 	struct ml_mem *sums = NULL;
 	struct view_rows r;
@@ -397,16 +395,8 @@ static struct out_table *mappings_table(const struct cli *cli, const struct ml_m
 		return NULL;
 	r = (struct view_rows){
 	    .rows = rows, .n = n, .size = sizeof(*rows), .number = row_number, .text = row_text};
-	if (key) {
-		view_sort(&r, key, &infos[1], cli->reverse);
-	} else if (cli->reverse) {
-		for (size_t i = 0; i < n / 2; i++) {
-			struct map_row tmp = rows[i];
-			rows[i] = rows[n - 1 - i];
-			rows[n - 1 - i] = tmp;
-		}
-	}
-	t = view_table(cli, "mappings", &r, cols, ncols);
+	view_sort(&r, sel->key, &infos[1], cli->reverse); /* ties: in address order */
+	t = view_table(cli, "mappings", &r, sel);
 	free(rows);
 	free(sums);
 	return t;
@@ -432,40 +422,47 @@ static int print_process(const struct cli *cli, pid_t pid, struct out_table *t,
 	return rc;
 }
 
+/* What maps's document is read from and written to. */
+struct maps_doc {
+	const struct cli *cli;
+	struct ml_source *src;
+	struct ml_maps_limits lim; /* the system's, read once whatever the number of PIDs */
+	struct view_sel sel;       /* the driver's, PID first when the rows are flat */
+	struct json j;
+};
+
 /*
  * Reads the mappings of pid, lays out their table into *t and adds them to *summary
- * (within the system's limits lim): as they are read when the rows keep address order,
- * else once all are read. Returns the number of mappings (0: no user address space) or
- * -errno.
+ * (within the system's limits): as they are read when the rows keep address order, else
+ * once all are read. Returns the number of mappings (0: no user address space) or -errno.
  */
-static long read_process(const struct cli *cli, struct ml_source *src, pid_t pid,
-                         const struct ml_maps_limits *lim, const struct colinfo **cols, int ncols,
-                         const struct colinfo *key, struct out_table **t,
+static long read_process(struct maps_doc *doc, pid_t pid, struct out_table **t,
                          struct ml_maps_summary *summary)
 {
-	struct stream s = {cli, cols, ncols, key && key->id == F_DEV, pid, NULL, {{0}}, summary};
+	const struct cli *cli = doc->cli;
+	const struct view_sel *sel = &doc->sel;
+	struct stream s = {cli, sel, sel->key && sel->key->id == F_DEV, pid, NULL, {{0}}, summary};
 	struct ml_maps maps;
 	long n;
 
-	for (int i = 0; i < ncols; i++)
-		s.with_dev = s.with_dev || cols[i]->id == F_DEV;
+	for (int i = 0; i < sel->ncols; i++)
+		s.with_dev = s.with_dev || sel->cols[i]->id == F_DEV;
 	*t = NULL;
-	ml_maps_summary_init(summary, lim);
-	if (cli->merge || key || cli->reverse) {
-		n = ml_maps_read(src, pid, &maps);
+	ml_maps_summary_init(summary, &doc->lim);
+	if (cli->merge || sel->key || cli->reverse) {
+		n = ml_maps_read(doc->src, pid, &maps);
 		for (size_t i = 0; n == 0 && i < maps.n; i++)
 			ml_maps_summary_add(summary, &maps.v[i]);
-		if (n == 0 && maps.n &&
-		    !(*t = mappings_table(cli, &maps, cols, ncols, key, s.with_dev)))
+		if (n == 0 && maps.n && !(*t = mappings_table(cli, &maps, sel, s.with_dev)))
 			n = -ENOMEM;
 		n = n < 0 ? n : (long)maps.n;
 		ml_maps_free(&maps);
 		return n;
 	}
-	s.t = view_table_new(cli, "mappings", cols, ncols, false);
+	s.t = view_table_new(cli, "mappings", sel, false);
 	if (!s.t)
 		return -ENOMEM;
-	n = ml_maps_read_each(src, pid, stream_map, &s);
+	n = ml_maps_read_each(doc->src, pid, stream_map, &s);
 	if (n > 0) {
 		int rc = cli->totals ? out_table_add_totals(s.t, s.sums) : 0;
 		n = rc < 0 ? rc : n;
@@ -492,89 +489,115 @@ static const char *why_empty(struct ml_source *src, pid_t pid)
 }
 
 /* Reads and prints one process. Returns 0, or -1 after a message. */
-static int one_process(const struct cli *cli, struct ml_source *src, pid_t pid,
-                       const struct ml_maps_limits *lim, const struct colinfo **cols, int ncols,
-                       const struct colinfo *key, struct json *j)
+static int one_process(struct view_run *run, struct maps_doc *doc, pid_t pid)
 {
+	const struct cli *cli = doc->cli;
 	struct ml_maps_summary summary;
 	struct out_table *t;
-	long n = read_process(cli, src, pid, lim, cols, ncols, key, &t, &summary);
+	long n = read_process(doc, pid, &t, &summary);
 	int rc = n < 0 ? (int)n : 0;
 	bool empty = n == 0;
 
 	if (rc == -ESRCH || rc == -ENOENT)
-		cli_warn("no process %d", (int)pid);
+		run_warn(run->run, "no process %d", (int)pid);
 	else if (rc == -EACCES || rc == -EPERM)
-		cli_warn("cannot read %s/%d/smaps: %s%s", ml_source_path(src), (int)pid,
-		         strerror(-rc), geteuid() != 0 ? " (run as root)" : "");
+		run_warn(run->run, "cannot read %s/%d/smaps: %s%s", ml_source_path(doc->src),
+		         (int)pid, strerror(-rc), geteuid() != 0 ? " (run as root)" : "");
 	else if (rc < 0)
-		cli_warn("%s/%d/smaps: %s", ml_source_path(src), (int)pid, ml_source_strerror(rc));
+		run_warn(run->run, "%s/%d/smaps: %s", ml_source_path(doc->src), (int)pid,
+		         ml_source_strerror(rc));
 	else if (empty)
-		cli_warn("process %d has no user address space%s", (int)pid, why_empty(src, pid));
-	else if ((rc = print_process(cli, pid, t, &summary, j)) < 0)
+		run_warn(run->run, "process %d has no user address space%s", (int)pid,
+		         why_empty(doc->src, pid));
+	else if ((rc = print_process(cli, pid, t, &summary, &doc->j)) < 0)
 		out_failed(&cli->out, -rc);
 	return rc < 0 || empty ? -1 : 0;
 }
 
-/* Puts the PID column first in cols (moving it there when shown). Returns the new count. */
-static int with_pid_first(const struct view_cols *v, const struct colinfo **cols, int ncols)
+/* Puts the PID column first in sel (moving it there when shown). */
+static void with_pid_first(const struct view_cols *v, struct view_sel *sel)
 {
 	const struct colinfo *pid = view_column(v, "PID", 3);
-	int at = ncols;
+	const struct colinfo **cols = sel->cols;
+	int at = sel->ncols;
 
-	for (int i = 0; i < ncols; i++)
+	for (int i = 0; i < sel->ncols; i++)
 		if (cols[i] == pid)
 			at = i;
-	if (at == ncols && ncols == VIEW_MAX_COLS)
-		return ncols;
+	if (at == sel->ncols && sel->ncols == VIEW_MAX_COLS)
+		return;
 	memmove(cols + 1, cols, (size_t)at * sizeof(*cols));
 	cols[0] = pid;
-	return at == ncols ? ncols + 1 : ncols;
+	sel->ncols += at == sel->ncols;
 }
 
-int cmd_maps(struct run *run)
+static int maps_begin(struct view_run *run)
 {
-	struct cli *cli = run->cli;
-	const struct view_cols *v = cli->merge ? &merged_cols : &maps_cols;
-	const struct colinfo *cols[VIEW_MAX_COLS], *key;
-	struct ml_maps_limits lim;
-	struct ml_source *src;
-	int ncols, failed = 0, rc;
-	struct json j;
-	bool flat;
-
-	rc = view_begin(cli, v, true, NULL, NULL, cols, &ncols, &key); /* address order */
-	if (rc != EXIT_GO_ON)
-		return rc;
-	if (cli->npids == 0) {
+	if (run->cli->npids == 0) {
 		cli_warn("maps needs a PID");
 		return EXIT_USAGE;
 	}
-	src = run_source(run, ML_NEED_SMAPS, true);
-	if (!src)
-		return EXIT_ERROR;
-	ml_maps_limits_read(src, &lim); /* once, whatever the number of PIDs */
-	json_init(&j, out_stream(&cli->out), cli->out.time);
+	return EXIT_GO_ON;
+}
+
+/* The document: a table and a summary a process, in the order given, each once; in CSV
+ * and raw of several, one table of every process's rows, each saying whose it is (a
+ * view_def's print: maps has no table of its own). Returns 0 or -errno. */
+static int maps_print(struct view_run *run, struct out_table *none)
+{
+	struct cli *cli = run->cli;
+	struct maps_doc doc = {
+	    .cli = cli, .src = run_source(run->run, ML_NEED_SMAPS, true), .sel = run->sel};
+	bool flat = cli->npids > 1 && (cli->out.format == OUT_CSV || cli->out.format == OUT_RAW);
+	bool noheadings = cli->out.noheadings;
+	int failed = 0;
+
+	(void)none;
+	if (!doc.src)
+		return -EIO; /* said */
+	ml_maps_limits_read(doc.src, &doc.lim);
+	json_init(&doc.j, out_stream(&cli->out), cli->out.time);
 	if (cli->out.format == OUT_JSON) {
-		json_object_begin(&j);
-		json_key(&j, "processes");
-		json_array_begin(&j);
+		json_object_begin(&doc.j);
+		json_key(&doc.j, "processes");
+		json_array_begin(&doc.j);
 	}
-	flat = cli->npids > 1 && (cli->out.format == OUT_CSV || cli->out.format == OUT_RAW);
-	if (flat) /* one document of every process's rows: each says whose it is */
-		ncols = with_pid_first(v, cols, ncols);
-	for (size_t i = 0; i < cli->npids; i++) { /* in the order given, each once */
+	if (flat)
+		with_pid_first(run->def->cols, &doc.sel);
+	for (size_t i = 0; i < cli->npids; i++) {
 		if (cli->npids > 1 && cli->out.format == OUT_TABLE)
 			fprintf(out_stream(&cli->out), "%sPID %d\n", i ? "\n" : "",
 			        (int)cli->pids[i]);
-		failed |= one_process(cli, src, cli->pids[i], &lim, cols, ncols, key, &j) < 0;
+		failed |= one_process(run, &doc, cli->pids[i]) < 0;
 		if (flat)
 			cli->out.noheadings = true; /* the header once */
 	}
+	cli->out.noheadings = noheadings;
 	if (cli->out.format == OUT_JSON) {
-		json_array_end(&j);
-		json_object_end(&j);
-		json_finish(&j);
+		json_array_end(&doc.j);
+		json_object_end(&doc.j);
+		json_finish(&doc.j);
 	}
-	return failed ? EXIT_ERROR : EXIT_OK;
+	return failed ? -EIO : 0; /* said */
+}
+
+static const struct view_def maps_view = {
+    .name = "mappings",
+    .cols = &maps_cols,
+    .own_scan = true,
+    .begin = maps_begin,
+    .print = maps_print,
+};
+
+static const struct view_def merged_view = {
+    .name = "mappings",
+    .cols = &merged_cols,
+    .own_scan = true,
+    .begin = maps_begin,
+    .print = maps_print,
+};
+
+int cmd_maps(struct run *run)
+{
+	return view_run(run, run->cli->merge ? &merged_view : &maps_view);
 }

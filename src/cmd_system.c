@@ -64,52 +64,21 @@ static bool row_upper(const void *row, const struct colinfo *c)
 	return c->id == F_SIZE && ((const struct row *)row)->r->bound == ML_AT_MOST;
 }
 
-/* The totals row: physical memory, 100%. */
-static int add_totals(const struct cli *cli, struct out_table *t, const struct colinfo **cols,
-                      int ncols, uint64_t whole)
+/* The whole the rows are parts of: physical memory, else MemTotal. */
+static uint64_t whole_of(const struct ml_system *sys)
 {
-	struct out_cell cells[VIEW_MAX_COLS];
-
-	for (int i = 0; i < ncols; i++)
-		cells[i] = cols[i]->id == F_SIZE      ? (struct out_cell){.num = whole}
-		           : cols[i]->id == F_PERCENT ? (struct out_cell){.num = 1000}
-		                                      : (struct out_cell){.blank = true};
-	return cli->totals ? out_table_add_totals(t, cells) : 0;
+	return sys->physical != ML_UNKNOWN ? sys->physical : sys->mi[ML_MI_MEMTOTAL];
 }
 
-/* The rows, children under their parents (siblings sorted by key, NULL: as the kernel
- * counts them). Returns 0 or -errno. */
-static int print_rows(const struct cli *cli, const struct ml_system *sys,
-                      const struct colinfo **cols, int ncols, const struct colinfo *key,
-                      struct json *j)
+/* The totals row: physical memory, 100% (a view_def's totals; ctx: the state's system). */
+static void system_totals(const struct view_sel *sel, const void *ctx, struct out_cell *cells)
 {
-	uint64_t whole = sys->physical != ML_UNKNOWN ? sys->physical : sys->mi[ML_MI_MEMTOTAL];
-	struct row rows[ML_SYSTEM_MAX_ROWS];
-	unsigned depth[ML_SYSTEM_MAX_ROWS];
-	long parent[ML_SYSTEM_MAX_ROWS];
-	struct view_rows r = {.rows = rows,
-	                      .n = sys->nrows,
-	                      .size = sizeof(*rows),
-	                      .number = row_number,
-	                      .text = row_text,
-	                      .bound = row_bound,
-	                      .upper = row_upper};
-	struct out_table *t = NULL;
-	int rc;
+	const struct ml_system *sys = ctx;
 
-	for (size_t i = 0; i < sys->nrows; i++) {
-		rows[i] = (struct row){&sys->rows[i], permille(sys->rows[i].bytes, whole)};
-		depth[i] = (unsigned)sys->rows[i].depth;
-	}
-	view_parents_of_depths(depth, sys->nrows, parent);
-	rc = view_tree_table(cli, "system", "children", &r, parent, -1, cols, ncols, key, &t);
-	if (rc == 0)
-		rc = add_totals(cli, t, cols, ncols, whole);
-	if (rc < 0) {
-		out_table_free(t);
-		return rc;
-	}
-	return out_table_print_free(t, j);
+	for (int i = 0; i < sel->ncols; i++)
+		cells[i] = sel->cols[i]->id == F_SIZE      ? (struct out_cell){.num = whole_of(sys)}
+		           : sel->cols[i]->id == F_PERCENT ? (struct out_cell){.num = 1000}
+		                                           : (struct out_cell){.blank = true};
 }
 
 /* A PSI average (0 to 100) as "12.34", or "-" when unknown (negative). */
@@ -121,17 +90,19 @@ static void percent_text(double v, char buf[16])
 		snprintf(buf, 16, "%.2f", v);
 }
 
-/* Σ PSS of every readable process, against what meminfo says processes map. */
-struct reconciliation {
+/* What system reads and shows (a view_def's state; the system first, for its totals):
+ * the rows, and Σ PSS of every readable process against what meminfo says processes map. */
+struct system_state {
+	struct ml_system sys;
+	struct row rows[ML_SYSTEM_MAX_ROWS];
+	bool gpu;             /* the machine has GPU memory: the processes' fds are read */
 	uint64_t pss, mapped; /* Σ PSS; AnonPages + Mapped */
-	size_t nprocs, unreadable;
-	pid_t *unreadable_pids; /* taken from the scan: to be freed */
-	char hidden[128];       /* why processes are not listed, or "" */
 };
 
-static void print_facts_text(const struct cli *cli, const struct ml_system *sys,
-                             const struct reconciliation *rec)
+static void print_facts_text(const struct cli *cli, const struct system_state *st,
+                             const struct ml_scan *s)
 {
+	const struct ml_system *sys = &st->sys;
 	const uint64_t *mi = sys->mi;
 	char a[32], b[32];
 
@@ -170,21 +141,21 @@ static void print_facts_text(const struct cli *cli, const struct ml_system *sys,
 		        p[0], p[1], p[2], p[3], p[4], p[5]);
 	}
 	fprintf(out_stream(&cli->out),
-	        "userspace: Σ PSS of %zu processes %s; AnonPages + Mapped %s\n", rec->nprocs,
-	        out_size_text(&cli->out, rec->pss, a, sizeof(a)),
-	        out_size_text(&cli->out, rec->mapped, b, sizeof(b)));
+	        "userspace: Σ PSS of %zu processes %s; AnonPages + Mapped %s\n", s->nprocs,
+	        out_size_text(&cli->out, st->pss, a, sizeof(a)),
+	        out_size_text(&cli->out, st->mapped, b, sizeof(b)));
 	fprintf(
 	    out_stream(&cli->out), "mapped files and shmem: Σ Pss_File + Pss_Shmem %s; Mapped %s\n",
 	    out_size_text(&cli->out, ml_add_u64(sys->mapped.file, sys->mapped.shmem), a, sizeof(a)),
 	    out_size_text(&cli->out, mi[ML_MI_MAPPED], b, sizeof(b)));
-	if (rec->unreadable)
+	if (s->unreadable)
 		fprintf(out_stream(&cli->out),
 		        "  (%zu process%s could not be read: not in the sums, so what processes "
 		        "map is a lower bound)\n",
-		        rec->unreadable, rec->unreadable == 1 ? "" : "es");
-	if (rec->hidden[0])
+		        s->unreadable, s->unreadable == 1 ? "" : "es");
+	if (s->hidden[0])
 		fprintf(out_stream(&cli->out), "  (%s: what processes map is a lower bound)\n",
-		        rec->hidden);
+		        s->hidden);
 }
 
 /* PSI averages as JSON numbers (percent of time), null when unknown. */
@@ -207,9 +178,9 @@ static void json_pressure(struct json *j, const char *key, const double avg[3])
 	json_object_end(j);
 }
 
-static void print_facts_json(const struct ml_system *sys, const struct reconciliation *rec,
-                             struct json *j)
+static void print_facts_json(const struct system_state *st, const struct ml_scan *s, struct json *j)
 {
+	const struct ml_system *sys = &st->sys;
 	json_pair_u64(j, "physical", sys->physical);
 	json_pair_u64(j, "unexplained", sys->unexplained);
 	json_pair_u64(j, "overcounted", sys->overcounted);
@@ -236,8 +207,8 @@ static void print_facts_json(const struct ml_system *sys, const struct reconcili
 	json_string(j, ml_overcommit_name(sys->overcommit));
 	json_pressure(j, "pressure_some", sys->pressure_some);
 	json_pressure(j, "pressure_full", sys->pressure_full);
-	json_pair_u64(j, "pss_total", rec->pss);
-	json_pair_u64(j, "anon_and_mapped", rec->mapped);
+	json_pair_u64(j, "pss_total", st->pss);
+	json_pair_u64(j, "anon_and_mapped", st->mapped);
 	json_pair_u64(j, "pss_file_total", sys->mapped.file);
 	json_pair_u64(j, "pss_shmem_total", sys->mapped.shmem);
 	json_key(j, "mapped_exact");
@@ -245,16 +216,16 @@ static void print_facts_json(const struct ml_system *sys, const struct reconcili
 		json_null(j); /* no process read: nothing to be exact about */
 	else
 		json_bool(j, !sys->mapped.partial);
-	json_pair_u64(j, "processes", rec->nprocs);
-	json_pair_u64(j, "unreadable", rec->unreadable);
+	json_pair_u64(j, "processes", s->nprocs);
+	json_pair_u64(j, "unreadable", s->unreadable);
 	json_key(j, "unreadable_pids");
 	json_array_begin(j);
-	for (size_t i = 0; rec->unreadable_pids && i < rec->unreadable; i++)
-		json_u64(j, (uint64_t)rec->unreadable_pids[i]);
+	for (size_t i = 0; s->unreadable_pids && i < s->unreadable; i++)
+		json_u64(j, (uint64_t)s->unreadable_pids[i]);
 	json_array_end(j);
 	json_key(j, "hidden");
-	if (rec->hidden[0])
-		json_string(j, rec->hidden);
+	if (s->hidden[0])
+		json_string(j, s->hidden);
 	else
 		json_null(j);
 }
@@ -270,91 +241,113 @@ static int book_gpu(struct ml_source *src, const struct ml_scan *s, struct ml_sy
 	return rc;
 }
 
-/* Σ PSS over the processes, against AnonPages + Mapped. Returns EXIT_GO_ON, or an exit
- * status after a message. */
-static int reconcile(struct run *run, struct ml_source *src, struct ml_system *sys,
-                     struct reconciliation *rec)
+/* Reads the system's counters before the scan, and whether its processes' GPU fds are
+ * worth reading (a view_def's begin). Returns EXIT_GO_ON or an exit status after a
+ * message. */
+static int system_begin(struct view_run *run)
 {
-	struct ml_scan s = {0};
-	struct ml_mapped m;
-	bool gpu = ml_gpu_present(src); /* else no fd of any process is worth reading */
-	int rc = procs_scan(run, ML_NEED_ROLLUP | (gpu ? ML_NEED_GPU : 0), NULL, NULL, &s);
-
-	if (rc == EXIT_GO_ON) {
-		procs_report_unreadable(run, &s);
-		rec->pss = ml_metric_total(s.procs, s.nprocs, ML_PSS);
-		rec->nprocs = s.nprocs;
-		rec->unreadable = s.unreadable;
-		rec->unreadable_pids = s.unreadable_pids;
-		s.unreadable_pids = NULL;
-		rec->mapped = ml_add_u64(sys->mi[ML_MI_ANONPAGES], sys->mi[ML_MI_MAPPED]);
-		m.file = s.nprocs ? ml_metric_total(s.procs, s.nprocs, ML_FILE) : ML_UNKNOWN;
-		m.shmem = s.nprocs ? ml_metric_total(s.procs, s.nprocs, ML_SHMEM) : ML_UNKNOWN;
-		m.partial = s.unreadable > 0 || s.hidden[0];
-		snprintf(rec->hidden, sizeof(rec->hidden), "%s", s.hidden);
-		ml_system_book_mapped(sys, &m);
-		if (gpu && book_gpu(src, &s, sys) < 0) {
-			cli_warn("out of memory");
-			rc = EXIT_ERROR;
-		}
-	}
-	ml_scan_free(&s);
-	return rc;
-}
-
-/* Prints the rows, then the facts (sentences in a table, members in JSON; raw and CSV
- * carry the rows alone). Returns an exit status. */
-static int print_document(const struct cli *cli, const struct ml_system *sys,
-                          const struct reconciliation *rec, const struct colinfo **cols, int ncols,
-                          const struct colinfo *key)
-{
-	struct json j;
+	struct system_state *st = calloc(1, sizeof(*st));
+	struct ml_source *src;
 	int rc;
 
-	for (size_t i = 0; i < sys->ninconsistent; i++)
-		cli_warn("%s", sys->inconsistent[i]);
-	json_init(&j, out_stream(&cli->out), cli->out.time);
-	if (cli->out.format == OUT_JSON)
-		json_object_begin(&j);
-	rc = print_rows(cli, sys, cols, ncols, key, &j);
-	if (cli->out.format == OUT_JSON) {
-		print_facts_json(sys, rec, &j);
-		json_object_end(&j);
-		json_finish(&j);
-	} else if (cli->out.format == OUT_TABLE) {
-		print_facts_text(cli, sys, rec);
-	}
-	if (rc < 0) {
-		out_failed(&cli->out, -rc);
+	run->state = st;
+	if (!st) {
+		cli_warn("out of memory");
 		return EXIT_ERROR;
 	}
-	return EXIT_OK;
-}
-
-int cmd_system(struct run *run)
-{
-	struct cli *cli = run->cli;
-	const struct colinfo *cols[VIEW_MAX_COLS], *key;
-	struct reconciliation rec = {0};
-	struct ml_system sys;
-	struct ml_source *src;
-	int ncols, rc;
-
-	rc = view_begin(cli, &system_cols, false, NULL, NULL, cols, &ncols, &key);
-	if (rc != EXIT_GO_ON)
-		return rc;
-	run_want(run, ML_NEED_ROLLUP | ML_NEED_GPU, true); /* the scan's, below: one open */
-	src = run_source(run, 0, false);
+	run_want(run->run, ML_NEED_ROLLUP | ML_NEED_GPU, true); /* the scan's: one open */
+	src = run_source(run->run, 0, false);
 	if (!src)
 		return EXIT_ERROR;
-	rc = ml_system_read(src, &sys);
+	rc = ml_system_read(src, &st->sys);
 	if (rc < 0) {
 		cli_warn("%s/meminfo: %s", ml_source_path(src), ml_source_strerror(rc));
 		return EXIT_ERROR;
 	}
-	rc = reconcile(run, src, &sys, &rec);
-	if (rc == EXIT_GO_ON)
-		rc = print_document(cli, &sys, &rec, cols, ncols, key);
-	free(rec.unreadable_pids);
+	st->gpu = ml_gpu_present(src); /* else no fd of any process is worth reading */
+	run->needs |= ML_NEED_ROLLUP | (st->gpu ? ML_NEED_GPU : 0);
+	return EXIT_GO_ON;
+}
+
+/* Books what the processes map (Σ PSS against AnonPages + Mapped, and GPU buffers), then
+ * makes the rows, children under their parents (a view_def's rows). Returns 0 or -errno. */
+static int system_rows(struct view_run *run)
+{
+	struct system_state *st = run->state;
+	const struct ml_scan *s = &run->scan;
+	struct ml_system *sys = &st->sys;
+	unsigned depth[ML_SYSTEM_MAX_ROWS];
+	struct ml_mapped m;
+
+	st->pss = ml_metric_total(s->procs, s->nprocs, ML_PSS);
+	st->mapped = ml_add_u64(sys->mi[ML_MI_ANONPAGES], sys->mi[ML_MI_MAPPED]);
+	m.file = s->nprocs ? ml_metric_total(s->procs, s->nprocs, ML_FILE) : ML_UNKNOWN;
+	m.shmem = s->nprocs ? ml_metric_total(s->procs, s->nprocs, ML_SHMEM) : ML_UNKNOWN;
+	m.partial = s->unreadable > 0 || s->hidden[0];
+	ml_system_book_mapped(sys, &m);
+	if (st->gpu && book_gpu(run->run->src, s, sys) < 0)
+		return -ENOMEM;
+	run->parent = malloc((sys->nrows + 1) * sizeof(*run->parent));
+	if (!run->parent)
+		return -ENOMEM;
+	for (size_t i = 0; i < sys->nrows; i++) {
+		st->rows[i] =
+		    (struct row){&sys->rows[i], permille(sys->rows[i].bytes, whole_of(sys))};
+		depth[i] = (unsigned)sys->rows[i].depth;
+	}
+	view_parents_of_depths(depth, sys->nrows, run->parent);
+	run->rows = (struct view_rows){.rows = st->rows,
+	                               .n = sys->nrows,
+	                               .size = sizeof(*st->rows),
+	                               .number = row_number,
+	                               .text = row_text,
+	                               .bound = row_bound,
+	                               .upper = row_upper};
+	return 0;
+}
+
+/* Prints the rows, then the facts: sentences in a table, members in JSON; raw and CSV
+ * carry the rows alone (a view_def's print). Frees t. Returns 0 or -errno. */
+static int system_print(struct view_run *run, struct out_table *t)
+{
+	const struct cli *cli = run->cli;
+	const struct system_state *st = run->state;
+	struct json j;
+	int rc;
+
+	for (size_t i = 0; i < st->sys.ninconsistent; i++)
+		cli_warn("%s", st->sys.inconsistent[i]);
+	json_init(&j, out_stream(&cli->out), cli->out.time);
+	if (cli->out.format == OUT_JSON)
+		json_object_begin(&j);
+	rc = out_table_print_free(t, &j);
+	if (cli->out.format == OUT_JSON) {
+		print_facts_json(st, &run->scan, &j);
+		json_object_end(&j);
+		json_finish(&j);
+	} else if (cli->out.format == OUT_TABLE) {
+		print_facts_text(cli, st, &run->scan);
+	}
 	return rc;
+}
+
+static void system_end(struct view_run *run)
+{
+	free(run->state);
+}
+
+static const struct view_def system_view = {
+    .name = "system",
+    .cols = &system_cols,
+    .children_key = "children",
+    .begin = system_begin,
+    .rows = system_rows,
+    .totals = system_totals,
+    .print = system_print,
+    .end = system_end,
+};
+
+int cmd_system(struct run *run)
+{
+	return view_run(run, &system_view);
 }

@@ -9,6 +9,7 @@
 #include <curses.h>
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -54,9 +55,13 @@ static const char *const mode_names[] = {"processes", "by comm", "by user", "tre
 
 struct top {
 	struct cli cli;
-	struct run run;   /* its source (a replayed snapshot's), its output, its messages */
-	size_t first_row; /* the screen: lines before the table's first row */
-	size_t nrows;     /* the screen: rows in the last frame */
+	struct run run;        /* its source (a replayed snapshot's), its output, its messages */
+	size_t first_row;      /* the screen: lines before the table's first row */
+	size_t nrows;          /* the screen: rows in the last frame */
+	struct view_sel sel;   /* the last frame's columns and sort column */
+	struct top_row *rows;  /* the frame's rows, made by the driver's rows function */
+	char when[40];         /* the frame's time */
+	unsigned long nframes; /* frames printed */
 	enum top_mode mode;
 	char filter[128];       /* rows whose command holds this, "" all */
 	const char *sort_name;  /* the sort column's, for the header */
@@ -526,7 +531,6 @@ static long make_rows(struct top *tp, struct top_row **rows, long **parent)
 	return (long)n;
 }
 
-/* One frame: the header and the rows, sorted. Returns EXIT_OK or EXIT_ERROR. */
 /* The screen: the PIDs of the rows drawn, in the order drawn (n rows of r; tree mode: the
  * order view_tree_order lays them out in), and the line of the first. */
 static void note_visible(struct top *tp, const struct view_rows *r, const long *parent,
@@ -553,75 +557,112 @@ static void note_visible(struct top *tp, const struct view_rows *r, const long *
 	free(depth);
 }
 
-/* One frame: the header and the rows, sorted, to the run's stream (stdout, or the
- * screen's buffer). Returns EXIT_OK or EXIT_ERROR. */
-static int print_frame(struct top *tp, const struct colinfo **cols, int ncols,
-                       const struct colinfo *key)
+/* The top a view's run belongs to. */
+static struct top *top_of(const struct view_run *run)
 {
-	FILE *f = tp->run.out.f;
-	struct top_row *rows;
-	long *parent, n = make_rows(tp, &rows, &parent);
-	struct view_rows r = {.rows = rows,
-	                      .n = n > 0 ? (size_t)n : 0,
-	                      .size = sizeof(*rows),
-	                      .number = row_number,
-	                      .text = row_text,
-	                      .blank = row_blank};
-	const struct colinfo *tie = view_column(&top_cols, "FOOTPRINT", 9);
-	struct header h;
-	struct out_table *t;
-	struct json j;
-	char when[40];
-	time_t now = time(NULL);
-	int rc;
+	return (struct top *)((char *)run->run - offsetof(struct top, run));
+}
+
+/* The frame's state and what fits the screen (a view_def's begin). */
+static int top_begin(struct view_run *run)
+{
+	struct top *tp = top_of(run);
+
+	run->state = tp;
+	if (tp->max_rows && !tp->cli.totals) /* -t: of every row */
+		run->limit = tp->max_rows;   /* the full-screen view lays out what fits */
+	return EXIT_GO_ON;
+}
+
+/* The rows of the frame, as the mode and the filter say; in tree mode each one's parent
+ * (a view_def's rows). Returns 0 or -ENOMEM. */
+static int top_rows(struct view_run *run)
+{
+	struct top *tp = run->state;
+	long n = make_rows(tp, &tp->rows, &run->parent);
 
 	if (n < 0)
-		return EXIT_ERROR;
-	tp->sort_name = key ? key->name : "none";
+		return -ENOMEM;
+	run->rows = (struct view_rows){.rows = tp->rows,
+	                               .n = (size_t)n,
+	                               .size = sizeof(*tp->rows),
+	                               .number = row_number,
+	                               .text = row_text,
+	                               .blank = row_blank};
+	return 0;
+}
+
+/* The frame: the header and the table; a document a frame in JSON (NDJSON); the rows
+ * alone in CSV (TIME first) and raw (a view_def's print). Frees t. Returns 0 or -errno. */
+static int top_print(struct view_run *run, struct out_table *t)
+{
+	struct top *tp = run->state;
+	FILE *f = out_stream(&tp->cli.out);
+	struct header h;
+	struct json j;
+	int rc;
+
+	tp->sel = run->sel;
+	tp->sort_name = run->sel.key ? run->sel.key->name : "none";
 	read_header(tp, &h);
-	if (tp->series && tp->taken >= 0)
-		now = (time_t)tp->taken; /* replay: the snapshot's time */
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	if (parent) { /* siblings sorted, the tree kept */
-		if (view_tree_table(&tp->cli, "processes", "children", &r, parent, -1, cols, ncols,
-		                    key, &t) < 0)
-			t = NULL;
-	} else {
-		/* growth first: the change columns from the largest, -r from the smallest */
-		view_sort(&r, key, tie,
-		          key && (key->type == COL_DELTA || key->type == COL_SIZE)
-		              ? !tp->cli.reverse
-		              : tp->cli.reverse);
-		if (tp->max_rows && r.n > tp->max_rows && !tp->cli.totals) /* -t: of every row */
-			r.n = tp->max_rows; /* the full-screen view lays out what fits */
-		t = view_table(&tp->cli, tp->mode == MODE_PROCS ? "processes" : "groups", &r, cols,
-		               ncols);
-	}
 	if (tp->screen)
-		note_visible(tp, &r, parent, key, &h);
-	free(parent);
-	if (!t) {
-		free(rows);
-		return EXIT_ERROR;
-	}
+		note_visible(tp, &run->rows, run->parent, run->sel.key, &h);
+	json_init(&j, f, tp->cli.out.time);
 	if (tp->cli.out.format == OUT_JSON) {
-		json_init(&j, f, when); /* NDJSON: a document a frame */
 		json_object_begin(&j);
 		json_pair_u64(&j, "refresh", tp->refresh);
 		print_header_json(&j, &h);
 		rc = out_table_print_free(t, &j);
 		json_object_end(&j);
 		json_finish(&j);
-	} else {
-		json_init(&j, f, NULL);
-		print_header_text(f, tp, &h, when);
+	} else if (tp->cli.out.format == OUT_TABLE) {
+		print_header_text(f, tp, &h, tp->when);
 		rc = out_table_print_free(t, &j);
-		if (tp->cli.out.format != OUT_CSV)
-			fputc('\n', f);
+		fputc('\n', f);
+	} else {
+		rc = out_table_print_free(t, &j);
 	}
-	free(rows);
 	fflush(f);
-	return rc < 0 ? EXIT_ERROR : EXIT_OK;
+	return rc;
+}
+
+static void top_end(struct view_run *run)
+{
+	struct top *tp = run->state;
+
+	free(tp->rows);
+	tp->rows = NULL;
+}
+
+/* The frames' views: the change columns and the sizes sort largest first, -r smallest. */
+#define TOP_VIEW(key_name)                                                                         \
+	{                                                                                          \
+		.name = key_name, .cols = &top_cols, .sort = "GROWTH", .tie = "FOOTPRINT",         \
+		.own_scan = true, .descending = 1u << COL_DELTA | 1u << COL_SIZE,                  \
+		.children_key = "children", .begin = top_begin, .rows = top_rows,                  \
+		.print = top_print, .end = top_end,                                                \
+	}
+static const struct view_def procs_view = TOP_VIEW("processes");
+static const struct view_def groups_view = TOP_VIEW("groups");
+
+/* One frame, through the driver, to the run's stream (stdout, or the screen's buffer).
+ * Returns EXIT_OK or EXIT_ERROR. */
+static int print_frame(struct top *tp)
+{
+	time_t now = time(NULL);
+	int rc;
+
+	if (tp->series && tp->taken >= 0)
+		now = (time_t)tp->taken; /* replay: the snapshot's time */
+	strftime(tp->when, sizeof(tp->when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	tp->cli.out.time = tp->cli.out.format == OUT_JSON || tp->cli.out.format == OUT_CSV
+	                       ? tp->when
+	                       : NULL; /* NDJSON's "time", CSV's TIME */
+	tp->cli.out.noheadings = tp->cli.out.format == OUT_CSV && tp->nframes; /* the header once */
+	rc = view_run(&tp->run,
+	              tp->mode == MODE_COMM || tp->mode == MODE_USER ? &groups_view : &procs_view);
+	tp->nframes++;
+	return rc;
 }
 
 static void usage(FILE *f)
@@ -647,7 +688,7 @@ static void usage(FILE *f)
 	      " -p, --pid <list>       only these processes\n"
 	      " -o, --output <list>    columns (+COL adds); -s, --sort <column>; -r, --reverse\n"
 	      " -J, --json             NDJSON: a document a frame, with \"time\"\n"
-	      "     --csv, --raw, -t (totals), --bytes\n"
+	      "     --csv, --raw, -t (totals), --bytes, --list-columns\n"
 	      " -h, --help             this help\n\n"
 	      "Columns:\n",
 	      f);
@@ -772,7 +813,7 @@ static const char *option_name(const struct option *longopts, int c, char name[6
 
 static int parse(struct top *tp, int argc, char **argv)
 {
-	enum { O_WINDOW = 256, O_FLOOR, O_PSS, O_CSV, O_RAW, O_BYTES, O_BY, O_SOURCE };
+	enum { O_WINDOW = 256, O_FLOOR, O_PSS, O_CSV, O_RAW, O_BYTES, O_BY, O_SOURCE, O_LIST };
 	static const char *const bys[] = {"process", "comm", "user", "tree"}; /* enum top_mode */
 	static const struct option longopts[] = {{"by", required_argument, NULL, O_BY},
 	                                         {"source", required_argument, NULL, O_SOURCE},
@@ -791,6 +832,7 @@ static int parse(struct top *tp, int argc, char **argv)
 	                                         {"raw", no_argument, NULL, O_RAW},
 	                                         {"bytes", no_argument, NULL, O_BYTES},
 	                                         {"totals", no_argument, NULL, 't'},
+	                                         {"list-columns", no_argument, NULL, O_LIST},
 	                                         {"help", no_argument, NULL, 'h'},
 	                                         {NULL, 0, NULL, 0}};
 	char *end, name[64];
@@ -836,6 +878,7 @@ static int parse(struct top *tp, int argc, char **argv)
 		case O_RAW: tp->cli.out.format = OUT_RAW; break;
 		case O_BYTES: tp->cli.out.bytes = true; break;
 		case O_SOURCE: tp->source = optarg; break;
+		case O_LIST: tp->cli.list_columns = true; break;
 		case O_BY: {
 			int by = cli_choice("--by", bys, sizeof(bys) / sizeof(bys[0]), optarg);
 			if (by < 0)
@@ -881,9 +924,6 @@ static char *render(int (*fn)(struct top *, void *), struct top *tp, void *arg)
 
 /* What a frame of the full-screen view shows. */
 struct screen {
-	const struct colinfo **cols;
-	int ncols;
-	const struct colinfo *key;
 	int cursor;             /* the selected row, from 0 */
 	pid_t maps_of;          /* 'p': the maps of this process, 0: the rows */
 	int step;               /* replay: the arrow pressed, -1 or 1; 0: none */
@@ -893,9 +933,8 @@ struct screen {
 
 static int draw_rows(struct top *tp, void *arg)
 {
-	struct screen *sc = arg;
-
-	return print_frame(tp, sc->cols, sc->ncols, sc->key);
+	(void)arg;
+	return print_frame(tp);
 }
 
 static int draw_maps(struct top *tp, void *arg)
@@ -1030,12 +1069,13 @@ static pid_t selected(const struct top *tp, const struct screen *sc)
 /* Handles one key. Returns true when the frame must be drawn again. */
 static bool on_key(struct top *tp, struct screen *sc, int ch)
 {
+	const struct view_sel *sel = &tp->sel;
 	int at = 0;
 	char buf[128];
 
 	sc->message[0] = '\0';
-	for (int i = 0; i < sc->ncols; i++)
-		if (sc->cols[i] == sc->key)
+	for (int i = 0; i < sel->ncols; i++)
+		if (sel->cols[i] == sel->key)
 			at = i;
 	switch (ch) {
 	case 'q': run_stop = 1; return false;
@@ -1046,12 +1086,12 @@ static bool on_key(struct top *tp, struct screen *sc, int ch)
 		break;
 	case 't': tp->mode = tp->mode == MODE_TREE ? MODE_PROCS : MODE_TREE; break;
 	case 'r': tp->cli.reverse = !tp->cli.reverse; break;
-	case '<': sc->key = sc->cols[at > 0 ? at - 1 : 0]; break;
-	case '>': sc->key = sc->cols[at + 1 < sc->ncols ? at + 1 : at]; break;
+	case '<': tp->cli.sort = sel->cols[at > 0 ? at - 1 : 0]->name; break;
+	case '>': tp->cli.sort = sel->cols[at + 1 < sel->ncols ? at + 1 : at]->name; break;
 	case 's':
 		prompt(sc, "sort by column: ", buf, sizeof(buf));
 		if (view_column(&top_cols, buf, strlen(buf)))
-			sc->key = view_column(&top_cols, buf, strlen(buf));
+			tp->cli.sort = view_column(&top_cols, buf, strlen(buf))->name;
 		else
 			snprintf(sc->message, sizeof(sc->message), "no column '%.60s'", buf);
 		break;
@@ -1079,11 +1119,10 @@ static void to_status_line(const char *msg, void *ctx)
 }
 
 /* The full-screen view: a refresh every delay, keys between. Returns an exit status. */
-static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
-                      const struct colinfo *key)
+static int top_screen(struct top *tp)
 {
 	struct curses c = {0};
-	struct screen sc = {.cols = cols, .ncols = ncols, .key = key, .c = &c};
+	struct screen sc = {.c = &c};
 	int rc = EXIT_OK;
 	SCREEN *term;
 
@@ -1148,17 +1187,15 @@ static int top_screen(struct top *tp, const struct colinfo **cols, int ncols,
 int cmd_top(int argc, char **argv, int *write_errno)
 {
 	struct top tp = {.delay = 2, .window = 30, .floor = 1 << 20, .pss_every = 5};
-	const struct colinfo *cols[VIEW_MAX_COLS], *key;
 	struct timespec next;
-	int ncols, rc;
+	int rc;
 
 	memset(&tp.cli, 0, sizeof(tp.cli));
 	tp.cli.command = "top";
 	run_init(&tp.run, &tp.cli, stdout);
 	rc = parse(&tp, argc, argv);
-	if (rc == EXIT_GO_ON)
-		rc = view_begin(&tp.cli, &top_cols, false, "GROWTH", "FOOTPRINT", cols, &ncols,
-		                &key);
+	if (rc == EXIT_GO_ON) /* -o and -s checked, or --list-columns, before any frame */
+		rc = view_begin(&tp.cli, &top_cols, false, "GROWTH", "FOOTPRINT", &tp.sel);
 	if (rc == EXIT_GO_ON && !tp.batch && (!isatty(0) || !isatty(1))) {
 		cli_warn("top: the full-screen view needs a terminal: use -b (batch) in a pipe");
 		rc = EXIT_USAGE;
@@ -1178,7 +1215,7 @@ int cmd_top(int argc, char **argv, int *write_errno)
 		tp.frames = tp.nseries; /* batch: a frame a snapshot */
 	run_catch_stop();               /* before initscr: ncurses's own would exit 1 */
 	if (!tp.batch) {
-		rc = top_screen(&tp, cols, ncols, key);
+		rc = top_screen(&tp);
 		goto out;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &next);
@@ -1200,7 +1237,7 @@ int cmd_top(int argc, char **argv, int *write_errno)
 		}
 		rc = read_refresh(&tp);
 		if (rc == EXIT_GO_ON)
-			rc = print_frame(&tp, cols, ncols, key);
+			rc = print_frame(&tp);
 		if (rc != EXIT_OK)
 			break;
 	}

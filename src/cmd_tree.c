@@ -35,12 +35,12 @@ static const struct colinfo infos[] = {
      VIEW_TOTAL_NONE},
     {"COMMAND", COL_STR, OUT_TREE | OUT_TRUNC | OUT_PATHS, F_COMMAND,
      "command line, under its parent; [COMM] when it is empty", 0, VIEW_TOTAL_NONE},
-    {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "the process's resident memory (Rss)", 0, VIEW_TOTAL_NONE},
-    {"PSS", COL_SIZE, OUT_RIGHT, F_PSS, "the process's proportional set (Pss)", 0, VIEW_TOTAL_NONE},
+    {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "the process's resident memory (Rss)", 0, VIEW_TOTAL_SUM},
+    {"PSS", COL_SIZE, OUT_RIGHT, F_PSS, "the process's proportional set (Pss)", 0, VIEW_TOTAL_SUM},
     {"USS", COL_SIZE, OUT_RIGHT, F_USS, "the process's unique pages (Private_Clean+Private_Dirty)",
-     0, VIEW_TOTAL_NONE},
+     0, VIEW_TOTAL_SUM},
     {"SWAP", COL_SIZE, OUT_RIGHT, F_SWAP, "the process's swapped-out memory (Swap)", 0,
-     VIEW_TOTAL_NONE},
+     VIEW_TOTAL_SUM},
     {"COW", COL_SIZE, OUT_RIGHT, F_COW,
      "anonymous memory still shared with the parent since fork (exact mode)", 0, VIEW_TOTAL_NONE},
     {"SUBPSS", COL_SIZE, OUT_RIGHT, F_SUBPSS, "Σ PSS of the process and its descendants", 0,
@@ -49,12 +49,12 @@ static const struct colinfo infos[] = {
      "what killing the process and all its descendants would give back", 0, VIEW_TOTAL_NONE},
     {"GPU", COL_SIZE, OUT_RIGHT, F_GPU,
      "the process's share of GPU buffers in system memory (RAM; DRM fdinfo)", ML_NEED_GPU,
-     VIEW_TOTAL_NONE},
+     VIEW_TOTAL_SUM},
     {"VRAM", COL_SIZE, OUT_RIGHT, F_VRAM,
      "the process's share of GPU device memory, not RAM (DRM fdinfo, NVML)", ML_NEED_GPU,
-     VIEW_TOTAL_NONE},
+     VIEW_TOTAL_SUM},
     {"DMABUF", COL_SIZE, OUT_RIGHT, F_DMABUF,
-     "the process's share of the dma-bufs it holds by fd or mapping", ML_NEED_GPU, VIEW_TOTAL_NONE},
+     "the process's share of the dma-bufs it holds by fd or mapping", ML_NEED_GPU, VIEW_TOTAL_SUM},
 };
 
 /* COMMAND, drawn as a tree, last: a line is as long as its own command line. */
@@ -181,81 +181,73 @@ static struct tree_row *build_rows(const struct tree *t)
 	return rows;
 }
 
-/* The optional PID whose subtree is shown. Returns it, 0 for none, or -1 after a message. */
-static long root_pid(const struct cli *cli)
+/* The tree and its rows: a view_def's state. */
+struct tree_state {
+	struct tree t;
+	struct tree_row *rows;
+};
+
+/* The process tree of the scan, with each subtree's figures; with a PID, its subtree
+ * alone (a view_def's rows). Returns 0 or -errno. */
+static int tree_rows(struct view_run *run)
 {
-	if (cli->npids > 1) {
-		cli_warn("tree takes one PID at most");
-		return -1;
+	struct tree_state *st = calloc(1, sizeof(*st));
+	const struct cli *cli = run->cli;
+
+	run->state = st;
+	if (!st)
+		return -ENOMEM;
+	st->t.scan = &run->scan;
+	if (cli->npids && (run->root = ml_scan_find(&run->scan, cli->pids[0])) < 0) {
+		run_warn(run->run, "no process %d (or it has no user memory, or cannot be read)",
+		         (int)cli->pids[0]);
+		return -ENOENT;
 	}
-	return cli->npids ? cli->pids[0] : 0;
+	if (build_tree(&st->t, run->pages) < 0 || !(st->rows = build_rows(&st->t)))
+		return -ENOMEM;
+	run->parent = st->t.parent; /* the driver's now */
+	st->t.parent = NULL;
+	run->rows = (struct view_rows){.rows = st->rows,
+	                               .n = run->scan.nprocs,
+	                               .size = sizeof(*st->rows),
+	                               .number = row_number,
+	                               .text = row_text,
+	                               .bound = row_bound};
+	return 0;
 }
 
-/* Prints the tree (or root's subtree), siblings ordered by key (NULL: by PID). Returns 0
- * or -errno. */
-static int print_tree(const struct cli *cli, struct view_rows *r, const struct tree *t, long root,
-                      const struct colinfo **cols, int ncols, const struct colinfo *key)
+static int tree_begin(struct view_run *run)
 {
-	struct out_table *out = NULL;
-	int rc = view_tree_table(cli, "processes", "children", r, t->parent, root, cols, ncols, key,
-	                         &out);
-
-	return rc < 0 ? rc : procs_print_document(cli, out, t->scan, t->pages);
+	if (run->cli->npids > 1) {
+		cli_warn("tree takes one PID at most");
+		return EXIT_USAGE;
+	}
+	return EXIT_GO_ON;
 }
+
+static void tree_end(struct view_run *run)
+{
+	struct tree_state *st = run->state;
+
+	if (!st)
+		return;
+	free_rows(st->rows, run->scan.nprocs);
+	tree_free(&st->t);
+	free(st);
+}
+
+static const struct view_def tree_view = {
+    .name = "processes",
+    .cols = &tree_cols,
+    .needs = ML_NEED_PAGEMAP | ML_NEED_STATUS | ML_NEED_CMDLINE | ML_NEED_ROLLUP,
+    .when_any = "ROLE",
+    .children_key = "children",
+    .begin = tree_begin,
+    .rows = tree_rows,
+    .end = tree_end,
+};
 
 int cmd_tree(struct run *run)
 {
-	struct cli *cli = run->cli;
-	const struct colinfo *cols[VIEW_MAX_COLS], *key;
-	struct ml_pages *pg = NULL;
-	struct ml_scan s = {0};
-	struct tree t = {.scan = &s};
-	struct tree_row *rows = NULL;
-	long pid, root = -1;
-	int ncols, rc;
-
-	rc = view_begin(cli, &tree_cols, true, NULL, NULL, cols, &ncols, &key);
-	if (rc != EXIT_GO_ON)
-		return rc;
-	pid = root_pid(cli);
-	if (pid < 0)
-		return EXIT_USAGE;
-	unsigned needs = ML_NEED_PAGEMAP | ML_NEED_STATUS | ML_NEED_CMDLINE | ML_NEED_ROLLUP;
-	for (int i = 0; i < ncols; i++)
-		needs |= cols[i]->needs;
-	rc = procs_scan_pages(run, needs | (key ? key->needs : 0), &s, &pg);
-	if (rc != EXIT_GO_ON)
-		goto out;
-	rc = EXIT_ERROR;
-	if (pid && (root = ml_scan_find(&s, (pid_t)pid)) < 0) {
-		cli_warn("no process %ld (or it has no user memory, or cannot be read)", pid);
-		goto out;
-	}
-	if (build_tree(&t, pg) < 0 || !(rows = build_rows(&t))) {
-		cli_warn("out of memory");
-		goto out;
-	}
-	procs_report_unreadable(run, &s);
-	{
-		struct view_rows r = {.rows = rows,
-		                      .n = s.nprocs,
-		                      .size = sizeof(*rows),
-		                      .number = row_number,
-		                      .text = row_text,
-		                      .bound = row_bound};
-		view_add_when_any(&tree_cols, "ROLE", cli, &r, cols, &ncols);
-		rc = print_tree(cli, &r, &t, root, cols, ncols, key);
-	}
-	if (rc < 0) {
-		out_failed(&cli->out, -rc);
-		rc = EXIT_ERROR;
-		goto out;
-	}
-	rc = EXIT_OK;
-out:
-	free_rows(rows, s.nprocs);
-	tree_free(&t);
-	ml_pages_free(pg);
-	ml_scan_free(&s);
-	return rc;
+	return view_run(run, &tree_view);
 }

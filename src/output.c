@@ -352,8 +352,9 @@ static int cell_text(struct out_table *t, const struct out_col *col, const struc
 
 	*out = (struct out_text){0};
 	if (c->blank) {
-		out->blank = true;
-		return copy_text(t, "", out);
+		out->blank =
+		    true; /* raw: "-", so that every line has as many fields as the header */
+		return copy_text(t, t->opts.format == OUT_RAW ? "-" : "", out);
 	}
 	if (col->type != COL_STR && !c->str && c->num != ML_UNKNOWN && !c->bound && !c->upper) {
 		char *d; /* a plain number, the most of a large table: written in place */

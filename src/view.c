@@ -103,37 +103,24 @@ void view_list_columns(const struct view_cols *v, FILE *f)
 		fprintf(f, " %11s  %s\n", v->infos[i].name, v->infos[i].help);
 }
 
-/* The sort column (see view_begin), or NULL; *bad after a message for an unknown -s. */
-static const struct colinfo *sort_column(const struct view_cols *v, const char *arg,
-                                         const char *fallback, const char *tie,
-                                         const struct colinfo **cols, int ncols, bool *bad)
+/* The sort column when -s is not given (see view_begin), or NULL. */
+static const struct colinfo *default_sort(const struct view_cols *v, const char *fallback,
+                                          const char *tie, const struct view_sel *sel)
 {
-	*bad = false;
-	if (arg) {
-		const struct colinfo *c = view_column(v, arg, strlen(arg));
-		if (!c) {
-			cli_warn("unknown sort column: '%s'", arg);
-			*bad = true;
-		}
-		return c;
-	}
 	if (!fallback)
 		return NULL;
-	for (int i = 0; i < ncols; i++)
-		if (strcasecmp(cols[i]->name, fallback) == 0)
-			return cols[i];
-	for (int i = 0; i < ncols; i++)
-		if (cols[i]->type == COL_SIZE)
-			return cols[i];
+	for (int i = 0; i < sel->ncols; i++)
+		if (strcasecmp(sel->cols[i]->name, fallback) == 0)
+			return sel->cols[i];
+	for (int i = 0; i < sel->ncols; i++)
+		if (sel->cols[i]->type == COL_SIZE)
+			return sel->cols[i];
 	return tie ? view_column(v, tie, strlen(tie)) : NULL;
 }
 
 int view_begin(const struct cli *cli, const struct view_cols *v, bool takes_operands,
-               const char *sort, const char *tie, const struct colinfo **cols, int *ncols,
-               const struct colinfo **key)
+               const char *sort, const char *tie, struct view_sel *sel)
 {
-	bool bad;
-
 	if (cli->list_columns) {
 		view_list_columns(v, out_stream(&cli->out));
 		return EXIT_OK;
@@ -142,11 +129,19 @@ int view_begin(const struct cli *cli, const struct view_cols *v, bool takes_oper
 		cli_warn("unexpected argument: '%s'", cli->operands[0]);
 		return EXIT_USAGE;
 	}
-	*ncols = view_select_columns(v, cli->columns, cols);
-	if (*ncols < 0)
+	sel->ncols = view_select_columns(v, cli->columns, sel->cols);
+	if (sel->ncols < 0)
 		return EXIT_USAGE;
-	*key = sort_column(v, cli->sort, sort, tie, cols, *ncols, &bad);
-	return bad ? EXIT_USAGE : EXIT_GO_ON;
+	if (!cli->sort) {
+		sel->key = default_sort(v, sort, tie, sel);
+		return EXIT_GO_ON;
+	}
+	sel->key = view_column(v, cli->sort, strlen(cli->sort));
+	if (!sel->key) {
+		cli_warn("unknown sort column: '%s'", cli->sort);
+		return EXIT_USAGE;
+	}
+	return EXIT_GO_ON;
 }
 
 struct sort_ctx {
@@ -180,15 +175,6 @@ static int compare_rows(const void *a, const void *b, void *arg)
 	return ctx->reverse ? -cmp : cmp;
 }
 
-void view_sort(struct view_rows *r, const struct colinfo *key, const struct colinfo *tie,
-               bool reverse)
-{
-	struct sort_ctx ctx = {r, key, tie, reverse};
-
-	if (key && r->n) /* rows is NULL when none: not for qsort_r */
-		qsort_r(r->rows, r->n, r->size, compare_rows, &ctx);
-}
-
 /* Orders row indexes for view_tree_order: by key, then by index. */
 static int compare_indexes(const void *a, const void *b, void *arg)
 {
@@ -200,9 +186,52 @@ static int compare_indexes(const void *a, const void *b, void *arg)
 	if (ctx->key)
 		cmp =
 		    compare_by(ctx->r, rows + i * ctx->r->size, rows + j * ctx->r->size, ctx->key);
+	if (cmp == 0 && ctx->tie)
+		cmp =
+		    compare_by(ctx->r, rows + i * ctx->r->size, rows + j * ctx->r->size, ctx->tie);
 	if (cmp == 0)
 		cmp = (i > j) - (i < j);
 	return ctx->reverse ? -cmp : cmp;
+}
+
+/* Swaps rows i and j of r. */
+static void swap_rows(struct view_rows *r, size_t i, size_t j)
+{
+	char *a = (char *)r->rows + i * r->size, *b = (char *)r->rows + j * r->size;
+
+	for (size_t k = 0; k < r->size; k++) {
+		char c = a[k];
+		a[k] = b[k];
+		b[k] = c;
+	}
+}
+
+void view_sort(struct view_rows *r, const struct colinfo *key, const struct colinfo *tie,
+               bool reverse)
+{
+	struct sort_ctx ctx = {r, key, tie, reverse};
+	size_t *order = key && r->n ? malloc(r->n * sizeof(*order)) : NULL;
+	char *sorted = order ? malloc(r->n * r->size) : NULL;
+
+	if (!r->n) /* rows is NULL when none: not for qsort_r */
+		return;
+	if (!key) { /* the view's own order, reversed with -r */
+		for (size_t i = 0; reverse && i < r->n / 2; i++)
+			swap_rows(r, i, r->n - 1 - i);
+		return;
+	}
+	if (!order || !sorted) { /* out of memory: in place, ties in no set order */
+		qsort_r(r->rows, r->n, r->size, compare_rows, &ctx);
+	} else { /* ties in the rows' order, -r reversing that too: exactly the rows reversed */
+		for (size_t i = 0; i < r->n; i++)
+			order[i] = i;
+		qsort_r(order, r->n, sizeof(*order), compare_indexes, &ctx);
+		for (size_t k = 0; k < r->n; k++)
+			memcpy(sorted + k * r->size, (char *)r->rows + order[k] * r->size, r->size);
+		memcpy(r->rows, sorted, r->n * r->size);
+	}
+	free(order);
+	free(sorted);
 }
 
 long view_tree_order(const struct view_rows *r, const long *parent, const struct colinfo *key,
@@ -265,10 +294,12 @@ static unsigned view_column_needs(const struct colinfo *c, bool of_processes)
 }
 
 /* The cells of row (read through r) under each column, into cells. */
-static void view_row_cells(const struct view_rows *r, const void *row, const struct colinfo **cols,
-                           int ncols, struct out_cell *cells)
+static void view_row_cells(const struct view_rows *r, const void *row, const struct view_sel *sel,
+                           struct out_cell *cells)
 {
-	for (int c = 0; c < ncols; c++) {
+	const struct colinfo *const *cols = sel->cols;
+
+	for (int c = 0; c < sel->ncols; c++) {
 		if (r->blank && r->blank(row, cols[c]))
 			cells[c] = (struct out_cell){.blank = true};
 		else if (cols[c]->type == COL_STR)
@@ -281,21 +312,21 @@ static void view_row_cells(const struct view_rows *r, const void *row, const str
 }
 
 int view_add_row(struct out_table *t, const struct view_rows *r, const void *row,
-                 const struct colinfo **cols, int ncols)
+                 const struct view_sel *sel)
 {
 	struct out_cell cells[VIEW_MAX_COLS];
 
-	view_row_cells(r, row, cols, ncols, cells);
+	view_row_cells(r, row, sel, cells);
 	return out_table_add_row(t, cells);
 }
 
 struct out_table *view_table_new(const struct cli *cli, const char *name,
-                                 const struct colinfo **cols, int ncols, bool tree)
+                                 const struct view_sel *sel, bool tree)
 {
 	struct out_col ocols[VIEW_MAX_COLS];
 
-	view_out_cols(cols, ncols, tree, ocols);
-	return out_table_new(name, ocols, (size_t)ncols, &cli->out);
+	view_out_cols(sel, tree, ocols);
+	return out_table_new(name, ocols, (size_t)sel->ncols, &cli->out);
 }
 
 void view_total_add(struct out_cell *sum, const struct view_rows *r, const void *row,
@@ -316,33 +347,52 @@ void view_total_add(struct out_cell *sum, const struct view_rows *r, const void 
 	sum->bound |= r->bound && r->bound(row, c);
 }
 
-int view_table_totals(const struct cli *cli, struct out_table *t, const struct view_rows *r,
-                      const struct colinfo **cols, int ncols)
+/* A tree's rows laid out: their order and depths (view_tree_order), and the run of them
+ * shown: [first, end), the subtree of a root or all. */
+struct laid_out {
+	size_t *order;
+	unsigned *depth;
+	size_t first, end;
+	unsigned top; /* the depth of the first */
+};
+
+/* With -t, adds to t the totals row of r's rows (those l shows, a tree's; NULL: all), or
+ * the one tr->totals makes. Returns 0 or -ENOMEM. */
+static int add_totals(const struct cli *cli, struct out_table *t, const struct view_rows *r,
+                      const struct laid_out *l, const struct view_sel *sel,
+                      const struct view_tree *tr)
 {
+	size_t n = l ? l->end - l->first : r->n;
 	struct out_cell cells[VIEW_MAX_COLS];
 
 	if (!cli->totals)
 		return 0;
-	for (int i = 0; i < ncols; i++) {
-		cells[i] = (struct out_cell){.blank = cols[i]->total != VIEW_TOTAL_SUM};
-		for (size_t k = 0; k < r->n && !cells[i].blank; k++)
-			if (!r->untotalled || !r->untotalled((const char *)r->rows + k * r->size))
-				view_total_add(&cells[i], r, (const char *)r->rows + k * r->size,
-				               cols[i]);
+	if (tr && tr->totals) {
+		tr->totals(sel, tr->totals_ctx, cells);
+		return out_table_add_totals(t, cells);
+	}
+	for (int i = 0; i < sel->ncols; i++) {
+		cells[i] = (struct out_cell){.blank = sel->cols[i]->total != VIEW_TOTAL_SUM};
+		for (size_t k = 0; k < n && !cells[i].blank; k++) {
+			const void *row =
+			    (const char *)r->rows + (l ? l->order[l->first + k] : k) * r->size;
+			if (!r->untotalled || !r->untotalled(row))
+				view_total_add(&cells[i], r, row, sel->cols[i]);
+		}
 	}
 	return out_table_add_totals(t, cells);
 }
 
 struct out_table *view_table(const struct cli *cli, const char *name, const struct view_rows *r,
-                             const struct colinfo **cols, int ncols)
+                             const struct view_sel *sel)
 {
-	struct out_table *t = view_table_new(cli, name, cols, ncols, false);
+	struct out_table *t = view_table_new(cli, name, sel, false);
 	int rc = t ? 0 : -ENOMEM;
 
 	for (size_t i = 0; i < r->n && rc == 0; i++)
-		rc = view_add_row(t, r, (const char *)r->rows + i * r->size, cols, ncols);
+		rc = view_add_row(t, r, (const char *)r->rows + i * r->size, sel);
 	if (rc == 0)
-		rc = view_table_totals(cli, t, r, cols, ncols);
+		rc = add_totals(cli, t, r, NULL, sel, NULL);
 	if (rc < 0) {
 		out_table_free(t);
 		return NULL;
@@ -350,24 +400,25 @@ struct out_table *view_table(const struct cli *cli, const char *name, const stru
 	return t;
 }
 
-void view_out_cols(const struct colinfo **cols, int ncols, bool tree, struct out_col *out)
+void view_out_cols(const struct view_sel *sel, bool tree, struct out_col *out)
 {
 	bool drawn = false;
 
-	for (int i = 0; i < ncols; i++) {
-		out[i] = (struct out_col){cols[i]->name, cols[i]->type, cols[i]->flags};
-		drawn |= cols[i]->flags & OUT_TREE;
+	for (int i = 0; i < sel->ncols; i++) {
+		const struct colinfo *c = sel->cols[i];
+		out[i] = (struct out_col){c->name, c->type, c->flags};
+		drawn |= c->flags & OUT_TREE;
 	}
-	if (tree && !drawn && ncols) /* the tree stays drawn whatever -o shows */
+	if (tree && !drawn && sel->ncols) /* the tree stays drawn whatever -o shows */
 		out[0].flags = (out[0].flags | OUT_TREE) & ~OUT_RIGHT;
 }
 
 bool view_shows(const struct view_run *run, int id)
 {
-	for (int i = 0; i < run->ncols; i++)
-		if (run->cols[i]->id == id)
+	for (int i = 0; i < run->sel.ncols; i++)
+		if (run->sel.cols[i]->id == id)
 			return true;
-	return run->key && run->key->id == id;
+	return run->sel.key && run->sel.key->id == id;
 }
 
 /* What run reads: the view's needs, its columns', the sort column's and the filters'. */
@@ -377,9 +428,9 @@ static unsigned run_needs(const struct view_run *run)
 
 	bool procs = run->def->proc_metrics;
 
-	for (int i = 0; i < run->ncols; i++)
-		needs |= view_column_needs(run->cols[i], procs);
-	return needs | (run->key ? view_column_needs(run->key, procs) : 0);
+	for (int i = 0; i < run->sel.ncols; i++)
+		needs |= view_column_needs(run->sel.cols[i], procs);
+	return needs | (run->sel.key ? view_column_needs(run->sel.key, procs) : 0);
 }
 
 /* Scans what run needs: with the page ledger, every process; else as the filters say.
@@ -406,7 +457,7 @@ static void tell_apart(struct view_run *run)
 	if (!alike || (run->cli->columns && run->cli->columns[0] != '+') ||
 	    !view_texts_collide(&run->rows, alike))
 		return;
-	run->ncols = view_add_columns(d->cols, run->cols, run->ncols, d->apart, 2);
+	run->sel.ncols = view_add_columns(d->cols, run->sel.cols, run->sel.ncols, d->apart, 2);
 }
 
 /* True when a row of r has text (not empty) in column c. */
@@ -421,43 +472,78 @@ static bool any_text(const struct view_rows *r, const struct colinfo *c)
 }
 
 void view_add_when_any(const struct view_cols *v, const char *name, const struct cli *cli,
-                       const struct view_rows *r, const struct colinfo **cols, int *ncols)
+                       const struct view_rows *r, struct view_sel *sel)
 {
 	const struct colinfo *c = name ? view_column(v, name, strlen(name)) : NULL;
-	int at = *ncols;
+	const struct colinfo **cols = sel->cols;
+	int at = sel->ncols;
 
-	if (!c || *ncols == VIEW_MAX_COLS || (cli->columns && cli->columns[0] != '+') ||
+	if (!c || sel->ncols == VIEW_MAX_COLS || (cli->columns && cli->columns[0] != '+') ||
 	    !any_text(r, c))
 		return;
-	for (int i = 0; i < *ncols; i++)
+	for (int i = 0; i < sel->ncols; i++)
 		if (cols[i] == c)
 			return; /* shown already */
 	if (at > 0 && (cols[at - 1]->flags & OUT_TRUNC))
 		at--;
-	memmove(cols + at + 1, cols + at, (size_t)(*ncols - at) * sizeof(*cols));
+	memmove(cols + at + 1, cols + at, (size_t)(sel->ncols - at) * sizeof(*cols));
 	cols[at] = c;
-	(*ncols)++;
+	sel->ncols++;
 }
 
-/* The table of run's rows (each followed by its children) and totals; NULL when out of
- * memory. */
-static struct out_table *run_table(struct view_run *run)
+/* Whether run's rows sort from the largest: -r, turned about for a sort column the view
+ * sorts largest first. */
+static bool view_reverse(const struct view_run *run)
+{
+	const struct colinfo *key = run->sel.key;
+
+	return run->cli->reverse != (key && (run->def->descending & (1u << key->type)));
+}
+
+/* Adds under the row just added to t the rows def->children nests under it, sorted as
+ * the rows are. Returns 0 or -errno. */
+static int add_children(struct view_run *run, struct out_table *t, const void *row,
+                        const struct colinfo *tie)
+{
+	struct out_cell cells[VIEW_MAX_COLS];
+	struct view_rows kids = {0};
+	int rc = run->def->children(run, row, &kids);
+
+	if (rc < 0)
+		return rc;
+	view_sort(&kids, run->sel.key, tie, view_reverse(run));
+	for (size_t i = 0; i < kids.n && rc == 0; i++) {
+		view_row_cells(&kids, (const char *)kids.rows + i * kids.size, &run->sel, cells);
+		rc = out_table_add_child(t, cells, run->def->children_key);
+	}
+	return rc;
+}
+
+/* The table of run's rows (each followed by the rows nested under it) and totals: the
+ * rows sorted (by the sort column, ties by tie), or laid out as the tree run->parent
+ * makes. NULL when out of memory. */
+static struct out_table *run_table(struct view_run *run, const struct colinfo *tie)
 {
 	const struct view_rows *r = &run->rows;
-	struct out_col ocols[VIEW_MAX_COLS];
+	struct view_tree tr = {run->def->name, run->def->children_key, run->parent,
+	                       run->root,      run->def->totals,       run->state};
 	struct out_table *t;
 	int rc = 0;
 
-	view_out_cols(run->cols, run->ncols, run->def->children != NULL, ocols);
-	t = out_table_new(run->def->name, ocols, (size_t)run->ncols, &run->cli->out);
+	if (run->parent) /* siblings sorted, the tree kept */
+		return view_tree_table(run->cli, &tr, r, &run->sel, &t) < 0 ? NULL : t;
+	view_sort(&run->rows, run->sel.key, tie, view_reverse(run));
+	if (run->limit && run->rows.n > run->limit)
+		run->rows.n = run->limit;
+	t = view_table_new(run->cli, run->def->name, &run->sel, run->def->children != NULL);
 	for (size_t i = 0; t && i < r->n && rc == 0; i++) {
 		const void *row = (const char *)r->rows + i * r->size;
-		rc = view_add_row(t, r, row, run->cols, run->ncols);
+		rc = view_add_row(t, r, row, &run->sel);
 		if (rc == 0 && run->def->children)
-			rc = run->def->children(run, t, row);
+			rc = add_children(run, t, row, tie);
 	}
 	if (t && rc == 0)
-		rc = view_table_totals(run->cli, t, r, run->cols, run->ncols);
+		rc = add_totals(run->cli, t, r, NULL, &run->sel, &tr);
 	if (rc < 0) {
 		out_table_free(t);
 		return NULL;
@@ -465,30 +551,28 @@ static struct out_table *run_table(struct view_run *run)
 	return t;
 }
 
-/* Makes, orders and prints the rows of a scan. Returns an exit status. */
+/* Makes, orders and prints the rows. Returns an exit status. */
 static int run_print(struct view_run *run)
 {
-	const struct colinfo *tie = NULL;
+	const struct view_def *d = run->def;
+	const struct colinfo *tie = d->tie ? view_column(d->cols, d->tie, strlen(d->tie)) : NULL;
 	struct out_table *t;
-	int rc;
+	int rc, made = d->rows ? d->rows(run) : 0;
 
-	int made = run->def->rows(run);
-
+	if (!d->rows) /* no table of its own: its document is made of its tables (maps) */
+		return d->print(run, NULL) < 0 ? EXIT_ERROR : EXIT_OK;
 	if (made < 0) {
 		if (made == -ENOMEM) /* any other error the view has said */
 			run_warn(run->run, "out of memory");
 		return EXIT_ERROR;
 	}
 	tell_apart(run);
-	view_add_when_any(run->def->cols, run->def->when_any, run->cli, &run->rows, run->cols,
-	                  &run->ncols);
-	if (run->def->tie)
-		tie = view_column(run->def->cols, run->def->tie, strlen(run->def->tie));
-	view_sort(&run->rows, run->key, tie, run->cli->reverse);
-	t = run_table(run);
-	rc = t ? procs_print_document(run->cli, t, &run->scan,
-	                              (run->needs & ML_NEED_PAGEMAP) ? run->pages : NULL)
-	       : -ENOMEM;
+	view_add_when_any(d->cols, d->when_any, run->cli, &run->rows, &run->sel);
+	t = run_table(run, tie);
+	rc = !t         ? -ENOMEM
+	     : d->print ? d->print(run, t)
+	                : procs_print_document(run->cli, t, &run->scan,
+	                                       (run->needs & ML_NEED_PAGEMAP) ? run->pages : NULL);
 	if (rc < 0) {
 		out_failed(&run->cli->out, -rc);
 		return EXIT_ERROR;
@@ -499,24 +583,25 @@ static int run_print(struct view_run *run)
 int view_run(struct run *r, const struct view_def *def)
 {
 	struct cli *cli = r->cli;
-	struct view_run run = {.cli = cli, .run = r, .def = def};
-	int rc =
-	    view_begin(cli, def->cols, false, def->sort, def->tie, run.cols, &run.ncols, &run.key);
+	struct view_run run = {.cli = cli, .run = r, .def = def, .root = -1};
+	int rc = view_begin(cli, def->cols, def->takes_operands, def->sort, def->tie, &run.sel);
 
 	if (rc != EXIT_GO_ON)
 		return rc;
 	run.needs = run_needs(&run);
 	rc = def->begin ? def->begin(&run) : EXIT_GO_ON;
-	if (rc == EXIT_GO_ON)
+	if (rc == EXIT_GO_ON && !def->own_scan)
 		rc = run_scan(&run);
 	if (rc == EXIT_GO_ON) {
-		procs_report_unreadable(r, &run.scan);
+		if (!def->own_scan)
+			procs_report_unreadable(r, &run.scan);
 		rc = run_print(&run);
-		if (procs_none_of_the_pids(r, &run.scan)) /* as ps -p: exit status 1 */
-			rc = EXIT_ERROR;
+		if (rc == EXIT_OK && !def->own_scan && procs_none_of_the_pids(r, &run.scan))
+			rc = EXIT_ERROR; /* as ps -p: none of the PIDs exists */
 	}
 	if (def->end)
 		def->end(&run);
+	free(run.parent);
 	ml_pages_free(run.pages);
 	ml_scan_free(&run.scan);
 	return rc;
@@ -532,48 +617,57 @@ void view_parents_of_depths(const unsigned *depth, size_t n, long *parent)
 	}
 }
 
-/* Adds to out the rows laid out in order (n of them, each at depth), all of them or the
- * subtree of row root. Returns 0 or -errno. */
+/* The subtree of row root in l (all rows when root < 0): the root's row, then its
+ * descendants, all deeper, in a run. */
+static void shown_rows(struct laid_out *l, long root)
+{
+	size_t k = 0;
+
+	if (root < 0)
+		return;
+	while (k < l->end && l->order[k] != (size_t)root)
+		k++;
+	l->top = k < l->end ? l->depth[k] : 0;
+	l->first = k;
+	for (k += k < l->end; k < l->end && l->depth[k] > l->top; k++)
+		;
+	l->end = k;
+}
+
+/* Adds to out the rows shown of l, nested under children_key. Returns 0 or -errno. */
 static int add_nested(struct out_table *out, const char *children_key, const struct view_rows *r,
-                      const size_t *order, const unsigned *depth, size_t n, long root,
-                      const struct colinfo **cols, int ncols)
+                      const struct laid_out *l, const struct view_sel *sel)
 {
 	struct out_cell cells[VIEW_MAX_COLS];
-	size_t k = 0, end = n;
-	unsigned top = 0;
 	int rc = 0;
 
-	if (root >= 0) { /* the root's row, then its descendants: all deeper, in a run */
-		while (k < n && order[k] != (size_t)root)
-			k++;
-		top = k < n ? depth[k] : 0;
-		for (end = k + (k < n); end < n && depth[end] > top; end++)
-			;
-	}
-	for (; k < end && rc == 0; k++) {
-		view_row_cells(r, (const char *)r->rows + order[k] * r->size, cols, ncols, cells);
-		rc = out_table_add_nested(out, depth[k] - top, cells, children_key);
+	for (size_t k = l->first; k < l->end && rc == 0; k++) {
+		view_row_cells(r, (const char *)r->rows + l->order[k] * r->size, sel, cells);
+		rc = out_table_add_nested(out, l->depth[k] - l->top, cells, children_key);
 	}
 	return rc;
 }
 
-int view_tree_table(const struct cli *cli, const char *name, const char *children_key,
-                    const struct view_rows *r, const long *parent, long root,
-                    const struct colinfo **cols, int ncols, const struct colinfo *key,
-                    struct out_table **t)
+int view_tree_table(const struct cli *cli, const struct view_tree *tr, const struct view_rows *r,
+                    const struct view_sel *sel, struct out_table **t)
 {
-	size_t *order = malloc((r->n + 1) * sizeof(*order));
-	unsigned *depth = malloc((r->n + 1) * sizeof(*depth));
+	struct laid_out l = {.order = malloc((r->n + 1) * sizeof(*l.order)),
+	                     .depth = malloc((r->n + 1) * sizeof(*l.depth))};
 	long n = -ENOMEM;
 	int rc = -ENOMEM;
 
-	*t = view_table_new(cli, name, cols, ncols, true);
-	if (order && depth && *t)
-		n = view_tree_order(r, parent, key, cli->reverse, order, depth);
-	if (n >= 0)
-		rc = add_nested(*t, children_key, r, order, depth, (size_t)n, root, cols, ncols);
-	free(order);
-	free(depth);
+	*t = view_table_new(cli, tr->name, sel, true);
+	if (l.order && l.depth && *t)
+		n = view_tree_order(r, tr->parent, sel->key, cli->reverse, l.order, l.depth);
+	if (n >= 0) {
+		l.end = (size_t)n;
+		shown_rows(&l, tr->root);
+		rc = add_nested(*t, tr->children_key, r, &l, sel);
+	}
+	if (rc == 0) /* of the rows shown */
+		rc = add_totals(cli, *t, r, &l, sel, tr);
+	free(l.order);
+	free(l.depth);
 	if (rc < 0) {
 		out_table_free(*t);
 		*t = NULL;

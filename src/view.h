@@ -74,6 +74,13 @@ struct view_rows {
 	bool (*untotalled)(const void *row); /* left out of the totals; may be NULL */
 };
 
+/* The columns a run shows, in order, and the one it sorts by (NULL: the view's order). */
+struct view_sel {
+	const struct colinfo *cols[VIEW_MAX_COLS];
+	int ncols;
+	const struct colinfo *key;
+};
+
 /* The column called name[0..len), case-insensitive, or NULL. */
 const struct colinfo *view_column(const struct view_cols *v, const char *name, size_t len);
 
@@ -82,18 +89,18 @@ void view_list_columns(const struct view_cols *v, FILE *f);
 
 /*
  * The start every view shares: --list-columns, operands where the view takes none
- * (takes_operands false), -o into cols and the sort column into key: -s, else the column
- * named sort when it is shown, else the first size shown, else the column named tie; NULL
- * with neither -s nor sort (the view's own order). Returns EXIT_GO_ON with *ncols and *key set, or
+ * (takes_operands false), -o into sel's columns and the sort column into sel->key: -s,
+ * else the column named sort when it is shown, else the first size shown, else the column
+ * named tie; NULL with neither -s nor sort (the view's own order). Returns EXIT_GO_ON, or
  * an exit status after printing the list or a message.
  */
 int view_begin(const struct cli *cli, const struct view_cols *v, bool takes_operands,
-               const char *sort, const char *tie, const struct colinfo **cols, int *ncols,
-               const struct colinfo **key);
+               const char *sort, const char *tie, struct view_sel *sel);
 
 /*
  * Sorts r's rows in place by key (unknown first, then ascending; text by strcmp), ties by
- * the column tie, all reversed with reverse.
+ * the column tie, then by their order before (stable), all reversed with reverse: -r is
+ * exactly the rows reversed. Without key, the rows keep their order, reversed with reverse.
  */
 void view_sort(struct view_rows *r, const struct colinfo *key, const struct colinfo *tie,
                bool reverse);
@@ -112,16 +119,25 @@ long view_tree_order(const struct view_rows *r, const long *parent, const struct
  * parent (-1: none). */
 void view_parents_of_depths(const unsigned *depth, size_t n, long *parent);
 
+/* What a table drawn as a tree is made of. */
+struct view_tree {
+	const char *name;         /* the JSON key of its rows */
+	const char *children_key; /* JSON nests children under this key */
+	const long *parent;       /* each row's parent, -1: a root (view_tree_order) */
+	long root;                /* >= 0: the subtree of this row alone; -1: all */
+	/* -t's row when it is no sum (system's: physical memory, 100%): its cells, one per
+	 * column of sel; NULL: the sums of the rows shown */
+	void (*totals)(const struct view_sel *sel, const void *ctx, struct out_cell *cells);
+	const void *totals_ctx;
+};
+
 /*
- * A table named name of r's rows drawn as a tree (parent as for view_tree_order; JSON
- * nests children under children_key), all of them or, with root >= 0, the subtree of row
- * root; siblings sorted by key (NULL: by index), reversed with -r. Returns 0 with *t to
+ * A table of r's rows drawn as the tree tr says, siblings sorted by sel->key (NULL: by
+ * index), reversed with -r; with -t a totals row of the rows shown. Returns 0 with *t to
  * print, or -errno.
  */
-int view_tree_table(const struct cli *cli, const char *name, const char *children_key,
-                    const struct view_rows *r, const long *parent, long root,
-                    const struct colinfo **cols, int ncols, const struct colinfo *key,
-                    struct out_table **t);
+int view_tree_table(const struct cli *cli, const struct view_tree *tr, const struct view_rows *r,
+                    const struct view_sel *sel, struct out_table **t);
 
 /* Adds row's cell under c to the running total *sum (which starts as {0}); a column that
  * does not total leaves it blank. */
@@ -133,31 +149,28 @@ void view_total_add(struct out_cell *sum, const struct view_rows *r, const void 
  * row. Returns it, to print, or NULL when out of memory.
  */
 struct out_table *view_table(const struct cli *cli, const char *name, const struct view_rows *r,
-                             const struct colinfo **cols, int ncols);
+                             const struct view_sel *sel);
 
 /* An empty table named name, one column per selected column (tree: its rows are nested,
  * see view_out_cols); NULL when out of memory. */
 struct out_table *view_table_new(const struct cli *cli, const char *name,
-                                 const struct colinfo **cols, int ncols, bool tree);
+                                 const struct view_sel *sel, bool tree);
 
 /* Adds row (read through r) to t, one cell per column. Returns 0 or -ENOMEM. */
 int view_add_row(struct out_table *t, const struct view_rows *r, const void *row,
-                 const struct colinfo **cols, int ncols);
-
-/* With -t, adds to t the totals row of r's rows. Returns 0 or -ENOMEM. */
-int view_table_totals(const struct cli *cli, struct out_table *t, const struct view_rows *r,
-                      const struct colinfo **cols, int ncols);
+                 const struct view_sel *sel);
 
 /* The out_col of each selected column, into out (VIEW_MAX_COLS). When children are drawn
  * (tree) and no column selected is the one they are drawn in, the first is. */
-void view_out_cols(const struct colinfo **cols, int ncols, bool tree, struct out_col *out);
+void view_out_cols(const struct view_sel *sel, bool tree, struct out_col *out);
 
 struct ml_pages;
 struct view_run;
 
 /*
  * A view declared: view_run does the rest. Adding a view is a column table, a rows
- * function and one of these.
+ * function and one of these. Its shape: a table; a tree (rows sets run->parent, or
+ * children nests rows under each row); a document around the table (print).
  */
 struct view_def {
 	const char *name;             /* the JSON key of its rows */
@@ -166,21 +179,35 @@ struct view_def {
 	const char *tie;              /* the column that breaks ties */
 	unsigned needs;               /* what it reads whatever the columns */
 	bool proc_metrics;            /* its metric columns are each process's (ps, users) */
+	bool takes_operands;          /* it reads its operands itself (diff's A B) */
+	bool own_scan;                /* it reads what it needs itself (diff's two sides) */
+	unsigned descending;          /* 1 << COL_*: a sort column of these types sorts largest
+	                                 first, -r smallest first (changes: growth first) */
 	const char *when_any;         /* a column shown by default when any row has text in it,
 	                                 before the last column when that one is cut to fit */
 	const char *alike;            /* rows alike in this column get apart's columns */
 	const char *apart[2];
+	const char *children_key; /* a tree's: the JSON key of a row's children */
 	/* Before the scan: the view's own options and state. Returns EXIT_GO_ON or an exit
 	 * status after a message. May be NULL. */
 	int (*begin)(struct view_run *run);
 	/* Each mapping, with ML_NEED_SMAPS in needs (ctx: run->state). May be NULL. */
 	ml_proc_mapping_fn on_mapping;
-	/* Makes run->rows from the scan. Returns 0 or -errno: -ENOMEM is said by the driver,
-	 * any other error by the view itself. */
+	/* Makes run->rows from the scan, and for a tree run->parent (malloc'ed, each row's
+	 * parent or -1) and run->root. Returns 0 or -errno: -ENOMEM is said by the driver, any
+	 * other error by the view itself. */
 	int (*rows)(struct view_run *run);
-	/* Adds under the row just added the rows it holds (libs --procs); may be NULL. Returns
-	 * 0 or -errno. */
-	int (*children)(struct view_run *run, struct out_table *t, const void *row);
+	/* The rows nested under row (libs --procs, gpu's clients) into *kids, which the view
+	 * keeps: the driver sorts them as it sorts the rows, and adds them. May be NULL.
+	 * Returns 0 or -errno. */
+	int (*children)(struct view_run *run, const void *row, struct view_rows *kids);
+	/* -t's row when it is no sum of the rows (see view_tree; ctx: run->state); NULL: the
+	 * sums. */
+	void (*totals)(const struct view_sel *sel, const void *ctx, struct out_cell *cells);
+	/* Prints the document around the table t (freed's parts, system's facts) and frees
+	 * t; NULL: the rows with what could not be read (procs_print_document). Returns 0 or
+	 * -errno. */
+	int (*print)(struct view_run *run, struct out_table *t);
 	/* Frees what begin and rows made. May be NULL. */
 	void (*end)(struct view_run *run);
 };
@@ -190,29 +217,31 @@ struct view_run {
 	struct cli *cli; /* run->cli */
 	struct run *run; /* the command's: its source, its messages */
 	const struct view_def *def;
-	const struct colinfo *cols[VIEW_MAX_COLS];
-	int ncols;
-	const struct colinfo *key; /* the sort column */
-	unsigned needs;            /* of the view, its columns, the sort and the filters */
+	struct view_sel sel; /* the columns and the sort column */
+	unsigned needs;      /* of the view, its columns, the sort and the filters */
 	struct ml_scan scan;
 	struct ml_pages *pages; /* with VIEW_NEED_LEDGER or ML_NEED_PAGEMAP; else NULL */
 	struct view_rows rows;  /* made by def->rows */
+	long *parent;           /* a tree's, made by def->rows; NULL: a table */
+	long root;              /* a tree's: the subtree shown, -1: all */
+	size_t limit;           /* a table's: its first rows alone, once sorted; 0: all */
 	void *state;            /* the view's own */
 };
 
-/* Adds v's column called name (NULL: none) to cols (the defaults, or "+COLS") when a row of
+/* Adds v's column called name (NULL: none) to sel (the defaults, or "+COLS") when a row of
  * r has text in it (ROLE where a process has one), before a last column that is cut to fit
  * (COMMAND). */
 void view_add_when_any(const struct view_cols *v, const char *name, const struct cli *cli,
-                       const struct view_rows *r, const struct colinfo **cols, int *ncols);
+                       const struct view_rows *r, struct view_sel *sel);
 
 /* True when column id is shown or sorted by in run. */
 bool view_shows(const struct view_run *run, int id);
 
 /*
  * Runs a view: --list-columns and -o, -s, the scan of what the columns need, the rows,
- * their order, the table (JSON, CSV) with its totals, what could not be read, and the
- * exit status of ps -p when none of the PIDs asked for exists. Returns an exit status.
+ * their order (a tree's among siblings), the table (JSON, CSV) with its totals, the
+ * document around it, what could not be read, and the exit status of ps -p when none of
+ * the PIDs asked for exists. Returns an exit status.
  */
 int view_run(struct run *run, const struct view_def *def);
 
