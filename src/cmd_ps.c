@@ -289,3 +289,22 @@ int cmd_ps(struct run *run)
 {
 	return view_run(run, &ps_view);
 }
+
+/* wss's table: ps's, the working set first among its default columns. */
+static const char *const wss_columns[] = {"PID", "REFERENCED", "RSS", "PSS", "COMMAND"};
+static const struct view_cols wss_cols = VIEW_COLS(infos, wss_columns);
+static const struct view_def wss_view = {
+    .name = "processes",
+    .cols = &wss_cols,
+    .sort = "PSS",
+    .tie = "PID",
+    .when_any = "ROLE",
+    .proc_metrics = true,
+    .rows = ps_rows,
+    .end = ps_end,
+};
+
+int ps_wss(struct run *run)
+{
+	return view_run(run, &wss_view);
+}

@@ -1192,8 +1192,8 @@ int cmd_top(int argc, char **argv, int *write_errno)
 
 	memset(&tp.cli, 0, sizeof(tp.cli));
 	tp.cli.command = "top";
-	run_init(&tp.run, &tp.cli, stdout);
 	rc = parse(&tp, argc, argv);
+	run_init(&tp.run, &tp.cli, stdout); /* with -p's PIDs */
 	if (rc == EXIT_GO_ON) /* -o and -s checked, or --list-columns, before any frame */
 		rc = view_begin(&tp.cli, &top_cols, false, "GROWTH", "FOOTPRINT", &tp.sel);
 	if (rc == EXIT_GO_ON && !tp.batch && (!isatty(0) || !isatty(1))) {

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,22 +16,22 @@
 #include "run.h"
 #include "memledger.h"
 
-/* Clears the Referenced bits of -p's processes, and leaves out of -p (so out of the table,
- * where Referenced would be no working set) those whose bits could not be cleared.
- * Returns how many were cleared, or -1 after a message when none could be. */
-static long clear_all(struct cli *cli, struct ml_source *src)
+/* Clears the Referenced bits of the run's processes, and leaves out of its scans (so out
+ * of the table, where Referenced would be no working set) those whose bits could not be
+ * cleared. Returns how many were cleared, or -1 after a message when none could be. */
+static long clear_all(struct run *run, struct ml_source *src)
 {
 	size_t cleared = 0;
 
-	for (size_t i = 0; i < cli->npids; i++) {
-		int rc = ml_source_clear_refs(src, cli->pids[i]);
+	for (size_t i = 0; i < run->npids; i++) {
+		int rc = ml_source_clear_refs(src, run->pids[i]);
 		if (rc == 0)
-			cli->pids[cleared++] = cli->pids[i];
+			run->pids[cleared++] = run->pids[i];
 		else
-			cli_warn("cannot clear the Referenced bits of %d: %s", (int)cli->pids[i],
+			cli_warn("cannot clear the Referenced bits of %d: %s", (int)run->pids[i],
 			         rc == -ESRCH ? "no such process" : strerror(-rc));
 	}
-	cli->npids = cleared;
+	run->npids = cleared;
 	return cleared ? (long)cleared : -1;
 }
 
@@ -51,8 +52,12 @@ int cmd_wss(struct run *run)
 		    "wss measures live processes: a snapshot cannot clear their Referenced bits");
 		return EXIT_USAGE;
 	}
-	if (!cli->columns)
-		cli->columns = "PID,REFERENCED,RSS,PSS,COMMAND";
+	run->pids = malloc(cli->npids * sizeof(*run->pids)); /* narrowed: -p is as given */
+	if (!run->pids) {
+		cli_warn("out of memory");
+		return EXIT_ERROR;
+	}
+	memcpy(run->pids, cli->pids, cli->npids * sizeof(*run->pids));
 	src = run_source(run, 0, false);
 	if (!src)
 		return EXIT_ERROR;
@@ -62,7 +67,7 @@ int cmd_wss(struct run *run)
 	for (unsigned long n = 0; n < frames && !run_stop && rc == EXIT_OK; n++) {
 		struct timespec t = {(time_t)window,
 		                     (long)((window - (double)(time_t)window) * 1e9)};
-		if (clear_all(cli, src) < 0) {
+		if (clear_all(run, src) < 0) {
 			rc = EXIT_ERROR;
 			break;
 		}
@@ -72,7 +77,10 @@ int cmd_wss(struct run *run)
 			break;
 		if (n)
 			fputs("\n", out_stream(&cli->out));
-		rc = cmd_ps(run);
+		rc = ps_wss(run);
 	}
+	free(run->pids);
+	run->pids = NULL;
+	run->npids = 0;
 	return rc;
 }

@@ -35,6 +35,10 @@ int cmd_capture(struct run *run); /* a snapshot archive of /proc for --source */
  * status. */
 int cmd_top(int argc, char **argv, int *write_errno);
 
+/* ps's table with wss's default columns (PID, REFERENCED, RSS, PSS, COMMAND), of the
+ * run's processes: wss's, after it waited. Returns an exit status. */
+int ps_wss(struct run *run);
+
 /* Prints each of ps's columns' name and one-line definition (memledger --help). */
 void ps_list_columns(FILE *f);
 

@@ -228,6 +228,8 @@ int main(int argc, char **argv)
 		rc = view_usage(cmd, &run);
 	} else if (rc == EXIT_GO_ON && (rc = check_options(cmd, &cli)) == EXIT_GO_ON &&
 	           (rc = pid_operands(cmd, &cli)) == EXIT_GO_ON) {
+		run.pids = cli.pids; /* with the PID operands, now */
+		run.npids = cli.npids;
 		rc = run_frames(cmd, &run);
 	}
 	err = run.out.write_errno;

@@ -190,8 +190,8 @@ int procs_scan(struct run *run, unsigned needs, ml_proc_mapping_fn on_mapping, v
                struct ml_scan *s)
 {
 	struct ml_scan_opts opts = {.needs = needs,
-	                            .pids = run->cli->pids,
-	                            .npids = run->cli->npids,
+	                            .pids = run->pids,
+	                            .npids = run->npids,
 	                            .on_mapping = on_mapping,
 	                            .mapping_ctx = mapping_ctx};
 

@@ -25,7 +25,8 @@ void run_catch_stop(void)
 
 void run_init(struct run *run, struct cli *cli, FILE *out)
 {
-	*run = (struct run){.cli = cli, .path = cli->source};
+	*run =
+	    (struct run){.cli = cli, .path = cli->source, .pids = cli->pids, .npids = cli->npids};
 	run->out.f = out;
 	cli->out.state = &run->out;
 }
@@ -61,8 +62,7 @@ void run_want(struct run *run, unsigned needs, bool all)
 
 struct ml_source *run_source(struct run *run, unsigned needs, bool only_pids)
 {
-	const struct cli *cli = run->cli;
-	bool all = !only_pids || run->want_all || !cli->npids;
+	bool all = !only_pids || run->want_all || !run->npids;
 	struct ml_source_want want;
 	char err[512];
 
@@ -72,7 +72,7 @@ struct ml_source *run_source(struct run *run, unsigned needs, bool only_pids)
 	needs |= run->want_needs | (run->src ? run->src_needs : 0);
 	all |= run->src && run->src_all;
 	want = (struct ml_source_want){
-	    .needs = needs, .pids = all ? NULL : cli->pids, .npids = all ? 0 : cli->npids};
+	    .needs = needs, .pids = all ? NULL : run->pids, .npids = all ? 0 : run->npids};
 	ml_source_free(run->src);
 	run->src = ml_source_open_for(run->path, &want, err, sizeof(err));
 	if (!run->src) {

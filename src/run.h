@@ -29,8 +29,12 @@ struct run {
 	struct ml_source *src;
 	unsigned src_needs, want_needs;
 	bool src_all, want_all; /* it keeps every process, not -p's alone */
-	struct out_state out;   /* --delta's frame before, the first write error */
-	run_sink_fn sink;       /* messages; NULL: stderr */
+	/* the processes scans read: -p's, unless the command narrows them (wss: those whose
+	 * bits it cleared); NULL: every one (none given) */
+	pid_t *pids;
+	size_t npids;
+	struct out_state out; /* --delta's frame before, the first write error */
+	run_sink_fn sink;     /* messages; NULL: stderr */
 	void *sink_ctx;
 	bool said_pages; /* that the page ledger is a lower bound: once a run */
 	uint8_t redact_key[ML_REDACT_KEY_LEN]; /* capture --redact: one key for every frame */
