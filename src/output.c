@@ -815,7 +815,7 @@ static const char *shorten_path(const char *s, const struct out_text *c, size_t 
 }
 
 /*
- * The lines of a table, built in one buffer and written 64 KiB at a time: no stdio call
+ * The lines of a table, built in one buffer and written 16 KiB at a time: no stdio call
  * per line or per cell.
  */
 struct line {
@@ -826,7 +826,7 @@ struct line {
 	size_t content; /* the end of the line's last text: padding after it is not printed */
 };
 
-#define LINE_FLUSH 65536
+#define LINE_FLUSH 16384
 
 /* Makes room for n more bytes, and OUT_SLACK after them. Returns 0 or -ENOMEM. */
 static int line_reserve(struct line *l, size_t n)

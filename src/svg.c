@@ -8,6 +8,18 @@
 #include "output.h"
 #include "svg.h"
 
+/* The larger and the smaller of a and b (fmax and fmin without libm: the tool maps no
+ * library it can do without). */
+static double most_of(double a, double b)
+{
+	return a > b ? a : b;
+}
+
+static double least_of(double a, double b)
+{
+	return a < b ? a : b;
+}
+
 void xml_text(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
@@ -49,7 +61,7 @@ static double worst(double sum, double rmin, double rmax, double side)
 {
 	double s2 = sum * sum, w2 = side * side;
 
-	return fmax(w2 * rmax / s2, s2 / (w2 * rmin));
+	return most_of(w2 * rmax / s2, s2 / (w2 * rmin));
 }
 
 /* Lays out kids[0..n) (largest first) in the rectangle, total their value sum. */
@@ -60,19 +72,19 @@ static void squarify(struct tm_node *kids, size_t n, uint64_t total, double x, d
 	size_t i = 0;
 
 	while (i < n && kids[i].value) {
-		double side = fmin(w, h), sum = (double)kids[i].value * scale, rmin = sum,
+		double side = least_of(w, h), sum = (double)kids[i].value * scale, rmin = sum,
 		       rmax = sum;
 		double best = worst(sum, rmin, rmax, side), pos;
 		size_t j = i + 1;
 		for (; j < n && kids[j].value; j++) {
 			double a = (double)kids[j].value * scale;
-			double next = worst(sum + a, fmin(rmin, a), fmax(rmax, a), side);
+			double next = worst(sum + a, least_of(rmin, a), most_of(rmax, a), side);
 			if (next > best)
 				break;
 			best = next;
 			sum += a;
-			rmin = fmin(rmin, a);
-			rmax = fmax(rmax, a);
+			rmin = least_of(rmin, a);
+			rmax = most_of(rmax, a);
 		}
 		double thick = side > 0 ? sum / side : 0;
 		pos = w >= h ? y : x;
@@ -281,7 +293,7 @@ void svg_hbars(FILE *f, const struct svg_hbar *rows, size_t n, double w, const c
 	for (size_t i = 0; i < n; i++) {
 		double sum =
 		    (double)(known(rows[i].own) + known(rows[i].shared) + known(rows[i].swap));
-		most = fmax(most, fmax(sum, (double)known(rows[i].mark)));
+		most = most_of(most, most_of(sum, (double)known(rows[i].mark)));
 	}
 	scale = most > 0 ? (w - label - 80) / most : 0;
 	fprintf(f,
@@ -346,7 +358,7 @@ void svg_delta_bars(FILE *f, const struct svg_delta *rows, size_t n, double w, c
 
 	for (size_t i = 0; i < n; i++)
 		if (rows[i].known)
-			most = fmax(most, fabs((double)rows[i].delta));
+			most = most_of(most, fabs((double)rows[i].delta));
 	scale = most > 0 ? ((w - label) / 2 - 70) / most : 0;
 	fprintf(f,
 	        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"%s\" class=\"deltas\" "
