@@ -45,7 +45,7 @@ TMPFILE = re.compile(r'^\d+\s+(?:open|openat)\(.*O_TMPFILE.*\) = (\d+)$')
 
 def audit_syscalls(memledger, args):
     with tempfile.NamedTemporaryFile("r", suffix=".strace") as log:
-        r = subprocess.run(["strace", "-f", "-qq", "-o", log.name, "-e",
+        r = subprocess.run(["strace", "-f", "-qq", "--seccomp-bpf", "-o", log.name, "-e",
                             "trace=open,openat,openat2,write,writev,pwrite64,pwritev,pwritev2,"
                             "sendto,sendmsg,memfd_create", memledger, *args],
                            capture_output=True, errors="replace")
