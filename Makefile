@@ -28,11 +28,13 @@ run: build
 check:
 	@tools/deps.sh $(CHECK_DEPS)
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null
+	@date +%s > $(BUILD)/check-started
 	ninja -C $(BUILD)
 	meson test -C $(BUILD) --print-errorlogs
 	@$(MAKE) --no-print-directory asan-build
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 meson test -C $(ASAN_BUILD) --print-errorlogs
+	@echo "memledger: make check passed in $$(( $$(date +%s) - $$(cat $(BUILD)/check-started) )) s (both builds, after the packages)"
 
 # The tests and the libFuzzer targets built with clang, ASan and UBSan.
 asan-build:

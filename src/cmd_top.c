@@ -673,9 +673,9 @@ static void usage(FILE *f)
 	      "footprint over the window, per minute, and LEAK marks steady growth.\n\n"
 	      "Options:\n"
 	      " -b, --batch            write frames as text (or -J: NDJSON), as top -b;\n"
-	      "                          without it, a full-screen view: q quit, g groups\n"
-	      "                          (comm, user), t tree, s sort, < > sort column,\n"
-	      "                          r reverse, / filter, arrows and p: maps of a process\n"
+	      "                          without it, a full-screen view: q quit, h keys,\n"
+	      "                          g groups (comm, user), t tree, s sort, < > sort\n"
+	      "                          column, r reverse, / filter, arrows, p: mappings\n"
 	      "     --by <key>         rows: process (default), comm, user or tree\n"
 	      "     --source <path>    replay: a directory of snapshots (capture -i SECS -o\n"
 	      "                          DIR/), a frame each, in time order; left and right\n"
@@ -926,6 +926,7 @@ static char *render(int (*fn)(struct top *, void *), struct top *tp, void *arg)
 struct screen {
 	int cursor;             /* the selected row, from 0 */
 	pid_t maps_of;          /* 'p': the maps of this process, 0: the rows */
+	bool help;              /* 'h' or '?': the keys, until the next key */
 	int step;               /* replay: the arrow pressed, -1 or 1; 0: none */
 	const struct curses *c; /* ncurses's functions */
 	char message[128];
@@ -950,6 +951,28 @@ static int draw_maps(struct top *tp, void *arg)
 	rc = cmd_maps(&r);
 	run_close(&r);
 	return rc;
+}
+
+/* The keys, as the help screen shows them. */
+static int draw_help(struct top *tp, void *arg)
+{
+	(void)arg;
+	fputs("memledger top: the keys (any key: back to the rows)\n\n"
+	      "  q          quit (SIGINT and SIGTERM too)\n"
+	      "  h, ?       these keys\n"
+	      "  g          group the rows by command name, then by user, then back\n"
+	      "  t          the process tree, and back\n"
+	      "  s          sort by a column, asked for by name\n"
+	      "  < >        sort by the column before or after the sort column\n"
+	      "  r          reverse the order\n"
+	      "  /          keep the rows whose command line holds a text ('' all)\n"
+	      "  up, down   select a row\n"
+	      "  p          the mappings of the selected process, and back\n"
+	      "  left right a replayed series (--source DIR): the snapshot before, after\n\n"
+	      "GROWTH is FOOTPRINT's least-squares slope over --window per minute; LEAK marks\n"
+	      "steady growth above --floor. PSS is read for the rows on screen.\n",
+	      tp->run.out.f);
+	return EXIT_OK;
 }
 
 /* ncurses, loaded when the full-screen view starts (dl.h): top -b and every other command
@@ -1021,7 +1044,7 @@ static void draw(struct top *tp, struct screen *sc, const char *text)
 	while (line && *line && y < lines) {
 		const char *nl = strchr(line, '\n');
 		int len = nl ? (int)(nl - line) : (int)strlen(line);
-		bool row = !sc->maps_of && (size_t)y >= tp->first_row &&
+		bool row = !sc->maps_of && !sc->help && (size_t)y >= tp->first_row &&
 		           (size_t)y - tp->first_row < tp->nrows;
 		if (row && sc->cursor >= 0 && (size_t)y - tp->first_row == (size_t)sc->cursor)
 			sc->c->wattron(*sc->c->stdscr, A_REVERSE);
@@ -1037,8 +1060,8 @@ static void draw(struct top *tp, struct screen *sc, const char *text)
 	sc->c->wattron(*sc->c->stdscr, A_REVERSE);
 	put_at(sc, *sc->c->LINES - 1, 0,
 	       sc->message[0] ? sc->message
-	                      : "q quit  g groups  t tree  s sort  < > sort column  r reverse  "
-	                        "/ filter  p maps  arrows select",
+	                      : "q quit  h help  g groups  t tree  s sort  < > sort column  "
+	                        "r reverse  / filter  p maps  arrows select",
 	       *sc->c->COLS);
 	sc->c->wattroff(*sc->c->stdscr, A_REVERSE);
 	sc->c->wrefresh(*sc->c->stdscr);
@@ -1074,11 +1097,17 @@ static bool on_key(struct top *tp, struct screen *sc, int ch)
 	char buf[128];
 
 	sc->message[0] = '\0';
+	if (sc->help && ch != KEY_RESIZE) { /* any key: back to the rows */
+		sc->help = false;
+		return true;
+	}
 	for (int i = 0; i < sel->ncols; i++)
 		if (sel->cols[i] == sel->key)
 			at = i;
 	switch (ch) {
 	case 'q': run_stop = 1; return false;
+	case 'h':
+	case '?': sc->help = true; break;
 	case 'g':
 		tp->mode = tp->mode == MODE_COMM   ? MODE_USER
 		           : tp->mode == MODE_USER ? MODE_PROCS
@@ -1156,7 +1185,10 @@ static int top_screen(struct top *tp)
 				bool first = tp->refresh == 1 && !tp->nvisible;
 				tp->cli.out.width = (size_t)*c.COLS;
 				tp->max_rows = *c.LINES > 6 ? (size_t)*c.LINES - 6 : 1;
-				text = render(sc.maps_of ? draw_maps : draw_rows, tp, &sc);
+				text = render(sc.help      ? draw_help
+				              : sc.maps_of ? draw_maps
+				                           : draw_rows,
+				              tp, &sc);
 				draw(tp, &sc, text ? text : "out of memory\n");
 				free(text);
 				redraw = first &&

@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,11 +64,55 @@ static int view_add_columns(const struct view_cols *v, const struct colinfo **co
 	return ncols;
 }
 
+/* The edit distance between a[0..n) and b, case-insensitive, counted up to 9. */
+static size_t distance(const char *a, size_t n, const char *b)
+{
+	size_t m = strlen(b), row[40];
+
+	if (n >= 39 || m >= 39)
+		return 9;
+	for (size_t j = 0; j <= m; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= n; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= m; j++) {
+			size_t up = row[j], best = diag + (tolower((unsigned char)a[i - 1]) !=
+			                                   tolower((unsigned char)b[j - 1]));
+			best = up + 1 < best ? up + 1 : best;
+			best = row[j - 1] + 1 < best ? row[j - 1] + 1 : best;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[m] < 9 ? row[m] : 9;
+}
+
+/* Says that the view has no column called name[0..len), naming the nearest one when a
+ * typo away, and where the columns are listed. */
+static void say_unknown(const struct cli *cli, const struct view_cols *v, const char *what,
+                        const char *name, size_t len)
+{
+	const char *near = NULL;
+	size_t best = len < 6 ? 1 : 2; /* a typo away: PS for PSS, FOOTPRNT for FOOTPRINT */
+
+	for (size_t i = 0; i < v->ninfos; i++) {
+		size_t d = distance(name, len, v->infos[i].name);
+		if (d <= best) {
+			best = d;
+			near = v->infos[i].name;
+		}
+	}
+	cli_warn("unknown %s: '%.*s'%s%s%s ('memledger %s --list-columns' lists them)", what,
+	         (int)len, name, near ? "; did you mean " : "", near ? near : "", near ? "?" : "",
+	         cli->command ? cli->command : "ps");
+}
+
 /*
  * The columns of -o (arg; NULL: the defaults; "+A,B": the defaults and more) into cols
  * (VIEW_MAX_COLS). Returns their count, or -1 after a message.
  */
-static int view_select_columns(const struct view_cols *v, const char *arg,
+static int view_select_columns(const struct cli *cli, const struct view_cols *v, const char *arg,
                                const struct colinfo **cols)
 {
 	size_t n = 0;
@@ -83,8 +128,12 @@ static int view_select_columns(const struct view_cols *v, const char *arg,
 		size_t len = strcspn(p, ",");
 		const struct colinfo *c = view_column(v, p, len);
 
-		if (!c || n == VIEW_MAX_COLS) {
-			cli_warn(c ? "too many columns" : "unknown column: '%.*s'", (int)len, p);
+		if (!c) {
+			say_unknown(cli, v, "column", p, len);
+			return -1;
+		}
+		if (n == VIEW_MAX_COLS) {
+			cli_warn("too many columns");
 			return -1;
 		}
 		cols[n++] = c;
@@ -129,7 +178,7 @@ int view_begin(const struct cli *cli, const struct view_cols *v, bool takes_oper
 		cli_warn("unexpected argument: '%s'", cli->operands[0]);
 		return EXIT_USAGE;
 	}
-	sel->ncols = view_select_columns(v, cli->columns, sel->cols);
+	sel->ncols = view_select_columns(cli, v, cli->columns, sel->cols);
 	if (sel->ncols < 0)
 		return EXIT_USAGE;
 	if (!cli->sort) {
@@ -138,7 +187,7 @@ int view_begin(const struct cli *cli, const struct view_cols *v, bool takes_oper
 	}
 	sel->key = view_column(v, cli->sort, strlen(cli->sort));
 	if (!sel->key) {
-		cli_warn("unknown sort column: '%s'", cli->sort);
+		say_unknown(cli, v, "sort column", cli->sort, strlen(cli->sort));
 		return EXIT_USAGE;
 	}
 	return EXIT_GO_ON;

@@ -19,8 +19,11 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "memledger: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Another apt (an unattended upgrade, a second make) may hold the package lock: wait for
+# it, up to 10 minutes, rather than fail.
+lock="-o DPkg::Lock::Timeout=600"
 # An empty package list (a fresh machine) knows no candidates: update once first.
-if ! apt-get install -y -qq --no-install-recommends $missing >/dev/null 2>&1; then
-	apt-get update -qq >/dev/null
-	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+if ! apt-get install $lock -y -qq --no-install-recommends $missing >/dev/null 2>&1; then
+	apt-get update $lock -qq >/dev/null
+	apt-get install $lock -y -qq --no-install-recommends $missing >/dev/null
 fi

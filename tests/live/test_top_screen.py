@@ -75,6 +75,11 @@ def check_keys(memledger, family_pids):
     text = start(memledger)
     check("top starts: its header and the table", "memledger top -" in text and " PID " in text,
           text[:400])
+    keys("h")
+    text = wait_for("the keys")
+    check("h: the keys", "the keys" in text and "quit" in text, text[:400])
+    keys("x")
+    check("any key after h: the rows again", " PID " in wait_for(" PID "))
     keys("g")
     check("g: groups by command", "by comm" in header(wait_for("by comm")))
     keys("g")
