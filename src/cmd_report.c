@@ -997,8 +997,7 @@ static int write_out(const struct cli *cli, const char *name, const char *text, 
 	}
 	if (file_write_atomic(name, text, len, 0644) < 0)
 		return EXIT_ERROR;
-	if (isatty(2))
-		fprintf(stderr, "memledger: wrote %s\n", name);
+	cli_warn("wrote %s (%zu KiB)", name, (len + 1023) / 1024); /* as capture says it */
 	return EXIT_OK;
 }
 
