@@ -123,6 +123,8 @@ static int find_kept(const struct ml_pages *pg, const struct ml_scan *s, const u
 /* What freed keeps between its rows and its document. */
 struct freed_state {
 	uint32_t *set_of; /* the set: 0 for its processes */
+	pid_t *pids;      /* its processes: -p's in the order given, or those -u and -P keep */
+	size_t npids;
 	struct ml_freed f;
 	struct kept kept;
 	struct row *rows;
@@ -132,22 +134,39 @@ struct freed_state {
  * message. */
 static int find_set(struct view_run *run, struct freed_state *st)
 {
+	const struct cli *cli = run->cli;
 	const struct ml_scan *s = &run->scan;
 
 	st->set_of = malloc((s->nprocs + 1) * sizeof(*st->set_of));
-	if (!st->set_of)
+	st->pids = malloc((s->nprocs + cli->npids + 1) * sizeof(*st->pids));
+	if (!st->set_of || !st->pids)
 		return -ENOMEM;
-	for (size_t i = 0; i < s->nprocs; i++)
-		st->set_of[i] = UINT32_MAX;
-	for (size_t i = 0; i < run->cli->npids; i++) {
-		long k = ml_scan_find(s, run->cli->pids[i]);
-		if (k < 0) {
+	for (size_t i = 0; i < s->nprocs; i++) /* -u and -P: the processes they keep */
+		st->set_of[i] =
+		    cli->npids || !procs_keep(&s->procs[i], (void *)cli) ? UINT32_MAX : 0;
+	for (size_t i = 0; i < s->nprocs && !cli->npids; i++)
+		if (st->set_of[i] == 0)
+			st->pids[st->npids++] = s->procs[i].pid;
+	for (size_t i = 0; i < cli->npids; i++) {
+		pid_t pid = cli->pids[i];
+		long k = ml_scan_find(s, pid);
+		if (k < 0 && procs_pid_listed(s->unreadable_pids, s->unreadable, pid)) {
 			run_warn(run->run,
-			         "no process %d (or it has no user memory, or cannot be read)",
-			         (int)run->cli->pids[i]);
+			         "cannot tell what killing %d gives back: it could not be "
+			         "read (see above)",
+			         (int)pid);
+			return -ENOENT;
+		}
+		if (k < 0) {
+			run_warn(run->run, "no process %d (or it has no user memory)", (int)pid);
 			return -ENOENT;
 		}
 		st->set_of[k] = 0;
+		st->pids[st->npids++] = pid;
+	}
+	if (st->npids == 0) {
+		run_warn(run->run, "no process matches %s", cli->have_uid ? "-u" : "-P");
+		return -ENOENT;
 	}
 	return 0;
 }
@@ -226,8 +245,8 @@ static int print_json(const struct view_run *run, struct out_table *t)
 	json_object_begin(&j);
 	json_key(&j, "pids");
 	json_array_begin(&j);
-	for (size_t i = 0; i < cli->npids; i++)
-		json_u64(&j, (uint64_t)cli->pids[i]);
+	for (size_t i = 0; i < st->npids; i++)
+		json_u64(&j, (uint64_t)st->pids[i]);
 	json_array_end(&j);
 	json_pair_u64(&j, "freed", ml_freed_total(f));
 	json_key(&j, "exact");
@@ -271,6 +290,7 @@ static int print_json(const struct view_run *run, struct out_table *t)
 static int freed_print(struct view_run *run, struct out_table *t)
 {
 	const struct cli *cli = run->cli;
+	const struct freed_state *st = run->state;
 	const struct ml_scan *s = &run->scan;
 	FILE *out = out_stream(&cli->out);
 	struct json j;
@@ -279,9 +299,9 @@ static int freed_print(struct view_run *run, struct out_table *t)
 		return print_json(run, t);
 	if (cli->out.format == OUT_TABLE) {
 		fputs("processes:", out);
-		for (size_t i = 0; i < cli->npids; i++)
-			fprintf(out, "%s %d (%s)", i ? "," : "", (int)cli->pids[i],
-			        s->procs[ml_scan_find(s, cli->pids[i])].comm);
+		for (size_t i = 0; i < st->npids; i++)
+			fprintf(out, "%s %d (%s)", i ? "," : "", (int)st->pids[i],
+			        s->procs[ml_scan_find(s, st->pids[i])].comm);
 		fputs("\n\n", out);
 	}
 	json_init(&j, out, NULL);
@@ -290,8 +310,8 @@ static int freed_print(struct view_run *run, struct out_table *t)
 
 static int freed_begin(struct view_run *run)
 {
-	if (run->cli->npids == 0) {
-		cli_warn("freed needs a PID");
+	if (run->cli->npids == 0 && !run->cli->have_uid && !run->cli->have_regex) {
+		cli_warn("freed needs the processes: PIDs, or -u USER, -P REGEX");
 		return EXIT_USAGE;
 	}
 	return EXIT_GO_ON;
@@ -305,6 +325,7 @@ static void freed_end(struct view_run *run)
 		return;
 	kept_free(&st->kept);
 	free(st->set_of);
+	free(st->pids);
 	free(st->rows);
 	free(st);
 }
