@@ -223,7 +223,10 @@ int main(int argc, char **argv)
 		rc = EXIT_OK;
 	} else if (rc == EXIT_GO_ON && !(cmd = name_to_command(cli.command))) {
 		cli_warn("unknown command: '%s'", cli.command);
-		fputs("Try 'memledger --help' for more information.\n", stderr);
+		fprintf(stderr,
+		        "Processes by name: 'memledger -P %s'. Try 'memledger --help' for "
+		        "the commands.\n",
+		        cli.command);
 		rc = EXIT_USAGE;
 	} else if (rc == EXIT_GO_ON && cli.help) {
 		rc = view_usage(cmd, &run);
