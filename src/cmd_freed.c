@@ -138,15 +138,11 @@ static int find_set(struct view_run *run, struct freed_state *st)
 	const struct ml_scan *s = &run->scan;
 
 	st->set_of = malloc((s->nprocs + 1) * sizeof(*st->set_of));
-	st->pids = malloc((s->nprocs + cli->npids + 1) * sizeof(*st->pids));
+	st->pids = malloc((s->nprocs + 1) * sizeof(*st->pids));
 	if (!st->set_of || !st->pids)
 		return -ENOMEM;
-	for (size_t i = 0; i < s->nprocs; i++) /* -u and -P: the processes they keep */
-		st->set_of[i] =
-		    cli->npids || !procs_keep(&s->procs[i], (void *)cli) ? UINT32_MAX : 0;
-	for (size_t i = 0; i < s->nprocs && !cli->npids; i++)
-		if (st->set_of[i] == 0)
-			st->pids[st->npids++] = s->procs[i].pid;
+	for (size_t i = 0; i < s->nprocs; i++) /* without -p, every process to begin with */
+		st->set_of[i] = cli->npids ? UINT32_MAX : 0;
 	for (size_t i = 0; i < cli->npids; i++) {
 		pid_t pid = cli->pids[i];
 		long k = ml_scan_find(s, pid);
@@ -162,7 +158,14 @@ static int find_set(struct view_run *run, struct freed_state *st)
 			return -ENOENT;
 		}
 		st->set_of[k] = 0;
-		st->pids[st->npids++] = pid;
+	}
+	for (size_t i = 0; i < s->nprocs; i++) /* and those -u and -P keep, as ps takes them */
+		if (st->set_of[i] == 0 && !procs_keep(&s->procs[i], (void *)cli))
+			st->set_of[i] = UINT32_MAX;
+	for (size_t i = 0; i < (cli->npids ? cli->npids : s->nprocs); i++) { /* -p's order */
+		long k = cli->npids ? ml_scan_find(s, cli->pids[i]) : (long)i;
+		if (st->set_of[k] == 0)
+			st->pids[st->npids++] = s->procs[k].pid;
 	}
 	if (st->npids == 0) {
 		run_warn(run->run, "no process matches %s", cli->have_uid ? "-u" : "-P");

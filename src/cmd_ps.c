@@ -274,35 +274,22 @@ static void ps_end(struct view_run *run)
 	free(st);
 }
 
-static const struct view_def ps_view = {
-    .name = "processes",
-    .cols = &ps_cols,
-    .sort = "PSS",
-    .tie = "PID",
-    .when_any = "ROLE",
-    .proc_metrics = true,
-    .rows = ps_rows,
-    .end = ps_end,
-};
+/* The process view with columns: ps's, or wss's (the working set first among its
+ * defaults); the same rows. */
+#define PS_VIEW(columns)                                                                           \
+	{                                                                                          \
+		.name = "processes", .cols = &(columns), .sort = "PSS", .tie = "PID",              \
+		.when_any = "ROLE", .proc_metrics = true, .rows = ps_rows, .end = ps_end,          \
+	}
+static const char *const wss_columns[] = {"PID", "REFERENCED", "RSS", "PSS", "COMMAND"};
+static const struct view_cols wss_cols = VIEW_COLS(infos, wss_columns);
+static const struct view_def ps_view = PS_VIEW(ps_cols);
+static const struct view_def wss_view = PS_VIEW(wss_cols);
 
 int cmd_ps(struct run *run)
 {
 	return view_run(run, &ps_view);
 }
-
-/* wss's table: ps's, the working set first among its default columns. */
-static const char *const wss_columns[] = {"PID", "REFERENCED", "RSS", "PSS", "COMMAND"};
-static const struct view_cols wss_cols = VIEW_COLS(infos, wss_columns);
-static const struct view_def wss_view = {
-    .name = "processes",
-    .cols = &wss_cols,
-    .sort = "PSS",
-    .tie = "PID",
-    .when_any = "ROLE",
-    .proc_metrics = true,
-    .rows = ps_rows,
-    .end = ps_end,
-};
 
 int ps_wss(struct run *run)
 {

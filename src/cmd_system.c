@@ -217,12 +217,7 @@ static void print_facts_json(const struct system_state *st, const struct ml_scan
 	else
 		json_bool(j, !sys->mapped.partial);
 	json_pair_u64(j, "processes", s->nprocs);
-	json_pair_u64(j, "unreadable", s->unreadable);
-	json_key(j, "unreadable_pids");
-	json_array_begin(j);
-	for (size_t i = 0; s->unreadable_pids && i < s->unreadable; i++)
-		json_u64(j, (uint64_t)s->unreadable_pids[i]);
-	json_array_end(j);
+	procs_json_unreadable(j, s);
 	json_key(j, "hidden");
 	if (s->hidden[0])
 		json_string(j, s->hidden);

@@ -947,6 +947,8 @@ static int draw_maps(struct top *tp, void *arg)
 
 	run_side(&r, &tp->run, tp->run.path); /* its messages to the status line, too */
 	r.cli = &c;
+	r.pids = c.pids;
+	r.npids = c.npids;
 	fprintf(tp->run.out.f, "maps of %d (p: back to the rows)\n\n", (int)sc->maps_of);
 	rc = cmd_maps(&r);
 	run_close(&r);

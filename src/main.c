@@ -206,18 +206,15 @@ int main(int argc, char **argv)
 {
 	const struct command *cmd;
 	struct cli cli;
-	struct run run;
-	int rc, err;
+	struct run run = {0};
+	int rc, err = 0;
 
 	setlocale(LC_ALL, "");
-	if (argc > 1 && strcmp(argv[1], "top") == 0) /* top(1)'s -b, -n and -d: its own options */
-	{
-		err = 0;
+	if (argc > 1 && strcmp(argv[1], "top") == 0) { /* top(1)'s -b, -n and -d: its own */
 		rc = cmd_top(argc - 1, argv + 1, &err);
 		return finish_output(rc, err);
 	}
 	rc = cli_parse(argc, argv, &cli);
-	run_init(&run, &cli, stdout);
 	if (rc == EXIT_GO_ON && cli.help && !cli.command_given) {
 		usage(stdout);
 		rc = EXIT_OK;
@@ -229,11 +226,11 @@ int main(int argc, char **argv)
 		        cli.command);
 		rc = EXIT_USAGE;
 	} else if (rc == EXIT_GO_ON && cli.help) {
+		run_init(&run, &cli, stdout);
 		rc = view_usage(cmd, &run);
 	} else if (rc == EXIT_GO_ON && (rc = check_options(cmd, &cli)) == EXIT_GO_ON &&
 	           (rc = pid_operands(cmd, &cli)) == EXIT_GO_ON) {
-		run.pids = cli.pids; /* with the PID operands, now */
-		run.npids = cli.npids;
+		run_init(&run, &cli, stdout); /* after the PID operands: its scans read them */
 		rc = run_frames(cmd, &run);
 	}
 	err = run.out.write_errno;
