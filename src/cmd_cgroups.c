@@ -48,13 +48,18 @@ enum cg_field {
 	{                                                                                          \
 		name, COL_SIZE, OUT_RIGHT, id, text, 0, VIEW_TOTAL_NONE                            \
 	}
+/* A size that goes first on a narrow terminal, before CGROUP is cut below 20 columns. */
+#define SPARE(name, id, text)                                                                      \
+	{                                                                                          \
+		name, COL_SIZE, OUT_RIGHT | OUT_SPARE, id, text, 0, VIEW_TOTAL_NONE                \
+	}
 
 static const struct colinfo infos[] = {
-    {"CGROUP", COL_STR, OUT_TRUNC, F_CGROUP,
+    {"CGROUP", COL_STR, OUT_KEY, F_CGROUP,
      "the memory cgroup's path (v2, or v1's memory hierarchy)", 0, VIEW_TOTAL_NONE},
     {"PROCS", COL_COUNT, OUT_RIGHT, F_PROCS, "processes in it or below it", 0, VIEW_TOTAL_NONE},
     SIZE("CURRENT", F_CURRENT, "what it is charged for: memory.current (v1 usage_in_bytes)"),
-    SIZE("MAX", F_MAX, "its hard limit (v1 limit_in_bytes); - when it has none"),
+    SPARE("MAX", F_MAX, "its hard limit (v1 limit_in_bytes); - when it has none"),
     SIZE("HIGH", F_HIGH, "v2 memory.high, where reclaim throttles it; - when none"),
     SIZE("LOW", F_LOW, "v2 memory.low, protection best-effort"),
     SIZE("MIN", F_MIN, "v2 memory.min, protection"),
@@ -67,8 +72,8 @@ static const struct colinfo infos[] = {
     SIZE("KERNEL", F_KERNEL,
          "kernel memory: slab, stacks, page tables, percpu, vmalloc (v1 kmem.usage_in_bytes)"),
     SIZE("SOCK", F_SOCK, "network buffers (v2; v1 counts them in KERNEL)"),
-    SIZE("OTHER", F_OTHER,
-         "CURRENT less ANON, FILE, SHMEM, KERNEL and SOCK; - when they exceed it (OVERLAP)"),
+    SPARE("OTHER", F_OTHER,
+          "CURRENT less ANON, FILE, SHMEM, KERNEL and SOCK; - when they exceed it (OVERLAP)"),
     SIZE("OVERLAP", F_OVERLAP, "how far those rows exceed CURRENT: counters that overlap"),
     {"OOM", COL_COUNT, OUT_RIGHT, F_OOM, "times it hit its limit and the OOM killer was asked", 0,
      VIEW_TOTAL_NONE},
@@ -85,9 +90,9 @@ static const struct colinfo infos[] = {
     {"FREED", COL_SIZE, OUT_RIGHT, F_FREED,
      "what killing all its processes would give back (exact mode; else a lower bound)",
      ML_NEED_PAGEMAP, VIEW_TOTAL_NONE},
-    SIZE("BEYOND-PSS", F_BEYOND_PSS,
-         "CURRENT less KERNEL, SOCK and its processes' PSS: page cache, tmpfs and shmem no "
-         "process of it maps, and what processes that left were charged for"),
+    SPARE("BEYOND-PSS", F_BEYOND_PSS,
+          "CURRENT less KERNEL, SOCK and its processes' PSS: page cache, tmpfs and shmem no "
+          "process of it maps, and what processes that left were charged for"),
 };
 
 static const char *const defaults[] = {"CGROUP", "PROCS",  "CURRENT", "MAX", "ANON",      "FILE",

@@ -75,7 +75,7 @@ static const struct colinfo infos[] = {
     SIDE_COL("PSS-B", F_B, M_PSS, "PSS in B"),
     SIDE_COL("RSS-A", F_A, M_RSS, "RSS in A"),
     SIDE_COL("RSS-B", F_B, M_RSS, "RSS in B"),
-    {"NAME", COL_STR, OUT_TRUNC | OUT_PATHS, F_NAME,
+    {"NAME", COL_STR, OUT_KEY | OUT_PATHS, F_NAME,
      "the command line; --by: the group; --mappings: the mapping's name", 0, VIEW_TOTAL_NONE},
 };
 static const char *const proc_defaults[] = {"PID",  "STATE",     "PSS",   "USS", "RSS",
@@ -90,8 +90,8 @@ static const struct view_cols map_cols = VIEW_COLS(infos, map_defaults);
 
 /* system: a row of the RAM breakdown in A and B. */
 static const struct colinfo sys_infos[] = {
-    {"NAME", COL_STR, OUT_TREE, F_NAME, "where RAM goes (the rows of memledger system)", 0,
-     VIEW_TOTAL_NONE},
+    {"NAME", COL_STR, OUT_TREE | OUT_KEY, F_NAME, "where RAM goes (the rows of memledger system)",
+     0, VIEW_TOTAL_NONE},
     {"A", COL_SIZE, OUT_RIGHT, F_A + M_SIZE, "bytes in A", 0, VIEW_TOTAL_NONE},
     {"B", COL_SIZE, OUT_RIGHT, F_B + M_SIZE, "bytes in B", 0, VIEW_TOTAL_NONE},
     {"CHANGE", COL_DELTA, OUT_RIGHT, F_DELTA + M_SIZE, "B - A", 0, VIEW_TOTAL_NONE},

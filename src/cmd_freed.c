@@ -14,7 +14,7 @@
 enum freed_field { F_NAME, F_SIZE };
 
 static const struct colinfo infos[] = {
-    {"NAME", COL_STR, OUT_TREE | OUT_TRUNC, F_NAME, "what is freed and what stays, and their parts",
+    {"NAME", COL_STR, OUT_TREE | OUT_KEY, F_NAME, "what is freed and what stays, and their parts",
      0, VIEW_TOTAL_NONE},
     {"SIZE", COL_SIZE, OUT_RIGHT, F_SIZE, "bytes; its total (-t): freed + stays, the set's pages",
      0, VIEW_TOTAL_SUM},

@@ -43,7 +43,7 @@ static const struct colinfo infos[] = {
      "the processes holding a client or buffer (kernel: a buffer no process holds; -: none "
      "of those read, some not read)",
      0, VIEW_TOTAL_NONE},
-    {"COMMAND", COL_STR, OUT_TRUNC | OUT_PATHS, F_COMMAND, "the first holder's command line", 0,
+    {"COMMAND", COL_STR, OUT_KEY | OUT_PATHS, F_COMMAND, "the first holder's command line", 0,
      VIEW_TOTAL_NONE},
     {"VRAM", COL_SIZE, OUT_RIGHT, F_VRAM,
      "device memory, not RAM: resident in vram/local regions (NVML: used by the device or "

@@ -30,7 +30,7 @@ enum group_field {
 };
 
 static const struct colinfo infos[] = {
-    {"NAME", COL_STR, OUT_TRUNC, F_NAME,
+    {"NAME", COL_STR, OUT_KEY, F_NAME,
      "the group: command, executable, user, cgroup, session, process group, tree root or app", 0,
      VIEW_TOTAL_NONE},
     {"PROCS", COL_COUNT, OUT_RIGHT, F_PROCS, "processes in the group", 0, VIEW_TOTAL_SUM},

@@ -12,7 +12,7 @@
 enum { F_NAME, F_KIND, F_PROCS, F_MAPPINGS, F_AVGPSS, F_DEV, F_INODE, F_PID };
 
 static const struct colinfo infos[] = {
-    {"NAME", COL_STR, OUT_TREE, F_NAME,
+    {"NAME", COL_STR, OUT_TREE | OUT_KEY, F_NAME,
      "file, shared memory object, or [anon] [heap] [stack]; with --procs a process", 0,
      VIEW_TOTAL_NONE},
     {"KIND", COL_STR, 0, F_KIND, "the object's kind, as in maps (a library: code)", 0,
@@ -30,10 +30,10 @@ static const struct colinfo infos[] = {
     VIEW_SIZE_COL("SWAP", ML_SWAP, "Σ swapped out"),
     VIEW_SIZE_COL("SWAPPSS", ML_SWAPPSS, "Σ swap divided among its sharers"),
     {"AVGPSS", COL_SIZE, OUT_RIGHT, F_AVGPSS, "PSS / PROCS", 0, VIEW_TOTAL_NONE},
-    {"DEV", COL_STR, 0, F_DEV, "shared memory: the object's device (major:minor, hex)", 0,
+    {"DEV", COL_STR, OUT_SPARE, F_DEV, "shared memory: the object's device (major:minor, hex)", 0,
      VIEW_TOTAL_NONE},
-    {"INODE", COL_COUNT, OUT_RIGHT, F_INODE, "shared memory: the object's inode (SysV: shmid)", 0,
-     VIEW_TOTAL_NONE},
+    {"INODE", COL_COUNT, OUT_RIGHT | OUT_SPARE, F_INODE,
+     "shared memory: the object's inode (SysV: shmid)", 0, VIEW_TOTAL_NONE},
 };
 
 static const char *const defaults[] = {"NAME", "KIND", "PROCS", "SIZE",  "RSS",

@@ -32,9 +32,9 @@ static const struct colinfo infos[] = {
     {"PERMS", COL_STR, 0, F_PERMS, "permissions: read, write, execute, private or shared", 0,
      VIEW_TOTAL_NONE},
     {"OFFSET", COL_HEX, OUT_RIGHT, F_OFFSET, "offset in the file (hex)", 0, VIEW_TOTAL_NONE},
-    {"DEV", COL_STR, 0, F_DEV, "device of the file, major:minor (hex)", 0, VIEW_TOTAL_NONE},
-    {"INODE", COL_COUNT, OUT_RIGHT, F_INODE, "inode of the file (a SysV segment's: its shmid)", 0,
-     VIEW_TOTAL_NONE},
+    {"DEV", COL_STR, OUT_SPARE, F_DEV, "device of the file, major:minor (hex)", 0, VIEW_TOTAL_NONE},
+    {"INODE", COL_COUNT, OUT_RIGHT | OUT_SPARE, F_INODE,
+     "inode of the file (a SysV segment's: its shmid)", 0, VIEW_TOTAL_NONE},
     {"KIND", COL_STR, 0, F_KIND,
      "code, rodata, data, heap, stack, anon, shmem:*, file-shared, guard, special, hugetlb, "
      "device",
@@ -60,8 +60,8 @@ static const struct colinfo infos[] = {
     {"FLAGS", COL_STR, 0, F_FLAGS, "VmFlags, as smaps writes them", 0, VIEW_TOTAL_NONE},
     {"COUNT", COL_COUNT, OUT_RIGHT, F_COUNT, "mappings in the row (with --merge)", 0,
      VIEW_TOTAL_SUM},
-    {"NAME", COL_STR, 0, F_NAME, "file or tag ([heap], [anon:NAME]), whole, ' (deleted)' included",
-     0, VIEW_TOTAL_NONE},
+    {"NAME", COL_STR, OUT_KEY, F_NAME,
+     "file or tag ([heap], [anon:NAME]), whole, ' (deleted)' included", 0, VIEW_TOTAL_NONE},
 };
 
 static const char *const defaults[] = {"START", "PERMS", "KIND", "SIZE", "RSS",

@@ -37,7 +37,7 @@ static const struct colinfo infos[] = {
     {"ROLE", COL_STR, 0, F_ROLE,
      "what a multi-process app makes of it: Chromium's --type (renderer, gpu-process...)",
      ML_NEED_CMDLINE | ML_NEED_STATUS, VIEW_TOTAL_NONE},
-    {"COMMAND", COL_STR, OUT_TRUNC | OUT_PATHS, F_COMMAND, "command line; [COMM] when it is empty",
+    {"COMMAND", COL_STR, OUT_KEY | OUT_PATHS, F_COMMAND, "command line; [COMM] when it is empty",
      ML_NEED_CMDLINE | ML_NEED_STATUS, VIEW_TOTAL_NONE}, /* [Name] for an empty cmdline */
     VIEW_SIZE_COL("VSS", ML_VSS, "virtual size: address space reserved (status VmSize)"),
     VIEW_SIZE_COL("RSS", ML_RSS, "resident: in RAM now, shared pages counted whole (Rss)"),

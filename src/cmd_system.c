@@ -16,7 +16,7 @@
 enum system_field { F_NAME, F_SIZE, F_PERCENT };
 
 static const struct colinfo infos[] = {
-    {"NAME", COL_STR, OUT_TREE, F_NAME,
+    {"NAME", COL_STR, OUT_TREE | OUT_KEY, F_NAME,
      "where the memory is: a meminfo counter, or a part of one under it", 0, VIEW_TOTAL_NONE},
     {"SIZE", COL_SIZE, OUT_RIGHT, F_SIZE, "bytes; a lower bound after ≥, an upper after ≤", 0,
      VIEW_TOTAL_NONE},
@@ -136,9 +136,8 @@ static void print_facts_text(const struct cli *cli, const struct system_state *s
 			percent_text(sys->pressure_full[i], p[3 + i]);
 		}
 		fprintf(out_stream(&cli->out),
-		        "pressure: some %s %s %s, full %s %s %s (%% of time over 10 s, 60 s, "
-		        "300 s)\n",
-		        p[0], p[1], p[2], p[3], p[4], p[5]);
+		        "pressure: some %s %s %s, full %s %s %s (%% of 10 s, 60 s, 300 s)\n", p[0],
+		        p[1], p[2], p[3], p[4], p[5]);
 	}
 	fprintf(out_stream(&cli->out),
 	        "userspace: Σ PSS of %zu processes %s; AnonPages + Mapped %s\n", s->nprocs,

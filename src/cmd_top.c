@@ -106,7 +106,7 @@ static const struct colinfo infos[] = {
     {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "resident (status VmRSS)", 0, VIEW_TOTAL_SUM},
     {"PSS", COL_SIZE, OUT_RIGHT, F_PSS, "proportional (smaps_rollup, every --pss-every refreshes)",
      0, VIEW_TOTAL_SUM},
-    {"COMMAND", COL_STR, OUT_TRUNC | OUT_PATHS, F_CMD, "command line", 0, VIEW_TOTAL_NONE},
+    {"COMMAND", COL_STR, OUT_KEY | OUT_PATHS, F_CMD, "command line", 0, VIEW_TOTAL_NONE},
 };
 static const char *const defaults[] = {"PID",    "USER", "FOOTPRINT", "CHANGE", "SINCE",
                                        "GROWTH", "LEAK", "RSS",       "PSS",    "COMMAND"};

@@ -33,7 +33,7 @@ static const struct colinfo infos[] = {
     {"ROLE", COL_STR, 0, F_ROLE,
      "what a multi-process app makes of it: Chromium's --type (renderer, gpu-process...)", 0,
      VIEW_TOTAL_NONE},
-    {"COMMAND", COL_STR, OUT_TREE | OUT_TRUNC | OUT_PATHS, F_COMMAND,
+    {"COMMAND", COL_STR, OUT_TREE | OUT_KEY | OUT_PATHS, F_COMMAND,
      "command line, under its parent; [COMM] when it is empty", 0, VIEW_TOTAL_NONE},
     {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "the process's resident memory (Rss)", 0, VIEW_TOTAL_SUM},
     {"PSS", COL_SIZE, OUT_RIGHT, F_PSS, "the process's proportional set (Pss)", 0, VIEW_TOTAL_SUM},

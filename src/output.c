@@ -728,11 +728,78 @@ static size_t terminal_width(FILE *f)
 	return 80;
 }
 
-/* Each column's width: its widest cell or its header. On a narrow terminal, OUT_TRUNC
- * columns give up what the line lacks, down to their header's width. */
+#define OUT_HIDDEN SIZE_MAX /* a column's width when it goes to fit a narrow terminal */
+
+/* The width of a table line with these column widths: hidden columns take none. */
+static size_t line_width(const struct out_table *t, const size_t *widths)
+{
+	size_t total = 0, shown = 0;
+
+	for (size_t i = 0; i < t->ncols; i++)
+		if (widths[i] != OUT_HIDDEN)
+			total += widths[i] + (shown++ ? 1 : 0);
+	return total;
+}
+
+/* The least width column i is cut to: least columns, or its widest cell when narrower, or
+ * its header when wider. */
+static size_t col_floor(const struct out_table *t, size_t i, size_t least)
+{
+	size_t head = strlen(t->cols[i].name), want = t->widest[i] < least ? t->widest[i] : least;
+
+	return head > want ? head : want;
+}
+
+/*
+ * Cuts text columns, the key one (OUT_KEY) or the others, a column at a time, the widest
+ * first, until the line fits term or each is down to its header, or to least columns when
+ * its cells are wider. Returns the line's width.
+ */
+static size_t cut_columns(const struct out_table *t, size_t *widths, size_t total, size_t term,
+                          bool key, size_t least)
+{
+	while (total > term) {
+		size_t best = t->ncols, most = 0;
+		for (size_t i = 0; i < t->ncols; i++) {
+			if (widths[i] == OUT_HIDDEN || t->cols[i].type != COL_STR ||
+			    !(t->cols[i].flags & OUT_KEY) != !key)
+				continue;
+			if (widths[i] > col_floor(t, i, least) && widths[i] > most) {
+				best = i;
+				most = widths[i];
+			}
+		}
+		if (best == t->ncols)
+			break;
+		widths[best]--;
+		total--;
+	}
+	return total;
+}
+
+/* What cutting the key columns down to least columns (their header, if wider) would save. */
+static size_t key_slack(const struct out_table *t, const size_t *widths, size_t least)
+{
+	size_t slack = 0;
+
+	for (size_t i = 0; i < t->ncols; i++) {
+		size_t floor = col_floor(t, i, least);
+		if (widths[i] != OUT_HIDDEN && (t->cols[i].flags & OUT_KEY) && widths[i] > floor)
+			slack += widths[i] - floor;
+	}
+	return slack;
+}
+
+/*
+ * Each column's width: its widest cell or its header. On a terminal too narrow for that
+ * (or opts.width), the other text columns are cut first, down to 12 columns, then
+ * spare columns (OUT_SPARE) go, from the right, then the key column is cut, down to 20,
+ * then the others to their headers, then the key to its header. A hidden column's width
+ * is OUT_HIDDEN.
+ */
 static void column_widths(const struct out_table *t, size_t *widths)
 {
-	size_t total = 0, term;
+	size_t total, term;
 
 	for (size_t i = 0; i < t->ncols; i++) {
 		widths[i] = t->opts.noheadings ? 0 : strlen(t->cols[i].name);
@@ -745,40 +812,66 @@ static void column_widths(const struct out_table *t, size_t *widths)
 	term = t->opts.format != OUT_TABLE ? 0
 	       : t->opts.width             ? t->opts.width
 	                                   : terminal_width(t->f);
-	for (size_t i = 0; i < t->ncols; i++)
-		total += widths[i] + (i ? 1 : 0);
-	for (size_t i = t->ncols; term && total > term && i-- > 0;) {
-		size_t floor = strlen(t->cols[i].name), cut;
-		if (!(t->cols[i].flags & OUT_TRUNC) || widths[i] <= floor)
-			continue;
-		cut = widths[i] - floor < total - term ? widths[i] - floor : total - term;
-		widths[i] -= cut;
-		total -= cut;
+	total = line_width(t, widths);
+	if (!term || total <= term)
+		return;
+	total = cut_columns(t, widths, total, term, false, 12);
+	for (size_t i = t->ncols; total - key_slack(t, widths, 20) > term && i-- > 0;)
+		if (t->cols[i].flags & OUT_SPARE) {
+			widths[i] = OUT_HIDDEN;
+			total = line_width(t, widths);
+		}
+	total = cut_columns(t, widths, total, term, true, 20);
+	total = cut_columns(t, widths, total, term, false, 0);
+	cut_columns(t, widths, total, term, true, 0);
+}
+
+/* The length of the character at s[i] (of n bytes), its display width in *cw. */
+static size_t char_at(const struct out_table *t, const char *s, size_t i, size_t n, size_t *cw)
+{
+	size_t len = 1;
+	int w = 1;
+
+	if ((unsigned char)s[i] >= 0x80 && t->utf8) {
+		len = utf8_seq_len((const unsigned char *)s + i, n - i);
+		len = len ? len : 1;
+		w = utf8_width(s + i, len);
+		w = w < 0 ? 1 : w;
 	}
+	*cw = (size_t)w;
+	return len;
 }
 
 /* How many bytes of the text c fit in width columns; *used gets their width. */
 static size_t fit_text(const struct out_table *t, const char *s, const struct out_text *c,
                        size_t width, size_t *used)
 {
-	size_t n = c->len, i = 0, w = 0, len;
+	size_t n = c->len, i = 0, w = 0, len, cw;
 
 	if (c->width <= width) {
 		*used = c->width;
 		return n;
 	}
 	for (; i < n; i += len) {
-		int cw = 1;
-		len = 1;
-		if ((unsigned char)s[i] >= 0x80 && t->utf8) {
-			len = utf8_seq_len((const unsigned char *)s + i, n - i);
-			len = len ? len : 1;
-			cw = utf8_width(s + i, len);
-			cw = cw < 0 ? 1 : cw;
-		}
-		if (w + (size_t)cw > width)
+		len = char_at(t, s, i, n, &cw);
+		if (w + cw > width)
 			break;
-		w += (size_t)cw;
+		w += cw;
+	}
+	*used = w;
+	return i;
+}
+
+/* How many bytes at the start of the text c to skip so that what is left fits in width
+ * columns: the tail of a path. *used gets the width of what is left. */
+static size_t tail_text(const struct out_table *t, const char *s, const struct out_text *c,
+                        size_t width, size_t *used)
+{
+	size_t n = c->len, i = 0, w = c->width, cw;
+
+	while (i < n && w > width) {
+		i += char_at(t, s, i, n, &cw);
+		w = w > cw ? w - cw : 0;
 	}
 	*used = w;
 	return i;
@@ -824,6 +917,7 @@ struct line {
 	size_t len, size;
 	size_t start;   /* where the current line starts */
 	size_t content; /* the end of the line's last text: padding after it is not printed */
+	size_t cells;   /* the line's cells so far */
 };
 
 #define LINE_FLUSH 16384
@@ -872,6 +966,7 @@ static void end_line(struct line *l)
 		l->len = 0;
 	}
 	l->start = l->content = l->len;
+	l->cells = 0;
 }
 
 /* The tree art before a cell's text, and its length and width. */
@@ -880,28 +975,65 @@ struct art {
 	size_t len, width;
 };
 
-/* Appends cell i of a table line, text s, with art before it, padded to width unless it
- * is the last one. The line has room for the widths, the art and the separators. */
+/* Whether the text s (len bytes) is a path: a '/' first, no space but " (deleted)"'s. */
+static bool is_path(const char *s, size_t len)
+{
+	static const char deleted[] = " (deleted)";
+	size_t n = sizeof(deleted) - 1;
+
+	if (len > n && memcmp(s + len - n, deleted, n) == 0)
+		len -= n;
+	return len > 0 && s[0] == '/' && !memchr(s, ' ', len);
+}
+
+/*
+ * Appends cell i of a table line, text s, with art before it, padded to width unless it
+ * is the last one; nothing for a hidden column. A text too wide is cut, with a mark
+ * where it was cut ("…", "~" outside UTF-8): a command line after its program's
+ * directories go, a path in the key column (OUT_KEY) at its start, keeping its tail
+ * ("…/15/bin/postgres"), any other text at its end. The line has room for the widths,
+ * the art, the marks and the separators.
+ */
 static void put_cell(const struct out_table *t, struct line *l, size_t i, const struct art *art,
                      const char *s, const struct out_text *c, size_t width)
 {
 	bool right = t->cols[i].flags & OUT_RIGHT, last = i + 1 == t->ncols;
+	const char *mark = t->utf8 ? "\u2026" : "~";
 	char *d = l->buf + l->len;
-	size_t used = 0, n = 0, pad;
+	size_t used = 0, n = 0, pad, room, skip = 0;
 	struct out_text shortened = {0};
+	const struct out_text *text = c;
+	bool cut = false, tail = false;
 
-	if (i)
+	if (width == OUT_HIDDEN)
+		return;
+	if (t->opts.format == OUT_RAW ? i > 0 : l->cells > 0)
 		*d++ = ' ';
+	l->cells++;
 	if (t->opts.format == OUT_RAW) {
 		d = put_bytes(d, s, c->len);
 		l->len = l->content = (size_t)(d - l->buf);
 		return;
 	}
-	if (!c->blank && (t->cols[i].flags & OUT_PATHS))
-		s = shorten_path(s, c, width > art->width ? width - art->width : 0, &shortened);
-	if (!c->blank)
-		n = fit_text(t, s, shortened.len ? &shortened : c,
-		             width > art->width ? width - art->width : 0, &used);
+	room = width > art->width ? width - art->width : 0;
+	if (!c->blank && (t->cols[i].flags & OUT_PATHS)) {
+		s = shorten_path(s, c, room, &shortened);
+		text = shortened.len ? &shortened : c;
+	}
+	if (!c->blank && text->width > room && room > 0) {
+		cut = true;
+		tail = (t->cols[i].flags & OUT_KEY) && !(t->cols[i].flags & OUT_PATHS) &&
+		       is_path(s, text->len);
+		if (tail) {
+			skip = tail_text(t, s, text, room - 1, &used);
+			n = text->len - skip;
+		} else {
+			n = fit_text(t, s, text, room - 1, &used);
+		}
+		used++;
+	} else if (!c->blank) {
+		n = fit_text(t, s, text, room, &used);
+	}
 	pad = width > art->width + used ? width - art->width - used : 0;
 	if (right)
 		d = put_spaces(d, pad);
@@ -909,9 +1041,13 @@ static void put_cell(const struct out_table *t, struct line *l, size_t i, const 
 		memcpy(d, art->s, art->len);
 		d += art->len;
 	}
-	d = put_bytes(d, s, n);
+	if (cut && tail)
+		d = stpcpy(d, mark);
+	d = put_bytes(d, s + skip, n);
+	if (cut && !tail)
+		d = stpcpy(d, mark);
 	l->len = (size_t)(d - l->buf);
-	if (n || art->len)
+	if (n || art->len || cut)
 		l->content = l->len;
 	if (!right && !last)
 		l->len = (size_t)(put_spaces(d, pad) - l->buf);
@@ -948,10 +1084,11 @@ static void put_plain_row(const struct out_table *t, struct line *l, const struc
 static size_t line_room(const struct out_table *t, const struct out_row *r, const size_t *widths,
                         const struct art *art)
 {
-	size_t n = t->ncols + art->len + 1;
+	size_t n = 4 * t->ncols + art->len + 1; /* separators and cut marks */
 
 	for (size_t i = 0; i < t->ncols; i++)
-		n += widths[i] + (r ? r->cells[i].len : strlen(t->cols[i].name));
+		if (widths[i] != OUT_HIDDEN)
+			n += widths[i] + (r ? r->cells[i].len : strlen(t->cols[i].name));
 	return n;
 }
 
@@ -968,7 +1105,7 @@ static int print_table(struct out_table *t)
 
 	column_widths(t, widths);
 	for (size_t i = 0; i < t->ncols; i++)
-		plain = plain && widths[i] >= t->widest[i];
+		plain = plain && widths[i] != OUT_HIDDEN && widths[i] >= t->widest[i];
 	if (!t->opts.noheadings) {
 		rc = line_reserve(&l, line_room(t, NULL, widths, &none) + 8);
 		if (rc == 0 && depth_field)

@@ -36,9 +36,12 @@ enum col_type {
 /* How a column is laid out in tables. */
 enum out_col_flags {
 	OUT_RIGHT = 1 << 0, /* right-aligned */
-	OUT_TRUNC = 1 << 1, /* cut to fit a terminal that is too narrow (only on a terminal) */
+	OUT_KEY = 1 << 1,   /* the text that tells rows apart: on a terminal too narrow, cut after
+	                       the other texts and OUT_SPARE columns; a path keeps its tail */
 	OUT_TREE = 1 << 2,  /* children are drawn indented under their parent in this column */
 	OUT_PATHS = 1 << 3, /* a command line: cut to fit, its program's path goes first */
+	OUT_SPARE = 1 << 4, /* goes on a terminal too narrow before the key column is cut below 20
+	                       columns: an identifier (device, inode), a limit */
 };
 
 struct out_col {

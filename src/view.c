@@ -533,7 +533,7 @@ void view_add_when_any(const struct view_cols *v, const char *name, const struct
 	for (int i = 0; i < sel->ncols; i++)
 		if (cols[i] == c)
 			return; /* shown already */
-	if (at > 0 && (cols[at - 1]->flags & OUT_TRUNC))
+	if (at > 0 && (cols[at - 1]->flags & OUT_KEY))
 		at--;
 	memmove(cols + at + 1, cols + at, (size_t)(sel->ncols - at) * sizeof(*cols));
 	cols[at] = c;

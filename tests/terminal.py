@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
-"""Tables on a terminal: memledger cuts only its OUT_TRUNC column (COMMAND, NAME) to fit,
-and nothing when the terminal is wide enough or when the output is not a terminal.
+"""Tables on a terminal: memledger cuts the key column (COMMAND) last to fit, and nothing
+when the terminal is wide enough or when the output is not a terminal. Then every view,
+on trees with long names (Chromium roles, deep library paths, long command lines), at 80
+and 120 columns: every line fits, and a cut path keeps its tail.
 
     terminal.py MEMLEDGER TESTDATA
 """
 import os
 import pty
+import shutil
 import subprocess
 import sys
+import tempfile
 import unicodedata
+
+LONG_DIR = "/usr/lib/x86_64-linux-gnu/a-rather-long-directory-name/for-a-table-to-cut"
 
 
 def width(s):
@@ -62,8 +68,67 @@ def main():
         check(whole.split()[0] == pid, f"PID {pid} kept")
         check(whole.split()[-1] == pss, f"PSS of {pid} kept whole ({pss})")
         command = cut[len(cut.split(pid, 1)[0]) + len(pid) + 1:cut.rindex(pss)].strip()
-        check(command and command in whole, f"COMMAND of {pid} cut from its start: {command!r}")
+        kept = command[:-1] if command.endswith("\u2026") else command
+        check(kept and kept in whole and (kept == command) == (command in whole.split(None, 1)[1]),
+              f"COMMAND of {pid} whole or cut from its start, marked: {command!r}")
+    failures += views(memledger, data)
     return 1 if failures else 0
+
+
+def long_tree(data, tmp):
+    """proc-libs with its libraries moved under LONG_DIR and long command lines."""
+    tree = os.path.join(tmp, "proc-long")
+    shutil.copytree(os.path.join(data, "proc-libs"), tree)
+    for pid in os.listdir(tree):
+        with open(os.path.join(tree, pid, "smaps")) as f:
+            smaps = f.read()
+        with open(os.path.join(tree, pid, "smaps"), "w") as f:
+            f.write(smaps.replace("/usr/lib/", LONG_DIR + "/"))
+        with open(os.path.join(tree, pid, "cmdline"), "wb") as f:
+            f.write(b"/opt/some-vendor/bin/server\0--worker\0--config=/etc/some-vendor/"
+                    + pid.encode() + b"/a-long-configuration-file-name.conf\0")
+    return tree
+
+
+def views(memledger, data):
+    """Every view at 80 and 120 columns: no line wider; libc's path keeps its tail."""
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        long = long_tree(data, tmp)
+        cases = [
+            (os.path.join(data, "proc-roles"), ["ps"]),
+            (os.path.join(data, "proc-roles"), ["tree"]),
+            (os.path.join(data, "proc-roles"), ["users"]),
+            (os.path.join(data, "proc-roles"), ["groups", "--by", "app"]),
+            (long, ["ps"]),
+            (long, ["libs"]),
+            (long, ["maps", "10"]),
+            (long, ["groups", "--by", "exe"]),
+            (long, ["shm"]),
+            (long, ["freed", "10"]),
+            (os.path.join(data, "proc-maps"), ["maps", "4711"]),
+            (os.path.join(data, "system-a", "proc"), ["system"]),
+            (os.path.join(data, "cgroup-v2", "proc"), ["cgroups"]),
+            (os.path.join(data, "gpu", "proc"), ["gpu"]),
+        ]
+        for tree, args in cases:
+            cmd = ["--source", tree] + args
+            for columns in (80, 120):
+                lines = run(memledger, cmd, columns)
+                wide = [l for l in lines if width(l) > columns]
+                what = f"{' '.join(args)} on {os.path.basename(tree)} at {columns} columns"
+                ok = len(lines) > 1 and not wide
+                print(("ok: " if ok else "FAIL: ") + what + f": {len(lines)} lines, "
+                      + (f"too wide: {wide!r}" if wide else "none wider"))
+                failures += not ok
+                if tree == long and args[0] in ("libs", "maps"):
+                    libc = [l for l in lines if "libc.so.6" in l]
+                    ok = bool(libc) and all(
+                        "\u2026" in l or LONG_DIR in l for l in libc)
+                    print(("ok: " if ok else "FAIL: ") + what
+                          + f": libc's path keeps its tail ({libc[:1]!r})")
+                    failures += not ok
+    return failures
 
 
 if __name__ == "__main__":

@@ -88,9 +88,10 @@ static int add_col(struct spec *s, char *args)
 	for (int k = 0; k < 5; k++)
 		if (strcmp(type, types[k]) == 0)
 			c->type = (enum col_type)k;
-	c->flags =
-	    (strstr(flags, "right") ? OUT_RIGHT : 0) | (strstr(flags, "trunc") ? OUT_TRUNC : 0) |
-	    (strstr(flags, "tree") ? OUT_TREE : 0) | (strstr(flags, "paths") ? OUT_PATHS : 0);
+	c->flags = (strstr(flags, "right") ? OUT_RIGHT : 0) | (strstr(flags, "key") ? OUT_KEY : 0) |
+	           (strstr(flags, "spare") ? OUT_SPARE : 0) |
+	           (strstr(flags, "tree") ? OUT_TREE : 0) |
+	           (strstr(flags, "paths") ? OUT_PATHS : 0);
 	s->ncols++;
 	return 0;
 }
