@@ -2,12 +2,13 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 BUILD_DEPS  = meson ninja-build pkg-config gcc libc6-dev libcmocka-dev libarchive-dev libncurses-dev libmicrohttpd-dev
-CHECK_DEPS  = $(BUILD_DEPS) python3 smem clang libclang-rt-14-dev strace valgrind zstd libarchive-tools tmux prometheus prometheus-node-exporter chromium
+CHECK_DEPS  = $(BUILD_DEPS) python3 smem clang libclang-rt-14-dev strace valgrind zstd libarchive-tools tmux prometheus prometheus-node-exporter chromium zsh fish
+DEB_DEPS    = $(BUILD_DEPS) debhelper dpkg-dev lintian git
 BENCH_DEPS  = $(BUILD_DEPS) python3 smem smemstat procps prometheus-process-exporter
 
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build capture-static run check test asan asan-build bench demo examples fuzz install clean format
+.PHONY: all build capture-static run check test asan asan-build bench demo examples fuzz install deb clean format
 
 all: build
 
@@ -24,17 +25,30 @@ capture-static: build
 run: build
 	$(BUILD)/memledger $(ARGS)
 
-# Unit, fixture and live tests, then the same tests built with ASan and UBSan.
+# Unit, fixture and live tests, then the same tests built with ASan and UBSan. What the
+# tests change on the machine (swap, cgroups, helper processes) is said and undone after,
+# pass or fail (tools/check-state.sh); the duration is said at the end.
 check:
 	@tools/deps.sh $(CHECK_DEPS)
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null
 	@date +%s > $(BUILD)/check-started
 	ninja -C $(BUILD)
-	meson test -C $(BUILD) --print-errorlogs
 	@$(MAKE) --no-print-directory asan-build
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 meson test -C $(ASAN_BUILD) --print-errorlogs
-	@echo "memledger: make check passed in $$(( $$(date +%s) - $$(cat $(BUILD)/check-started) )) s (both builds, after the packages)"
+	@tools/check-state.sh before $(BUILD)/check-state
+	@status=0; \
+	meson test -C $(BUILD) --print-errorlogs || status=1; \
+	[ $$status = 0 ] && { ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
+		meson test -C $(ASAN_BUILD) --print-errorlogs || status=1; }; \
+	tools/check-state.sh after $(BUILD)/check-state; \
+	took=$$(( $$(date +%s) - $$(cat $(BUILD)/check-started) )); \
+	if [ $$status = 0 ]; then \
+		echo "memledger: make check passed in $$took s (both builds, after the packages)"; \
+	else \
+		echo "memledger: make check FAILED after $$took s"; \
+	fi; \
+	exit $$status
 
 # The tests and the libFuzzer targets built with clang, ASan and UBSan.
 asan-build:
@@ -49,14 +63,16 @@ fuzz:
 	tests/fuzz.sh $(FUZZ_SECONDS) $(ASAN_BUILD)/tests/fuzz_parse $(ASAN_BUILD)/tests/fuzz_tree \
 		$(ASAN_BUILD)/tests/fuzz_archive $(ASAN_BUILD)/memledger-capture
 
-# The test helper's family, its PIDs, and the README's examples run on it.
+# The test helper's family, its PIDs, and the manual's examples run on it.
 demo: build
 	tools/demo.sh $(BUILD)
 
-# Rewrites the README's examples from one run of the demo: each is its command's output.
+# Rewrites the examples of doc/manual.md and README.md from one run of the demo: each is
+# its command's output.
 examples: build
 	tools/demo.sh $(BUILD) > $(BUILD)/demo.out
-	python3 tools/readme_examples.py $(BUILD)/memledger README.md $(BUILD)/demo.out
+	python3 tools/readme_examples.py $(BUILD)/memledger doc/manual.md $(BUILD)/demo.out
+	python3 tools/readme_examples.py $(BUILD)/memledger README.md $(BUILD)/demo.out --subset
 
 bench: build
 	@tools/deps.sh $(BENCH_DEPS)
@@ -65,8 +81,18 @@ bench: build
 install: build
 	meson install -C $(BUILD)
 
+# A Debian package (debian/: debhelper, meson) of the working tree, built in build-deb/
+# and checked by lintian: build-deb/memledger_VERSION_ARCH.deb.
+deb:
+	@tools/deps.sh $(DEB_DEPS)
+	rm -rf build-deb && mkdir -p build-deb/memledger
+	git ls-files -co --exclude-standard | tar -cf - -T - | tar -xf - -C build-deb/memledger
+	cd build-deb/memledger && dpkg-buildpackage -b -us -uc
+	lintian --fail-on error,warning build-deb/*.changes
+	@ls -l build-deb/*.deb
+
 format:
 	clang-format -i include/*.h include/memledger/*.h lib/*.[ch] src/*.[ch] tests/*.c tests/live/*.c bench/*.c
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-deb

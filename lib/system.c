@@ -383,6 +383,21 @@ int ml_system_read(struct ml_source *src, struct ml_system *sys)
 	return ml_system_reread(src, sys, ML_UNKNOWN);
 }
 
+int ml_system_mem_total(struct ml_source *src, uint64_t *bytes)
+{
+	struct ml_buf b = {0};
+	uint64_t mi[ML_MI_COUNT];
+	int rc = ml_source_read(src, "meminfo", &b);
+
+	if (rc == 0)
+		rc = ml_parse_meminfo(b.data, b.len, mi);
+	ml_buf_free(&b);
+	if (rc == 0 && (mi[ML_MI_MEMTOTAL] == ML_UNKNOWN || mi[ML_MI_MEMTOTAL] == 0))
+		rc = -ENODATA;
+	*bytes = rc == 0 ? mi[ML_MI_MEMTOTAL] : ML_UNKNOWN;
+	return rc;
+}
+
 int ml_system_reread(struct ml_source *src, struct ml_system *sys, uint64_t physical)
 {
 	struct ml_buf b = {0};

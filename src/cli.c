@@ -251,8 +251,8 @@ static const struct cli_option_info {
      "     --textfile <dir>   export, serve: write DIR/memledger.prom (atomically),\n"
      "                          for node_exporter's textfile collector\n"},
     {"top", required_argument, OPT_TOP, CLI_EXPORT,
-     "     --top <n>          export, serve: the n processes of most PSS get metrics of their\n"
-     "                          own, the rest one pid=\"other\" (default 20)\n"},
+     "     --top <n>          export, serve: the n processes of most PSS get metrics\n"
+     "                          of their own, the rest one pid=\"other\" (default 20)\n"},
     {"listen", required_argument, OPT_LISTEN, CLI_SERVE,
      "     --listen <addr>    serve: HOST:PORT to listen on (default 127.0.0.1:9781;\n"
      "                          :PORT is every address)\n"},
@@ -265,11 +265,13 @@ static const struct cli_option_info {
     {"diff", no_argument, OPT_DIFF, CLI_REPORT,
      "     --diff             report A B: a comparison of two snapshots (or live)\n"},
     {"delta", no_argument, OPT_DELTA, CLI_DELTA,
-     "     --delta            with -i: sizes are changes since the frame before (the first\n"
-     "                          shows them whole); STATE says new, or gone for a row\n"
-     "                          that went (last, its sizes negative)\n"},
+     "     --delta            with -i: sizes are changes since the frame before (the\n"
+     "                          first shows them whole); STATE says new, or gone for\n"
+     "                          a row that went (last, its sizes negative)\n"},
     {"threads", required_argument, OPT_THREADS, CLI_THREADS,
      "     --threads <n>      reader threads (default: 2 on 2 or more CPUs)\n"},
+    {"verbose", no_argument, 'v', 0,
+     " -v, --verbose          also name the processes that even root may not read\n"},
     {"help", no_argument, 'h', 0, " -h, --help             this help\n"},
     {"version", no_argument, 'V', 0, " -V, --version          the version\n"},
 };
@@ -278,34 +280,67 @@ static const struct cli_option_info {
 
 void cli_print_options(FILE *f, unsigned uses)
 {
-	fputs("\n"
-	      "How much memory each process uses, as the kernel counts it. memledger leaves\n"
-	      "itself out of every process view: its own mappings are noise in what it measures.\n"
-	      "\n"
-	      "Options:\n",
-	      f);
+	bool every = uses == ~0u; /* memledger --help: -o's meanings in one entry */
+
+	fputs("\nOptions:\n", f);
 	for (size_t i = 0; i < NOPTIONS; i++) {
 		bool file = options[i].val == 'o' && (uses & CLI_OUTFILE);
 		if (options[i].bit && !(uses & options[i].bit))
 			continue;
-		if (!file || (uses & CLI_LIST)) /* every view's help: both meanings */
+		if (!file)
 			fputs(options[i].help, f);
-		if (file && (uses & CLI_REDACT))
-			fputs(" -o, --output <file>    capture: the snapshot; .tar, .tar.gz, "
-			      ".tar.zst,\n"
-			      "                          .tar.xz say how it is compressed; - is "
-			      "stdout;\n"
-			      "                          DIR/ (by default .): "
+		else if (every)
+			fputs(" -o, --output <list>    the columns to show (+COL adds to the "
+			      "defaults);\n"
+			      "                          capture, report: the file to write\n",
+			      f);
+		else if (uses & CLI_REDACT)
+			fputs(" -o, --output <file>    the snapshot; .tar, .tar.gz, .tar.zst, "
+			      ".tar.xz\n"
+			      "                          say how it is compressed; - is stdout; "
+			      "DIR/\n"
+			      "                          (by default .): "
 			      "memledger-HOST-TIME.tar.zst\n"
 			      "                          there, one a frame with -i\n",
 			      f);
-		if (file && (uses & CLI_REPORT))
-			fputs(" -o, --output <file>    report: the page (default "
-			      "memledger-HOST-TIME.html,\n"
-			      "                          .svg with --chart); - is stdout\n",
+		else
+			fputs(" -o, --output <file>    the page (default memledger-HOST-TIME.html, "
+			      ".svg\n"
+			      "                          with --chart); - is stdout\n",
 			      f);
 	}
 	fputs("\n", f);
+}
+
+/* The description in an option's help lines: from column 24 of the first line that has
+ * one ("--exact-interval <secs>" has it on the next). */
+static const char *option_help(const char *help)
+{
+	for (const char *line = help; *line; line += strcspn(line, "\n") + 1) {
+		if (strcspn(line, "\n") > 24)
+			return line + 24;
+		if (!line[strcspn(line, "\n")])
+			break;
+	}
+	return "";
+}
+
+bool cli_view_option(size_t i, unsigned uses, struct cli_option_desc *d)
+{
+	for (size_t k = 0; k < NOPTIONS; k++) {
+		if (options[k].bit && !(uses & options[k].bit))
+			continue;
+		if (i-- > 0)
+			continue;
+		*d = (struct cli_option_desc){.name = options[k].name,
+		                              .letter = options[k].val < 256 ? options[k].val : 0,
+		                              .arg = options[k].has_arg == required_argument,
+		                              .help = options[k].val == 'o' && (uses & CLI_OUTFILE)
+		                                          ? "the file to write"
+		                                          : option_help(options[k].help)};
+		return true;
+	}
+	return false;
 }
 
 /* Compiles an extended regular expression. Returns EXIT_GO_ON, or EXIT_USAGE. */
@@ -422,6 +457,7 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 		}
 		break;
 	case 'h': cli->help = true; break;
+	case 'v': cli->verbose = true; break;
 	case 'V': printf("memledger %s\n", MEMLEDGER_VERSION); return EXIT_OK;
 	default: fputs("Try 'memledger --help' for more information.\n", stderr); return EXIT_USAGE;
 	}
@@ -468,7 +504,7 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 		longopts[i] =
 		    (struct option){options[i].name, options[i].has_arg, NULL, options[i].val};
 	longopts[NOPTIONS] = (struct option){NULL, 0, NULL, 0};
-	while ((c = getopt_long(argc, argv, ":o:s:rtJnbp:u:P:M:i:c:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:s:rtJnbp:u:P:M:i:c:hvV", longopts, NULL)) != -1) {
 		if (c == '?' || c == ':')
 			option_error(c, argv);
 		rc = apply_option(c, optarg, cli);

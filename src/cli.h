@@ -54,6 +54,7 @@ const char *cli_option_name(enum cli_option bit, char name[32]);
 struct cli {
 	const char *command; /* the view: "ps", or the first operand, which main checks */
 	bool help;           /* -h: main prints the usage (of command, when given) */
+	bool verbose;        /* -v: say what is usually left unsaid */
 	bool command_given;  /* the view was named, not ps by default */
 	unsigned given;      /* enum cli_option: the options on the command line */
 	const char *columns; /* -o, as given */
@@ -103,6 +104,18 @@ int cli_parse(int argc, char **argv, struct cli *cli);
 /* Prints what --help says of the options in uses (enum cli_option; ~0u: every one): the
  * part after the synopsis. */
 void cli_print_options(FILE *f, unsigned uses);
+
+/* An option as completion offers it. */
+struct cli_option_desc {
+	const char *name; /* long, without the dashes */
+	int letter;       /* the short option, 0: none */
+	bool arg;         /* it takes a value */
+	const char *help; /* what it does: one line, ended by '\n' or '\0' */
+};
+
+/* The i-th option (from 0) of a view that uses uses (enum cli_option), into *d; false past
+ * the last. */
+bool cli_view_option(size_t i, unsigned uses, struct cli_option_desc *d);
 
 /* Adds the PIDs of "1,2,3" to cli->pids, each once: -p and PID operands alike. Returns 0
  * or -EINVAL (-ENOMEM). */

@@ -36,6 +36,7 @@ static const struct colinfo infos[] = {
     {"PROCS", COL_COUNT, OUT_RIGHT, F_PROCS, "processes in the group", 0, VIEW_TOTAL_SUM},
     {"PSS", COL_SIZE, OUT_RIGHT, F_PSS,
      "Σ PSS of its processes (exact mode: page by page, truncated once)", 0, VIEW_TOTAL_SUM},
+    VIEW_PMEM_COL,
     {"USS", COL_SIZE, OUT_RIGHT, F_USS,
      "resident pages that no process outside the group maps (without frame numbers: Σ USS, "
      "a lower bound)",

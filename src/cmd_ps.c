@@ -44,6 +44,7 @@ static const struct colinfo infos[] = {
     VIEW_SIZE_COL(
         "PSS", ML_PSS,
         "proportional: resident, each shared page divided among its mappers (Pss); adds up"),
+    VIEW_PMEM_COL,
     VIEW_SIZE_COL("USS", ML_USS,
                   "unique: resident pages no other process maps (Private_Clean+Private_Dirty)"),
     VIEW_SIZE_COL("SHARED", ML_SHARED,
@@ -98,11 +99,6 @@ static const char *const default_columns[] = {"PID", "USER", "SWAP",   "USS",
                                               "PSS", "RSS",  "COMMAND"};
 
 static const struct view_cols ps_cols = VIEW_COLS(infos, default_columns);
-
-void ps_list_columns(FILE *f)
-{
-	view_list_columns(&ps_cols, f);
-}
 
 /* A row of the view: the process and the texts derived from it. */
 struct row {

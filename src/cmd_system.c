@@ -149,8 +149,7 @@ static void print_facts_text(const struct cli *cli, const struct system_state *s
 	    out_size_text(&cli->out, mi[ML_MI_MAPPED], b, sizeof(b)));
 	if (s->unreadable)
 		fprintf(out_stream(&cli->out),
-		        "  (%zu process%s could not be read: not in the sums, so what processes "
-		        "map is a lower bound)\n",
+		        "  (%zu process%s not read: what processes map is a lower bound)\n",
 		        s->unreadable, s->unreadable == 1 ? "" : "es");
 	if (s->hidden[0])
 		fprintf(out_stream(&cli->out), "  (%s: what processes map is a lower bound)\n",

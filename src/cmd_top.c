@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "dl.h"
@@ -88,28 +90,75 @@ struct top {
 	unsigned long refresh;
 };
 
-enum field { F_PID, F_USER, F_FOOTPRINT, F_CHANGE, F_SINCE, F_GROWTH, F_LEAK, F_RSS, F_PSS, F_CMD };
+enum field {
+	F_PID,
+	F_PROCS,
+	F_USER,
+	F_FOOTPRINT,
+	F_CHANGE,
+	F_SINCE,
+	F_GROWTH,
+	F_LEAK,
+	F_RSS,
+	F_PSS,
+	F_CMD
+};
+
+/* The columns after PID, of processes and of groups alike. */
+#define TOP_COLUMNS                                                                                \
+	{"USER", COL_STR, 0, F_USER, "effective user", 0, VIEW_TOTAL_NONE},                        \
+	    {"FOOTPRINT",                                                                          \
+	     COL_SIZE,                                                                             \
+	     OUT_RIGHT,                                                                            \
+	     F_FOOTPRINT,                                                                          \
+	     "anonymous resident + swap (RssAnon+VmSwap)",                                         \
+	     0,                                                                                    \
+	     VIEW_TOTAL_SUM},                                                                      \
+	    {"CHANGE", COL_DELTA,     OUT_RIGHT, F_CHANGE, "FOOTPRINT since the refresh before",   \
+	     0,        VIEW_TOTAL_SUM},                                                            \
+	    {"SINCE", COL_DELTA,     OUT_RIGHT, F_SINCE, "FOOTPRINT since top first saw it",       \
+	     0,       VIEW_TOTAL_SUM},                                                             \
+	    {"GROWTH",                                                                             \
+	     COL_DELTA,                                                                            \
+	     OUT_RIGHT,                                                                            \
+	     F_GROWTH,                                                                             \
+	     "FOOTPRINT's least-squares slope over the window, per minute",                        \
+	     0,                                                                                    \
+	     VIEW_TOTAL_SUM},                                                                      \
+	    {"LEAK",                                                                               \
+	     COL_STR,                                                                              \
+	     0,                                                                                    \
+	     F_LEAK,                                                                               \
+	     "leak?: grew steadily over the window (a line fits; no sawtooth; above --floor)",     \
+	     0,                                                                                    \
+	     VIEW_TOTAL_NONE},                                                                     \
+	    {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "resident (status VmRSS)", 0, VIEW_TOTAL_SUM},     \
+	    {"PSS",                                                                                \
+	     COL_SIZE,                                                                             \
+	     OUT_RIGHT,                                                                            \
+	     F_PSS,                                                                                \
+	     "proportional (smaps_rollup, every --pss-every refreshes)",                           \
+	     0,                                                                                    \
+	     VIEW_TOTAL_SUM},                                                                      \
+	{                                                                                          \
+		"COMMAND", COL_STR, OUT_KEY | OUT_PATHS, F_CMD, "command line", 0, VIEW_TOTAL_NONE \
+	}
 
 static const struct colinfo infos[] = {
     {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID", 0, VIEW_TOTAL_NONE},
-    {"USER", COL_STR, 0, F_USER, "effective user", 0, VIEW_TOTAL_NONE},
-    {"FOOTPRINT", COL_SIZE, OUT_RIGHT, F_FOOTPRINT, "anonymous resident + swap (RssAnon+VmSwap)", 0,
-     VIEW_TOTAL_SUM},
-    {"CHANGE", COL_DELTA, OUT_RIGHT, F_CHANGE, "FOOTPRINT since the refresh before", 0,
-     VIEW_TOTAL_SUM},
-    {"SINCE", COL_DELTA, OUT_RIGHT, F_SINCE, "FOOTPRINT since top first saw it", 0, VIEW_TOTAL_SUM},
-    {"GROWTH", COL_DELTA, OUT_RIGHT, F_GROWTH,
-     "FOOTPRINT's least-squares slope over the window, per minute", 0, VIEW_TOTAL_SUM},
-    {"LEAK", COL_STR, 0, F_LEAK,
-     "leak?: grew steadily over the window (a line fits; no sawtooth; above --floor)", 0,
-     VIEW_TOTAL_NONE},
-    {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "resident (status VmRSS)", 0, VIEW_TOTAL_SUM},
-    {"PSS", COL_SIZE, OUT_RIGHT, F_PSS, "proportional (smaps_rollup, every --pss-every refreshes)",
-     0, VIEW_TOTAL_SUM},
-    {"COMMAND", COL_STR, OUT_KEY | OUT_PATHS, F_CMD, "command line", 0, VIEW_TOTAL_NONE},
+    TOP_COLUMNS,
 };
 static const char *const defaults[] = {"PID",    "USER", "FOOTPRINT", "CHANGE", "SINCE",
                                        "GROWTH", "LEAK", "RSS",       "PSS",    "COMMAND"};
+/* By comm or user (g): PROCS where PID stands; PID stays a name -o may give (blank). */
+static const struct colinfo group_infos[] = {
+    {"PROCS", COL_COUNT, OUT_RIGHT, F_PROCS, "processes in the group", 0, VIEW_TOTAL_SUM},
+    {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID", 0, VIEW_TOTAL_NONE},
+    TOP_COLUMNS,
+};
+static const char *const group_defaults[] = {"PROCS",  "USER", "FOOTPRINT", "CHANGE", "SINCE",
+                                             "GROWTH", "LEAK", "RSS",       "PSS",    "COMMAND"};
+static const struct view_cols group_cols = VIEW_COLS(group_infos, group_defaults);
 static const struct view_cols top_cols = VIEW_COLS(infos, defaults);
 
 static uint64_t delta(uint64_t now, uint64_t then)
@@ -129,6 +178,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 
 	switch (c->id) {
 	case F_PID: return (uint64_t)p->pid;
+	case F_PROCS: return p->procs;
 	case F_FOOTPRINT: return p->footprint;
 	case F_CHANGE: return delta(p->footprint, p->before);
 	case F_SINCE: return delta(p->footprint, p->at_start);
@@ -479,16 +529,6 @@ static int make_groups(struct top *tp, const struct top_row *shown, size_t n)
 		}
 		add_to_group(g, p);
 	}
-	for (size_t k = 0; k < tp->ngroups; k++) { /* "bash (3)": the name and its processes */
-		struct tracked *g = &tp->groups[k];
-		size_t len = strlen(g->command) + 16;
-		char *named = malloc(len);
-		if (!named)
-			return -ENOMEM;
-		snprintf(named, len, "%s (%u)", g->command, g->procs);
-		free(g->command);
-		g->command = named;
-	}
 	return 0;
 }
 
@@ -635,15 +675,15 @@ static void top_end(struct view_run *run)
 }
 
 /* The frames' views: the change columns and the sizes sort largest first, -r smallest. */
-#define TOP_VIEW(key_name)                                                                         \
+#define TOP_VIEW(key_name, columns)                                                                \
 	{                                                                                          \
-		.name = key_name, .cols = &top_cols, .sort = "GROWTH", .tie = "FOOTPRINT",         \
+		.name = key_name, .cols = columns, .sort = "GROWTH", .tie = "FOOTPRINT",           \
 		.own_scan = true, .descending = 1u << COL_DELTA | 1u << COL_SIZE,                  \
 		.children_key = "children", .begin = top_begin, .rows = top_rows,                  \
 		.print = top_print, .end = top_end,                                                \
 	}
-static const struct view_def procs_view = TOP_VIEW("processes");
-static const struct view_def groups_view = TOP_VIEW("groups");
+static const struct view_def procs_view = TOP_VIEW("processes", &top_cols);
+static const struct view_def groups_view = TOP_VIEW("groups", &group_cols);
 
 /* One frame, through the driver, to the run's stream (stdout, or the screen's buffer).
  * Returns EXIT_OK or EXIT_ERROR. */
@@ -665,8 +705,13 @@ static int print_frame(struct top *tp)
 	return rc;
 }
 
+const char top_purpose[] =
+    "memory over time, full screen: who grows, and how fast"; /* as usage says */
+
 static void usage(FILE *f)
 {
+	fprintf(f, "Memory over time, full screen: who grows, and how fast.\n"
+	           "Example: memledger top --by comm -d 5\n\n");
 	fputs("Usage:\n memledger top [-b] [-n N] [-d SECS] [options]\n\n"
 	      "Memory over time: each refresh reads every process's status (footprint, RSS),\n"
 	      "smaps_rollup (PSS) every --pss-every refreshes; GROWTH is the slope of the\n"
@@ -675,7 +720,8 @@ static void usage(FILE *f)
 	      " -b, --batch            write frames as text (or -J: NDJSON), as top -b;\n"
 	      "                          without it, a full-screen view: q quit, h keys,\n"
 	      "                          g groups (comm, user), t tree, s sort, < > sort\n"
-	      "                          column, r reverse, / filter, arrows, p: mappings\n"
+	      "                          column, r reverse, / filter, arrows, p: mappings,\n"
+	      "                          k: send the selected process a signal\n"
 	      "     --by <key>         rows: process (default), comm, user or tree\n"
 	      "     --source <path>    replay: a directory of snapshots (capture -i SECS -o\n"
 	      "                          DIR/), a frame each, in time order; left and right\n"
@@ -692,7 +738,10 @@ static void usage(FILE *f)
 	      " -h, --help             this help\n\n"
 	      "Columns:\n",
 	      f);
-	view_list_columns(&top_cols, f);
+	view_list_columns(&top_cols, f, true);
+	fputs("\nSizes: K, M, G, T are KiB, MiB, GiB, TiB (powers of 1024); --bytes: bytes. A '-'\n"
+	      "is a figure the kernel did not give: unknown, not 0. See memledger(1).\n",
+	      f);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -811,30 +860,44 @@ static const char *option_name(const struct option *longopts, int c, char name[6
 	return "an option";
 }
 
+/* top's options: getopt's table, and what --completion offers. */
+enum { O_WINDOW = 256, O_FLOOR, O_PSS, O_CSV, O_RAW, O_BYTES, O_BY, O_SOURCE, O_LIST };
+static const struct option longopts[] = {{"by", required_argument, NULL, O_BY},
+                                         {"source", required_argument, NULL, O_SOURCE},
+                                         {"batch", no_argument, NULL, 'b'},
+                                         {"iterations", required_argument, NULL, 'n'},
+                                         {"delay", required_argument, NULL, 'd'},
+                                         {"window", required_argument, NULL, O_WINDOW},
+                                         {"floor", required_argument, NULL, O_FLOOR},
+                                         {"pss-every", required_argument, NULL, O_PSS},
+                                         {"pid", required_argument, NULL, 'p'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"sort", required_argument, NULL, 's'},
+                                         {"reverse", no_argument, NULL, 'r'},
+                                         {"json", no_argument, NULL, 'J'},
+                                         {"csv", no_argument, NULL, O_CSV},
+                                         {"raw", no_argument, NULL, O_RAW},
+                                         {"bytes", no_argument, NULL, O_BYTES},
+                                         {"totals", no_argument, NULL, 't'},
+                                         {"list-columns", no_argument, NULL, O_LIST},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+
+bool top_option(size_t i, unsigned uses, struct cli_option_desc *d)
+{
+	(void)uses;
+	if (i >= sizeof(longopts) / sizeof(longopts[0]) - 1)
+		return false;
+	*d = (struct cli_option_desc){.name = longopts[i].name,
+	                              .letter = longopts[i].val < 256 ? longopts[i].val : 0,
+	                              .arg = longopts[i].has_arg == required_argument,
+	                              .help = ""};
+	return true;
+}
+
 static int parse(struct top *tp, int argc, char **argv)
 {
-	enum { O_WINDOW = 256, O_FLOOR, O_PSS, O_CSV, O_RAW, O_BYTES, O_BY, O_SOURCE, O_LIST };
 	static const char *const bys[] = {"process", "comm", "user", "tree"}; /* enum top_mode */
-	static const struct option longopts[] = {{"by", required_argument, NULL, O_BY},
-	                                         {"source", required_argument, NULL, O_SOURCE},
-	                                         {"batch", no_argument, NULL, 'b'},
-	                                         {"iterations", required_argument, NULL, 'n'},
-	                                         {"delay", required_argument, NULL, 'd'},
-	                                         {"window", required_argument, NULL, O_WINDOW},
-	                                         {"floor", required_argument, NULL, O_FLOOR},
-	                                         {"pss-every", required_argument, NULL, O_PSS},
-	                                         {"pid", required_argument, NULL, 'p'},
-	                                         {"output", required_argument, NULL, 'o'},
-	                                         {"sort", required_argument, NULL, 's'},
-	                                         {"reverse", no_argument, NULL, 'r'},
-	                                         {"json", no_argument, NULL, 'J'},
-	                                         {"csv", no_argument, NULL, O_CSV},
-	                                         {"raw", no_argument, NULL, O_RAW},
-	                                         {"bytes", no_argument, NULL, O_BYTES},
-	                                         {"totals", no_argument, NULL, 't'},
-	                                         {"list-columns", no_argument, NULL, O_LIST},
-	                                         {"help", no_argument, NULL, 'h'},
-	                                         {NULL, 0, NULL, 0}};
 	char *end, name[64];
 	int c;
 
@@ -970,6 +1033,7 @@ static int draw_help(struct top *tp, void *arg)
 	      "  /          keep the rows whose command line holds a text ('' all)\n"
 	      "  up, down   select a row\n"
 	      "  p          the mappings of the selected process, and back\n"
+	      "  k          send the selected process a signal: asks which (TERM), then y/n\n"
 	      "  left right a replayed series (--source DIR): the snapshot before, after\n\n"
 	      "GROWTH is FOOTPRINT's least-squares slope over --window per minute; LEAK marks\n"
 	      "steady growth above --floor. PSS is read for the rows on screen.\n",
@@ -1063,7 +1127,7 @@ static void draw(struct top *tp, struct screen *sc, const char *text)
 	put_at(sc, *sc->c->LINES - 1, 0,
 	       sc->message[0] ? sc->message
 	                      : "q quit  h help  g groups  t tree  s sort  < > sort column  "
-	                        "r reverse  / filter  p maps  arrows select",
+	                        "r reverse  / filter  p maps  k signal  arrows select",
 	       *sc->c->COLS);
 	sc->c->wattroff(*sc->c->stdscr, A_REVERSE);
 	sc->c->wrefresh(*sc->c->stdscr);
@@ -1089,6 +1153,66 @@ static void prompt(const struct screen *sc, const char *what, char *buf, int siz
 static pid_t selected(const struct top *tp, const struct screen *sc)
 {
 	return sc->cursor >= 0 && (size_t)sc->cursor < tp->nvisible ? tp->visible[sc->cursor] : 0;
+}
+
+/* The signal called name ("TERM", "SIGTERM", "15", any case), or 0. */
+static int signal_number(const char *name)
+{
+	char *end;
+	long n = strtol(name, &end, 10);
+
+	if (end != name && !*end)
+		return n > 0 && n < NSIG ? (int)n : 0;
+	if (strncasecmp(name, "SIG", 3) == 0)
+		name += 3;
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigabbrev_np(sig) && strcasecmp(sigabbrev_np(sig), name) == 0)
+			return sig;
+	return 0;
+}
+
+/* 'k': asks which signal (TERM when none is typed), then whether to send it, and sends
+ * it through a pidfd taken before the questions: a PID reused while they are asked is
+ * not the one signalled. What came of it goes to the status line. */
+static void signal_selected(struct top *tp, struct screen *sc)
+{
+	pid_t pid = selected(tp, sc);
+	char buf[32], question[96];
+	int sig, fd;
+
+	if (tp->source || !pid) {
+		snprintf(sc->message, sizeof(sc->message), "%s",
+		         tp->source ? "a replay: no process to signal"
+		                    : "select a process first (PID shown)");
+		return;
+	}
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0 && errno != ENOSYS) {
+		snprintf(sc->message, sizeof(sc->message), "cannot signal %d: %s", (int)pid,
+		         strerror(errno));
+		return;
+	}
+	snprintf(question, sizeof(question), "signal to send %d [TERM]: ", (int)pid);
+	prompt(sc, question, buf, sizeof(buf));
+	sig = buf[0] ? signal_number(buf) : SIGTERM;
+	if (!sig)
+		snprintf(sc->message, sizeof(sc->message), "no signal '%.20s': nothing sent", buf);
+	if (sig) {
+		snprintf(question, sizeof(question), "send SIG%s to %d? [y/N] ", sigabbrev_np(sig),
+		         (int)pid);
+		prompt(sc, question, buf, sizeof(buf));
+	}
+	if (sig && buf[0] != 'y' && buf[0] != 'Y')
+		snprintf(sc->message, sizeof(sc->message), "nothing sent");
+	else if (sig &&
+	         (fd >= 0 ? syscall(SYS_pidfd_send_signal, fd, sig, NULL, 0) : kill(pid, sig)))
+		snprintf(sc->message, sizeof(sc->message), "cannot send SIG%s to %d: %s",
+		         sigabbrev_np(sig), (int)pid, strerror(errno));
+	else if (sig)
+		snprintf(sc->message, sizeof(sc->message), "sent SIG%s to %d", sigabbrev_np(sig),
+		         (int)pid);
+	if (fd >= 0)
+		close(fd);
 }
 
 /* Handles one key. Returns true when the frame must be drawn again. */
@@ -1133,6 +1257,7 @@ static bool on_key(struct top *tp, struct screen *sc, int ch)
 			snprintf(sc->message, sizeof(sc->message),
 			         "select a process first (PID shown)");
 		break;
+	case 'k': signal_selected(tp, sc); break;
 	case KEY_UP: sc->cursor = sc->cursor > 0 ? sc->cursor - 1 : 0; break;
 	case KEY_DOWN: sc->cursor++; break;
 	case KEY_RESIZE: break;

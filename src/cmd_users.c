@@ -20,6 +20,7 @@ static const struct colinfo infos[] = {
     VIEW_SIZE_COL("RSS", ML_RSS,
                   "Σ resident: a page shared by two of the user's processes counts twice"),
     VIEW_SIZE_COL("PSS", ML_PSS, "Σ proportional set size: adds up across users"),
+    VIEW_PMEM_COL,
     VIEW_SIZE_COL("USS", ML_USS, "Σ pages each process alone maps"),
     VIEW_SIZE_COL("SHARED", ML_SHARED, "Σ resident pages other processes map too"),
     VIEW_SIZE_COL("SWAP", ML_SWAP, "Σ swapped out"),

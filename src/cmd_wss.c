@@ -43,6 +43,8 @@ int cmd_wss(struct run *run)
 	struct ml_source *src;
 	int rc = EXIT_OK;
 
+	if (cli->list_columns)
+		return ps_wss(run); /* --list-columns, --help: nothing to clear */
 	if (!cli->npids) {
 		cli_warn("wss takes the PIDs to measure");
 		return EXIT_USAGE;

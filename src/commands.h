@@ -35,12 +35,27 @@ int cmd_capture(struct run *run); /* a snapshot archive of /proc for --source */
  * status. */
 int cmd_top(int argc, char **argv, int *write_errno);
 
+/* top's i-th option for completion (uses: unused), into *d; false past the last. */
+bool top_option(size_t i, unsigned uses, struct cli_option_desc *d);
+
+/* A view as completion offers it. */
+struct completion_view {
+	const char *name, *purpose;
+	unsigned uses; /* enum cli_option, for options */
+	bool pids;     /* its operands are PIDs */
+	bool (*options)(size_t i, unsigned uses, struct cli_option_desc *d);
+};
+
+/* Writes the completion script of shell (bash, zsh or fish) for views[0..n). Returns 0,
+ * or -1 for a shell it does not know. */
+int completion_write(FILE *f, const char *shell, const struct completion_view *views, size_t n);
+
+/* What top answers, as --help's list of views says it. */
+extern const char top_purpose[];
+
 /* ps's table with wss's default columns (PID, REFERENCED, RSS, PSS, COMMAND), of the
  * run's processes: wss's, after it waited. Returns an exit status. */
 int ps_wss(struct run *run);
-
-/* Prints each of ps's columns' name and one-line definition (memledger --help). */
-void ps_list_columns(FILE *f);
 
 /* The address serve listens on without --listen: loopback only. */
 #define SERVE_DEFAULT_LISTEN "127.0.0.1:9781"

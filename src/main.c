@@ -1,4 +1,5 @@
 /* memledger: the command-line tool. Parses options and hands over to a view. */
+#include <ctype.h>
 #include <errno.h>
 #include <locale.h>
 #include <signal.h>
@@ -22,38 +23,65 @@ static const struct command {
 	const char *name;
 	int (*run)(struct run *run);
 	const char *synopsis; /* what follows "memledger NAME" in the usage */
+	const char *purpose;  /* what it answers, one line of --help's list */
+	const char *example;  /* a command line that shows it at work */
 	unsigned uses;        /* enum cli_option: any other option is an error */
 	bool pid_operands;    /* its operands are PIDs, as -p gives them */
 	bool own_interval;    /* -i is its own cadence (serve's readings), not frames */
 } commands[] = {
-    {"ps", cmd_ps, "[options] [PID...]", TABLE | FILTER | CLI_OWNER | CLI_THREADS, true, false},
-    {"maps", cmd_maps, "[options] PID...", TABLE | CLI_PID | CLI_MAPPING | CLI_MERGE | CLI_PRIVATE,
-     true, false},
-    {"users", cmd_users, "[options] [PID...]", TABLE | FILTER | CLI_THREADS, true, false},
+    {"ps", cmd_ps, "[options] [PID...]",
+     "how much memory each process uses, and what killing it frees (default)",
+     "memledger ps -P nginx -s FREED -t", TABLE | FILTER | CLI_OWNER | CLI_THREADS, true, false},
+    {"maps", cmd_maps, "[options] PID...",
+     "where one process's memory is: each mapping, as pmap -X shows it",
+     "memledger maps --merge 1234", TABLE | CLI_PID | CLI_MAPPING | CLI_MERGE | CLI_PRIVATE, true,
+     false},
+    {"users", cmd_users, "[options] [PID...]", "how much memory each user's processes use",
+     "memledger users -t", TABLE | FILTER | CLI_THREADS, true, false},
     {"libs", cmd_libs, "[options] [PID...]",
+     "the shared libraries and files mapped: by how many, at what cost", "memledger libs -M libc",
      TABLE | FILTER | CLI_MAPPING | CLI_PROCS | CLI_ALL | CLI_THREADS, true, false},
-    {"system", cmd_system, "[options]", TABLE | CLI_THREADS, false, false},
-    {"freed", cmd_freed, "[options] PID... | -u USER | -P REGEX", TABLE | FILTER | CLI_THREADS,
-     true, false},
-    {"tree", cmd_tree, "[options] [PID]", TABLE | CLI_PID | CLI_THREADS, true, false},
-    {"groups", cmd_groups, "[--by KEY] [options]", TABLE | CLI_BY | CLI_THREADS, false, false},
+    {"system", cmd_system, "[options]",
+     "where all of RAM went: processes, kernel, caches, the rest", "memledger system",
+     TABLE | CLI_THREADS, false, false},
+    {"freed", cmd_freed, "[options] PID... | -u USER | -P REGEX",
+     "what killing these processes would give back, all at once", "memledger freed -P '^postgres'",
+     TABLE | FILTER | CLI_THREADS, true, false},
+    {"tree", cmd_tree, "[options] [PID]", "each process with what its descendants use",
+     "memledger tree 1234", TABLE | CLI_PID | CLI_THREADS, true, false},
+    {"groups", cmd_groups, "[--by KEY] [options]",
+     "groups of processes (command, user, cgroup, app...): pages once", "memledger groups --by app",
+     TABLE | CLI_BY | CLI_THREADS, false, false},
     {"wss", cmd_wss, "PID... [-i SECS] [-c N] [options]",
-     TABLE | CLI_PID | CLI_INTERVAL | CLI_THREADS, true, true},
-    {"cgroups", cmd_cgroups, "[options]", TABLE | CLI_THREADS, false, false},
-    {"gpu", cmd_gpu, "[options]", TABLE | CLI_THREADS, false, false},
-    {"shm", cmd_shm, "[--owner POLICY] [options]", TABLE | CLI_OWNER | CLI_THREADS, false, false},
+     "how much memory a process touches: its working set over -i seconds",
+     "memledger wss 1234 -i 10", TABLE | CLI_PID | CLI_INTERVAL | CLI_THREADS, true, true},
+    {"cgroups", cmd_cgroups, "[options]",
+     "what the kernel charges each memory cgroup, beside its PSS", "memledger cgroups -t",
+     TABLE | CLI_THREADS, false, false},
+    {"gpu", cmd_gpu, "[options]", "the GPU memory each process holds: DRM, dma-buf, NVIDIA",
+     "memledger gpu", TABLE | CLI_THREADS, false, false},
+    {"shm", cmd_shm, "[--owner POLICY] [options]",
+     "shared memory objects: who maps them, who they are charged to",
+     "memledger shm --owner creator", TABLE | CLI_OWNER | CLI_THREADS, false, false},
     {"diff", cmd_diff, "A B [--by KEY] [-p PID --mappings] [options]",
-     TABLE | FILTER | CLI_BY | CLI_MAPPINGS | CLI_THREADS, false, false},
+     "what changed between two snapshots, or a snapshot and now",
+     "memledger diff before.tar.zst live", TABLE | FILTER | CLI_BY | CLI_MAPPINGS | CLI_THREADS,
+     false, false},
     {"export", cmd_export, "[--textfile DIR] [--top N] [--by KEY] [--exact]",
+     "Prometheus metrics, once: to stdout or a textfile directory",
+     "memledger export --textfile /var/lib/prometheus/node-exporter",
      CLI_EXPORT | CLI_BY | CLI_EXACT | CLI_SOURCE | CLI_THREADS | CLI_INTERVAL, false, false},
-    {"serve", cmd_serve,
-     "[--listen HOST:PORT] [-i SECS] [--top N] [--by KEY] [--exact] [--textfile DIR]",
+    {"serve", cmd_serve, "[--listen HOST:PORT] [-i SECS] [--top N] [--by KEY] [options]",
+     "a Prometheus exporter: metrics over HTTP (127.0.0.1:9781)", "memledger serve -i 15",
      CLI_SERVE | CLI_EXPORT | CLI_BY | CLI_EXACT | CLI_SOURCE | CLI_THREADS | CLI_INTERVAL, false,
      true},
     {"report", cmd_report, "[-o FILE] [--by KEY] [--exact] [--chart NAME | --diff A B]",
+     "an HTML page of charts: treemap, bars, where RAM went", "memledger report -o memory.html",
      CLI_COLUMNS | CLI_OUTFILE | CLI_BY | CLI_EXACT | CLI_SOURCE | CLI_THREADS | CLI_REPORT, false,
      false},
     {"capture", cmd_capture, "[-o FILE] [--exact] [--redact [--redact-key KEY]]",
+     "a snapshot of what the views read, to look at later with --source",
+     "memledger capture -o snap.tar.zst",
      CLI_COLUMNS | CLI_OUTFILE | CLI_EXACT | CLI_REDACT | CLI_INTERVAL, false, false},
 };
 
@@ -96,39 +124,61 @@ static const struct command *name_to_command(const char *name)
 	return NULL;
 }
 
-/* memledger --help: every view and every option, then ps's columns. */
-static void usage(FILE *f)
+/* The last lines of every --help: what the sizes are. */
+static void usage_end(FILE *f)
 {
-	fputs("Usage:\n", f);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, " memledger %s%s%s %s\n", i ? "" : "[", commands[i].name, i ? "" : "]",
-		        commands[i].synopsis);
-	fputs(" memledger top [-b] [-n N] [-d SECS] [--window SECS] [options]\n", f);
-	cli_print_options(f, ~0u);
-	fputs("Columns:\n", f);
-	ps_list_columns(f);
-	fputs("\nSizes are in bytes; a '-' is a figure the kernel did not give (unknown, not 0).\n"
-	      "See memledger(1).\n",
+	fputs("Sizes: K, M, G, T are KiB, MiB, GiB, TiB (powers of 1024); -b: bytes. A '-' is\n"
+	      "a figure the kernel did not give: unknown, not 0. See memledger(1).\n",
 	      f);
 }
 
-/* memledger VIEW --help: that view's synopsis, the options it uses and its columns (the
- * view lists them itself, as --list-columns). Returns an exit status. */
+/* The end of memledger --help: the sizes, and shell completion. */
+static void usage_end_top(FILE *f)
+{
+	usage_end(f);
+	fputs(
+	    "Shell completion: memledger --completion bash|zsh|fish (make install installs it).\n",
+	    f);
+}
+
+/* memledger --help: what it is, every view in a line, every option. */
+static void usage(FILE *f)
+{
+	fputs("Usage: memledger [VIEW] [options] [PID...]\n"
+	      "\n"
+	      "How much memory each process uses, as the kernel counts it, and what killing\n"
+	      "it would give back. memledger leaves itself out of every process view.\n"
+	      "\n"
+	      "Views (memledger VIEW --help: its options, columns and an example):\n",
+	      f);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, " %-8s %s\n", commands[i].name, commands[i].purpose);
+	fprintf(f, " %-8s %s\n", "top", top_purpose);
+	cli_print_options(f, ~0u);
+	usage_end_top(f);
+}
+
+/* memledger VIEW --help: what the view answers, an example, its synopsis, the options it
+ * uses and its columns (the view lists them itself, as --list-columns). Returns an exit
+ * status. */
 static int view_usage(const struct command *cmd, struct run *run)
 {
 	struct cli *cli = run->cli;
+	int rc = EXIT_OK;
 
-	printf("Usage:\n memledger %s %s\n", cmd->name, cmd->synopsis);
+	printf("%c%s.\nExample: %s\n\nUsage:\n memledger %s %s\n", toupper(cmd->purpose[0]),
+	       cmd->purpose + 1, cmd->example, cmd->name, cmd->synopsis);
 	cli_print_options(stdout, cmd->uses);
-	if (!(cmd->uses & CLI_LIST)) {
-		fputs("See memledger(1) for what it shows.\n", stdout);
-		return EXIT_OK;
+	if (cmd->uses & CLI_LIST) {
+		fputs("Columns:\n", stdout);
+		fflush(stdout);
+		cli->list_columns = true;
+		cli->noperands = 0;
+		rc = cmd->run(run);
+		fputs("\n", stdout);
 	}
-	fputs("Columns:\n", stdout);
-	fflush(stdout);
-	cli->list_columns = true;
-	cli->noperands = 0;
-	return cmd->run(run);
+	usage_end(stdout);
+	return rc;
 }
 
 /* The time of a frame: ISO 8601, UTC, to the millisecond. */
@@ -202,6 +252,25 @@ static int finish_output(int rc, int write_errno)
 	return rc == EXIT_OK ? EXIT_ERROR : rc;
 }
 
+/* memledger --completion SHELL: the script, from the tables above. Returns an exit
+ * status. */
+static int completion(const char *shell)
+{
+	struct completion_view v[sizeof(commands) / sizeof(commands[0]) + 1];
+	size_t n = 0;
+
+	for (; n < sizeof(commands) / sizeof(commands[0]); n++)
+		v[n] = (struct completion_view){commands[n].name, commands[n].purpose,
+		                                commands[n].uses, commands[n].pid_operands,
+		                                cli_view_option};
+	v[n++] = (struct completion_view){"top", top_purpose, 0, false, top_option};
+	if (completion_write(stdout, shell, v, n) < 0) {
+		cli_warn("--completion takes bash, zsh or fish: '%s'", shell);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	const struct command *cmd;
@@ -213,6 +282,13 @@ int main(int argc, char **argv)
 	if (argc > 1 && strcmp(argv[1], "top") == 0) { /* top(1)'s -b, -n and -d: its own */
 		rc = cmd_top(argc - 1, argv + 1, &err);
 		return finish_output(rc, err);
+	}
+	if (argc > 1 && strcmp(argv[1], "--completion") == 0) {
+		if (argc != 3) {
+			cli_warn("--completion takes a shell: bash, zsh or fish");
+			return EXIT_USAGE;
+		}
+		return finish_output(completion(argv[2]), 0);
 	}
 	rc = cli_parse(argc, argv, &cli);
 	if (rc == EXIT_GO_ON && cli.help && !cli.command_given) {

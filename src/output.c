@@ -88,13 +88,14 @@ static void *arena_alloc(struct out_table *t, size_t size)
 	return b->data + b->used - size;
 }
 
-/* Lowers an upper-case column name into a JSON key. */
+/* Lowers an upper-case column name into a JSON key; '%' is 'p' (%MEM: "pmem", as ps
+ * names it), a key a jq path can spell. */
 static void out_json_key(const char *name, char *key, size_t len)
 {
 	size_t i = 0;
 
 	for (; name[i] && i + 1 < len; i++)
-		key[i] = (char)tolower((unsigned char)name[i]);
+		key[i] = name[i] == '%' ? 'p' : (char)tolower((unsigned char)name[i]);
 	key[i] = '\0';
 }
 

@@ -107,20 +107,41 @@ static const char *refused_by(const struct run *run, const struct ml_scan *s, ch
 	return buf;
 }
 
-void procs_report_unreadable(const struct run *run, const struct ml_scan *s)
+/* Whether the unreadable processes are ones a user cannot do anything about: read as root
+ * (live, or captured so) and refused even so, none asked for by -p, and no -v. */
+static bool unreadable_expected(const struct run *run, const struct ml_scan *s)
+{
+	const struct cli *cli = run->cli;
+	bool as_root = run->path ? s->captured_uid == 0 : geteuid() == 0;
+
+	if (cli->verbose || !as_root)
+		return false;
+	for (size_t i = 0; i < cli->npids; i++)
+		if (procs_pid_listed(s->unreadable_pids, s->unreadable, cli->pids[i]))
+			return false;
+	return true;
+}
+
+void procs_report_unreadable(struct run *run, const struct ml_scan *s)
 {
 	const struct cli *cli = run->cli;
 	char pids[96], why[96];
 
-	if (s->hidden[0] && cli->out.format != OUT_JSON)
+	if (run->said_unreadable || cli->out.format == OUT_JSON)
+		return;
+	run->said_unreadable = true; /* -i and serve read again and again: once a run */
+	if (s->hidden[0])
 		run_warn(run, "%s; sums over every process are lower bounds", s->hidden);
-	if (s->unreadable == 0 || cli->out.format == OUT_JSON)
+	if (s->unreadable == 0 || unreadable_expected(run, s))
 		return;
 	pid_list_text(s->unreadable_pids, s->unreadable_pids ? s->unreadable : 0, pids,
 	              sizeof(pids));
-	run_warn(run, "%zu process%s could not be read%s: PID%s %s", s->unreadable,
+	run_warn(run, "%zu process%s could not be read%s: PID%s %s%s", s->unreadable,
 	         s->unreadable == 1 ? "" : "es", refused_by(run, s, why, sizeof(why)),
-	         s->unreadable == 1 ? "" : "s", pids);
+	         s->unreadable == 1 ? "" : "s", pids,
+	         run->pages_unread
+	             ? "; FREED counts them as mapping none of its pages or swap slots"
+	             : "");
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -249,12 +270,8 @@ int procs_scan_pages(struct run *run, unsigned needs, struct ml_scan *s, struct 
 	if ((needs & ML_NEED_PAGEMAP) && !ml_pages_exact(*pg))
 		run_warn(run, "frame numbers are not readable%s: FREED is a lower bound from smaps",
 		         geteuid() == 0 ? "" : " (run as root)");
-	else if ((needs & ML_NEED_PAGEMAP) && s->unreadable && cli->out.format != OUT_JSON)
-		run_warn(run,
-		         "FREED takes it that the %zu process%s not read map%s none of these pages "
-		         "and hold%s none of these swap slots",
-		         s->unreadable, s->unreadable == 1 ? "" : "es",
-		         s->unreadable == 1 ? "s" : "", s->unreadable == 1 ? "s" : "");
+	else if (needs & ML_NEED_PAGEMAP)
+		run->pages_unread = true; /* said with the unreadable processes, if at all */
 	return EXIT_GO_ON;
 }
 

@@ -36,8 +36,10 @@ int procs_scan_pids(struct run *run, unsigned needs, const pid_t *pids, size_t n
                     struct ml_scan *s);
 
 /* Says on stderr why processes are hidden, and how many could not be read and which (JSON
- * carries them as fields). */
-void procs_report_unreadable(const struct run *run, const struct ml_scan *s);
+ * carries them as fields), in one line once a run. Unsaid when every one was refused even
+ * to root (PID 1 in a container: the user can do nothing about it) unless -v asks or -p
+ * names one of them. */
+void procs_report_unreadable(struct run *run, const struct ml_scan *s);
 
 /*
  * Names on stderr each PID of -p that the scan found neither as a row nor as unreadable.

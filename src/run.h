@@ -36,7 +36,9 @@ struct run {
 	struct out_state out; /* --delta's frame before, the first write error */
 	run_sink_fn sink;     /* messages; NULL: stderr */
 	void *sink_ctx;
-	bool said_pages; /* that the page ledger is a lower bound: once a run */
+	bool said_pages;      /* that the page ledger is a lower bound: once a run */
+	bool said_unreadable; /* which processes could not be read: once a run */
+	bool pages_unread;    /* a page ledger took the unreadable to map none of its pages */
 	uint8_t redact_key[ML_REDACT_KEY_LEN]; /* capture --redact: one key for every frame */
 	bool redact_keyed;
 };

@@ -7,6 +7,7 @@
 #include "memledger.h"
 #include "procs.h"
 #include "view.h"
+#include "memledger/system.h"
 
 const struct colinfo *view_column(const struct view_cols *v, const char *name, size_t len)
 {
@@ -146,10 +147,35 @@ static int view_select_columns(const struct cli *cli, const struct view_cols *v,
 	return (int)n;
 }
 
-void view_list_columns(const struct view_cols *v, FILE *f)
+/* text at column 15 of f, word-wrapped to end by column 80 (bytes counted: a UTF-8
+ * character only makes a line shorter), the lines after the first indented 2 more. */
+static void wrap_help(FILE *f, const char *text)
 {
-	for (size_t i = 0; i < v->ninfos; i++)
-		fprintf(f, " %11s  %s\n", v->infos[i].name, v->infos[i].help);
+	const size_t first = 80 - 14, next = first - 2;
+	size_t width = first;
+
+	while (strlen(text) > width) {
+		size_t cut = width;
+		while (cut > 0 && text[cut] != ' ')
+			cut--;
+		if (cut == 0) /* one word longer than the line: as it is */
+			cut = strcspn(text, " ");
+		fprintf(f, "%.*s\n%16s", (int)cut, text, "");
+		text += cut + (text[cut] == ' ');
+		width = next;
+	}
+	fprintf(f, "%s\n", text);
+}
+
+void view_list_columns(const struct view_cols *v, FILE *f, bool wrap)
+{
+	for (size_t i = 0; i < v->ninfos; i++) {
+		fprintf(f, " %11s  ", v->infos[i].name);
+		if (wrap)
+			wrap_help(f, v->infos[i].help);
+		else
+			fprintf(f, "%s\n", v->infos[i].help);
+	}
 }
 
 /* The sort column when -s is not given (see view_begin), or NULL. */
@@ -171,7 +197,7 @@ int view_begin(const struct cli *cli, const struct view_cols *v, bool takes_oper
                const char *sort, const char *tie, struct view_sel *sel)
 {
 	if (cli->list_columns) {
-		view_list_columns(v, out_stream(&cli->out));
+		view_list_columns(v, out_stream(&cli->out), cli->help);
 		return EXIT_OK;
 	}
 	if (!takes_operands && cli->noperands) {
@@ -199,6 +225,19 @@ struct sort_ctx {
 	bool reverse;
 };
 
+/* The number in row under column c, as r gives it; %MEM from PSS and MemTotal. */
+static uint64_t row_number(const struct view_rows *r, const void *row, const struct colinfo *c)
+{
+	uint64_t pss;
+
+	if (c->id != VIEW_PMEM)
+		return r->number(row, c);
+	pss = r->pss ? r->number(row, r->pss) : ML_UNKNOWN;
+	if (pss == ML_UNKNOWN || r->ram == ML_UNKNOWN || r->ram == 0)
+		return ML_UNKNOWN;
+	return (uint64_t)((double)pss * 1000.0 / (double)r->ram + 0.5); /* tenths */
+}
+
 static int compare_by(const struct view_rows *r, const void *a, const void *b,
                       const struct colinfo *c)
 {
@@ -206,7 +245,7 @@ static int compare_by(const struct view_rows *r, const void *a, const void *b,
 		const char *s = r->text(a, c), *t = r->text(b, c);
 		return strcmp(s ? s : "", t ? t : "");
 	}
-	uint64_t u = r->number(a, c), v = r->number(b, c);
+	uint64_t u = row_number(r, a, c), v = row_number(r, b, c);
 	if (c->type == COL_DELTA && u != ML_UNKNOWN && v != ML_UNKNOWN)
 		return ((int64_t)u > (int64_t)v) - ((int64_t)u < (int64_t)v);
 	u = u == ML_UNKNOWN ? 0 : u + 1; /* unknown first */
@@ -354,7 +393,7 @@ static void view_row_cells(const struct view_rows *r, const void *row, const str
 		else if (cols[c]->type == COL_STR)
 			cells[c] = (struct out_cell){.str = r->text(row, cols[c])};
 		else
-			cells[c] = (struct out_cell){.num = r->number(row, cols[c]),
+			cells[c] = (struct out_cell){.num = row_number(r, row, cols[c]),
 			                             .bound = r->bound && r->bound(row, cols[c]),
 			                             .upper = r->upper && r->upper(row, cols[c])};
 	}
@@ -614,6 +653,11 @@ static int run_print(struct view_run *run)
 		if (made == -ENOMEM) /* any other error the view has said */
 			run_warn(run->run, "out of memory");
 		return EXIT_ERROR;
+	}
+	if (view_shows(run, VIEW_PMEM)) { /* %MEM: PSS over MemTotal, read once */
+		run->rows.pss = view_column(d->cols, "PSS", 3);
+		if (!run->run->src || ml_system_mem_total(run->run->src, &run->rows.ram) < 0)
+			run->rows.ram = ML_UNKNOWN;
 	}
 	tell_apart(run);
 	view_add_when_any(d->cols, d->when_any, run->cli, &run->rows, &run->sel);

@@ -33,6 +33,18 @@ enum view_total {
 		name, COL_SIZE, OUT_RIGHT, VIEW_METRIC + (m), help, 0, VIEW_TOTAL_SUM              \
 	}
 
+/* The id of %MEM: the driver computes it from the view's PSS column and MemTotal. */
+#define VIEW_PMEM 99
+
+/* %MEM: PSS as tenths of a percent of RAM (MemTotal), in a view that has a PSS column. */
+#define VIEW_PMEM_COL                                                                              \
+	{                                                                                          \
+		"%MEM", COL_PERCENT, OUT_RIGHT, VIEW_PMEM,                                         \
+		    "PSS as a percent of RAM (MemTotal), as smem -p: adds up, where ps's %MEM "    \
+		    "(of RSS) does not",                                                           \
+		    ML_NEED_ROLLUP, VIEW_TOTAL_NONE                                                \
+	}
+
 /* A view's columns and defaults from two arrays. */
 #define VIEW_COLS(infos, defaults)                                                                 \
 	{                                                                                          \
@@ -72,6 +84,9 @@ struct view_rows {
 	bool (*blank)(const void *row, const struct colinfo *c); /* nothing to show; may be NULL */
 	bool (*upper)(const void *row, const struct colinfo *c); /* an upper bound; may be NULL */
 	bool (*untotalled)(const void *row); /* left out of the totals; may be NULL */
+	/* the driver's, for VIEW_PMEM: the view's PSS column and MemTotal (ML_UNKNOWN) */
+	const struct colinfo *pss;
+	uint64_t ram;
 };
 
 /* The columns a run shows, in order, and the one it sorts by (NULL: the view's order). */
@@ -84,8 +99,9 @@ struct view_sel {
 /* The column called name[0..len), case-insensitive, or NULL. */
 const struct colinfo *view_column(const struct view_cols *v, const char *name, size_t len);
 
-/* Prints each column's name and one-line definition. */
-void view_list_columns(const struct view_cols *v, FILE *f);
+/* Prints each column's name and definition: one line each (--list-columns, for scripts),
+ * or wrapped to 80 columns (--help). */
+void view_list_columns(const struct view_cols *v, FILE *f, bool wrap);
 
 /*
  * The start every view shares: --list-columns, operands where the view takes none

@@ -2,14 +2,17 @@
 """Rewrites the README's examples from one run of tools/demo.sh, so that each is the real
 output of its command (make examples).
 
-    readme_examples.py MEMLEDGER README DEMO_OUTPUT
-    readme_examples.py MEMLEDGER README --check    (the column lists only: exit 1 if stale)
-    readme_examples.py MEMLEDGER README --columns  (rewrites the column lists only)
+    readme_examples.py MEMLEDGER FILE DEMO_OUTPUT           (doc/manual.md: every example)
+    readme_examples.py MEMLEDGER FILE DEMO_OUTPUT --subset  (README.md: some of them)
+    readme_examples.py MEMLEDGER FILE --check    (the column lists only: exit 1 if stale)
+    readme_examples.py MEMLEDGER FILE --columns  (rewrites the column lists only)
 
-Each code block of README whose first line is "$ memledger ..." takes, in order, as many
+Each code block of FILE whose first line is "$ memledger ..." takes, in order, as many
 of the demo's commands and outputs as it holds commands. The commands must be the same
-once PIDs are left aside (digits are), else nothing is written. A block after a line
-"Columns (`memledger VIEW --list-columns`):" becomes that command's output.
+once PIDs are left aside (digits are), else nothing is written. With --subset a command
+takes the first demo command of its shape not yet taken, and the file need not show
+them all. A block after a line "Columns (`memledger VIEW --list-columns`):" becomes that
+command's output.
 """
 import re
 import subprocess
@@ -34,6 +37,7 @@ def shape(command):
 
 def main():
     memledger, readme_path, demo_path = sys.argv[1:4]
+    subset = sys.argv[4:] == ["--subset"]
     check = demo_path == "--check"
     columns_only = check or demo_path == "--columns"
     with open(readme_path) as f:
@@ -59,6 +63,15 @@ def main():
             out.extend(got.rstrip("\n").split("\n"))
         elif line == "```" and readme[i].startswith("$ memledger") and not columns_only:
             for command in [l for l in readme[i:end] if l.startswith("$ memledger")]:
+                if subset:
+                    match = [k for k, d in enumerate(demo)
+                             if d and shape(d[0]) == shape(command)]
+                    if not match:
+                        sys.exit(f"readme_examples: the demo never ran '{command}'")
+                    out.extend(demo[match[0]])
+                    demo[match[0]] = []  # taken
+                    used += 1
+                    continue
                 if used == len(demo) or shape(demo[used][0]) != shape(command):
                     got = demo[used][0] if used < len(demo) else "nothing"
                     sys.exit(f"readme_examples: README has '{command}', the demo ran '{got}'")
@@ -77,7 +90,7 @@ def main():
             f.write("\n".join(out))
         print(f"readme_examples: column lists rewritten in {readme_path}")
         return
-    if used != len(demo):
+    if used != len(demo) and not subset:
         sys.exit(f"readme_examples: the demo ran {len(demo)} commands, README shows {used}")
     with open(readme_path, "w") as f:
         f.write("\n".join(out))

@@ -116,6 +116,10 @@ struct ml_system {
  */
 int ml_system_read(struct ml_source *src, struct ml_system *sys);
 
+/* MemTotal of src's meminfo into *bytes. Returns 0, or -errno when meminfo cannot be read,
+ * is malformed or has no MemTotal. */
+int ml_system_mem_total(struct ml_source *src, uint64_t *bytes);
+
 /* ml_system_read with the physical memory known from an earlier read (ML_UNKNOWN: read
  * it): memory blocks rarely go on- or offline, and each costs a file (top reads them once). */
 int ml_system_reread(struct ml_source *src, struct ml_system *sys, uint64_t physical);

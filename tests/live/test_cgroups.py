@@ -121,8 +121,13 @@ def main():
             if exact and grp and all(exact[k] == grp[k] for k in ("uss", "rss", "freed")):
                 break
             time.sleep(0.2)
-        check("exact: USS, RSS and FREED are the groups view's for its processes",
-              exact and grp and all(exact[k] == grp[k] for k in ("uss", "rss", "freed")),
+        # On a busy machine (make check beside other work) the two readings may never hold
+        # still: a library page the helper shares with one process that comes and goes
+        # flips between USS and not. Such pages are few; a wrong sum is megabytes.
+        check("exact: USS, RSS and FREED are the groups view's for its processes (within "
+              "128 KiB of shared library pages when the machine never held still)",
+              exact and grp and all(abs(exact[k] - grp[k]) <= 128 * 1024
+                                    for k in ("uss", "rss", "freed")),
               f"{exact} vs {grp}")
         check("exact: its 24 MiB anonymous are its own and die with it",
               exact.get("uss", 0) >= 24 * MiB and exact.get("freed", 0) >= 24 * MiB and

@@ -579,6 +579,36 @@ def check_full_scan(memledger):
                                            for p in doc["processes"]))
 
 
+def check_refused_to_root(memledger):
+    """Processes refused even to root (a container's PID 1) are left unsaid unless -v asks
+    or -p names one; JSON counts them either way."""
+    if os.geteuid() != 0:
+        skip("refused to root", "needs root")
+        return
+    doc = json.loads(subprocess.run([memledger, "-J"], capture_output=True, text=True).stdout)
+    refused = doc["unreadable_pids"]
+    if not refused:
+        skip("refused to root", "root reads every process on this machine")
+        return
+    quiet = subprocess.run([memledger, "tree"], capture_output=True, text=True)
+    check("as root, those refused to root are not said", "could not be read"
+          not in quiet.stderr and quiet.returncode == 0, quiet.stderr)
+    loud = subprocess.run([memledger, "tree", "-v"], capture_output=True, text=True)
+    lines = [l for l in loud.stderr.splitlines() if "could not be read" in l]
+    check("-v says them, in one line with FREED's assumption",
+          len(lines) == 1 and "refused even to root" in lines[0] and "FREED" in lines[0],
+          loud.stderr)
+    asked = subprocess.run([memledger, "freed", str(refused[0])], capture_output=True,
+                           text=True)
+    check("-p naming one says it, and freed says it cannot tell",
+          "could not be read" in asked.stderr and "cannot tell what killing" in asked.stderr
+          and asked.returncode == 1, asked.stderr)
+    frames = subprocess.run([memledger, "-v", "-i", "0.1", "-c", "3"], capture_output=True,
+                            text=True)
+    check("-i: said once a run, not once a frame",
+          frames.stderr.count("could not be read") == 1, frames.stderr)
+
+
 def check_unprivileged(memledger):
     """As nobody, other users' processes are unreadable: counted, never zero rows."""
     if os.geteuid() != 0 or not shutil.which("setpriv"):
@@ -774,6 +804,7 @@ def main():
         check_maps_memory(memledger, peakrss)
         check_full_scan(memledger)
         check_system(memledger)
+        check_refused_to_root(memledger)
         check_unprivileged(memledger)
         check_vanished(memledger)
         check_self(memledger)

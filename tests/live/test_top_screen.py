@@ -81,7 +81,11 @@ def check_keys(memledger, family_pids):
     keys("x")
     check("any key after h: the rows again", " PID " in wait_for(" PID "))
     keys("g")
-    check("g: groups by command", "by comm" in header(wait_for("by comm")))
+    text = wait_for("by comm")
+    check("g: groups by command", "by comm" in header(text))
+    table = [line.split() for line in text.splitlines()[3:6] if line.strip()]
+    check("g: PROCS stands where PID stood", table and table[0][0] == "PROCS" and
+          "PID" not in table[0], text[:400])
     keys("g")
     check("g again: by user", "by user" in header(wait_for("by user")))
     keys("g")
@@ -124,11 +128,51 @@ def check_keys(memledger, family_pids):
     check("a resize redraws to the new width",
           "memledger top -" in text and max(len(line) for line in text.splitlines()) <= 90,
           text[:300])
+    check_signal_key()
     keys("q")
     text = wait_for(lambda t: "EXITED" in t and "\necho" in t and "\nicanon" in t)
     check("q: exit status 0", "EXITED 0" in text, text[-300:])
     check("q: the terminal restored (echo, canonical mode)",
           "\necho" in text and "\nicanon" in text, text[-200:])
+
+
+def check_signal_key():
+    """k: asks which signal, then y/n; n sends nothing, y sends it."""
+    victim = subprocess.Popen(["sleep", "1234.5"])
+    try:
+        keys("/")
+        time.sleep(0.3)
+        keys("sleep 1234.5", "Enter")
+        text = wait_for(lambda t: len(family_rows(t)) == 1 and str(victim.pid) in t)
+        check("/ finds the victim", str(victim.pid) in text, text[:400])
+        keys("k")
+        check("k asks which signal", "signal to send" in wait_for("signal to send"))
+        keys("Enter")
+        check("then whether to send TERM", f"send SIGTERM to {victim.pid}?" in
+              wait_for("send SIGTERM"))
+        keys("n", "Enter")
+        text = wait_for("nothing sent")
+        time.sleep(0.3)
+        check("n: nothing sent, the process lives", "nothing sent" in text and
+              victim.poll() is None, text[-300:])
+        keys("k")
+        wait_for("signal to send")
+        keys("KILL", "Enter")
+        wait_for("send SIGKILL")
+        keys("y", "Enter")
+        try:
+            rc = victim.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            rc = None
+        check("y: SIGKILL sent, the process dies of it", rc == -signal.SIGKILL, str(rc))
+        check("the status line says so", f"sent SIGKILL to {victim.pid}" in
+              wait_for("sent SIGKILL"))
+    finally:
+        victim.kill()
+        victim.wait()
+    keys("/")
+    time.sleep(0.3)
+    keys("Enter")  # the filter cleared: every row again
 
 
 def children_named(parent, comm):
