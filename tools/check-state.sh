@@ -53,7 +53,7 @@ done
 for exe in /proc/[0-9]*/exe; do # helpers of this checkout's builds left running
 	target=$(readlink "$exe" 2> /dev/null) || continue
 	case $target in
-	"$root"/*/tests/layout-helper | "$root"/*/bench/bench-workload) ;;
+	"$root"/*/tests/layout-helper | "$root"/*/tests/lh-* | "$root"/*/bench/bench-workload) ;;
 	*) continue ;;
 	esac
 	pid=${exe#/proc/}

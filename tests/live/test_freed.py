@@ -156,7 +156,7 @@ def check_groups(memledger, helper, pids, family_doc):
         check(f"groups --by pid {pid}: SWAP (distinct slots) = smaps_rollup Swap",
               g["swap"] == k["Swap"], f"{g['swap']} != {k['Swap']}")
     doc = groups(memledger, "--by", "exe", "-o", "NAME,PROCS,PSS,USS,FREED,SHARED-OUT,RSS")
-    fam = [g for g in doc["groups"] if g["name"] == os.path.realpath(helper)]
+    fam = [g for g in doc["groups"] if g["name"] == test_live.family_exe(helper)]
     check("groups --by exe: the family is one group of all its processes",
           len(fam) == 1 and fam[0]["procs"] == len(pids), fam)
     app = [g for g in groups(memledger, "--by", "app", "-o", "NAME,PROCS")["groups"]

@@ -9,6 +9,7 @@ for its processes equals (1) smaps_rollup, status and smaps read here independen
 smem's truncation of each mapping's Pss). Turns a swap file on for the test when the
 machine has no swap and the test runs as root; turns it off again after.
 """
+import atexit
 import contextlib
 import json
 import mmap
@@ -193,13 +194,22 @@ def running_family(helper, prefix, drop=()):
 HELPER_NAME = f"lh-{os.getpid()}"[:15]
 
 
-def start_family(helper, workdir, nchildren, swap_on, drop=()):
-    """Starts the layout helper (as drop says) through a link named HELPER_NAME in workdir;
-    returns (the process, its PIDs: parent first), or (the process, None) when it did not
-    start."""
-    named = os.path.join(workdir, HELPER_NAME)
+def family_exe(helper):
+    """The family's own copy of the helper, named HELPER_NAME, beside it (in the build
+    directory, on disk: in a tmpfs its pages would be shmem). A copy, not a link: the
+    family's file pages are then its own, and its PSS does not move when another test,
+    or another make check, starts the same helper. Removed when the test exits."""
+    named = os.path.join(os.path.dirname(os.path.realpath(helper)), HELPER_NAME)
     if not os.path.exists(named):
-        os.symlink(os.path.realpath(helper), named)
+        shutil.copy2(os.path.realpath(helper), named)
+        atexit.register(lambda: os.path.exists(named) and os.unlink(named))
+    return named
+
+
+def start_family(helper, workdir, nchildren, swap_on, drop=()):
+    """Starts the layout helper (as drop says) as family_exe; returns (the process, its
+    PIDs: parent first), or (the process, None) when it did not start."""
+    named = family_exe(helper)
     family = subprocess.Popen([*drop, named, workdir, str(nchildren), "1" if swap_on else "0"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     line = family.stdout.readline().split()
