@@ -40,10 +40,12 @@ def family_rows(doc, pids):
 
 
 # The family's pages are its own (its own copy of the helper: test_live.family_exe) but
-# for the vDSO, which every process maps: each process that starts or exits anywhere
-# moves the family's PSS by a fraction of a byte, and truncation makes it a byte or a
-# few. Figures made of PSS may differ by this much between two readings; nothing else.
-PSS_SLACK = 16
+# for the vDSO, 8 KiB that every process maps: a process's share is 8 KiB / N, N the
+# processes running, and N moves between two readings on a busy machine (another make
+# check's compilers: 100 to 200 processes moved a share by 41 bytes). While 16 or more
+# run, a share moves by less than 512 bytes; a figure covers at most the family's 4
+# processes: 2 KiB. Figures made of PSS may differ by this much; nothing else may.
+PSS_SLACK = 2048
 
 
 def pss_like(key):
@@ -123,7 +125,7 @@ def check_views(memledger, pids, workdir):
         for label in after:
             diff = first_difference(after[label], got[label])
             check(f"{label} on a .{ext} snapshot equals {label} live (PSS within "
-                  f"{PSS_SLACK} bytes: the vDSO)", not diff, diff)
+                  f"{PSS_SLACK} bytes: the vDSO's share)", not diff, diff)
     return snaps["tar"]
 
 
