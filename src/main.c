@@ -136,9 +136,8 @@ static void usage_end(FILE *f)
 static void usage_end_top(FILE *f)
 {
 	usage_end(f);
-	fputs(
-	    "Shell completion: memledger --completion bash|zsh|fish (make install installs it).\n",
-	    f);
+	fputs("Shell completion: memledger --completion bash|zsh|fish (make install puts it).\n",
+	      f);
 }
 
 /* memledger --help: what it is, every view in a line, every option. */

@@ -28,5 +28,23 @@ if python3 "$root/tools/readme_check.py" "$root/README.md" "$root/doc/manual.md"
 else
 	fail=$((fail + 1))
 fi
+# Help that helps: --help and every VIEW --help exit 0, fit 80 columns, name the units;
+# a view's help opens with what it answers and an example.
+views=$("$memledger" --help | awk '/^Views/ {on = 1; next} on && /^$/ {exit} on {print $1}')
+for view in "" $views; do
+	help=$("$memledger" $view --help)
+	rc=$?
+	wide=$(printf '%s\n' "$help" | awk 'length($0) > 80' | head -1)
+	if [ $rc = 0 ] && [ -z "$wide" ] && printf '%s\n' "$help" | grep -q "KiB, MiB"; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "FAIL: memledger $view --help: exit $rc, a line wider than 80: '$wide', or no units"
+	fi
+	if [ -n "$view" ] && ! printf '%s\n' "$help" | sed -n 2p | grep -q "^Example: memledger $view"; then
+		fail=$((fail + 1))
+		echo "FAIL: memledger $view --help does not open with what it answers and an example"
+	fi
+done
 echo "docs: $pass passed, $fail failed"
 [ $fail = 0 ]
