@@ -171,8 +171,14 @@ def check_groups(memledger, helper, pids, family_doc):
     vdso = sum(m.get("Rss", 0) for m in smaps_mappings(pids[0]).values() if m["name"] == "[vdso]")
     check("groups --by exe: the family shares only the vDSO (which every process maps)",
           fam["shared-out"] == vdso and fam["uss"] + vdso == fam["rss"], f"{fam} vdso {vdso}")
-    check("groups --by exe: PSS of the group = Σ the exact PSS of its processes",
-          abs(fam["pss"] - sum(rows[p]["pss"] for p in pids if p in rows)) < 8, fam["pss"])
+    # Two runs: between them the vDSO's share of each process (vdso / N, N the processes
+    # running) moves as others start and exit; by less than vdso / 16 a process while 16
+    # or more run (another make check beside this one moved it by 52 bytes).
+    slack = max(8, len(pids) * vdso // 16)
+    total = sum(rows[p]["pss"] for p in pids if p in rows)
+    check("groups --by exe: PSS of the group = Σ the exact PSS of its processes (within "
+          "the vDSO's share)", abs(fam["pss"] - total) <= slack,
+          f"{fam['pss']} vs {total}, slack {slack}")
 
 
 WHOLE = {"MEMLEDGER_WHOLE_PAGEMAP": "1"}  # the old path: smaps, pagemap over whole mappings
