@@ -59,8 +59,20 @@ def start(memledger, width=160, args="-d 0.3"):
             break
         time.sleep(0.1)
     time.sleep(0.2)
-    tmux("new-session", "-d", "-s", SESSION, "-x", str(width), "-y", "40", "sh", "-c", script)
+    made = tmux("new-session", "-d", "-s", SESSION, "-x", str(width), "-y", "40", "sh", "-c",
+                script)
+    if made.returncode != 0:
+        raise TmuxFailed(f"tmux could not start a session (exit {made.returncode}): "
+                         f"{made.stderr.strip()}")
     return wait_for(lambda t: "memledger top -" in t and " PID " in t)
+
+
+class TmuxFailed(Exception):
+    """tmux, the test's terminal, did not start: said by name, not as a failure of top."""
+
+
+def widest(text):
+    return max((len(line) for line in text.splitlines()), default=0)
 
 
 def family_rows(text):
@@ -124,9 +136,9 @@ def check_keys(memledger, family_pids):
     keys("p")
     wait_for("memledger top -")
     tmux("resize-window", "-t", SESSION, "-x", "90")
-    text = wait_for(lambda t: max(len(line) for line in t.splitlines()) <= 90 and "PID" in t)
+    text = wait_for(lambda t: widest(t) <= 90 and "PID" in t)
     check("a resize redraws to the new width",
-          "memledger top -" in text and max(len(line) for line in text.splitlines()) <= 90,
+          "memledger top -" in text and widest(text) <= 90,
           text[:300])
     check_signal_key()
     keys("q")
@@ -240,6 +252,9 @@ def main():
         check_keys(memledger, pids)
         check_sigterm(memledger)
         check_replay(memledger)
+    except TmuxFailed as e:
+        print(f"FAIL: {e}")
+        return 1
     finally:
         tmux("kill-server")
         if os.path.exists(PIDFILE):
