@@ -15,5 +15,6 @@
 #include "memledger/system.h"
 #include "memledger/group.h"
 #include "memledger/trend.h"
+#include "memledger/role.h"
 
 #endif

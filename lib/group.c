@@ -18,6 +18,69 @@ static bool same_exe(const struct ml_scan *s, size_t a, size_t b)
 	return s->procs[a].exe && s->procs[b].exe && strcmp(s->procs[a].exe, s->procs[b].exe) == 0;
 }
 
+/* The length of path's directory (up to its last '/'), 0 when it has none. */
+static size_t dir_len(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? (size_t)(slash - path) : 0;
+}
+
+/* True for a directory of unrelated programs (/usr/bin, /usr/local/sbin...): never one
+ * app's installation. */
+static bool shared_dir(const char *path, size_t len)
+{
+	return len == 0 || (len >= 4 && memcmp(path + len - 4, "/bin", 4) == 0) ||
+	       (len >= 5 && memcmp(path + len - 5, "/sbin", 5) == 0);
+}
+
+/* True when roots a and b run programs installed in one directory of their own (Chromium's
+ * /usr/lib/chromium: the browser and its crashpad handler), not a shared one. */
+static bool same_installation(const struct ml_scan *s, size_t a, size_t b)
+{
+	const char *x = s->procs[a].exe, *y = s->procs[b].exe;
+	size_t n = x ? dir_len(x) : 0;
+
+	return y && n && !shared_dir(x, n) && dir_len(y) == n && memcmp(x, y, n) == 0;
+}
+
+/*
+ * ML_BY_APP: a process tree whose program lives in the installation directory of another
+ * app's program that is not the same program (a crashpad handler beside its browser,
+ * reparented or not) joins the app with the most processes there (ties: the first).
+ * Returns 0 or -ENOMEM.
+ */
+static int join_installations(struct ml_grouping *g)
+{
+	const struct ml_scan *s = g->scan;
+	size_t n = s->nprocs, *members = calloc(n + 1, sizeof(*members));
+	size_t *to = malloc((n + 1) * sizeof(*to));
+
+	if (!members || !to) {
+		free(members);
+		free(to);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		members[g->root[i]]++;
+	for (size_t r = 0; r < n; r++) {
+		to[r] = r;
+		if (g->root[r] != r || !s->procs[r].exe)
+			continue;
+		for (size_t q = 0; q < n; q++)
+			if (g->root[q] == q && q != r && !same_exe(s, q, r) &&
+			    same_installation(s, r, q) &&
+			    (members[q] > members[to[r]] ||
+			     (members[q] == members[to[r]] && q < to[r])))
+				to[r] = q;
+	}
+	for (size_t i = 0; i < n; i++)
+		g->root[i] = to[g->root[i]];
+	free(members);
+	free(to);
+	return 0;
+}
+
 /*
  * Sets each process's root, parents first so that each takes its parent's: ML_BY_TREE, its
  * ancestor just below PID 1 (or the topmost one read); ML_BY_APP, its topmost ancestor that
@@ -45,7 +108,7 @@ static int find_roots(struct ml_grouping *g)
 		                 : up >= 0 && s->procs[up].pid != 1 && s->procs[i].pid != 1;
 		g->root[i] = joins ? g->root[up] : i;
 	}
-	rc = 0;
+	rc = g->by == ML_BY_APP ? join_installations(g) : 0;
 out:
 	free(depth);
 	free(order);
@@ -71,8 +134,12 @@ static int key_of(struct ml_grouping *g, size_t i, char **name)
 	case ML_BY_PGID:
 		*name = ml_scan_pid_label(g->scan, p->stat.pgid);
 		return *name ? 0 : -ENOMEM;
-	case ML_BY_TREE:
-	case ML_BY_APP: i = g->root[i]; /* fall through */
+	case ML_BY_APP: /* the name of its root's program, as process-exporter's namegroups */
+		p = &g->scan->procs[g->root[i]];
+		text =
+		    p->exe ? p->exe + dir_len(p->exe) + (p->exe[dir_len(p->exe)] == '/') : p->comm;
+		break;
+	case ML_BY_TREE: i = g->root[i]; /* fall through */
 	case ML_BY_PID:
 		*name = ml_scan_pid_label(g->scan, g->scan->procs[i].pid);
 		return *name ? 0 : -ENOMEM;
@@ -133,6 +200,37 @@ static int assign_groups(struct ml_grouping *g)
 	return 0;
 }
 
+/* --by app, tree, pid: each group's instances (its processes' roots) and the top process
+ * of the one with the most processes (ties: the first). Returns 0 or -ENOMEM. */
+static int top_processes(struct ml_grouping *g)
+{
+	size_t n = g->scan->nprocs, *members, *best;
+
+	if (g->by != ML_BY_APP && g->by != ML_BY_TREE && g->by != ML_BY_PID)
+		return 0;
+	members = calloc(n + 1, sizeof(*members));
+	best = calloc(g->ngroups + 1, sizeof(*best));
+	if (!members || !best) {
+		free(members);
+		free(best);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		members[g->root ? g->root[i] : i]++;
+	for (size_t r = 0; r < n; r++) {
+		struct ml_named_group *gr = &g->groups[g->set_of[r]];
+		if (!members[r])
+			continue; /* not a root */
+		if (!gr->pid || members[r] > members[best[g->set_of[r]]])
+			best[g->set_of[r]] = r;
+		gr->instances += g->by == ML_BY_APP;
+		gr->pid = g->scan->procs[best[g->set_of[r]]].pid;
+	}
+	free(members);
+	free(best);
+	return 0;
+}
+
 /* Sums each group's figures from its processes and from the page ledger (pg; NULL: its
  * figures unknown). */
 static int sum_groups(struct ml_grouping *g, const struct ml_pages *pg)
@@ -145,6 +243,7 @@ static int sum_groups(struct ml_grouping *g, const struct ml_pages *pg)
 		if (!pg) /* no page ledger: nothing of it known */
 			g->groups[k].freed = ml_freed_unknown;
 	}
+	rc = rc ? rc : top_processes(g);
 	for (size_t i = 0; rc == 0 && i < g->scan->nprocs; i++) {
 		const struct ml_proc *p = &g->scan->procs[i];
 		struct ml_named_group *gr = &g->groups[g->set_of[i]];

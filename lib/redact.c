@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "memledger/redact.h"
+#include "memledger/role.h"
 #include "util.h"
 
 int ml_bytes_append(struct ml_bytes *b, const void *data, size_t len)
@@ -187,17 +188,6 @@ int ml_redact_program(const struct ml_redact *r, const char *w, size_t len, stru
 	return ml_bytes_append(out, w, len);
 }
 
-/* True for a word kept as it is: Chromium's role flags. */
-static bool role_flag(const char *w, size_t len)
-{
-	static const char *const flags[] = {"--type=", "--utility-sub-type="};
-
-	for (size_t i = 0; i < ML_ARRAY_SIZE(flags); i++)
-		if (len >= strlen(flags[i]) && memcmp(w, flags[i], strlen(flags[i])) == 0)
-			return true;
-	return false;
-}
-
 /* True when comm is the program's name: the last component of w[0..len), or its first
  * 15 bytes (all that comm holds). */
 static bool program_name(const char *comm, const char *w, size_t len)
@@ -214,7 +204,7 @@ static int add_word(const struct ml_redact *r, const char *w, size_t len, bool f
 {
 	if (first)
 		return ml_redact_program(r, w, len, out);
-	if (len == 0 || role_flag(w, len))
+	if (len == 0 || ml_role_flag(w, len))
 		return ml_bytes_append(out, w, len);
 	if (comm && *comm && memmem(w, len, comm, strlen(comm)))
 		*comm_hidden = true; /* the name is in a hashed word: it is hashed too */

@@ -42,9 +42,9 @@ int cmd_export(struct run *run)
 		metrics_free(&m);
 		return EXIT_ERROR;
 	}
-	if (!cli->textfile) {
-		metrics_write(out_stream(&cli->out), &m, &ex, cli->top ? cli->top : 20, false);
-	} else if (!(f = open_memstream(&text, &len))) {
+	/* written whole, then out at once: a failed write's errno is the one said (user name
+	 * lookups between a buffer's writes would change it) */
+	if (!(f = open_memstream(&text, &len))) {
 		cli_warn("out of memory");
 		rc = EXIT_ERROR;
 	} else {
@@ -52,6 +52,10 @@ int cmd_export(struct run *run)
 		if (fclose(f) != 0) {
 			cli_warn("out of memory");
 			rc = EXIT_ERROR;
+		} else if (!cli->textfile) {
+			FILE *out = out_stream(&cli->out);
+			if (fwrite(text, 1, len, out) != len || fflush(out) != 0)
+				out_failed(&cli->out, errno ? errno : EIO);
 		} else if (metrics_textfile(cli->textfile, text, len) < 0) {
 			rc = EXIT_ERROR;
 		}

@@ -80,7 +80,7 @@ static int larger_first(const void *a, const void *b)
 /* Finds the objects set 0 of set_of keeps with others, and names them. Returns 0 or
  * -ENOMEM. */
 static int find_kept(const struct ml_pages *pg, const struct ml_scan *s, const uint32_t *set_of,
-                     struct kept *k)
+                     const struct ml_roles *roles, struct kept *k)
 {
 	*k = (struct kept){0};
 	k->n = ml_pages_kept_objects(pg, set_of, 0, &k->v);
@@ -99,8 +99,7 @@ static int find_kept(const struct ml_pages *pg, const struct ml_scan *s, const u
 			return -ENOMEM;
 		for (size_t j = 0; j < o->nkeepers && j < KEPT_SHOWN; j++) {
 			const struct ml_proc *p = &s->procs[o->keepers[j]];
-			char role[64];
-			const char *what = procs_role(s, p, role, sizeof(role));
+			const char *what = ml_roles_get(roles, o->keepers[j]);
 			if (asprintf(&more, "%s%s %d %s", text, j ? "," : "", (int)p->pid,
 			             what && what[0] ? what : p->comm) < 0)
 				return free(text), -ENOMEM;
@@ -127,6 +126,7 @@ struct freed_state {
 	size_t npids;
 	struct ml_freed f;
 	struct kept kept;
+	struct ml_roles roles;
 	struct row *rows;
 };
 
@@ -191,7 +191,8 @@ static int freed_rows(struct view_run *run)
 	if ((rc = find_set(run, st)) < 0)
 		return rc;
 	if (ml_pages_freed(run->pages, st->set_of, 1, &st->f) < 0 ||
-	    find_kept(run->pages, &run->scan, st->set_of, &st->kept) < 0)
+	    ml_roles_make(&st->roles, &run->scan) < 0 ||
+	    find_kept(run->pages, &run->scan, st->set_of, &st->roles, &st->kept) < 0)
 		return -ENOMEM;
 	const struct row fixed[] = {
 	    {f->exact ? "freed" : "freed, at least", ml_freed_total(f), false},
@@ -327,6 +328,7 @@ static void freed_end(struct view_run *run)
 	if (!st)
 		return;
 	kept_free(&st->kept);
+	ml_roles_free(&st->roles);
 	free(st->set_of);
 	free(st->pids);
 	free(st->rows);

@@ -9,13 +9,13 @@
 #include "memledger/group.h"
 #include "memledger.h"
 #include "procs.h"
-#include "commands.h"
-#include "memledger/group.h"
 #include "view.h"
 
 enum group_field {
 	F_NAME,
 	F_PROCS,
+	F_PID,
+	F_INSTANCES,
 	F_PSS,
 	F_USS,
 	F_FREED,
@@ -34,6 +34,12 @@ static const struct colinfo infos[] = {
      "the group: command, executable, user, cgroup, session, process group, tree root or app", 0,
      VIEW_TOTAL_NONE},
     {"PROCS", COL_COUNT, OUT_RIGHT, F_PROCS, "processes in the group", 0, VIEW_TOTAL_SUM},
+    {"PID", COL_COUNT, OUT_RIGHT, F_PID,
+     "--by app, tree, pid: the top process of its largest instance (shown with those keys)", 0,
+     VIEW_TOTAL_NONE},
+    {"INSTANCES", COL_COUNT, OUT_RIGHT, F_INSTANCES,
+     "--by app: separate process trees running it (several browsers: one group)", 0,
+     VIEW_TOTAL_NONE},
     {"PSS", COL_SIZE, OUT_RIGHT, F_PSS,
      "Σ PSS of its processes (exact mode: page by page, truncated once)", 0, VIEW_TOTAL_SUM},
     VIEW_PMEM_COL,
@@ -79,6 +85,8 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	ml_group_figures(g, &fig);
 	switch (c->id) {
 	case F_PROCS: return g->nprocs;
+	case F_PID: return g->pid ? (uint64_t)g->pid : ML_UNKNOWN;
+	case F_INSTANCES: return g->instances ? g->instances : ML_UNKNOWN;
 	case F_PSS: return fig.pss;
 	case F_USS: return fig.uss;
 	case F_FREED: return fig.freed;
@@ -156,6 +164,7 @@ static const struct view_def groups_view = {
     .sort = "PSS",
     .tie = "NAME",
     .needs = ML_NEED_PAGEMAP | ML_NEED_ROLLUP,
+    .when_any = "PID,INSTANCES",
     .begin = groups_begin,
     .rows = groups_rows,
     .end = groups_end,

@@ -204,9 +204,16 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
                               unsigned needs, size_t *n)
 {
 	struct row *rows = calloc(s->nprocs ? s->nprocs : 1, sizeof(*rows));
+	struct ml_roles roles;
 
 	*n = 0;
+	if (ml_roles_make(&roles, s) < 0) {
+		ml_roles_free(&roles);
+		free(rows);
+		return NULL;
+	}
 	for (size_t i = 0; rows && i < s->nprocs; i++) {
+		const char *role = ml_roles_get(&roles, i);
 		const struct ml_proc *p = &s->procs[i];
 		struct row *r = &rows[*n];
 		/* A process whose smaps a capture lacks has no FREED to give. */
@@ -220,13 +227,15 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
 		                  .owned = f->owned ? f->owned[i] : ML_UNKNOWN};
 		if (needs & ML_NEED_STATUS)
 			r->user = ml_user_name(users, p->status.uid);
-		r->role_known = procs_role(s, p, r->role, sizeof(r->role)) != NULL;
+		r->role_known = role != NULL;
+		snprintf(r->role, sizeof(r->role), "%s", role ? role : "");
 		(*n)++;
 		if ((needs & ML_NEED_CMDLINE) && !(r->command = procs_command(p))) {
 			free_rows(rows, *n);
 			rows = NULL;
 		}
 	}
+	ml_roles_free(&roles);
 	return rows;
 }
 

@@ -45,15 +45,24 @@ struct tracked {
 	pid_t ppid;
 	char comm[ML_COMM_MAX];
 	char *command;
-	unsigned procs; /* a group's processes; 0 for a process */
+	char role[ML_ROLE_LEN]; /* ml_role_of_cmdline's, "browser" from its children; "" none */
+	unsigned procs;         /* a group's processes; 0 for a process */
+	bool pss_partial;       /* a group's PSS: Σ of those whose PSS is known, a lower bound */
+	size_t group;           /* a process's group in the frame (by comm, user, role) */
 	struct ml_trend_fit fit;
 	bool seen; /* in this refresh */
 };
 
 /* What the rows are: processes, groups of them, or the process tree. */
-enum top_mode { MODE_PROCS, MODE_COMM, MODE_USER, MODE_TREE, MODE_COUNT };
+enum top_mode { MODE_PROCS, MODE_COMM, MODE_USER, MODE_ROLE, MODE_TREE, MODE_COUNT };
 
-static const char *const mode_names[] = {"processes", "by comm", "by user", "tree"};
+static const char *const mode_names[] = {"processes", "by comm", "by user", "by role", "tree"};
+
+/* Whether the rows are groups of processes. */
+static bool grouped(enum top_mode m)
+{
+	return m == MODE_COMM || m == MODE_USER || m == MODE_ROLE;
+}
 
 struct top {
 	struct cli cli;
@@ -73,7 +82,7 @@ struct top {
 	char **series;          /* the snapshots, in time order (replay), NULL: live */
 	size_t nseries, at;     /* how many; the next to read */
 	double taken;           /* replay: when the snapshot shown was taken; < 0 unknown */
-	struct tracked *groups; /* MODE_COMM, MODE_USER: one per key, sums of its processes */
+	struct tracked *groups; /* grouped(): one per key, sums of its processes */
 	size_t ngroups;
 	bool batch;
 	bool screen;    /* the full-screen view: PSS of the rows on screen alone */
@@ -101,47 +110,58 @@ enum field {
 	F_LEAK,
 	F_RSS,
 	F_PSS,
+	F_ROLE,
 	F_CMD
 };
 
 /* The columns after PID, of processes and of groups alike. */
-#define TOP_COLUMNS                                                                                \
-	{"USER", COL_STR, 0, F_USER, "effective user", 0, VIEW_TOTAL_NONE},                        \
-	    {"FOOTPRINT",                                                                          \
-	     COL_SIZE,                                                                             \
-	     OUT_RIGHT,                                                                            \
-	     F_FOOTPRINT,                                                                          \
-	     "anonymous resident + swap (RssAnon+VmSwap)",                                         \
-	     0,                                                                                    \
-	     VIEW_TOTAL_SUM},                                                                      \
-	    {"CHANGE", COL_DELTA,     OUT_RIGHT, F_CHANGE, "FOOTPRINT since the refresh before",   \
-	     0,        VIEW_TOTAL_SUM},                                                            \
-	    {"SINCE", COL_DELTA,     OUT_RIGHT, F_SINCE, "FOOTPRINT since top first saw it",       \
-	     0,       VIEW_TOTAL_SUM},                                                             \
-	    {"GROWTH",                                                                             \
-	     COL_DELTA,                                                                            \
-	     OUT_RIGHT,                                                                            \
-	     F_GROWTH,                                                                             \
-	     "FOOTPRINT's least-squares slope over the window, per minute",                        \
-	     0,                                                                                    \
-	     VIEW_TOTAL_SUM},                                                                      \
-	    {"LEAK",                                                                               \
-	     COL_STR,                                                                              \
-	     0,                                                                                    \
-	     F_LEAK,                                                                               \
-	     "leak?: grew steadily over the window (a line fits; no sawtooth; above --floor)",     \
-	     0,                                                                                    \
-	     VIEW_TOTAL_NONE},                                                                     \
-	    {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "resident (status VmRSS)", 0, VIEW_TOTAL_SUM},     \
-	    {"PSS",                                                                                \
-	     COL_SIZE,                                                                             \
-	     OUT_RIGHT,                                                                            \
-	     F_PSS,                                                                                \
-	     "proportional (smaps_rollup, every --pss-every refreshes)",                           \
-	     0,                                                                                    \
-	     VIEW_TOTAL_SUM},                                                                      \
-	{                                                                                          \
-		"COMMAND", COL_STR, OUT_KEY | OUT_PATHS, F_CMD, "command line", 0, VIEW_TOTAL_NONE \
+#define TOP_COLUMNS                                                                                  \
+	{"USER", COL_STR, 0, F_USER, "effective user", 0, VIEW_TOTAL_NONE},                          \
+	    {"FOOTPRINT",                                                                            \
+	     COL_SIZE,                                                                               \
+	     OUT_RIGHT,                                                                              \
+	     F_FOOTPRINT,                                                                            \
+	     "anonymous resident + swap (RssAnon+VmSwap)",                                           \
+	     0,                                                                                      \
+	     VIEW_TOTAL_SUM},                                                                        \
+	    {"CHANGE", COL_DELTA,     OUT_RIGHT, F_CHANGE, "FOOTPRINT since the refresh before",     \
+	     0,        VIEW_TOTAL_SUM},                                                              \
+	    {"SINCE", COL_DELTA,     OUT_RIGHT, F_SINCE, "FOOTPRINT since top first saw it",         \
+	     0,       VIEW_TOTAL_SUM},                                                               \
+	    {"GROWTH",                                                                               \
+	     COL_DELTA,                                                                              \
+	     OUT_RIGHT,                                                                              \
+	     F_GROWTH,                                                                               \
+	     "FOOTPRINT's least-squares slope over the window, per minute",                          \
+	     0,                                                                                      \
+	     VIEW_TOTAL_SUM},                                                                        \
+	    {"LEAK",                                                                                 \
+	     COL_STR,                                                                                \
+	     0,                                                                                      \
+	     F_LEAK,                                                                                 \
+	     "leak?: grew steadily over the window (a line fits; no sawtooth; above --floor)",       \
+	     0,                                                                                      \
+	     VIEW_TOTAL_NONE},                                                                       \
+	    {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "resident (status VmRSS)", 0, VIEW_TOTAL_SUM},       \
+	    {"PSS",                                                                                  \
+	     COL_SIZE,                                                                               \
+	     OUT_RIGHT,                                                                              \
+	     F_PSS,                                                                                  \
+	     "proportional (smaps_rollup, every --pss-every refreshes; a group's: ≥ while one of " \
+	     "its processes is not read yet)",                                                       \
+	     0,                                                                                      \
+	     VIEW_TOTAL_SUM},                                                                        \
+	    {"ROLE",                                                                                 \
+	     COL_STR,                                                                                \
+	     0,                                                                                      \
+	     F_ROLE,                                                                                 \
+	     "what a multi-process app makes of it: browser, renderer, gpu-process... (shown "       \
+	     "when "                                                                                 \
+	     "one has it)",                                                                          \
+	     0,                                                                                      \
+	     VIEW_TOTAL_NONE},                                                                       \
+	{                                                                                            \
+		"COMMAND", COL_STR, OUT_KEY | OUT_PATHS, F_CMD, "command line", 0, VIEW_TOTAL_NONE   \
 	}
 
 static const struct colinfo infos[] = {
@@ -197,6 +217,12 @@ static bool row_blank(const void *row, const struct colinfo *c)
 	return p->procs && (c->id == F_PID || (c->id == F_USER && p->uid == ML_UNKNOWN));
 }
 
+/* A group's PSS while one of its processes is not read yet: a lower bound. */
+static bool row_bound(const void *row, const struct colinfo *c)
+{
+	return c->id == F_PSS && ((const struct top_row *)row)->t->pss_partial;
+}
+
 static const char *row_text(const void *row, const struct colinfo *c)
 {
 	const struct top_row *r = row;
@@ -205,6 +231,7 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	switch (c->id) {
 	case F_USER: return ml_user_name(&r->tp->users, p->uid);
 	case F_LEAK: return p->fit.suspect ? "leak?" : "";
+	case F_ROLE: return p->procs ? "" : p->role; /* by role: the group's name says it */
 	case F_CMD: return p->command;
 	default: return NULL;
 	}
@@ -235,6 +262,7 @@ static struct tracked *track(struct top *tp, const struct ml_proc *p)
 		t->command = procs_command(p);
 		if (!t->command)
 			return NULL;
+		ml_role_of_cmdline(p->cmdline ? p->cmdline : "", t->role, sizeof(t->role));
 	} /* else name_new reads it */
 	ml_trend_init(&t->trend);
 	tp->n++;
@@ -308,6 +336,9 @@ static int name_new(struct top *tp, double t)
 				if (!tp->v[k].command && tp->v[k].pid == s.procs[i].pid &&
 				    tp->v[k].start == s.procs[i].stat.starttime) {
 					tp->v[k].command = procs_command(&s.procs[i]);
+					ml_role_of_cmdline(s.procs[i].cmdline ? s.procs[i].cmdline
+					                                      : "",
+					                   tp->v[k].role, sizeof(tp->v[k].role));
 					if (!tp->v[k].trend.n) /* not sampled yet in this refresh */
 						sample(tp, &tp->v[k], &s.procs[i], t);
 				}
@@ -380,7 +411,8 @@ static int read_refresh(struct top *tp)
 			break;
 		}
 		tr->seen = true;
-		tr->ppid = p->stat.ppid;
+		tr->ppid = (p->have & ML_NEED_STAT) || !(p->have & ML_NEED_STATUS) ? p->stat.ppid
+		                                                                   : p->status.ppid;
 		if (p->comm[0])
 			memcpy(tr->comm, p->comm, sizeof(tr->comm));
 		if (all_pss)
@@ -494,14 +526,39 @@ static void add_to_group(struct tracked *g, const struct tracked *p)
 	g->before = ml_add_u64(g->before, p->before);
 	g->at_start = ml_add_u64(g->at_start, p->at_start);
 	g->rss = ml_add_u64(g->rss, p->rss);
-	g->pss = ml_add_u64(g->pss, p->pss);
+	if (p->pss != ML_UNKNOWN) /* Σ of those read; unknown when none is */
+		g->pss = g->pss == ML_UNKNOWN ? p->pss : ml_add_u64(g->pss, p->pss);
+	g->pss_partial |= p->pss == ML_UNKNOWN;
 	g->fit.slope += p->fit.slope;
 	g->fit.n = g->fit.n > p->fit.n ? g->fit.n : p->fit.n;
 	g->fit.suspect |= p->fit.suspect;
 	g->procs++;
 }
 
-/* The groups of the processes shown, by command name or user. Returns 0 or -ENOMEM. */
+/* Marks "browser" each process without a role whose child carries a browser child's role
+ * (ml_role_is_child), as ml_roles_make does for a scan. */
+static void find_browsers(struct top *tp)
+{
+	for (size_t i = 0; i < tp->n; i++)
+		if (ml_role_is_child(tp->v[i].role))
+			for (size_t k = 0; k < tp->n; k++)
+				if (tp->v[k].pid == tp->v[i].ppid && !tp->v[k].role[0] &&
+				    tp->v[k].command)
+					snprintf(tp->v[k].role, sizeof(tp->v[k].role), "browser");
+}
+
+/* The key of process p's group in the mode: its command name, its user, its role (its
+ * command name where it has none); "-" unknown. */
+static const char *group_key(struct top *tp, const struct tracked *p)
+{
+	const char *key = tp->mode == MODE_USER                 ? ml_user_name(&tp->users, p->uid)
+	                  : tp->mode == MODE_ROLE && p->role[0] ? p->role
+	                                                        : p->comm;
+	return key ? key : "-";
+}
+
+/* The groups of the processes shown, by command name, user or role. Returns 0 or
+ * -ENOMEM. */
 static int make_groups(struct top *tp, const struct top_row *shown, size_t n)
 {
 	for (size_t i = 0; i < tp->ngroups; i++)
@@ -512,11 +569,8 @@ static int make_groups(struct top *tp, const struct top_row *shown, size_t n)
 	if (!tp->groups)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		const struct tracked *p = shown[i].t;
-		const char *key =
-		    tp->mode == MODE_USER ? ml_user_name(&tp->users, p->uid) : p->comm;
-		struct tracked *g = NULL;
-		key = key ? key : "-";
+		struct tracked *p = shown[i].t, *g = NULL;
+		const char *key = group_key(tp, p);
 		for (size_t k = 0; k < tp->ngroups && !g; k++)
 			if (strcmp(tp->groups[k].command, key) == 0)
 				g = &tp->groups[k];
@@ -526,7 +580,11 @@ static int make_groups(struct top *tp, const struct top_row *shown, size_t n)
 			if (!g->command)
 				return -ENOMEM;
 			g->uid = tp->mode == MODE_USER ? p->uid : ML_UNKNOWN;
+			g->pss = ML_UNKNOWN;
+			if (tp->mode == MODE_ROLE && p->role[0])
+				snprintf(g->role, sizeof(g->role), "%s", p->role);
 		}
+		p->group = (size_t)(g - tp->groups);
 		add_to_group(g, p);
 	}
 	return 0;
@@ -546,7 +604,8 @@ static long make_rows(struct top *tp, struct top_row **rows, long **parent)
 	for (size_t i = 0; i < tp->n; i++)
 		if (!tp->filter[0] || strstr(tp->v[i].command, tp->filter))
 			shown[n++] = (struct top_row){&tp->v[i], tp};
-	if (tp->mode == MODE_COMM || tp->mode == MODE_USER) {
+	find_browsers(tp);
+	if (grouped(tp->mode)) {
 		if (make_groups(tp, shown, n) < 0) {
 			free(shown);
 			return -1;
@@ -585,11 +644,16 @@ static void note_visible(struct top *tp, const struct view_rows *r, const long *
 
 	free(tp->visible);
 	tp->nvisible = 0;
-	tp->visible = calloc(r->n + 1, sizeof(*tp->visible));
+	tp->visible = calloc(tp->n + r->n + 1, sizeof(*tp->visible));
 	for (long k = 0; tp->visible && k < n; k++) {
 		const struct tracked *p = rows[parent ? order[k] : (size_t)k].t;
-		if (!p->procs) /* a group is no process */
+		if (!p->procs) /* a group is no process: its processes are */
 			tp->visible[tp->nvisible++] = p->pid;
+		else
+			for (size_t i = 0; i < tp->n; i++)
+				if (tp->v[i].group == (size_t)(p - tp->groups) &&
+				    (!tp->filter[0] || strstr(tp->v[i].command, tp->filter)))
+					tp->visible[tp->nvisible++] = tp->v[i].pid;
 	}
 	tp->nrows = n > 0 ? (size_t)n : 0;
 	tp->first_row = (tp->series ? 1 : 0) + 1 + (h->known ? 3 : 0) + 1; /* and the header */
@@ -628,6 +692,7 @@ static int top_rows(struct view_run *run)
 	                               .size = sizeof(*tp->rows),
 	                               .number = row_number,
 	                               .text = row_text,
+	                               .bound = row_bound,
 	                               .blank = row_blank};
 	return 0;
 }
@@ -679,8 +744,8 @@ static void top_end(struct view_run *run)
 	{                                                                                          \
 		.name = key_name, .cols = columns, .sort = "GROWTH", .tie = "FOOTPRINT",           \
 		.own_scan = true, .descending = 1u << COL_DELTA | 1u << COL_SIZE,                  \
-		.children_key = "children", .begin = top_begin, .rows = top_rows,                  \
-		.print = top_print, .end = top_end,                                                \
+		.children_key = "children", .when_any = "ROLE", .begin = top_begin,                \
+		.rows = top_rows, .print = top_print, .end = top_end,                              \
 	}
 static const struct view_def procs_view = TOP_VIEW("processes", &top_cols);
 static const struct view_def groups_view = TOP_VIEW("groups", &group_cols);
@@ -699,8 +764,7 @@ static int print_frame(struct top *tp)
 	                       ? tp->when
 	                       : NULL; /* NDJSON's "time", CSV's TIME */
 	tp->cli.out.noheadings = tp->cli.out.format == OUT_CSV && tp->nframes; /* the header once */
-	rc = view_run(&tp->run,
-	              tp->mode == MODE_COMM || tp->mode == MODE_USER ? &groups_view : &procs_view);
+	rc = view_run(&tp->run, grouped(tp->mode) ? &groups_view : &procs_view);
 	tp->nframes++;
 	return rc;
 }
@@ -722,7 +786,7 @@ static void usage(FILE *f)
 	      "                          g groups (comm, user), t tree, s sort, < > sort\n"
 	      "                          column, r reverse, / filter, arrows, p: mappings,\n"
 	      "                          k: send the selected process a signal\n"
-	      "     --by <key>         rows: process (default), comm, user or tree\n"
+	      "     --by <key>         rows: process (default), comm, user, role or tree\n"
 	      "     --source <path>    replay: a directory of snapshots (capture -i SECS -o\n"
 	      "                          DIR/), a frame each, in time order; left and right\n"
 	      "                          step through them (a snapshot: one frame)\n"
@@ -897,7 +961,7 @@ bool top_option(size_t i, unsigned uses, struct cli_option_desc *d)
 
 static int parse(struct top *tp, int argc, char **argv)
 {
-	static const char *const bys[] = {"process", "comm", "user", "tree"}; /* enum top_mode */
+	static const char *const bys[] = {"process", "comm", "user", "role", "tree"}; /* top_mode */
 	char *end, name[64];
 	int c;
 
@@ -1025,7 +1089,7 @@ static int draw_help(struct top *tp, void *arg)
 	fputs("memledger top: the keys (any key: back to the rows)\n\n"
 	      "  q          quit (SIGINT and SIGTERM too)\n"
 	      "  h, ?       these keys\n"
-	      "  g          group the rows by command name, then by user, then back\n"
+	      "  g          group the rows by command name, by user, by role, then back\n"
 	      "  t          the process tree, and back\n"
 	      "  s          sort by a column, asked for by name\n"
 	      "  < >        sort by the column before or after the sort column\n"
@@ -1236,7 +1300,8 @@ static bool on_key(struct top *tp, struct screen *sc, int ch)
 	case '?': sc->help = true; break;
 	case 'g':
 		tp->mode = tp->mode == MODE_COMM   ? MODE_USER
-		           : tp->mode == MODE_USER ? MODE_PROCS
+		           : tp->mode == MODE_USER ? MODE_ROLE
+		           : tp->mode == MODE_ROLE ? MODE_PROCS
 		                                   : MODE_COMM;
 		break;
 	case 't': tp->mode = tp->mode == MODE_TREE ? MODE_PROCS : MODE_TREE; break;

@@ -169,15 +169,23 @@ static struct tree_row *build_rows(const struct tree *t)
 {
 	size_t n = t->scan->nprocs;
 	struct tree_row *rows = calloc(n + 1, sizeof(*rows));
+	struct ml_roles roles;
 
+	if (ml_roles_make(&roles, t->scan) < 0) {
+		ml_roles_free(&roles);
+		free(rows);
+		return NULL;
+	}
 	for (size_t i = 0; rows && i < n; i++) {
+		const char *role = ml_roles_get(&roles, i);
 		rows[i] = (struct tree_row){t, i, procs_command(&t->scan->procs[i]), ""};
-		procs_role(t->scan, &t->scan->procs[i], rows[i].role, sizeof(rows[i].role));
+		snprintf(rows[i].role, sizeof(rows[i].role), "%s", role ? role : "");
 		if (!rows[i].command) {
 			free_rows(rows, i);
-			return NULL;
+			rows = NULL;
 		}
 	}
+	ml_roles_free(&roles);
 	return rows;
 }
 

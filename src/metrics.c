@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "procs.h"
 #include "memledger/group.h"
+#include "memledger/role.h"
 
 #ifndef MEMLEDGER_VERSION
 #define MEMLEDGER_VERSION "unknown"
@@ -67,8 +68,9 @@ static double since(const struct timespec *t0)
 int metrics_read(struct run *run, enum ml_group_key by, bool exact, unsigned extra,
                  struct metrics *m)
 {
-	unsigned needs =
-	    ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_ROLLUP | ml_grouping_needs(by) | extra;
+	unsigned needs = ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_ROLLUP |
+	                 ML_NEED_CMDLINE | /* role */
+	                 ml_grouping_needs(by) | extra;
 	struct ml_source *src;
 	struct timespec t0;
 	int rc;
@@ -272,6 +274,16 @@ static void write_groups(FILE *f, const struct metrics *m, const struct metrics_
 		label(f, g->groups[k].name ? g->groups[k].name : "-");
 		fprintf(f, "\",by=\"%s\"} %zu\n", by, g->groups[k].nprocs);
 	}
+	if (g->by == ML_BY_APP) {
+		family(f, om, "memledger_group_instances", NULL,
+		       "Separate process trees running the app (--by app): several browsers "
+		       "started apart are one group.");
+		for (size_t k = 0; k < g->ngroups; k++) {
+			fputs("memledger_group_instances{group=\"", f);
+			label(f, g->groups[k].name ? g->groups[k].name : "-");
+			fprintf(f, "\",by=\"%s\"} %zu\n", by, g->groups[k].instances);
+		}
+	}
 	free(sum);
 }
 
@@ -295,18 +307,24 @@ static void write_processes(FILE *f, const struct metrics *m, size_t top, bool o
 	const struct ml_proc **order = malloc((s->nprocs + 1) * sizeof(*order));
 	struct ml_user_cache users = {0};
 	uint64_t other[NMEMTYPES] = {0};
+	struct ml_roles roles = {0};
 
-	if (!order)
+	if (!order || ml_roles_make(&roles, s) < 0) {
+		ml_roles_free(&roles);
+		free(order);
 		return;
+	}
 	for (size_t i = 0; i < s->nprocs; i++)
 		order[i] = &s->procs[i];
 	qsort_r(order, s->nprocs, sizeof(*order), cmp_pss_desc, NULL);
 	family(f, om, "memledger_process_memory_bytes", "bytes",
 	       "Memory of one process, by memtype as in the group metric: the top processes by "
-	       "PSS, the rest summed as pid other.");
+	       "PSS, the rest summed as pid other; role: what a multi-process app makes of it "
+	       "(browser, renderer, gpu-process; empty for none).");
 	for (size_t i = 0; i < s->nprocs; i++) {
 		const struct ml_proc *p = order[i];
 		const char *user = i < top ? ml_user_name(&users, ml_proc_uid(p)) : NULL;
+		const char *role = ml_roles_get(&roles, (size_t)(p - s->procs));
 		for (size_t t = 0; t < nmemtypes(m); t++) {
 			uint64_t v = ml_proc_metric(p, memtypes[t].metric);
 			if (i >= top) {
@@ -318,18 +336,22 @@ static void write_processes(FILE *f, const struct metrics *m, size_t top, bool o
 			label(f, p->comm);
 			fputs("\",user=\"", f);
 			label(f, user ? user : "");
+			fputs("\",role=\"", f);
+			label(f, role ? role : "");
 			fprintf(f, "\",memtype=\"%s\"} ", memtypes[t].name);
 			value(f, v);
 		}
 	}
 	for (size_t t = 0; t < nmemtypes(m) && s->nprocs > top; t++) {
-		fprintf(f,
-		        "memledger_process_memory_bytes{pid=\"other\",comm=\"\",user=\"\",memtype="
-		        "\"%s\"} ",
-		        memtypes[t].name);
+		fprintf(
+		    f,
+		    "memledger_process_memory_bytes{pid=\"other\",comm=\"\",user=\"\",role=\"\","
+		    "memtype=\"%s\"} ",
+		    memtypes[t].name);
 		value(f, other[t]);
 	}
 	ml_user_cache_free(&users);
+	ml_roles_free(&roles);
 	free(order);
 }
 

@@ -11,6 +11,7 @@
 
 #include "json.h"
 #include "memledger/parse.h"
+#include "memledger/role.h"
 #include "output.h"
 
 /*
@@ -909,6 +910,41 @@ static const char *shorten_path(const char *s, const struct out_text *c, size_t 
 }
 
 /*
+ * s (as shorten_path left it, c) still too wide for width, without the words that
+ * ml_role_flag names (the ROLE column says them), into buf (size bytes): "chromium
+ * --type=renderer --lang=en" → "chromium --lang=en". Returns buf with its length and
+ * width in *out, or s unchanged (out untouched) when it fits, holds no such word, is not
+ * all ASCII (its width is not its length) or is longer than buf.
+ */
+static const char *drop_role_flags(const char *s, const struct out_text *c, size_t width, char *buf,
+                                   size_t size, struct out_text *out)
+{
+	size_t len = 0;
+
+	if (c->width <= width || c->len >= size || c->width != c->len)
+		return s;
+	for (size_t at = 0; at < c->len;) {
+		size_t w = strcspn(s + at, " ");
+		w = w < c->len - at ? w : c->len - at;
+		if (at == 0 || !ml_role_flag(s + at, w)) {
+			if (len)
+				buf[len++] = ' ';
+			memcpy(buf + len, s + at, w);
+			len += w;
+		}
+		at += w;
+		while (at < c->len && s[at] == ' ')
+			at++;
+	}
+	if (len == c->len)
+		return s;
+	buf[len] = '\0';
+	*out = *c;
+	out->len = out->width = len;
+	return buf;
+}
+
+/*
  * The lines of a table, built in one buffer and written 16 KiB at a time: no stdio call
  * per line or per cell.
  */
@@ -1005,6 +1041,7 @@ static void put_cell(const struct out_table *t, struct line *l, size_t i, const 
 	struct out_text shortened = {0};
 	const struct out_text *text = c;
 	bool cut = false, tail = false;
+	char scratch[1024];
 
 	if (width == OUT_HIDDEN)
 		return;
@@ -1020,6 +1057,10 @@ static void put_cell(const struct out_table *t, struct line *l, size_t i, const 
 	if (!c->blank && (t->cols[i].flags & OUT_PATHS)) {
 		s = shorten_path(s, c, room, &shortened);
 		text = shortened.len ? &shortened : c;
+		if (t->cols[i].flags & OUT_ROLE_SAID) {
+			s = drop_role_flags(s, text, room, scratch, sizeof(scratch), &shortened);
+			text = shortened.len ? &shortened : c;
+		}
 	}
 	if (!c->blank && text->width > room && room > 0) {
 		cut = true;

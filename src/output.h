@@ -42,6 +42,8 @@ enum out_col_flags {
 	OUT_PATHS = 1 << 3, /* a command line: cut to fit, its program's path goes first */
 	OUT_SPARE = 1 << 4, /* goes on a terminal too narrow before the key column is cut below 20
 	                       columns: an identifier (device, inode), a limit */
+	OUT_ROLE_SAID = 1 << 5, /* OUT_PATHS beside a ROLE column: cut to fit, the flags the role
+	                           says (--type=renderer) go after the program's path */
 };
 
 struct out_col {

@@ -67,14 +67,6 @@ void procs_report_scan_error(const struct run *run, const struct ml_scan *s, int
 char *procs_command(const struct ml_proc *p);
 
 /*
- * The role a multi-process application gives process p of s, into buf: Chromium's,
- * Electron's and CEF's --type= ("renderer", "gpu-process", "utility:SUB-TYPE", "zygote"),
- * an Android zygote child's process name; "" for none. NULL when the command line was not
- * read (unknown).
- */
-const char *procs_role(const struct ml_scan *s, const struct ml_proc *p, char *buf, size_t len);
-
-/*
  * Scans every process (whatever -p, -u, -P say: FREED and OWNED need to know who else
  * maps a page or an object) with needs, their shmem mappings, and with ML_NEED_PAGEMAP
  * their pages, and resolves them (with ML_NEED_PAGEMAP and without ML_NEED_SMAPS, as root,

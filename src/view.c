@@ -490,11 +490,15 @@ struct out_table *view_table(const struct cli *cli, const char *name, const stru
 
 void view_out_cols(const struct view_sel *sel, bool tree, struct out_col *out)
 {
-	bool drawn = false;
+	bool drawn = false, role = false;
 
+	for (int i = 0; i < sel->ncols; i++)
+		role |= strcmp(sel->cols[i]->name, "ROLE") == 0;
 	for (int i = 0; i < sel->ncols; i++) {
 		const struct colinfo *c = sel->cols[i];
 		out[i] = (struct out_col){c->name, c->type, c->flags};
+		if (role && (c->flags & OUT_PATHS))
+			out[i].flags |= OUT_ROLE_SAID;
 		drawn |= c->flags & OUT_TREE;
 	}
 	if (tree && !drawn && sel->ncols) /* the tree stays drawn whatever -o shows */
@@ -552,17 +556,18 @@ static void tell_apart(struct view_run *run)
 static bool any_text(const struct view_rows *r, const struct colinfo *c)
 {
 	for (size_t i = 0; i < r->n; i++) {
-		const char *t = r->text((const char *)r->rows + i * r->size, c);
-		if (t && t[0])
+		const void *row = (const char *)r->rows + i * r->size;
+		const char *t = c->type == COL_STR ? r->text(row, c) : NULL;
+		if ((t && t[0]) || (c->type != COL_STR && r->number(row, c) != ML_UNKNOWN))
 			return true;
 	}
 	return false;
 }
 
-void view_add_when_any(const struct view_cols *v, const char *name, const struct cli *cli,
-                       const struct view_rows *r, struct view_sel *sel)
+/* Adds column c to sel as view_add_when_any says. */
+static void add_when_any(const struct colinfo *c, const struct cli *cli, const struct view_rows *r,
+                         struct view_sel *sel)
 {
-	const struct colinfo *c = name ? view_column(v, name, strlen(name)) : NULL;
 	const struct colinfo **cols = sel->cols;
 	int at = sel->ncols;
 
@@ -571,12 +576,22 @@ void view_add_when_any(const struct view_cols *v, const char *name, const struct
 		return;
 	for (int i = 0; i < sel->ncols; i++)
 		if (cols[i] == c)
-			return; /* shown already */
-	if (at > 0 && (cols[at - 1]->flags & OUT_KEY))
+			return;                   /* shown already */
+	if (at > 1 && (cols[0]->flags & OUT_KEY)) /* after a first key column (groups' NAME) */
+		for (at = 1; at < sel->ncols && sel->cols[at]->type == COL_COUNT; at++)
+			;
+	else if (at > 0 && (cols[at - 1]->flags & OUT_KEY))
 		at--;
 	memmove(cols + at + 1, cols + at, (size_t)(sel->ncols - at) * sizeof(*cols));
 	cols[at] = c;
 	sel->ncols++;
+}
+
+void view_add_when_any(const struct view_cols *v, const char *names, const struct cli *cli,
+                       const struct view_rows *r, struct view_sel *sel)
+{
+	for (const char *at = names; at && *at; at += strcspn(at, ","), at += *at == ',')
+		add_when_any(view_column(v, at, strcspn(at, ",")), cli, r, sel);
 }
 
 /* Whether run's rows sort from the largest: -r, turned about for a sort column the view

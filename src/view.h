@@ -244,10 +244,11 @@ struct view_run {
 	void *state;            /* the view's own */
 };
 
-/* Adds v's column called name (NULL: none) to sel (the defaults, or "+COLS") when a row of
- * r has text in it (ROLE where a process has one), before a last column that is cut to fit
- * (COMMAND). */
-void view_add_when_any(const struct view_cols *v, const char *name, const struct cli *cli,
+/* Adds each of v's columns that names lists ("ROLE", "PID,INSTANCES"; NULL: none) to sel
+ * (the defaults, or "+COLS") when a row of r has text or a known number in it (ROLE where a
+ * process has one): after a first key column and the counts beside it (groups' NAME,
+ * PROCS), else before a last key column that is cut to fit (COMMAND), else last. */
+void view_add_when_any(const struct view_cols *v, const char *names, const struct cli *cli,
                        const struct view_rows *r, struct view_sel *sel);
 
 /* True when column id is shown or sorted by in run. */

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "memledger/pages.h"
 
@@ -46,6 +47,10 @@ extern const char *const ml_group_key_names[ML_BY_COUNT + 1];
 struct ml_named_group {
 	char *name; /* NULL: the key is unknown (a hidden exe, an unreadable cgroup) */
 	size_t nprocs;
+	/* --by app, tree, pid: the top process of its largest instance (0 for other keys);
+	 * --by app: how many separate trees (instances) it is made of (0 for other keys) */
+	pid_t pid;
+	size_t instances;
 	uint64_t pss, footprint, uss_bound;
 	uint64_t gpu, vram, dmabuf; /* Σ shares (ML_GPU...): unknown unless read */
 	struct ml_freed freed;

@@ -95,7 +95,7 @@ def check_family(memledger, pids, swap_on):
     check("freed family: nothing shared with processes outside",
           doc["stays"]["shared_out"] == 0, doc["stays"])
     fam = [g for g in groups(memledger, "--by", "app", "-o", "NAME,PROCS,RSS,SWAP")["groups"]
-           if g["name"].split()[0] == str(pids[0])]
+           if g["name"] == test_live.HELPER_NAME]  # the family's own copy of the helper
     total = doc["freed"] - doc["kernel"] + stays_total(doc)
     check("freed family: freed (less kernel memory) + stays = the family's distinct RSS + "
           "swap", len(fam) == 1 and total == fam[0]["rss"] + fam[0]["swap"], f"{total} vs {fam}")
@@ -159,10 +159,12 @@ def check_groups(memledger, helper, pids, family_doc):
     fam = [g for g in doc["groups"] if g["name"] == test_live.family_exe(helper)]
     check("groups --by exe: the family is one group of all its processes",
           len(fam) == 1 and fam[0]["procs"] == len(pids), fam)
-    app = [g for g in groups(memledger, "--by", "app", "-o", "NAME,PROCS")["groups"]
-           if g["name"].split()[0] == str(pids[0])]
-    check("groups --by app: the family is one group, named after its parent",
-          len(app) == 1 and app[0]["procs"] == len(pids), app)
+    app = [g for g in groups(memledger, "--by", "app", "-o", "NAME,PID,INSTANCES,PROCS")["groups"]
+           if g["name"] == test_live.HELPER_NAME]
+    check("groups --by app: the family is one group, named after its program (no PID in the "
+          "name), its top process the column PID, one instance",
+          len(app) == 1 and app[0]["procs"] == len(pids) and app[0]["pid"] == pids[0] and
+          app[0]["instances"] == 1, app)
     if not fam:
         return
     fam = fam[0]
