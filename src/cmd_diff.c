@@ -25,14 +25,26 @@ enum { M_PSS, M_USS, M_RSS, M_SWAP, M_FOOTPRINT, M_SIZE, NM };
 
 static const enum ml_metric metric_of[NM] = {ML_PSS, ML_USS, ML_RSS, ML_SWAP, ML_FOOTPRINT, ML_VSS};
 
-enum field { F_PID, F_NAME, F_STATE, F_KIND, F_COUNT_A, F_COUNT_B, F_DELTA, F_A = 20, F_B = 40 };
+enum field {
+	F_PID,
+	F_NAME,
+	F_STATE,
+	F_KIND,
+	F_ROLE,
+	F_COUNT_A,
+	F_COUNT_B,
+	F_DELTA,
+	F_A = 20,
+	F_B = 40
+};
 
 /* One row: a process, a group, a mapping name or a system row, as it was in A and in B. */
 struct row {
 	pid_t pid;
 	char *name;
 	const char *kind;
-	uint64_t start;    /* a process's start time (stat), to match B's processes by */
+	char role[ML_ROLE_LEN]; /* a process's, as B has it where it has it; "" none */
+	uint64_t start;         /* a process's start time (stat), to match B's processes by */
 	uint64_t count[2]; /* processes (groups), mappings (--mappings); 0 on a side without it */
 	uint64_t v[2][NM]; /* ML_UNKNOWN where unknown; 0 on a side without it */
 	bool in[2];        /* on side A, on side B */
@@ -64,6 +76,9 @@ static const struct colinfo infos[] = {
     {"COUNT-B", COL_COUNT, OUT_RIGHT, F_COUNT_B, "--mappings: mappings of the name in B", 0,
      VIEW_TOTAL_SUM},
     {"KIND", COL_STR, 0, F_KIND, "--mappings: what the mapping is (code, heap, shmem:memfd...)", 0,
+     VIEW_TOTAL_NONE},
+    {"ROLE", COL_STR, 0, F_ROLE,
+     "a process's role in a multi-process app: browser, renderer... (shown when one has it)", 0,
      VIEW_TOTAL_NONE},
     DELTA_COL("PSS", M_PSS, "change of PSS, B - A"),
     DELTA_COL("USS", M_USS, "change of USS (Private_Clean + Private_Dirty)"),
@@ -131,6 +146,8 @@ static const char *row_text(const void *p, const struct colinfo *c)
 		return r->name;
 	if (c->id == F_KIND)
 		return r->kind;
+	if (c->id == F_ROLE)
+		return r->role;
 	if (r->unread[0] || r->unread[1])
 		return "unreadable";
 	return r->in[0] && r->in[1] ? "" : r->in[1] ? "new" : "gone";
@@ -269,6 +286,7 @@ static int scan_side(struct diff *d, int s)
 	                 (d->by == BY_EXE ? ML_NEED_EXE : 0) |
 	                 (d->by == BY_CGROUP ? ML_NEED_CGROUP : 0);
 	struct ml_scan scan;
+	struct ml_roles roles = {0};
 	int rc;
 
 	rc = procs_scan(&d->side[s], needs | procs_filter_needs(d->cli), NULL, NULL, &scan);
@@ -277,18 +295,24 @@ static int scan_side(struct diff *d, int s)
 	d->unreadable[s] = scan.unreadable;
 	d->unreadable_pids[s] = scan.unreadable_pids; /* taken */
 	scan.unreadable_pids = NULL;
+	if (d->by == BY_PROCESS && ml_roles_make(&roles, &scan) < 0)
+		rc = EXIT_ERROR;
 	for (size_t i = 0; i < scan.nprocs && rc == EXIT_GO_ON; i++) {
 		const struct ml_proc *p = &scan.procs[i];
 		struct row *r = row_of(d, p, s);
+		const char *role = ml_roles_get(&roles, i);
 		uint64_t v[NM];
 		if (!r) {
 			rc = EXIT_ERROR;
 			break;
 		}
+		if (role && (s == 1 || !r->role[0]))
+			snprintf(r->role, sizeof(r->role), "%s", role);
 		for (int m = 0; m < NM; m++)
 			v[m] = ml_proc_metric(p, metric_of[m]);
 		book(r, s, v, 1);
 	}
+	ml_roles_free(&roles);
 	ml_scan_free(&scan);
 	if (rc != EXIT_GO_ON)
 		cli_warn("out of memory");
@@ -556,8 +580,8 @@ static void diff_end(struct view_run *run)
 	{                                                                                          \
 		.name = key_name, .cols = &(columns), .sort = sort_by, .tie = "NAME",              \
 		.takes_operands = true, .own_scan = true, .descending = 1u << COL_DELTA,           \
-		.children_key = "children", .begin = diff_begin, .rows = diff_rows,                \
-		.print = diff_print, .end = diff_end,                                              \
+		.children_key = "children", .when_any = "ROLE", .begin = diff_begin,               \
+		.rows = diff_rows, .print = diff_print, .end = diff_end,                           \
 	}
 static const struct view_def process_view = DIFF_VIEW("processes", proc_cols, "PSS");
 static const struct view_def group_view = DIFF_VIEW("groups", group_cols, "PSS");

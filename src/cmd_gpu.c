@@ -20,6 +20,7 @@ enum gpu_field {
 	F_ITEMS,
 	F_PIDS,
 	F_COMMAND,
+	F_ROLE,
 	F_VRAM,
 	F_GPU,
 	F_DMABUF,
@@ -45,6 +46,10 @@ static const struct colinfo infos[] = {
      0, VIEW_TOTAL_NONE},
     {"COMMAND", COL_STR, OUT_KEY | OUT_PATHS, F_COMMAND, "the first holder's command line", 0,
      VIEW_TOTAL_NONE},
+    {"ROLE", COL_STR, 0, F_ROLE,
+     "the first holder's role in a multi-process app: gpu-process, renderer... (shown when "
+     "one has it)",
+     0, VIEW_TOTAL_NONE},
     {"VRAM", COL_SIZE, OUT_RIGHT, F_VRAM,
      "device memory, not RAM: resident in vram/local regions (NVML: used by the device or "
      "process)",
@@ -76,9 +81,10 @@ struct gpu_row {
 	char device[48];
 	char driver[64];
 	char name[96];
-	char *pids;     /* malloc'ed; NULL for a device */
-	char *command;  /* malloc'ed; NULL for a device */
-	uint64_t items; /* a device's clients or buffers; blank for a child */
+	char *pids;             /* malloc'ed; NULL for a device */
+	char *command;          /* malloc'ed; NULL for a device */
+	char role[ML_ROLE_LEN]; /* the first holder's; "" none */
+	uint64_t items;         /* a device's clients or buffers; blank for a child */
 	uint64_t vram, gpu, dmabuf, shared, purgeable, active, allocated;
 	struct gpu_row *children;
 	size_t nchildren, cap;
@@ -111,6 +117,7 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	case F_NAME: return r->name[0] ? r->name : NULL;
 	case F_PIDS: return r->pids;
 	case F_COMMAND: return r->command;
+	case F_ROLE: return r->role;
 	default: return NULL;
 	}
 }
@@ -137,6 +144,7 @@ static bool row_blank(const void *row, const struct colinfo *c)
 struct gpu_state {
 	struct gpu_row *rows;
 	size_t n, cap;
+	struct ml_roles roles; /* of the scan's processes */
 };
 
 static struct gpu_row *new_row(struct gpu_row **v, size_t *n, size_t *cap)
@@ -222,13 +230,16 @@ static bool holds_buf(const struct ml_proc *p, const void *what)
 }
 
 /* Fills a child row's holders; 0 or -ENOMEM. */
-static int fill_holders(struct gpu_row *r, const struct ml_scan *s,
+static int fill_holders(const struct gpu_state *st, struct gpu_row *r, const struct ml_scan *s,
                         bool (*holds)(const struct ml_proc *, const void *), const void *what)
 {
 	const struct ml_proc *first;
+	const char *role;
 
 	r->pids = holders(s, holds, what, &first);
 	r->command = first ? procs_command(first) : strdup("");
+	role = first ? ml_roles_get(&st->roles, (size_t)(first - s->procs)) : NULL;
+	snprintf(r->role, sizeof(r->role), "%s", role ? role : "");
 	return r->pids && r->command ? 0 : -ENOMEM;
 }
 
@@ -278,7 +289,7 @@ static int add_client(struct gpu_state *st, const struct ml_scan *s, const struc
 	r->active = region_sum(c, offsetof(struct ml_drm_region, active));
 	r->allocated = region_sum(c, offsetof(struct ml_drm_region, total));
 	add_up(d, r);
-	return fill_holders(r, s, holds_client, &c->c);
+	return fill_holders(st, r, s, holds_client, &c->c);
 }
 
 static int add_buf(struct gpu_state *st, const struct ml_scan *s, uint64_t ino, uint64_t size,
@@ -297,7 +308,7 @@ static int add_buf(struct gpu_state *st, const struct ml_scan *s, uint64_t ino, 
 		r->command = strdup("");
 		return r->pids && r->command ? 0 : -ENOMEM;
 	}
-	return fill_holders(r, s, holds_buf, &ino);
+	return fill_holders(st, r, s, holds_buf, &ino);
 }
 
 static bool holds_pid(const struct ml_proc *p, const void *what)
@@ -327,7 +338,7 @@ static int add_nvml(struct gpu_state *st, const struct ml_scan *s)
 			snprintf(r->device, sizeof(r->device), "process");
 			r->vram = nv->procs[k].used;
 			add_up(d, r);
-			if (fill_holders(r, s, holds_pid, &nv->procs[k].pid) < 0)
+			if (fill_holders(st, r, s, holds_pid, &nv->procs[k].pid) < 0)
 				return -ENOMEM;
 			if (!r->pids[0]) { /* a process memledger does not see (another namespace)
 				            */
@@ -384,7 +395,7 @@ static int gpu_rows(struct view_run *run)
 	int rc = 0;
 
 	run->state = st;
-	if (!st)
+	if (!st || ml_roles_make(&st->roles, s) < 0)
 		return -ENOMEM;
 	if (s->gpu_error[0])
 		cli_warn("%s: NVIDIA's devices are left out", s->gpu_error);
@@ -457,6 +468,7 @@ static void gpu_end(struct view_run *run)
 	if (!st)
 		return;
 	free_rows(st->rows, st->n);
+	ml_roles_free(&st->roles);
 	free(st);
 }
 
@@ -468,6 +480,7 @@ static const struct view_def gpu_view = {
     .rows = gpu_rows,
     .children = gpu_children,
     .children_key = "clients",
+    .when_any = "ROLE",
     .end = gpu_end,
 };
 

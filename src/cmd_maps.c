@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "run.h"
 #include "memledger.h"
+#include "procs.h"
 #include "view.h"
 
 enum maps_field {
@@ -404,7 +405,7 @@ static struct out_table *mappings_table(const struct cli *cli, const struct ml_m
 
 /* Everything memledger maps prints for process pid: its mappings table t, then the
  * summary (of its mappings so far: finished here). Frees t. */
-static int print_process(const struct cli *cli, pid_t pid, struct out_table *t,
+static int print_process(const struct cli *cli, pid_t pid, const char *role, struct out_table *t,
                          struct ml_maps_summary *summary, struct json *j)
 {
 	int rc;
@@ -412,6 +413,11 @@ static int print_process(const struct cli *cli, pid_t pid, struct out_table *t,
 	if (cli->out.format == OUT_JSON) {
 		json_object_begin(j);
 		json_pair_u64(j, "pid", (uint64_t)pid);
+		json_key(j, "role");
+		if (role)
+			json_string(j, role);
+		else
+			json_null(j);
 	}
 	rc = out_table_print_free(t, j);
 	ml_maps_summary_finish(summary);
@@ -429,7 +435,20 @@ struct maps_doc {
 	struct ml_maps_limits lim; /* the system's, read once whatever the number of PIDs */
 	struct view_sel sel;       /* the driver's, PID first when the rows are flat */
 	struct json j;
+	struct ml_scan named; /* the processes' command lines, for their roles */
 };
+
+/* The role pid's command line gives it ("" none), NULL when it was not read. The browser,
+ * which only its children tell, is ps's and tree's to say: maps reads no other process. */
+static const char *role_of(const struct maps_doc *doc, pid_t pid, char *buf, size_t len)
+{
+	long i = ml_scan_find(&doc->named, pid);
+
+	if (i < 0 || !doc->named.procs[i].cmdline)
+		return NULL;
+	ml_role_of_cmdline(doc->named.procs[i].cmdline, buf, len);
+	return buf;
+}
 
 /*
  * Reads the mappings of pid, lays out their table into *t and adds them to *summary
@@ -497,6 +516,7 @@ static int one_process(struct view_run *run, struct maps_doc *doc, pid_t pid)
 	long n = read_process(doc, pid, &t, &summary);
 	int rc = n < 0 ? (int)n : 0;
 	bool empty = n == 0;
+	char role[ML_ROLE_LEN];
 
 	if (rc == -ESRCH || rc == -ENOENT)
 		run_warn(run->run, "no process %d", (int)pid);
@@ -509,7 +529,8 @@ static int one_process(struct view_run *run, struct maps_doc *doc, pid_t pid)
 	else if (empty)
 		run_warn(run->run, "process %d has no user address space%s", (int)pid,
 		         why_empty(doc->src, pid));
-	else if ((rc = print_process(cli, pid, t, &summary, &doc->j)) < 0)
+	else if ((rc = print_process(cli, pid, role_of(doc, pid, role, sizeof(role)), t, &summary,
+	                             &doc->j)) < 0)
 		out_failed(&cli->out, -rc);
 	return rc < 0 || empty ? -1 : 0;
 }
@@ -564,15 +585,22 @@ static int maps_print(struct view_run *run, struct out_table *none)
 	}
 	if (flat)
 		with_pid_first(run->def->cols, &doc.sel);
+	if ((cli->out.format == OUT_TABLE || cli->out.format == OUT_JSON) &&
+	    procs_scan_pids(run->run, ML_NEED_STAT | ML_NEED_CMDLINE, cli->pids, cli->npids,
+	                    &doc.named) != EXIT_GO_ON)
+		memset(&doc.named, 0, sizeof(doc.named)); /* said; no roles */
 	for (size_t i = 0; i < cli->npids; i++) {
-		if (cli->npids > 1 && cli->out.format == OUT_TABLE)
-			fprintf(out_stream(&cli->out), "%sPID %d\n", i ? "\n" : "",
-			        (int)cli->pids[i]);
+		char role[ML_ROLE_LEN];
+		const char *r = role_of(&doc, cli->pids[i], role, sizeof(role));
+		if ((cli->npids > 1 || (r && r[0])) && cli->out.format == OUT_TABLE)
+			fprintf(out_stream(&cli->out), "%sPID %d%s%s\n", i ? "\n" : "",
+			        (int)cli->pids[i], r && r[0] ? ": " : "", r && r[0] ? r : "");
 		failed |= one_process(run, &doc, cli->pids[i]) < 0;
 		if (flat)
 			cli->out.noheadings = true; /* the header once */
 	}
 	cli->out.noheadings = noheadings;
+	ml_scan_free(&doc.named);
 	if (cli->out.format == OUT_JSON) {
 		json_array_end(&doc.j);
 		json_object_end(&doc.j);

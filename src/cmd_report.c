@@ -142,13 +142,18 @@ static size_t *groups_by_pss(const struct ml_grouping *g)
 	return order;
 }
 
-static char *text_of(const char *fmt, const char *a, uint64_t b)
+/* "comm PID" of process i of m, with its role when it has one ("chromium 412 renderer"):
+ * malloc'ed, NULL when out of memory. */
+static char *role_label(const struct metrics *m, size_t i)
 {
-	char *s = NULL;
+	const struct ml_proc *p = &m->scan.procs[i];
+	const char *role = ml_roles_get(&m->roles, i);
+	char *text = NULL;
 
-	if (asprintf(&s, fmt, a, (unsigned long long)b) < 0)
+	if (asprintf(&text, "%s %d%s%s", p->comm[0] ? p->comm : "-", (int)p->pid,
+	             role && role[0] ? " " : "", role ? role : "") < 0)
 		return NULL;
-	return s;
+	return text;
 }
 
 /* The treemap: groups, their processes, each process's PSS by kind (anon, file, shmem:
@@ -184,7 +189,7 @@ static int make_treemap(const struct metrics *m, struct tm_node *root)
 		gn->nkids++;
 		snprintf(pid, sizeof(pid), "%d", (int)p->pid);
 		pn->hue = gn->hue;
-		pn->label = text_of("%s %llu", p->comm[0] ? p->comm : "-", (uint64_t)p->pid);
+		pn->label = role_label(m, i);
 		if (!pn->label || !(pn->kids = calloc(3, sizeof(*pn->kids))))
 			goto nomem;
 		for (size_t t = 0; t < 3; t++) {
@@ -259,10 +264,12 @@ static void chart_bars(FILE *f, const struct metrics *m, bool groups)
 			         g->nprocs);
 		} else {
 			const struct ml_proc *p = &m->scan.procs[order[j]];
+			const char *role = ml_roles_get(&m->roles, order[j]);
 			pss = ml_proc_metric(p, ML_PSS);
 			uss = ml_proc_metric(p, ML_USS);
 			swap = ml_proc_metric(p, ML_SWAPPSS);
-			snprintf(labels[n], sizeof(labels[n]), "%d %s", (int)p->pid, p->comm);
+			snprintf(labels[n], sizeof(labels[n]), "%d %s%s%s", (int)p->pid, p->comm,
+			         role && role[0] ? " " : "", role ? role : "");
 		}
 		rows[n] = (struct svg_hbar){
 		    labels[n], uss,
@@ -363,6 +370,11 @@ static void write_data(FILE *f, const struct metrics *m, const struct origin *o,
 		json_pair_u64(&j, "anon", ml_proc_metric(p, ML_ANON));
 		json_pair_u64(&j, "file", ml_proc_metric(p, ML_FILE));
 		json_pair_u64(&j, "shmem", ml_proc_metric(p, ML_SHMEM));
+		json_key(&j, "role");
+		if (ml_roles_get(&m->roles, i))
+			json_string(&j, ml_roles_get(&m->roles, i));
+		else
+			json_null(&j);
 		json_key(&j, "command");
 		json_string(&j, command ? command : "");
 		json_object_end(&j);
@@ -439,8 +451,8 @@ static void table_groups(FILE *f, const struct metrics *m)
 
 static void table_processes(FILE *f, const struct metrics *m)
 {
-	static const char *const cols[] = {"PID", "USER", "PSS",       "USS",
-	                                   "RSS", "SWAP", "FOOTPRINT", "COMMAND"};
+	static const char *const cols[] = {"PID",  "USER",      "PSS",  "USS",    "RSS",
+	                                   "SWAP", "FOOTPRINT", "ROLE", "COMMAND"};
 	size_t *order = by_pss(&m->scan);
 	struct ml_user_cache users = {0};
 
@@ -459,7 +471,10 @@ static void table_processes(FILE *f, const struct metrics *m)
 		size_cell(f, ml_proc_metric(p, ML_RSS));
 		size_cell(f, ml_proc_metric(p, ML_SWAP));
 		size_cell(f, ml_proc_metric(p, ML_FOOTPRINT));
-		fputs("<td class=\"cmd\">", f);
+		fputs("<td>", f);
+		xml_text(f, ml_roles_get(&m->roles, order[j]) ? ml_roles_get(&m->roles, order[j])
+		                                              : "-");
+		fputs("</td><td class=\"cmd\">", f);
 		xml_text(f, command ? command : "");
 		fputs("</td></tr>\n", f);
 		free(command);
@@ -658,6 +673,7 @@ static void write_html(FILE *f, const struct metrics *m, const struct origin *o,
  * them) or a group (by name). */
 struct delta_row {
 	const char *name; /* a group's name; a process's comm */
+	const char *role; /* a process's (B's where it is in B); NULL unknown */
 	const struct ml_proc *proc[2];
 	pid_t pid; /* 0: a group */
 	size_t procs[2];
@@ -715,6 +731,7 @@ static struct delta_row *process_deltas(const struct metrics m[2], size_t *n)
 			r->in[side] = true;
 			r->proc[side] = p;
 			r->name = p->comm;
+			r->role = ml_roles_get(&m[side].roles, i);
 			r->pss[side] = ml_proc_metric(p, ML_PSS);
 			r->uss[side] = ml_proc_metric(p, ML_USS);
 		}
@@ -788,8 +805,8 @@ static void diff_tables(FILE *f, const struct delta_row *g, size_t ng, const str
 {
 	static const char *const gcols[] = {"NAME",  "STATE", "PROCS A", "PROCS B", "PSS A",
 	                                    "PSS B", "PSS Δ", "USS A",   "USS B",   "USS Δ"};
-	static const char *const pcols[] = {"PID",   "STATE", "PSS A", "PSS B",  "PSS Δ",
-	                                    "USS A", "USS B", "USS Δ", "COMMAND"};
+	static const char *const pcols[] = {"PID",   "STATE", "PSS A", "PSS B", "PSS Δ",
+	                                    "USS A", "USS B", "USS Δ", "ROLE",  "COMMAND"};
 
 	fputs("<h2>Groups</h2>\n<table id=\"groups\" class=\"sortable\">\n", f);
 	heading(f, gcols, sizeof(gcols) / sizeof(gcols[0]));
@@ -822,7 +839,9 @@ static void diff_tables(FILE *f, const struct delta_row *g, size_t ng, const str
 		side_cell(f, &p[j], p[j].uss, 0);
 		side_cell(f, &p[j], p[j].uss, 1);
 		delta_cell(f, &p[j], p[j].uss);
-		fputs("<td class=\"cmd\">", f);
+		fputs("<td>", f);
+		xml_text(f, p[j].role ? p[j].role : "-");
+		fputs("</td><td class=\"cmd\">", f);
 		xml_text(f, command ? command : "");
 		fputs("</td></tr>\n", f);
 		free(command);

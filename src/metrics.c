@@ -87,7 +87,8 @@ int metrics_read(struct run *run, enum ml_group_key by, bool exact, unsigned ext
 	needs |= m->gpu ? ML_NEED_GPU : 0;
 	rc = exact ? procs_scan_pages(run, needs | ML_NEED_PAGEMAP, &m->scan, &m->pages)
 	           : procs_scan(run, needs, NULL, NULL, &m->scan);
-	if (rc == EXIT_GO_ON && ml_grouping_make(&m->groups, &m->scan, by, m->pages) < 0) {
+	if (rc == EXIT_GO_ON && (ml_grouping_make(&m->groups, &m->scan, by, m->pages) < 0 ||
+	                         ml_roles_make(&m->roles, &m->scan) < 0)) {
 		run_warn(run, "out of memory");
 		rc = EXIT_ERROR;
 	}
@@ -108,6 +109,7 @@ int metrics_read(struct run *run, enum ml_group_key by, bool exact, unsigned ext
 void metrics_free(struct metrics *m)
 {
 	ml_grouping_free(&m->groups);
+	ml_roles_free(&m->roles);
 	ml_pages_free(m->pages);
 	ml_scan_free(&m->scan);
 	memset(m, 0, sizeof(*m));
@@ -307,13 +309,9 @@ static void write_processes(FILE *f, const struct metrics *m, size_t top, bool o
 	const struct ml_proc **order = malloc((s->nprocs + 1) * sizeof(*order));
 	struct ml_user_cache users = {0};
 	uint64_t other[NMEMTYPES] = {0};
-	struct ml_roles roles = {0};
 
-	if (!order || ml_roles_make(&roles, s) < 0) {
-		ml_roles_free(&roles);
-		free(order);
+	if (!order)
 		return;
-	}
 	for (size_t i = 0; i < s->nprocs; i++)
 		order[i] = &s->procs[i];
 	qsort_r(order, s->nprocs, sizeof(*order), cmp_pss_desc, NULL);
@@ -324,7 +322,7 @@ static void write_processes(FILE *f, const struct metrics *m, size_t top, bool o
 	for (size_t i = 0; i < s->nprocs; i++) {
 		const struct ml_proc *p = order[i];
 		const char *user = i < top ? ml_user_name(&users, ml_proc_uid(p)) : NULL;
-		const char *role = ml_roles_get(&roles, (size_t)(p - s->procs));
+		const char *role = ml_roles_get(&m->roles, (size_t)(p - s->procs));
 		for (size_t t = 0; t < nmemtypes(m); t++) {
 			uint64_t v = ml_proc_metric(p, memtypes[t].metric);
 			if (i >= top) {
@@ -351,7 +349,6 @@ static void write_processes(FILE *f, const struct metrics *m, size_t top, bool o
 		value(f, other[t]);
 	}
 	ml_user_cache_free(&users);
-	ml_roles_free(&roles);
 	free(order);
 }
 

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "run.h"
 #include "memledger/group.h"
+#include "memledger/role.h"
 #include "memledger/scan.h"
 #include "memledger/system.h"
 
@@ -20,6 +21,7 @@ struct metrics {
 	struct ml_scan scan;
 	struct ml_pages *pages; /* an exact reading's page ledger, else NULL */
 	struct ml_grouping groups;
+	struct ml_roles roles; /* each process's role (browser, renderer...) */
 	struct ml_system sys;
 	bool have_sys;    /* sys was read */
 	bool gpu;         /* the machine has a GPU or a dma-buf heap: GPU memory was read */
@@ -38,9 +40,9 @@ struct metrics_exact {
 	double when, seconds;
 };
 
-/* Reads the ledger as cli says (--source, --threads) into m, grouped by key, with the
- * files extra (ML_NEED_*) too; with exact, the page ledger (FREED, group USS and
- * SHARED-OUT). Returns EXIT_GO_ON (m to be freed with metrics_free), or an exit status
+/* Reads the ledger as cli says (--source, --threads) into m, grouped by key, each
+ * process's role, with the files extra (ML_NEED_*) too; with exact, the page ledger (FREED, group
+ * USS and SHARED-OUT). Returns EXIT_GO_ON (m to be freed with metrics_free), or an exit status
  * after a message. */
 int metrics_read(struct run *run, enum ml_group_key by, bool exact, unsigned extra,
                  struct metrics *m);

@@ -676,6 +676,11 @@ static int run_print(struct view_run *run)
 	}
 	tell_apart(run);
 	view_add_when_any(d->cols, d->when_any, run->cli, &run->rows, &run->sel);
+	for (size_t i = 0; d->when_any && d->children && i < run->rows.n; i++) {
+		struct view_rows kids; /* gpu's clients carry the roles, not their devices */
+		if (d->children(run, (const char *)run->rows.rows + i * run->rows.size, &kids) == 0)
+			view_add_when_any(d->cols, d->when_any, run->cli, &kids, &run->sel);
+	}
 	t = run_table(run, tie);
 	rc = !t         ? -ENOMEM
 	     : d->print ? d->print(run, t)

@@ -29,7 +29,7 @@ def w(path, text):
         f.write(text)
 
 
-def proc(top, pid, name, ppid, fds, maps=""):
+def proc(top, pid, name, ppid, fds, maps="", args="--fixture"):
     d = f"{top}/proc/{pid}"
     os.makedirs(f"{d}/fd", exist_ok=True)
     for f in ("smaps_rollup",):
@@ -40,7 +40,7 @@ def proc(top, pid, name, ppid, fds, maps=""):
     lines = [l if not l.startswith("Pid:") else f"Pid:\t{pid}" for l in lines]
     w(f"{d}/status", "\n".join(lines).replace("Name:\t" + lines[0].split("\t")[-1],
                                               f"Name:\t{name}", 1))
-    w(f"{d}/cmdline", f"/usr/bin/{name}\0--fixture\0")
+    w(f"{d}/cmdline", f"/usr/bin/{name}\0" + "".join(a + "\0" for a in args.split()))
     for fd, (target, info) in fds.items():
         os.symlink(target, f"{d}/fd/{fd}")
         w(f"{d}/fdinfo/{fd}", f"pos:\t0\nflags:\t02100002\nmnt_id:\t24\n{info}")
@@ -85,7 +85,7 @@ def main():
                                       12: ("/dev/dri/renderD128", c20),
                                       0: ("/dev/null", "ino:\t5\n")})
     proc(top, 301, "gnome-shell-helper", 300, {11: ("/dev/dri/renderD128", c20)})
-    proc(top, 310, "glxgears", 1, {4: ("/dev/dri/renderD129",
+    proc(top, 310, "glxgears", 1, args="--type=gpu-process --fixture", fds={4: ("/dev/dri/renderD129",
         "ino:\t1310\ndrm-driver:\ti915\ndrm-pdev:\t0000:00:02.0\ndrm-client-id:\t7\n"
         "drm-total-system0:\t512 KiB\ndrm-shared-system0:\t128 KiB\n"
         "drm-resident-system0:\t512 KiB\ndrm-purgeable-system0:\t0\n"
