@@ -46,7 +46,17 @@ static bool row_untotalled(const void *row)
 	return ((const struct row *)row)->part;
 }
 
-#define KEPT_SHOWN 3 /* keepers named in a row: the rest are counted */
+#define KEPT_SHOWN 3     /* keepers named in a row: the rest are counted */
+#define KEPT_FEW   3     /* an object kept by more is not one the set's death frees */
+#define KEPT_SMALL 65536 /* nor is one below this worth a row of its own */
+#define KEPT_ROWS  8     /* rows of each class; the rest are counted */
+
+/* What an object kept alive by others is, for the rows: kept by a few other processes
+ * (a peer tab), by the app's long-lived processes alone (the browser, the GPU process),
+ * or the rest (small, or kept by many), counted in one row. */
+enum kept_class { KEPT_OTHERS, KEPT_LONG_LIVED, KEPT_REST, KEPT_NCLASSES };
+
+static const char *const kept_class_names[] = {"others", "long-lived", "rest"};
 
 /* What else killing the set may free: the objects it shares with processes that keep
  * them alive. */
@@ -55,8 +65,38 @@ struct kept {
 	long n;
 	char **names;         /* "NAME, kept by PID comm, ..." per object */
 	const char **objname; /* its name, as smaps names it (the ledger's) */
-	uint64_t total;
+	enum kept_class *cls;
+	uint64_t total, class_total[KEPT_NCLASSES];
+	size_t class_n[KEPT_NCLASSES];
+	char long_lived[96]; /* the long-lived keepers' roles: "gpu-process, browser" */
 };
+
+/* True when role is one of an app's long-lived processes: any role but a renderer's (a
+ * tab) and an Android app's name (a zygote's child has a dotted name). */
+static bool long_lived(const char *role)
+{
+	return role && role[0] && strncmp(role, "renderer", 8) != 0 && !strchr(role, '.');
+}
+
+/* The class of kept object o, adding its keepers' roles to k->long_lived. */
+static enum kept_class classify(const struct ml_kept_object *o, const struct ml_roles *roles,
+                                struct kept *k)
+{
+	bool all_long = o->nkeepers > 0;
+
+	if (o->more_keepers || o->nkeepers > KEPT_FEW || o->size < KEPT_SMALL)
+		return KEPT_REST;
+	for (size_t j = 0; j < o->nkeepers; j++)
+		all_long &= long_lived(ml_roles_get(roles, o->keepers[j]));
+	for (size_t j = 0; all_long && j < o->nkeepers; j++) {
+		const char *role = ml_roles_get(roles, o->keepers[j]);
+		size_t n = strlen(k->long_lived);
+		if (!strstr(k->long_lived, role))
+			snprintf(k->long_lived + n, sizeof(k->long_lived) - n, "%s%s",
+			         n ? ", " : "", role);
+	}
+	return all_long ? KEPT_LONG_LIVED : KEPT_OTHERS;
+}
 
 static void kept_free(struct kept *k)
 {
@@ -64,6 +104,7 @@ static void kept_free(struct kept *k)
 		free(k->names[i]);
 	free(k->names);
 	free(k->objname);
+	free(k->cls);
 	free(k->v);
 }
 
@@ -85,7 +126,8 @@ static int find_kept(const struct ml_pages *pg, const struct ml_scan *s, const u
 	*k = (struct kept){0};
 	k->n = ml_pages_kept_objects(pg, set_of, 0, &k->v);
 	if (k->n < 0 || !(k->names = calloc((size_t)k->n + 1, sizeof(*k->names))) ||
-	    !(k->objname = calloc((size_t)k->n + 1, sizeof(*k->objname))))
+	    !(k->objname = calloc((size_t)k->n + 1, sizeof(*k->objname))) ||
+	    !(k->cls = calloc((size_t)k->n + 1, sizeof(*k->cls))))
 		return -ENOMEM;
 	if (k->n > 0)
 		qsort(k->v, (size_t)k->n, sizeof(*k->v), larger_first);
@@ -115,6 +157,11 @@ static int find_kept(const struct ml_pages *pg, const struct ml_scan *s, const u
 		}
 		k->names[i] = text;
 		k->total = ml_add_u64(k->total, o->size);
+		k->cls[i] = classify(o, roles, k);
+		if (k->cls[i] != KEPT_REST && k->class_n[k->cls[i]] == KEPT_ROWS)
+			k->cls[i] = KEPT_REST; /* the largest KEPT_ROWS of a class have rows */
+		k->class_n[k->cls[i]]++;
+		k->class_total[k->cls[i]] = ml_add_u64(k->class_total[k->cls[i]], o->size);
 	}
 	return 0;
 }
@@ -128,7 +175,65 @@ struct freed_state {
 	struct kept kept;
 	struct ml_roles roles;
 	struct row *rows;
+	char long_heading[160], rest[128]; /* rows' texts */
+	pid_t browser; /* a renderer's browser, when the set holds one; 0: none */
 };
+
+/* Adds the rows of what may also be freed to rows and depth from *n on: a heading, then
+ * the objects kept by a few other processes, those kept by the app's long-lived
+ * processes alone (under headings of their own when there are some of those), and one
+ * row for the rest. */
+static void kept_rows(struct freed_state *st, struct row *rows, unsigned *depth, size_t *n)
+{
+	const struct kept *k = &st->kept;
+	bool headings = k->class_n[KEPT_LONG_LIVED] > 0;
+
+	if (!k->n)
+		return;
+	rows[*n] = (struct row){"may also be freed, if others let go", k->total, true};
+	depth[(*n)++] = 0;
+	for (int c = KEPT_OTHERS; c <= KEPT_LONG_LIVED; c++) {
+		if (!k->class_n[c])
+			continue;
+		if (headings) {
+			rows[*n] = (struct row){c == KEPT_OTHERS ? "kept by other processes"
+			                                         : st->long_heading,
+			                        k->class_total[c], true};
+			depth[(*n)++] = 1;
+		}
+		for (long i = 0; i < k->n; i++)
+			if (k->cls[i] == (enum kept_class)c) {
+				rows[*n] = (struct row){k->names[i], k->v[i].size, true};
+				depth[(*n)++] = headings ? 2 : 1;
+			}
+	}
+	if (k->class_n[KEPT_REST]) {
+		rows[*n] = (struct row){st->rest, k->class_total[KEPT_REST], true};
+		depth[(*n)++] = 1;
+	}
+}
+
+/* The browser of a renderer in the set (the first), through its ancestors that have a
+ * role (a renderer's parent is the zygote, the zygote's the browser); 0 when none. */
+static pid_t browser_of_set(const struct ml_scan *s, const struct freed_state *st)
+{
+	for (size_t i = 0; i < s->nprocs; i++) {
+		const char *role = ml_roles_get(&st->roles, i);
+		long up = (long)i;
+		if (st->set_of[i] != 0 || !role || strncmp(role, "renderer", 8) != 0)
+			continue;
+		for (int hops = 0; hops < 8 && up >= 0; hops++) {
+			const struct ml_proc *p = &s->procs[up];
+			role = ml_roles_get(&st->roles, (size_t)up);
+			if (role && strcmp(role, "browser") == 0)
+				return p->pid;
+			if (!role || !role[0] || !(p->have & ML_NEED_STATUS))
+				break;
+			up = ml_scan_find(s, (pid_t)p->status.ppid);
+		}
+	}
+	return 0;
+}
 
 /* The set: -p's processes (and the PID operands), each found. Returns 0, or -errno after a
  * message. */
@@ -205,7 +310,7 @@ static int freed_rows(struct view_run *run)
 	    {"page cache", f->cache, true},
 	    {"shmem that persists or others hold", f->shmem_kept, true},
 	};
-	n = nfixed + (st->kept.n ? 1 + (size_t)st->kept.n : 0);
+	n = nfixed + (st->kept.n ? 1 + 2 + (size_t)st->kept.n : 0); /* at most */
 	st->rows = malloc(n * sizeof(*st->rows));
 	depth = malloc(n * sizeof(*depth));
 	run->parent = malloc(n * sizeof(*run->parent));
@@ -213,14 +318,17 @@ static int freed_rows(struct view_run *run)
 		free(depth);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n; i++) {
-		long o = (long)i - (long)nfixed - 1; /* the kept objects after their heading */
-		st->rows[i] = i < nfixed ? fixed[i]
-		              : o < 0    ? (struct row){"may also be freed, if others let go",
-		                                        st->kept.total, true}
-		                      : (struct row){st->kept.names[o], st->kept.v[o].size, true};
-		depth[i] = i < nfixed ? fixed_depth[i] : o < 0 ? 0 : 1;
+	snprintf(st->long_heading, sizeof(st->long_heading),
+	         "kept by the app's long-lived processes (%s)", st->kept.long_lived);
+	snprintf(st->rest, sizeof(st->rest),
+	         "%zu more: each under %dK, or kept by more than %d processes",
+	         st->kept.class_n[KEPT_REST], KEPT_SMALL / 1024, KEPT_FEW);
+	for (n = 0; n < nfixed; n++) {
+		st->rows[n] = fixed[n];
+		depth[n] = fixed_depth[n];
 	}
+	kept_rows(st, st->rows, depth, &n);
+	st->browser = browser_of_set(&run->scan, st);
 	view_parents_of_depths(depth, n, run->parent);
 	free(depth);
 	run->rows = (struct view_rows){.rows = st->rows,
@@ -273,9 +381,16 @@ static int print_json(const struct view_run *run, struct out_table *t)
 		for (size_t q = 0; q < o->nkeepers; q++)
 			json_u64(&j, (uint64_t)s->procs[o->keepers[q]].pid);
 		json_array_end(&j);
+		json_key(&j, "class");
+		json_string(&j, kept_class_names[k->cls[i]]);
 		json_object_end(&j);
 	}
 	json_array_end(&j);
+	json_key(&j, "browser"); /* of a renderer of the set: it may hold more for it */
+	if (st->browser)
+		json_u64(&j, (uint64_t)st->browser);
+	else
+		json_null(&j);
 	json_key(&j, "stays");
 	json_object_begin(&j);
 	json_pair_u64(&j, "shared_out", f->shared_out);
@@ -298,6 +413,7 @@ static int freed_print(struct view_run *run, struct out_table *t)
 	const struct ml_scan *s = &run->scan;
 	FILE *out = out_stream(&cli->out);
 	struct json j;
+	int rc;
 
 	if (cli->out.format == OUT_JSON)
 		return print_json(run, t);
@@ -309,7 +425,16 @@ static int freed_print(struct view_run *run, struct out_table *t)
 		fputs("\n\n", out);
 	}
 	json_init(&j, out, NULL);
-	return out_table_print_free(t, &j);
+	rc = out_table_print_free(t, &j);
+	if (rc == 0 && st->browser && cli->out.format == OUT_TABLE)
+		fprintf(
+		    out,
+		    "\nnot in these figures: what the browser process (%d) holds for this "
+		    "renderer\n"
+		    "(Blobs, caches): no page of the renderer shows it, and closing its tab may\n"
+		    "give that back too.\n",
+		    (int)st->browser);
+	return rc;
 }
 
 static int freed_begin(struct view_run *run)

@@ -567,15 +567,24 @@ static int maps_begin(struct view_run *run)
 static int maps_print(struct view_run *run, struct out_table *none)
 {
 	struct cli *cli = run->cli;
-	struct maps_doc doc = {
-	    .cli = cli, .src = run_source(run->run, ML_NEED_SMAPS, true), .sel = run->sel};
+	struct maps_doc doc = {.cli = cli, .sel = run->sel};
+	bool named = cli->out.format == OUT_TABLE || cli->out.format == OUT_JSON;
 	bool flat = cli->npids > 1 && (cli->out.format == OUT_CSV || cli->out.format == OUT_RAW);
 	bool noheadings = cli->out.noheadings;
 	int failed = 0;
 
 	(void)none;
-	if (!doc.src)
+	/* the command lines (roles) first: a snapshot is opened once for both, and the
+	 * source the smaps come from stays open while they are read */
+	run_want(run->run, ML_NEED_SMAPS | (named ? ML_NEED_STAT | ML_NEED_CMDLINE : 0), false);
+	if (named && procs_scan_pids(run->run, ML_NEED_STAT | ML_NEED_CMDLINE, cli->pids,
+	                             cli->npids, &doc.named) != EXIT_GO_ON)
+		memset(&doc.named, 0, sizeof(doc.named)); /* said; no roles */
+	doc.src = run_source(run->run, ML_NEED_SMAPS, true);
+	if (!doc.src) {
+		ml_scan_free(&doc.named);
 		return -EIO; /* said */
+	}
 	ml_maps_limits_read(doc.src, &doc.lim);
 	json_init(&doc.j, out_stream(&cli->out), cli->out.time);
 	if (cli->out.format == OUT_JSON) {
@@ -585,10 +594,6 @@ static int maps_print(struct view_run *run, struct out_table *none)
 	}
 	if (flat)
 		with_pid_first(run->def->cols, &doc.sel);
-	if ((cli->out.format == OUT_TABLE || cli->out.format == OUT_JSON) &&
-	    procs_scan_pids(run->run, ML_NEED_STAT | ML_NEED_CMDLINE, cli->pids, cli->npids,
-	                    &doc.named) != EXIT_GO_ON)
-		memset(&doc.named, 0, sizeof(doc.named)); /* said; no roles */
 	for (size_t i = 0; i < cli->npids; i++) {
 		char role[ML_ROLE_LEN];
 		const char *r = role_of(&doc, cli->pids[i], role, sizeof(role));
