@@ -139,7 +139,10 @@ enum field {
 	     COL_STR,                                                                                \
 	     0,                                                                                      \
 	     F_LEAK,                                                                                 \
-	     "leak?: grew steadily over the window (a line fits; no sawtooth; above --floor)",       \
+	     "-: no verdict yet (5 samples over half the window: 15 s with --window 30); leak?: "    \
+	     "grew steadily over the window (a line fits, no sawtooth, above --floor); LEAK: "       \
+	     "its lowest point rose across three windows by more than it ever fell (from 3¼ "       \
+	     "windows on: 98 s)",                                                                    \
 	     0,                                                                                      \
 	     VIEW_TOTAL_NONE},                                                                       \
 	    {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "resident (status VmRSS)", 0, VIEW_TOTAL_SUM},       \
@@ -230,7 +233,11 @@ static const char *row_text(const void *row, const struct colinfo *c)
 
 	switch (c->id) {
 	case F_USER: return ml_user_name(&r->tp->users, p->uid);
-	case F_LEAK: return p->fit.suspect ? "leak?" : "";
+	case F_LEAK:
+		return p->fit.leak      ? "LEAK"
+		       : p->fit.suspect ? "leak?"
+		       : p->fit.verdict ? ""
+		                        : NULL;      /* too few samples yet */
 	case F_ROLE: return p->procs ? "" : p->role; /* by role: the group's name says it */
 	case F_CMD: return p->command;
 	default: return NULL;
@@ -532,6 +539,8 @@ static void add_to_group(struct tracked *g, const struct tracked *p)
 	g->fit.slope += p->fit.slope;
 	g->fit.n = g->fit.n > p->fit.n ? g->fit.n : p->fit.n;
 	g->fit.suspect |= p->fit.suspect;
+	g->fit.leak |= p->fit.leak;
+	g->fit.verdict |= p->fit.verdict;
 	g->procs++;
 }
 
@@ -779,7 +788,8 @@ static void usage(FILE *f)
 	fputs("Usage:\n memledger top [-b] [-n N] [-d SECS] [options]\n\n"
 	      "Memory over time: each refresh reads every process's status (footprint, RSS),\n"
 	      "smaps_rollup (PSS) every --pss-every refreshes; GROWTH is the slope of the\n"
-	      "footprint over the window, per minute, and LEAK marks steady growth.\n\n"
+	      "footprint over the window, per minute; LEAK marks steady growth (leak?) and\n"
+	      "confirms it (LEAK) when the footprint's floor rose across three windows.\n\n"
 	      "Options:\n"
 	      " -b, --batch            write frames as text (or -J: NDJSON), as top -b;\n"
 	      "                          without it, a full-screen view: q quit, h keys,\n"
@@ -792,7 +802,8 @@ static void usage(FILE *f)
 	      "                          step through them (a snapshot: one frame)\n"
 	      " -n, --iterations <n>   so many frames (default: until interrupted)\n"
 	      " -d, --delay <secs>     between refreshes (default 2)\n"
-	      "     --window <secs>    GROWTH's window (default 30)\n"
+	      "     --window <secs>    GROWTH's window (default 30); LEAK: leak? from half a\n"
+	      "                        window on, LEAK (confirmed) from 3¼ windows on\n"
 	      "     --floor <bytes>    LEAK: growth per minute above this (default 1048576)\n"
 	      "     --pss-every <n>    read PSS every n refreshes (default 5)\n"
 	      " -p, --pid <list>       only these processes\n"

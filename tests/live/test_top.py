@@ -67,6 +67,61 @@ def check_top(memledger, pids):
           str(pss_frames[:3]))
 
 
+# A garbage collector's sawtooth: grows 2 MiB a second (256 KiB mapped 8 times a second)
+# for PERIOD seconds, then lets all of it go at once.
+TOOTH = r"""
+import mmap, sys, time
+period, step = float(sys.argv[1]), 256 * 1024
+print("ready", flush=True)
+at = time.monotonic()
+while True:
+    held = []
+    for _ in range(int(period * 8)):
+        m = mmap.mmap(-1, step, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+        m.write(b"\1" * step)
+        held.append(m)
+        at += 0.125
+        time.sleep(max(0, at - time.monotonic()))
+    for m in held:
+        m.close()
+"""
+
+
+def check_floor(memledger, grower):
+    """LEAK, confirmed, looks past one window: a sawtooth whose teeth are three windows long
+    (the WebUI renderer's V8 heap, seen marked leak? for 25 refreshes) is never confirmed
+    over four of its periods, while the steady grower is, once 3¼ windows have passed."""
+    window, delay, period = 2.0, 0.25, 6.0
+    tooth = subprocess.Popen([sys.executable, "-c", TOOTH, str(period)], stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        tooth.stdout.readline()
+        frames = int(4 * period / delay) + 4
+        out = subprocess.run([memledger, "top", "-b", "-n", str(frames), "-d", str(delay),
+                              "--window", str(window), "-J", "-p", f"{grower},{tooth.pid}"],
+                             capture_output=True, text=True)
+        rows = [(f["refresh"], p) for f in map(json.loads, out.stdout.splitlines())
+                for p in f["processes"]]
+        confirmed = [r for r, p in rows if p["pid"] == tooth.pid and p["leak"] == "LEAK"]
+        suspect = [r for r, p in rows if p["pid"] == tooth.pid and p["leak"] == "leak?"]
+        print(f"the sawtooth ({period:.0f} s teeth, --window {window:.0f}): leak? in "
+              f"{len(suspect)} of {frames} refreshes, LEAK in {len(confirmed)}")
+        check(f"top: a sawtooth of {period:.0f} s teeth (3 windows) is never LEAK over 4 "
+              "periods", not confirmed and len([1 for _, p in rows if p["pid"] == tooth.pid])
+              == frames, f"refreshes {confirmed[:5]}")
+        first = next((r for r, p in rows if p["pid"] == grower and p["leak"] == "LEAK"), None)
+        # 3¼ windows of history, a refresh or two late on a busy machine
+        check("top: the steady grower is confirmed LEAK once 3¼ windows have passed",
+              first is not None and first * delay <= 3.25 * window + 4 * delay,
+              f"first LEAK at refresh {first} ({(first or 0) * delay:.2f} s)")
+        early = [r for r, p in rows if p["pid"] == grower and p["leak"] is None]
+        check("top: LEAK is - (no verdict) only until 5 samples span half a window",
+              early and max(early) * delay <= window / 2 + 2 * delay, f"refreshes {early}")
+    finally:
+        tooth.kill()
+        tooth.wait()
+
+
 def check_same_set_as_nobody(memledger, pids):
     """As nobody, the processes whose PSS is refused (root's) are in no frame, the first
     (which reads every PSS) or those between: every frame has the same set."""
@@ -189,6 +244,7 @@ def main():
         check_intervals(memledger, pids[0])
         check_delta(memledger, pids[0])
         check_top(memledger, pids)
+        check_floor(memledger, pids[0])
         check_replay(memledger, pids)
         check_same_set_as_nobody(memledger, pids)
     finally:
