@@ -58,7 +58,9 @@ static const char *booked_name(const struct ml_mapping *m, enum ml_kind kind)
 		return "[heap]";
 	if (kind == ML_KIND_STACK)
 		return "[stack]";
-	if ((kind == ML_KIND_ANON || kind == ML_KIND_GUARD) && m->name[0] == '\0')
+	if (ml_reserved(kind, m->name, &m->mem))
+		return "[reserved]";
+	if (kind == ML_KIND_ANON && m->name[0] == '\0')
 		return "[anon]";
 	return m->name;
 }
@@ -215,7 +217,7 @@ int ml_libs_add(struct ml_libs *l, pid_t pid, const struct ml_mapping *m)
 			l->pending[l->npending++] =
 			    (struct pending_head){pid, m->start, m->end, mem};
 	} else if (rc == 0) {
-		rc = book(l, &k, kind, &mem);
+		rc = book(l, &k, ml_reserved(kind, m->name, &m->mem) ? ML_KIND_GUARD : kind, &mem);
 	}
 	pthread_mutex_unlock(&l->lock);
 	return rc;

@@ -37,6 +37,14 @@ bool ml_kind_is_shmem(enum ml_kind k)
 	       k == ML_KIND_SHMEM_ANON;
 }
 
+bool ml_reserved(enum ml_kind k, const char *name, const struct ml_mem *mem)
+{
+	return name[0] == '\0' &&
+	       (k == ML_KIND_GUARD ||
+	        (k == ML_KIND_ANON && mem->v[ML_MEM_RSS] == 0 &&
+	         (mem->v[ML_MEM_SWAP] == 0 || mem->v[ML_MEM_SWAP] == ML_UNKNOWN)));
+}
+
 static bool starts(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;

@@ -79,7 +79,8 @@ struct map_row {
 	const struct ml_map *map; /* the first mapping of the row */
 	const struct ml_mem *mem; /* the mapping's, or with --merge the sum of the row's */
 	uint64_t commit, count;
-	char dev[24]; /* formatted only when DEV is shown */
+	bool reserved; /* --merge: the row of address space reserved (ml_reserved) */
+	char dev[24];  /* formatted only when DEV is shown */
 };
 
 static uint64_t row_number(const void *row, const struct colinfo *c)
@@ -112,8 +113,8 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	switch (c->id) {
 	case F_PERMS: return merged ? NULL : r->map->perms;
 	case F_DEV: return r->dev;
-	case F_KIND: return ml_kind_name(r->map->kind);
-	case F_NAME: return r->map->name;
+	case F_KIND: return ml_kind_name(r->reserved ? ML_KIND_GUARD : r->map->kind);
+	case F_NAME: return r->reserved ? "[reserved]" : r->map->name;
 	case F_FLAGS: return merged || !r->map->vmflags[0] ? NULL : r->map->vmflags;
 	default: return NULL;
 	}
@@ -134,11 +135,17 @@ struct merge_index {
 	size_t mask; /* slots - 1, a power of two at least twice the mappings */
 };
 
+/* True for a mapping --merge books as "[reserved]". */
+static bool reserved(const struct ml_map *m)
+{
+	return ml_reserved(m->kind, m->name, &m->mem);
+}
+
 static uint64_t merge_hash(const struct ml_map *m)
 {
-	uint64_t h = 1469598103934665603ull ^ (uint64_t)m->kind; /* FNV-1a */
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)(reserved(m) ? ML_KIND_GUARD : m->kind);
 
-	for (const char *p = m->name; *p; p++)
+	for (const char *p = m->name; *p; p++) /* FNV-1a */
 		h = (h ^ (unsigned char)*p) * 1099511628211ull;
 	return h;
 }
@@ -154,7 +161,9 @@ static struct map_row *merge_target(struct merge_index *ix, struct map_row *rows
 
 	for (; ix->slots[slot]; slot = (slot + 1) & ix->mask) {
 		struct map_row *r = &rows[ix->slots[slot] - 1];
-		if (r->map->kind == m->kind && strcmp(r->map->name, m->name) == 0)
+		if (r->reserved ? reserved(m)
+		                : !reserved(m) && r->map->kind == m->kind &&
+		                      strcmp(r->map->name, m->name) == 0)
 			return r;
 	}
 	ix->slots[slot] = n + 1;
@@ -206,6 +215,7 @@ static struct map_row *build_rows(const struct cli *cli, const struct ml_maps *m
 		}
 		r = &rows[*n];
 		make_row(r, maps->pid, m, with_dev);
+		r->reserved = cli->merge && reserved(m);
 		if (cli->merge) {
 			(*sums)[*n] = m->mem;
 			r->mem = &(*sums)[*n];

@@ -35,6 +35,11 @@ const char *ml_kind_name(enum ml_kind k);
 /* True for the shmem kinds. */
 bool ml_kind_is_shmem(enum ml_kind k);
 
+/* True for address space reserved, not memory: an unnamed mapping without permission
+ * (guard), or a private anonymous one never touched (no page resident or swapped: V8's
+ * sandbox, PartitionAlloc's pools). libs and maps --merge book it as "[reserved]". */
+bool ml_reserved(enum ml_kind k, const char *name, const struct ml_mem *mem);
+
 /* A mapping kept for a view. */
 struct ml_map {
 	uint64_t start, end, offset, inode;

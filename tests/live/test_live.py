@@ -531,6 +531,48 @@ def check_libs_all(memledger, pid):
         check(f"libs --all: the {tag} rows add up to libs' {tag} row", want == got, f"{want} vs {got}")
 
 
+RESERVER = r"""
+import mmap, sys
+none = mmap.mmap(-1, 1 << 30, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, prot=0)  # PROT_NONE
+untouched = mmap.mmap(-1, 1 << 30, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+used = mmap.mmap(-1, 1 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+used.write(b"\1" * (1 << 20))
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def check_reserved(memledger):
+    """Address space reserved (1 GiB without permission, 1 GiB never touched) is libs'
+    [reserved] row, of kind guard, and maps --merge's; [anon]'s SIZE is the memory that is
+    mapped and touched."""
+    proc = subprocess.Popen([sys.executable, "-c", RESERVER], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        proc.stdout.readline()
+        kernel = smaps_mappings(proc.pid)
+        doc = memledger_json(memledger, "libs", "-b", "-p", str(proc.pid), "-o",
+                             "NAME,KIND,SIZE,RSS")
+        rows = {r["name"]: r for r in doc["libraries"]}
+        want = sum(m["end"] - start for start, m in kernel.items() if m["name"] == "" and
+                   (m["perms"].startswith("---") or (m.get("Rss") == 0 and m.get("Swap") == 0)))
+        res = rows.get("[reserved]", {})
+        check("libs: [reserved] holds the 2 GiB reserved (no permission, never touched), "
+              "of kind guard, none of it resident",
+              res.get("size") == want and want >= 2 << 30 and res.get("kind") == "guard" and
+              res.get("rss") == 0, f"{res} vs {want}")
+        anon = rows.get("[anon]", {})
+        check("libs: [anon]'s SIZE is the touched anonymous memory alone (< 1 GiB)",
+              anon.get("size", 0) < 1 << 30 and anon.get("rss", 0) >= 1 << 20, anon)
+        merged = memledger_json(memledger, "maps", "--merge", "-b", str(proc.pid))
+        rows = [r for r in merged["processes"][0]["mappings"] if r.get("name") == "[reserved]"]
+        check("maps --merge: one [reserved] row of the same size",
+              len(rows) == 1 and rows[0]["size"] == want, rows)
+    finally:
+        proc.stdin.close()
+        proc.wait()
+
+
 def physical_memory():
     """Online memory blocks times the block size, read from /sys here; None without it."""
     base = "/sys/devices/system/memory"
@@ -809,6 +851,7 @@ def main():
         check_against_smem(rows, pids)
         check_users(memledger, helper, pids)
         check_libs(memledger, helper, pids)
+        check_reserved(memledger)
         check_maps(memledger, pids[0], child=False)
         check_maps(memledger, pids[1], child=True)
         check_maps_memory(memledger, peakrss)
