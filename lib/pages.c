@@ -1191,6 +1191,50 @@ static uint64_t mapper_sum(const struct shm_map *m, size_t k, size_t n, bool rss
 	return v;
 }
 
+/* True when process i of scan descends from process top (through the parents scanned). */
+static bool descends(const struct ml_scan *scan, size_t i, size_t top)
+{
+	long at = (long)i;
+
+	for (int hops = 0; at >= 0 && hops < 64; hops++) { /* a chain, never a cycle */
+		const struct ml_proc *p = &scan->procs[at];
+		if ((size_t)at == top)
+			return true;
+		if (!(p->have & ML_NEED_STAT) || p->stat.ppid <= 0 || p->stat.ppid == p->pid)
+			return false;
+		at = ml_scan_find(scan, p->stat.ppid);
+	}
+	return false;
+}
+
+/*
+ * The ancestor obj was inherited from through fork: the oldest of its mappers when every
+ * other one descends from it (PostgreSQL's postmaster and its backends, a pre-forking
+ * server's master and workers); -1 when one mapper is unrelated to it (a memfd sent over
+ * a socket to a sibling: the canvas) or it has one mapper alone.
+ */
+static long fork_ancestor(const struct shm_map *m, size_t n, const struct ml_scan *scan)
+{
+	long oldest = -1;
+	size_t procs = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		uint32_t proc = m[k].proc;
+		procs += k == 0 || proc != m[k - 1].proc;
+		if (oldest < 0 ||
+		    scan->procs[proc].stat.starttime < scan->procs[oldest].stat.starttime ||
+		    (scan->procs[proc].stat.starttime == scan->procs[oldest].stat.starttime &&
+		     (long)proc < oldest))
+			oldest = (long)proc;
+	}
+	if (procs < 2)
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		if (!descends(scan, m[k].proc, (size_t)oldest))
+			return -1;
+	return oldest;
+}
+
 /*
  * The owner of object obj under policy: a scan index, or -1 when none of its mappers
  * (nor its SysV creator) was scanned. The mapper with the largest figure wins: its PSS
@@ -1209,6 +1253,8 @@ static long shm_owner(const struct ml_pages *pg, const struct ml_scan *scan,
 		if (i >= 0)
 			return i; /* the creator, alive */
 	}
+	if (policy == ML_OWNER_RESIDENT && (best = fork_ancestor(m, obj->n, scan)) >= 0)
+		return best; /* shared through fork: the ancestor that mapped it */
 	for (size_t k = 0; k < obj->n; k++) {
 		uint32_t proc = m[k].proc;
 		uint64_t age = UINT64_MAX - scan->procs[proc].stat.starttime; /* older: larger */

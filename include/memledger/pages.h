@@ -121,9 +121,13 @@ enum ml_owner {
 	ML_OWNER_CREATOR,  /* SysV: the creator (cpid) while it lives; else as oldest */
 	ML_OWNER_OLDEST,   /* the mapper that started first (stat starttime) */
 	ML_OWNER_LARGEST,  /* the mapper with the largest PSS of it */
-	ML_OWNER_RESIDENT, /* SysV: the creator while it lives; else the mapper holding the most
-	                      of its pages resident (a canvas: the renderer that drew it, not
-	                      the GPU process that maps it too); ties to the oldest */
+	ML_OWNER_RESIDENT, /* SysV: the creator while it lives; memory shared through fork
+	                      (every other mapper descends from the oldest): that ancestor
+	                      (PostgreSQL's postmaster, not the backend that touched most of
+	                      its shared buffers); else, passed between unrelated processes,
+	                      the mapper holding the most of its pages resident (a canvas: the
+	                      renderer that drew it, not the GPU process that maps it too);
+	                      ties to the oldest */
 };
 
 /* One shmem object: a device and inode that processes map, or a SysV segment. */

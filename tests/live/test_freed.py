@@ -435,7 +435,53 @@ def check_shm(memledger, pids):
         check("shm: marked for removal, it does not persist; 4 mappers, 1M resident once",
               o and o["persists"] == "no" and o["mappers"] == len(pids) and
               abs(o["resident"] - MiB) <= 4 * KiB, o)
+    inherited = [o for o in doc["objects"] if o["kind"] in ("shmem:shared-anon", "shmem:memfd")
+                 and "memledger-canvas" not in (o["name"] or "") and o["mappers"] == len(pids)
+                 and o["owner"] and int(o["owner"].split()[0]) in pids]
+    check("shm: the family's objects shared through fork (2 or more) are its parent's, the "
+          "ancestor that mapped them, under the default owner policy",
+          len(inherited) >= 2 and all(int(o["owner"].split()[0]) == pids[0] for o in inherited),
+          [(o["name"], o["owner"]) for o in inherited])
     check_owned(memledger, pids)
+
+
+FORKED = r"""
+import mmap, os, sys
+shared = mmap.mmap(-1, 4 << 20)  # MAP_SHARED | MAP_ANONYMOUS, as shared buffers are
+shared[0] = 1                    # the parent touches one page
+if os.fork() == 0:
+    for i in range(0, 4 << 20, 4096):
+        shared[i] = 2            # the child all of them: most of it resident in the child
+    print(os.getpid(), flush=True)
+    sys.stdin.read()
+    os._exit(0)
+sys.stdin.read()
+"""
+
+
+def check_fork_owner(memledger):
+    """Shared anonymous memory a parent mapped before it forked (PostgreSQL's shared
+    buffers): its owner is the parent, though its child holds more of it resident; OWNED
+    charges it whole to the parent."""
+    proc = subprocess.Popen([sys.executable, "-c", FORKED], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(proc.stdout.readline())
+        doc = json.loads(subprocess.run([memledger, "shm", "-J", "-b", "-o",
+                                         "KIND,SIZE,MAPPERS,OWNER"],
+                                        capture_output=True, text=True).stdout)
+        objs = [o for o in doc["objects"] if o["kind"] == "shmem:shared-anon" and
+                o["size"] == 4 * MiB and o["mappers"] == 2 and o["owner"] and
+                o["owner"].split()[0] in (str(proc.pid), str(child))]
+        check("shm: memory shared through fork is the parent's (the ancestor that mapped it), "
+              "not the child's that holds more of it resident",
+              len(objs) == 1 and objs[0]["owner"].split()[0] == str(proc.pid), objs)
+        rows = owned_rows(memledger, "-p", f"{proc.pid},{child}")
+        check("OWNED: the parent is charged the 4 MiB it shares with its child",
+              rows.get(proc.pid, {}).get("owned", 0) >= 4 * MiB, rows)
+    finally:
+        proc.stdin.close()
+        proc.wait()
 
 
 def owned_rows(memledger, *args):
@@ -671,6 +717,7 @@ def main():
         check_invariant(memledger, pids, "family")
         check_canvas(memledger, helper)
         check_shm(memledger, pids)
+        check_fork_owner(memledger)
         check_unprivileged(memledger, helper, workdir)
         check_kill(memledger, family, pids, cgroup)
     check_range_kill(memledger, helper)  # in a cgroup of its own, the family's gone
