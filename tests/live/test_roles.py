@@ -239,6 +239,64 @@ def check_freed(memledger, pids):
           doc.get("browser"))
 
 
+def descends(procs, pid, top):
+    """True when pid is top or descends from it, by the PPIDs in procs."""
+    for _ in range(32):
+        if pid == top:
+            return True
+        pid = procs.get(pid, {}).get("ppid")
+        if not pid:
+            return False
+    return False
+
+
+def check_real_chromium(memledger, d):
+    """Debian's Chromium, headless (make check installs it; SKIP without it): ROLE of its
+    browser, renderers and GPU process, its crash handlers (reparented to init) in the
+    app's group, named chromium."""
+    if not shutil.which("chromium"):
+        skip("roles on a real Chromium", "chromium is not installed")
+        return
+    data = tempfile.mkdtemp(prefix="chromium-", dir=d)
+    browser = subprocess.Popen(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                                f"--user-data-dir={data}", "--remote-debugging-port=0",
+                                "about:blank"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        rows, deadline = {}, time.time() + 30
+        while time.time() < deadline:
+            doc = as_json(memledger, "-J", "-o", "PID,PPID,ROLE,COMMAND")
+            procs = {r["pid"]: r for r in doc.get("processes", [])}
+            rows = {pid: r for pid, r in procs.items()
+                    if data in (r.get("command") or "") or descends(procs, pid, browser.pid)}
+            roles = [r["role"] for r in rows.values()]
+            if "renderer" in roles and "gpu-process" in roles:
+                break
+            time.sleep(0.5)
+        roles = sorted(r["role"] or "" for r in rows.values())
+        print(f"a real Chromium: {len(rows)} processes, roles {roles}")
+        check("real Chromium: the browser process is browser",
+              rows.get(browser.pid, {}).get("role") == "browser", rows.get(browser.pid))
+        check("real Chromium: a renderer and the GPU process have their roles",
+              "renderer" in roles and "gpu-process" in roles, roles)
+        groups = as_json(memledger, "groups", "--by", "app", "-J", "-o",
+                         "NAME,PID,INSTANCES,PROCS").get("groups", [])
+        names = {g["name"]: g for g in groups}
+        app = names.get("chromium", {})
+        check("real Chromium: groups --by app has a chromium group with its processes, and "
+              "no group of its crash handlers apart (they joined the app)",
+              app.get("procs", 0) >= len(rows) and app.get("instances", 0) >= 1 and
+              "chrome_crashpad_handler" not in names, (app, sorted(names)[:20]))
+    finally:
+        browser.terminate()
+        try:
+            browser.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            browser.kill()
+            browser.wait()
+        subprocess.run(["pkill", "-KILL", "-f", data], check=False)
+
+
 def main():
     memledger = sys.argv[1]
     base = os.path.dirname(os.path.realpath(sys.argv[2]))
@@ -255,6 +313,7 @@ def main():
         check_top(memledger, pids)
         check_maps_diff_report(memledger, pids, d)
         check_freed(memledger, pids)
+        check_real_chromium(memledger, d)
     finally:
         for pid in (pids or {}).values():
             try:
