@@ -533,8 +533,11 @@ def check_libs_all(memledger, pid):
 
 RESERVER = r"""
 import mmap, sys
+# in this order, the PROT_NONE mapping between the two others, which the kernel would
+# otherwise merge into one (partly touched) mapping
+untouched = mmap.mmap(-1, 1 << 30,  # MAP_NORESERVE (0x4000): no merge with an arena either
+                      flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x4000)
 none = mmap.mmap(-1, 1 << 30, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, prot=0)  # PROT_NONE
-untouched = mmap.mmap(-1, 1 << 30, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
 used = mmap.mmap(-1, 1 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
 used.write(b"\1" * (1 << 20))
 print("ready", flush=True)
