@@ -116,8 +116,18 @@ def check_figures(memledger, pids):
             got = family(data_of(report(memledger, "--exact"))["groups"])
             if before == got:
                 break
+        # Exact PSS gives each process its share of the vDSO page, which every process
+        # maps: vdso / N moves as others start and exit between two runs (8 bytes seen
+        # beside two CPU hogs and another make check), by less than vdso / 16 a process.
+        vdso = sum(m.get("Rss", 0) for m in test_live.smaps_mappings(pids[0]).values()
+                   if m["name"] == "[vdso]")
+        slack = max(8, len(pids) * vdso // 16)
         for col in ("pss", "uss", "freed", "shared-out"):
-            check(f"report --exact: the family's {col} is groups'", got.get(col) == want.get(col),
+            ok = got.get(col) == want.get(col) if col != "pss" else \
+                got.get(col) is not None and want.get(col) is not None and \
+                abs(got[col] - want[col]) <= slack
+            check(f"report --exact: the family's {col} is groups'" +
+                  (f" (within the vDSO's share, {slack} bytes)" if col == "pss" else ""), ok,
                   f"{got.get(col)} != {want.get(col)}")
     return html
 
