@@ -16,5 +16,6 @@
 #include "memledger/group.h"
 #include "memledger/trend.h"
 #include "memledger/role.h"
+#include "memledger/oom.h"
 
 #endif

@@ -286,7 +286,7 @@ static int write_manifest(struct cap *c)
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	c->out.len = 0;
 	rc = appendf(&c->out,
-	             "memledger-snapshot: 3\nwriter: %s\nkernel: %s %s\nmachine: %s\nhostname: %s\n"
+	             "memledger-snapshot: 4\nwriter: %s\nkernel: %s %s\nmachine: %s\nhostname: %s\n"
 	             "time: %s\nepoch: %lld.%03d\ncapture-pid: %d\nuid: %d\npage-size: %ld\n"
 	             "exact: %s\nredacted: %s\n",
 	             c->opts->writer ? c->opts->writer : "unknown", u.release, u.version, u.machine,
@@ -703,6 +703,12 @@ static int capture_process(struct cap *c, pid_t pid, struct early *e)
 	snprintf(path, sizeof(path), "%s/cmdline", pdir);
 	if (rc >= 0)
 		rc = put_early(c, path, e->cmdline_rc, &e->cmdline);
+	snprintf(path, sizeof(path), "%s/oom_score_adj", pdir); /* for memledger oom */
+	if (rc >= 0 && status.has_mm)
+		rc = copy_as(c, dirfd, "oom_score_adj", path, F_NONE);
+	snprintf(path, sizeof(path), "%s/oom_score", pdir);
+	if (rc >= 0 && status.has_mm)
+		rc = copy_as(c, dirfd, "oom_score", path, F_NONE);
 	if (rc >= 0 && status.has_mm)
 		rc = capture_memory(c, dirfd, pdir);
 	close(dirfd);

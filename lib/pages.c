@@ -857,6 +857,23 @@ static uint32_t tree_owner(const struct ml_pages *pg, const uint32_t *procs, siz
 	return a < 0 ? NO_SET : (uint32_t)a;
 }
 
+/* A kill sequence's: the place of the last of the holders to die, or NO_SET while one of
+ * them never does. */
+static uint32_t order_owner(const struct ml_pages *pg, const uint32_t *procs, size_t n,
+                            const void *ctx)
+{
+	const uint32_t *rank = ctx;
+	uint32_t last = 0;
+
+	(void)pg;
+	for (size_t k = 0; k < n; k++) {
+		if (rank[procs[k]] == UINT32_MAX)
+			return NO_SET;
+		last = rank[procs[k]] > last ? rank[procs[k]] : last;
+	}
+	return last;
+}
+
 /* What freed_exact keeps per set of a partition while it walks the pages. */
 struct set_walk {
 	const uint32_t *set_of;
@@ -1132,9 +1149,9 @@ static int freed(const struct ml_pages *pg, owner_fn owner, const void *ctx, con
 		if (s != NO_SET)
 			out[s].kernel = ml_add(out[s].kernel, pg->kernel[i]);
 	}
-	for (size_t i = 0; rc == 0 && i < pg->nprocs; i++) { /* a member's pages unbooked */
-		size_t set = set_of ? set_of[i] : i;
-		if (pg->unbooked[i] && set < nsets)
+	for (uint32_t i = 0; rc == 0 && i < pg->nprocs; i++) { /* a member's pages unbooked */
+		uint32_t set = owner(pg, &i, 1, ctx);          /* its set, subtree or place */
+		if (pg->unbooked[i] && set != NO_SET && set < nsets)
 			out[set].anon = out[set].swap = out[set].shmem = ML_UNKNOWN;
 	}
 	return rc;
@@ -1144,6 +1161,12 @@ int ml_pages_freed(const struct ml_pages *pg, const uint32_t *set_of, size_t nse
                    struct ml_freed *out)
 {
 	return freed(pg, partition_owner, set_of, set_of, nsets, out);
+}
+
+int ml_pages_freed_order(const struct ml_pages *pg, const uint32_t *rank, size_t nranks,
+                         struct ml_freed *out)
+{
+	return freed(pg, order_owner, rank, NULL, nranks, out);
 }
 
 int ml_pages_freed_tree(const struct ml_pages *pg, struct ml_freed *out)

@@ -124,6 +124,47 @@ static enum outcome read_statm(struct reader *r, int dirfd, struct ml_proc *p)
 	return ROW;
 }
 
+/* A decimal number, maybe negative, and a newline, whole in buf[0..len), within [min,
+ * max] into *out. Returns 0 or -EINVAL. */
+static int parse_long(const char *buf, size_t len, long min, long max, long *out)
+{
+	char text[24], *end;
+	long v;
+
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+		len--;
+	if (len == 0 || len >= sizeof(text))
+		return -EINVAL;
+	memcpy(text, buf, len);
+	text[len] = '\0';
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || *end || end == text || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* oom_score_adj and oom_score: unknown where absent (a snapshot older than them) or out of
+ * range (a hostile one); a process gone is gone. */
+static enum outcome read_oom(struct reader *r, int dirfd, struct ml_proc *p)
+{
+	long v;
+	int rc = read_file(r, dirfd, "oom_score_adj");
+
+	if (rc == -ENOENT && r->procfs)
+		return VANISHED;
+	if (rc == 0 && parse_long(r->buf.data, r->buf.len, -1000, 1000, &v) == 0)
+		p->oom_adj = (int)v;
+	rc = read_file(r, dirfd, "oom_score");
+	if (rc == -ENOENT && r->procfs)
+		return VANISHED;
+	if (rc == 0 && parse_long(r->buf.data, r->buf.len, 0, 1L << 40, &v) == 0)
+		p->oom_score = v;
+	p->have |= ML_NEED_OOM;
+	return ROW;
+}
+
 static enum outcome read_cmdline(struct reader *r, int dirfd, struct ml_proc *p)
 {
 	int rc = read_file(r, dirfd, "cmdline");
@@ -786,6 +827,8 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 	memset(p, 0, sizeof(*p));
 	p->pid = pid;
 	p->commit = ML_UNKNOWN;
+	p->oom_adj = ML_OOM_ADJ_UNKNOWN;
+	p->oom_score = -1;
 	ml_mem_init(&p->mem);
 	status_unknown(&p->status);
 	if ((needs & ML_NEED_PAGEMAP) &&
@@ -820,6 +863,8 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 		o = read_exe(r, dirfd, p);
 	if (ok(o) && (needs & ML_NEED_CGROUP))
 		o = read_cgroup(r, dirfd, p);
+	if (ok(o) && (needs & ML_NEED_OOM))
+		o = read_oom(r, dirfd, p);
 	if (ok(o) && opts->keep && !opts->keep(p, opts->keep_ctx))
 		o = SKIP;
 	if (ok(o))

@@ -383,7 +383,7 @@ int ml_system_read(struct ml_source *src, struct ml_system *sys)
 	return ml_system_reread(src, sys, ML_UNKNOWN);
 }
 
-int ml_system_mem_total(struct ml_source *src, uint64_t *bytes)
+int ml_system_ram_swap(struct ml_source *src, uint64_t *ram, uint64_t *swap)
 {
 	struct ml_buf b = {0};
 	uint64_t mi[ML_MI_COUNT];
@@ -394,8 +394,16 @@ int ml_system_mem_total(struct ml_source *src, uint64_t *bytes)
 	ml_buf_free(&b);
 	if (rc == 0 && (mi[ML_MI_MEMTOTAL] == ML_UNKNOWN || mi[ML_MI_MEMTOTAL] == 0))
 		rc = -ENODATA;
-	*bytes = rc == 0 ? mi[ML_MI_MEMTOTAL] : ML_UNKNOWN;
+	*ram = rc == 0 ? mi[ML_MI_MEMTOTAL] : ML_UNKNOWN;
+	*swap = rc == 0 && mi[ML_MI_SWAPTOTAL] != ML_UNKNOWN ? mi[ML_MI_SWAPTOTAL] : 0;
 	return rc;
+}
+
+int ml_system_mem_total(struct ml_source *src, uint64_t *bytes)
+{
+	uint64_t swap;
+
+	return ml_system_ram_swap(src, bytes, &swap);
 }
 
 int ml_system_reread(struct ml_source *src, struct ml_system *sys, uint64_t physical)

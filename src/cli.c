@@ -1,3 +1,4 @@
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -144,8 +145,33 @@ enum {
 	OPT_LISTEN,
 	OPT_EXACT_INTERVAL,
 	OPT_CHART,
-	OPT_DIFF
+	OPT_DIFF,
+	OPT_POLICY,
+	OPT_CGROUP,
+	OPT_NEED,
+	OPT_MIN_ADJ
 };
+
+/* A size: a number of bytes, or with K, M, G or T (powers of 1024; KiB, MB... alike) its
+ * multiple, into *bytes. Returns 0 or -EINVAL. */
+static int parse_size(const char *arg, uint64_t *bytes)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	double v = strtod(arg, &end);
+	const char *u = end[0] ? strchr(units, toupper((unsigned char)end[0])) : NULL;
+	double scale = u ? (double)(1ull << (10 * (u - units + 1))) : 1;
+
+	if (end == arg || arg[0] == '-' || !(v >= 0))
+		return -EINVAL;
+	if (end[0] && (!u || (end[1] && strcmp(end + 1, "B") != 0 && strcmp(end + 1, "iB") != 0 &&
+	                      strcmp(end + 1, "b") != 0)))
+		return -EINVAL;
+	if (v * scale > 1e18)
+		return -EINVAL;
+	*bytes = (uint64_t)(v * scale);
+	return 0;
+}
 
 /* -i, --exact-interval: seconds, a decimal number from 0.01 to a day, into *secs.
  * Returns 0 or -EINVAL. */
@@ -264,6 +290,15 @@ static const struct cli_option_info {
      "     --chart <name>     report: one chart alone, as SVG: treemap, bar or system\n"},
     {"diff", no_argument, OPT_DIFF, CLI_REPORT,
      "     --diff             report A B: a comparison of two snapshots (or live)\n"},
+    {"policy", required_argument, OPT_POLICY, CLI_OOM,
+     "     --policy <killer>  oom: kernel (the OOM killer, default) or lmkd\n"},
+    {"cgroup", required_argument, OPT_CGROUP, CLI_OOM,
+     "     --cgroup <path>    oom: the memory cgroup that runs out (its limit, its\n"
+     "                          processes), as memledger cgroups names it\n"},
+    {"need", required_argument, OPT_NEED, CLI_OOM,
+     "     --need <size>      oom: stop at the kill that brings back this much (2G)\n"},
+    {"min-adj", required_argument, OPT_MIN_ADJ, CLI_OOM,
+     "     --min-adj <n>      oom --policy lmkd: the lowest oom_score_adj killed (0)\n"},
     {"delta", no_argument, OPT_DELTA, CLI_DELTA,
      "     --delta            with -i: sizes are changes since the frame before (the\n"
      "                          first shows them whole); STATE says new, or gone for\n"
@@ -420,6 +455,30 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_TEXTFILE: cli->textfile = arg; break;
 	case OPT_LISTEN: cli->listen = arg; break;
 	case OPT_CHART: cli->chart = arg; break;
+	case OPT_POLICY: {
+		static const char *const killers[] = {"kernel", "lmkd"}; /* enum ml_oom_policy */
+		cli->oom_policy = cli_choice("--policy", killers, 2, arg);
+		if (cli->oom_policy < 0)
+			return EXIT_USAGE;
+		break;
+	}
+	case OPT_CGROUP: cli->oom_cgroup = arg; break;
+	case OPT_NEED:
+		if (parse_size(arg, &cli->oom_need) < 0 || cli->oom_need == 0) {
+			cli_warn("--need takes a size: bytes, or with K, M, G or T: '%s'", arg);
+			return EXIT_USAGE;
+		}
+		break;
+	case OPT_MIN_ADJ: {
+		char *end;
+		long v = strtol(arg, &end, 10);
+		if (end == arg || *end || v < -1000 || v > 1000) {
+			cli_warn("--min-adj takes an oom_score_adj, -1000 to 1000: '%s'", arg);
+			return EXIT_USAGE;
+		}
+		cli->oom_min_adj = (int)v;
+		break;
+	}
 	case OPT_DIFF: cli->diff = true; break;
 	case OPT_TOP: {
 		char *end;

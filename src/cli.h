@@ -46,6 +46,7 @@ enum cli_option {
 	CLI_DELTA = 1 << 26,     /* --delta: views that print tables */
 	CLI_SERVE = 1 << 27,     /* --listen, --exact-interval */
 	CLI_REPORT = 1 << 28,    /* --chart, --diff */
+	CLI_OOM = 1 << 29,       /* --policy, --cgroup, --need, --min-adj */
 };
 
 /* The name of one option bit as the user typed it ("-o", "--merge"), into name. */
@@ -89,6 +90,10 @@ struct cli {
 	double exact_interval;  /* serve --exact-interval SECS, 0: 60 */
 	double interval;        /* -i SECS: repeat the view; 0: once */
 	unsigned long count;    /* -c: so many times; 0: until interrupted */
+	int oom_policy;         /* oom --policy: enum ml_oom_policy */
+	const char *oom_cgroup; /* oom --cgroup PATH: its limit and its processes; NULL: all */
+	uint64_t oom_need;      /* oom --need SIZE: bytes; 0: no goal */
+	int oom_min_adj;        /* oom --min-adj N (lmkd): the lowest adj killed; default 0 */
 	bool have_map_regex;    /* -M */
 	regex_t map_regex;
 	char **operands; /* what follows the view's name (maps: PIDs) */

@@ -22,7 +22,8 @@ int cmd_tree(struct run *run);    /* the process tree with each subtree's figure
 int cmd_groups(struct run *run);  /* processes grouped --by KEY, pages booked once */
 int cmd_wss(struct run *run);     /* the working set: what each PID touched in -i SECS */
 int cmd_cgroups(struct run *run); /* memory cgroups: the kernel's charge and ours */
-int cmd_gpu(struct run *run);     /* GPU memory: DRM, NVML, dma-buf */
+int cmd_gpu(struct run *run);
+int cmd_oom(struct run *run);     /* who dies first when memory runs out, and what it frees */     /* GPU memory: DRM, NVML, dma-buf */
 int cmd_shm(struct run *run);     /* shared memory objects and who owns them */
 int cmd_diff(struct run *run);    /* what changed between two snapshots A B */
 int cmd_export(struct run *run);  /* Prometheus text exposition, to stdout or --textfile */

@@ -71,6 +71,7 @@ def commands(data):
         command("shm", ["shm"], m, ["NAME", "RESIDENT"], "RESIDENT"),
         command("diff", ["diff", b, libs], None, ["NAME", "PSS"], "PSS"),
         command("top", ["top", "-b", "-n", "1"], b, ["PID", "FOOTPRINT"], "FOOTPRINT"),
+        command("oom", ["oom"], os.path.join(data, "proc-oom"), ["PID", "BADNESS"], "BADNESS"),
     ]
 
 

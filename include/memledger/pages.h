@@ -96,6 +96,16 @@ int ml_pages_freed(const struct ml_pages *pg, const uint32_t *set_of, size_t nse
  */
 int ml_pages_freed_tree(const struct ml_pages *pg, struct ml_freed *out);
 
+/*
+ * FREED of each kill of a sequence: rank[i] is process i's place in the order it dies
+ * (0 first, UINT32_MAX: it never does), and out[k] (one per place, nranks of them) what
+ * the kill at place k returns once those before it are dead: a page or swap slot, or a
+ * shared object, at the kill of its last holder, never while one that does not die holds
+ * it. Σ out[0..k] is what the first k + 1 kills return together. Returns 0 or -ENOMEM.
+ */
+int ml_pages_freed_order(const struct ml_pages *pg, const uint32_t *rank, size_t nranks,
+                         struct ml_freed *out);
+
 #define ML_KEPT_MAX 8
 
 /* A shmem object that a set maps or holds, that would die with it, but that processes

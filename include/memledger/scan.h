@@ -23,7 +23,11 @@ enum ml_need {
 	ML_NEED_STATM = 1 << 8,   /* /proc/PID/statm: RSS and anonymous RSS, cheaper than status */
 	ML_NEED_GPU = 1 << 9,     /* the fd links, the fdinfo of DRM and dma-buf fds, and the maps
 	                             lines of mapped dma-bufs (memledger/gpu.h) */
+	ML_NEED_OOM = 1 << 10,    /* /proc/PID/oom_score_adj and oom_score */
 };
+
+/* struct ml_proc's oom_adj when it is unknown (not read, absent, out of range). */
+#define ML_OOM_ADJ_UNKNOWN (-100000)
 
 /* One process as read: only the parts its scan needed are filled. */
 struct ml_proc {
@@ -42,6 +46,8 @@ struct ml_proc {
 	bool pagemap_refused;    /* with ML_NEED_PAGEMAP: smaps read, pagemap not (EACCES) */
 	struct ml_proc_gpu *gpu; /* with ML_NEED_GPU: its GPU clients and dma-bufs, booked
 	                            across the scan; NULL when its fds could not be read */
+	int oom_adj;    /* with ML_NEED_OOM: oom_score_adj, -1000..1000; ML_OOM_ADJ_UNKNOWN */
+	long oom_score; /* with ML_NEED_OOM: the kernel's oom_score; -1 unknown */
 };
 
 /* Called for each mapping of a process whose smaps is read; from reader threads. */

@@ -120,6 +120,10 @@ int ml_system_read(struct ml_source *src, struct ml_system *sys);
  * is malformed or has no MemTotal. */
 int ml_system_mem_total(struct ml_source *src, uint64_t *bytes);
 
+/* MemTotal and SwapTotal of src's meminfo into *ram and *swap (0 without swap): the OOM
+ * killer's totalpages. Returns 0 or -errno as ml_system_mem_total. */
+int ml_system_ram_swap(struct ml_source *src, uint64_t *ram, uint64_t *swap);
+
 /* ml_system_read with the physical memory known from an earlier read (ML_UNKNOWN: read
  * it): memory blocks rarely go on- or offline, and each costs a file (top reads them once). */
 int ml_system_reread(struct ml_source *src, struct ml_system *sys, uint64_t physical);

@@ -279,7 +279,7 @@ def check_gpu_capture(memledger, capture_tree, testdata, tmp):
     with tarfile.open(snap) as t:
         names = t.getnames()
         manifest = t.extractfile("memledger-manifest").read().decode()
-    check("the manifest says version 3", manifest.startswith("memledger-snapshot: 3\n"),
+    check("the manifest says version 4", manifest.startswith("memledger-snapshot: 4\n"),
           manifest[:40])
     check("a GPU fd's fdinfo is captured", "proc/300/fdinfo/11" in names, names[:20])
     check("the fd of /dev/null is not", "proc/300/fdinfo/0" not in names)
@@ -301,7 +301,7 @@ def check_gpu_capture(memledger, capture_tree, testdata, tmp):
         for m in src.getmembers():
             data = src.extractfile(m).read() if m.isreg() else None
             if m.name == "memledger-manifest":
-                data = data.replace(b"memledger-snapshot: 3", b"memledger-snapshot: 2")
+                data = data.replace(b"memledger-snapshot: 4", b"memledger-snapshot: 2")
                 m.size = len(data)
             dst.addfile(m, io.BytesIO(data) if data is not None else None)
     r = subprocess.run([memledger, "--source", old, "-o", "PID,GPU,VRAM,DMABUF", "-J"],
