@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "memledger/ledger.h"
 #include "memledger/gpu.h"
@@ -22,6 +23,8 @@
 #include "procs.h"
 #include "memledger/group.h"
 #include "memledger/role.h"
+#include "memledger/oom.h"
+#include "memledger/system.h"
 
 #ifndef MEMLEDGER_VERSION
 #define MEMLEDGER_VERSION "unknown"
@@ -65,12 +68,36 @@ static double since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* Each process's place in the kernel OOM killer's order and its badness (totalpages: RAM +
+ * swap); none where meminfo cannot be read. Returns 0 or -ENOMEM. */
+static int oom_places(struct ml_source *src, struct metrics *m)
+{
+	uint64_t ram, swap, page = (uint64_t)sysconf(_SC_PAGESIZE);
+	struct ml_oom_victim *v = NULL;
+	size_t n = 0;
+
+	m->oom_place = calloc(m->scan.nprocs + 1, sizeof(*m->oom_place));
+	m->oom_badness = calloc(m->scan.nprocs + 1, sizeof(*m->oom_badness));
+	if (!m->oom_place || !m->oom_badness)
+		return -ENOMEM;
+	if (ml_system_ram_swap(src, &ram, &swap) < 0)
+		return 0;
+	if (ml_oom_order(&m->scan, ML_OOM_KERNEL, page, (ram + swap) / page, 0, NULL, &v, &n) < 0)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		m->oom_place[v[k].proc] = (uint32_t)(k + 1);
+		m->oom_badness[v[k].proc] = v[k].badness;
+	}
+	free(v);
+	return 0;
+}
+
 int metrics_read(struct run *run, enum ml_group_key by, bool exact, unsigned extra,
                  struct metrics *m)
 {
 	unsigned needs = ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_ROLLUP |
 	                 ML_NEED_CMDLINE | /* role */
-	                 ml_grouping_needs(by) | extra;
+	                 ML_NEED_OOM | ml_grouping_needs(by) | extra;
 	struct ml_source *src;
 	struct timespec t0;
 	int rc;
@@ -96,6 +123,11 @@ int metrics_read(struct run *run, enum ml_group_key by, bool exact, unsigned ext
 		metrics_free(m); /* what the failed scan holds */
 		return rc;
 	}
+	if (oom_places(src, m) < 0) {
+		run_warn(run, "out of memory");
+		metrics_free(m);
+		return EXIT_ERROR;
+	}
 	m->have_sys = ml_system_read(src, &m->sys) == 0;
 	if (m->have_sys && m->gpu) {
 		struct ml_gpu_totals t;
@@ -110,6 +142,8 @@ void metrics_free(struct metrics *m)
 {
 	ml_grouping_free(&m->groups);
 	ml_roles_free(&m->roles);
+	free(m->oom_place);
+	free(m->oom_badness);
 	ml_pages_free(m->pages);
 	ml_scan_free(&m->scan);
 	memset(m, 0, sizeof(*m));
@@ -303,6 +337,53 @@ static int cmp_pss_desc(const void *a, const void *b, void *ctx)
 	return (pa->pid > pb->pid) - (pa->pid < pb->pid);
 }
 
+/* The labels of process p: pid, comm, user, role. */
+static void process_labels(FILE *f, const struct metrics *m, const struct ml_proc *p,
+                           struct ml_user_cache *users)
+{
+	const char *user = ml_user_name(users, ml_proc_uid(p));
+	const char *role = ml_roles_get(&m->roles, (size_t)(p - m->scan.procs));
+
+	fprintf(f, "{pid=\"%d\",comm=\"", (int)p->pid);
+	label(f, p->comm);
+	fputs("\",user=\"", f);
+	label(f, user ? user : "");
+	fputs("\",role=\"", f);
+	label(f, role ? role : "");
+	fputs("\"} ", f);
+}
+
+/* The kernel OOM killer's order of the top processes (by PSS, order[0..top)) that are
+ * its candidates: their place and badness. */
+static void write_oom(FILE *f, const struct metrics *m, const struct ml_proc **order, size_t top,
+                      struct ml_user_cache *users, bool om)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	family(f, om, "memledger_process_oom_order", NULL,
+	       "The place of the process in the order the kernel's OOM killer would kill in (1 "
+	       "first; memledger oom), for the top processes by PSS that are its candidates.");
+	for (size_t i = 0; i < top && i < m->scan.nprocs; i++) {
+		size_t k = (size_t)(order[i] - m->scan.procs);
+		if (!m->oom_place[k])
+			continue;
+		fputs("memledger_process_oom_order", f);
+		process_labels(f, m, order[i], users);
+		fprintf(f, "%u\n", m->oom_place[k]);
+	}
+	family(f, om, "memledger_process_oom_badness_bytes", "bytes",
+	       "What the kernel's OOM killer ranks the process by (oom_badness(): resident, swap "
+	       "and page tables, plus oom_score_adj x totalpages / 1000), in bytes; 0 below 0.");
+	for (size_t i = 0; i < top && i < m->scan.nprocs; i++) {
+		size_t k = (size_t)(order[i] - m->scan.procs);
+		if (!m->oom_place[k])
+			continue;
+		fputs("memledger_process_oom_badness_bytes", f);
+		process_labels(f, m, order[i], users);
+		value(f, m->oom_badness[k] > 0 ? (uint64_t)m->oom_badness[k] * page : 0);
+	}
+}
+
 static void write_processes(FILE *f, const struct metrics *m, size_t top, bool om)
 {
 	const struct ml_scan *s = &m->scan;
@@ -348,6 +429,7 @@ static void write_processes(FILE *f, const struct metrics *m, size_t top, bool o
 		    memtypes[t].name);
 		value(f, other[t]);
 	}
+	write_oom(f, m, order, top, &users, om);
 	ml_user_cache_free(&users);
 	free(order);
 }

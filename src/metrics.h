@@ -22,6 +22,9 @@ struct metrics {
 	struct ml_pages *pages; /* an exact reading's page ledger, else NULL */
 	struct ml_grouping groups;
 	struct ml_roles roles; /* each process's role (browser, renderer...) */
+	uint32_t *oom_place;   /* each process's place in the kernel OOM killer's order (1
+	                          first), 0 for none (not a candidate, or unknown) */
+	int64_t *oom_badness;  /* and its oom_badness() in pages */
 	struct ml_system sys;
 	bool have_sys;    /* sys was read */
 	bool gpu;         /* the machine has a GPU or a dma-buf heap: GPU memory was read */

@@ -100,6 +100,25 @@ def alive(pid):
         return False
 
 
+def check_export(memledger, victims, mine):
+    """export's memledger_process_oom_order ranks the victims among themselves as memledger
+    oom (over the whole system) does; other processes may move between the two reads."""
+    doc = json.loads(subprocess.run([memledger, "oom", "-J", "-b"], capture_output=True,
+                                    text=True).stdout or "{}")
+    ranked = [mine[r["pid"]] for r in doc.get("victims", []) if r["pid"] in mine]
+    text = subprocess.run([memledger, "export", "--top", "100000"], capture_output=True,
+                          text=True).stdout
+    places = {}
+    for line in text.splitlines():
+        if line.startswith("memledger_process_oom_order{"):
+            pid = int(line.split('pid="', 1)[1].split('"', 1)[0])
+            if pid in mine:
+                places[mine[pid]] = int(line.rsplit(" ", 1)[1])
+    check("export: memledger_process_oom_order ranks the victims as memledger oom does",
+          len(places) == len(victims) and sorted(places, key=places.get) == ranked,
+          f"{places} vs {ranked}")
+
+
 def settled(path):
     """The charge once it holds still for 0.3 s (a victim's memory goes back as it exits,
     on a machine that may be busy), 5 s at most."""
@@ -194,6 +213,7 @@ def run(memledger, cgroup, procs, config):
     check("oom: the shared 32 MiB is freed at the kill of its last mapper, not before",
           freed[second] - freed[first] > 24 * MiB, freed)
 
+    check_export(memledger, victims, mine)
     alloc = start_in(cgroup, ALLOCATOR)
     procs.append(alloc)
     usage = os.path.join(cgroup, "memory.memsw.usage_in_bytes")
