@@ -6,7 +6,7 @@
 Starts bench/workload (one parent with M mappings forked into N children), then times,
 interleaved round by round, memledger's default view, `cat` of the same smaps_rollup
 files, smem and smemstat; libs against `cat` of every smaps and smem -m; as root, the
-exact mode (freed, tree, groups --by pid) against `cat` of every smaps and smaps_rollup
+exact mode (freed, tree, groups --by pid, oom) against `cat` of every smaps and smaps_rollup
 and procrank's one pread per page (bench/procrank_style.c), then again with a process
 that reserves 1 TiB and writes --sparse pages across it; with --baseline, another build's
 exact mode side by side; capture (.tar, .tar.gz, .tar.zst, --exact) against `cat` of the
@@ -126,6 +126,7 @@ def main():
         exact = {"memledger freed (exact)": [args.memledger, "freed", str(proc.pid)],
                  "memledger tree (exact)": [args.memledger, "tree"],
                  "groups --by pid (exact)": [args.memledger, "groups", "--by", "pid"],
+                 "memledger oom (exact)": [args.memledger, "oom"],
                  "cat smaps": ["cat"] + proc_paths("smaps"),
                  "cat smaps_rollup": ["cat"] + rollup_paths(),
                  "procrank-style preads": [procrank]}

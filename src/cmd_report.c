@@ -280,6 +280,53 @@ static void chart_bars(FILE *f, const struct metrics *m, bool groups)
 	free(order);
 }
 
+/* "If memory runs out": the kernel OOM killer's first victims (memledger oom's order over
+ * the whole system), what the kills up to each give back, and the RAM then free. Needs
+ * the page ledger (--exact) for what each kill gives back; says so without it. */
+static void chart_oom(FILE *f, const struct metrics *m)
+{
+	size_t nprocs = m->scan.nprocs, n = 0;
+	uint32_t *rank = malloc((nprocs + 1) * sizeof(*rank));
+	size_t *who = calloc(nprocs + 1, sizeof(*who));
+	struct ml_freed *out = NULL;
+	struct svg_kill rows[TOP_ROWS];
+	char *labels[TOP_ROWS] = {0};
+	uint64_t cum = 0;
+
+	for (size_t i = 0; rank && who && i < nprocs; i++) {
+		rank[i] = m->oom_place[i] ? m->oom_place[i] - 1 : UINT32_MAX;
+		if (m->oom_place[i]) {
+			who[m->oom_place[i] - 1] = i;
+			n++;
+		}
+	}
+	if (rank && who && n && m->pages && (out = calloc(n + 1, sizeof(*out))) &&
+	    ml_pages_freed_order(m->pages, rank, n, out) < 0) {
+		free(out);
+		out = NULL;
+	}
+	if (!out) {
+		fputs("<p>What each kill gives back needs the page frames: <code>memledger report "
+		      "--exact</code> (root), or <code>memledger oom</code>.</p>\n",
+		      f);
+	} else {
+		size_t shown = n < TOP_ROWS ? n : TOP_ROWS;
+		for (size_t k = 0; k < shown; k++) {
+			uint64_t freed = ml_freed_total(&out[k]);
+			cum = ml_add_u64(cum, freed);
+			labels[k] = role_label(m, who[k]);
+			rows[k] = (struct svg_kill){labels[k] ? labels[k] : "-", freed, cum};
+		}
+		svg_kills(f, rows, shown, m->have_sys ? m->sys.mi[ML_MI_MEMFREE] : ML_UNKNOWN,
+		          m->have_sys ? m->sys.mi[ML_MI_MEMTOTAL] : ML_UNKNOWN, WIDTH, "oom");
+		for (size_t k = 0; k < shown; k++)
+			free(labels[k]);
+	}
+	free(out);
+	free(rank);
+	free(who);
+}
+
 /* The figures, once, as one JSON document. */
 static void write_data(FILE *f, const struct metrics *m, const struct origin *o, bool exact)
 {
@@ -640,17 +687,26 @@ static void write_html(FILE *f, const struct metrics *m, const struct origin *o,
 	      "swap (SwapPss)</p>\n",
 	      f);
 	chart_bars(f, m, false);
+	fputs("<h2>If memory runs out</h2>\n<p>Whom the kernel's OOM killer would kill first "
+	      "(its order over the whole system, as <code>memledger oom</code> gives it), and "
+	      "what the kills up to each give back once the ones before are dead (dark: this "
+	      "kill; shared memory at the kill of its last mapper), with the RAM then free "
+	      "(MemFree and what came back).</p>\n",
+	      f);
+	chart_oom(f, m);
 	fputs("<h2>Groups</h2>\n", f);
 	table_groups(f, m);
 	fputs("<h2>Processes</h2>\n", f);
 	table_processes(f, m);
 	if (m->pages && ml_pages_exact(m->pages)) {
-		fputs("<h2>Shared memory</h2>\n<p>Each object once: RESIDENT is its mapped "
-		      "resident pages; OWNER the mapper holding most of it resident (SysV: its "
-		      "creator); PERSISTS: it outlives its mappers. Read from the page frames "
-		      "without "
-		      "smaps, RESIDENT and SWAP show - (unknown): memledger shm gives them.</p>\n",
-		      f);
+		fputs(
+		    "<h2>Shared memory</h2>\n<p>Each object once: RESIDENT is its mapped "
+		    "resident pages; OWNER the ancestor it was shared from through fork, else the "
+		    "mapper holding most of it resident (SysV: its creator); PERSISTS: it outlives "
+		    "its mappers. Read from the page frames "
+		    "without "
+		    "smaps, RESIDENT and SWAP show - (unknown): memledger shm gives them.</p>\n",
+		    f);
 		table_shm(f, m);
 	}
 	fputs("<h2>Manifest</h2>\n<dl><dt>host</dt><dd>", f);

@@ -343,6 +343,55 @@ void svg_hbars(FILE *f, const struct svg_hbar *rows, size_t n, double w, const c
 	fputs("</svg>\n", f);
 }
 
+void svg_kills(FILE *f, const struct svg_kill *rows, size_t n, uint64_t free_now, uint64_t ram,
+               double w, const char *id)
+{
+	double label = 240, row = 20, scale, most = 0;
+
+	for (size_t i = 0; i < n; i++)
+		most = most_of(most, (double)known(rows[i].cum));
+	scale = most > 0 ? (w - label - 150) / most : 0;
+	fprintf(f,
+	        "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"%s\" class=\"kills\" "
+	        "viewBox=\"0 0 %.0f %.0f\" width=\"%.0f\" height=\"%.0f\" role=\"img\">\n",
+	        id, w, row * (double)n + 4, w, row * (double)n + 4);
+	for (size_t i = 0; i < n; i++) {
+		const struct svg_kill *r = &rows[i];
+		uint64_t cum = known(r->cum), mine = known(r->freed) < cum ? known(r->freed) : cum;
+		double y = row * (double)i + 2, before = (double)(cum - mine) * scale;
+		fprintf(f,
+		        "<g class=\"kill\"><text x=\"%.0f\" y=\"%.2f\" font-size=\"12\" "
+		        "text-anchor=\"end\">",
+		        label - 6, y + 13);
+		xml_text(f, r->label);
+		fprintf(f,
+		        "</text><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.0f\" "
+		        "fill=\"#a0cbe8\"/><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+		        "height=\"%.0f\" fill=\"#4e79a7\"/>",
+		        label, y, before, row - 4, label + before, y, (double)mine * scale,
+		        row - 4);
+		fprintf(f, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"11\">",
+		        label + before + (double)mine * scale + 4, y + 13);
+		size_text(f, r->cum);
+		if (free_now != ML_UNKNOWN && r->cum != ML_UNKNOWN) {
+			fputs(", then free ", f);
+			size_text(f, free_now + r->cum);
+			if (ram != ML_UNKNOWN) {
+				fprintf(f, " (%.0f%%)",
+				        100.0 * (double)(free_now + r->cum) / (double)ram);
+			}
+		}
+		fputs("</text><title>", f);
+		xml_text(f, r->label);
+		fputs(": this kill gives back ", f);
+		size_text(f, r->freed);
+		fputs(", all kills up to it ", f);
+		size_text(f, r->cum);
+		fputs("</title></g>\n", f);
+	}
+	fputs("</svg>\n", f);
+}
+
 /* "+12.4M" or "-3M". */
 static void signed_size_text(FILE *f, int64_t v)
 {

@@ -61,6 +61,18 @@ struct svg_hbar {
 /* Horizontal bars, one a row, on one scale, w wide. */
 void svg_hbars(FILE *f, const struct svg_hbar *rows, size_t n, double w, const char *id);
 
+/* One kill of an order: what it gives back and what all kills up to it give. */
+struct svg_kill {
+	const char *label;
+	uint64_t freed, cum; /* ML_UNKNOWN: unknown */
+};
+
+/* "If memory runs out": a bar a kill, its length what the kills up to it give back (the
+ * earlier kills' part light, this one's dark), against a line at ram (ML_UNKNOWN: none),
+ * labelled with the RAM that would be free after it (free + cum), w wide. */
+void svg_kills(FILE *f, const struct svg_kill *rows, size_t n, uint64_t free_now, uint64_t ram,
+               double w, const char *id);
+
 /* One row of a comparison: its change, in bytes (ML_UNKNOWN: unknown). */
 struct svg_delta {
 	const char *label;

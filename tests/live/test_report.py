@@ -333,6 +333,22 @@ def check_usage(memledger):
               r.stderr.startswith("memledger: "), f"{r.returncode} {r.stderr}")
 
 
+def check_oom_chart(memledger, pids):
+    """"If memory runs out": with --exact (root) a bar a kill in the kernel OOM killer's
+    order; without frame numbers a sentence that says what it needs."""
+    if os.geteuid() != 0:
+        html = report(memledger)
+        check("report: without frame numbers, the OOM chart says it needs --exact",
+              b"needs the page frames" in html)
+        return
+    html = report(memledger, "--exact")
+    kills = re.findall(rb'<g class="kill"><text[^>]*>([^<]*)</text>', html)
+    check("report --exact: the OOM chart has a bar a kill (at most 15), each label a process",
+          0 < len(kills) <= 15 and all(re.search(rb" [0-9]+( |$)", k) for k in kills),
+          kills[:5])
+    # (which processes come first moves with the machine: other tests run beside it)
+
+
 def main():
     memledger, helper, artefacts = os.path.realpath(sys.argv[1]), sys.argv[2], sys.argv[3]
     check_charts(memledger)
@@ -341,6 +357,7 @@ def main():
         if not pids:
             return 1
         check_figures(memledger, pids)
+        check_oom_chart(memledger, pids)
         check_browser(memledger, artefacts, pids)
     check_snapshot(memledger)
     check_diff(memledger)
