@@ -327,6 +327,27 @@ static void need_line(const struct view_run *run, FILE *f)
 		        need, st->n, st->scope, least, got);
 }
 
+/* Says under the table which rows tie on BADNESS (the kernel's policy): the kernel keeps
+ * the last of equal badness in its task walk, the one started last, so that one is
+ * ranked first. */
+static void tie_line(const struct view_run *run, FILE *f)
+{
+	const struct oom_state *st = state_of(run);
+
+	if (run->cli->oom_policy != ML_OOM_KERNEL)
+		return;
+	for (size_t k = 1; k < st->shown; k++)
+		if (st->rows[k].badness == st->rows[k - 1].badness) {
+			fprintf(f,
+			        "\n%d and %d tie on BADNESS: the kernel kills the one started last "
+			        "first "
+			        "(its task\nwalk keeps the last of equal badness), here %d%s\n",
+			        (int)st->rows[k - 1].proc->pid, (int)st->rows[k].proc->pid,
+			        (int)st->rows[k - 1].proc->pid, "");
+			return;
+		}
+}
+
 /* The table, then --need's line; JSON: the rows with "totalpages", "policy", and with
  * --need "need", "reached" (a view_def's print). Frees t. Returns 0 or -errno. */
 static int oom_print(struct view_run *run, struct out_table *t)
@@ -340,6 +361,8 @@ static int oom_print(struct view_run *run, struct out_table *t)
 	json_init(&j, out, cli->out.time);
 	if (cli->out.format != OUT_JSON) {
 		rc = out_table_print_free(t, &j);
+		if (rc == 0 && cli->out.format == OUT_TABLE)
+			tie_line(run, out);
 		if (rc == 0 && cli->oom_need && cli->out.format == OUT_TABLE)
 			need_line(run, out);
 		return rc;
