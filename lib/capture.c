@@ -199,6 +199,7 @@ static const char *const cgroup_files[] = {"memory.stat",
                                            "memory.swap.current",
                                            "memory.events",
                                            "memory.pressure",
+                                           "memory.oom.group",
                                            "cgroup.controllers"};
 
 /* Copies the memory cgroup at dir (below sys) and those below it, depth first. */

@@ -165,6 +165,7 @@ static void read_one(struct ml_source *src, const char *dir, int version, struct
 		g->low = number(src, dir, "memory.low", b);
 		g->min = number(src, dir, "memory.min", b);
 		g->swap = number(src, dir, "memory.swap.current", b);
+		g->oom_group = number(src, dir, "memory.oom.group", b) == 1;
 		if (read_sys(src, dir, "memory.events", b) == 0) {
 			g->oom = keyed(b, "oom");
 			g->oom_kill = keyed(b, "oom_kill");

@@ -67,6 +67,7 @@ struct row {
 	uint64_t freed;   /* bytes; ML_UNKNOWN */
 	uint64_t cum;     /* bytes */
 	bool bound;       /* FREED and CUM-FREED are lower bounds (no frame numbers) */
+	bool companion;   /* killed with the row above (memory.oom.group): FREED is that row's */
 	const char *user; /* NULL unknown */
 	char *command;    /* malloc'ed */
 	char role[ML_ROLE_LEN];
@@ -113,6 +114,12 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	case F_COMMAND: return r->command;
 	default: return NULL;
 	}
+}
+
+/* A process killed with its group's victim: the kill's FREED stands on the victim's row. */
+static bool row_blank(const void *row, const struct colinfo *c)
+{
+	return ((const struct row *)row)->companion && c->id == F_FREED;
 }
 
 static bool row_bound(const void *row, const struct colinfo *c)
@@ -197,11 +204,11 @@ static int scope(struct view_run *run, struct oom_state *st, bool **keep)
 /* Fills the rows of the victims v[0..n): their FREED one kill after another. Returns 0 or
  * -ENOMEM. */
 static int fill_rows(struct view_run *run, struct oom_state *st, const struct ml_oom_victim *v,
-                     size_t n)
+                     size_t n, const uint32_t *kill, size_t nkills)
 {
 	const struct ml_scan *s = &run->scan;
 	uint32_t *rank = malloc((s->nprocs + 1) * sizeof(*rank));
-	struct ml_freed *f = calloc(n + 1, sizeof(*f));
+	struct ml_freed *f = calloc(nkills + 1, sizeof(*f));
 	uint64_t cum = 0;
 	bool bound = false;
 	int rc = !rank || !f ? -ENOMEM : 0;
@@ -209,9 +216,9 @@ static int fill_rows(struct view_run *run, struct oom_state *st, const struct ml
 	for (size_t i = 0; rank && i < s->nprocs; i++)
 		rank[i] = UINT32_MAX;
 	for (size_t k = 0; rank && k < n; k++)
-		rank[v[k].proc] = (uint32_t)k;
+		rank[v[k].proc] = kill[k];
 	if (rc == 0)
-		rc = ml_pages_freed_order(run->pages, rank, n, f);
+		rc = ml_pages_freed_order(run->pages, rank, nkills, f);
 	st->rows = rc == 0 ? calloc(n + 1, sizeof(*st->rows)) : NULL;
 	if (rc == 0 && !st->rows)
 		rc = -ENOMEM;
@@ -219,10 +226,13 @@ static int fill_rows(struct view_run *run, struct oom_state *st, const struct ml
 		struct row *r = &st->rows[k];
 		const struct ml_proc *p = &s->procs[v[k].proc];
 		const char *role = ml_roles_get(&st->roles, v[k].proc);
-		uint64_t freed = ml_freed_total(&f[k]);
-		bound |= !f[k].exact;
-		cum = ml_add_u64(cum, freed);
-		*r = (struct row){.order = k + 1,
+		bool companion = k > 0 && kill[k] == kill[k - 1];
+		uint64_t freed = ml_freed_total(&f[kill[k]]);
+		bound |= !f[kill[k]].exact;
+		if (!companion)
+			cum = ml_add_u64(cum, freed);
+		*r = (struct row){.order = kill[k] + 1,
+		                  .companion = companion,
 		                  .proc = p,
 		                  .badness =
 		                      v[k].badness > 0 ? (uint64_t)v[k].badness * st->page : 0,
@@ -240,6 +250,66 @@ static int fill_rows(struct view_run *run, struct oom_state *st, const struct ml
 	free(rank);
 	free(f);
 	return rc;
+}
+
+/* The highest memory cgroup with memory.oom.group set among cgroup path p and its
+ * ancestors, up to the OOM domain (--cgroup's, or the root): the kernel kills it whole
+ * (mem_cgroup_get_oom_group); NULL for none. */
+static const char *oom_group_of(const struct ml_cgroups *cg, const char *p, const char *domain)
+{
+	const char *top = NULL;
+
+	for (size_t i = 0; p && i < cg->n; i++)
+		if (cg->v[i].oom_group && inside(p, cg->v[i].path) &&
+		    inside(cg->v[i].path, domain) && (!top || strlen(cg->v[i].path) < strlen(top)))
+			top = cg->v[i].path;
+	return top;
+}
+
+/*
+ * The kills of the order v[0..n): one a victim, or with memory.oom.group (cgroup v2) the
+ * victim's group whole, its other processes moved up to follow it. Sets kill[k], the place
+ * of the kill that takes v[k], and *nkills. Returns 0 or -ENOMEM.
+ */
+static int group_kills(struct view_run *run, struct ml_oom_victim *v, size_t n, uint32_t *kill,
+                       size_t *nkills)
+{
+	const struct ml_scan *s = &run->scan;
+	struct ml_source *src = run_source(run->run, 0, false);
+	struct ml_cgroups cg = {0};
+	struct ml_oom_victim *out = malloc((n + 1) * sizeof(*out));
+	bool *used = calloc(n + 1, sizeof(*used));
+	const char *domain = run->cli->oom_cgroup ? run->cli->oom_cgroup : "/";
+	size_t m = 0;
+
+	*nkills = 0;
+	if (!out || !used) {
+		free(out);
+		free(used);
+		return -ENOMEM;
+	}
+	if (run->cli->oom_policy != ML_OOM_KERNEL || !src || ml_cgroups_read(src, &cg) < 0 ||
+	    cg.version != 2)
+		cg.n = 0; /* no group: a kill a process */
+	for (size_t k = 0; k < n; k++) {
+		const char *group;
+		if (used[k])
+			continue;
+		group = oom_group_of(&cg, s->procs[v[k].proc].cgroup, domain);
+		for (size_t j = k; j < n; j++)
+			if (!used[j] && (j == k || (group && s->procs[v[j].proc].cgroup &&
+			                            inside(s->procs[v[j].proc].cgroup, group)))) {
+				used[j] = true;
+				kill[m] = (uint32_t)*nkills;
+				out[m++] = v[j];
+			}
+		(*nkills)++;
+	}
+	memcpy(v, out, n * sizeof(*v));
+	ml_cgroups_free(&cg);
+	free(out);
+	free(used);
+	return 0;
 }
 
 /* Says which processes the order leaves out because their oom_score_adj or status is
@@ -272,8 +342,9 @@ static int oom_rows(struct view_run *run)
 {
 	struct oom_state *st = calloc(1, sizeof(*st));
 	struct ml_oom_victim *v = NULL;
+	uint32_t *kill = NULL;
 	bool *keep = NULL;
-	size_t n = 0;
+	size_t n = 0, nkills = 0;
 	int rc;
 
 	run->state = st;
@@ -283,9 +354,12 @@ static int oom_rows(struct view_run *run)
 		return rc;
 	rc = ml_roles_make(&st->roles, &run->scan) < 0 ||
 	             ml_oom_order(&run->scan, (enum ml_oom_policy)run->cli->oom_policy, st->page,
-	                          st->totalpages, run->cli->oom_min_adj, keep, &v, &n) < 0
+	                          st->totalpages, run->cli->oom_min_adj, keep, &v, &n) < 0 ||
+	             !(kill = malloc((n + 1) * sizeof(*kill))) ||
+	             group_kills(run, v, n, kill, &nkills) < 0
 	         ? -ENOMEM
-	         : fill_rows(run, st, v, n);
+	         : fill_rows(run, st, v, n, kill, nkills);
+	free(kill);
 	if (rc == 0)
 		say_unknown(run, keep);
 	free(keep);
@@ -302,6 +376,7 @@ static int oom_rows(struct view_run *run)
 	                               .size = sizeof(*st->rows),
 	                               .number = row_number,
 	                               .text = row_text,
+	                               .blank = row_blank,
 	                               .bound = row_bound};
 	return rc;
 }
@@ -334,10 +409,21 @@ static void tie_line(const struct view_run *run, FILE *f)
 {
 	const struct oom_state *st = state_of(run);
 
+	size_t prev = 0;
+
 	if (run->cli->oom_policy != ML_OOM_KERNEL)
 		return;
+	for (size_t k = 0; k < st->shown; k++)
+		if (st->rows[k].companion)
+			fprintf(f,
+			        "%s%d dies with %d: their memory cgroup has memory.oom.group set\n",
+			        k == 1 || !st->rows[k - 1].companion ? "\n" : "",
+			        (int)st->rows[k].proc->pid, (int)st->rows[prev].proc->pid);
+		else
+			prev = k;
 	for (size_t k = 1; k < st->shown; k++)
-		if (st->rows[k].badness == st->rows[k - 1].badness) {
+		if (!st->rows[k].companion && !st->rows[k - 1].companion &&
+		    st->rows[k].badness == st->rows[k - 1].badness) {
 			fprintf(f,
 			        "\n%d and %d tie on BADNESS: the kernel kills the one started last "
 			        "first "
@@ -402,8 +488,7 @@ static void oom_end(struct view_run *run)
 
 static int oom_begin(struct view_run *run)
 {
-	if (run->cli->oom_cgroup)
-		run->needs |= ML_NEED_CGROUP;
+	run->needs |= ML_NEED_CGROUP; /* --cgroup's processes; memory.oom.group's */
 	if (run->cli->oom_min_adj && run->cli->oom_policy != ML_OOM_LMKD) {
 		cli_warn("--min-adj is lmkd's: use it with --policy lmkd");
 		return EXIT_USAGE;

@@ -33,6 +33,7 @@ struct ml_cgroup {
 	                           ML_UNKNOWN when a row or current is */
 	uint64_t oom, oom_kill; /* v2 memory.events; v1 oom_control's oom_kill */
 	double pressure;        /* v2 memory.pressure some avg10, percent; < 0 unknown */
+	bool oom_group;         /* v2 memory.oom.group: the OOM killer kills it whole */
 };
 
 struct ml_cgroups {

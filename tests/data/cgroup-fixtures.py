@@ -24,6 +24,8 @@ def procs(top, cg):
         for name in ("cmdline", "smaps_rollup", "status"):
             shutil.copy(f"{src}/{name}", f"{d}/{name}")
         w(f"{d}/cgroup", cgroup)
+        w(f"{d}/oom_score_adj", "0\n")  # for memledger oom
+        w(f"{d}/oom_score", "666\n")
 
 
 MiB = 1 << 20
@@ -57,6 +59,8 @@ def cgroup_v2():
                 201: "0::/system.slice/nginx.service\n",
                 202: "0::/system.slice/nginx.service\n"})
     cg = f"{top}/sys/fs/cgroup"
+    w(f"{top}/proc/meminfo", "MemTotal:        4096000 kB\nMemFree:         2048000 kB\n"
+                             "SwapTotal:             0 kB\nSwapFree:              0 kB\n")
     w(f"{cg}/cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma misc\n")
     w(f"{cg}/cgroup.procs", "")
     # the root has memory.stat and memory.pressure, no memory.current nor memory.max
@@ -69,6 +73,8 @@ def cgroup_v2():
              "slab": 5 * MiB, "sock": 1 * MiB}
     v2(f"{cg}/system.slice/nginx.service", 176 * MiB, 512 * MiB, nginx, swap=4 * MiB,
        events=(0, 3, 1, 1, 1), avg10="1.25", high=str(384 * MiB))
+    # the OOM killer kills nginx whole (memledger oom: its two processes at one kill)
+    w(f"{cg}/system.slice/nginx.service/memory.oom.group", "1\n")
     # system.slice: a kernel before 5.18, no "kernel" key: slab + stacks + page tables +
     # percpu = 10; 191 of 192
     sysst = {"anon": 70 * MiB, "file": 110 * MiB, "shmem": 20 * MiB, "file_mapped": 31 * MiB,
@@ -114,6 +120,8 @@ def cgroup_v1():
                      "0::/system.slice/docker-abc.scope\n",
                 301: "12:memory:/docker/abc\n0::/system.slice/docker-abc.scope\n",
                 302: "12:memory:/\n0::/init.scope\n"})
+    w(f"{top}/proc/meminfo", "MemTotal:        4096000 kB\nMemFree:         2048000 kB\n"
+                             "SwapTotal:       1024000 kB\nSwapFree:        1024000 kB\n")
     mem = f"{top}/sys/fs/cgroup/memory"
     abc = {"rss": 100 * MiB, "cache": 150 * MiB, "shmem": 30 * MiB, "mapped_file": 50 * MiB}
     # docker/abc: 300 = rss 100 + cache 150 (shmem 30 of it) + kmem 40 + other 10
