@@ -106,6 +106,15 @@ def check_export(memledger, victims, mine):
     doc = json.loads(subprocess.run([memledger, "oom", "-J", "-b"], capture_output=True,
                                     text=True).stdout or "{}")
     ranked = [mine[r["pid"]] for r in doc.get("victims", []) if r["pid"] in mine]
+    total, page = doc.get("totalpages", 0), doc.get("page", 4096)
+    for r in doc.get("victims", []):
+        if r["pid"] not in mine or not total:
+            continue
+        points = r["badness"] // page  # as the kernel's proc_oom_score() scales it
+        want = (1000 + int(points * 1000 / total)) * 2 // 3
+        check(f"oom: SCORE of {mine[r['pid']]} (the kernel's oom_score) is BADNESS scaled as "
+              "proc_oom_score() scales it", r["score"] is not None and
+              abs(r["score"] - want) <= 1, f"{r['score']} vs {want}")
     text = subprocess.run([memledger, "export", "--top", "100000"], capture_output=True,
                           text=True).stdout
     places = {}
