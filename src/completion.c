@@ -14,7 +14,8 @@
 static const char owners[] = "resident creator oldest largest";
 static const char charts[] = "treemap bar system";
 static const char diff_by[] = "process comm exe user cgroup system";
-static const char top_by[] = "process comm user tree";
+static const char top_by[] = "process comm user role tree";
+static const char policies[] = "kernel lmkd"; /* oom --policy: cli.c's killers */
 
 /* Writes the --by keys of groups, export, serve and report. */
 static void group_keys(FILE *f)
@@ -100,6 +101,7 @@ static void bash_function(FILE *f, const char *fn, const struct completion_view 
 	      "\t\t--textfile) COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n",
 	      f);
 	fprintf(f, "\t\t--owner) words='%s' ;;\n\t\t--chart) words='%s' ;;\n", owners, charts);
+	fprintf(f, "\t\t--policy) words='%s' ;;\n", policies);
 	fprintf(f,
 	        "\t\t--by)\n\t\t\tcase $view in\n\t\t\tdiff) words='%s' ;;\n"
 	        "\t\t\ttop) words='%s' ;;\n\t\t\t*) words='",
@@ -270,6 +272,8 @@ static void fish(FILE *f, const struct completion_view *v, size_t n)
 				fprintf(f, " -r -f -a '%s'", owners);
 			} else if (strcmp(d.name, "chart") == 0) {
 				fprintf(f, " -r -f -a '%s'", charts);
+			} else if (strcmp(d.name, "policy") == 0) {
+				fprintf(f, " -r -f -a '%s'", policies);
 			} else if (values) {
 				fprintf(f, " %s", values);
 			} else if (d.arg) {

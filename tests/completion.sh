@@ -93,6 +93,15 @@ for owner in $(comp memledger shm --owner ""); do
 	memledger shm --owner "$owner" --source "$data/proc-basic" -n > /dev/null 2>&1
 	check "bash: shm --owner $owner is taken" $?
 done
+for policy in $(comp memledger oom --policy ""); do
+	memledger oom --policy "$policy" --source "$data/proc-oom" -n > /dev/null 2>&1
+	check "bash: oom --policy $policy is taken" $?
+done
+check "bash: oom --policy offers kernel and lmkd" "$(test "$(comp memledger oom --policy "" | sort | tr '\n' ' ')" = "kernel lmkd "; echo $?)"
+for by in $(comp memledger top --by ""); do
+	memledger top -b -n 1 --by "$by" --source "$data/proc-roles" > /dev/null 2>&1
+	check "bash: top --by $by is taken" $?
+done
 for chart in $(comp memledger report --chart ""); do
 	memledger report --chart "$chart" -o /dev/null --source "$data/proc-basic" > /dev/null 2>&1
 	check "bash: report --chart $chart is taken" $?
