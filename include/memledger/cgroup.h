@@ -6,6 +6,7 @@
 #ifndef MEMLEDGER_CGROUP_H
 #define MEMLEDGER_CGROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 

@@ -3,6 +3,7 @@
 #ifndef MEMLEDGER_OOM_H
 #define MEMLEDGER_OOM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
