@@ -147,7 +147,7 @@ static int parse_long(const char *buf, size_t len, long min, long max, long *out
 
 /* oom_score_adj and oom_score: unknown where absent (a snapshot older than them) or out of
  * range (a hostile one); a process gone is gone. */
-static enum outcome read_oom(struct reader *r, int dirfd, struct ml_proc *p)
+static enum outcome read_oom(struct reader *r, int dirfd, struct ml_proc *p, unsigned needs)
 {
 	long v;
 	int rc = read_file(r, dirfd, "oom_score_adj");
@@ -156,12 +156,15 @@ static enum outcome read_oom(struct reader *r, int dirfd, struct ml_proc *p)
 		return VANISHED;
 	if (rc == 0 && parse_long(r->buf.data, r->buf.len, -1000, 1000, &v) == 0)
 		p->oom_adj = (int)v;
+	p->have |= ML_NEED_OOM;
+	if (!(needs & ML_NEED_OOM_SCORE))
+		return ROW;
 	rc = read_file(r, dirfd, "oom_score");
 	if (rc == -ENOENT && r->procfs)
 		return VANISHED;
 	if (rc == 0 && parse_long(r->buf.data, r->buf.len, 0, 1L << 40, &v) == 0)
 		p->oom_score = v;
-	p->have |= ML_NEED_OOM;
+	p->have |= ML_NEED_OOM_SCORE;
 	return ROW;
 }
 
@@ -863,8 +866,8 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 		o = read_exe(r, dirfd, p);
 	if (ok(o) && (needs & ML_NEED_CGROUP))
 		o = read_cgroup(r, dirfd, p);
-	if (ok(o) && (needs & ML_NEED_OOM))
-		o = read_oom(r, dirfd, p);
+	if (ok(o) && (needs & (ML_NEED_OOM | ML_NEED_OOM_SCORE)))
+		o = read_oom(r, dirfd, p, needs);
 	if (ok(o) && opts->keep && !opts->keep(p, opts->keep_ctx))
 		o = SKIP;
 	if (ok(o))

@@ -499,7 +499,8 @@ static int oom_begin(struct view_run *run)
 static const struct view_def oom_view = {
     .name = "victims",
     .cols = &oom_cols,
-    .needs = ML_NEED_PAGEMAP | ML_NEED_STATUS | ML_NEED_STAT | ML_NEED_CMDLINE | ML_NEED_OOM,
+    .needs = ML_NEED_PAGEMAP | ML_NEED_STATUS | ML_NEED_STAT | ML_NEED_CMDLINE | ML_NEED_OOM |
+             ML_NEED_OOM_SCORE,
     .when_any = "ROLE",
     .begin = oom_begin,
     .rows = oom_rows,

@@ -23,7 +23,8 @@ enum ml_need {
 	ML_NEED_STATM = 1 << 8,   /* /proc/PID/statm: RSS and anonymous RSS, cheaper than status */
 	ML_NEED_GPU = 1 << 9,     /* the fd links, the fdinfo of DRM and dma-buf fds, and the maps
 	                             lines of mapped dma-bufs (memledger/gpu.h) */
-	ML_NEED_OOM = 1 << 10,    /* /proc/PID/oom_score_adj and oom_score */
+	ML_NEED_OOM = 1 << 10,    /* /proc/PID/oom_score_adj */
+	ML_NEED_OOM_SCORE = 1 << 11, /* /proc/PID/oom_score (the kernel's, as a check) */
 };
 
 /* struct ml_proc's oom_adj when it is unknown (not read, absent, out of range). */
@@ -47,7 +48,7 @@ struct ml_proc {
 	struct ml_proc_gpu *gpu; /* with ML_NEED_GPU: its GPU clients and dma-bufs, booked
 	                            across the scan; NULL when its fds could not be read */
 	int oom_adj;    /* with ML_NEED_OOM: oom_score_adj, -1000..1000; ML_OOM_ADJ_UNKNOWN */
-	long oom_score; /* with ML_NEED_OOM: the kernel's oom_score; -1 unknown */
+	long oom_score; /* with ML_NEED_OOM_SCORE: the kernel's oom_score; -1 unknown */
 };
 
 /* Called for each mapping of a process whose smaps is read; from reader threads. */
