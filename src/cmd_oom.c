@@ -288,14 +288,13 @@ static int group_kills(struct view_run *run, struct ml_oom_victim *v, size_t n, 
 		free(used);
 		return -ENOMEM;
 	}
-	if (run->cli->oom_policy != ML_OOM_KERNEL || !src || ml_cgroups_read(src, &cg) < 0 ||
-	    cg.version != 2)
-		cg.n = 0; /* no group: a kill a process */
+	bool groups = run->cli->oom_policy == ML_OOM_KERNEL && src &&
+	              ml_cgroups_read(src, &cg) == 0 && cg.version == 2; /* else a kill a process */
 	for (size_t k = 0; k < n; k++) {
 		const char *group;
 		if (used[k])
 			continue;
-		group = oom_group_of(&cg, s->procs[v[k].proc].cgroup, domain);
+		group = groups ? oom_group_of(&cg, s->procs[v[k].proc].cgroup, domain) : NULL;
 		for (size_t j = k; j < n; j++)
 			if (!used[j] && (j == k || (group && s->procs[v[j].proc].cgroup &&
 			                            inside(s->procs[v[j].proc].cgroup, group)))) {
