@@ -353,6 +353,15 @@ int ml_cgroups_read(struct ml_source *src, struct ml_cgroups *out)
 	return rc;
 }
 
+bool ml_cgroup_inside(const char *p, const char *g)
+{
+	size_t n = strlen(g);
+
+	if (strcmp(g, "/") == 0)
+		return true;
+	return strncmp(p, g, n) == 0 && (p[n] == '\0' || p[n] == '/');
+}
+
 void ml_cgroups_free(struct ml_cgroups *c)
 {
 	for (size_t i = 0; i < c->n; i++)

@@ -1214,19 +1214,13 @@ static uint64_t mapper_sum(const struct shm_map *m, size_t k, size_t n, bool rss
 	return v;
 }
 
-/* True when process i of scan descends from process top (through the parents scanned). */
-static bool descends(const struct ml_scan *scan, size_t i, size_t top)
+/* True when process i descends from process top (or is it), by the parents the page
+ * ledger took from the scan (ml_scan_parents: no cycle). */
+static bool descends(const struct ml_pages *pg, long i, long top)
 {
-	long at = (long)i;
-
-	for (int hops = 0; at >= 0 && hops < 64; hops++) { /* a chain, never a cycle */
-		const struct ml_proc *p = &scan->procs[at];
-		if ((size_t)at == top)
+	for (; i >= 0; i = pg->parent[i])
+		if (i == top)
 			return true;
-		if (!(p->have & ML_NEED_STAT) || p->stat.ppid <= 0 || p->stat.ppid == p->pid)
-			return false;
-		at = ml_scan_find(scan, p->stat.ppid);
-	}
 	return false;
 }
 
@@ -1236,7 +1230,8 @@ static bool descends(const struct ml_scan *scan, size_t i, size_t top)
  * server's master and workers); -1 when one mapper is unrelated to it (a memfd sent over
  * a socket to a sibling: the canvas) or it has one mapper alone.
  */
-static long fork_ancestor(const struct shm_map *m, size_t n, const struct ml_scan *scan)
+static long fork_ancestor(const struct ml_pages *pg, const struct shm_map *m, size_t n,
+                          const struct ml_scan *scan)
 {
 	long oldest = -1;
 	size_t procs = 0;
@@ -1253,7 +1248,7 @@ static long fork_ancestor(const struct shm_map *m, size_t n, const struct ml_sca
 	if (procs < 2)
 		return -1;
 	for (size_t k = 0; k < n; k++)
-		if (!descends(scan, m[k].proc, (size_t)oldest))
+		if (!descends(pg, m[k].proc, oldest))
 			return -1;
 	return oldest;
 }
@@ -1276,7 +1271,7 @@ static long shm_owner(const struct ml_pages *pg, const struct ml_scan *scan,
 		if (i >= 0)
 			return i; /* the creator, alive */
 	}
-	if (policy == ML_OWNER_RESIDENT && (best = fork_ancestor(m, obj->n, scan)) >= 0)
+	if (policy == ML_OWNER_RESIDENT && (best = fork_ancestor(pg, m, obj->n, scan)) >= 0)
 		return best; /* shared through fork: the ancestor that mapped it */
 	for (size_t k = 0; k < obj->n; k++) {
 		uint32_t proc = m[k].proc;

@@ -157,16 +157,6 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	return c->id == F_CGROUP ? ((const struct cg_row *)row)->g->path : NULL;
 }
 
-/* True when process path p is cgroup path g or below it. */
-static bool inside(const char *p, const char *g)
-{
-	size_t n = strlen(g);
-
-	if (strcmp(g, "/") == 0)
-		return true;
-	return strncmp(p, g, n) == 0 && (p[n] == '\0' || p[n] == '/');
-}
-
 /* What a run of cgroups makes. */
 struct cg_state {
 	struct ml_cgroups cgroups;
@@ -197,7 +187,7 @@ static int book_pages(struct cg_state *st, const struct ml_scan *s, const struct
 		for (size_t i = 0; i < s->nprocs; i++) {
 			set_of[i] = UINT32_MAX;
 			for (uint32_t j = 0; s->procs[i].cgroup && j < nsets; j++)
-				if (inside(s->procs[i].cgroup, cg->v[set_row[j]].path))
+				if (ml_cgroup_inside(s->procs[i].cgroup, cg->v[set_row[j]].path))
 					set_of[i] = j;
 		}
 		rc = ml_pages_freed(pg, set_of, nsets, out);
@@ -236,7 +226,7 @@ static int cgroups_rows(struct view_run *run)
 		r->g = &st->cgroups.v[k];
 		for (size_t i = 0; i < run->scan.nprocs; i++) {
 			const struct ml_proc *p = &run->scan.procs[i];
-			if (!p->cgroup || !inside(p->cgroup, r->g->path))
+			if (!p->cgroup || !ml_cgroup_inside(p->cgroup, r->g->path))
 				continue;
 			r->procs++;
 			r->pss = ml_add_u64(r->pss, ml_proc_metric(p, ML_PSS));

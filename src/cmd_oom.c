@@ -82,7 +82,9 @@ struct oom_state {
 	bool reached; /* --need: some row's CUM-FREED reaches it */
 	struct ml_user_cache users;
 	struct ml_roles roles;
-	const char *scope; /* "the system", or the cgroup's path */
+	const char *scope;    /* "the system", or the cgroup's path */
+	struct ml_cgroups cg; /* the memory cgroup tree: --cgroup's limit, memory.oom.group */
+	int cg_rc;            /* how its reading went: 0, or -errno */
 };
 
 static uint64_t row_number(const void *row, const struct colinfo *c)
@@ -127,47 +129,25 @@ static bool row_bound(const void *row, const struct colinfo *c)
 	return ((const struct row *)row)->bound && (c->id == F_FREED || c->id == F_CUM);
 }
 
-/* The state of a run (run->state). */
-static struct oom_state *state_of(const struct view_run *run)
+/* The memory cgroup --cgroup names: its limit into *limit (ML_UNKNOWN: none), from the
+ * tree st holds (st->cg_rc: how its reading went). Returns 0, or -ENOENT after a message. */
+static int cgroup_limit(struct view_run *run, const struct oom_state *st, const char *path,
+                        uint64_t *limit)
 {
-	return run->state;
-}
-
-/* The memory cgroup --cgroup names: its limit into *limit (ML_UNKNOWN: none). Returns 0,
- * or -ENOENT after a message. */
-static int cgroup_limit(struct view_run *run, const char *path, uint64_t *limit)
-{
-	struct ml_cgroups cg = {0};
-	struct ml_source *src = run_source(run->run, 0, false);
-	int rc = src ? ml_cgroups_read(src, &cg) : -EIO;
-
 	*limit = ML_UNKNOWN;
-	if (rc < 0) {
+	if (st->cg_rc < 0) {
 		run_warn(run->run, "--cgroup %s: no memory cgroup hierarchy to read (%s)", path,
-		         strerror(-rc));
+		         strerror(-st->cg_rc));
 		return -ENOENT;
 	}
-	rc = -ENOENT;
-	for (size_t i = 0; i < cg.n; i++)
-		if (strcmp(cg.v[i].path, path) == 0) {
-			*limit = cg.v[i].max;
-			rc = 0;
+	for (size_t i = 0; i < st->cg.n; i++)
+		if (strcmp(st->cg.v[i].path, path) == 0) {
+			*limit = st->cg.v[i].max;
+			return 0;
 		}
-	if (rc < 0)
-		run_warn(run->run,
-		         "--cgroup %s: no such memory cgroup (memledger cgroups lists them)", path);
-	ml_cgroups_free(&cg);
-	return rc;
-}
-
-/* True when cgroup path p is g or below it. */
-static bool inside(const char *p, const char *g)
-{
-	size_t n = strlen(g);
-
-	if (strcmp(g, "/") == 0)
-		return true;
-	return strncmp(p, g, n) == 0 && (p[n] == '\0' || p[n] == '/');
+	run_warn(run->run, "--cgroup %s: no such memory cgroup (memledger cgroups lists them)",
+	         path);
+	return -ENOENT;
 }
 
 /* totalpages, and which processes the killer may pick: all, or --cgroup's. Returns 0 or
@@ -188,7 +168,7 @@ static int scope(struct view_run *run, struct oom_state *st, bool **keep)
 	st->scope = "the system";
 	if (!run->cli->oom_cgroup)
 		return 0;
-	if (cgroup_limit(run, run->cli->oom_cgroup, &limit) < 0)
+	if (cgroup_limit(run, st, run->cli->oom_cgroup, &limit) < 0)
 		return -ENOENT;
 	if (limit != ML_UNKNOWN && limit / st->page < st->totalpages)
 		st->totalpages = limit / st->page; /* mem_cgroup_get_max() */
@@ -197,7 +177,8 @@ static int scope(struct view_run *run, struct oom_state *st, bool **keep)
 	if (!*keep)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->nprocs; i++)
-		(*keep)[i] = s->procs[i].cgroup && inside(s->procs[i].cgroup, run->cli->oom_cgroup);
+		(*keep)[i] = s->procs[i].cgroup &&
+		             ml_cgroup_inside(s->procs[i].cgroup, run->cli->oom_cgroup);
 	return 0;
 }
 
@@ -260,8 +241,9 @@ static const char *oom_group_of(const struct ml_cgroups *cg, const char *p, cons
 	const char *top = NULL;
 
 	for (size_t i = 0; p && i < cg->n; i++)
-		if (cg->v[i].oom_group && inside(p, cg->v[i].path) &&
-		    inside(cg->v[i].path, domain) && (!top || strlen(cg->v[i].path) < strlen(top)))
+		if (cg->v[i].oom_group && ml_cgroup_inside(p, cg->v[i].path) &&
+		    ml_cgroup_inside(cg->v[i].path, domain) &&
+		    (!top || strlen(cg->v[i].path) < strlen(top)))
 			top = cg->v[i].path;
 	return top;
 }
@@ -271,12 +253,11 @@ static const char *oom_group_of(const struct ml_cgroups *cg, const char *p, cons
  * victim's group whole, its other processes moved up to follow it. Sets kill[k], the place
  * of the kill that takes v[k], and *nkills. Returns 0 or -ENOMEM.
  */
-static int group_kills(struct view_run *run, struct ml_oom_victim *v, size_t n, uint32_t *kill,
-                       size_t *nkills)
+static int group_kills(struct view_run *run, const struct oom_state *st, struct ml_oom_victim *v,
+                       size_t n, uint32_t *kill, size_t *nkills)
 {
 	const struct ml_scan *s = &run->scan;
-	struct ml_source *src = run_source(run->run, 0, false);
-	struct ml_cgroups cg = {0};
+	const struct ml_cgroups *cg = &st->cg;
 	struct ml_oom_victim *out = malloc((n + 1) * sizeof(*out));
 	bool *used = calloc(n + 1, sizeof(*used));
 	const char *domain = run->cli->oom_cgroup ? run->cli->oom_cgroup : "/";
@@ -288,16 +269,17 @@ static int group_kills(struct view_run *run, struct ml_oom_victim *v, size_t n, 
 		free(used);
 		return -ENOMEM;
 	}
-	bool groups = run->cli->oom_policy == ML_OOM_KERNEL && src &&
-	              ml_cgroups_read(src, &cg) == 0 && cg.version == 2; /* else a kill a process */
+	bool groups = run->cli->oom_policy == ML_OOM_KERNEL && st->cg_rc == 0 &&
+	              cg->version == 2; /* else a kill a process */
 	for (size_t k = 0; k < n; k++) {
 		const char *group;
 		if (used[k])
 			continue;
-		group = groups ? oom_group_of(&cg, s->procs[v[k].proc].cgroup, domain) : NULL;
+		group = groups ? oom_group_of(cg, s->procs[v[k].proc].cgroup, domain) : NULL;
 		for (size_t j = k; j < n; j++)
-			if (!used[j] && (j == k || (group && s->procs[v[j].proc].cgroup &&
-			                            inside(s->procs[v[j].proc].cgroup, group)))) {
+			if (!used[j] &&
+			    (j == k || (group && s->procs[v[j].proc].cgroup &&
+			                ml_cgroup_inside(s->procs[v[j].proc].cgroup, group)))) {
 				used[j] = true;
 				kill[m] = (uint32_t)*nkills;
 				out[m++] = v[j];
@@ -305,7 +287,6 @@ static int group_kills(struct view_run *run, struct ml_oom_victim *v, size_t n, 
 		(*nkills)++;
 	}
 	memcpy(v, out, n * sizeof(*v));
-	ml_cgroups_free(&cg);
 	free(out);
 	free(used);
 	return 0;
@@ -344,18 +325,21 @@ static int oom_rows(struct view_run *run)
 	uint32_t *kill = NULL;
 	bool *keep = NULL;
 	size_t n = 0, nkills = 0;
+	struct ml_source *src;
 	int rc;
 
 	run->state = st;
 	if (!st)
 		return -ENOMEM;
+	src = run_source(run->run, 0, false); /* the cgroup tree, read once for both uses */
+	st->cg_rc = src ? ml_cgroups_read(src, &st->cg) : -EIO;
 	if ((rc = scope(run, st, &keep)) < 0)
 		return rc;
 	rc = ml_roles_make(&st->roles, &run->scan) < 0 ||
 	             ml_oom_order(&run->scan, (enum ml_oom_policy)run->cli->oom_policy, st->page,
 	                          st->totalpages, run->cli->oom_min_adj, keep, &v, &n) < 0 ||
 	             !(kill = malloc((n + 1) * sizeof(*kill))) ||
-	             group_kills(run, v, n, kill, &nkills) < 0
+	             group_kills(run, st, v, n, kill, &nkills) < 0
 	         ? -ENOMEM
 	         : fill_rows(run, st, v, n, kill, nkills);
 	free(kill);
@@ -383,7 +367,7 @@ static int oom_rows(struct view_run *run)
 /* --need's line: how many die and what comes back, or that all of them are not enough. */
 static void need_line(const struct view_run *run, FILE *f)
 {
-	const struct oom_state *st = state_of(run);
+	const struct oom_state *st = run->state;
 	const struct row *last = st->shown ? &st->rows[st->shown - 1] : NULL;
 	uint64_t back = last ? last->cum : 0;
 	char a[32], b[32];
@@ -406,7 +390,7 @@ static void need_line(const struct view_run *run, FILE *f)
  * ranked first. */
 static void tie_line(const struct view_run *run, FILE *f)
 {
-	const struct oom_state *st = state_of(run);
+	const struct oom_state *st = run->state;
 
 	size_t prev = 0;
 
@@ -438,7 +422,7 @@ static void tie_line(const struct view_run *run, FILE *f)
 static int oom_print(struct view_run *run, struct out_table *t)
 {
 	const struct cli *cli = run->cli;
-	const struct oom_state *st = state_of(run);
+	const struct oom_state *st = run->state;
 	FILE *out = out_stream(&cli->out);
 	struct json j;
 	int rc;
@@ -482,6 +466,7 @@ static void oom_end(struct view_run *run)
 	free(st->rows);
 	ml_user_cache_free(&st->users);
 	ml_roles_free(&st->roles);
+	ml_cgroups_free(&st->cg);
 	free(st);
 }
 

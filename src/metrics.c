@@ -69,10 +69,12 @@ static double since(const struct timespec *t0)
 }
 
 /* Each process's place in the kernel OOM killer's order and its badness (totalpages: RAM +
- * swap); none where meminfo cannot be read. Returns 0 or -ENOMEM. */
-static int oom_places(struct ml_source *src, struct metrics *m)
+ * swap, from the meminfo the system's figures read); none without them. Returns 0 or
+ * -ENOMEM. */
+static int oom_places(struct metrics *m)
 {
-	uint64_t ram, swap, page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t ram = m->sys.mi[ML_MI_MEMTOTAL], swap = m->sys.mi[ML_MI_SWAPTOTAL];
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	struct ml_oom_victim *v = NULL;
 	size_t n = 0;
 
@@ -80,8 +82,9 @@ static int oom_places(struct ml_source *src, struct metrics *m)
 	m->oom_badness = calloc(m->scan.nprocs + 1, sizeof(*m->oom_badness));
 	if (!m->oom_place || !m->oom_badness)
 		return -ENOMEM;
-	if (ml_system_ram_swap(src, &ram, &swap) < 0)
+	if (!m->have_sys || ram == ML_UNKNOWN)
 		return 0;
+	swap = swap == ML_UNKNOWN ? 0 : swap;
 	if (ml_oom_order(&m->scan, ML_OOM_KERNEL, page, (ram + swap) / page, 0, NULL, &v, &n) < 0)
 		return -ENOMEM;
 	for (size_t k = 0; k < n; k++) {
@@ -123,12 +126,12 @@ int metrics_read(struct run *run, enum ml_group_key by, bool exact, unsigned ext
 		metrics_free(m); /* what the failed scan holds */
 		return rc;
 	}
-	if (oom_places(src, m) < 0) {
+	m->have_sys = ml_system_read(src, &m->sys) == 0;
+	if (oom_places(m) < 0) {
 		run_warn(run, "out of memory");
 		metrics_free(m);
 		return EXIT_ERROR;
 	}
-	m->have_sys = ml_system_read(src, &m->sys) == 0;
 	if (m->have_sys && m->gpu) {
 		struct ml_gpu_totals t;
 		if (ml_gpu_totals(src, &m->scan, &t) == 0)
@@ -354,33 +357,30 @@ static void process_labels(FILE *f, const struct metrics *m, const struct ml_pro
 }
 
 /* The kernel OOM killer's order of the top processes (by PSS, order[0..top)) that are
- * its candidates: their place and badness. */
+ * its candidates: their place, then their badness in bytes (0 below 0). */
 static void write_oom(FILE *f, const struct metrics *m, const struct ml_proc **order, size_t top,
                       struct ml_user_cache *users, bool om)
 {
+	static const char *const names[] = {"memledger_process_oom_order",
+	                                    "memledger_process_oom_badness_bytes"};
+	static const char *const helps[] = {
+	    "The place of the process in the order the kernel's OOM killer would kill in (1 "
+	    "first; memledger oom), for the top processes by PSS that are its candidates.",
+	    "What the kernel's OOM killer ranks the process by (oom_badness(): resident, swap "
+	    "and page tables, plus oom_score_adj x totalpages / 1000), in bytes; 0 below 0."};
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 
-	family(f, om, "memledger_process_oom_order", NULL,
-	       "The place of the process in the order the kernel's OOM killer would kill in (1 "
-	       "first; memledger oom), for the top processes by PSS that are its candidates.");
-	for (size_t i = 0; i < top && i < m->scan.nprocs; i++) {
-		size_t k = (size_t)(order[i] - m->scan.procs);
-		if (!m->oom_place[k])
-			continue;
-		fputs("memledger_process_oom_order", f);
-		process_labels(f, m, order[i], users);
-		fprintf(f, "%u\n", m->oom_place[k]);
-	}
-	family(f, om, "memledger_process_oom_badness_bytes", "bytes",
-	       "What the kernel's OOM killer ranks the process by (oom_badness(): resident, swap "
-	       "and page tables, plus oom_score_adj x totalpages / 1000), in bytes; 0 below 0.");
-	for (size_t i = 0; i < top && i < m->scan.nprocs; i++) {
-		size_t k = (size_t)(order[i] - m->scan.procs);
-		if (!m->oom_place[k])
-			continue;
-		fputs("memledger_process_oom_badness_bytes", f);
-		process_labels(f, m, order[i], users);
-		value(f, m->oom_badness[k] > 0 ? (uint64_t)m->oom_badness[k] * page : 0);
+	for (int which = 0; which < 2; which++) {
+		family(f, om, names[which], which ? "bytes" : NULL, helps[which]);
+		for (size_t i = 0; i < top && i < m->scan.nprocs; i++) {
+			size_t k = (size_t)(order[i] - m->scan.procs);
+			int64_t b = m->oom_badness[k];
+			if (!m->oom_place[k])
+				continue;
+			fputs(names[which], f);
+			process_labels(f, m, order[i], users);
+			value(f, which ? (b > 0 ? (uint64_t)b * page : 0) : m->oom_place[k]);
+		}
 	}
 }
 

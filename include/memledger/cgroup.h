@@ -52,6 +52,9 @@ int ml_cgroups_read(struct ml_source *src, struct ml_cgroups *out);
 
 void ml_cgroups_free(struct ml_cgroups *c);
 
+/* True when cgroup path p ("/a/b") is group g or below it; every path is below "/". */
+bool ml_cgroup_inside(const char *p, const char *g);
+
 /* Parses memory.stat's "key value" lines into g (v1: with_totals picks the total_* keys).
  * Returns 0 or -EINVAL. */
 int ml_parse_memcg_stat(const char *buf, size_t len, int version, struct ml_cgroup *g);
