@@ -275,3 +275,22 @@ long ml_libs_fold(struct ml_libs *l, struct ml_lib **libs)
 	*libs = v;
 	return (long)n;
 }
+
+int ml_libs_add_named(struct ml_libs *l, pid_t pid, const char *name, enum ml_kind kind,
+                      const struct ml_mem *mem, uint64_t mappings)
+{
+	struct use_key k = {name, 0, 0, 0, pid};
+	struct ml_lib_use *u;
+	int rc = -ENOMEM;
+
+	pthread_mutex_lock(&l->lock);
+	if ((u = find_or_add(l, &k))) {
+		ml_mem_add(&u->mem, mem);
+		u->mappings += mappings;
+		if (kind < u->kind)
+			u->kind = kind;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}

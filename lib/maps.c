@@ -1,5 +1,6 @@
 /* A process's mappings: read, classified by kind, and summarised. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -136,29 +137,65 @@ static bool is_arena(const struct ml_map *m, const struct ml_map *tail)
 }
 
 /* What ml_maps_read_each hands each mapping to: a window of the last two mappings read,
- * for the mapping before is settled (an arena head or not) only once the next is known. */
-struct maps_reader {
+ * for the mapping before is settled (an arena head or not, the header of an ELF file or
+ * not) only once the next is known. */
+struct ml_maps_window {
 	struct ml_map win[2];
 	char names[2][ML_NAME_MAX], vmflags[2][ML_VMFLAGS_MAX];
 	long count; /* mappings read */
+	struct ml_category_ctx cat;
 	ml_map_fn fn;
 	void *ctx;
 };
 
-/* Settles the kind of the mapping before the one just read (next; NULL at the end) and
- * hands it on. */
-static int settle(struct maps_reader *r, struct ml_map *m, const struct ml_map *next)
+/* The parts of m its category needs. */
+static void category_in(const struct ml_map *m, struct ml_category_in *in)
 {
+	*in = (struct ml_category_in){.start = m->start,
+	                              .end = m->end,
+	                              .offset = m->offset,
+	                              .inode = m->inode,
+	                              .dev_major = m->dev_major,
+	                              .dev_minor = m->dev_minor,
+	                              .perms = m->perms,
+	                              .name = m->name,
+	                              .mem = &m->mem,
+	                              .heap = m->kind == ML_KIND_HEAP,
+	                              .shared = m->perms[3] == 's',
+	                              .kind = (int)m->kind};
+}
+
+/* Settles the kind and category of the mapping before the one just read (next; NULL at
+ * the end) and hands it on. */
+static int settle(struct ml_maps_window *r, struct ml_map *m, const struct ml_map *next)
+{
+	struct ml_category_in in, next_in;
+
 	if (next && is_arena(m, next))
 		m->kind = ML_KIND_HEAP;
+	category_in(m, &in);
+	if (next)
+		category_in(next, &next_in);
+	ml_category_of(&r->cat, &in, next ? &next_in : NULL, &m->cat);
 	return r->fn(m, r->ctx);
 }
 
-/* Takes one parsed mapping into the window, handing on the one before (an
- * ml_mapping_fn). */
-static int window_mapping(const struct ml_mapping *m, void *ctx)
+struct ml_maps_window *ml_maps_window_new(ml_map_fn fn, void *ctx)
 {
-	struct maps_reader *r = ctx;
+	struct ml_maps_window *w = malloc(sizeof(*w)); /* 9 KiB of names: not on the stack */
+
+	if (!w)
+		return NULL;
+	w->count = 0;
+	memset(&w->cat, 0, sizeof(w->cat));
+	w->fn = fn;
+	w->ctx = ctx;
+	return w;
+}
+
+int ml_maps_window_add(const struct ml_mapping *m, void *ctx)
+{
+	struct ml_maps_window *r = ctx;
 	unsigned slot = (unsigned)(r->count & 1);
 	struct ml_map *d = &r->win[slot];
 	size_t flags_len = strlen(m->vmflags);
@@ -180,10 +217,31 @@ static int window_mapping(const struct ml_mapping *m, void *ctx)
 	return r->count++ ? settle(r, &r->win[slot ^ 1], d) : 0;
 }
 
+long ml_maps_window_end(struct ml_maps_window *w)
+{
+	long n = w->count;
+	int rc = n ? settle(w, &w->win[(n - 1) & 1], NULL) : 0;
+
+	w->count = 0;
+	memset(&w->cat, 0, sizeof(w->cat));
+	return rc < 0 ? rc : n;
+}
+
+void ml_maps_window_reset(struct ml_maps_window *w)
+{
+	w->count = 0;
+	memset(&w->cat, 0, sizeof(w->cat));
+}
+
+void ml_maps_window_free(struct ml_maps_window *w)
+{
+	free(w);
+}
+
 #define EXEC_RETRIES 32 /* reads of an empty smaps of a live process, after the first */
 
 /* Reads pid's smaps once into r's window. Returns as ml_maps_read_each. */
-static long read_smaps_once(struct ml_source *src, pid_t pid, struct maps_reader *r,
+static long read_smaps_once(struct ml_source *src, pid_t pid, struct ml_maps_window *r,
                             struct ml_buf *buf)
 {
 	int dirfd = ml_source_open_pid(src, pid), fd;
@@ -195,26 +253,22 @@ static long read_smaps_once(struct ml_source *src, pid_t pid, struct maps_reader
 	close(dirfd);
 	if (fd < 0)
 		return fd == -ENOENT && ml_source_is_procfs(src) ? -ESRCH : fd;
-	n = ml_read_smaps_ahead(fd, buf, window_mapping, r);
+	ml_maps_window_reset(r);
+	n = ml_read_smaps_ahead(fd, buf, ml_maps_window_add, r);
 	close(fd);
-	if (n >= 0 && r->count) {
-		int rc = settle(r, &r->win[(r->count - 1) & 1], NULL);
-		n = rc < 0 ? rc : r->count;
-	}
-	return n;
+	if (n < 0)
+		return n;
+	return ml_maps_window_end(r);
 }
 
 long ml_maps_read_each(struct ml_source *src, pid_t pid, ml_map_fn fn, void *ctx)
 {
-	struct maps_reader *r = malloc(sizeof(*r)); /* 9 KiB of names: not on the stack */
+	struct ml_maps_window *r = ml_maps_window_new(fn, ctx);
 	struct ml_buf buf = {0};
 	long n;
 
 	if (!r)
 		return -ENOMEM;
-	r->count = 0;
-	r->fn = fn;
-	r->ctx = ctx;
 	n = read_smaps_once(src, pid, r, &buf);
 	/* A live process in the middle of exec() shows an empty smaps: the address space
 	 * it had when the file was opened is gone by the first read. One that exec()s in a
@@ -223,7 +277,7 @@ long ml_maps_read_each(struct ml_source *src, pid_t pid, ml_map_fn fn, void *ctx
 	for (int retry = 0; n == 0 && retry < EXEC_RETRIES && ml_source_is_procfs(src); retry++)
 		n = read_smaps_once(src, pid, r, &buf);
 	ml_buf_free(&buf);
-	free(r);
+	ml_maps_window_free(r);
 	return n;
 }
 
@@ -412,6 +466,7 @@ void ml_maps_summary_init(struct ml_maps_summary *s, const struct ml_maps_limits
 	s->commit_limit = lim->commit_limit;
 	s->gap_prev = lim->mmap_min_addr == ML_UNKNOWN ? 65536 : lim->mmap_min_addr;
 	s->gap_any.start = s->gap_32.start = s->gap_prev;
+	ml_heaps_init(&s->heaps);
 }
 
 /* Follows the holes between user mappings, in address order: the largest of them as is,
@@ -434,6 +489,7 @@ void ml_maps_summary_add(struct ml_maps_summary *s, const struct ml_map *m)
 {
 	s->kinds[m->kind].count++;
 	ml_mem_add(&s->kinds[m->kind].mem, &m->mem);
+	ml_heaps_add(&s->heaps, &m->cat, m->name, &m->mem);
 	add_backing(s, m);
 	add_gap(s, m);
 	s->lazyfree = ml_add(s->lazyfree, m->mem.v[ML_MEM_LAZYFREE]);
@@ -457,4 +513,101 @@ void ml_maps_summary_finish(struct ml_maps_summary *s)
 	gap_candidate(&g, s->gap_prev, limit); /* after the last mapping */
 	s->largest_gap = s->unordered ? ML_UNKNOWN : g.size;
 	s->largest_gap_start = s->unordered ? ML_UNKNOWN : g.start;
+}
+
+/* A process being read by one of the scan's readers: its window and the caller's slot. */
+struct windows_slot {
+	pid_t pid; /* 0: free */
+	void *user;
+	struct ml_maps_windows *owner;
+	struct ml_maps_window *w;
+};
+
+struct ml_maps_windows {
+	pthread_mutex_t lock;
+	struct windows_slot slot[16]; /* more than the scan's readers (8 at most) */
+	ml_pid_map_fn fn;
+	void *ctx;
+};
+
+/* Hands a settled mapping on with its process's PID and slot (an ml_map_fn). */
+static int windows_settled(const struct ml_map *m, void *ctx)
+{
+	struct windows_slot *s = ctx;
+
+	return s->owner->fn(s->pid, &s->user, m, s->owner->ctx);
+}
+
+struct ml_maps_windows *ml_maps_windows_new(ml_pid_map_fn fn, void *ctx)
+{
+	struct ml_maps_windows *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	pthread_mutex_init(&w->lock, NULL);
+	w->fn = fn;
+	w->ctx = ctx;
+	for (size_t i = 0; i < sizeof(w->slot) / sizeof(w->slot[0]); i++)
+		w->slot[i].owner = w;
+	return w;
+}
+
+/* The slot of pid, or a free one taken for it; NULL when none is left or out of memory. */
+static struct windows_slot *slot_of(struct ml_maps_windows *w, pid_t pid, bool take)
+{
+	struct windows_slot *free_slot = NULL;
+
+	for (size_t i = 0; i < sizeof(w->slot) / sizeof(w->slot[0]); i++) {
+		if (w->slot[i].pid == pid)
+			return &w->slot[i];
+		if (!w->slot[i].pid && !free_slot)
+			free_slot = &w->slot[i];
+	}
+	if (!take || !free_slot)
+		return NULL;
+	if (!free_slot->w && !(free_slot->w = ml_maps_window_new(windows_settled, free_slot)))
+		return NULL;
+	free_slot->pid = pid;
+	free_slot->user = NULL;
+	return free_slot;
+}
+
+int ml_maps_windows_add(struct ml_maps_windows *w, pid_t pid, const struct ml_mapping *m)
+{
+	struct windows_slot *s;
+	int rc = -ENOMEM;
+
+	pthread_mutex_lock(&w->lock);
+	if ((s = slot_of(w, pid, true)))
+		rc = ml_maps_window_add(m, s->w);
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+long ml_maps_windows_end(struct ml_maps_windows *w, pid_t pid, int rc, void **user)
+{
+	struct windows_slot *s;
+	long n = 0;
+
+	pthread_mutex_lock(&w->lock);
+	s = slot_of(w, pid, false);
+	if (s && rc == 0)
+		n = ml_maps_window_end(s->w);
+	else if (s)
+		ml_maps_window_reset(s->w);
+	*user = s ? s->user : NULL;
+	if (s)
+		s->pid = 0;
+	pthread_mutex_unlock(&w->lock);
+	return rc < 0 ? rc : n;
+}
+
+void ml_maps_windows_free(struct ml_maps_windows *w)
+{
+	if (!w)
+		return;
+	for (size_t i = 0; i < sizeof(w->slot) / sizeof(w->slot[0]); i++)
+		ml_maps_window_free(w->slot[i].w);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
 }

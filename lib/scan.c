@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "memledger/category.h"
 #include "memledger/gpu.h"
+#include "memledger/maps.h"
 #include "memledger/scan.h"
 #include "pagemap_scan.h"
 #include "util.h"
@@ -45,6 +47,8 @@ struct reader {
 	size_t names_cap;
 	struct ml_page_region *regions; /* its populated ranges */
 	size_t regions_cap;
+	struct ml_maps_window *window; /* with ML_NEED_CLASSES: settles each mapping */
+	struct ml_heaps *heaps;        /* of the process being read, with ML_NEED_CLASSES */
 	int error;
 	char error_file[32];
 };
@@ -365,7 +369,49 @@ static int walk_mapping(const struct ml_mapping *m, void *ctx)
 		if (rc)
 			return rc;
 	}
+	if ((w->opts->needs & ML_NEED_CLASSES) && (rc = ml_maps_window_add(m, w->reader->window)))
+		return rc;
 	return w->opts->on_mapping ? w->opts->on_mapping(w->proc, m, w->opts->mapping_ctx) : 0;
+}
+
+/* Books a settled mapping into the classes of the process being read (an ml_map_fn). */
+static int book_class(const struct ml_map *m, void *ctx)
+{
+	struct reader *r = ctx;
+
+	ml_heaps_add(r->heaps, &m->cat, m->name, &m->mem);
+	return 0;
+}
+
+/* Starts the classes of p (ML_NEED_CLASSES) before its smaps is walked. Returns 0 or
+ * -ENOMEM. */
+static int classes_begin(struct reader *r, struct ml_proc *p)
+{
+	if (!r->window && !(r->window = ml_maps_window_new(book_class, r)))
+		return -ENOMEM;
+	ml_maps_window_reset(r->window);
+	free(p->heaps);
+	if (!(p->heaps = r->heaps = malloc(sizeof(*p->heaps))))
+		return -ENOMEM;
+	ml_heaps_init(p->heaps);
+	return 0;
+}
+
+/* Finishes the classes of p once its smaps is walked (n: the walk's outcome). Returns 0 or
+ * -errno. */
+static int classes_end(struct reader *r, struct ml_proc *p, long n)
+{
+	long rc = n < 0 ? n : ml_maps_window_end(r->window);
+
+	if (rc < 0) {
+		free(p->heaps);
+		p->heaps = NULL;
+		return (int)rc;
+	}
+	ml_heaps_finish(p->heaps, (p->have & ML_NEED_STATUS) ? p->status.threads
+	                          : (p->have & ML_NEED_STAT) ? p->stat.threads
+	                                                     : ML_UNKNOWN);
+	return 0;
 }
 
 /* Opens pagemap for the walk when the scan needs it; notes a refusal in p. */
@@ -707,9 +753,20 @@ static enum outcome read_smaps(struct reader *r, int dirfd, struct ml_proc *p, b
 		return o;
 	}
 	memset(&w.sum, 0, sizeof(w.sum));
-	n = walk_smaps(r, fd, &w);
+	n = (opts->needs & ML_NEED_CLASSES) ? classes_begin(r, p) : 0;
+	if (n < 0 && fd >= 0)
+		close(fd); /* out of memory: the walk is not made */
+	n = n < 0 ? n : walk_smaps(r, fd, &w);
 	if (w.pagemap_fd >= 0)
 		close(w.pagemap_fd);
+	if (opts->needs & ML_NEED_CLASSES) {
+		int rc = classes_end(r, p, n);
+		n = rc < 0 && n >= 0 ? rc : n;
+	}
+	if (opts->on_mapping && opts->on_mappings_end) {
+		int rc = opts->on_mappings_end(p, n < 0 ? (int)n : 0, opts->mapping_ctx);
+		n = rc < 0 && n >= 0 ? rc : n;
+	}
 	if (n == -EINVAL || n == -ENOMEM)
 		return malformed(r, "smaps", (int)n);
 	if (n < 0)
@@ -836,6 +893,8 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 	status_unknown(&p->status);
 	if ((needs & ML_NEED_PAGEMAP) &&
 	    (!opts->pages_without_smaps || r->no_query || !r->procfs || opts->whole_pagemap))
+		needs |= ML_NEED_SMAPS;
+	if (needs & ML_NEED_CLASSES)
 		needs |= ML_NEED_SMAPS;
 	/* Something must tell a process from a kernel thread: stat is the cheapest. */
 	if (!(needs & (ML_NEED_STATUS | ML_NEED_ROLLUP | ML_NEED_SMAPS)))
@@ -976,6 +1035,7 @@ static void collect(struct scan_job *job, struct ml_scan *out)
 		free(job->procs[i].cmdline);
 		free(job->procs[i].exe);
 		free(job->procs[i].cgroup);
+		free(job->procs[i].heaps);
 		ml_gpu_free(job->procs[i].gpu);
 	}
 	out->procs = job->procs;
@@ -1133,6 +1193,7 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 		free(readers[t].vmas);
 		free(readers[t].names);
 		free(readers[t].regions);
+		ml_maps_window_free(readers[t].window);
 	}
 	if (rc == 0 && readers[0].count_threads)
 		find_hidden(src, threads, out);
@@ -1254,6 +1315,7 @@ void ml_scan_free(struct ml_scan *s)
 		free(s->procs[i].cmdline);
 		free(s->procs[i].exe);
 		free(s->procs[i].cgroup);
+		free(s->procs[i].heaps);
 		ml_gpu_free(s->procs[i].gpu);
 	}
 	free(s->procs);

@@ -178,7 +178,7 @@ static enum ml_archive_keep keep_path(const char *path, void *ctx)
 			return ML_ARCHIVE_KEEP;
 		}
 	if (strcmp(file, "smaps") == 0) /* also for totals, where smaps_rollup was not captured */
-		return (k->needs & (ML_NEED_SMAPS | ML_NEED_PAGEMAP)) ||
+		return (k->needs & (ML_NEED_SMAPS | ML_NEED_PAGEMAP | ML_NEED_CLASSES)) ||
 		               ((k->needs & ML_NEED_ROLLUP) &&
 		                strncmp(k->rollup_of, path, (size_t)(file - path)) != 0)
 		           ? ML_ARCHIVE_KEEP

@@ -132,25 +132,38 @@ struct zram {
 };
 
 /* Adds a zram device's mem_used_total (mm_stat's third field). */
-static void add_zram(struct ml_source *src, const char *dir, const char *name, void *ctx)
+/* Reads the first three fields of zram device name's mm_stat (orig_data_size,
+ * compr_data_size, mem_used_total) into v. Returns 0, or -errno when it cannot be read or
+ * is malformed. */
+static int read_mm_stat(struct ml_source *src, const char *dir, const char *name,
+                        struct ml_buf *buf, uint64_t v[3])
 {
-	struct zram *z = ctx;
 	char path[512];
 	const char *p, *end;
-	uint64_t v = 0;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s/mm_stat", dir, name);
-	if (ml_source_read_sys(src, path, &z->buf) < 0)
-		return;
-	p = z->buf.data;
-	end = p + z->buf.len;
+	if ((rc = ml_source_read_sys(src, path, buf)) < 0)
+		return rc;
+	p = buf->data;
+	end = p + buf->len;
 	for (int field = 0; field < 3; field++) {
 		while (p < end && (*p == ' ' || *p == '\t'))
 			p++;
-		if (ml_parse_u64(&p, end, 10, &v) < 0)
-			return;
+		if (ml_parse_u64(&p, end, 10, &v[field]) < 0)
+			return -EINVAL;
 	}
-	z->used += v;
+	return 0;
+}
+
+static void add_zram(struct ml_source *src, const char *dir, const char *name, void *ctx)
+{
+	struct zram *z = ctx;
+	uint64_t v[3];
+
+	if (read_mm_stat(src, dir, name, &z->buf, v) < 0)
+		return;
+	z->used += v[2];
 	z->any = true;
 }
 
@@ -445,4 +458,95 @@ int ml_system_reread(struct ml_source *src, struct ml_system *sys, uint64_t phys
 	build_rows(sys);
 	ml_buf_free(&b);
 	return 0;
+}
+
+/* A zram device's stored and used bytes, when it is a swap area. */
+struct zram_swap {
+	struct ml_buf buf;
+	const struct ml_swap_device *areas;
+	size_t nareas;
+	struct ml_swap_cost *cost;
+};
+
+/* Adds zram device name's mm_stat to the cost when /proc/swaps lists it as an area. */
+static void add_zram_swap(struct ml_source *src, const char *dir, const char *name, void *ctx)
+{
+	struct zram_swap *z = ctx;
+	char dev[300];
+	uint64_t v[3];
+	bool area = false;
+
+	snprintf(dev, sizeof(dev), "/dev/%s", name);
+	for (size_t i = 0; i < z->nareas; i++)
+		area |= strcmp(z->areas[i].name, dev) == 0;
+	if (!area)
+		return;
+	if (read_mm_stat(src, dir, name, &z->buf, v) < 0) {
+		z->cost->zram_unreadable = true;
+		return;
+	}
+	/* orig_data_size counts the same-filled pages too (pages_stored), whatever the
+	 * kernel's zram.rst says: 256 pages of one byte each stored 1 MiB and used 12 KiB */
+	z->cost->zram_used += v[2];
+	z->cost->zram_stored += v[0];
+}
+
+int ml_swap_cost_read(struct ml_source *src, struct ml_swap_cost *c)
+{
+	struct ml_swap_device areas[ML_SYSTEM_MAX_SWAPS];
+	struct zram_swap z = {.areas = areas, .cost = c};
+	uint64_t total, free_;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	rc = ml_source_read(src, "meminfo", &z.buf);
+	if (rc < 0)
+		goto out;
+	if (ml_parse_kb_field(z.buf.data, z.buf.len, "SwapTotal", &total) < 0 ||
+	    ml_parse_kb_field(z.buf.data, z.buf.len, "SwapFree", &free_) < 0 || free_ > total) {
+		rc = -EINVAL;
+		goto out;
+	}
+	c->swap_used = total - free_;
+	/* no zswap (a kernel without it, or before 6.5's Zswapped): nothing in its pool */
+	if (ml_parse_kb_field(z.buf.data, z.buf.len, "Zswap", &c->zswap) < 0 ||
+	    ml_parse_kb_field(z.buf.data, z.buf.len, "Zswapped", &c->zswapped) < 0)
+		c->zswap = c->zswapped = 0;
+	if ((rc = ml_source_read(src, "swaps", &z.buf)) < 0)
+		goto out;
+	z.nareas = ml_parse_swaps(z.buf.data, z.buf.len, areas, ML_SYSTEM_MAX_SWAPS);
+	c->areas = z.nareas;
+	for (size_t i = 0; i < z.nareas; i++)
+		c->zram_areas += strncmp(areas[i].name, "/dev/zram", 9) == 0;
+	if (c->zram_areas && each_sys_entry(src, "block", "zram", add_zram_swap, &z) < 0)
+		c->zram_unreadable = true;
+out:
+	ml_buf_free(&z.buf);
+	return rc;
+}
+
+/* a * b / d without overflow; 0 when d is 0. */
+static uint64_t mul_div(uint64_t a, uint64_t b, uint64_t d)
+{
+	return d ? (uint64_t)((unsigned __int128)a * b / d) : 0;
+}
+
+uint64_t ml_swap_compressed(const struct ml_swap_cost *c, uint64_t swap)
+{
+	uint64_t in_zswap, on_devices;
+
+	if (swap == ML_UNKNOWN)
+		return ML_UNKNOWN;
+	if (swap == 0 || c->swap_used == 0)
+		return 0;
+	/* zswap holds Zswapped of the swapped bytes in Zswap of RAM: a swapped byte is there
+	 * with the odds Zswapped / swap used */
+	in_zswap = mul_div(swap, c->zswap, c->swap_used);
+	on_devices = swap - mul_div(swap, c->zswapped < c->swap_used ? c->zswapped : c->swap_used,
+	                            c->swap_used);
+	if (c->zram_areas == 0 || on_devices == 0)
+		return in_zswap; /* a disk or a file holds it: no RAM */
+	if (c->zram_areas < c->areas || c->zram_unreadable)
+		return ML_UNKNOWN; /* on zram or on a disk: which, smaps does not say */
+	return in_zswap + mul_div(on_devices, c->zram_used, c->zram_stored);
 }

@@ -139,6 +139,7 @@ enum {
 	OPT_REDACT,
 	OPT_REDACT_KEY,
 	OPT_MAPPINGS,
+	OPT_CLASSES,
 	OPT_DELTA,
 	OPT_TEXTFILE,
 	OPT_TOP,
@@ -243,9 +244,11 @@ static const struct cli_option_info {
      "     --all              libs: each anonymous mapping a row of its own, not\n"
      "                          grouped under [anon], [heap] and [stack]\n"},
     {"by", required_argument, OPT_BY, CLI_BY,
-     "     --by <key>         groups, export, serve: comm (default), exe, user,\n"
-     "                          cgroup, session, pgid, tree, pid or app; diff:\n"
-     "                          process (default), comm, exe, user, cgroup or system\n"},
+     "     --by <key>         groups, heaps, export, serve: comm (default), exe,\n"
+     "                          user, cgroup, session, pgid, tree, pid or app; diff:\n"
+     "                          process (default), comm, exe, user, cgroup or system;\n"
+     "                          maps: name (default) or category (merges); libs:\n"
+     "                          category (an object per category)\n"},
     {"mappings", no_argument, OPT_MAPPINGS, CLI_MAPPINGS,
      "     --mappings         diff -p PID: the change per mapping name\n"},
     {"owner", required_argument, OPT_OWNER, CLI_OWNER,
@@ -256,6 +259,10 @@ static const struct cli_option_info {
      "                          groups, tree and FREED, COW and OWNED offline;\n"
      "                          export, serve: each group's freed, shared_out and\n"
      "                          own uss, from the page frames\n"},
+    {"classes", no_argument, OPT_CLASSES, CLI_CLASSES,
+     "     --classes          export, serve: each group's PSS by class (memtype\n"
+     "                          native_heap, code...); report: the treemap's third\n"
+     "                          level by class; both read every smaps\n"},
     {"redact", no_argument, OPT_REDACT, CLI_REDACT,
      "     --redact           capture: every argument, title word, file path outside\n"
      "                          system directories, memfd name, cgroup below its\n"
@@ -451,6 +458,7 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_REDACT: cli->redact = true; break;
 	case OPT_REDACT_KEY: cli->redact_key = arg; break;
 	case OPT_MAPPINGS: cli->mappings = true; break;
+	case OPT_CLASSES: cli->classes = true; break;
 	case OPT_DELTA: cli->out.delta = true; break;
 	case OPT_TEXTFILE: cli->textfile = arg; break;
 	case OPT_LISTEN: cli->listen = arg; break;

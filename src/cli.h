@@ -47,6 +47,7 @@ enum cli_option {
 	CLI_SERVE = 1 << 27,     /* --listen, --exact-interval */
 	CLI_REPORT = 1 << 28,    /* --chart, --diff */
 	CLI_OOM = 1 << 29,       /* --policy, --cgroup, --need, --min-adj */
+	CLI_CLASSES = 1 << 30,   /* --classes */
 };
 
 /* The name of one option bit as the user typed it ("-o", "--merge"), into name. */
@@ -79,6 +80,7 @@ struct cli {
 	const char *group_by;   /* groups --by */
 	int owner;              /* --owner: enum ml_owner */
 	bool exact;             /* capture --exact */
+	bool classes;           /* export, serve, report --classes: memory by class */
 	bool redact;            /* capture --redact */
 	const char *redact_key; /* capture --redact-key */
 	bool mappings;          /* diff --mappings */

@@ -128,6 +128,7 @@ static bool row_blank(const void *row, const struct colinfo *c)
  * the child rows of the object being drawn (--procs). */
 struct libs_state {
 	struct ml_libs *uses;
+	struct ml_maps_windows *windows; /* --by category: each process's mappings, settled */
 	struct ml_lib *libs;
 	struct lib_row *rows;
 	struct use_row *kids;
@@ -189,6 +190,80 @@ static int on_mapping(const struct ml_proc *p, const struct ml_mapping *m, void 
 	return ml_libs_add(((struct libs_state *)ctx)->uses, p->pid, m);
 }
 
+/* --by category: a process's thread stacks found by shape, booked once its threads say
+ * whether they can be stacks. */
+struct shaped_stacks {
+	uint64_t n;
+	struct ml_mem mem;
+};
+
+/* The object a category is booked under: "Native Heap: glibc-arena". */
+static void category_name(const struct ml_category *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s: %s", ml_class_name(c->cls), c->heap);
+}
+
+/* Books a settled mapping under its category (an ml_pid_map_fn), a thread stack by shape
+ * once its process is read. */
+static int category_mapping(pid_t pid, void **user, const struct ml_map *m, void *ctx)
+{
+	struct libs_state *st = ctx;
+	struct shaped_stacks *s = *user;
+	char name[64];
+
+	if (m->cat.cls == ML_CLASS_STACK && strcmp(m->cat.rule, "shape:guard") == 0) {
+		if (!s && !(s = *user = calloc(1, sizeof(*s))))
+			return -ENOMEM;
+		s->n++;
+		ml_mem_add(&s->mem, &m->mem);
+		return 0;
+	}
+	category_name(&m->cat, name, sizeof(name));
+	return ml_libs_add_named(st->uses, pid, name, m->kind, &m->mem, 1);
+}
+
+static int category_on_mapping(const struct ml_proc *p, const struct ml_mapping *m, void *ctx)
+{
+	return ml_maps_windows_add(((struct libs_state *)ctx)->windows, p->pid, m);
+}
+
+/* After a process's mappings: its thread stacks by shape, as Stack, or as Other Anon when
+ * it has more of them than threads (ml_heaps_finish's rule). */
+static int category_end(const struct ml_proc *p, int rc, void *ctx)
+{
+	struct libs_state *st = ctx;
+	struct shaped_stacks *s;
+	long n = ml_maps_windows_end(st->windows, p->pid, rc, (void **)&s);
+	uint64_t threads = p->status.threads;
+
+	if (n >= 0 && s) {
+		bool doubtful = threads != ML_UNKNOWN && s->n > (threads ? threads - 1 : 0);
+		int brc = ml_libs_add_named(st->uses, p->pid,
+		                            doubtful ? "Other Anon: stack?" : "Stack: thread",
+		                            ML_KIND_ANON, &s->mem, s->n);
+		n = brc < 0 ? brc : n;
+	}
+	free(s);
+	return n < 0 && rc == 0 ? (int)n : 0;
+}
+
+static int category_begin(struct view_run *run)
+{
+	static const char *const keys[] = {"category"};
+	int rc = libs_begin(run);
+	struct libs_state *st = run->state;
+
+	if (rc != EXIT_GO_ON)
+		return rc;
+	if (cli_choice("--by", keys, 1, run->cli->group_by) < 0)
+		return EXIT_USAGE;
+	if (!(st->windows = ml_maps_windows_new(category_mapping, st))) {
+		cli_warn("out of memory");
+		return EXIT_ERROR;
+	}
+	return EXIT_GO_ON;
+}
+
 /* A row per object that -M keeps (a view_def's rows). Returns 0 or -ENOMEM. */
 static int libs_rows(struct view_run *run)
 {
@@ -224,6 +299,7 @@ static void libs_end(struct view_run *run)
 	if (!st)
 		return;
 	kids_clear(st);
+	ml_maps_windows_free(st->windows);
 	free(st->kids);
 	free(st->rows);
 	free(st->libs);
@@ -262,7 +338,38 @@ static const struct view_def procs_view = {
     .end = libs_end,
 };
 
+/* libs --by category: an object per category (class and heap), across processes. */
+static const struct view_def category_view = {
+    .name = "categories",
+    .cols = &libs_cols,
+    .sort = "PSS",
+    .tie = "NAME",
+    .needs = ML_NEED_SMAPS | ML_NEED_STATUS,
+    .begin = category_begin,
+    .on_mapping = category_on_mapping,
+    .on_mappings_end = category_end,
+    .rows = libs_rows,
+    .end = libs_end,
+};
+
+static const struct view_def category_procs_view = {
+    .name = "categories",
+    .cols = &procs_cols,
+    .sort = "PSS",
+    .tie = "NAME",
+    .needs = ML_NEED_SMAPS | ML_NEED_CMDLINE | ML_NEED_STATUS,
+    .begin = category_begin,
+    .on_mapping = category_on_mapping,
+    .on_mappings_end = category_end,
+    .rows = libs_rows,
+    .children = lib_children,
+    .children_key = "processes",
+    .end = libs_end,
+};
+
 int cmd_libs(struct run *run)
 {
+	if (run->cli->group_by)
+		return view_run(run, run->cli->procs ? &category_procs_view : &category_view);
 	return view_run(run, run->cli->procs ? &procs_view : &libs_view);
 }

@@ -24,6 +24,9 @@ enum maps_field {
 	F_FLAGS,
 	F_COUNT,
 	F_COMMIT,
+	F_CATEGORY,
+	F_HEAP,
+	F_RULE,
 };
 
 static const struct colinfo infos[] = {
@@ -39,6 +42,17 @@ static const struct colinfo infos[] = {
     {"KIND", COL_STR, 0, F_KIND,
      "code, rodata, data, heap, stack, anon, shmem:*, file-shared, guard, special, hugetlb, "
      "device",
+     0, VIEW_TOTAL_NONE},
+    {"CATEGORY", COL_STR, 0, F_CATEGORY,
+     "what kind of memory: Native Heap, Managed Heap, Stack, Code, Graphics, Shared Memory, "
+     "Mapped Files, Other Anon, Reserved (RULE says what told)",
+     0, VIEW_TOTAL_NONE},
+    {"HEAP", COL_STR, 0, F_HEAP,
+     "the allocator or runtime behind it: brk, glibc-arena, scudo, dalvik, v8, .so, jit, ...", 0,
+     VIEW_TOTAL_NONE},
+    {"RULE", COL_STR, 0, F_RULE,
+     "what told its CATEGORY: a name (name, android, glibc, go, chromium) or a shape "
+     "(shape:arena, shape:guard, shape:jit, shape:bss, shape:elf, shape:reserved), or its kind",
      0, VIEW_TOTAL_NONE},
     VIEW_SIZE_COL("SIZE", ML_VSS, "address space the mapping reserves (Size)"),
     VIEW_SIZE_COL("RSS", ML_RSS, "resident (Rss)"),
@@ -69,9 +83,12 @@ static const char *const defaults[] = {"START", "PERMS", "KIND", "SIZE", "RSS",
                                        "PSS",   "USS",   "SWAP", "NAME"};
 static const char *const merged_defaults[] = {"KIND", "COUNT", "SIZE", "RSS",
                                               "PSS",  "USS",   "SWAP", "NAME"};
+static const char *const category_defaults[] = {"CATEGORY", "HEAP", "COUNT", "SIZE",   "RSS",
+                                                "PSS",      "USS",  "SWAP",  "SWAPPSS"};
 
 static const struct view_cols maps_cols = VIEW_COLS(infos, defaults);
 static const struct view_cols merged_cols = VIEW_COLS(infos, merged_defaults);
+static const struct view_cols category_cols = VIEW_COLS(infos, category_defaults);
 
 /* A row: one mapping, or with --merge all the mappings of one name and kind. */
 struct map_row {
@@ -79,8 +96,9 @@ struct map_row {
 	const struct ml_map *map; /* the first mapping of the row */
 	const struct ml_mem *mem; /* the mapping's, or with --merge the sum of the row's */
 	uint64_t commit, count;
-	bool reserved; /* --merge: the row of address space reserved (ml_reserved) */
-	char dev[24];  /* formatted only when DEV is shown */
+	bool reserved;    /* --merge: the row of address space reserved (ml_reserved) */
+	bool by_category; /* --by category: the row of a category (class and heap) */
+	char dev[24];     /* formatted only when DEV is shown */
 };
 
 static uint64_t row_number(const void *row, const struct colinfo *c)
@@ -100,7 +118,10 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_DEV:
 	case F_KIND:
 	case F_NAME:
-	case F_FLAGS: return ML_UNKNOWN;
+	case F_FLAGS:
+	case F_CATEGORY:
+	case F_HEAP:
+	case F_RULE: return ML_UNKNOWN;
 	default: return ml_mem_metric(r->mem, (enum ml_metric)(c->id - VIEW_METRIC));
 	}
 }
@@ -113,8 +134,13 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	switch (c->id) {
 	case F_PERMS: return merged ? NULL : r->map->perms;
 	case F_DEV: return r->dev;
-	case F_KIND: return ml_kind_name(r->reserved ? ML_KIND_GUARD : r->map->kind);
-	case F_NAME: return r->reserved ? "[reserved]" : r->map->name;
+	case F_KIND:
+		return r->by_category ? NULL
+		                      : ml_kind_name(r->reserved ? ML_KIND_GUARD : r->map->kind);
+	case F_NAME: return r->by_category ? NULL : r->reserved ? "[reserved]" : r->map->name;
+	case F_CATEGORY: return ml_class_name(r->map->cat.cls);
+	case F_HEAP: return r->map->cat.heap;
+	case F_RULE: return r->by_category ? NULL : r->map->cat.rule;
 	case F_FLAGS: return merged || !r->map->vmflags[0] ? NULL : r->map->vmflags;
 	default: return NULL;
 	}
@@ -141,13 +167,29 @@ static bool reserved(const struct ml_map *m)
 	return ml_reserved(m->kind, m->name, &m->mem);
 }
 
-static uint64_t merge_hash(const struct ml_map *m)
+static uint64_t merge_hash(const struct ml_map *m, bool by_category)
 {
 	uint64_t h = 1469598103934665603ull ^ (uint64_t)(reserved(m) ? ML_KIND_GUARD : m->kind);
+	const char *p = m->name;
 
-	for (const char *p = m->name; *p; p++) /* FNV-1a */
+	if (by_category) {
+		h = 1469598103934665603ull ^ (uint64_t)m->cat.cls;
+		p = m->cat.heap;
+	}
+	for (; *p; p++) /* FNV-1a */
 		h = (h ^ (unsigned char)*p) * 1099511628211ull;
 	return h;
+}
+
+/* True when m belongs in row r of --merge: the same name and kind, or with --by category
+ * the same class and heap. */
+static bool same_row(const struct map_row *r, const struct ml_map *m)
+{
+	if (r->by_category)
+		return r->map->cat.cls == m->cat.cls && strcmp(r->map->cat.heap, m->cat.heap) == 0;
+	return r->reserved
+	           ? reserved(m)
+	           : !reserved(m) && r->map->kind == m->kind && strcmp(r->map->name, m->name) == 0;
 }
 
 /*
@@ -155,15 +197,13 @@ static uint64_t merge_hash(const struct ml_map *m)
  * that row n will be m's. Each mapping costs one probe or a few, not a pass over the rows.
  */
 static struct map_row *merge_target(struct merge_index *ix, struct map_row *rows, size_t n,
-                                    const struct ml_map *m)
+                                    const struct ml_map *m, bool by_category)
 {
-	size_t slot = merge_hash(m) & ix->mask;
+	size_t slot = merge_hash(m, by_category) & ix->mask;
 
 	for (; ix->slots[slot]; slot = (slot + 1) & ix->mask) {
 		struct map_row *r = &rows[ix->slots[slot] - 1];
-		if (r->reserved ? reserved(m)
-		                : !reserved(m) && r->map->kind == m->kind &&
-		                      strcmp(r->map->name, m->name) == 0)
+		if (same_row(r, m))
 			return r;
 	}
 	ix->slots[slot] = n + 1;
@@ -186,6 +226,7 @@ static void make_row(struct map_row *r, pid_t pid, const struct ml_map *m, bool 
 static struct map_row *build_rows(const struct cli *cli, const struct ml_maps *maps, bool with_dev,
                                   size_t *n, struct ml_mem **sums)
 {
+	bool by_category = cli->group_by != NULL; /* maps_begin let "category" alone by */
 	size_t cap = maps->n ? maps->n : 1, nslots = 2;
 	struct map_row *rows = calloc(cap, sizeof(*rows)), *r;
 	struct merge_index ix = {NULL, 0};
@@ -206,7 +247,7 @@ static struct map_row *build_rows(const struct cli *cli, const struct ml_maps *m
 		const struct ml_map *m = &maps->v[i];
 		if (!keep_map(cli, m))
 			continue;
-		r = cli->merge ? merge_target(&ix, rows, *n, m) : NULL;
+		r = cli->merge ? merge_target(&ix, rows, *n, m, by_category) : NULL;
 		if (r) {
 			ml_mem_add(&(*sums)[r - rows], &m->mem);
 			r->commit = ml_add_u64(r->commit, ml_map_commit(m));
@@ -215,7 +256,8 @@ static struct map_row *build_rows(const struct cli *cli, const struct ml_maps *m
 		}
 		r = &rows[*n];
 		make_row(r, maps->pid, m, with_dev);
-		r->reserved = cli->merge && reserved(m);
+		r->reserved = cli->merge && !by_category && reserved(m);
+		r->by_category = by_category;
 		if (cli->merge) {
 			(*sums)[*n] = m->mem;
 			r->mem = &(*sums)[*n];
@@ -364,7 +406,7 @@ static void print_facts_json(const struct ml_maps_summary *s, struct json *j)
 	json_pair_u64(j, "commit_limit", s->commit_limit);
 }
 
-/* The summary: kinds, backing, and the single figures. */
+/* The summary: kinds, backing, the single figures and the heaps. */
 static int print_summary(const struct cli *cli, const struct ml_maps_summary *s, struct json *j)
 {
 	bool json = cli->out.format == OUT_JSON;
@@ -382,10 +424,12 @@ static int print_summary(const struct cli *cli, const struct ml_maps_summary *s,
 	rc = rc ? rc : print_backing(cli, s, j);
 	if (json) {
 		print_facts_json(s, j);
+		heaps_json(j, &s->heaps);
 		json_object_end(j);
 	} else {
 		fputc('\n', out_stream(&cli->out));
 		print_facts_text(cli, s);
+		heaps_say(cli, &s->heaps);
 	}
 	return rc;
 }
@@ -460,10 +504,31 @@ static const char *role_of(const struct maps_doc *doc, pid_t pid, char *buf, siz
 	return buf;
 }
 
+/* The threads of pid (its stat), ML_UNKNOWN when not read. */
+static uint64_t threads_of(const struct maps_doc *doc, pid_t pid)
+{
+	long i = ml_scan_find(&doc->named, pid);
+
+	if (i >= 0 && (doc->named.procs[i].have & ML_NEED_STATUS))
+		return doc->named.procs[i].status.threads;
+	return i < 0 || !(doc->named.procs[i].have & ML_NEED_STAT)
+	           ? ML_UNKNOWN
+	           : doc->named.procs[i].stat.threads;
+}
+
+/* A thread stack by shape in a process whose stacks are doubtful (more of them than its
+ * threads): Other Anon, as its summary books it. */
+static void doubt_stack(const struct ml_heaps *h, struct ml_category *c)
+{
+	if (ml_heaps_class(h, c) != c->cls)
+		*c = (struct ml_category){ML_CLASS_OTHER_ANON, "stack?", c->rule};
+}
+
 /*
  * Reads the mappings of pid, lays out their table into *t and adds them to *summary
- * (within the system's limits): as they are read when the rows keep address order, else
- * once all are read. Returns the number of mappings (0: no user address space) or -errno.
+ * (within the system's limits, its heaps finished): as they are read when the rows keep
+ * address order and show no category, else once all are read. Returns the number of mappings (0: no
+ * user address space) or -errno.
  */
 static long read_process(struct maps_doc *doc, pid_t pid, struct out_table **t,
                          struct ml_maps_summary *summary)
@@ -474,14 +539,21 @@ static long read_process(struct maps_doc *doc, pid_t pid, struct out_table **t,
 	struct ml_maps maps;
 	long n;
 
-	for (int i = 0; i < sel->ncols; i++)
+	bool categories = cli->group_by != NULL; /* a category's rows: read whole first */
+
+	for (int i = 0; i < sel->ncols; i++) {
 		s.with_dev = s.with_dev || sel->cols[i]->id == F_DEV;
+		categories |= sel->cols[i]->id >= F_CATEGORY && sel->cols[i]->id <= F_RULE;
+	}
 	*t = NULL;
 	ml_maps_summary_init(summary, &doc->lim);
-	if (cli->merge || sel->key || cli->reverse) {
+	if (cli->merge || sel->key || cli->reverse || categories) {
 		n = ml_maps_read(doc->src, pid, &maps);
 		for (size_t i = 0; n == 0 && i < maps.n; i++)
 			ml_maps_summary_add(summary, &maps.v[i]);
+		ml_heaps_finish(&summary->heaps, threads_of(doc, pid));
+		for (size_t i = 0; n == 0 && i < maps.n; i++)
+			doubt_stack(&summary->heaps, &maps.v[i].cat);
 		if (n == 0 && maps.n && !(*t = mappings_table(cli, &maps, sel, s.with_dev)))
 			n = -ENOMEM;
 		n = n < 0 ? n : (long)maps.n;
@@ -492,6 +564,7 @@ static long read_process(struct maps_doc *doc, pid_t pid, struct out_table **t,
 	if (!s.t)
 		return -ENOMEM;
 	n = ml_maps_read_each(doc->src, pid, stream_map, &s);
+	ml_heaps_finish(&summary->heaps, threads_of(doc, pid));
 	if (n > 0) {
 		int rc = cli->totals ? out_table_add_totals(s.t, s.sums) : 0;
 		n = rc < 0 ? rc : n;
@@ -586,9 +659,11 @@ static int maps_print(struct view_run *run, struct out_table *none)
 	(void)none;
 	/* the command lines (roles) first: a snapshot is opened once for both, and the
 	 * source the smaps come from stays open while they are read */
-	run_want(run->run, ML_NEED_SMAPS | (named ? ML_NEED_STAT | ML_NEED_CMDLINE : 0), false);
-	if (named && procs_scan_pids(run->run, ML_NEED_STAT | ML_NEED_CMDLINE, cli->pids,
-	                             cli->npids, &doc.named) != EXIT_GO_ON)
+	run_want(run->run,
+	         ML_NEED_SMAPS | (named ? ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_CMDLINE : 0),
+	         false);
+	if (named && procs_scan_pids(run->run, ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_CMDLINE,
+	                             cli->pids, cli->npids, &doc.named) != EXIT_GO_ON)
 		memset(&doc.named, 0, sizeof(doc.named)); /* said; no roles */
 	doc.src = run_source(run->run, ML_NEED_SMAPS, true);
 	if (!doc.src) {
@@ -640,7 +715,27 @@ static const struct view_def merged_view = {
     .print = maps_print,
 };
 
+static const struct view_def category_view = {
+    .name = "categories",
+    .cols = &category_cols,
+    .own_scan = true,
+    .begin = maps_begin,
+    .print = maps_print,
+};
+
 int cmd_maps(struct run *run)
 {
-	return view_run(run, run->cli->merge ? &merged_view : &maps_view);
+	static const char *const keys[] = {"name", "category"};
+	struct cli *cli = run->cli;
+
+	if (cli->group_by) { /* --by category: the rows of each category, merged */
+		int k = cli_choice("--by", keys, 2, cli->group_by);
+		if (k < 0)
+			return EXIT_USAGE;
+		cli->group_by = k == 1 ? keys[1] : NULL;
+		cli->merge = true;
+	}
+	return view_run(run, cli->group_by ? &category_view
+	                     : cli->merge  ? &merged_view
+	                                   : &maps_view);
 }

@@ -25,6 +25,7 @@ enum ps_field {
 	F_COW,
 	F_OWNED,
 	F_SWAP_ZRAM,
+	F_COMPRESSED,
 	F_ROLE
 };
 
@@ -89,6 +90,10 @@ static const struct colinfo infos[] = {
     {"SWAP-ZRAM", COL_SIZE, OUT_RIGHT, F_SWAP_ZRAM,
      "of SWAP, what is on zram: compressed, still in RAM (exact mode)", ML_NEED_PAGEMAP,
      VIEW_TOTAL_SUM},
+    {"COMPRESSED", COL_SIZE, OUT_RIGHT, F_COMPRESSED,
+     "the RAM its swap costs: its share of zram's compressed memory and of zswap's pool "
+     "(SWAPPSS x their ratio); 0 on a disk; - when zram and a disk both swap",
+     ML_NEED_ROLLUP, VIEW_TOTAL_SUM},
     {"OWNED", COL_SIZE, OUT_RIGHT, F_OWNED,
      "PSS with each shared memory object charged wholly to its owner (--owner)",
      ML_NEED_ROLLUP | ML_NEED_STAT | VIEW_NEED_LEDGER, VIEW_TOTAL_SUM},
@@ -108,6 +113,7 @@ struct row {
 	char role[80]; /* procs_role: "" for none */
 	bool role_known;
 	uint64_t freed, cow, owned, swap_zram; /* with the page columns; else unknown */
+	uint64_t compressed;                   /* with COMPRESSED; else unknown */
 	bool inexact;                          /* FREED is a lower bound */
 };
 
@@ -126,6 +132,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_COW: return ((const struct row *)row)->cow;
 	case F_OWNED: return ((const struct row *)row)->owned;
 	case F_SWAP_ZRAM: return ((const struct row *)row)->swap_zram;
+	case F_COMPRESSED: return ((const struct row *)row)->compressed;
 	default: return ml_proc_metric(p, (enum ml_metric)(c->id - VIEW_METRIC));
 	}
 }
@@ -201,7 +208,7 @@ static void free_figures(struct ledger_figures *f)
  */
 static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
                               const struct ledger_figures *f, struct ml_user_cache *users,
-                              unsigned needs, size_t *n)
+                              unsigned needs, const struct ml_swap_cost *cost, size_t *n)
 {
 	struct row *rows = calloc(s->nprocs ? s->nprocs : 1, sizeof(*rows));
 	struct ml_roles roles;
@@ -224,7 +231,10 @@ static struct row *build_rows(const struct cli *cli, const struct ml_scan *s,
 		                  .inexact = f->freed && !f->freed[i].exact,
 		                  .cow = f->freed ? ml_pages_cow(f->pg, i) : ML_UNKNOWN,
 		                  .swap_zram = f->freed ? f->freed[i].swap_zram : ML_UNKNOWN,
-		                  .owned = f->owned ? f->owned[i] : ML_UNKNOWN};
+		                  .owned = f->owned ? f->owned[i] : ML_UNKNOWN,
+		                  .compressed =
+		                      cost ? ml_swap_compressed(cost, ml_proc_metric(p, ML_SWAPPSS))
+		                           : ML_UNKNOWN};
 		if (needs & ML_NEED_STATUS)
 			r->user = ml_user_name(users, p->status.uid);
 		r->role_known = role != NULL;
@@ -252,12 +262,16 @@ static int ps_rows(struct view_run *run)
 {
 	struct ps_state *st = calloc(1, sizeof(*st));
 	bool pages = run->needs & ML_NEED_PAGEMAP;
+	struct ml_swap_cost cost;
+	bool compressed = view_shows(run, F_COMPRESSED) &&
+	                  ml_swap_cost_read(run_source(run->run, 0, false), &cost) == 0;
 
 	run->state = st;
 	if (!st || (run->pages && ledger_figures(run->cli, &run->scan, run->pages, pages,
 	                                         view_shows(run, F_OWNED), &st->figures) < 0))
 		return -ENOMEM;
-	st->rows = build_rows(run->cli, &run->scan, &st->figures, &st->users, run->needs, &st->n);
+	st->rows = build_rows(run->cli, &run->scan, &st->figures, &st->users, run->needs,
+	                      compressed ? &cost : NULL, &st->n);
 	run->rows = (struct view_rows){.rows = st->rows,
 	                               .n = st->n,
 	                               .size = sizeof(*st->rows),

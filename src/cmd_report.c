@@ -156,13 +156,38 @@ static char *role_label(const struct metrics *m, size_t i)
 	return text;
 }
 
-/* The treemap: groups, their processes, each process's PSS by kind (anon, file, shmem:
- * smaps_rollup's Pss_Anon, Pss_File, Pss_Shmem). Returns 0 or -ENOMEM. */
+/* The third level of process p's treemap: its PSS by class (--classes), else by kind
+ * (smaps_rollup's Pss_Anon, Pss_File, Pss_Shmem). Returns 0 or -ENOMEM. */
+static int process_parts(const struct ml_proc *p, struct tm_node *pn, unsigned hue)
+{
+	static const char *const kinds[] = {"anon", "file", "shmem"};
+	static const enum ml_metric kind_metric[] = {ML_ANON, ML_FILE, ML_SHMEM};
+	size_t n = p->heaps ? ML_CLASS_COUNT : 3;
+
+	if (!(pn->kids = calloc(n, sizeof(*pn->kids))))
+		return -ENOMEM;
+	for (size_t t = 0; t < n; t++) {
+		uint64_t v = p->heaps ? p->heaps->cls[t].mem.v[ML_MEM_PSS]
+		                      : ml_proc_metric(p, kind_metric[t]);
+		if (v == ML_UNKNOWN || v == 0)
+			continue;
+		struct tm_node *kn = &pn->kids[pn->nkids++];
+		kn->label = strdup(p->heaps ? ml_class_name((enum ml_class)t) : kinds[t]);
+		kn->value = v;
+		kn->hue = hue;
+		kn->shade = (unsigned)t;
+		if (!kn->label)
+			return -ENOMEM;
+		pn->value += v;
+	}
+	return 0;
+}
+
+/* The treemap: groups, their processes, each process's PSS by class or by kind
+ * (process_parts). Returns 0 or -ENOMEM. */
 static int make_treemap(const struct metrics *m, struct tm_node *root)
 {
 	const struct ml_grouping *g = &m->groups;
-	static const char *const kinds[] = {"anon", "file", "shmem"};
-	static const enum ml_metric kind_metric[] = {ML_ANON, ML_FILE, ML_SHMEM};
 	size_t *fill = calloc(g->ngroups + 1, sizeof(*fill));
 
 	memset(root, 0, sizeof(*root));
@@ -190,21 +215,8 @@ static int make_treemap(const struct metrics *m, struct tm_node *root)
 		snprintf(pid, sizeof(pid), "%d", (int)p->pid);
 		pn->hue = gn->hue;
 		pn->label = role_label(m, i);
-		if (!pn->label || !(pn->kids = calloc(3, sizeof(*pn->kids))))
+		if (!pn->label || process_parts(p, pn, gn->hue) < 0)
 			goto nomem;
-		for (size_t t = 0; t < 3; t++) {
-			uint64_t v = ml_proc_metric(p, kind_metric[t]);
-			if (v == ML_UNKNOWN || v == 0)
-				continue;
-			struct tm_node *kn = &pn->kids[pn->nkids++];
-			kn->label = strdup(kinds[t]);
-			kn->value = v;
-			kn->hue = gn->hue;
-			kn->shade = (unsigned)t;
-			if (!kn->label)
-				goto nomem;
-			pn->value += v;
-		}
 		if (!pn->nkids && pss != ML_UNKNOWN) /* no split by kind: PSS whole */
 			pn->value = pss;
 		gn->value += pn->value;

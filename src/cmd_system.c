@@ -95,8 +95,9 @@ static void percent_text(double v, char buf[16])
 struct system_state {
 	struct ml_system sys;
 	struct row rows[ML_SYSTEM_MAX_ROWS];
-	bool gpu;             /* the machine has GPU memory: the processes' fds are read */
-	uint64_t pss, mapped; /* Σ PSS; AnonPages + Mapped */
+	bool gpu;                      /* the machine has GPU memory: the processes' fds are read */
+	uint64_t pss, mapped;          /* Σ PSS; AnonPages + Mapped */
+	uint64_t swap_pss, compressed; /* Σ SwapPss, and the RAM it costs (COMPRESSED) */
 };
 
 static void print_facts_text(const struct cli *cli, const struct system_state *st,
@@ -104,7 +105,7 @@ static void print_facts_text(const struct cli *cli, const struct system_state *s
 {
 	const struct ml_system *sys = &st->sys;
 	const uint64_t *mi = sys->mi;
-	char a[32], b[32];
+	char a[32], b[32], c[32];
 
 	fprintf(out_stream(&cli->out), "\nphysical memory: %s (MemTotal %s)\n",
 	        out_size_text(&cli->out, sys->physical, a, sizeof(a)),
@@ -143,6 +144,13 @@ static void print_facts_text(const struct cli *cli, const struct system_state *s
 	        "userspace: Σ PSS of %zu processes %s; AnonPages + Mapped %s\n", s->nprocs,
 	        out_size_text(&cli->out, st->pss, a, sizeof(a)),
 	        out_size_text(&cli->out, st->mapped, b, sizeof(b)));
+	if (sys->nswaps)
+		fprintf(
+		    out_stream(&cli->out),
+		    "swapped: Σ SwapPss %s; Σ COMPRESSED %s (zswap and zram hold %s)\n",
+		    out_size_text(&cli->out, st->swap_pss, a, sizeof(a)),
+		    out_size_text(&cli->out, st->compressed, b, sizeof(b)),
+		    out_size_text(&cli->out, ml_add_u64(mi[ML_MI_ZSWAP], sys->zram), c, sizeof(c)));
 	fprintf(
 	    out_stream(&cli->out), "mapped files and shmem: Σ Pss_File + Pss_Shmem %s; Mapped %s\n",
 	    out_size_text(&cli->out, ml_add_u64(sys->mapped.file, sys->mapped.shmem), a, sizeof(a)),
@@ -206,6 +214,8 @@ static void print_facts_json(const struct system_state *st, const struct ml_scan
 	json_pressure(j, "pressure_some", sys->pressure_some);
 	json_pressure(j, "pressure_full", sys->pressure_full);
 	json_pair_u64(j, "pss_total", st->pss);
+	json_pair_u64(j, "swap_pss_total", st->swap_pss);
+	json_pair_u64(j, "compressed_total", st->compressed);
 	json_pair_u64(j, "anon_and_mapped", st->mapped);
 	json_pair_u64(j, "pss_file_total", sys->mapped.file);
 	json_pair_u64(j, "pss_shmem_total", sys->mapped.shmem);
@@ -262,6 +272,20 @@ static int system_begin(struct view_run *run)
 	return EXIT_GO_ON;
 }
 
+/* Σ SwapPss of the processes, and the RAM it costs in zram and zswap (COMPRESSED). */
+static void book_swap(struct ml_source *src, const struct ml_scan *s, struct system_state *st)
+{
+	struct ml_swap_cost cost;
+	bool known = ml_swap_cost_read(src, &cost) == 0;
+
+	st->swap_pss = ml_metric_total(s->procs, s->nprocs, ML_SWAPPSS);
+	st->compressed = known ? 0 : ML_UNKNOWN;
+	for (size_t i = 0; known && i < s->nprocs; i++)
+		st->compressed =
+		    ml_add_u64(st->compressed,
+		               ml_swap_compressed(&cost, ml_proc_metric(&s->procs[i], ML_SWAPPSS)));
+}
+
 /* Books what the processes map (Σ PSS against AnonPages + Mapped, and GPU buffers), then
  * makes the rows, children under their parents (a view_def's rows). Returns 0 or -errno. */
 static int system_rows(struct view_run *run)
@@ -273,6 +297,7 @@ static int system_rows(struct view_run *run)
 	struct ml_mapped m;
 
 	st->pss = ml_metric_total(s->procs, s->nprocs, ML_PSS);
+	book_swap(run->run->src, s, st);
 	st->mapped = ml_add_u64(sys->mi[ML_MI_ANONPAGES], sys->mi[ML_MI_MAPPED]);
 	m.file = s->nprocs ? ml_metric_total(s->procs, s->nprocs, ML_FILE) : ML_UNKNOWN;
 	m.shmem = s->nprocs ? ml_metric_total(s->procs, s->nprocs, ML_SHMEM) : ML_UNKNOWN;

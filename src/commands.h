@@ -22,8 +22,9 @@ int cmd_tree(struct run *run);    /* the process tree with each subtree's figure
 int cmd_groups(struct run *run);  /* processes grouped --by KEY, pages booked once */
 int cmd_wss(struct run *run);     /* the working set: what each PID touched in -i SECS */
 int cmd_cgroups(struct run *run); /* memory cgroups: the kernel's charge and ours */
-int cmd_gpu(struct run *run);
-int cmd_oom(struct run *run);     /* who dies first when memory runs out, and what it frees */     /* GPU memory: DRM, NVML, dma-buf */
+int cmd_gpu(struct run *run);     /* GPU memory: DRM, NVML, dma-buf */
+int cmd_oom(struct run *run);     /* who dies first when memory runs out, and what it frees */
+int cmd_heaps(struct run *run);   /* each process's memory by class: heaps, stacks, code */
 int cmd_shm(struct run *run);     /* shared memory objects and who owns them */
 int cmd_diff(struct run *run);    /* what changed between two snapshots A B */
 int cmd_export(struct run *run);  /* Prometheus text exposition, to stdout or --textfile */
@@ -50,6 +51,17 @@ struct completion_view {
 /* Writes the completion script of shell (bash, zsh or fish) for views[0..n). Returns 0,
  * or -1 for a shell it does not know. */
 int completion_write(FILE *f, const char *shell, const struct completion_view *views, size_t n);
+
+struct ml_heaps;
+struct json;
+
+/* Says a process's heaps in one line ("heaps: 3: brk 1 (388K resident), glibc-arena 2
+ * (1.2M resident)"), and its thread stacks found by shape in another, to cli's output. */
+void heaps_say(const struct cli *cli, const struct ml_heaps *h);
+
+/* Writes "classes": [...], "heaps": [...] and the thread stacks' fields of h into the
+ * open JSON object. */
+void heaps_json(struct json *j, const struct ml_heaps *h);
 
 /* What top answers, as --help's list of views says it. */
 extern const char top_purpose[];

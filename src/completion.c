@@ -15,7 +15,8 @@ static const char owners[] = "resident creator oldest largest";
 static const char charts[] = "treemap bar system";
 static const char diff_by[] = "process comm exe user cgroup system";
 static const char top_by[] = "process comm user role tree";
-static const char policies[] = "kernel lmkd"; /* oom --policy: cli.c's killers */
+static const char maps_by[] = "name category"; /* cmd_maps.c's keys */
+static const char policies[] = "kernel lmkd";  /* oom --policy: cli.c's killers */
 
 /* Writes the --by keys of groups, export, serve and report. */
 static void group_keys(FILE *f)
@@ -104,8 +105,8 @@ static void bash_function(FILE *f, const char *fn, const struct completion_view 
 	fprintf(f, "\t\t--policy) words='%s' ;;\n", policies);
 	fprintf(f,
 	        "\t\t--by)\n\t\t\tcase $view in\n\t\t\tdiff) words='%s' ;;\n"
-	        "\t\t\ttop) words='%s' ;;\n\t\t\t*) words='",
-	        diff_by, top_by);
+	        "\t\t\ttop) words='%s' ;;\n\t\t\tmaps) words='%s' ;;\n\t\t\t*) words='",
+	        diff_by, top_by, maps_by);
 	group_keys(f);
 	fputs("' ;;\n\t\t\tesac ;;\n"
 	      "\t\t*) return ;;\n"
@@ -265,6 +266,8 @@ static void fish(FILE *f, const struct completion_view *v, size_t n)
 					fputs(diff_by, f);
 				else if (strcmp(v[i].name, "top") == 0)
 					fputs(top_by, f);
+				else if (strcmp(v[i].name, "maps") == 0)
+					fputs(maps_by, f);
 				else
 					group_keys(f);
 				fputs("'", f);

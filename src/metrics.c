@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memledger/category.h"
 #include "memledger/ledger.h"
 #include "memledger/gpu.h"
 #include "json.h"
@@ -98,9 +99,9 @@ static int oom_places(struct metrics *m)
 int metrics_read(struct run *run, enum ml_group_key by, bool exact, unsigned extra,
                  struct metrics *m)
 {
-	unsigned needs = ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_ROLLUP |
-	                 ML_NEED_CMDLINE | /* role */
-	                 ML_NEED_OOM | ml_grouping_needs(by) | extra;
+	unsigned needs =
+	    ML_NEED_STAT | ML_NEED_STATUS | ML_NEED_ROLLUP | ML_NEED_CMDLINE | /* role */
+	    ML_NEED_OOM | ml_grouping_needs(by) | extra | (run->cli->classes ? ML_NEED_CLASSES : 0);
 	struct ml_source *src;
 	struct timespec t0;
 	int rc;
@@ -272,6 +273,32 @@ static void group_sample(FILE *f, const char *name, const char *by, const char *
 	value(f, v);
 }
 
+/* With --classes: each group's PSS by class (memtype native_heap, code, ...), as one more
+ * set of memtypes of memledger_group_memory_bytes (its # HELP says so). */
+static void write_group_classes(FILE *f, const struct metrics *m, bool om)
+{
+	const struct ml_grouping *g = &m->groups;
+	const char *by = ml_group_key_name(g->by);
+	uint64_t(*sum)[ML_CLASS_COUNT] = calloc(g->ngroups + 1, sizeof(*sum));
+	bool any = false;
+
+	(void)om;
+	if (!sum)
+		return;
+	for (size_t i = 0; i < m->scan.nprocs; i++) {
+		const struct ml_heaps *h = m->scan.procs[i].heaps;
+		any |= h != NULL;
+		for (int c = 0; h && c < ML_CLASS_COUNT; c++)
+			sum[g->set_of[i]][c] =
+			    ml_add_u64(sum[g->set_of[i]][c], h->cls[c].mem.v[ML_MEM_PSS]);
+	}
+	for (size_t k = 0; any && k < g->ngroups; k++)
+		for (int c = 0; c < ML_CLASS_COUNT; c++)
+			group_sample(f, g->groups[k].name, by, ml_class_key((enum ml_class)c),
+			             sum[k][c]);
+	free(sum);
+}
+
 static void write_groups(FILE *f, const struct metrics *m, const struct metrics_exact *ex, bool om)
 {
 	const struct ml_grouping *g = &m->groups;
@@ -292,7 +319,9 @@ static void write_groups(FILE *f, const struct metrics *m, const struct metrics_
 	       "(GPU buffers in RAM), vram (device memory) and dmabuf, shares of what processes "
 	       "hold; with --exact, uss is the "
 	       "group's own pages (no process outside it maps them), freed what killing the "
-	       "whole group would give back, shared_out its resident pages that others map too.");
+	       "whole group would give back, shared_out its resident pages that others map too; "
+	       "with --classes, the PSS of each class of memory (native_heap, managed_heap, "
+	       "stack, code, graphics, shared_memory, mapped_files, other_anon, reserved).");
 	for (size_t k = 0; k < g->ngroups; k++) {
 		const struct ml_named_group *gr = &g->groups[k];
 		const struct ml_freed *fr = exact_of(ex, gr->name);
@@ -307,6 +336,7 @@ static void write_groups(FILE *f, const struct metrics *m, const struct metrics_
 			                 : fr->rss - fr->uss);
 		}
 	}
+	write_group_classes(f, m, om);
 	family(f, om, "memledger_group_processes", NULL, "Processes in the group.");
 	for (size_t k = 0; k < g->ngroups; k++) {
 		fputs("memledger_group_processes{group=\"", f);

@@ -210,10 +210,17 @@ static int scan(struct run *run, struct ml_scan_opts *opts, struct ml_scan *s)
 int procs_scan(struct run *run, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
                struct ml_scan *s)
 {
+	return procs_scan_mappings(run, needs, on_mapping, NULL, mapping_ctx, s);
+}
+
+int procs_scan_mappings(struct run *run, unsigned needs, ml_proc_mapping_fn on_mapping,
+                        ml_proc_mappings_end_fn on_end, void *mapping_ctx, struct ml_scan *s)
+{
 	struct ml_scan_opts opts = {.needs = needs,
 	                            .pids = run->pids,
 	                            .npids = run->npids,
 	                            .on_mapping = on_mapping,
+	                            .on_mappings_end = on_end,
 	                            .mapping_ctx = mapping_ctx};
 
 	return scan(run, &opts, s);

@@ -30,6 +30,10 @@ bool procs_pid_listed(const pid_t *pids, size_t n, pid_t pid);
 int procs_scan(struct run *run, unsigned needs, ml_proc_mapping_fn on_mapping, void *mapping_ctx,
                struct ml_scan *s);
 
+/* procs_scan, with on_end after each process's mappings (ml_scan_opts.on_mappings_end). */
+int procs_scan_mappings(struct run *run, unsigned needs, ml_proc_mapping_fn on_mapping,
+                        ml_proc_mappings_end_fn on_end, void *mapping_ctx, struct ml_scan *s);
+
 /* procs_scan of pids[0..npids) (a subset of -p's, when -p is given) instead of -p's: top's
  * new processes and rows on screen. */
 int procs_scan_pids(struct run *run, unsigned needs, const pid_t *pids, size_t npids,

@@ -535,7 +535,8 @@ static int run_scan(struct view_run *run)
 		needs |= ML_NEED_SMAPS;
 	if (run->needs & (VIEW_NEED_LEDGER | ML_NEED_PAGEMAP))
 		return procs_scan_pages(run->run, needs, &run->scan, &run->pages);
-	return procs_scan(run->run, needs, run->def->on_mapping, run->state, &run->scan);
+	return procs_scan_mappings(run->run, needs, run->def->on_mapping, run->def->on_mappings_end,
+	                           run->state, &run->scan);
 }
 
 /* Adds DEV and INODE (the view's apart columns) to the default columns, or to "+COLS",

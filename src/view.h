@@ -209,6 +209,8 @@ struct view_def {
 	int (*begin)(struct view_run *run);
 	/* Each mapping, with ML_NEED_SMAPS in needs (ctx: run->state). May be NULL. */
 	ml_proc_mapping_fn on_mapping;
+	/* After each process's mappings (ml_scan_opts.on_mappings_end). May be NULL. */
+	ml_proc_mappings_end_fn on_mappings_end;
 	/* Makes run->rows from the scan, and for a tree run->parent (malloc'ed, each row's
 	 * parent or -1) and run->root. Returns 0 or -errno: -ENOMEM is said by the driver, any
 	 * other error by the view itself. */

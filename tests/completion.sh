@@ -113,10 +113,10 @@ if command -v zsh > /dev/null; then
 	# as bashcompinit's compgen runs it: sh emulation, zsh filtering by the prefix after
 	got=$(zsh -fc "autoload -U compinit && compinit -u -d $tmp/zcompdump; source $tmp/zsh
 		emulate -L sh; setopt kshglob noshglob braceexpand
-		COMP_WORDS=(memledger maps -o PSS,R); COMP_CWORD=3; __memledger_bash
+		COMP_WORDS=(memledger maps -o PSS,RS); COMP_CWORD=3; __memledger_bash
 		echo \"\${COMPREPLY[@]}\"" 2>&1)
 	has PSS,RSS $got
-	check "zsh: maps -o PSS,R offers PSS,RSS" $? "$got"
+	check "zsh: maps -o PSS,RS offers PSS,RSS" $? "$got"
 else
 	echo "SKIP: zsh is not installed"
 	skip=$((skip + 1))
@@ -125,8 +125,8 @@ fi
 if command -v fish > /dev/null; then
 	fish -n "$tmp/fish"
 	check "fish: the script parses" $?
-	got=$(fish -c "source $tmp/fish; complete -C 'memledger maps -o PSS,R'" 2>&1 | cut -f1)
-	check "fish: maps -o PSS,R offers PSS,RSS" "$([ "$got" = PSS,RSS ]; echo $?)" "$got"
+	got=$(fish -c "source $tmp/fish; complete -C 'memledger maps -o PSS,RS'" 2>&1 | cut -f1)
+	check "fish: maps -o PSS,RS offers PSS,RSS" "$([ "$got" = PSS,RSS ]; echo $?)" "$got"
 	got=$(fish -c "source $tmp/fish; complete -C 'memledger gr'" 2>&1)
 	check "fish: gr offers groups, with what it answers" \
 		"$([[ $got == groups$'\t'*pages* ]]; echo $?)" "$got"

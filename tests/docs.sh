@@ -9,7 +9,7 @@ pass=0 fail=0
 expect() { # expect WORD FILE
 	if grep -qF -- "$1" "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $2 lacks $1"; fi
 }
-for col in $( ("$memledger" --list-columns; "$memledger" maps --list-columns; "$memledger" users --list-columns; "$memledger" libs --list-columns; "$memledger" tree --list-columns; "$memledger" groups --list-columns; "$memledger" shm --list-columns; "$memledger" cgroups --list-columns; "$memledger" gpu --list-columns) | awk '{print $1}' | sort -u); do
+for col in $( ("$memledger" --list-columns; "$memledger" maps --list-columns; "$memledger" users --list-columns; "$memledger" libs --list-columns; "$memledger" tree --list-columns; "$memledger" groups --list-columns; "$memledger" shm --list-columns; "$memledger" cgroups --list-columns; "$memledger" gpu --list-columns; "$memledger" heaps --list-columns) | awk '{print $1}' | sort -u); do
 	expect "$col" "$root/doc/manual.md"
 	expect ".B $col" "$root/man/memledger.1"
 done

@@ -58,7 +58,7 @@ while IFS='|' read -r name tree args; do
 	(cd "$tmp" && "$memledger" --source "$src" $args >out 2>err; echo "--- exit $?" >rc)
 	view=ps # the expected outputs are grouped by view: the first operand that names one
 	for word in $args; do
-		case "$word" in maps | users | libs | system | freed | tree | groups | shm | cgroups | gpu | oom) view=$word && break ;; esac
+		case "$word" in maps | users | libs | system | freed | tree | groups | shm | cgroups | gpu | oom | heaps) view=$word && break ;; esac
 	done
 	expected="$here/expected/$view/$name"
 	{

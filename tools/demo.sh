@@ -31,6 +31,16 @@ run -r -p "1,$all"
 run -J -p "$parent" -o PID,COMM,RSS,PSS,USS,ANON,SHMEM
 run --csv -p "$parent" -o PID,COMM,PSS,USS
 run maps "$parent"
+# A process of 4 threads, each with its own malloc arena and stack (the heaps example).
+threads_fifo=$work/threads
+mkfifo "$threads_fifo"
+"$helper" threads 4 <"$threads_fifo" >"$work/threads.ready" &
+exec 5>"$threads_fifo"
+while ! [ -s "$work/threads.ready" ]; do sleep 0.1; done
+threads=$(cut -d' ' -f2 "$work/threads.ready")
+run -c "4 threads, each with its own arena and stack" heaps "$threads"
+run maps --by category "$threads"
+exec 5>&-
 run users -t
 run libs -r -o NAME,KIND,PROCS,RSS,PSS,USS,AVGPSS -P layout-helper
 run system -t

@@ -48,6 +48,14 @@ void ml_libs_free(struct ml_libs *l);
 int ml_libs_add(struct ml_libs *l, pid_t pid, const struct ml_mapping *m);
 
 /*
+ * Books mem (the sums of mappings mappings, Size included) of process pid under name, as
+ * one object whatever the mappings' names (libs --by category). Thread-safe. Returns 0
+ * or -ENOMEM.
+ */
+int ml_libs_add_named(struct ml_libs *l, pid_t pid, const char *name, enum ml_kind kind,
+                      const struct ml_mem *mem, uint64_t mappings);
+
+/*
  * The objects, each with its uses, into a malloc'ed array (the uses stay owned by l).
  * Returns the number of objects, or -ENOMEM.
  */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "memledger/category.h"
 #include "memledger/parse.h"
 #include "memledger/source.h"
 
@@ -49,6 +50,7 @@ struct ml_map {
 	const char *vmflags; /* "" when smaps had no VmFlags; as long as the ml_maps */
 	struct ml_mem mem;
 	enum ml_kind kind;
+	struct ml_category cat; /* its class and allocator (category.h) */
 };
 
 /* The kind of one mapping, from its name, permissions and flags alone. */
@@ -93,6 +95,41 @@ typedef int (*ml_map_fn)(const struct ml_map *m, void *ctx);
  */
 long ml_maps_read_each(struct ml_source *src, pid_t pid, ml_map_fn fn, void *ctx);
 
+/*
+ * The window ml_maps_read_each reads through, for a caller that parses smaps itself (a
+ * scan's on_mapping): hand ml_maps_window_add (an ml_mapping_fn) each mapping of one
+ * process in address order, and ml_maps_window_end after its last; fn gets each mapping
+ * once its kind and category are settled (one mapping later). ml_maps_window_reset drops
+ * a process's mappings not yet handed on (its read failed). NULL when out of memory.
+ */
+struct ml_maps_window;
+struct ml_maps_window *ml_maps_window_new(ml_map_fn fn, void *ctx);
+int ml_maps_window_add(const struct ml_mapping *m, void *ctx);
+/* Hands on the last mapping; returns the mappings handed on since the start or reset, or
+ * fn's error. Ready for the next process. */
+long ml_maps_window_end(struct ml_maps_window *w);
+void ml_maps_window_reset(struct ml_maps_window *w);
+void ml_maps_window_free(struct ml_maps_window *w);
+
+/* Called with each settled mapping of process pid (ml_maps_windows), and the process's
+ * slot, NULL at its first mapping, for the caller's own per-process state. Returns 0 or
+ * -errno, which fails the process's reading. */
+typedef int (*ml_pid_map_fn)(pid_t pid, void **user, const struct ml_map *m, void *ctx);
+
+/*
+ * Windows over the mappings of processes read at once by a scan's reader threads: each
+ * process's mappings settled as ml_maps_window settles them and handed to fn. Thread-safe;
+ * 16 processes at most in flight. ml_maps_windows_add: one mapping of pid (in address
+ * order). ml_maps_windows_end: after pid's last (rc 0), or when its read failed (rc < 0:
+ * the rest is dropped); returns the mappings handed on (or rc, or fn's error) and the
+ * process's slot in *user. NULL when out of memory.
+ */
+struct ml_maps_windows;
+struct ml_maps_windows *ml_maps_windows_new(ml_pid_map_fn fn, void *ctx);
+int ml_maps_windows_add(struct ml_maps_windows *w, pid_t pid, const struct ml_mapping *m);
+long ml_maps_windows_end(struct ml_maps_windows *w, pid_t pid, int rc, void **user);
+void ml_maps_windows_free(struct ml_maps_windows *w);
+
 /* Frees what ml_maps_read allocated. */
 void ml_maps_free(struct ml_maps *maps);
 
@@ -136,6 +173,7 @@ struct ml_maps_summary {
 	                   largest gap is unknown. Overlaps, which a live read shows when the
 	                   address space changes under it, are followed. */
 	struct ml_gap gap_any, gap_32; /* the largest so far, and as a 32-bit process sees it */
+	struct ml_heaps heaps;         /* by class and heap (ml_heaps_finish is the caller's) */
 };
 
 /* What bounds every process's address space: the system's, read once for all of them. */

@@ -25,6 +25,7 @@ enum ml_need {
 	                             lines of mapped dma-bufs (memledger/gpu.h) */
 	ML_NEED_OOM = 1 << 10,    /* /proc/PID/oom_score_adj */
 	ML_NEED_OOM_SCORE = 1 << 11, /* /proc/PID/oom_score (the kernel's, as a check) */
+	ML_NEED_CLASSES = 1 << 12,   /* smaps, each mapping categorised (category.h): heaps */
 };
 
 /* struct ml_proc's oom_adj when it is unknown (not read, absent, out of range). */
@@ -49,10 +50,17 @@ struct ml_proc {
 	                            across the scan; NULL when its fds could not be read */
 	int oom_adj;    /* with ML_NEED_OOM: oom_score_adj, -1000..1000; ML_OOM_ADJ_UNKNOWN */
 	long oom_score; /* with ML_NEED_OOM_SCORE: the kernel's oom_score; -1 unknown */
+	struct ml_heaps *heaps; /* with ML_NEED_CLASSES: its memory by class and its heaps,
+	                           finished with its threads (malloc'ed); NULL unless read */
 };
 
 /* Called for each mapping of a process whose smaps is read; from reader threads. */
 typedef int (*ml_proc_mapping_fn)(const struct ml_proc *p, const struct ml_mapping *m, void *ctx);
+
+/* Called after a process's last mapping handed to on_mapping (rc 0), or when its smaps
+ * failed after some were (rc < 0: forget them); from reader threads. A non-zero return
+ * fails the scan. */
+typedef int (*ml_proc_mappings_end_fn)(const struct ml_proc *p, int rc, void *ctx);
 
 /*
  * Called with the pagemap entries (one uint64_t per page, as the kernel documents them)
@@ -77,6 +85,7 @@ struct ml_scan_opts {
 	ml_proc_mapping_fn
 	    on_mapping; /* with ML_NEED_SMAPS: each mapping; a non-zero return fails the scan */
 	void *mapping_ctx;
+	ml_proc_mappings_end_fn on_mappings_end; /* with on_mapping, smaps read: (mapping_ctx) */
 	ml_proc_pages_fn on_pages; /* with ML_NEED_PAGEMAP: a non-zero return fails the scan */
 	void *pages_ctx;
 	bool pages_without_smaps; /* with ML_NEED_PAGEMAP and no ML_NEED_SMAPS: the mappings

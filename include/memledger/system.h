@@ -124,6 +124,30 @@ int ml_system_mem_total(struct ml_source *src, uint64_t *bytes);
  * killer's totalpages. Returns 0 or -errno as ml_system_mem_total. */
 int ml_system_ram_swap(struct ml_source *src, uint64_t *ram, uint64_t *swap);
 
+/* What swapped memory costs in RAM: zswap's pool, and the zram devices that are swap
+ * areas (a disk or a file costs none). */
+struct ml_swap_cost {
+	uint64_t swap_used;              /* SwapTotal - SwapFree */
+	uint64_t zswap, zswapped;        /* meminfo: the pool's RAM, and what it holds */
+	uint64_t zram_used, zram_stored; /* Σ mm_stat mem_used_total and orig_data_size (the
+	                                    same-filled pages in it) of the zram swap areas */
+	size_t areas, zram_areas;        /* swap areas, and how many of them are zram */
+	bool zram_unreadable;            /* a zram swap area's mm_stat could not be read */
+};
+
+/* Reads the cost of swap from src's meminfo, swaps and zram devices (/sys beside /proc).
+ * Returns 0, or -errno when meminfo or swaps cannot be read or are malformed. */
+int ml_swap_cost_read(struct ml_source *src, struct ml_swap_cost *c);
+
+/*
+ * The RAM that swap bytes of a process's swap cost, in bytes: its share of the zswap pool
+ * (swap x Zswap / swap used) and of its zram devices' compressed memory (what is not in
+ * zswap x mem_used_total / orig_data_size, procrank's ratio), 0 on a disk or a file; ML_UNKNOWN
+ * when swap is unknown, or when zram and other swap areas are on together (smaps does not say which
+ * holds a process's pages).
+ */
+uint64_t ml_swap_compressed(const struct ml_swap_cost *c, uint64_t swap);
+
 /* ml_system_read with the physical memory known from an earlier read (ML_UNKNOWN: read
  * it): memory blocks rarely go on- or offline, and each costs a file (top reads them once). */
 int ml_system_reread(struct ml_source *src, struct ml_system *sys, uint64_t physical);

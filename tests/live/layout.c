@@ -12,6 +12,9 @@
  *                                     one that holds 8 MiB still; "ready GROWER WAVES STILL")
  *   layout-helper grow NCHILDREN     (idle children; the parent writes 4 MiB more of its own
  *                                     each time a line comes on standard input, and says "grown")
+ *   layout-helper threads N          (N threads, each with its own malloc arena in which it
+ *                                     writes (i+1) MiB, and a 1 MiB stack of which it writes
+ *                                     (i+1) * 64 KiB; "ready PID")
  *
  * The parent maps, at fixed addresses, and before forking:
  *   COW     4 MiB private anonymous, written: child i rewrites (i+1) * 256 KiB of it
@@ -31,8 +34,11 @@
  * parent prints "ready PID..." and waits for its standard input to close; the family then exits.
  */
 #define _GNU_SOURCE
+#include <alloca.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -419,6 +425,55 @@ static int chain(int n)
 	return 0;
 }
 
+#define THREAD_STACK (1 * MiB)
+
+static pthread_barrier_t threads_set;
+
+/* Writes (i+1) * 64 KiB of its stack, and (i+1) MiB with malloc (its own arena), then
+ * waits for ever. */
+static void *thread_main(void *arg)
+{
+	long i = (long)arg;
+	size_t stack = (size_t)(i + 1) * 64 * 1024, heap_size = (size_t)(i + 1) * MiB;
+	volatile char *on_stack = alloca(stack);
+	volatile char *heap = malloc(heap_size);
+
+	if (!heap)
+		die("malloc");
+	for (size_t at = 0; at < stack; at += 4096) /* every page, through volatile: kept */
+		on_stack[at] = 1;
+	for (size_t at = 0; at < heap_size; at += 4096)
+		heap[at] = 2;
+	pthread_barrier_wait(&threads_set);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* n threads of known stack and heap use; the process says "ready PID" and stays until
+ * standard input ends. */
+static int threads(int n)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+	char c;
+
+	mallopt(M_ARENA_MAX, n + 1);           /* an arena for every thread */
+	mallopt(M_MMAP_THRESHOLD, 32 * MiB);   /* their blocks in it, not mmap'ed apart */
+	pthread_barrier_init(&threads_set, NULL, (unsigned)n + 1);
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, THREAD_STACK);
+	for (long i = 0; i < n; i++)
+		if (pthread_create(&t, &attr, thread_main, (void *)i) != 0)
+			die("pthread_create");
+	pthread_barrier_wait(&threads_set);
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	while (read(0, &c, 1) > 0)
+		;
+	_exit(0);
+}
+
 int main(int argc, char **argv)
 {
 	int ready[2], hold[2], nchildren, swap;
@@ -437,6 +492,8 @@ int main(int argc, char **argv)
 		return trend();
 	if (argc == 3 && strcmp(argv[1], "grow") == 0)
 		return grow(atoi(argv[2]));
+	if (argc == 3 && strcmp(argv[1], "threads") == 0 && atoi(argv[2]) > 0)
+		return threads(atoi(argv[2]));
 	if (argc != 4) {
 		fprintf(stderr, "usage: layout-helper SHM_NAME NCHILDREN SWAP\n"
 		                "       layout-helper chain DEPTH\n"
@@ -444,6 +501,7 @@ int main(int argc, char **argv)
 		                "       layout-helper pageout NPAGES\n"
 		                "       layout-helper canvas\n"
 		                "       layout-helper grow NCHILDREN\n"
+		                "       layout-helper threads N\n"
 		                "       layout-helper trend\n");
 		return 2;
 	}

@@ -118,6 +118,32 @@ def check_fixture(memledger, testdata):
     check("GPU fixture: a process's dmabuf share", v == 3407873, str(v))
     v = one("memledger_system_memory_bytes", kind="GPU buffers")
     check("GPU fixture: the system's GPU buffers row", v == 24588289, str(v))
+    check_classes(memledger, testdata)
+
+
+def check_classes(memledger, testdata):
+    """--classes: each group's PSS by class, the heaps view's figures, as memtypes."""
+    tree = os.path.join(testdata, "proc-categories", "proc")
+    r = subprocess.run([memledger, "export", "--source", tree, "--by", "pid", "--classes"],
+                       capture_output=True, text=True)
+    promtool_ok(r.stdout, "--classes")
+    got = samples(r.stdout)
+    heaps = json.loads(subprocess.run([memledger, "--source", tree, "heaps", "-J", "-b"],
+                                      capture_output=True, text=True).stdout)
+    keys = {"Native Heap": "native_heap", "Managed Heap": "managed_heap", "Stack": "stack",
+            "Code": "code", "Graphics": "graphics", "Shared Memory": "shared_memory",
+            "Mapped Files": "mapped_files", "Other Anon": "other_anon"}
+    for p in heaps["processes"]:
+        for c in p["classes"]:
+            name = next((ls for (n, ls), v in got.items() if n == "memledger_group_memory_bytes"
+                         and ("memtype", keys[c["name"]]) in ls
+                         and any(k == "group" and v.startswith(f"{p['pid']} ")
+                                 for k, v in ls)), None)
+            v = got.get(("memledger_group_memory_bytes", name)) if name else None
+            check(f"--classes: {p['pid']}'s {c['name']} is heaps' PSS", v == c["pss"],
+                  f"{v} {c['pss']}")
+    r = subprocess.run([memledger, "export", "--source", tree], capture_output=True, text=True)
+    check("without --classes, no class memtype", 'memtype="native_heap"' not in r.stdout)
 
 
 def free_port():

@@ -255,38 +255,6 @@ def check_sparse(memledger, helper, npages=1000):
         proc.wait()
 
 
-@contextlib.contextmanager
-def zram_swap():
-    """/dev/zram0 on as swap of the highest priority for a `with` block; yields its name, or
-    None (and why) when there is no idle zram device to use."""
-    dev, sysfs = "/dev/zram0", "/sys/block/zram0"
-    with open("/proc/swaps") as f:
-        if any(line.startswith(dev + " ") for line in f):
-            yield dev, None  # already swap: used as it is
-            return
-    if not os.path.exists(sysfs) or not os.path.exists(dev):
-        yield None, "no zram device"
-        return
-    with open(f"{sysfs}/disksize") as f:
-        if int(f.read()) != 0:
-            yield None, "zram0 is in use for something else"
-            return
-    try:
-        with open(f"{sysfs}/disksize", "w") as f:
-            f.write("64M")
-        subprocess.run(["mkswap", dev], check=True, capture_output=True)
-        subprocess.run(["swapon", "-p", "32767", dev], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        yield None, f"cannot turn zram0 on as swap: {e}"
-        return
-    try:
-        yield dev, None
-    finally:
-        subprocess.run(["swapoff", dev], check=False)
-        with open(f"{sysfs}/reset", "w") as f:
-            f.write("1")
-
-
 def check_swap_devices(memledger, helper, pids, swap_on):
     """Swap by device: the family's children paged 2M out to the swap file before zram
     was on; a process that pages 1M out with zram on (the highest priority) has it there.
@@ -294,7 +262,7 @@ def check_swap_devices(memledger, helper, pids, swap_on):
     if not swap_on:
         skip("swap by device", "no swap")
         return
-    with zram_swap() as (dev, why):
+    with test_live.zram_swap() as (dev, why):
         if not dev:
             skip("swap by device", why)
             return

@@ -155,6 +155,38 @@ class Swap:
             os.unlink(self.path)
 
 
+@contextlib.contextmanager
+def zram_swap():
+    """/dev/zram0 on as swap of the highest priority for a `with` block; yields its name, or
+    None (and why) when there is no idle zram device to use."""
+    dev, sysfs = "/dev/zram0", "/sys/block/zram0"
+    with open("/proc/swaps") as f:
+        if any(line.startswith(dev + " ") for line in f):
+            yield dev, None  # already swap: used as it is
+            return
+    if not os.path.exists(sysfs) or not os.path.exists(dev):
+        yield None, "no zram device"
+        return
+    with open(f"{sysfs}/disksize") as f:
+        if int(f.read()) != 0:
+            yield None, "zram0 is in use for something else"
+            return
+    try:
+        with open(f"{sysfs}/disksize", "w") as f:
+            f.write("64M")
+        subprocess.run(["mkswap", dev], check=True, capture_output=True)
+        subprocess.run(["swapon", "-p", "32767", dev], check=True, capture_output=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        yield None, f"cannot turn zram0 on as swap: {e}"
+        return
+    try:
+        yield dev, None
+    finally:
+        subprocess.run(["swapoff", dev], check=False)
+        with open(f"{sysfs}/reset", "w") as f:
+            f.write("1")
+
+
 def stop_family(family):
     """Ends the layout helper's family and unlinks the /dev/shm file it leaves behind."""
     family.stdin.close()

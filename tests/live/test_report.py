@@ -69,6 +69,24 @@ def check_charts(memledger):
           sum(p for _, _, p in leaves) * 0.006, f"{covered} of {width * height}")
 
 
+def check_classes(memledger, testdata):
+    """--classes: each process's leaves are its classes, each of heaps' PSS."""
+    tree = os.path.join(testdata, "proc-categories", "proc")
+    root = ET.fromstring(report(memledger, "--source", tree, "--by", "pid", "--classes",
+                                "--chart", "treemap"))
+    leaves = {}
+    for r in root.iter(SVG + "rect"):
+        if r.get("class") == "leaf":
+            path = r.find(SVG + "title").text.split(": PSS")[0].split(" › ")
+            leaves[(path[0].split()[0], path[-1])] = int(r.get("data-value"))
+    heaps = json.loads(subprocess.run([memledger, "--source", tree, "heaps", "-J", "-b"],
+                                      capture_output=True, text=True).stdout)
+    want = {(str(p["pid"]), c["name"]): c["pss"] for p in heaps["processes"]
+            for c in p["classes"] if c["pss"]}
+    check("report --classes: a leaf per process and class, of heaps' PSS", leaves == want,
+          f"{sorted(leaves.items())[:4]} {sorted(want.items())[:4]}")
+
+
 def while_still(memledger, plist, make):
     """make() run between two reads of ps -J for the family, until both agree."""
     for _ in range(5):
@@ -352,6 +370,8 @@ def check_oom_chart(memledger, pids):
 def main():
     memledger, helper, artefacts = os.path.realpath(sys.argv[1]), sys.argv[2], sys.argv[3]
     check_charts(memledger)
+    check_classes(memledger, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                          "data"))
     check_usage(memledger)
     with running_family(helper, "memledger-report-") as (_, pids, _, _):
         if not pids:
