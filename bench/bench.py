@@ -91,7 +91,7 @@ def main():
     ap.add_argument("--sparse", type=int, default=1000,
                     help="pages the 1 TiB sparse process writes (0: no such run)")
     ap.add_argument("--scrapes", type=int, default=1000, help="serve's scrapes (0: no serve run)")
-    ap.add_argument("--only", choices=["serve", "report", "gpu"], help="only this part")
+    ap.add_argument("--only", choices=["serve", "report", "gpu", "heaps"], help="only this part")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     workload = os.path.join(os.path.dirname(args.memledger), "bench-workload")
@@ -113,6 +113,13 @@ def main():
         if args.only == "gpu":
             bench_gpu(args, peakrss, f"workload: {args.children} children x "
                       f"{args.mappings} mappings; {nprocs} processes on the machine")
+            return
+        if args.only == "heaps":
+            bench_heaps(args, peakrss, f"workload: {args.children} children x "
+                        f"{args.mappings} mappings; {nprocs} processes on the machine")
+            proc.stdin.close()
+            proc.wait()
+            bench_maps(args, workload, peakrss)
             return
         if args.only == "report":
             bench_report(args, peakrss, f"workload: {args.children} children x "
@@ -326,6 +333,19 @@ def bench_gpu(args, peakrss, title):
              "fd links + cat maps": floor}, args.rounds, "fd links + cat maps", peakrss)
 
 
+def bench_heaps(args, peakrss, title):
+    """heaps of every process (each mapping categorised) against cat of every smaps, and
+    the views that read the same: libs, libs --by category, export --classes."""
+    runs = {"memledger heaps": [args.memledger, "heaps"],
+            "memledger libs": [args.memledger, "libs"],
+            "libs --by category": [args.memledger, "libs", "--by", "category"],
+            "export --classes": [args.memledger, "export", "--classes"],
+            "export": [args.memledger, "export"],
+            "cat smaps": ["cat"] + proc_paths("smaps")}
+    compare("heaps: " + title, runs, args.libs_rounds, "cat smaps", peakrss,
+            {"cat smaps": lambda: ["cat"] + proc_paths("smaps")})
+
+
 def bench_report(args, peakrss, title):
     """memledger report (and --exact) against the groups view alone; the page's size."""
     out = os.path.join(args.snapshot_dir, "memledger-bench-report.html")
@@ -422,9 +442,15 @@ def bench_maps(args, workload, peakrss):
         if not line or line[0] != "ready":
             sys.exit("workload did not start")
         pid = line[1]
-        compare(f"maps: one process with {args.maps_mappings} mappings",
-                {"memledger maps": [args.memledger, "maps", pid], "cat smaps": ["cat", f"/proc/{pid}/smaps"]},
-                args.rounds, "cat smaps", peakrss)
+        runs = {"memledger maps": [args.memledger, "maps", pid],
+                "maps -o +CATEGORY,HEAP,RULE": [args.memledger, "maps", pid, "-o",
+                                                "+CATEGORY,HEAP,RULE"],
+                "maps --by category": [args.memledger, "maps", "--by", "category", pid],
+                "cat smaps": ["cat", f"/proc/{pid}/smaps"]}
+        if args.baseline:
+            runs["baseline maps"] = [args.baseline, "maps", pid]
+        compare(f"maps: one process with {args.maps_mappings} mappings", runs, args.rounds,
+                "cat smaps", peakrss)
     finally:
         proc.stdin.close()
         proc.wait()

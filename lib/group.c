@@ -250,6 +250,7 @@ static int sum_groups(struct ml_grouping *g, const struct ml_pages *pg)
 		gr->nprocs++;
 		gr->pss = ml_add_u64(gr->pss, ml_proc_metric(p, ML_PSS));
 		gr->footprint = ml_add_u64(gr->footprint, ml_proc_metric(p, ML_FOOTPRINT));
+		gr->swap_pss = ml_add_u64(gr->swap_pss, ml_proc_metric(p, ML_SWAPPSS));
 		gr->uss_bound = ml_add_u64(gr->uss_bound, ml_proc_metric(p, ML_USS));
 		gr->gpu = ml_add_u64(gr->gpu, ml_proc_metric(p, ML_GPU));
 		gr->vram = ml_add_u64(gr->vram, ml_proc_metric(p, ML_VRAM));

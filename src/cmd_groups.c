@@ -23,6 +23,7 @@ enum group_field {
 	F_FOOTPRINT,
 	F_SWAP,
 	F_SWAP_ZRAM,
+	F_COMPRESSED,
 	F_RSS,
 	F_GPU,
 	F_VRAM,
@@ -58,6 +59,9 @@ static const struct colinfo infos[] = {
      VIEW_TOTAL_NONE},
     {"SWAP-ZRAM", COL_SIZE, OUT_RIGHT, F_SWAP_ZRAM,
      "of SWAP, the slots on zram: compressed, still in RAM (exact mode)", 0, VIEW_TOTAL_NONE},
+    {"COMPRESSED", COL_SIZE, OUT_RIGHT, F_COMPRESSED,
+     "the RAM its swap costs: Σ SwapPss x zram's or zswap's ratio (as ps); 0 on a disk", 0,
+     VIEW_TOTAL_SUM},
     {"RSS", COL_SIZE, OUT_RIGHT, F_RSS, "distinct resident pages it maps (exact mode)", 0,
      VIEW_TOTAL_NONE},
     {"GPU", COL_SIZE, OUT_RIGHT, F_GPU,
@@ -94,6 +98,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_FOOTPRINT: return fig.footprint;
 	case F_SWAP: return f->swap_held;
 	case F_SWAP_ZRAM: return f->swap_zram;
+	case F_COMPRESSED: return g->compressed;
 	case F_RSS: return f->rss;
 	case F_GPU: return g->gpu;
 	case F_VRAM: return g->vram;
@@ -140,8 +145,16 @@ static int groups_rows(struct view_run *run)
 {
 	struct ml_grouping *g = run->state;
 
+	struct ml_swap_cost cost;
+	bool costed;
+
 	if (ml_grouping_make(g, &run->scan, g->by, run->pages) < 0)
 		return -ENOMEM;
+	costed = view_shows(run, F_COMPRESSED) &&
+	         ml_swap_cost_read(run_source(run->run, 0, false), &cost) == 0;
+	for (size_t k = 0; k < g->ngroups; k++)
+		g->groups[k].compressed =
+		    costed ? ml_swap_compressed(&cost, g->groups[k].swap_pss) : ML_UNKNOWN;
 	run->rows = (struct view_rows){.rows = g->groups,
 	                               .n = g->ngroups,
 	                               .size = sizeof(*g->groups),

@@ -434,6 +434,15 @@ static int print_summary(const struct cli *cli, const struct ml_maps_summary *s,
 	return rc;
 }
 
+/* Orders --by category's rows by class (as heaps lists them), then by heap. */
+static int compare_categories(const void *a, const void *b)
+{
+	const struct ml_category *x = &((const struct map_row *)a)->map->cat,
+	                         *y = &((const struct map_row *)b)->map->cat;
+
+	return x->cls != y->cls ? (x->cls > y->cls) - (x->cls < y->cls) : strcmp(x->heap, y->heap);
+}
+
 /* The mappings table of one process, from its rows sorted as asked. NULL when out of
  * memory. */
 static struct out_table *mappings_table(const struct cli *cli, const struct ml_maps *maps,
@@ -448,6 +457,8 @@ static struct out_table *mappings_table(const struct cli *cli, const struct ml_m
 	rows = build_rows(cli, maps, with_dev, &n, &sums);
 	if (!rows)
 		return NULL;
+	if (cli->group_by)
+		qsort(rows, n, sizeof(*rows), compare_categories); /* then -s's order, stable */
 	r = (struct view_rows){
 	    .rows = rows, .n = n, .size = sizeof(*rows), .number = row_number, .text = row_text};
 	view_sort(&r, sel->key, &infos[1], cli->reverse); /* ties: in address order */

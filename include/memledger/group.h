@@ -52,6 +52,9 @@ struct ml_named_group {
 	pid_t pid;
 	size_t instances;
 	uint64_t pss, footprint, uss_bound;
+	uint64_t swap_pss;          /* Σ SwapPss of its processes */
+	uint64_t compressed;        /* what swap_pss costs in RAM (ml_swap_compressed): 0 until a
+	                               caller that read the cost of swap sets it */
 	uint64_t gpu, vram, dmabuf; /* Σ shares (ML_GPU...): unknown unless read */
 	struct ml_freed freed;
 };
