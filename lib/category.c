@@ -198,11 +198,58 @@ static bool elf_part(const struct ml_category_ctx *ctx, const struct ml_category
 	       next->perms[2] == 'x';
 }
 
+#define PA_SUPER_PAGE (2ull << 20) /* PartitionAlloc's kSuperPageSize */
+#define PA_METADATA                                                                                \
+	0x2000ull            /* its metadata page, after a guard, in the first partition           \
+	                         page (kPartitionPageSize 16 KiB) */
+#define PA_PAYLOAD 0x4000ull /* its slot spans, or a direct map, from the second */
+
+/* The PartitionAlloc super page a mapping's start is in. */
+static uint64_t super_page(uint64_t addr)
+{
+	return addr & ~(PA_SUPER_PAGE - 1);
+}
+
+/* True for PartitionAlloc's memory (Chromium's malloc, ArrayBuffers, Blink's partitions),
+ * by the layout of its super pages: a 4 KiB read-write metadata page at 8 KiB into a 2 MiB
+ * boundary, and the slot spans of the same super page from 16 KiB into it (a direct map's
+ * from exactly there, of any size). */
+static bool partition_alloc(const struct ml_category_ctx *ctx, const struct ml_category_in *m)
+{
+	uint64_t base = super_page(m->start);
+
+	if (m->start - base == PA_METADATA && m->end - m->start == 4096)
+		return true;
+	if (m->start - base == PA_PAYLOAD && ctx->any && ctx->prev_none &&
+	    ctx->prev_end == m->start)
+		return true; /* a pool whose metadata lives apart (V8's sandbox): the payload alone
+		              */
+	return ctx->pa_super_page && base == ctx->pa_super_page && m->start - base >= PA_PAYLOAD &&
+	       (m->start - base == PA_PAYLOAD || m->end <= base + PA_SUPER_PAGE);
+}
+
+#define V8_CAGE (4ull << 30)   /* V8's pointer compression cage: 4 GiB, so aligned */
+#define V8_PAGE (256ull << 10) /* its heap's pages (kRegularPageSize), so aligned */
+
+/* True for V8's heap: read-write pages at 256 KiB boundaries in the 4 GiB pointer cage
+ * that begins with a read-only mapping at a 4 GiB boundary (its read-only space). */
+static bool v8_heap(const struct ml_category_ctx *ctx, const struct ml_category_in *m)
+{
+	return ctx->v8_cage && m->start >= ctx->v8_cage && m->end <= ctx->v8_cage + V8_CAGE &&
+	       m->start % V8_PAGE == 0;
+}
+
 /* The category of unnamed anonymous memory, from its shape. */
 static struct ml_category shaped(const struct ml_category_ctx *ctx, const struct ml_category_in *m)
 {
 	bool after = ctx->any && ctx->prev_end == m->start;
 
+	if (strncmp(m->perms, "rw-p", 4) == 0 && partition_alloc(ctx, m))
+		return CAT(NATIVE_HEAP, "partition_alloc", "shape:partition_alloc");
+	if ((strncmp(m->perms, "r--p", 4) == 0 && m->start % V8_CAGE == 0) ||
+	    ((strncmp(m->perms, "rw-p", 4) == 0 || strncmp(m->perms, "r--p", 4) == 0) &&
+	     v8_heap(ctx, m)))
+		return CAT(MANAGED_HEAP, "v8", "shape:v8");
 	if (m->heap)
 		return CAT(NATIVE_HEAP, "glibc-arena", "shape:arena");
 	if (m->perms[2] == 'x')
@@ -253,8 +300,18 @@ static struct ml_category category(const struct ml_category_ctx *ctx,
 void ml_category_of(struct ml_category_ctx *ctx, const struct ml_category_in *m,
                     const struct ml_category_in *next, struct ml_category *out)
 {
+	uint64_t pa = ctx->pa_super_page, cage = ctx->v8_cage;
+
 	*out = category(ctx, m, next);
-	*ctx = (struct ml_category_ctx){.prev_end = m->end,
+	if (strcmp(out->rule, "shape:partition_alloc") == 0 &&
+	    m->start - super_page(m->start) == PA_METADATA)
+		pa = super_page(m->start); /* a super page's metadata: its slot spans follow */
+	if (strcmp(out->rule, "shape:v8") == 0 && m->start % V8_CAGE == 0)
+		cage = m->start; /* the cage's first page: its heap follows */
+	*ctx = (struct ml_category_ctx){.pa_super_page = pa,
+	                                .v8_cage = cage,
+	                                .prev_none = strncmp(m->perms, "---", 3) == 0,
+	                                .prev_end = m->end,
 	                                .prev_inode = m->inode,
 	                                .prev_dev_major = m->dev_major,
 	                                .prev_dev_minor = m->dev_minor,

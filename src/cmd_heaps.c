@@ -207,7 +207,7 @@ static int make_rows(struct view_run *run, struct heaps_state *st)
 	return 0;
 }
 
-void heaps_say(const struct cli *cli, const struct ml_heaps *h)
+void heaps_say(const struct cli *cli, const char *prefix, const struct ml_heaps *h)
 {
 	FILE *f = out_stream(&cli->out);
 	uint64_t n = 0;
@@ -215,7 +215,7 @@ void heaps_say(const struct cli *cli, const struct ml_heaps *h)
 
 	for (size_t i = 0; i < h->nheaps; i++)
 		n += h->heaps[i].count;
-	fprintf(f, "heaps: %llu", (unsigned long long)n);
+	fprintf(f, "%sheaps: %llu", prefix, (unsigned long long)n);
 	for (size_t i = 0; i < h->nheaps; i++)
 		fprintf(f, "%s %s %llu (%s resident)", i ? "," : ":", h->heaps[i].heap,
 		        (unsigned long long)h->heaps[i].count,
@@ -225,11 +225,12 @@ void heaps_say(const struct cli *cli, const struct ml_heaps *h)
 		return;
 	if (h->stacks_doubtful)
 		fprintf(f,
-		        "thread stacks: %llu regions shaped like one for %llu threads: not told "
+		        "%sthread stacks: %llu regions shaped like one for %llu threads: not told "
 		        "apart, booked as Other Anon\n",
-		        (unsigned long long)h->shape_stacks, (unsigned long long)h->threads);
+		        prefix, (unsigned long long)h->shape_stacks,
+		        (unsigned long long)h->threads);
 	else
-		fprintf(f, "thread stacks: %llu found by their guard page (%s threads)\n",
+		fprintf(f, "%sthread stacks: %llu found by their guard page (%s threads)\n", prefix,
 		        (unsigned long long)h->shape_stacks,
 		        h->threads == ML_UNKNOWN
 		            ? "?"
@@ -351,13 +352,34 @@ static void heaps_end(struct view_run *run)
 	free(st);
 }
 
+/* The table, then with PIDs given (-p or operands) each process's heaps in one line, as
+ * maps says them (a view_def's print). Returns 0 or -errno. */
+static int heaps_print(struct view_run *run, struct out_table *t)
+{
+	const struct cli *cli = run->cli;
+	int rc = procs_print_document(cli, t, &run->scan, NULL);
+
+	if (rc < 0 || !cli->npids || cli->out.format != OUT_TABLE)
+		return rc;
+	for (size_t i = 0; i < run->scan.nprocs; i++) {
+		const struct ml_heaps *h = run->scan.procs[i].heaps;
+		if (!h)
+			continue;
+		char prefix[32];
+		snprintf(prefix, sizeof(prefix), "PID %d: ", (int)run->scan.procs[i].pid);
+		fputs(i ? "" : "\n", out_stream(&cli->out));
+		heaps_say(cli, prefix, h);
+	}
+	return 0;
+}
+
 /* A row per process, or per group with --by; each with its classes under it. */
 #define HEAPS_VIEW(rows_name, columns, tie_column)                                                 \
 	{                                                                                          \
 		.name = rows_name, .cols = &(columns), .sort = "PSS", .tie = tie_column,           \
 		.needs = ML_NEED_CLASSES | ML_NEED_STATUS | ML_NEED_CMDLINE, .begin = heaps_begin, \
 		.rows = heaps_rows, .children = heaps_children, .children_key = "classes",         \
-		.end = heaps_end,                                                                  \
+		.print = heaps_print, .end = heaps_end,                                            \
 	}
 static const struct view_def heaps_view = HEAPS_VIEW("processes", heaps_cols, "PID");
 static const struct view_def groups_view = HEAPS_VIEW("groups", group_cols, "NAME");

@@ -52,7 +52,8 @@ static const struct colinfo infos[] = {
      VIEW_TOTAL_NONE},
     {"RULE", COL_STR, 0, F_RULE,
      "what told its CATEGORY: a name (name, android, glibc, go, chromium) or a shape "
-     "(shape:arena, shape:guard, shape:jit, shape:bss, shape:elf, shape:reserved), or its kind",
+     "(shape:arena, shape:guard, shape:jit, shape:bss, shape:elf, shape:partition_alloc, "
+     "shape:v8, shape:reserved), or its kind",
      0, VIEW_TOTAL_NONE},
     VIEW_SIZE_COL("SIZE", ML_VSS, "address space the mapping reserves (Size)"),
     VIEW_SIZE_COL("RSS", ML_RSS, "resident (Rss)"),
@@ -429,7 +430,7 @@ static int print_summary(const struct cli *cli, const struct ml_maps_summary *s,
 	} else {
 		fputc('\n', out_stream(&cli->out));
 		print_facts_text(cli, s);
-		heaps_say(cli, &s->heaps);
+		heaps_say(cli, "", &s->heaps);
 	}
 	return rc;
 }

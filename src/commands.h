@@ -56,8 +56,9 @@ struct ml_heaps;
 struct json;
 
 /* Says a process's heaps in one line ("heaps: 3: brk 1 (388K resident), glibc-arena 2
- * (1.2M resident)"), and its thread stacks found by shape in another, to cli's output. */
-void heaps_say(const struct cli *cli, const struct ml_heaps *h);
+ * (1.2M resident)"), and its thread stacks found by shape in another, each line after
+ * prefix ("" or "PID 42: "), to cli's output. */
+void heaps_say(const struct cli *cli, const char *prefix, const struct ml_heaps *h);
 
 /* Writes "classes": [...], "heaps": [...] and the thread stacks' fields of h into the
  * open JSON object. */

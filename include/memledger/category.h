@@ -46,7 +46,8 @@ struct ml_category {
 	const char *heap; /* the allocator or runtime: "glibc", "dalvik", ".so", "jit", "anon" */
 	const char *rule; /* what told: "name", "android", "glibc", "chromium", "go",
 	                     "shape:arena", "shape:guard", "shape:jit", "shape:bss",
-	                     "shape:elf", "shape:reserved", "kind" */
+	                     "shape:elf", "shape:partition_alloc", "shape:v8",
+	                     "shape:reserved", "kind" */
 };
 
 /* What the mappings before the current one of a process tell its category: zero it
@@ -56,8 +57,12 @@ struct ml_category_ctx {
 	unsigned prev_dev_major, prev_dev_minor;
 	enum ml_class prev_cls;
 	const char *prev_heap;
-	bool prev_guard; /* an unnamed ---p mapping of at most 64 KiB */
-	bool any;        /* a mapping came before */
+	bool prev_guard;        /* an unnamed ---p mapping of at most 64 KiB */
+	bool any;               /* a mapping came before */
+	uint64_t pa_super_page; /* the last PartitionAlloc super page whose metadata page was
+	                           seen (shape:partition_alloc), 0 for none */
+	uint64_t v8_cage;       /* the last V8 pointer cage seen (shape:v8), 0 for none */
+	bool prev_none;         /* the mapping before has no permission */
 };
 
 /* The parts of a mapping its category needs. */

@@ -10,6 +10,11 @@ Process 500 (named): glibc's decorate_maps names, Go's, Chromium's, jemalloc's, 
 Process 501 (shaped): a glibc arena, 3 thread stacks under their guard for 4 threads.
 Process 502 (doubtful): 3 stack-shaped regions but 2 threads: none can be told a stack.
 Process 503 (swapped): 1 MiB of anonymous memory in zram (SwapPss 1024 kB).
+Process 504 (renderer): Chromium's unnamed heaps as a renderer lays them out: a
+  PartitionAlloc super page (its metadata page at 8 KiB, a slot span from 16 KiB), a
+  direct map in a pool whose metadata lives apart (V8's sandbox), V8's pointer cage (its
+  read-only space at a 4 GiB boundary, a heap page at 256 KiB), and anonymous memory
+  in none of them.
 """
 import os
 import shutil
@@ -116,6 +121,26 @@ PROCESSES = {
         (4, "---p", {"rss": 0}), (508, "rw-p", {"rss": 16}),
         (4, "---p", {"rss": 0}), (508, "rw-p", {"rss": 16}),
         (4, "---p", {"rss": 0}), (508, "rw-p", {"rss": 16}),
+        0x7ffff0000000,
+        (132, "rw-p", {"name": "[stack]", "rss": 12}),
+    ]),
+    504: ("renderer", 10, elf("/usr/lib/chromium/chromium", 50) + [
+        0x3b5800000000,  # a super page of a PartitionAlloc pool
+        (8, "---p", {"rss": 0}),
+        (4, "rw-p", {"rss": 4}),                 # its metadata
+        (4, "---p", {"rss": 0}),
+        (256, "rw-p", {"rss": 200}),             # a slot span
+        (2048 - 272, "---p", {"rss": 0}),
+        (16, "---p", {"rss": 0}),                # the next super page: no metadata mapped
+        (8192, "rw-p", {"rss": 8192}),           # a direct map (an 8 MiB ArrayBuffer)
+        0x24a900000000,  # V8's pointer cage
+        (64, "r--p", {"rss": 28}),               # its read-only space
+        (192, "---p", {"rss": 0}),
+        (256, "rw-p", {"rss": 256}),             # a heap page
+        (1028, "---p", {"rss": 0}),
+        (100, "rw-p", {"rss": 80}),              # not at a page boundary: not V8's
+        0x7f5000000000,
+        (1024, "rw-p", {"rss": 512}),            # plain anonymous memory
         0x7ffff0000000,
         (132, "rw-p", {"name": "[stack]", "rss": 12}),
     ]),

@@ -151,6 +151,12 @@ def main():
         check("heaps: the classes add up to the process row",
               all(sum(c[k] for c in h[0]["classes"]) == h[0][k]
                   for k in ("rss", "pss", "privdirty", "privclean", "swappss")), str(h))
+        text = run(memledger, "heaps", pid).stdout
+        check("heaps PID says its heaps in one line",
+              f"PID {pid}: heaps: 9: brk 1 (" in text and "glibc-arena 8 (" in text, text)
+        text = run(memledger, "heaps", pid).stdout
+        check("heaps PID says its heaps in one line",
+              f"PID {pid}: heaps: 9: brk 1 (" in text and "glibc-arena 8 (" in text, text)
         ps = json.loads(run(memledger, "ps", "-p", pid, "-J", "-b", "-o",
                             "PID,RSS,PSS").stdout)["processes"][0]
         check("heaps: the process's RSS is smaps_rollup's (ps), exactly",
