@@ -346,13 +346,25 @@ static uint64_t name_hash(const char *s)
 	return h | 1; /* never 0: 0 is an empty slot */
 }
 
+/* What tells one heap of allocator c apart from another: its name; for PartitionAlloc's
+ * and V8's found by shape, the pool (16 GiB, kPoolMaxSize) or the cage (4 GiB) it is in;
+ * 0 for every mapping a heap of its own (brk, each glibc arena heap). */
+static uint64_t heap_key(const struct ml_category *c, const char *name, uint64_t start)
+{
+	if (strcmp(c->rule, "shape:partition_alloc") == 0)
+		return (start >> 34) | 1;
+	if (strcmp(c->rule, "shape:v8") == 0)
+		return (start >> 32) | 1;
+	return name[0] && strcmp(name, "[heap]") != 0 ? name_hash(name) : 0;
+}
+
 /* Counts a heap of allocator c->heap: every mapping of an unnamed one (each glibc arena
- * heap is its own mapping), each distinct name of a named one. */
+ * heap is its own mapping), each distinct key (heap_key) of the others. */
 static void count_heap(struct ml_heaps *h, const struct ml_category *c, const char *name,
-                       const struct ml_mem *mem)
+                       uint64_t start, const struct ml_mem *mem)
 {
 	struct ml_heap_count *hc = NULL;
-	uint64_t hash;
+	uint64_t hash = heap_key(c, name, start);
 
 	for (size_t i = 0; i < h->nheaps && !hc; i++)
 		if (h->heaps[i].cls == c->cls && strcmp(h->heaps[i].heap, c->heap) == 0)
@@ -365,11 +377,10 @@ static void count_heap(struct ml_heaps *h, const struct ml_category *c, const ch
 		hc->heap = c->heap;
 	}
 	ml_mem_add(&hc->mem, mem);
-	if (!name[0] || strcmp(name, "[heap]") == 0) {
+	if (!hash) {
 		hc->count++;
 		return;
 	}
-	hash = name_hash(name);
 	for (size_t i = 0; i < sizeof(hc->names) / sizeof(hc->names[0]); i++) {
 		if (hc->names[i] == hash)
 			return;
@@ -381,7 +392,7 @@ static void count_heap(struct ml_heaps *h, const struct ml_category *c, const ch
 	hc->count++;
 }
 
-void ml_heaps_add(struct ml_heaps *h, const struct ml_category *c, const char *name,
+void ml_heaps_add(struct ml_heaps *h, const struct ml_category *c, const char *name, uint64_t start,
                   const struct ml_mem *mem)
 {
 	h->cls[c->cls].count++;
@@ -391,7 +402,7 @@ void ml_heaps_add(struct ml_heaps *h, const struct ml_category *c, const char *n
 		ml_mem_add(&h->shape_stack_mem, mem);
 	}
 	if (ml_heap_is_heap(c->cls, c->heap))
-		count_heap(h, c, name, mem);
+		count_heap(h, c, name, start, mem);
 }
 
 /* a -= b, field by field; unknown stays unknown. */

@@ -489,7 +489,7 @@ void ml_maps_summary_add(struct ml_maps_summary *s, const struct ml_map *m)
 {
 	s->kinds[m->kind].count++;
 	ml_mem_add(&s->kinds[m->kind].mem, &m->mem);
-	ml_heaps_add(&s->heaps, &m->cat, m->name, &m->mem);
+	ml_heaps_add(&s->heaps, &m->cat, m->name, m->start, &m->mem);
 	add_backing(s, m);
 	add_gap(s, m);
 	s->lazyfree = ml_add(s->lazyfree, m->mem.v[ML_MEM_LAZYFREE]);

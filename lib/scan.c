@@ -379,7 +379,7 @@ static int book_class(const struct ml_map *m, void *ctx)
 {
 	struct reader *r = ctx;
 
-	ml_heaps_add(r->heaps, &m->cat, m->name, &m->mem);
+	ml_heaps_add(r->heaps, &m->cat, m->name, m->start, &m->mem);
 	return 0;
 }
 

@@ -46,8 +46,9 @@ static const struct colinfo infos[] = {
     VIEW_SIZE_COL("SIZE", ML_VSS, "address space (Size)"),
     {"COUNT", COL_COUNT, OUT_RIGHT, F_COUNT, "mappings", 0, VIEW_TOTAL_SUM},
     {"HEAPS", COL_COUNT, OUT_RIGHT, F_HEAPS,
-     "distinct heaps: glibc's brk and each arena heap, each named Dalvik space, ...", 0,
-     VIEW_TOTAL_SUM},
+     "distinct heaps: glibc's brk and each arena heap, each named Dalvik space, each "
+     "PartitionAlloc pool and V8 cage, ...",
+     0, VIEW_TOTAL_SUM},
     {"COMMAND", COL_STR, OUT_KEY | OUT_PATHS, F_COMMAND, "the process's command line", 0,
      VIEW_TOTAL_NONE},
 };

@@ -90,8 +90,9 @@ void ml_category_of(struct ml_category_ctx *ctx, const struct ml_category_in *m,
 struct ml_heap_count {
 	enum ml_class cls;
 	const char *heap;   /* as in ml_category */
-	uint64_t count;     /* distinct heaps: mappings of an unnamed heap, names of a named one */
-	uint64_t names[16]; /* hashes of the names counted (the first 16) */
+	uint64_t count;     /* distinct heaps: mappings of an unnamed heap, names of a named
+	                       one, pools (PartitionAlloc) or cages (V8) of one found by shape */
+	uint64_t names[16]; /* the keys counted (the first 16) */
 	struct ml_mem mem;
 };
 
@@ -112,8 +113,9 @@ struct ml_heaps {
 /* An empty summary. */
 void ml_heaps_init(struct ml_heaps *h);
 
-/* Books mapping m (its counters, Size included) under its category c. */
-void ml_heaps_add(struct ml_heaps *h, const struct ml_category *c, const char *name,
+/* Books a mapping (its name, start address and counters, Size included) under its
+ * category c. */
+void ml_heaps_add(struct ml_heaps *h, const struct ml_category *c, const char *name, uint64_t start,
                   const struct ml_mem *mem);
 
 /*
