@@ -413,11 +413,16 @@ static void mem_sub(struct ml_mem *a, const struct ml_mem *b)
 			a->v[i] -= b->v[i];
 }
 
+bool ml_stacks_doubtful(uint64_t shape_stacks, uint64_t threads)
+{
+	return threads != ML_UNKNOWN && shape_stacks > 0 &&
+	       shape_stacks > (threads ? threads - 1 : 0);
+}
+
 void ml_heaps_finish(struct ml_heaps *h, uint64_t threads)
 {
 	h->threads = threads;
-	h->stacks_doubtful = threads != ML_UNKNOWN && h->shape_stacks > 0 &&
-	                     h->shape_stacks > (threads ? threads - 1 : 0);
+	h->stacks_doubtful = ml_stacks_doubtful(h->shape_stacks, threads);
 	if (!h->stacks_doubtful)
 		return;
 	h->cls[ML_CLASS_STACK].count -= h->shape_stacks;

@@ -125,13 +125,16 @@ static uint64_t physical_memory(struct ml_source *src)
 	return size == ML_UNKNOWN || b.online == 0 ? ML_UNKNOWN : size * b.online;
 }
 
+/* The zram devices: Σ mem_used_total of all, and with cost, the swap areas' among them. */
 struct zram {
 	struct ml_buf buf;
 	uint64_t used;
 	bool any;
+	const struct ml_swap_device *areas; /* the swap areas, with cost */
+	size_t nareas;
+	struct ml_swap_cost *cost;
 };
 
-/* Adds a zram device's mem_used_total (mm_stat's third field). */
 /* Reads the first three fields of zram device name's mm_stat (orig_data_size,
  * compr_data_size, mem_used_total) into v. Returns 0, or -errno when it cannot be read or
  * is malformed. */
@@ -156,24 +159,69 @@ static int read_mm_stat(struct ml_source *src, const char *dir, const char *name
 	return 0;
 }
 
+/* True when zram device name is one of z's swap areas. */
+static bool zram_area(const struct zram *z, const char *name)
+{
+	char dev[300];
+
+	snprintf(dev, sizeof(dev), "/dev/%s", name);
+	for (size_t i = 0; i < z->nareas; i++)
+		if (strcmp(z->areas[i].name, dev) == 0)
+			return true;
+	return false;
+}
+
+/* Adds a zram device's mem_used_total (mm_stat's third field), and when it is a swap
+ * area, its used and stored bytes to the cost of swap. */
 static void add_zram(struct ml_source *src, const char *dir, const char *name, void *ctx)
 {
 	struct zram *z = ctx;
+	bool area = zram_area(z, name);
 	uint64_t v[3];
 
-	if (read_mm_stat(src, dir, name, &z->buf, v) < 0)
+	if (read_mm_stat(src, dir, name, &z->buf, v) < 0) {
+		if (area)
+			z->cost->zram_unreadable = true;
 		return;
+	}
 	z->used += v[2];
 	z->any = true;
+	/* orig_data_size counts the same-filled pages too (pages_stored), whatever the
+	 * kernel's zram.rst says: 256 pages of one byte each stored 1 MiB and used 12 KiB */
+	if (area) {
+		z->cost->zram_used += v[2];
+		z->cost->zram_stored += v[0];
+	}
 }
 
-static uint64_t zram_used(struct ml_source *src)
+/* Σ mem_used_total of the zram devices (0: none; ML_UNKNOWN without /sys), and the cost
+ * of swap on those of them that are swap areas areas[0..nareas). With used false, only
+ * the cost is asked for: no device is read where no area is zram. */
+static uint64_t read_zram(struct ml_source *src, const struct ml_swap_device *areas, size_t nareas,
+                          struct ml_swap_cost *cost, bool used)
 {
-	struct zram z = {.used = 0};
-	int rc = each_sys_entry(src, "block", "zram", add_zram, &z);
+	struct zram z = {.areas = areas, .nareas = nareas, .cost = cost};
+	int rc;
 
+	cost->areas = nareas;
+	for (size_t i = 0; i < nareas; i++)
+		cost->zram_areas += strncmp(areas[i].name, "/dev/zram", 9) == 0;
+	if (!used && !cost->zram_areas)
+		return 0;
+	rc = each_sys_entry(src, "block", "zram", add_zram, &z);
+	if (rc < 0 && cost->zram_areas)
+		cost->zram_unreadable = true;
 	ml_buf_free(&z.buf);
-	return rc < 0 ? ML_UNKNOWN : z.used; /* no zram device: 0 */
+	return rc < 0 ? ML_UNKNOWN : z.used;
+}
+
+/* The zswap pool of a meminfo text into c: Zswap and Zswapped, 0 without them (a kernel
+ * without zswap, or before 6.5's Zswapped: nothing in its pool). */
+static void zswap_of(const char *buf, size_t len, struct ml_swap_cost *c)
+{
+	if (ml_parse_kb_field(buf, len, "Zswap", &c->zswap) < 0 ||
+	    ml_parse_kb_field(buf, len, "Zswapped", &c->zswapped) < 0)
+		c->zswap = c->zswapped = 0;
 }
 
 /* Copies src[0..len) into dst, turning the kernel's \040-style escapes back into bytes. */
@@ -438,9 +486,10 @@ int ml_system_reread(struct ml_source *src, struct ml_system *sys, uint64_t phys
 	if (sys->physical != ML_UNKNOWN && sys->physical < sys->mi[ML_MI_MEMTOTAL])
 		sys->physical =
 		    ML_UNKNOWN; /* blocks that do not hold MemTotal are no count to trust */
-	sys->zram = zram_used(src);
+	zswap_of(b.data, b.len, &sys->swap_cost);
 	if (ml_source_read(src, "swaps", &b) == 0)
 		sys->nswaps = ml_parse_swaps(b.data, b.len, sys->swaps, ML_SYSTEM_MAX_SWAPS);
+	sys->zram = read_zram(src, sys->swaps, sys->nswaps, &sys->swap_cost, true);
 	v = ml_source_read_u64(src, "sys/vm/overcommit_memory");
 	sys->overcommit = v <= 2 ? (int)v : -1;
 	if (ml_source_read(src, "pressure/memory", &b) == 0)
@@ -454,74 +503,38 @@ int ml_system_reread(struct ml_source *src, struct ml_system *sys, uint64_t phys
 		inconsistent(sys, "meminfo's SwapFree exceeds SwapTotal: swap used unknown");
 	else
 		sys->swap_used = sys->mi[ML_MI_SWAPTOTAL] - sys->mi[ML_MI_SWAPFREE];
+	sys->swap_cost.swap_used = sys->swap_used;
 	sys->mapped = (struct ml_mapped){ML_UNKNOWN, ML_UNKNOWN, false};
 	build_rows(sys);
 	ml_buf_free(&b);
 	return 0;
 }
 
-/* A zram device's stored and used bytes, when it is a swap area. */
-struct zram_swap {
-	struct ml_buf buf;
-	const struct ml_swap_device *areas;
-	size_t nareas;
-	struct ml_swap_cost *cost;
-};
-
-/* Adds zram device name's mm_stat to the cost when /proc/swaps lists it as an area. */
-static void add_zram_swap(struct ml_source *src, const char *dir, const char *name, void *ctx)
-{
-	struct zram_swap *z = ctx;
-	char dev[300];
-	uint64_t v[3];
-	bool area = false;
-
-	snprintf(dev, sizeof(dev), "/dev/%s", name);
-	for (size_t i = 0; i < z->nareas; i++)
-		area |= strcmp(z->areas[i].name, dev) == 0;
-	if (!area)
-		return;
-	if (read_mm_stat(src, dir, name, &z->buf, v) < 0) {
-		z->cost->zram_unreadable = true;
-		return;
-	}
-	/* orig_data_size counts the same-filled pages too (pages_stored), whatever the
-	 * kernel's zram.rst says: 256 pages of one byte each stored 1 MiB and used 12 KiB */
-	z->cost->zram_used += v[2];
-	z->cost->zram_stored += v[0];
-}
-
 int ml_swap_cost_read(struct ml_source *src, struct ml_swap_cost *c)
 {
 	struct ml_swap_device areas[ML_SYSTEM_MAX_SWAPS];
-	struct zram_swap z = {.areas = areas, .cost = c};
+	struct ml_buf b = {0};
 	uint64_t total, free_;
+	size_t nareas;
 	int rc;
 
 	memset(c, 0, sizeof(*c));
-	rc = ml_source_read(src, "meminfo", &z.buf);
+	rc = ml_source_read(src, "meminfo", &b);
 	if (rc < 0)
 		goto out;
-	if (ml_parse_kb_field(z.buf.data, z.buf.len, "SwapTotal", &total) < 0 ||
-	    ml_parse_kb_field(z.buf.data, z.buf.len, "SwapFree", &free_) < 0 || free_ > total) {
+	if (ml_parse_kb_field(b.data, b.len, "SwapTotal", &total) < 0 ||
+	    ml_parse_kb_field(b.data, b.len, "SwapFree", &free_) < 0 || free_ > total) {
 		rc = -EINVAL;
 		goto out;
 	}
 	c->swap_used = total - free_;
-	/* no zswap (a kernel without it, or before 6.5's Zswapped): nothing in its pool */
-	if (ml_parse_kb_field(z.buf.data, z.buf.len, "Zswap", &c->zswap) < 0 ||
-	    ml_parse_kb_field(z.buf.data, z.buf.len, "Zswapped", &c->zswapped) < 0)
-		c->zswap = c->zswapped = 0;
-	if ((rc = ml_source_read(src, "swaps", &z.buf)) < 0)
+	zswap_of(b.data, b.len, c);
+	if ((rc = ml_source_read(src, "swaps", &b)) < 0)
 		goto out;
-	z.nareas = ml_parse_swaps(z.buf.data, z.buf.len, areas, ML_SYSTEM_MAX_SWAPS);
-	c->areas = z.nareas;
-	for (size_t i = 0; i < z.nareas; i++)
-		c->zram_areas += strncmp(areas[i].name, "/dev/zram", 9) == 0;
-	if (c->zram_areas && each_sys_entry(src, "block", "zram", add_zram_swap, &z) < 0)
-		c->zram_unreadable = true;
+	nareas = ml_parse_swaps(b.data, b.len, areas, ML_SYSTEM_MAX_SWAPS);
+	read_zram(src, areas, nareas, c, false);
 out:
-	ml_buf_free(&z.buf);
+	ml_buf_free(&b);
 	return rc;
 }
 
@@ -535,7 +548,7 @@ uint64_t ml_swap_compressed(const struct ml_swap_cost *c, uint64_t swap)
 {
 	uint64_t in_zswap, on_devices;
 
-	if (swap == ML_UNKNOWN)
+	if (swap == ML_UNKNOWN || c->swap_used == ML_UNKNOWN)
 		return ML_UNKNOWN;
 	if (swap == 0 || c->swap_used == 0)
 		return 0;

@@ -237,9 +237,9 @@ static int category_end(const struct ml_proc *p, int rc, void *ctx)
 	uint64_t threads = p->status.threads;
 
 	if (n >= 0 && s) {
-		bool doubtful = threads != ML_UNKNOWN && s->n > (threads ? threads - 1 : 0);
 		int brc = ml_libs_add_named(st->uses, p->pid,
-		                            doubtful ? "Other Anon: stack?" : "Stack: thread",
+		                            ml_stacks_doubtful(s->n, threads) ? "Other Anon: stack?"
+		                                                              : "Stack: thread",
 		                            ML_KIND_ANON, &s->mem, s->n);
 		n = brc < 0 ? brc : n;
 	}
@@ -257,6 +257,10 @@ static int category_begin(struct view_run *run)
 		return rc;
 	if (cli_choice("--by", keys, 1, run->cli->group_by) < 0)
 		return EXIT_USAGE;
+	if (run->cli->each_anon) { /* a category is no mapping: nothing to list one by one */
+		cli_warn("libs --by category does not use --all");
+		return EXIT_USAGE;
+	}
 	if (!(st->windows = ml_maps_windows_new(category_mapping, st))) {
 		cli_warn("out of memory");
 		return EXIT_ERROR;

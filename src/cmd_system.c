@@ -272,18 +272,16 @@ static int system_begin(struct view_run *run)
 	return EXIT_GO_ON;
 }
 
-/* Σ SwapPss of the processes, and the RAM it costs in zram and zswap (COMPRESSED). */
-static void book_swap(struct ml_source *src, const struct ml_scan *s, struct system_state *st)
+/* Σ SwapPss of the processes, and the RAM it costs in zram and zswap (COMPRESSED), from
+ * the cost of swap the system's files gave. */
+static void book_swap(const struct ml_scan *s, struct system_state *st)
 {
-	struct ml_swap_cost cost;
-	bool known = ml_swap_cost_read(src, &cost) == 0;
-
 	st->swap_pss = ml_metric_total(s->procs, s->nprocs, ML_SWAPPSS);
-	st->compressed = known ? 0 : ML_UNKNOWN;
-	for (size_t i = 0; known && i < s->nprocs; i++)
-		st->compressed =
-		    ml_add_u64(st->compressed,
-		               ml_swap_compressed(&cost, ml_proc_metric(&s->procs[i], ML_SWAPPSS)));
+	st->compressed = 0;
+	for (size_t i = 0; i < s->nprocs; i++)
+		st->compressed = ml_add_u64(
+		    st->compressed, ml_swap_compressed(&st->sys.swap_cost,
+		                                       ml_proc_metric(&s->procs[i], ML_SWAPPSS)));
 }
 
 /* Books what the processes map (Σ PSS against AnonPages + Mapped, and GPU buffers), then
@@ -297,7 +295,7 @@ static int system_rows(struct view_run *run)
 	struct ml_mapped m;
 
 	st->pss = ml_metric_total(s->procs, s->nprocs, ML_PSS);
-	book_swap(run->run->src, s, st);
+	book_swap(s, st);
 	st->mapped = ml_add_u64(sys->mi[ML_MI_ANONPAGES], sys->mi[ML_MI_MAPPED]);
 	m.file = s->nprocs ? ml_metric_total(s->procs, s->nprocs, ML_FILE) : ML_UNKNOWN;
 	m.shmem = s->nprocs ? ml_metric_total(s->procs, s->nprocs, ML_SHMEM) : ML_UNKNOWN;

@@ -275,14 +275,13 @@ static void group_sample(FILE *f, const char *name, const char *by, const char *
 
 /* With --classes: each group's PSS by class (memtype native_heap, code, ...), as one more
  * set of memtypes of memledger_group_memory_bytes (its # HELP says so). */
-static void write_group_classes(FILE *f, const struct metrics *m, bool om)
+static void write_group_classes(FILE *f, const struct metrics *m)
 {
 	const struct ml_grouping *g = &m->groups;
 	const char *by = ml_group_key_name(g->by);
 	uint64_t(*sum)[ML_CLASS_COUNT] = calloc(g->ngroups + 1, sizeof(*sum));
 	bool any = false;
 
-	(void)om;
 	if (!sum)
 		return;
 	for (size_t i = 0; i < m->scan.nprocs; i++) {
@@ -336,7 +335,7 @@ static void write_groups(FILE *f, const struct metrics *m, const struct metrics_
 			                 : fr->rss - fr->uss);
 		}
 	}
-	write_group_classes(f, m, om);
+	write_group_classes(f, m);
 	family(f, om, "memledger_group_processes", NULL, "Processes in the group.");
 	for (size_t k = 0; k < g->ngroups; k++) {
 		fputs("memledger_group_processes{group=\"", f);

@@ -118,6 +118,11 @@ void ml_heaps_init(struct ml_heaps *h);
 void ml_heaps_add(struct ml_heaps *h, const struct ml_category *c, const char *name, uint64_t start,
                   const struct ml_mem *mem);
 
+/* True when shape_stacks regions shaped like thread stacks cannot all be stacks of a
+ * process of threads threads (ML_UNKNOWN: not known, never doubtful): the main thread's
+ * is [stack], so at most threads - 1 are. */
+bool ml_stacks_doubtful(uint64_t shape_stacks, uint64_t threads);
+
 /*
  * Settles the summary once every mapping is booked: with threads known (ML_UNKNOWN if
  * not), thread stacks found by shape beyond threads - 1 (the main thread has [stack])

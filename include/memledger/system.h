@@ -84,6 +84,17 @@ struct ml_swap_device {
  */
 size_t ml_parse_swaps(const char *buf, size_t len, struct ml_swap_device *out, size_t max);
 
+/* What swapped memory costs in RAM: zswap's pool, and the zram devices that are swap
+ * areas (a disk or a file costs none). */
+struct ml_swap_cost {
+	uint64_t swap_used;              /* SwapTotal - SwapFree */
+	uint64_t zswap, zswapped;        /* meminfo: the pool's RAM, and what it holds */
+	uint64_t zram_used, zram_stored; /* Σ mm_stat mem_used_total and orig_data_size (the
+	                                    same-filled pages in it) of the zram swap areas */
+	size_t areas, zram_areas;        /* swap areas, and how many of them are zram */
+	bool zram_unreadable;            /* a zram swap area's mm_stat could not be read */
+};
+
 /* The whole system's memory. */
 struct ml_system {
 	uint64_t mi[ML_MI_COUNT];
@@ -100,6 +111,8 @@ struct ml_system {
 	                                   (no row) until ml_system_book_gpu */
 	bool gpu_partial;   /* some process's or client's GPU memory is unknown: lower bounds */
 	uint64_t swap_used; /* SwapTotal - SwapFree */
+	struct ml_swap_cost swap_cost; /* what swap costs in RAM, from the same files; its
+	                                  swap_used unknown when swap_used is */
 	struct ml_swap_device swaps[ML_SYSTEM_MAX_SWAPS];
 	size_t nswaps;
 	int overcommit;                            /* vm.overcommit_memory, -1 unknown */
@@ -123,17 +136,6 @@ int ml_system_mem_total(struct ml_source *src, uint64_t *bytes);
 /* MemTotal and SwapTotal of src's meminfo into *ram and *swap (0 without swap): the OOM
  * killer's totalpages. Returns 0 or -errno as ml_system_mem_total. */
 int ml_system_ram_swap(struct ml_source *src, uint64_t *ram, uint64_t *swap);
-
-/* What swapped memory costs in RAM: zswap's pool, and the zram devices that are swap
- * areas (a disk or a file costs none). */
-struct ml_swap_cost {
-	uint64_t swap_used;              /* SwapTotal - SwapFree */
-	uint64_t zswap, zswapped;        /* meminfo: the pool's RAM, and what it holds */
-	uint64_t zram_used, zram_stored; /* Σ mm_stat mem_used_total and orig_data_size (the
-	                                    same-filled pages in it) of the zram swap areas */
-	size_t areas, zram_areas;        /* swap areas, and how many of them are zram */
-	bool zram_unreadable;            /* a zram swap area's mm_stat could not be read */
-};
 
 /* Reads the cost of swap from src's meminfo, swaps and zram devices (/sys beside /proc).
  * Returns 0, or -errno when meminfo or swaps cannot be read or are malformed. */

@@ -133,8 +133,10 @@ def check_classes(memledger, testdata):
     keys = {"Native Heap": "native_heap", "Managed Heap": "managed_heap", "Stack": "stack",
             "Code": "code", "Graphics": "graphics", "Shared Memory": "shared_memory",
             "Mapped Files": "mapped_files", "Other Anon": "other_anon"}
+    compared = 0
     for p in heaps["processes"]:
         for c in p["classes"]:
+            compared += 1
             name = next((ls for (n, ls), v in got.items() if n == "memledger_group_memory_bytes"
                          and ("memtype", keys[c["name"]]) in ls
                          and any(k == "group" and v.startswith(f"{p['pid']} ")
@@ -142,6 +144,8 @@ def check_classes(memledger, testdata):
             v = got.get(("memledger_group_memory_bytes", name)) if name else None
             check(f"--classes: {p['pid']}'s {c['name']} is heaps' PSS", v == c["pss"],
                   f"{v} {c['pss']}")
+    check("--classes: every class row of the fixture's processes compared", compared >= 20,
+          str(compared))
     r = subprocess.run([memledger, "export", "--source", tree], capture_output=True, text=True)
     check("without --classes, no class memtype", 'memtype="native_heap"' not in r.stdout)
 

@@ -83,7 +83,8 @@ def check_classes(memledger, testdata):
                                       capture_output=True, text=True).stdout)
     want = {(str(p["pid"]), c["name"]): c["pss"] for p in heaps["processes"]
             for c in p["classes"] if c["pss"]}
-    check("report --classes: a leaf per process and class, of heaps' PSS", leaves == want,
+    check("report --classes: a leaf per process and class, of heaps' PSS",
+          len(want) >= 20 and leaves == want,
           f"{sorted(leaves.items())[:4]} {sorted(want.items())[:4]}")
 
 
