@@ -3,12 +3,15 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 BUILD_DEPS  = meson ninja-build pkg-config gcc libc6-dev libcmocka-dev libarchive-dev libncurses-dev libmicrohttpd-dev
 CHECK_DEPS  = $(BUILD_DEPS) python3 smem clang libclang-rt-14-dev strace valgrind zstd libarchive-tools tmux prometheus prometheus-node-exporter chromium zsh fish
+# The static capture for phones and Chromebooks, and what runs it here (make capture-cross;
+# make check tests it under qemu-user and capture --adb against adb, and goes on without).
+CROSS_DEPS  = gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-arm-linux-gnueabihf libc6-dev-armhf-cross qemu-user-static adb
 DEB_DEPS    = $(BUILD_DEPS) debhelper dpkg-dev lintian git
 BENCH_DEPS  = $(BUILD_DEPS) python3 smem smemstat procps prometheus-process-exporter
 
 FUZZ_SECONDS ?= 600
 
-.PHONY: all build capture-static run check test asan asan-build bench demo examples fuzz install deb clean format
+.PHONY: all build capture-static capture-cross cross-setup run check test asan asan-build bench demo examples fuzz install deb clean format
 
 all: build
 
@@ -22,6 +25,21 @@ capture-static: build
 	ninja -C $(BUILD) memledger-capture-static
 	@ls -l $(BUILD)/memledger-capture-static
 
+# memledger-capture for arm64 (arm64-v8a) and armv7 (armeabi-v7a) devices, static, libc only:
+# build/memledger-capture-arm64 and -armv7, what capture --adb pushes.
+capture-cross:
+	@tools/deps.sh $(CROSS_DEPS)
+	@$(MAKE) --no-print-directory cross-setup
+	ninja -C $(BUILD) memledger-capture-arm64 memledger-capture-armv7
+	@ls -l $(BUILD)/memledger-capture-arm64 $(BUILD)/memledger-capture-armv7
+
+# A build directory set up before the cross compilers were installed looks for them again.
+cross-setup:
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null
+	@if command -v aarch64-linux-gnu-gcc >/dev/null && \
+		! ninja -C $(BUILD) -t targets all | grep -q '^memledger-capture-arm64:'; then \
+		meson setup --reconfigure $(BUILD) >/dev/null; fi
+
 run: build
 	$(BUILD)/memledger $(ARGS)
 
@@ -30,7 +48,9 @@ run: build
 # pass or fail (tools/check-state.sh); the duration is said at the end.
 check:
 	@tools/deps.sh $(CHECK_DEPS)
-	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null
+	@tools/deps.sh $(CROSS_DEPS) || echo "memledger: the cross compilers, qemu-user or adb" \
+		"could not be installed: the cross and adb tests will SKIP" >&2
+	@$(MAKE) --no-print-directory cross-setup
 	@date +%s > $(BUILD)/check-started
 	ninja -C $(BUILD)
 	@$(MAKE) --no-print-directory asan-build

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memledger/android.h"
 #include "memledger/capture.h"
 #include "memledger/gpu.h"
 #include "memledger/parse.h"
@@ -56,6 +57,7 @@ struct cap {
 	struct ml_redact red;
 	struct ml_bytes red_out;                  /* a file as redacted */
 	char comm_token[ML_REDACT_TOKEN_LEN + 1]; /* the process's name hashed, or "" */
+	const char *root;                         /* opts->root, "" for "/" */
 	size_t cg_root;                           /* the length of the cgroup root's path */
 };
 
@@ -183,6 +185,21 @@ static int copy_as(struct cap *c, int dirfd, const char *name, const char *path,
 	return put(c, path, c->red_out.data ? c->red_out.data : "", c->red_out.len);
 }
 
+/* As copy, for a file the kernel may not offer: EINVAL and EOPNOTSUPP (attr/current without
+ * a security module) read as missing, not as refused. */
+static int copy_optional(struct cap *c, int dirfd, const char *name, const char *path)
+{
+	int rc = read_at(dirfd, name, &c->buf);
+
+	if (rc == -ENOENT || rc == -ESRCH || rc == -EINVAL || rc == -EOPNOTSUPP)
+		return 1;
+	if (rc == -ENOMEM)
+		return rc;
+	if (rc < 0)
+		return note_unreadable(c, path, rc);
+	return put(c, path, c->buf.data, c->buf.len);
+}
+
 /* The files memledger cgroups reads of each memory cgroup, v1 and v2. */
 static const char *const cgroup_files[] = {"memory.stat",
                                            "memory.usage_in_bytes",
@@ -270,13 +287,93 @@ static int capture_cgroups(struct cap *c)
 	return 0;
 }
 
+/* The value of "KEY=" in the first of the property files (below root) that has it, into
+ * buf; "" when none has. */
+static void build_prop(struct cap *c, const char *const *files, const char *key, char *buf,
+                       size_t len)
+{
+	size_t klen = strlen(key);
+
+	buf[0] = '\0';
+	for (size_t i = 0; files[i]; i++) {
+		char path[512];
+		const char *at;
+		snprintf(path, sizeof(path), "%s%s", c->root, files[i]);
+		if (read_at(AT_FDCWD, path, &c->buf) < 0)
+			continue;
+		for (at = c->buf.data; at && *at; at = strchr(at, '\n'), at = at ? at + 1 : NULL) {
+			if (strncmp(at, key, klen) == 0 && at[klen] == '=') {
+				snprintf(buf, len, "%.*s", (int)strcspn(at + klen + 1, "\r\n"),
+				         at + klen + 1);
+				return;
+			}
+		}
+	}
+}
+
+/* The name of uid as the system names it: Android's AIDs there, else /etc/passwd's
+ * (read as a file: a static program has no NSS). "" when neither names it. */
+static void user_name(struct cap *c, uid_t uid, bool android, char *buf, size_t len)
+{
+	char path[512];
+	const char *at;
+
+	buf[0] = '\0';
+	if (android) {
+		ml_android_user_name(uid, buf, len);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/etc/passwd", c->root);
+	if (read_at(AT_FDCWD, path, &c->buf) < 0)
+		return;
+	for (at = c->buf.data; at && *at; at = strchr(at, '\n'), at = at ? at + 1 : NULL) {
+		const char *colon = strchr(at, ':'), *id = colon ? strchr(colon + 1, ':') : NULL;
+		char *end;
+		if (id && strtoul(id + 1, &end, 10) == uid && *end == ':' && end > id + 1) {
+			snprintf(buf, len, "%.*s", (int)(colon - at), at);
+			return;
+		}
+	}
+}
+
+/* What the device is, for the manifest: "android: RELEASE (sdk N)" and "device: MODEL" on
+ * Android, "chromeos: VERSION" on ChromeOS, each line only where the system says it. */
+static int describe_system(struct cap *c, bool *android)
+{
+	static const char *const props[] = {"/system/build.prop", "/vendor/build.prop",
+	                                    "/product/etc/build.prop", NULL};
+	static const char *const lsb[] = {"/etc/lsb-release", NULL};
+	char release[96], sdk[16], model[96], cros[96];
+	int rc = 0;
+
+	build_prop(c, props, "ro.build.version.release", release, sizeof(release));
+	*android = release[0] != '\0';
+	if (*android) {
+		build_prop(c, props, "ro.build.version.sdk", sdk, sizeof(sdk));
+		build_prop(c, props, "ro.product.model", model, sizeof(model));
+		if (!model[0])
+			build_prop(c, props, "ro.product.vendor.model", model, sizeof(model));
+		if (!model[0])
+			build_prop(c, props, "ro.product.system.model", model, sizeof(model));
+		rc = appendf(&c->out, "android: %s%s%s%s\n", release, sdk[0] ? " (sdk " : "", sdk,
+		             sdk[0] ? ")" : "");
+		if (rc == 0 && model[0])
+			rc = appendf(&c->out, "device: %s\n", model);
+	}
+	build_prop(c, lsb, "CHROMEOS_RELEASE_VERSION", cros, sizeof(cros));
+	if (rc == 0 && cros[0])
+		rc = appendf(&c->out, "chromeos: %s\n", cros);
+	return rc;
+}
+
 static int write_manifest(struct cap *c)
 {
 	struct utsname u;
 	struct timespec ts;
 	time_t now;
 	struct tm tm;
-	char when[32];
+	char when[32], user[64], context[256];
+	bool android = false;
 	int rc;
 
 	if (uname(&u) < 0)
@@ -294,6 +391,18 @@ static int write_manifest(struct cap *c)
 	             u.nodename, when, (long long)now, (int)(ts.tv_nsec / 1000000), (int)getpid(),
 	             (int)geteuid(), sysconf(_SC_PAGESIZE), c->opts->exact ? "yes" : "no",
 	             c->opts->redact ? "yes" : "no");
+	if (rc == 0)
+		rc = describe_system(c, &android);
+	/* who it ran as: the user's name and its security context (u:r:shell:s0) */
+	user_name(c, geteuid(), android, user, sizeof(user));
+	if (rc == 0 && user[0])
+		rc = appendf(&c->out, "user: %s\n", user);
+	if (rc == 0 && read_at(c->procfd, "self/attr/current", &c->buf) == 0 && c->buf.len) {
+		snprintf(context, sizeof(context), "%.*s", (int)strcspn(c->buf.data, "\n"),
+		         c->buf.data);
+		if (context[0])
+			rc = appendf(&c->out, "context: %s\n", context);
+	}
 	return rc < 0 ? rc : put(c, ML_SNAPSHOT_MANIFEST, c->out.data, c->out.len);
 }
 
@@ -325,10 +434,20 @@ static int capture_system(struct cap *c)
 		return rc < 0 ? rc : 0;
 	rc = copy(c, c->sysfd, "devices/system/memory/block_size_bytes",
 	          "sys/devices/system/memory/block_size_bytes");
+	/* Android's ION and DMA-BUF heap totals (dumpsys meminfo's ION line), where present */
+	static const char *const heaps[] = {"kernel/ion/total_heaps_kb",
+	                                    "kernel/ion/total_pools_kb",
+	                                    "kernel/dma_heap/total_pools_kb"};
+	for (size_t i = 0; i < ML_ARRAY_SIZE(heaps) && rc >= 0; i++) {
+		snprintf(path, sizeof(path), "sys/%s", heaps[i]);
+		rc = copy_optional(c, c->sysfd, heaps[i], path);
+	}
 	/* memory blocks, zram devices, the GPUs and dma-buf heaps there are (their dev
 	 * files: memledger looks for GPU buffers where there are), and the dma-bufs */
 	static const char *const each[][3] = {{"devices/system/memory", "memory", "state"},
 	                                      {"block", "zram", "mm_stat"},
+	                                      {"block", "zram", "backing_dev"},
+	                                      {"block", "zram", "disksize"},
 	                                      {"class/drm", "", "dev"},
 	                                      {"class/dma_heap", "", "dev"},
 	                                      {"kernel/dmabuf/buffers", "", "size"},
@@ -707,6 +826,9 @@ static int capture_process(struct cap *c, pid_t pid, struct early *e)
 	snprintf(path, sizeof(path), "%s/oom_score_adj", pdir); /* for memledger oom */
 	if (rc >= 0 && status.has_mm)
 		rc = copy_as(c, dirfd, "oom_score_adj", path, F_NONE);
+	snprintf(path, sizeof(path), "%s/attr/current", pdir); /* the SELinux context */
+	if (rc >= 0)
+		rc = copy_optional(c, dirfd, "attr/current", path);
 	snprintf(path, sizeof(path), "%s/oom_score", pdir);
 	if (rc >= 0 && status.has_mm)
 		rc = copy_as(c, dirfd, "oom_score", path, F_NONE);
@@ -830,7 +952,7 @@ static int list_pids(struct cap *c, pid_t **pids, size_t *n)
 int ml_capture(const struct ml_capture_opts *opts, const struct ml_capture_writer *w,
                struct ml_capture_stats *stats)
 {
-	struct cap c = {.opts = opts, .w = w, .stats = stats};
+	struct cap c = {.opts = opts, .w = w, .stats = stats, .root = opts->root ? opts->root : ""};
 	struct early e = {.stat_rc = 0};
 	pid_t *pids = NULL;
 	size_t npids = 0;

@@ -34,6 +34,7 @@ struct ml_capture_writer {
 struct ml_capture_opts {
 	const char *proc;          /* "/proc" when NULL */
 	const char *sys;           /* "/sys" when NULL */
+	const char *root;          /* where /etc and /system are: "/" when NULL */
 	const char *writer;        /* the capturing program and its version, for the manifest */
 	bool exact;                /* pagemap of the populated ranges, and the frames seen */
 	bool redact;               /* every user-chosen string a stable keyed hash (lib/redact.h) */
@@ -56,8 +57,9 @@ struct ml_capture_stats {
  * doc/snapshot.md describes: the manifest first (ML_SNAPSHOT_MANIFEST), the system's
  * files, each process's files (never environ, never memory contents), with exact the
  * frames, and last memledger-unreadable, the files that could not be read and why
- * ("PATH ENAME" lines). Processes that exit while read are left out. Returns 0, or the
- * writer's -errno, or -ENOMEM; stats are filled in either case.
+ * ("PATH ENAME" lines). The manifest says who captured (uid, user: its name, context: its
+ * security context) and on what (android:, device:, chromeos:). Processes that exit while read are
+ * left out. Returns 0, or the writer's -errno, or -ENOMEM; stats are filled in either case.
  */
 int ml_capture(const struct ml_capture_opts *opts, const struct ml_capture_writer *w,
                struct ml_capture_stats *stats);

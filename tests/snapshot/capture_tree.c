@@ -1,7 +1,8 @@
 /*
  * Captures a directory laid out like /proc (and its sys beside it) as memledger capture
  * captures /proc, for the test that reads such a snapshot back:
- *   capture_tree OUT PROCDIR SYSDIR
+ *   capture_tree OUT PROCDIR SYSDIR [ROOTDIR]
+ * ROOTDIR stands for / (its etc/passwd, system/build.prop, etc/lsb-release).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,8 +28,9 @@ int main(int argc, char **argv)
 	struct tar t;
 	int fd, rc;
 
-	if (argc != 4)
+	if (argc != 4 && argc != 5)
 		return 2;
+	opts.root = argc == 5 ? argv[4] : NULL;
 	opts.proc = argv[2];
 	opts.sys = argv[3];
 	fd = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
