@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memledger/android.h"
 #include "memledger/group.h"
 #include "memledger/ledger.h"
 #include "memledger/scan.h"
@@ -81,6 +82,14 @@ static int join_installations(struct ml_grouping *g)
 	return 0;
 }
 
+/* True when process i is an Android app: a child of a zygote (ml_android_zygote), its
+ * command line the name the zygote gave it. */
+static bool android_app(const struct ml_scan *s, size_t i, long parent)
+{
+	return parent >= 0 && s->procs[i].cmdline && s->procs[i].cmdline[0] &&
+	       ml_android_zygote(s->procs[parent].comm);
+}
+
 /*
  * Sets each process's root, parents first so that each takes its parent's: ML_BY_TREE, its
  * ancestor just below PID 1 (or the topmost one read); ML_BY_APP, its topmost ancestor that
@@ -104,7 +113,8 @@ static int find_roots(struct ml_grouping *g)
 		size_t i = order[k];
 		long up = parent[i];
 		bool joins = g->by == ML_BY_APP
-		                 ? up >= 0 && same_exe(s, i, (size_t)up)
+		                 ? up >= 0 && same_exe(s, i, (size_t)up) &&
+		                       !android_app(s, i, up) /* its own app */
 		                 : up >= 0 && s->procs[up].pid != 1 && s->procs[i].pid != 1;
 		g->root[i] = joins ? g->root[up] : i;
 	}
@@ -136,6 +146,13 @@ static int key_of(struct ml_grouping *g, size_t i, char **name)
 		return *name ? 0 : -ENOMEM;
 	case ML_BY_APP: /* the name of its root's program, as process-exporter's namegroups */
 		p = &g->scan->procs[g->root[i]];
+		if (android_app(g->scan, g->root[i],
+		                (p->have & ML_NEED_STATUS) && p->status.ppid > 0
+		                    ? ml_scan_find(g->scan, (pid_t)p->status.ppid)
+		                    : -1)) { /* an Android app: its package */
+			*name = strndup(p->cmdline, ml_android_package_len(p->cmdline));
+			return *name ? 0 : -ENOMEM;
+		}
 		text =
 		    p->exe ? p->exe + dir_len(p->exe) + (p->exe[dir_len(p->exe)] == '/') : p->comm;
 		break;
@@ -288,8 +305,8 @@ void ml_group_figures(const struct ml_named_group *g, struct ml_group_figures *o
 unsigned ml_grouping_needs(enum ml_group_key by)
 {
 	switch (by) {
-	case ML_BY_EXE:
-	case ML_BY_APP: return ML_NEED_EXE;
+	case ML_BY_EXE: return ML_NEED_EXE;
+	case ML_BY_APP: return ML_NEED_EXE | ML_NEED_CMDLINE | ML_NEED_STATUS; /* Android's apps */
 	case ML_BY_CGROUP: return ML_NEED_CGROUP;
 	case ML_BY_SESSION:
 	case ML_BY_PGID: return ML_NEED_STAT;
@@ -305,7 +322,7 @@ const char *ml_group_key_name(enum ml_group_key by)
 int ml_grouping_make(struct ml_grouping *g, const struct ml_scan *s, enum ml_group_key by,
                      const struct ml_pages *pg)
 {
-	*g = (struct ml_grouping){.scan = s, .by = by};
+	*g = (struct ml_grouping){.scan = s, .by = by, .users = {.android = s->android}};
 	if (((by == ML_BY_TREE || by == ML_BY_APP) && find_roots(g) < 0) || assign_groups(g) < 0 ||
 	    sum_groups(g, pg) < 0)
 		return -ENOMEM;

@@ -5,8 +5,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memledger/android.h"
 #include "memledger/role.h"
 #include "memledger/scan.h"
+
+/* An Android app's role: the name its zygote gave it (its package, and after a ':' the
+ * process), and the bucket its oom_score_adj puts it in where that was read:
+ * "com.android.chrome:sandboxed_process0 (visible)". */
+static void android_role(const struct ml_proc *p, char role[ML_ROLE_LEN])
+{
+	const char *bucket = (p->have & ML_NEED_OOM) && p->oom_adj != ML_OOM_ADJ_UNKNOWN
+	                         ? ml_android_bucket(p->oom_adj)
+	                         : NULL;
+	int name = (int)strcspn(p->cmdline, " ");
+
+	if (!bucket) {
+		snprintf(role, ML_ROLE_LEN, "%.*s", name, p->cmdline);
+		return;
+	}
+	if (name > ML_ROLE_LEN - 4 - (int)strlen(bucket)) /* the bucket stays whole */
+		name = ML_ROLE_LEN - 4 - (int)strlen(bucket);
+	snprintf(role, ML_ROLE_LEN, "%.*s (%s)", name, p->cmdline, bucket);
+}
 
 int ml_roles_make(struct ml_roles *r, const struct ml_scan *s)
 {
@@ -31,10 +51,8 @@ int ml_roles_make(struct ml_roles *r, const struct ml_scan *s)
 			continue;
 		if (r->known[up] && !r->role[up][0] && ml_role_is_child(r->role[i]))
 			snprintf(r->role[up], ML_ROLE_LEN, "browser");
-		else if (!r->role[i][0] && (strcmp(s->procs[up].comm, "zygote") == 0 ||
-		                            strcmp(s->procs[up].comm, "zygote64") == 0))
-			snprintf(r->role[i], ML_ROLE_LEN, "%.*s", (int)strcspn(p->cmdline, " "),
-			         p->cmdline); /* an Android app: the name its zygote gave it */
+		else if (!r->role[i][0] && ml_android_zygote(s->procs[up].comm))
+			android_role(p, r->role[i]);
 	}
 	return 0;
 }

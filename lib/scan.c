@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "memledger/android.h"
 #include "memledger/category.h"
 #include "memledger/gpu.h"
 #include "memledger/maps.h"
@@ -38,6 +39,7 @@ struct reader {
 	struct ml_buf buf;
 	uint64_t *pagemap; /* PAGEMAP_CHUNK entries, with ML_NEED_PAGEMAP */
 	bool procfs;       /* the source is the live /proc */
+	bool android;      /* ... an Android device's (ml_source_android) */
 	bool no_scan;      /* pagemap has no PAGEMAP_SCAN (before 6.7, a capture): read whole */
 	bool no_query;     /* maps has no PROCMAP_QUERY (before 6.11): pages through smaps */
 	size_t user_end;   /* index in user_ends of the address space's end PAGEMAP_SCAN takes */
@@ -917,6 +919,8 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 		o = read_statm(r, dirfd, p);
 	if (needs & ML_NEED_CMDLINE)
 		needs |= ML_NEED_STAT; /* its argument area bounds the command line */
+	if ((needs & ML_NEED_CMDLINE) && r->android)
+		needs |= ML_NEED_OOM; /* an app's role: its name and its oom_score_adj bucket */
 	if (ok(o) && (needs & ML_NEED_STAT))
 		o = read_stat(r, dirfd, p);
 	if (ok(o) && (needs & ML_NEED_CMDLINE))
@@ -1149,6 +1153,12 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 
 	memset(out, 0, sizeof(*out));
 	out->captured_uid = ml_source_captured_uid(src);
+	out->android = ml_source_android(src);
+	if (!ml_source_manifest_value(src, "user", out->captured_user,
+	                              sizeof(out->captured_user)) &&
+	    out->android && out->captured_uid >= 0) /* a capture before user: was written */
+		ml_android_user_name((uint64_t)out->captured_uid, out->captured_user,
+		                     sizeof(out->captured_user));
 	memset(readers, 0, sizeof(readers));
 	if (opts->npids) { /* in PID order, as the rows are kept (ml_scan_find) */
 		listed = malloc(opts->npids * sizeof(*listed));
@@ -1175,6 +1185,7 @@ int ml_scan_run(struct ml_source *src, const struct ml_scan_opts *opts, struct m
 	for (unsigned t = 0; t < 8; t++) {
 		readers[t].src = src;
 		readers[t].procfs = ml_source_is_procfs(src);
+		readers[t].android = out->android;
 		readers[t].count_threads = readers[t].procfs && !opts->npids;
 		readers[t].no_query = !frames_readable(src, opts); /* then smaps' bounds */
 	}

@@ -46,6 +46,7 @@ struct ml_source {
 	/* An extracted snapshot (a directory X/proc beside X/memledger-unreadable): */
 	char *real;             /* the directory's real path */
 	struct ml_buf recorded; /* memledger-unreadable: "proc/PID/FILE ENAME" lines */
+	struct ml_buf manifest; /* X/memledger-manifest */
 };
 
 /* Notes that fd stands for dir of the archive (and, for a pagemap, its ranges). Returns
@@ -268,23 +269,32 @@ static int open_tree(struct ml_source *src)
 	return 0;
 }
 
-/* An extracted snapshot's X/proc: keeps X/memledger-unreadable, if there is one, so that a
- * file the capture could not read reads as the error it met, as in the archive. */
-static void load_recorded(struct ml_source *src)
+/* Reads X/name beside an extracted snapshot's X/proc into b, when there is one. */
+static void load_beside(const struct ml_source *src, const char *name, struct ml_buf *b)
 {
 	char list[4096];
 	int fd;
 
-	src->real = realpath(src->path, NULL);
-	if (!src->real || (size_t)snprintf(list, sizeof(list), "%s/../%s", src->real,
-	                                   ML_SNAPSHOT_UNREADABLE) >= sizeof(list))
+	if ((size_t)snprintf(list, sizeof(list), "%s/../%s", src->real, name) >= sizeof(list))
 		return;
 	fd = open(list, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	if (ml_read_whole(fd, &src->recorded) < 0)
-		ml_buf_free(&src->recorded);
+	if (ml_read_whole(fd, b) < 0)
+		ml_buf_free(b);
 	close(fd);
+}
+
+/* An extracted snapshot's X/proc: keeps X/memledger-unreadable, if there is one, so that a
+ * file the capture could not read reads as the error it met, as in the archive, and
+ * X/memledger-manifest (who captured it, and where). */
+static void load_recorded(struct ml_source *src)
+{
+	src->real = realpath(src->path, NULL);
+	if (!src->real)
+		return;
+	load_beside(src, ML_SNAPSHOT_UNREADABLE, &src->recorded);
+	load_beside(src, ML_SNAPSHOT_MANIFEST, &src->manifest);
 }
 
 struct ml_source *ml_source_open_for(const char *path, const struct ml_source_want *want, char *err,
@@ -342,6 +352,7 @@ void ml_source_free(struct ml_source *src)
 	free(src->path);
 	free(src->real);
 	ml_buf_free(&src->recorded);
+	ml_buf_free(&src->manifest);
 	free(src);
 }
 
@@ -1179,15 +1190,48 @@ static unsigned archive_version(const struct ml_source *src)
 	return v;
 }
 
-long ml_source_captured_uid(const struct ml_source *src)
+const char *ml_source_manifest(const struct ml_source *src)
 {
 	const struct ml_archive_file *f =
 	    src->ar ? ml_archive_find(src->ar, ML_SNAPSHOT_MANIFEST) : NULL;
-	const char *at;
 
-	if (!f || f->link || !f->data || !(at = strstr(f->data, "\nuid: ")))
-		return -1;
-	return strtol(at + 6, NULL, 10);
+	if (!src->ar)
+		return src->manifest.data && src->manifest.len ? src->manifest.data : NULL;
+	return f && !f->link && f->data ? f->data : NULL;
+}
+
+bool ml_source_manifest_value(const struct ml_source *src, const char *key, char *buf, size_t len)
+{
+	const char *text = ml_source_manifest(src), *at = text;
+	size_t klen = strlen(key);
+
+	if (len)
+		buf[0] = '\0';
+	for (; at && *at; at = strchr(at, '\n'), at = at ? at + 1 : NULL) {
+		if (strncmp(at, key, klen) == 0 && at[klen] == ':' && at[klen + 1] == ' ') {
+			at += klen + 2;
+			if (len)
+				snprintf(buf, len, "%.*s", (int)strcspn(at, "\n"), at);
+			return true;
+		}
+	}
+	return false;
+}
+
+long ml_source_captured_uid(const struct ml_source *src)
+{
+	char v[24];
+
+	return ml_source_manifest_value(src, "uid", v, sizeof(v)) ? strtol(v, NULL, 10) : -1;
+}
+
+bool ml_source_android(const struct ml_source *src)
+{
+	char v[8];
+
+	if (ml_source_manifest(src))
+		return ml_source_manifest_value(src, "android", v, sizeof(v));
+	return src->procfs && access("/system/build.prop", F_OK) == 0;
 }
 
 /* The fds of a captured process, from memledger.fds ("FD MAJ:MIN INODE TARGET") of a
@@ -1720,7 +1764,5 @@ double ml_snapshot_time(const char *path)
 
 double ml_source_time(const struct ml_source *src)
 {
-	size_t len;
-
-	return manifest_epoch(ml_source_archive_file(src, "memledger-manifest", &len));
+	return manifest_epoch(ml_source_manifest(src));
 }

@@ -35,6 +35,7 @@ static const char *const mi_names[ML_MI_COUNT] = {
     [ML_MI_MLOCKED] = "Mlocked",
     [ML_MI_DIRTY] = "Dirty",
     [ML_MI_WRITEBACK] = "Writeback",
+    [ML_MI_KRECLAIMABLE] = "KReclaimable",
 };
 
 const char *ml_meminfo_name(enum ml_meminfo_field f)
@@ -357,6 +358,16 @@ static uint64_t add_group(struct ml_system *sys, const char *name, const char *c
 	return sum;
 }
 
+/* KReclaimable less SReclaimable: the kernel's reclaimable pages outside the slab
+ * (NR_KERNEL_MISC_RECLAIMABLE: the dma-buf and ION heaps' page pools on Android); unknown
+ * before 4.20 (no KReclaimable) or where the two contradict. */
+static uint64_t other_reclaimable(const uint64_t *mi)
+{
+	uint64_t k = mi[ML_MI_KRECLAIMABLE], s = mi[ML_MI_SRECLAIMABLE];
+
+	return k == ML_UNKNOWN || s == ML_UNKNOWN || k < s ? ML_UNKNOWN : k - s;
+}
+
 /* The rows of RAM: each top-level row a part of MemTotal, the remainder unexplained. */
 static void build_rows(struct ml_system *sys)
 {
@@ -367,18 +378,19 @@ static void build_rows(struct ml_system *sys)
 	                                           "page tables",
 	                                           "secondary page tables",
 	                                           "vmalloc",
-	                                           "percpu"};
+	                                           "percpu",
+	                                           "other reclaimable"};
 	const uint64_t kernel[] = {mi[ML_MI_SRECLAIMABLE],  mi[ML_MI_SUNRECLAIM],
 	                           mi[ML_MI_KERNELSTACK],   mi[ML_MI_PAGETABLES],
 	                           mi[ML_MI_SECPAGETABLES], mi[ML_MI_VMALLOCUSED],
-	                           mi[ML_MI_PERCPU]};
+	                           mi[ML_MI_PERCPU],        other_reclaimable(mi)};
 	static const char *const compressed_names[] = {"zswap pool", "zram"};
 	const uint64_t compressed[] = {mi[ML_MI_ZSWAP], sys->zram};
 	uint64_t counted = 0, cache = ml_add(known(mi[ML_MI_BUFFERS]), mi[ML_MI_CACHED]);
 
 	if (sys->physical != ML_UNKNOWN && sys->physical >= mi[ML_MI_MEMTOTAL])
 		add_row(sys, "firmware, reserved", 0, sys->physical - mi[ML_MI_MEMTOTAL]);
-	counted = ml_add(counted, add_group(sys, "kernel", kernel_names, kernel, 7));
+	counted = ml_add(counted, add_group(sys, "kernel", kernel_names, kernel, 8));
 	add_row(sys, "anonymous", 0, mi[ML_MI_ANONPAGES]);
 	if (cache != ML_UNKNOWN && known(mi[ML_MI_SHMEM]) > cache) {
 		inconsistent(sys, "meminfo's Shmem exceeds Buffers + Cached: page cache unknown");
@@ -439,6 +451,37 @@ void ml_system_book_mapped(struct ml_system *sys, const struct ml_mapped *m)
 	build_rows(sys);
 }
 
+/* A /sys file holding one number of kB, in bytes; ML_UNKNOWN when absent or no number. */
+static uint64_t sys_kb(struct ml_source *src, const char *path)
+{
+	struct ml_buf b = {0};
+	const char *p;
+	uint64_t v = ML_UNKNOWN;
+
+	if (ml_source_read_sys(src, path, &b) == 0) {
+		p = b.data;
+		if (ml_parse_u64(&p, b.data + b.len, 10, &v) < 0 || v > UINT64_MAX / 1024)
+			v = ML_UNKNOWN;
+		else
+			v *= 1024;
+	}
+	ml_buf_free(&b);
+	return v;
+}
+
+/* Android's heap totals (dumpsys meminfo's ION line): the DMA-BUF heaps' pools (5.10 on)
+ * and ION's pools and buffers (before). */
+static void read_heap_totals(struct ml_source *src, struct ml_system *sys)
+{
+	uint64_t dma_pools = sys_kb(src, "kernel/dma_heap/total_pools_kb");
+	uint64_t ion_pools = sys_kb(src, "kernel/ion/total_pools_kb");
+
+	sys->heap_pools = dma_pools == ML_UNKNOWN   ? ion_pools
+	                  : ion_pools == ML_UNKNOWN ? dma_pools
+	                                            : ml_add(dma_pools, ion_pools);
+	sys->ion_heaps = sys_kb(src, "kernel/ion/total_heaps_kb");
+}
+
 int ml_system_read(struct ml_source *src, struct ml_system *sys)
 {
 	return ml_system_reread(src, sys, ML_UNKNOWN);
@@ -490,6 +533,7 @@ int ml_system_reread(struct ml_source *src, struct ml_system *sys, uint64_t phys
 	if (ml_source_read(src, "swaps", &b) == 0)
 		sys->nswaps = ml_parse_swaps(b.data, b.len, sys->swaps, ML_SYSTEM_MAX_SWAPS);
 	sys->zram = read_zram(src, sys->swaps, sys->nswaps, &sys->swap_cost, true);
+	read_heap_totals(src, sys);
 	v = ml_source_read_u64(src, "sys/vm/overcommit_memory");
 	sys->overcommit = v <= 2 ? (int)v : -1;
 	if (ml_source_read(src, "pressure/memory", &b) == 0)

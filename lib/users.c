@@ -4,13 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "memledger/android.h"
 #include "memledger/group.h"
 #include "memledger/parse.h"
 
 const char *ml_user_name(struct ml_user_cache *c, uint64_t uid)
 {
 	struct passwd *pw;
-	char num[24];
+	char num[48];
 	void *grown;
 
 	if (uid == ML_UNKNOWN)
@@ -22,8 +23,9 @@ const char *ml_user_name(struct ml_user_cache *c, uint64_t uid)
 	if (!grown)
 		return NULL;
 	c->v = grown;
-	pw = getpwuid((uid_t)uid);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)uid);
+	if (!c->android || !ml_android_user_name(uid, num, sizeof(num)))
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)uid);
+	pw = c->android ? NULL : getpwuid((uid_t)uid);
 	c->v[c->n].uid = uid;
 	c->v[c->n].name = strdup(pw ? pw->pw_name : num);
 	return c->v[c->n++].name;

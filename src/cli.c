@@ -561,6 +561,7 @@ int cli_parse(int argc, char **argv, struct cli *cli)
 	int c, rc;
 
 	memset(cli, 0, sizeof(*cli));
+	cli->oom_policy = -1;           /* not given: the source's killer (oom) */
 	cli->owner = ML_OWNER_RESIDENT; /* the default: see --help */
 	cli->command = "ps";
 	optind = 1;

@@ -92,7 +92,7 @@ struct cli {
 	double exact_interval;  /* serve --exact-interval SECS, 0: 60 */
 	double interval;        /* -i SECS: repeat the view; 0: once */
 	unsigned long count;    /* -c: so many times; 0: until interrupted */
-	int oom_policy;         /* oom --policy: enum ml_oom_policy */
+	int oom_policy;         /* oom --policy: enum ml_oom_policy; -1 when not given */
 	const char *oom_cgroup; /* oom --cgroup PATH: its limit and its processes; NULL: all */
 	uint64_t oom_need;      /* oom --need SIZE: bytes; 0: no goal */
 	int oom_min_adj;        /* oom --min-adj N (lmkd): the lowest adj killed; default 0 */

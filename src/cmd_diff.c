@@ -293,6 +293,7 @@ static int scan_side(struct diff *d, int s)
 	if (rc != EXIT_GO_ON)
 		return rc;
 	d->unreadable[s] = scan.unreadable;
+	d->users.android |= scan.android; /* a phone's snapshots: Android's user names */
 	d->unreadable_pids[s] = scan.unreadable_pids; /* taken */
 	scan.unreadable_pids = NULL;
 	if (d->by == BY_PROCESS && ml_roles_make(&roles, &scan) < 0)

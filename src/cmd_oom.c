@@ -82,9 +82,11 @@ struct oom_state {
 	bool reached; /* --need: some row's CUM-FREED reaches it */
 	struct ml_user_cache users;
 	struct ml_roles roles;
-	const char *scope;    /* "the system", or the cgroup's path */
-	struct ml_cgroups cg; /* the memory cgroup tree: --cgroup's limit, memory.oom.group */
-	int cg_rc;            /* how its reading went: 0, or -errno */
+	const char *scope;         /* "the system", or the cgroup's path */
+	struct ml_cgroups cg;      /* the memory cgroup tree: --cgroup's limit, memory.oom.group */
+	int cg_rc;                 /* how its reading went: 0, or -errno */
+	enum ml_oom_policy policy; /* --policy's; without it lmkd on Android or with --min-adj,
+	                              else the kernel */
 };
 
 static uint64_t row_number(const void *row, const struct colinfo *c)
@@ -201,6 +203,7 @@ static int fill_rows(struct view_run *run, struct oom_state *st, const struct ml
 	if (rc == 0)
 		rc = ml_pages_freed_order(run->pages, rank, nkills, f);
 	st->rows = rc == 0 ? calloc(n + 1, sizeof(*st->rows)) : NULL;
+	st->users.android = s->android;
 	if (rc == 0 && !st->rows)
 		rc = -ENOMEM;
 	for (size_t k = 0; rc == 0 && k < n; k++) {
@@ -269,7 +272,7 @@ static int group_kills(struct view_run *run, const struct oom_state *st, struct 
 		free(used);
 		return -ENOMEM;
 	}
-	bool groups = run->cli->oom_policy == ML_OOM_KERNEL && st->cg_rc == 0 &&
+	bool groups = st->policy == ML_OOM_KERNEL && st->cg_rc == 0 &&
 	              cg->version == 2; /* else a kill a process */
 	for (size_t k = 0; k < n; k++) {
 		const char *group;
@@ -331,13 +334,16 @@ static int oom_rows(struct view_run *run)
 	run->state = st;
 	if (!st)
 		return -ENOMEM;
+	st->policy = run->cli->oom_policy >= 0 ? (enum ml_oom_policy)run->cli->oom_policy
+	             : run->scan.android || run->cli->oom_min_adj ? ML_OOM_LMKD
+	                                                          : ML_OOM_KERNEL;
 	src = run_source(run->run, 0, false); /* the cgroup tree, read once for both uses */
 	st->cg_rc = src ? ml_cgroups_read(src, &st->cg) : -EIO;
 	if ((rc = scope(run, st, &keep)) < 0)
 		return rc;
 	rc = ml_roles_make(&st->roles, &run->scan) < 0 ||
-	             ml_oom_order(&run->scan, (enum ml_oom_policy)run->cli->oom_policy, st->page,
-	                          st->totalpages, run->cli->oom_min_adj, keep, &v, &n) < 0 ||
+	             ml_oom_order(&run->scan, st->policy, st->page, st->totalpages,
+	                          run->cli->oom_min_adj, keep, &v, &n) < 0 ||
 	             !(kill = malloc((n + 1) * sizeof(*kill))) ||
 	             group_kills(run, st, v, n, kill, &nkills) < 0
 	         ? -ENOMEM
@@ -378,7 +384,7 @@ static void need_line(const struct view_run *run, FILE *f)
 
 	if (st->reached)
 		fprintf(f, "\nto get %s back, the %s would kill %zu process%s: %s%s comes back\n",
-		        need, run->cli->oom_policy ? "lmkd" : "kernel", st->shown,
+		        need, st->policy == ML_OOM_LMKD ? "lmkd" : "kernel", st->shown,
 		        st->shown == 1 ? "" : "es", least, got);
 	else
 		fprintf(f, "\n%s may not come back: killing all %zu candidates of %s gives %s%s\n",
@@ -394,7 +400,7 @@ static void tie_line(const struct view_run *run, FILE *f)
 
 	size_t prev = 0;
 
-	if (run->cli->oom_policy != ML_OOM_KERNEL)
+	if (st->policy != ML_OOM_KERNEL)
 		return;
 	for (size_t k = 0; k < st->shown; k++)
 		if (st->rows[k].companion)
@@ -438,7 +444,7 @@ static int oom_print(struct view_run *run, struct out_table *t)
 	}
 	json_object_begin(&j);
 	json_key(&j, "policy");
-	json_string(&j, cli->oom_policy ? "lmkd" : "kernel");
+	json_string(&j, st->policy == ML_OOM_LMKD ? "lmkd" : "kernel");
 	json_key(&j, "scope");
 	json_string(&j, st->scope);
 	json_pair_u64(&j, "totalpages", st->totalpages);
@@ -473,7 +479,7 @@ static void oom_end(struct view_run *run)
 static int oom_begin(struct view_run *run)
 {
 	run->needs |= ML_NEED_CGROUP; /* --cgroup's processes; memory.oom.group's */
-	if (run->cli->oom_min_adj && run->cli->oom_policy != ML_OOM_LMKD) {
+	if (run->cli->oom_min_adj && run->cli->oom_policy == ML_OOM_KERNEL) {
 		cli_warn("--min-adj is lmkd's: use it with --policy lmkd");
 		return EXIT_USAGE;
 	}

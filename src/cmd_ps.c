@@ -270,6 +270,7 @@ static int ps_rows(struct view_run *run)
 	if (!st || (run->pages && ledger_figures(run->cli, &run->scan, run->pages, pages,
 	                                         view_shows(run, F_OWNED), &st->figures) < 0))
 		return -ENOMEM;
+	st->users.android = run->scan.android;
 	st->rows = build_rows(run->cli, &run->scan, &st->figures, &st->users, run->needs,
 	                      compressed ? &cost : NULL, &st->n);
 	run->rows = (struct view_rows){.rows = st->rows,

@@ -343,7 +343,7 @@ static void chart_oom(FILE *f, const struct metrics *m)
 static void write_data(FILE *f, const struct metrics *m, const struct origin *o, bool exact)
 {
 	const struct ml_scan *s = &m->scan;
-	struct ml_user_cache users = {0};
+	struct ml_user_cache users = {.android = s->android};
 	struct json j;
 
 	json_init(&j, f, NULL);
@@ -513,7 +513,7 @@ static void table_processes(FILE *f, const struct metrics *m)
 	static const char *const cols[] = {"PID",  "USER",      "PSS",  "USS",    "RSS",
 	                                   "SWAP", "FOOTPRINT", "ROLE", "COMMAND"};
 	size_t *order = by_pss(&m->scan);
-	struct ml_user_cache users = {0};
+	struct ml_user_cache users = {.android = m->scan.android};
 
 	fputs("<table id=\"processes\" class=\"sortable\">\n", f);
 	heading(f, cols, sizeof(cols) / sizeof(cols[0]));

@@ -144,6 +144,11 @@ static void print_facts_text(const struct cli *cli, const struct system_state *s
 	        "userspace: Σ PSS of %zu processes %s; AnonPages + Mapped %s\n", s->nprocs,
 	        out_size_text(&cli->out, st->pss, a, sizeof(a)),
 	        out_size_text(&cli->out, st->mapped, b, sizeof(b)));
+	if (sys->heap_pools != ML_UNKNOWN || sys->ion_heaps != ML_UNKNOWN)
+		fprintf(out_stream(&cli->out),
+		        "dma-buf and ION heaps: pools %s (in other reclaimable); ION buffers %s\n",
+		        out_size_text(&cli->out, sys->heap_pools, a, sizeof(a)),
+		        out_size_text(&cli->out, sys->ion_heaps, b, sizeof(b)));
 	if (sys->nswaps)
 		fprintf(
 		    out_stream(&cli->out),
@@ -156,9 +161,10 @@ static void print_facts_text(const struct cli *cli, const struct system_state *s
 	    out_size_text(&cli->out, ml_add_u64(sys->mapped.file, sys->mapped.shmem), a, sizeof(a)),
 	    out_size_text(&cli->out, mi[ML_MI_MAPPED], b, sizeof(b)));
 	if (s->unreadable)
-		fprintf(out_stream(&cli->out),
-		        "  (%zu process%s not read: what processes map is a lower bound)\n",
-		        s->unreadable, s->unreadable == 1 ? "" : "es");
+		fprintf(
+		    out_stream(&cli->out),
+		    "  (%zu process%s not read: what processes map and swap is a lower bound)\n",
+		    s->unreadable, s->unreadable == 1 ? "" : "es");
 	if (s->hidden[0])
 		fprintf(out_stream(&cli->out), "  (%s: what processes map is a lower bound)\n",
 		        s->hidden);
@@ -190,6 +196,8 @@ static void print_facts_json(const struct system_state *st, const struct ml_scan
 	json_pair_u64(j, "physical", sys->physical);
 	json_pair_u64(j, "unexplained", sys->unexplained);
 	json_pair_u64(j, "overcounted", sys->overcounted);
+	json_pair_u64(j, "heap_pools", sys->heap_pools);
+	json_pair_u64(j, "ion_heaps", sys->ion_heaps);
 	json_key(j, "meminfo");
 	json_object_begin(j);
 	for (int i = 0; i < ML_MI_COUNT; i++)

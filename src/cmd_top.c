@@ -397,6 +397,7 @@ static int read_refresh(struct top *tp)
 
 	if (rc != EXIT_GO_ON)
 		return rc;
+	tp->users.android = s.android;
 	if (tp->series) { /* at the time it was taken */
 		t = ml_source_time(tp->run.src);
 		tp->taken = t;

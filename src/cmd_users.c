@@ -83,6 +83,7 @@ static int users_rows(struct view_run *run)
 		st->rows = calloc(n ? (size_t)n : 1, sizeof(*st->rows));
 	if (n < 0 || !st->rows)
 		return -ENOMEM;
+	st->names.android = s->android;
 	for (long i = 0; i < n; i++)
 		st->rows[i] =
 		    (struct user_row){&st->groups[i], ml_user_name(&st->names, st->groups[i].key)};

@@ -417,7 +417,7 @@ static void write_processes(FILE *f, const struct metrics *m, size_t top, bool o
 {
 	const struct ml_scan *s = &m->scan;
 	const struct ml_proc **order = malloc((s->nprocs + 1) * sizeof(*order));
-	struct ml_user_cache users = {0};
+	struct ml_user_cache users = {.android = s->android};
 	uint64_t other[NMEMTYPES] = {0};
 
 	if (!order)

@@ -93,7 +93,7 @@ void procs_json_unreadable(struct json *j, const struct ml_scan *s)
 }
 
 /* Why processes could not be read, as the reader of the message can act on it: who read
- * them, live or when the snapshot was captured (its manifest's uid). */
+ * them, live or when the snapshot was captured (its manifest's uid and user). */
 static const char *refused_by(const struct run *run, const struct ml_scan *s, char *buf, size_t len)
 {
 	if (!run->path)
@@ -125,7 +125,7 @@ static bool unreadable_expected(const struct run *run, const struct ml_scan *s)
 void procs_report_unreadable(struct run *run, const struct ml_scan *s)
 {
 	const struct cli *cli = run->cli;
-	char pids[96], why[96];
+	char pids[96], why[96], as[128] = "";
 
 	if (run->said_unreadable || cli->out.format == OUT_JSON)
 		return;
@@ -136,8 +136,14 @@ void procs_report_unreadable(struct run *run, const struct ml_scan *s)
 		return;
 	pid_list_text(s->unreadable_pids, s->unreadable_pids ? s->unreadable : 0, pids,
 	              sizeof(pids));
-	run_warn(run, "%zu process%s could not be read%s: PID%s %s%s", s->unreadable,
-	         s->unreadable == 1 ? "" : "es", refused_by(run, s, why, sizeof(why)),
+	if (run->path && s->captured_uid > 0 && s->captured_user[0]) /* Android's shell */
+		snprintf(as, sizeof(as), "captured as %s (uid %ld): ", s->captured_user,
+		         s->captured_uid);
+	run_warn(run, "%s%zu process%s could not be read%s: PID%s %s%s", as, s->unreadable,
+	         s->unreadable == 1 ? "" : "es",
+	         !as[0]       ? refused_by(run, s, why, sizeof(why))
+	         : s->android ? "; capture as root to see them (memledger capture --adb --root)"
+	                      : "; capture as root to see them",
 	         s->unreadable == 1 ? "" : "s", pids,
 	         run->pages_unread
 	             ? "; FREED counts them as mapping none of its pages or swap slots"

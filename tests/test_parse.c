@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "memledger.h"
+#include "memledger/android.h"
 #include "memledger/gpu.h"
 #include "memledger/trend.h"
 
@@ -711,6 +712,66 @@ static void test_dmabuf_fdinfo(void **state)
 	assert_int_equal(ml_parse_dmabuf_fdinfo("exp_name: x\nino: 1\n", 20, &b), -EINVAL);
 }
 
+/* Android's users as bionic names them, and ActivityManager's oom_score_adj buckets at
+ * each boundary (ProcessList.java). */
+static void test_android_names(void **state)
+{
+	static const struct {
+		int adj;
+		const char *bucket;
+	} b[] = {{-1000, "native"},
+	         {-999, "system"},
+	         {-900, "system"},
+	         {-801, "system"},
+	         {-800, "persistent"},
+	         {-700, "persistent-service"},
+	         {-1, "persistent-service"},
+	         {0, "foreground"},
+	         {50, "foreground"},
+	         {99, "foreground"},
+	         {100, "visible"},
+	         {199, "visible"},
+	         {200, "perceptible"},
+	         {250, "perceptible"},
+	         {300, "backup"},
+	         {400, "heavy-weight"},
+	         {500, "service"},
+	         {600, "home"},
+	         {700, "previous"},
+	         {800, "service-b"},
+	         {900, "cached"},
+	         {999, "cached"},
+	         {1000, "cached"}};
+	char name[48];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(b) / sizeof(b[0]); i++)
+		assert_string_equal(ml_android_bucket(b[i].adj), b[i].bucket);
+	assert_null(ml_android_bucket(-1001));
+	assert_null(ml_android_bucket(1001));
+	assert_true(ml_android_user_name(2000, name, sizeof(name)));
+	assert_string_equal(name, "shell");
+	assert_true(ml_android_user_name(0, name, sizeof(name)));
+	assert_string_equal(name, "root");
+	assert_true(ml_android_user_name(10057, name, sizeof(name)));
+	assert_string_equal(name, "u0_a57");
+	assert_true(ml_android_user_name(1010123, name, sizeof(name)));
+	assert_string_equal(name, "u10_a123");
+	assert_true(ml_android_user_name(99000, name, sizeof(name)));
+	assert_string_equal(name, "u0_i9000");
+	assert_true(ml_android_user_name(1001000, name, sizeof(name)));
+	assert_string_equal(name, "u10_system");
+	assert_false(ml_android_user_name(4242, name, sizeof(name)));
+	assert_string_equal(name, "");
+	assert_true(ml_android_zygote("zygote64"));
+	assert_true(ml_android_zygote("usap64"));
+	assert_true(ml_android_zygote("d.chrome_zygote"));
+	assert_false(ml_android_zygote("zygote6"));
+	assert_false(ml_android_zygote(""));
+	assert_int_equal(ml_android_package_len("com.example:remote"), 11);
+	assert_int_equal(ml_android_package_len("com.example"), 11);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -739,6 +800,7 @@ int main(void)
 	    cmocka_unit_test(test_statm),
 	    cmocka_unit_test(test_drm_fdinfo),
 	    cmocka_unit_test(test_dmabuf_fdinfo),
+	    cmocka_unit_test(test_android_names),
 	};
 
 	return cmocka_run_group_tests_name("parse", tests, NULL, NULL);

@@ -11,13 +11,15 @@
 
 struct ml_scan;
 
-/* User names by UID, each looked up once (getpwuid). */
+/* User names by UID, each looked up once (getpwuid; Android's own names where android is
+ * set: a snapshot of a phone read on a PC, ml_android_user_name). */
 struct ml_user_cache {
 	struct {
 		uint64_t uid;
 		char *name;
 	} * v;
 	size_t n;
+	bool android;
 };
 
 /* The name of uid (its number when it has none); NULL for an unknown UID or no memory. */

@@ -38,7 +38,9 @@ struct ml_roles {
 /*
  * The role of every process of s into r: ml_role_of_cmdline's; "browser" for a process
  * without one whose child carries a browser child's role (ml_role_is_child); an Android
- * app's process name for a child of zygote or zygote64. Returns 0 or -ENOMEM; either way
+ * app's process name for a child of an Android zygote (ml_android_zygote), and where its
+ * oom_score_adj was read the bucket it puts it in: "com.example (foreground)". Returns 0
+ * or -ENOMEM; either way
  * ml_roles_free(r) frees it.
  */
 int ml_roles_make(struct ml_roles *r, const struct ml_scan *s);

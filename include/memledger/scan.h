@@ -112,9 +112,11 @@ struct ml_scan {
 	struct ml_nvml *nvml; /* with ML_NEED_GPU on the live /proc: NVIDIA's devices and the
 	                         processes on them (NVML), each process's in its gpu->vram */
 	char gpu_error[128];  /* why NVML could not be read, "" when it was or is absent */
-	long captured_uid;    /* of a snapshot archive, the UID it was captured as; -1: live, a
-	                         directory, or a snapshot that does not say */
-	pid_t error_pid;      /* with a failed scan: where it failed (0: not a process) */
+	long captured_uid;    /* of a snapshot, the UID it was captured as; -1: live, or a
+	                         snapshot that does not say */
+	char captured_user[64]; /* ... and that user's name ("shell"), "" when it does not say */
+	bool android;           /* the source is an Android device's (ml_source_android) */
+	pid_t error_pid;        /* with a failed scan: where it failed (0: not a process) */
 	char error_file[32];
 };
 

@@ -46,9 +46,21 @@ double ml_snapshot_time(const char *path);
  * for a live or directory source, or a snapshot that does not say. */
 double ml_source_time(const struct ml_source *src);
 
-/* The UID a snapshot archive was captured as (its manifest's "uid:"), or -1: a live or
- * directory source, or a snapshot that does not say. */
+/* The UID a snapshot was captured as (its manifest's "uid:"), or -1: the live /proc, or a
+ * snapshot (an archive, or an extracted one's proc/) that does not say. */
 long ml_source_captured_uid(const struct ml_source *src);
+
+/* The manifest of a snapshot (an archive's, or an extracted one's X/memledger-manifest
+ * beside X/proc), NUL-terminated; NULL for the live /proc or a tree without one. */
+const char *ml_source_manifest(const struct ml_source *src);
+
+/* The value of the manifest's "KEY: VALUE" line into buf (cut to len). Returns true, or
+ * false (buf "") when the source has no manifest or it no such line. */
+bool ml_source_manifest_value(const struct ml_source *src, const char *key, char *buf, size_t len);
+
+/* True when the source is an Android device's: a snapshot whose manifest says "android:",
+ * or the live /proc of a system with /system/build.prop. */
+bool ml_source_android(const struct ml_source *src);
 
 /* True when the source is a snapshot archive. */
 bool ml_source_is_archive(const struct ml_source *src);

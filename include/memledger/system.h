@@ -36,6 +36,7 @@ enum ml_meminfo_field {
 	ML_MI_MLOCKED,
 	ML_MI_DIRTY,
 	ML_MI_WRITEBACK,
+	ML_MI_KRECLAIMABLE, /* SReclaimable and the kernel's other reclaimable pages (4.20) */
 	ML_MI_COUNT
 };
 
@@ -105,8 +106,11 @@ struct ml_system {
 	uint64_t
 	    overcounted; /* how far the counters overlap when unexplained is negative, else 0 */
 	struct ml_mapped
-	    mapped;    /* splits page cache and shmem; unknown until ml_system_book_mapped */
-	uint64_t zram; /* Σ mem_used_total of /sys/block/zram*, ML_UNKNOWN without /sys */
+	    mapped;          /* splits page cache and shmem; unknown until ml_system_book_mapped */
+	uint64_t zram;       /* Σ mem_used_total of /sys/block/zram*, ML_UNKNOWN without /sys */
+	uint64_t heap_pools; /* Android's dma-buf and ION heaps' page pools (total_pools_kb, in
+	                        KReclaimable); ML_UNKNOWN where the kernel has no such heaps */
+	uint64_t ion_heaps;  /* ION's buffers (ion/total_heaps_kb); ML_UNKNOWN without ION */
 	uint64_t gpu_driver, gpu_heaps; /* GPU buffers in RAM no meminfo row counts: unknown
 	                                   (no row) until ml_system_book_gpu */
 	bool gpu_partial;   /* some process's or client's GPU memory is unknown: lower bounds */

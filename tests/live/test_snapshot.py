@@ -200,7 +200,8 @@ def check_captured_as(memledger, workdir):
     check("capture as nobody: written", r.returncode == 0, r.stderr)
     r = subprocess.run([memledger, "ps", "--source", snap], capture_output=True, text=True)
     check("a snapshot taken as nobody, read as root: the refusal is nobody's",
-          "as uid 65534: capture as root" in r.stderr and "even to root" not in r.stderr,
+          "captured as nobody (uid 65534): " in r.stderr and "capture as root" in r.stderr
+          and "even to root" not in r.stderr,
           r.stderr)
 
 

@@ -4,8 +4,9 @@
     mktar.py OUT PROCDIR [--smemcap]
 
 OUT's name picks the compression (.tar, .tar.gz, .tar.xz; .tar.zst through the zstd
-program). The archive holds the manifest first, PROCDIR below proc/ and PROCDIR/../sys
-below sys/. With --smemcap it is laid out as smem's smemcap writes: no manifest, the
+program). The archive holds the manifest first (PROCDIR/../memledger-manifest where there is one),
+PROCDIR below proc/ and PROCDIR/../sys below sys/, and last memledger-unreadable (with
+PROCDIR/../memledger-unreadable's lines). With --smemcap it is laid out as smem's smemcap writes: no manifest, the
 /proc files at the top, per process only smaps, cmdline and stat.
 """
 import io
@@ -60,6 +61,10 @@ def main():
             add_tree(tar, procdir, ".", only)
         else:
             manifest = b"memledger-snapshot: 1\nwriter: tests/snapshot/mktar.py\n"
+            beside = os.path.join(procdir, "..", "memledger-manifest")
+            if os.path.isfile(beside):  # an extracted snapshot: its own manifest
+                with open(beside, "rb") as f:
+                    manifest = f.read()
             info = tarfile.TarInfo("memledger-manifest")
             info.size = len(manifest)
             tar.addfile(info, io.BytesIO(manifest))
@@ -68,6 +73,10 @@ def main():
             if os.path.isdir(sysdir):
                 add_tree(tar, sysdir, "sys")
             errors = unreadable(procdir, "proc/")
+            beside = os.path.join(procdir, "..", "memledger-unreadable")
+            if os.path.isfile(beside):  # ... and what its capture could not read
+                with open(beside, "rb") as f:
+                    errors += f.read()
             info = tarfile.TarInfo("memledger-unreadable")
             info.size = len(errors)
             tar.addfile(info, io.BytesIO(errors))
