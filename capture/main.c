@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 	struct ml_capture_stats stats;
 	const char *name = NULL, *key_text = NULL;
 	uint8_t key[ML_REDACT_KEY_LEN];
-	char hex[33];
+	char hex[33], note[256];
 	struct tar t;
 	int c, fd = 1, rc;
 
@@ -169,5 +169,8 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "memledger-capture: %zu processes, %zu files could not be read\n",
 	        stats.processes, stats.unreadable);
+	ml_capture_exact_note(&opts, &stats, note, sizeof(note));
+	if (note[0])
+		fprintf(stderr, "memledger-capture: %s\n", note);
 	return 0;
 }

@@ -679,9 +679,11 @@ static int capture_mappings(struct cap *c, int dirfd, const char *pdir, const ch
 		static const char magic[8] = ML_SNAPSHOT_PAGEMAP_MAGIC;
 		snprintf(path, sizeof(path), "%s/pagemap", pdir);
 		mw.pagemap_fd = openat(dirfd, "pagemap", O_RDONLY | O_CLOEXEC);
-		if (mw.pagemap_fd < 0 && errno != ENOENT && errno != ESRCH &&
-		    note_unreadable(c, path, errno) < 0)
-			return -ENOMEM;
+		if (mw.pagemap_fd < 0 && errno != ENOENT && errno != ESRCH) {
+			c->stats->pagemaps_refused++;
+			if (note_unreadable(c, path, errno) < 0)
+				return -ENOMEM;
+		}
 		if (append(&c->out, magic, 8) < 0)
 			return -ENOMEM;
 	}
@@ -872,6 +874,7 @@ static int capture_frames(struct cap *c)
 	size_t n = 0;
 
 	if (count_fd < 0 || flags_fd < 0) {
+		c->stats->frames_error = errno;
 		rc = note_unreadable(c, "proc/kpages", errno);
 		goto out;
 	}
@@ -947,6 +950,30 @@ static int list_pids(struct cap *c, pid_t **pids, size_t *n)
 	if (*n)
 		qsort(*pids, *n, sizeof(**pids), cmp_pid);
 	return 0;
+}
+
+void ml_capture_exact_note(const struct ml_capture_opts *opts, const struct ml_capture_stats *stats,
+                           char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	if (!opts->exact || (!stats->frames_error && !stats->pagemaps_refused))
+		return;
+	if (stats->frames_error)
+		at += (size_t)snprintf(buf, len,
+		                       "--exact: the page frames (/proc/kpagecount) could "
+		                       "not be read (%s)",
+		                       ml_errno_name(stats->frames_error));
+	if (stats->pagemaps_refused && at < len)
+		at += (size_t)snprintf(buf + at, len - at,
+		                       "%s%zu process%s pagemap could not be read",
+		                       at ? "; " : "--exact: ", stats->pagemaps_refused,
+		                       stats->pagemaps_refused == 1 ? "'s" : "es'");
+	if (at < len)
+		snprintf(buf + at, len - at,
+		         ": FREED and COW from this snapshot are bounds from "
+		         "smaps, not exact (capture as root)");
 }
 
 int ml_capture(const struct ml_capture_opts *opts, const struct ml_capture_writer *w,

@@ -230,6 +230,7 @@ static int write_snapshot(struct run *run, struct writing *wr, int fd, int filte
 	                               .redact = cli->redact,
 	                               .progress = progress,
 	                               .progress_ctx = wr};
+	char note[256];
 	int rc;
 
 	if (cli->redact && !run->redact_keyed) { /* one key for every frame of capture -i */
@@ -251,6 +252,11 @@ static int write_snapshot(struct run *run, struct writing *wr, int fd, int filte
 	if (rc < 0) {
 		cli_warn("cannot write %s: %s", name, strerror(-rc));
 		return EXIT_ERROR;
+	}
+	ml_capture_exact_note(&opts, stats, note, sizeof(note));
+	if (note[0] && !run->said_pages) { /* capture -i: once */
+		cli_warn("%s", note);
+		run->said_pages = true;
 	}
 	return EXIT_OK;
 }

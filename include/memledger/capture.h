@@ -46,10 +46,13 @@ struct ml_capture_opts {
 
 /* What a capture did. */
 struct ml_capture_stats {
-	size_t processes;  /* captured */
-	size_t unreadable; /* files that could not be read, named in memledger-unreadable */
-	size_t frames;     /* with exact: page frames recorded */
-	uint64_t bytes;    /* handed to the writer */
+	size_t processes;        /* captured */
+	size_t unreadable;       /* files that could not be read, named in memledger-unreadable */
+	size_t frames;           /* with exact: page frames recorded */
+	int frames_error;        /* with exact: 0, or the errno that kept kpagecount and kpageflags
+	                            from being read (EACCES: Android's shell, SELinux; EPERM) */
+	size_t pagemaps_refused; /* with exact: processes whose pagemap could not be read */
+	uint64_t bytes;          /* handed to the writer */
 };
 
 /*
@@ -63,5 +66,13 @@ struct ml_capture_stats {
  */
 int ml_capture(const struct ml_capture_opts *opts, const struct ml_capture_writer *w,
                struct ml_capture_stats *stats);
+
+/*
+ * What --exact could not do, as a sentence for its user into buf (len bytes): the page
+ * frames it could not read and why, the pagemaps refused, and what that means for the
+ * snapshot (FREED and COW from smaps: bounds). "" when it did all it was asked.
+ */
+void ml_capture_exact_note(const struct ml_capture_opts *opts, const struct ml_capture_stats *stats,
+                           char *buf, size_t len);
 
 #endif

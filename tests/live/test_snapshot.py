@@ -196,8 +196,12 @@ def check_captured_as(memledger, workdir):
     snap = os.path.join(workdir, "nobody.tar")
     os.chmod(workdir, 0o777)
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-                        memledger, "capture", "-o", snap], capture_output=True, text=True)
+                        memledger, "capture", "--exact", "-o", snap], capture_output=True,
+                       text=True)
     check("capture as nobody: written", r.returncode == 0, r.stderr)
+    check("capture --exact as nobody says it could not read the page frames, and what "
+          "that means", "--exact: the page frames (/proc/kpagecount) could not be read "
+          "(EACCES): FREED and COW from this snapshot are bounds" in r.stderr, r.stderr)
     r = subprocess.run([memledger, "ps", "--source", snap], capture_output=True, text=True)
     check("a snapshot taken as nobody, read as root: the refusal is nobody's",
           "captured as nobody (uid 65534): " in r.stderr and "capture as root" in r.stderr
