@@ -134,6 +134,8 @@ enum {
 	OPT_PROCS,
 	OPT_ALL,
 	OPT_BY,
+	OPT_ADB,
+	OPT_ROOT,
 	OPT_OWNER,
 	OPT_EXACT,
 	OPT_REDACT,
@@ -271,6 +273,12 @@ static const struct cli_option_info {
     {"redact-key", required_argument, OPT_REDACT_KEY, CLI_REDACT,
      "     --redact-key <key> capture --redact: the hashes' key (32 hex digits, or any\n"
      "                          text), so that snapshots diff; random when not given\n"},
+    {"adb", no_argument, OPT_ADB, CLI_REDACT,
+     "     --adb [SERIAL]     capture: an Android device's, over adb: the static\n"
+     "                          capture for its ABI pushed to /data/local/tmp, run,\n"
+     "                          its tar pulled into -o (.tar), all it pushed removed\n"},
+    {"root", no_argument, OPT_ROOT, CLI_REDACT,
+     "     --root             capture --adb: run it as root, through su -c\n"},
     {"source", required_argument, OPT_SOURCE, CLI_SOURCE,
      "     --source <path>    read a snapshot (memledger capture, smemcap) or a\n"
      "                          directory laid out like /proc instead of /proc\n"},
@@ -298,7 +306,8 @@ static const struct cli_option_info {
     {"diff", no_argument, OPT_DIFF, CLI_REPORT,
      "     --diff             report A B: a comparison of two snapshots (or live)\n"},
     {"policy", required_argument, OPT_POLICY, CLI_OOM,
-     "     --policy <killer>  oom: kernel (the OOM killer, default) or lmkd\n"},
+     "     --policy <killer>  oom: kernel (the OOM killer) or lmkd (Android's; the\n"
+     "                          default on an Android snapshot and with --min-adj)\n"},
     {"cgroup", required_argument, OPT_CGROUP, CLI_OOM,
      "     --cgroup <path>    oom: the memory cgroup that runs out (its limit, its\n"
      "                          processes), as memledger cgroups names it\n"},
@@ -456,6 +465,8 @@ static int apply_option(int c, const char *arg, struct cli *cli)
 	case OPT_BY: cli->group_by = arg; break;
 	case OPT_EXACT: cli->exact = true; break;
 	case OPT_REDACT: cli->redact = true; break;
+	case OPT_ADB: cli->adb = true; break;
+	case OPT_ROOT: cli->root = true; break;
 	case OPT_REDACT_KEY: cli->redact_key = arg; break;
 	case OPT_MAPPINGS: cli->mappings = true; break;
 	case OPT_CLASSES: cli->classes = true; break;

@@ -38,7 +38,7 @@ enum cli_option {
 	CLI_SOURCE = 1 << 18,    /* --source */
 	CLI_THREADS = 1 << 19,   /* --threads */
 	CLI_EXACT = 1 << 20,     /* --exact */
-	CLI_REDACT = 1 << 21,    /* --redact */
+	CLI_REDACT = 1 << 21,    /* capture's own: --redact, --redact-key, --adb, --root */
 	CLI_OUTFILE = 1 << 22,   /* no option: -o names a file (capture), not columns */
 	CLI_MAPPINGS = 1 << 23,  /* --mappings */
 	CLI_INTERVAL = 1 << 24,  /* -i, -c */
@@ -82,6 +82,7 @@ struct cli {
 	bool exact;             /* capture --exact */
 	bool classes;           /* export, serve, report --classes: memory by class */
 	bool redact;            /* capture --redact */
+	bool adb, root;         /* capture --adb, --root */
 	const char *redact_key; /* capture --redact-key */
 	bool mappings;          /* diff --mappings */
 	const char *textfile;   /* export --textfile DIR */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "adb.h"
 #include "commands.h"
 #include "run.h"
 #include "memledger.h"
@@ -261,6 +262,58 @@ static int write_snapshot(struct run *run, struct writing *wr, int fd, int filte
 	return EXIT_OK;
 }
 
+/* capture --adb [SERIAL]: the device's snapshot into -o, a .tar (the device writes it
+ * uncompressed; memledger-SERIAL-TIME.tar here by default). */
+static int capture_adb(struct run *run)
+{
+	const struct cli *cli = run->cli;
+	struct adb_capture a = {.root = cli->root,
+	                        .exact = cli->exact,
+	                        .redact = cli->redact,
+	                        .redact_key = cli->redact_key,
+	                        .output = cli->columns};
+	char deflt[PATH_MAX];
+	size_t n;
+
+	if (!cli->adb) {
+		cli_warn("--root is capture --adb's: it runs the device's capture through su -c");
+		return EXIT_USAGE;
+	}
+	if (cli->noperands > 1) {
+		cli_warn("capture --adb takes one device serial: '%s'", cli->operands[1]);
+		return EXIT_USAGE;
+	}
+	if (cli->interval > 0) {
+		cli_warn("capture --adb takes one snapshot: no -i");
+		return EXIT_USAGE;
+	}
+	if (cli->redact_key && !cli->redact) {
+		cli_warn("--redact-key needs --redact");
+		return EXIT_USAGE;
+	}
+	a.serial = cli->noperands ? cli->operands[0] : NULL;
+	if (!a.output || (a.output[0] && a.output[strlen(a.output) - 1] == '/')) {
+		struct timespec now;
+		struct tm tm;
+		clock_gettime(CLOCK_REALTIME, &now);
+		gmtime_r(&now.tv_sec, &tm);
+		snprintf(
+		    deflt, sizeof(deflt), "%.3900smemledger-%.64s-%04d%02d%02d-%02d%02d%02d.tar",
+		    a.output ? a.output : "", a.serial ? a.serial : "android", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		a.output = deflt;
+	}
+	n = strlen(a.output);
+	if (n < 4 || strcmp(a.output + n - 4, ".tar") != 0) {
+		cli_warn(
+		    "capture --adb writes the device's tar as it is: -o takes a name that ends "
+		    "in .tar: '%s'",
+		    a.output);
+		return EXIT_USAGE;
+	}
+	return adb_capture(&a);
+}
+
 int cmd_capture(struct run *run)
 {
 	struct cli *cli = run->cli;
@@ -270,6 +323,8 @@ int cmd_capture(struct run *run)
 	struct ml_capture_stats stats;
 	int filter, rc;
 
+	if (cli->adb || cli->root)
+		return capture_adb(run);
 	if (cli->noperands) {
 		cli_warn("capture takes no operands: '%s'", cli->operands[0]);
 		return EXIT_USAGE;

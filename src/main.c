@@ -88,7 +88,7 @@ static const struct command {
      CLI_COLUMNS | CLI_OUTFILE | CLI_BY | CLI_EXACT | CLI_CLASSES | CLI_SOURCE | CLI_THREADS |
          CLI_REPORT,
      false, false},
-    {"capture", cmd_capture, "[-o FILE] [--exact] [--redact [--redact-key KEY]]",
+    {"capture", cmd_capture, "[-o FILE] [--exact] [--redact] [--adb [SERIAL] [--root]]",
      "a snapshot of what the views read, to look at later with --source",
      "memledger capture -o snap.tar.zst",
      CLI_COLUMNS | CLI_OUTFILE | CLI_EXACT | CLI_REDACT | CLI_INTERVAL, false, false},
