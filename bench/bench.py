@@ -91,7 +91,10 @@ def main():
     ap.add_argument("--sparse", type=int, default=1000,
                     help="pages the 1 TiB sparse process writes (0: no such run)")
     ap.add_argument("--scrapes", type=int, default=1000, help="serve's scrapes (0: no serve run)")
-    ap.add_argument("--only", choices=["serve", "report", "gpu", "heaps"], help="only this part")
+    ap.add_argument("--only", choices=["serve", "report", "gpu", "heaps", "capture"],
+                    help="only this part")
+    ap.add_argument("--baseline-capture",
+                    help="with --only capture: another build's memledger-capture, beside")
     args = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     workload = os.path.join(os.path.dirname(args.memledger), "bench-workload")
@@ -120,6 +123,10 @@ def main():
             proc.stdin.close()
             proc.wait()
             bench_maps(args, workload, peakrss)
+            return
+        if args.only == "capture":
+            bench_capture(args, peakrss, f"workload: {args.children} children x "
+                          f"{args.mappings} mappings; {nprocs} processes on the machine")
             return
         if args.only == "report":
             bench_report(args, peakrss, f"workload: {args.children} children x "
@@ -363,6 +370,39 @@ def run_wall(cmd):
     start = time.perf_counter()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
+
+
+def bench_capture(args, peakrss, title):
+    """The static memledger-capture (a phone's) against cat of the files it reads, with the
+    cross-built ones under qemu-user where built (emulation: their own ratio, not a
+    phone's), and --baseline-capture beside."""
+    build = os.path.dirname(args.memledger)
+    files = ["status", "stat", "cmdline", "comm", "cgroup", "oom_score_adj", "oom_score",
+             "smaps_rollup", "smaps"]
+    system = ["/proc/meminfo", "/proc/vmstat", "/proc/swaps", "/proc/sysvipc/shm", "/proc/loadavg"]
+
+    def floor():
+        return ["cat"] + system + [p for f in files for p in proc_paths(f)]
+
+    out = os.path.join(args.snapshot_dir, "memledger-bench-capture.tar")
+    cmds = {"memledger-capture": [os.path.join(build, "memledger-capture-static"), "-o", out]}
+    if args.baseline_capture:
+        cmds["baseline capture"] = [args.baseline_capture, "-o", out]
+    cmds["memledger capture .tar"] = [args.memledger, "capture", "-o", out]
+    cmds["cat of those files"] = floor()
+    compare("memledger-capture: " + title, cmds, args.libs_rounds, "cat of those files",
+            peakrss, {"cat of those files": floor})
+    cross = {f"capture-{abi} (qemu)": [qemu, os.path.join(build, f"memledger-capture-{abi}"),
+                                       "-o", out]
+             for abi, qemu in (("arm64", "qemu-aarch64-static"), ("armv7", "qemu-arm-static"))
+             if shutil.which(qemu) and os.path.exists(os.path.join(build,
+                                                                   f"memledger-capture-{abi}"))}
+    if cross:
+        cross["memledger-capture"] = cmds["memledger-capture"]
+        compare("under qemu-user (emulated: not a phone's speed): " + title, cross,
+                args.libs_rounds, "memledger-capture", peakrss)
+    if os.path.exists(out):
+        os.unlink(out)
 
 
 def bench_snapshots(args, peakrss, workload_pid, title):
