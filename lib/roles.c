@@ -51,7 +51,7 @@ int ml_roles_make(struct ml_roles *r, const struct ml_scan *s)
 			continue;
 		if (r->known[up] && !r->role[up][0] && ml_role_is_child(r->role[i]))
 			snprintf(r->role[up], ML_ROLE_LEN, "browser");
-		else if (!r->role[i][0] && ml_android_zygote(s->procs[up].comm))
+		else if (!r->role[i][0] && p->cmdline[0] && ml_android_zygote(s->procs[up].comm))
 			android_role(p, r->role[i]);
 	}
 	return 0;

@@ -835,6 +835,27 @@ static enum outcome read_exe(struct reader *r, int dirfd, struct ml_proc *p)
 	return p->exe ? ROW : malformed(r, "exe", -ENOMEM);
 }
 
+/* attr/current: the security context; unknown (NULL) without a security module (EINVAL),
+ * not captured, or refused. */
+static enum outcome read_context(struct reader *r, int dirfd, struct ml_proc *p)
+{
+	int rc = read_file(r, dirfd, "attr/current");
+	size_t n;
+
+	p->have |= ML_NEED_CONTEXT;
+	if (rc == -ESRCH)
+		return VANISHED;
+	if (rc < 0)
+		return ROW;
+	n = strnlen(r->buf.data, r->buf.len); /* SELinux ends it with a NUL, AppArmor with \n */
+	while (n && (r->buf.data[n - 1] == '\n' || r->buf.data[n - 1] == ' '))
+		n--;
+	if (n == 0)
+		return ROW;
+	p->context = strndup(r->buf.data, n);
+	return p->context ? ROW : malformed(r, "attr/current", -ENOMEM);
+}
+
 static enum outcome read_cgroup(struct reader *r, int dirfd, struct ml_proc *p)
 {
 	int rc = read_file(r, dirfd, "cgroup");
@@ -929,6 +950,8 @@ static enum outcome scan_one(struct reader *r, struct ml_source *src,
 		o = read_exe(r, dirfd, p);
 	if (ok(o) && (needs & ML_NEED_CGROUP))
 		o = read_cgroup(r, dirfd, p);
+	if (ok(o) && (needs & ML_NEED_CONTEXT))
+		o = read_context(r, dirfd, p);
 	if (ok(o) && (needs & (ML_NEED_OOM | ML_NEED_OOM_SCORE)))
 		o = read_oom(r, dirfd, p, needs);
 	if (ok(o) && opts->keep && !opts->keep(p, opts->keep_ctx))
@@ -1039,6 +1062,7 @@ static void collect(struct scan_job *job, struct ml_scan *out)
 		free(job->procs[i].cmdline);
 		free(job->procs[i].exe);
 		free(job->procs[i].cgroup);
+		free(job->procs[i].context);
 		free(job->procs[i].heaps);
 		ml_gpu_free(job->procs[i].gpu);
 	}
@@ -1326,6 +1350,7 @@ void ml_scan_free(struct ml_scan *s)
 		free(s->procs[i].cmdline);
 		free(s->procs[i].exe);
 		free(s->procs[i].cgroup);
+		free(s->procs[i].context);
 		free(s->procs[i].heaps);
 		ml_gpu_free(s->procs[i].gpu);
 	}

@@ -145,8 +145,9 @@ static bool system_file(const char *path, const char *p)
 
 static enum ml_archive_keep keep_path(const char *path, void *ctx)
 {
-	static const char *const small[] = {"stat", "status",       "cmdline",       "comm",
-	                                    "exe",  "smaps_rollup", "oom_score_adj", "oom_score"};
+	static const char *const small[] = {"stat",          "status",    "cmdline",
+	                                    "comm",          "exe",       "smaps_rollup",
+	                                    "oom_score_adj", "oom_score", "attr/current"};
 	static const char *const parsed[] = {"memledger.fds", "memledger.map_files"};
 	struct keep_ctx *k = ctx;
 	const char *p = strncmp(path, "proc/", 5) == 0 ? path + 5 : path, *file;

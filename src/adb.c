@@ -22,6 +22,7 @@
 
 #include "adb.h"
 #include "msg.h"
+#include "run.h"
 #include "memledger/redact.h"
 #include "memledger/outfile.h"
 
@@ -270,6 +271,7 @@ int adb_capture(const struct adb_capture *opts)
 	char state[64];
 	int rc;
 
+	run_catch_stop(); /* Ctrl-C ends the step adb is in (its own SIGINT), not the cleanup */
 	snprintf(a.remote, sizeof(a.remote), "/data/local/tmp/memledger-capture-%d", (int)getpid());
 	snprintf(a.remote_tar, sizeof(a.remote_tar), "%s.tar", a.remote);
 	rc = adb_run(&a, (const char *[]){"get-state", NULL}, state, sizeof(state), -1);
@@ -298,10 +300,12 @@ int adb_capture(const struct adb_capture *opts)
 		goto out;
 	}
 	rc = push_capture(&a);
-	if (rc == 0)
+	if (rc == 0 && !run_stop)
 		rc = run_capture(&a, opts);
-	if (rc == 0)
+	if (rc == 0 && !run_stop)
 		rc = pull_into(&a, &o);
+	if (rc == 0 && run_stop)
+		rc = 1; /* interrupted: no snapshot */
 	if (rc == 0 && (rc = ml_outfile_commit(&o)) < 0) {
 		cli_warn("cannot write %s: %s", opts->output, strerror(-rc));
 		rc = 1;

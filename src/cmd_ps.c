@@ -26,7 +26,8 @@ enum ps_field {
 	F_OWNED,
 	F_SWAP_ZRAM,
 	F_COMPRESSED,
-	F_ROLE
+	F_ROLE,
+	F_CONTEXT
 };
 
 static const struct colinfo infos[] = {
@@ -38,6 +39,9 @@ static const struct colinfo infos[] = {
     {"ROLE", COL_STR, 0, F_ROLE,
      "what a multi-process app makes of it: Chromium's --type (renderer, gpu-process...)",
      ML_NEED_CMDLINE | ML_NEED_STATUS, VIEW_TOTAL_NONE},
+    {"CONTEXT", COL_STR, 0, F_CONTEXT,
+     "security context (attr/current): SELinux's u:r:untrusted_app:s0, as ps -Z", ML_NEED_CONTEXT,
+     VIEW_TOTAL_NONE},
     {"COMMAND", COL_STR, OUT_KEY | OUT_PATHS, F_COMMAND, "command line; [COMM] when it is empty",
      ML_NEED_CMDLINE | ML_NEED_STATUS, VIEW_TOTAL_NONE}, /* [Name] for an empty cmdline */
     VIEW_SIZE_COL("VSS", ML_VSS, "virtual size: address space reserved (status VmSize)"),
@@ -127,6 +131,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_UID: return p->status.uid;
 	case F_USER:
 	case F_COMM:
+	case F_CONTEXT:
 	case F_COMMAND: return ML_UNKNOWN;
 	case F_FREED: return ((const struct row *)row)->freed;
 	case F_COW: return ((const struct row *)row)->cow;
@@ -149,6 +154,7 @@ static const char *row_text(const void *row, const struct colinfo *c)
 	switch (c->id) {
 	case F_USER: return r->user;
 	case F_COMM: return r->proc->comm;
+	case F_CONTEXT: return r->proc->context;
 	case F_COMMAND: return r->command;
 	case F_ROLE: return r->role_known ? r->role : NULL;
 	default: return NULL;

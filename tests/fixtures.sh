@@ -36,9 +36,9 @@ fi
 
 pass=0 fail=0
 while IFS='|' read -r name tree args; do
-	name=$(echo "$name" | xargs)
+	name=$(echo "$name" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
 	[ -z "$name" ] || [ "${name:0:1}" = "#" ] && continue
-	tree=$(echo "$tree" | xargs)
+	tree=$(echo "$tree" | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
 	args=$(echo "$args" | sed 's/^ *//; s/ *$//')
 	is_android=
 	[ "$tree" = android ] && is_android=1

@@ -16,16 +16,8 @@ import subprocess
 import sys
 import tempfile
 
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {name} {detail}")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "live"))
+from test_live import check, finish  # noqa: E402
 
 
 def run(memledger, source, *args):
@@ -109,6 +101,10 @@ def check_source(memledger, source, label, fx, refused, readable):
               f"{r.get('role')!r} != {want!r}")
         vss = rss * 40 * 1024 if pid not in readable else r.get("vss")
         check(f"{label}: {pid}'s VSS is its status's", r.get("vss") == vss, str(r.get("vss")))
+    rc, out, err = run(memledger, source, "ps", "-J", "-o", "PID,CONTEXT")
+    ctx = {p["pid"]: p["context"] for p in json.loads(out)["processes"]} if rc == 0 else {}
+    check(f"{label}: CONTEXT is each process's attr/current",
+          ctx == {pid: v[5] for pid, v in fx.PROCESSES.items()}, str(ctx))
     names = {0: "root", 1000: "system", 2000: "shell", 10150: "u0_a150", 99000: "u0_i9000"}
     for pid, (comm, cmdline, uid, *rest) in fx.PROCESSES.items():
         if uid in names:
@@ -149,8 +145,7 @@ def main():
         subprocess.run([sys.executable, os.path.join(here, "snapshot", "mktar.py"), snap,
                         os.path.join(tree, "proc")], check=True)
         check_source(memledger, snap, "tar", fx, refused, readable)
-    print(f"android-shell: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return finish("android-shell")
 
 
 if __name__ == "__main__":

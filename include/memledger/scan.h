@@ -26,6 +26,7 @@ enum ml_need {
 	ML_NEED_OOM = 1 << 10,    /* /proc/PID/oom_score_adj */
 	ML_NEED_OOM_SCORE = 1 << 11, /* /proc/PID/oom_score (the kernel's, as a check) */
 	ML_NEED_CLASSES = 1 << 12,   /* smaps, each mapping categorised (category.h): heaps */
+	ML_NEED_CONTEXT = 1 << 13,   /* /proc/PID/attr/current: the security context */
 };
 
 /* struct ml_proc's oom_adj when it is unknown (not read, absent, out of range). */
@@ -37,9 +38,11 @@ struct ml_proc {
 	unsigned have;          /* ML_NEED_* bits of the files read */
 	char comm[ML_COMM_MAX]; /* status Name, else stat comm; "" when neither was read */
 	char *cmdline;          /* malloc'ed, "" for an empty cmdline; NULL when not read */
-	char *exe;    /* with ML_NEED_EXE: malloc'ed target of exe; NULL when hidden or absent */
-	char *cgroup; /* with ML_NEED_CGROUP: malloc'ed cgroup v2 path (else the first
-	                 hierarchy's); NULL when unreadable */
+	char *exe;     /* with ML_NEED_EXE: malloc'ed target of exe; NULL when hidden or absent */
+	char *context; /* with ML_NEED_CONTEXT: malloc'ed attr/current (SELinux's
+	                  u:r:untrusted_app:s0:c170,c256); NULL where none is known */
+	char *cgroup;  /* with ML_NEED_CGROUP: malloc'ed cgroup v2 path (else the first
+	                  hierarchy's); NULL when unreadable */
 	struct ml_status status; /* with ML_NEED_STATUS */
 	struct ml_stat stat;     /* with ML_NEED_STAT */
 	struct ml_statm statm;   /* with ML_NEED_STATM */

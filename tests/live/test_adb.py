@@ -12,11 +12,13 @@ no .tar each fail with nothing left on the device or here.
 """
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_live import check, finish, skip  # noqa: E402
@@ -59,6 +61,9 @@ if args[0] == "shell":
             if os.path.exists(dev(w)):
                 os.unlink(dev(w))
         sys.exit(0)
+    if os.environ.get("FAKE_ADB_HANG_RUN"):
+        import time
+        time.sleep(60)
     if os.environ.get("FAKE_ADB_FAIL_RUN"):
         print("sh: cannot run it", file=sys.stderr); sys.exit(126)
     qemu = {"arm64-v8a": ["qemu-aarch64-static"], "armeabi-v7a": ["qemu-arm-static"]}
@@ -214,6 +219,29 @@ def check_runs(memledger, fakebin, devroot, log, abi, out, tmp):
           "the capture failed on the device" in r.stderr, r.stderr)
     check("... nothing left on the device, no file here", device_files(devroot) == [] and
           not os.path.exists(out), str(device_files(devroot)))
+
+    # Ctrl-C while the device captures: the step ends, the cleanup still runs
+    env = dict(os.environ, PATH=fakebin + ":" + os.environ["PATH"], FAKE_ADB_ROOT=devroot,
+               FAKE_ADB_ABI=abi, FAKE_ADB_LOG=log, FAKE_ADB_HANG_RUN="1")
+    open(log, "w").close()
+    p = subprocess.Popen([memledger, "capture", "--adb", "-o", out], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    for _ in range(200):  # until the capture runs on the device
+        with open(log) as f:
+            if "shell /data/local/tmp/" in f.read():
+                break
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.killpg(p.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole group
+    try:
+        _, err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        _, err = p.communicate()
+    check("Ctrl-C during the device's capture: exit 1", p.returncode == 1, str(p.returncode))
+    check("... what was pushed is removed, no file here", device_files(devroot) == [] and
+          not os.path.exists(out), str(device_files(devroot)) + err[-300:])
 
 
 def main():
