@@ -32,7 +32,7 @@ static const struct colinfo infos[] = {
      VIEW_TOTAL_NONE},
     {"PID", COL_COUNT, OUT_RIGHT, F_PID, "process ID", 0, VIEW_TOTAL_NONE},
     {"USER", COL_STR, 0, F_USER, "effective user", 0, VIEW_TOTAL_NONE},
-    {"ADJ", COL_COUNT, OUT_RIGHT, F_ADJ, "oom_score_adj, -1000 to 1000", 0, VIEW_TOTAL_NONE},
+    {"ADJ", COL_INT, OUT_RIGHT, F_ADJ, "oom_score_adj, -1000 to 1000", 0, VIEW_TOTAL_NONE},
     {"SCORE", COL_COUNT, OUT_RIGHT, F_SCORE,
      "the kernel's /proc/PID/oom_score, read (a check of BADNESS: (1000 + BADNESS in pages "
      "x 1000 / totalpages) x 2 / 3)",
@@ -87,7 +87,18 @@ struct oom_state {
 	int cg_rc;                 /* how its reading went: 0, or -errno */
 	enum ml_oom_policy policy; /* --policy's; without it lmkd on Android or with --min-adj,
 	                              else the kernel */
+	/* The scan the order is made from: the view's, or where it could not read some
+	 * processes' memory (Android's shell, not root), a second of every process's status,
+	 * which is all the killers rank by; their FREED is then unknown, never 0. */
+	const struct ml_scan *os;
+	struct ml_scan order; /* the second, when made */
+	bool rescanned;
 };
+
+/* What the order reads of each process: the killers' inputs, ROLE's and --cgroup's. */
+#define ORDER_NEEDS                                                                                \
+	(ML_NEED_STATUS | ML_NEED_STAT | ML_NEED_CMDLINE | ML_NEED_OOM | ML_NEED_OOM_SCORE |       \
+	 ML_NEED_CGROUP)
 
 static uint64_t row_number(const void *row, const struct colinfo *c)
 {
@@ -99,7 +110,7 @@ static uint64_t row_number(const void *row, const struct colinfo *c)
 	case F_PID: return (uint64_t)r->proc->pid;
 	case F_ADJ:
 		return r->proc->oom_adj == ML_OOM_ADJ_UNKNOWN ? ML_UNKNOWN
-		                                              : (uint64_t)(int64_t)r->proc->oom_adj;
+		                                              : out_int(r->proc->oom_adj);
 	case F_SCORE: return r->proc->oom_score < 0 ? ML_UNKNOWN : (uint64_t)r->proc->oom_score;
 	case F_RSS: return r->proc->status.vm_rss;
 	case F_FREED: return r->freed;
@@ -156,7 +167,7 @@ static int cgroup_limit(struct view_run *run, const struct oom_state *st, const 
  * -errno after a message. */
 static int scope(struct view_run *run, struct oom_state *st, bool **keep)
 {
-	const struct ml_scan *s = &run->scan;
+	const struct ml_scan *s = st->os;
 	uint64_t ram, swap, limit = ML_UNKNOWN;
 	struct ml_source *src = run_source(run->run, 0, false);
 
@@ -184,22 +195,44 @@ static int scope(struct view_run *run, struct oom_state *st, bool **keep)
 	return 0;
 }
 
+/* Where process i of the order's scan is in the view's (the page ledger's), or -1 when it
+ * could not be read there: the same PID, started at the same time. */
+static long ledger_index(const struct view_run *run, const struct oom_state *st, size_t i)
+{
+	const struct ml_proc *p = &st->os->procs[i];
+	long m;
+
+	if (st->os == &run->scan)
+		return (long)i;
+	m = ml_scan_find(&run->scan, p->pid);
+	if (m >= 0 && (p->have & ML_NEED_STAT) && (run->scan.procs[m].have & ML_NEED_STAT) &&
+	    p->stat.starttime != run->scan.procs[m].stat.starttime)
+		m = -1; /* the PID came back as another process */
+	return m;
+}
+
 /* Fills the rows of the victims v[0..n): their FREED one kill after another. Returns 0 or
  * -ENOMEM. */
 static int fill_rows(struct view_run *run, struct oom_state *st, const struct ml_oom_victim *v,
                      size_t n, const uint32_t *kill, size_t nkills)
 {
-	const struct ml_scan *s = &run->scan;
-	uint32_t *rank = malloc((s->nprocs + 1) * sizeof(*rank));
+	const struct ml_scan *s = st->os;
+	uint32_t *rank = malloc((run->scan.nprocs + 1) * sizeof(*rank));
 	struct ml_freed *f = calloc(nkills + 1, sizeof(*f));
+	bool *unread = calloc(nkills + 1, sizeof(*unread)); /* a kill of one not read */
 	uint64_t cum = 0;
 	bool bound = false;
-	int rc = !rank || !f ? -ENOMEM : 0;
+	int rc = !rank || !f || !unread ? -ENOMEM : 0;
 
-	for (size_t i = 0; rank && i < s->nprocs; i++)
+	for (size_t i = 0; rank && i < run->scan.nprocs; i++)
 		rank[i] = UINT32_MAX;
-	for (size_t k = 0; rank && k < n; k++)
-		rank[v[k].proc] = kill[k];
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		long m = ledger_index(run, st, v[k].proc);
+		if (m >= 0)
+			rank[m] = kill[k];
+		else
+			unread[kill[k]] = true;
+	}
 	if (rc == 0)
 		rc = ml_pages_freed_order(run->pages, rank, nkills, f);
 	st->rows = rc == 0 ? calloc(n + 1, sizeof(*st->rows)) : NULL;
@@ -211,7 +244,7 @@ static int fill_rows(struct view_run *run, struct oom_state *st, const struct ml
 		const struct ml_proc *p = &s->procs[v[k].proc];
 		const char *role = ml_roles_get(&st->roles, v[k].proc);
 		bool companion = k > 0 && kill[k] == kill[k - 1];
-		uint64_t freed = ml_freed_total(&f[kill[k]]);
+		uint64_t freed = unread[kill[k]] ? ML_UNKNOWN : ml_freed_total(&f[kill[k]]);
 		bound |= !f[kill[k]].exact;
 		if (!companion)
 			cum = ml_add_u64(cum, freed);
@@ -233,6 +266,7 @@ static int fill_rows(struct view_run *run, struct oom_state *st, const struct ml
 	}
 	free(rank);
 	free(f);
+	free(unread);
 	return rc;
 }
 
@@ -259,7 +293,7 @@ static const char *oom_group_of(const struct ml_cgroups *cg, const char *p, cons
 static int group_kills(struct view_run *run, const struct oom_state *st, struct ml_oom_victim *v,
                        size_t n, uint32_t *kill, size_t *nkills)
 {
-	const struct ml_scan *s = &run->scan;
+	const struct ml_scan *s = st->os;
 	const struct ml_cgroups *cg = &st->cg;
 	struct ml_oom_victim *out = malloc((n + 1) * sizeof(*out));
 	bool *used = calloc(n + 1, sizeof(*used));
@@ -297,9 +331,9 @@ static int group_kills(struct view_run *run, const struct oom_state *st, struct 
 
 /* Says which processes the order leaves out because their oom_score_adj or status is
  * unknown (a snapshot older than oom, a hostile value): none of them is shown as 0. */
-static void say_unknown(const struct view_run *run, const bool *keep)
+static void say_unknown(const struct view_run *run, const struct oom_state *st, const bool *keep)
 {
-	const struct ml_scan *s = &run->scan;
+	const struct ml_scan *s = st->os;
 	char list[256] = "";
 	size_t n = 0, at = 0;
 
@@ -320,6 +354,16 @@ static void say_unknown(const struct view_run *run, const bool *keep)
 		         n > 8 ? ", ..." : "");
 }
 
+/* True when some process the view could not read may be a candidate: its order is made
+ * again from every process's status (PID 1 is never one). */
+static bool order_rescan(const struct ml_scan *s)
+{
+	for (size_t i = 0; s->unreadable_pids && i < s->unreadable; i++)
+		if (s->unreadable_pids[i] != 1)
+			return true;
+	return false;
+}
+
 /* The victims in order, each kill's FREED (a view_def's rows). Returns 0 or -errno. */
 static int oom_rows(struct view_run *run)
 {
@@ -337,12 +381,19 @@ static int oom_rows(struct view_run *run)
 	st->policy = run->cli->oom_policy >= 0 ? (enum ml_oom_policy)run->cli->oom_policy
 	             : run->scan.android || run->cli->oom_min_adj ? ML_OOM_LMKD
 	                                                          : ML_OOM_KERNEL;
+	st->os = &run->scan;
+	if (order_rescan(&run->scan)) {
+		if (procs_scan(run->run, ORDER_NEEDS, NULL, NULL, &st->order) != EXIT_GO_ON)
+			return -EIO; /* said */
+		st->rescanned = true;
+		st->os = &st->order;
+	}
 	src = run_source(run->run, 0, false); /* the cgroup tree, read once for both uses */
 	st->cg_rc = src ? ml_cgroups_read(src, &st->cg) : -EIO;
 	if ((rc = scope(run, st, &keep)) < 0)
 		return rc;
-	rc = ml_roles_make(&st->roles, &run->scan) < 0 ||
-	             ml_oom_order(&run->scan, st->policy, st->page, st->totalpages,
+	rc = ml_roles_make(&st->roles, st->os) < 0 ||
+	             ml_oom_order(st->os, st->policy, st->page, st->totalpages,
 	                          run->cli->oom_min_adj, keep, &v, &n) < 0 ||
 	             !(kill = malloc((n + 1) * sizeof(*kill))) ||
 	             group_kills(run, st, v, n, kill, &nkills) < 0
@@ -350,7 +401,7 @@ static int oom_rows(struct view_run *run)
 	         : fill_rows(run, st, v, n, kill, nkills);
 	free(kill);
 	if (rc == 0)
-		say_unknown(run, keep);
+		say_unknown(run, st, keep);
 	free(keep);
 	free(v);
 	st->shown = st->n;
@@ -473,6 +524,8 @@ static void oom_end(struct view_run *run)
 	ml_user_cache_free(&st->users);
 	ml_roles_free(&st->roles);
 	ml_cgroups_free(&st->cg);
+	if (st->rescanned)
+		ml_scan_free(&st->order);
 	free(st);
 }
 

@@ -341,6 +341,12 @@ static char *put_number(const struct out_table *t, const struct out_col *col, ui
 			*d++ = '%';
 		return d;
 	}
+	if (col->type == COL_INT) { /* offset binary: out_int */
+		int64_t x = (int64_t)(v ^ (1ull << 63));
+		if (x < 0)
+			*d++ = '-';
+		v = x < 0 ? -(uint64_t)x : (uint64_t)x;
+	}
 	return col->type == COL_HEX ? put_hex8(d, v) : put_dec(d, v);
 }
 
@@ -462,7 +468,7 @@ static char *delta_key(const struct out_table *t, const struct out_cell *cells, 
 		if (type == COL_STR)
 			at += (size_t)snprintf(key + at, len - at, "\x1f%s",
 			                       cells[i].str ? cells[i].str : "");
-		else if (type == COL_COUNT || type == COL_HEX)
+		else if (type == COL_COUNT || type == COL_HEX || type == COL_INT)
 			at += (size_t)snprintf(key + at, len - at, "\x1f%llu",
 			                       (unsigned long long)cells[i].num);
 	}

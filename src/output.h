@@ -31,7 +31,15 @@ enum col_type {
 	COL_PERCENT, /* tenths of a percent: "12.3%" in tables, the number 12.3 in JSON and CSV */
 	COL_DELTA,   /* a change in bytes, an int64_t in the uint64_t: "+1.2M", "-4K", "0B";
 	                -1 is ML_UNKNOWN (sizes change by whole kB, never by one byte) */
+	COL_INT,     /* a signed integer (oom_score_adj: -800) in offset binary, out_int(x):
+	                unsigned order is signed order, and ML_UNKNOWN no value it holds */
 };
+
+/* A COL_INT cell's number: x in offset binary (its sign bit flipped). */
+static inline uint64_t out_int(int64_t x)
+{
+	return (uint64_t)x ^ (1ull << 63);
+}
 
 /* How a column is laid out in tables. */
 enum out_col_flags {

@@ -113,10 +113,19 @@ def check_source(memledger, source, label, fx, refused, readable):
     # groups --by app: each app its package, its processes together
     rc, out, err = run(memledger, source, "groups", "--by", "app", "-o", "NAME,PROCS", "-J")
     check(f"{label}: groups --by app runs", rc == 0, err)
-    # oom on Android: lmkd's order, said so
+    # oom on Android: lmkd's order of every app, from status; FREED of the refused unknown
     rc, out, err = run(memledger, source, "oom", "-J")
-    check(f"{label}: oom on an Android snapshot orders as lmkd",
-          rc == 0 and json.loads(out).get("policy") == "lmkd", out[:200])
+    doc = json.loads(out) if rc == 0 else {}
+    check(f"{label}: oom on an Android snapshot orders as lmkd", doc.get("policy") == "lmkd",
+          out[:200])
+    apps = sorted((pid for pid, v in fx.PROCESSES.items() if v[4] >= 0),
+                  key=lambda pid: (-fx.PROCESSES[pid][4], -fx.PROCESSES[pid][6]))
+    victims = doc.get("victims", [])
+    check(f"{label}: oom: every app with ADJ >= 0, the highest ADJ first, the largest first "
+          "within one, the refused too", [v["pid"] for v in victims] == apps,
+          str([v["pid"] for v in victims]))
+    check(f"{label}: oom: a refused app's FREED and CUM-FREED are unknown, never 0",
+          victims and all(v["freed"] is None and v["cum-freed"] is None for v in victims))
     rc, out, err = run(memledger, source, "system", "-J")
     doc = json.loads(out) if rc == 0 else {}
     check(f"{label}: system reads the DMA-BUF heap pools (total_pools_kb)",
@@ -125,6 +134,26 @@ def check_source(memledger, source, label, fx, refused, readable):
              if c.get("name") == "other reclaimable"]
     check(f"{label}: other reclaimable is KReclaimable - SReclaimable",
           other and other[0].get("size") == (170480 - 150000) * 1024, str(other))
+
+
+def check_oom_mixed(memledger, tree, fx):
+    """A readable process (the shell's logcat, its adj raised to 950) before the refused
+    apps: its FREED is known; a refused app's is not, and CUM-FREED is unknown from it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["cp", "-a", tree, tmp], check=True)
+        copy = os.path.join(tmp, os.path.basename(tree))
+        with open(os.path.join(copy, "proc", "710", "oom_score_adj"), "w") as f:
+            f.write("950\n")
+        rc, out, err = run(memledger, os.path.join(copy, "proc"), "oom", "-J")
+        victims = json.loads(out)["victims"] if rc == 0 else []
+        check("oom mixed: the readable process first (ADJ 950)",
+              victims and victims[0]["pid"] == 710, str(victims[:1]))
+        check("oom mixed: its FREED is known, and CUM-FREED equals it",
+              victims and victims[0]["freed"] and
+              victims[0]["cum-freed"] == victims[0]["freed"], str(victims[:1]))
+        check("oom mixed: after it, the refused: FREED and CUM-FREED unknown",
+              len(victims) > 1 and all(v["freed"] is None and v["cum-freed"] is None
+                                       for v in victims[1:]), str(victims[1:2]))
 
 
 def main():
@@ -139,6 +168,7 @@ def main():
     check("the fixture refuses all but the shell's own",
           all(fx.PROCESSES[p][2] == 2000 for p in readable) and len(readable) == 3)
     check_source(memledger, os.path.join(tree, "proc"), "tree", fx, refused, readable)
+    check_oom_mixed(memledger, tree, fx)
     with tempfile.TemporaryDirectory() as tmp:
         snap = os.path.join(tmp, "phone.tar")
         here = os.path.dirname(os.path.abspath(__file__))
