@@ -159,7 +159,7 @@ static void clean_device(struct adb *a)
 
 /* Pulls the device's tar into the open output o, through a private temporary directory
  * removed after. Returns 0, or 1 with the reason said. */
-static int pull_into(struct adb *a, struct ml_outfile *o)
+static int pull_into(struct adb *a, struct ml_outfile *o, const struct adb_capture *opts)
 {
 	char dir[] = "/tmp/memledger-adb-XXXXXX", file[64];
 	int fd, rc = 1;
@@ -171,6 +171,8 @@ static int pull_into(struct adb *a, struct ml_outfile *o)
 	snprintf(file, sizeof(file), "%s/snapshot.tar", dir);
 	if (adb_run(a, (const char *[]){"pull", a->remote_tar, file, NULL}, NULL, 0, -1) != 0) {
 		cli_warn("capture --adb: adb pull %s failed", a->remote_tar);
+	} else if (opts->write_out) {
+		rc = opts->write_out(file, o->fd, opts->write_ctx);
 	} else if ((fd = open(file, O_RDONLY | O_CLOEXEC)) >= 0) {
 		char buf[65536];
 		ssize_t r;
@@ -303,7 +305,7 @@ int adb_capture(const struct adb_capture *opts)
 	if (rc == 0 && !run_stop)
 		rc = run_capture(&a, opts);
 	if (rc == 0 && !run_stop)
-		rc = pull_into(&a, &o);
+		rc = pull_into(&a, &o, opts);
 	if (rc == 0 && run_stop)
 		rc = 1; /* interrupted: no snapshot */
 	if (rc == 0 && (rc = ml_outfile_commit(&o)) < 0) {

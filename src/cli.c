@@ -276,7 +276,7 @@ static const struct cli_option_info {
     {"adb", no_argument, OPT_ADB, CLI_REDACT,
      "     --adb [SERIAL]     capture: an Android device's, over adb: the static\n"
      "                          capture for its ABI pushed to /data/local/tmp, run,\n"
-     "                          its tar pulled into -o (.tar), all it pushed removed\n"},
+     "                          its tar pulled into -o, all it pushed removed\n"},
     {"root", no_argument, OPT_ROOT, CLI_REDACT,
      "     --root             capture --adb: run it as root, through su -c\n"},
     {"source", required_argument, OPT_SOURCE, CLI_SOURCE,

@@ -262,8 +262,73 @@ static int write_snapshot(struct run *run, struct writing *wr, int fd, int filte
 	return EXIT_OK;
 }
 
-/* capture --adb [SERIAL]: the device's snapshot into -o, a .tar (the device writes it
- * uncompressed; memledger-SERIAL-TIME.tar here by default). */
+/* What capture --adb writes its -o with: the name and its compression. */
+struct adb_out {
+	const char *name;
+	int filter;
+};
+
+/* Copies entry e of the archive r into the snapshot t: a file whole, a link as a link.
+ * Returns 0, or -errno. */
+static int copy_entry(struct archive *r, struct archive_entry *e, struct tar_out *t)
+{
+	const char *path = ml_la.archive_entry_pathname(e);
+	unsigned type = ml_la.archive_entry_filetype(e);
+	la_int64_t size = ml_la.archive_entry_size(e);
+	char *data;
+	la_ssize_t got;
+	int rc;
+
+	if (type == AE_IFLNK)
+		return tar_link(t, path, ml_la.archive_entry_symlink(e));
+	if (type != AE_IFREG)
+		return 0; /* directories: implied by the paths */
+	if (size < 0 || (uint64_t)size > ml_source_max_size(path))
+		return -EFBIG;
+	data = malloc((size_t)size + 1);
+	if (!data)
+		return -ENOMEM;
+	got = size ? ml_la.archive_read_data(r, data, (size_t)size) : 0;
+	rc = got == size ? tar_file(t, path, data, (size_t)size) : -EIO;
+	free(data);
+	return rc;
+}
+
+/* capture --adb's writer: the device's uncompressed tar (the file at tar) rewritten to fd
+ * compressed as the name asks, entry by entry in its order. Returns 0, or 1 after a
+ * message. */
+static int adb_write_out(const char *tar, int fd, void *ctx)
+{
+	const struct adb_out *o = ctx;
+	struct tar_out t = {.a = open_archive(fd, o->filter, o->name), .now = time(NULL)};
+	struct archive *r = ml_la.archive_read_new();
+	struct archive_entry *e;
+	int in = open(tar, O_RDONLY | O_CLOEXEC), rc = 0, h;
+
+	if (!t.a || !r || in < 0 || ml_la.archive_read_support_format_gnutar(r) != ARCHIVE_OK ||
+	    ml_la.archive_read_support_format_tar(r) != ARCHIVE_OK ||
+	    ml_la.archive_read_open_fd(r, in, 65536) != ARCHIVE_OK)
+		rc = -EIO;
+	while (rc == 0 && (h = ml_la.archive_read_next_header(r, &e)) != ARCHIVE_EOF)
+		rc = h == ARCHIVE_OK ? copy_entry(r, e, &t) : -EIO;
+	if (t.a && ml_la.archive_write_close(t.a) != ARCHIVE_OK && rc == 0)
+		rc = -EIO;
+	if (rc < 0)
+		cli_warn("capture --adb: cannot rewrite the device's tar as %s: %s", o->name,
+		         r && ml_la.archive_error_string(r) ? ml_la.archive_error_string(r)
+		                                            : strerror(-rc));
+	if (t.a)
+		ml_la.archive_write_free(t.a);
+	if (r)
+		ml_la.archive_read_free(r);
+	if (in >= 0)
+		close(in);
+	return rc < 0 ? 1 : 0;
+}
+
+/* capture --adb [SERIAL]: the device's snapshot into -o, compressed as its name says
+ * (memledger-SERIAL-TIME.tar.zst here by default; the device writes an uncompressed tar,
+ * rewritten here entry by entry). */
 static int capture_adb(struct run *run)
 {
 	const struct cli *cli = run->cli;
@@ -273,7 +338,7 @@ static int capture_adb(struct run *run)
 	                        .redact_key = cli->redact_key,
 	                        .output = cli->columns};
 	char deflt[PATH_MAX];
-	size_t n;
+	struct adb_out out;
 
 	if (!cli->adb) {
 		cli_warn("--root is capture --adb's: it runs the device's capture through su -c");
@@ -297,19 +362,28 @@ static int capture_adb(struct run *run)
 		struct tm tm;
 		clock_gettime(CLOCK_REALTIME, &now);
 		gmtime_r(&now.tv_sec, &tm);
-		snprintf(
-		    deflt, sizeof(deflt), "%.3900smemledger-%.64s-%04d%02d%02d-%02d%02d%02d.tar",
-		    a.output ? a.output : "", a.serial ? a.serial : "android", tm.tm_year + 1900,
-		    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		snprintf(deflt, sizeof(deflt),
+		         "%.3900smemledger-%.64s-%04d%02d%02d-%02d%02d%02d.tar.zst",
+		         a.output ? a.output : "", a.serial ? a.serial : "android",
+		         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		         tm.tm_sec);
 		a.output = deflt;
 	}
-	n = strlen(a.output);
-	if (n < 4 || strcmp(a.output + n - 4, ".tar") != 0) {
-		cli_warn(
-		    "capture --adb writes the device's tar as it is: -o takes a name that ends "
-		    "in .tar: '%s'",
-		    a.output);
+	out = (struct adb_out){.name = a.output, .filter = filter_of(a.output)};
+	if (out.filter < 0 || strcmp(a.output, "-") == 0) {
+		cli_warn("capture --adb: -o takes a name that ends in .tar, .tar.gz, .tar.zst, "
+		         ".tar.xz or .tar.bz2: '%s'",
+		         a.output);
 		return EXIT_USAGE;
+	}
+	if (out.filter != ARCHIVE_FILTER_NONE) { /* else the device's tar as it is */
+		char err[512];
+		if (ml_libarchive_load(err, sizeof(err)) < 0) {
+			cli_warn("capture: %s", err);
+			return EXIT_ERROR;
+		}
+		a.write_out = adb_write_out;
+		a.write_ctx = &out;
 	}
 	return adb_capture(&a);
 }

@@ -188,19 +188,46 @@ def check_fake(memledger):
         check("... nothing pushed", not [c for c in calls if c.startswith("push ")], str(calls))
 
         r, calls = run_fake(memledger, fakebin, devroot, log, abi, "-o",
-                            os.path.join(tmp, "x.tar.zst"))
-        check("-o that is no .tar: a usage error before adb is asked", r.returncode == 2 and
+                            os.path.join(tmp, "x.zip"))
+        check("-o that is no tar: a usage error before adb is asked", r.returncode == 2 and
               calls == [], r.stderr + str(calls))
         r, calls = run_fake(memledger, fakebin, devroot, log, "", cwd=tmp)
         check("the fake with no device: exit 1", r.returncode == 1 and
               "no Android device" in r.stderr, r.stderr)
         r = subprocess.run([memledger, "capture", "--root"], capture_output=True, text=True)
         check("--root without --adb: a usage error", r.returncode == 2, r.stderr)
-        if cases:  # the default name: memledger-SERIAL-TIME.tar here
+        if cases:  # the default name: memledger-SERIAL-TIME.tar.zst here, compressed
             r, calls = run_fake(memledger, fakebin, devroot, log, abi, "SER2", cwd=tmp)
             made = [n for n in os.listdir(tmp) if n.startswith("memledger-SER2-")]
-            check("by default memledger-SERIAL-TIME.tar here", r.returncode == 0 and
-                  len(made) == 1 and made[0].endswith(".tar"), r.stderr + str(os.listdir(tmp)))
+            check("by default memledger-SERIAL-TIME.tar.zst here", r.returncode == 0 and
+                  len(made) == 1 and made[0].endswith(".tar.zst"),
+                  r.stderr + str(os.listdir(tmp)))
+            check_compressed(memledger, os.path.join(tmp, made[0]) if made else None,
+                             cases[0][1])
+            check("... and nothing left on the device", device_files(devroot) == [],
+                  str(device_files(devroot)))
+
+
+def check_compressed(memledger, path, machine):
+    """The device's tar rewritten compressed: zstd's magic, every entry there, read back."""
+    if not path or not os.path.exists(path):
+        check("a compressed snapshot was written", False)
+        return
+    with open(path, "rb") as f:
+        check("the snapshot is zstd-compressed", f.read(4) == b"\x28\xb5\x2f\xfd")
+    names = subprocess.run(f"zstd -dc '{path}' | tar -tf -", shell=True, capture_output=True,
+                           text=True)
+    entries = names.stdout.split()
+    check("... a tar whose first entry is the manifest and last memledger-unreadable",
+          entries[:1] == ["memledger-manifest"] and entries[-1:] == ["memledger-unreadable"]
+          and len(entries) > 100, str(entries[:2]) + names.stderr)
+    man = subprocess.run(f"zstd -dc '{path}' | tar -xOf - memledger-manifest", shell=True,
+                         capture_output=True, text=True).stdout
+    check(f"... the device's capture ({machine})", f"machine: {machine}\n" in man, man)
+    for view in (["ps"], ["system"], ["groups"]):
+        r = subprocess.run([memledger, *view, "--source", path, "-J"], capture_output=True,
+                           text=True)
+        check(f"... {view[0]} reads it", r.returncode == 0, r.stderr)
 
 
 def check_runs(memledger, fakebin, devroot, log, abi, out, tmp):
