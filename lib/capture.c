@@ -61,8 +61,10 @@ struct cap {
 	size_t cg_root;                           /* the length of the cgroup root's path */
 };
 
-/* How a file is redacted (with redact; as it is without). */
-enum filter { F_NONE, F_STATUS, F_STAT, F_COMM, F_CGROUP, F_SMAPS, F_SYSV };
+/* How a file is redacted (with redact; as it is without). F_OPTIONAL: as it is, and a file
+ * the kernel may not offer (attr/current without a security module: EINVAL, EOPNOTSUPP)
+ * is missing, not refused. */
+enum filter { F_NONE, F_OPTIONAL, F_STATUS, F_STAT, F_COMM, F_CGROUP, F_SMAPS, F_SYSV };
 
 /* Reads dirfd/name whole into b. Returns 0 or -errno. */
 static int read_at(int dirfd, const char *name, struct ml_bytes *b)
@@ -171,33 +173,19 @@ static int copy_as(struct cap *c, int dirfd, const char *name, const char *path,
 {
 	int rc = read_at(dirfd, name, &c->buf);
 
-	if (rc == -ENOENT || rc == -ESRCH)
+	if (rc == -ENOENT || rc == -ESRCH ||
+	    (f == F_OPTIONAL && (rc == -EINVAL || rc == -EOPNOTSUPP)))
 		return 1;
 	if (rc == -ENOMEM)
 		return rc;
 	if (rc < 0)
 		return note_unreadable(c, path, rc);
-	if (!c->opts->redact || f == F_NONE ||
+	if (!c->opts->redact || f == F_NONE || f == F_OPTIONAL ||
 	    ((f == F_STATUS || f == F_STAT || f == F_COMM) && !c->comm_token[0]))
 		return put(c, path, c->buf.data, c->buf.len);
 	if (redact_file(c, f) < 0)
 		return -ENOMEM;
 	return put(c, path, c->red_out.data ? c->red_out.data : "", c->red_out.len);
-}
-
-/* As copy, for a file the kernel may not offer: EINVAL and EOPNOTSUPP (attr/current without
- * a security module) read as missing, not as refused. */
-static int copy_optional(struct cap *c, int dirfd, const char *name, const char *path)
-{
-	int rc = read_at(dirfd, name, &c->buf);
-
-	if (rc == -ENOENT || rc == -ESRCH || rc == -EINVAL || rc == -EOPNOTSUPP)
-		return 1;
-	if (rc == -ENOMEM)
-		return rc;
-	if (rc < 0)
-		return note_unreadable(c, path, rc);
-	return put(c, path, c->buf.data, c->buf.len);
 }
 
 /* The files memledger cgroups reads of each memory cgroup, v1 and v2. */
@@ -287,28 +275,34 @@ static int capture_cgroups(struct cap *c)
 	return 0;
 }
 
-/* The value of "KEY=" in the first of the property files (below root) that has it, into
- * buf; "" when none has. */
-static void build_prop(struct cap *c, const char *const *files, const char *key, char *buf,
-                       size_t len)
+/* The value of the first "KEY=" line of text into buf; "" when none has it. */
+static void prop_value(const char *text, const char *key, char *buf, size_t len)
 {
 	size_t klen = strlen(key);
 
 	buf[0] = '\0';
+	for (const char *at = text; at && *at; at = strchr(at, '\n'), at = at ? at + 1 : NULL)
+		if (strncmp(at, key, klen) == 0 && at[klen] == '=') {
+			snprintf(buf, len, "%.*s", (int)strcspn(at + klen + 1, "\r\n"),
+			         at + klen + 1);
+			return;
+		}
+}
+
+/* The files of files[] (below root) that can be read, one after another into out, each
+ * read once. Returns 0 or -ENOMEM. */
+static int read_files(struct cap *c, const char *const *files, struct ml_bytes *out)
+{
+	out->len = 0;
 	for (size_t i = 0; files[i]; i++) {
 		char path[512];
-		const char *at;
 		snprintf(path, sizeof(path), "%s%s", c->root, files[i]);
 		if (read_at(AT_FDCWD, path, &c->buf) < 0)
 			continue;
-		for (at = c->buf.data; at && *at; at = strchr(at, '\n'), at = at ? at + 1 : NULL) {
-			if (strncmp(at, key, klen) == 0 && at[klen] == '=') {
-				snprintf(buf, len, "%.*s", (int)strcspn(at + klen + 1, "\r\n"),
-				         at + klen + 1);
-				return;
-			}
-		}
+		if (append(out, c->buf.data, c->buf.len) < 0 || append(out, "\n", 1) < 0)
+			return -ENOMEM;
 	}
+	return append(out, "", 1); /* NUL-terminated, the first file's lines first */
 }
 
 /* The name of uid as the system names it: Android's AIDs there, else /etc/passwd's
@@ -343,26 +337,29 @@ static int describe_system(struct cap *c, bool *android)
 	static const char *const props[] = {"/system/build.prop", "/vendor/build.prop",
 	                                    "/product/etc/build.prop", NULL};
 	static const char *const lsb[] = {"/etc/lsb-release", NULL};
-	char release[96], sdk[16], model[96], cros[96];
-	int rc = 0;
+	static const char *const models[] = {"ro.product.model", "ro.product.vendor.model",
+	                                     "ro.product.system.model"};
+	char release[96], sdk[16], model[96] = "", cros[96];
+	struct ml_bytes text = {0};
+	int rc = read_files(c, props, &text);
 
-	build_prop(c, props, "ro.build.version.release", release, sizeof(release));
+	prop_value(text.data, "ro.build.version.release", release, sizeof(release));
 	*android = release[0] != '\0';
-	if (*android) {
-		build_prop(c, props, "ro.build.version.sdk", sdk, sizeof(sdk));
-		build_prop(c, props, "ro.product.model", model, sizeof(model));
-		if (!model[0])
-			build_prop(c, props, "ro.product.vendor.model", model, sizeof(model));
-		if (!model[0])
-			build_prop(c, props, "ro.product.system.model", model, sizeof(model));
+	if (rc == 0 && *android) {
+		prop_value(text.data, "ro.build.version.sdk", sdk, sizeof(sdk));
+		for (size_t i = 0; i < ML_ARRAY_SIZE(models) && !model[0]; i++)
+			prop_value(text.data, models[i], model, sizeof(model));
 		rc = appendf(&c->out, "android: %s%s%s%s\n", release, sdk[0] ? " (sdk " : "", sdk,
 		             sdk[0] ? ")" : "");
 		if (rc == 0 && model[0])
 			rc = appendf(&c->out, "device: %s\n", model);
 	}
-	build_prop(c, lsb, "CHROMEOS_RELEASE_VERSION", cros, sizeof(cros));
+	if (rc == 0)
+		rc = read_files(c, lsb, &text);
+	prop_value(text.data, "CHROMEOS_RELEASE_VERSION", cros, sizeof(cros));
 	if (rc == 0 && cros[0])
 		rc = appendf(&c->out, "chromeos: %s\n", cros);
+	free(text.data);
 	return rc;
 }
 
@@ -440,7 +437,7 @@ static int capture_system(struct cap *c)
 	                                    "kernel/dma_heap/total_pools_kb"};
 	for (size_t i = 0; i < ML_ARRAY_SIZE(heaps) && rc >= 0; i++) {
 		snprintf(path, sizeof(path), "sys/%s", heaps[i]);
-		rc = copy_optional(c, c->sysfd, heaps[i], path);
+		rc = copy_as(c, c->sysfd, heaps[i], path, F_OPTIONAL);
 	}
 	/* memory blocks, zram devices, the GPUs and dma-buf heaps there are (their dev
 	 * files: memledger looks for GPU buffers where there are), and the dma-bufs */
@@ -830,7 +827,7 @@ static int capture_process(struct cap *c, pid_t pid, struct early *e)
 		rc = copy_as(c, dirfd, "oom_score_adj", path, F_NONE);
 	snprintf(path, sizeof(path), "%s/attr/current", pdir); /* the SELinux context */
 	if (rc >= 0)
-		rc = copy_optional(c, dirfd, "attr/current", path);
+		rc = copy_as(c, dirfd, "attr/current", path, F_OPTIONAL);
 	snprintf(path, sizeof(path), "%s/oom_score", pdir);
 	if (rc >= 0 && status.has_mm)
 		rc = copy_as(c, dirfd, "oom_score", path, F_NONE);

@@ -157,12 +157,13 @@ static void clean_device(struct adb *a)
 	a->pushed = false;
 }
 
-/* Pulls the device's tar into the open output o, through a private temporary directory
- * removed after. Returns 0, or 1 with the reason said. */
+/* Pulls the device's tar into a private temporary directory and has opts->write_out write
+ * it to the open output o; the directory is removed after. Returns 0, or 1 with the reason
+ * said. */
 static int pull_into(struct adb *a, struct ml_outfile *o, const struct adb_capture *opts)
 {
 	char dir[] = "/tmp/memledger-adb-XXXXXX", file[64];
-	int fd, rc = 1;
+	int rc = 1;
 
 	if (!mkdtemp(dir)) {
 		cli_warn("capture --adb: no temporary directory: %s", strerror(errno));
@@ -171,30 +172,8 @@ static int pull_into(struct adb *a, struct ml_outfile *o, const struct adb_captu
 	snprintf(file, sizeof(file), "%s/snapshot.tar", dir);
 	if (adb_run(a, (const char *[]){"pull", a->remote_tar, file, NULL}, NULL, 0, -1) != 0) {
 		cli_warn("capture --adb: adb pull %s failed", a->remote_tar);
-	} else if (opts->write_out) {
+	} else {
 		rc = opts->write_out(file, o->fd, opts->write_ctx);
-	} else if ((fd = open(file, O_RDONLY | O_CLOEXEC)) >= 0) {
-		char buf[65536];
-		ssize_t r;
-		rc = 0;
-		while (rc == 0 && (r = read(fd, buf, sizeof(buf))) != 0) {
-			if (r < 0 && errno == EINTR)
-				continue;
-			for (ssize_t at = 0; r > 0 && at < r;) {
-				ssize_t w = write(o->fd, buf + at, (size_t)(r - at));
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w <= 0) {
-					cli_warn("cannot write %s: %s", o->path, strerror(errno));
-					rc = 1;
-					break;
-				}
-				at += w;
-			}
-			if (r < 0)
-				rc = 1;
-		}
-		close(fd);
 	}
 	unlink(file);
 	rmdir(dir);

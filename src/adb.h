@@ -10,8 +10,8 @@ struct adb_capture {
 	bool root;              /* run it through su -c */
 	bool exact, redact;     /* memledger-capture's --exact, --redact */
 	const char *redact_key; /* --redact-key, or NULL */
-	/* Writes the device's tar (the file at tar) to fd as output's name asks (compressed);
-	 * 0, or 1 after a message. NULL: the tar is copied as it is. */
+	/* Writes the device's tar (the file at tar) to fd as output's name asks (compressed or
+	 * not); 0, or 1 after a message. */
 	int (*write_out)(const char *tar, int fd, void *ctx);
 	void *write_ctx;
 };
@@ -19,8 +19,8 @@ struct adb_capture {
 /*
  * Pushes the static memledger-capture built for the device's ABI (getprop
  * ro.product.cpu.abi: arm64-v8a, armeabi-v7a, x86_64) to /data/local/tmp, runs it there
- * (su -c with root), pulls its tar into output (through a temporary name, by write_out
- * where given) and removes what
+ * (su -c with root), pulls its tar and has write_out write it to output (through a
+ * temporary name) and removes what
  * it pushed, and stops the adb server when it started it: nothing left behind, whatever
  * happened. Says why on standard error when it fails. Returns an exit status: 0, 1 (no
  * adb, no device, a failed step), 2 (an output name it refuses).

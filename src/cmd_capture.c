@@ -30,8 +30,16 @@ struct tar_out {
 	time_t now;
 };
 
-static int add_entry(struct tar_out *t, const char *path, unsigned type, const void *data,
-                     size_t len, const char *target)
+/* The archive's error as -errno. */
+static int archive_rc(struct archive *a)
+{
+	return ml_la.archive_errno(a) > 0 ? -ml_la.archive_errno(a) : -EIO;
+}
+
+/* Writes the header of an entry of len bytes, whose data the caller writes next. Returns 0
+ * or -errno. */
+static int entry_header(struct tar_out *t, const char *path, unsigned type, size_t len,
+                        const char *target)
 {
 	struct archive_entry *e = ml_la.archive_entry_new();
 	int rc = 0;
@@ -45,10 +53,19 @@ static int add_entry(struct tar_out *t, const char *path, unsigned type, const v
 	if (target)
 		ml_la.archive_entry_set_symlink(e, target);
 	ml_la.archive_entry_set_size(e, (la_int64_t)len);
-	if (ml_la.archive_write_header(t->a, e) != ARCHIVE_OK ||
-	    (len && ml_la.archive_write_data(t->a, data, len) != (la_ssize_t)len))
-		rc = ml_la.archive_errno(t->a) > 0 ? -ml_la.archive_errno(t->a) : -EIO;
+	if (ml_la.archive_write_header(t->a, e) != ARCHIVE_OK)
+		rc = archive_rc(t->a);
 	ml_la.archive_entry_free(e);
+	return rc;
+}
+
+static int add_entry(struct tar_out *t, const char *path, unsigned type, const void *data,
+                     size_t len, const char *target)
+{
+	int rc = entry_header(t, path, type, len, target);
+
+	if (rc == 0 && len && ml_la.archive_write_data(t->a, data, len) != (la_ssize_t)len)
+		rc = archive_rc(t->a);
 	return rc;
 }
 
@@ -200,6 +217,20 @@ static int open_output(const char *name, struct writing *w)
 	return EXIT_ERROR;
 }
 
+/* memledger-WHO-UTC.tar.zst in dir ("" here), into buf: capture's default name (WHO the
+ * host, or with --adb the device). */
+static void default_name(char *buf, size_t len, const char *dir, const char *who)
+{
+	struct timespec now;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	snprintf(buf, len, "%.3900smemledger-%.64s-%04d%02d%02d-%02d%02d%02d.%03d.tar.zst", dir,
+	         who, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	         tm.tm_sec, (int)(now.tv_nsec / 1000000));
+}
+
 /* The key of --redact: --redact-key's, or random and said, so that a later capture can
  * take it. Returns 0, or -1 after a message. */
 static int redact_key(const struct cli *cli, uint8_t key[ML_REDACT_KEY_LEN])
@@ -268,35 +299,37 @@ struct adb_out {
 	int filter;
 };
 
-/* Copies entry e of the archive r into the snapshot t: a file whole, a link as a link.
- * Returns 0, or -errno. */
+/* Copies entry e of the archive r into the snapshot t: a file's data streamed, a link as a
+ * link. Returns 0, or -errno. */
 static int copy_entry(struct archive *r, struct archive_entry *e, struct tar_out *t)
 {
 	const char *path = ml_la.archive_entry_pathname(e);
 	unsigned type = ml_la.archive_entry_filetype(e);
-	la_int64_t size = ml_la.archive_entry_size(e);
-	char *data;
-	la_ssize_t got;
+	la_int64_t size = ml_la.archive_entry_size(e), done = 0;
+	char buf[65536];
 	int rc;
 
 	if (type == AE_IFLNK)
 		return tar_link(t, path, ml_la.archive_entry_symlink(e));
 	if (type != AE_IFREG)
 		return 0; /* directories: implied by the paths */
-	if (size < 0 || (uint64_t)size > ml_source_max_size(path))
-		return -EFBIG;
-	data = malloc((size_t)size + 1);
-	if (!data)
-		return -ENOMEM;
-	got = size ? ml_la.archive_read_data(r, data, (size_t)size) : 0;
-	rc = got == size ? tar_file(t, path, data, (size_t)size) : -EIO;
-	free(data);
+	if (size < 0)
+		return -EINVAL;
+	rc = entry_header(t, path, AE_IFREG, (size_t)size, NULL);
+	while (rc == 0 && done < size) {
+		la_ssize_t got = ml_la.archive_read_data(r, buf, sizeof(buf));
+		if (got <= 0)
+			return -EIO; /* the device's tar ends inside an entry */
+		if (ml_la.archive_write_data(t->a, buf, (size_t)got) != got)
+			rc = archive_rc(t->a);
+		done += got;
+	}
 	return rc;
 }
 
 /* capture --adb's writer: the device's uncompressed tar (the file at tar) rewritten to fd
- * compressed as the name asks, entry by entry in its order. Returns 0, or 1 after a
- * message. */
+ * compressed as the name asks (or not), entry by entry in its order. Returns 0, or 1 after
+ * a message. */
 static int adb_write_out(const char *tar, int fd, void *ctx)
 {
 	const struct adb_out *o = ctx;
@@ -328,7 +361,7 @@ static int adb_write_out(const char *tar, int fd, void *ctx)
 
 /* capture --adb [SERIAL]: the device's snapshot into -o, compressed as its name says
  * (memledger-SERIAL-TIME.tar.zst here by default; the device writes an uncompressed tar,
- * rewritten here entry by entry). */
+ * rewritten here entry by entry). --redact-key without --redact is cmd_capture's error. */
 static int capture_adb(struct run *run)
 {
 	const struct cli *cli = run->cli;
@@ -337,7 +370,7 @@ static int capture_adb(struct run *run)
 	                        .redact = cli->redact,
 	                        .redact_key = cli->redact_key,
 	                        .output = cli->columns};
-	char deflt[PATH_MAX];
+	char deflt[PATH_MAX], err[512];
 	struct adb_out out;
 
 	if (!cli->adb) {
@@ -352,21 +385,10 @@ static int capture_adb(struct run *run)
 		cli_warn("capture --adb takes one snapshot: no -i");
 		return EXIT_USAGE;
 	}
-	if (cli->redact_key && !cli->redact) {
-		cli_warn("--redact-key needs --redact");
-		return EXIT_USAGE;
-	}
 	a.serial = cli->noperands ? cli->operands[0] : NULL;
 	if (!a.output || (a.output[0] && a.output[strlen(a.output) - 1] == '/')) {
-		struct timespec now;
-		struct tm tm;
-		clock_gettime(CLOCK_REALTIME, &now);
-		gmtime_r(&now.tv_sec, &tm);
-		snprintf(deflt, sizeof(deflt),
-		         "%.3900smemledger-%.64s-%04d%02d%02d-%02d%02d%02d.tar.zst",
-		         a.output ? a.output : "", a.serial ? a.serial : "android",
-		         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		         tm.tm_sec);
+		default_name(deflt, sizeof(deflt), a.output ? a.output : "",
+		             a.serial ? a.serial : "android");
 		a.output = deflt;
 	}
 	out = (struct adb_out){.name = a.output, .filter = filter_of(a.output)};
@@ -376,15 +398,12 @@ static int capture_adb(struct run *run)
 		         a.output);
 		return EXIT_USAGE;
 	}
-	if (out.filter != ARCHIVE_FILTER_NONE) { /* else the device's tar as it is */
-		char err[512];
-		if (ml_libarchive_load(err, sizeof(err)) < 0) {
-			cli_warn("capture: %s", err);
-			return EXIT_ERROR;
-		}
-		a.write_out = adb_write_out;
-		a.write_ctx = &out;
+	if (ml_libarchive_load(err, sizeof(err)) < 0) {
+		cli_warn("capture: %s", err);
+		return EXIT_ERROR;
 	}
+	a.write_out = adb_write_out;
+	a.write_ctx = &out;
 	return adb_capture(&a);
 }
 
@@ -397,28 +416,21 @@ int cmd_capture(struct run *run)
 	struct ml_capture_stats stats;
 	int filter, rc;
 
+	if (cli->redact_key && !cli->redact) {
+		cli_warn("--redact-key needs --redact");
+		return EXIT_USAGE;
+	}
 	if (cli->adb || cli->root)
 		return capture_adb(run);
 	if (cli->noperands) {
 		cli_warn("capture takes no operands: '%s'", cli->operands[0]);
 		return EXIT_USAGE;
 	}
-	if (cli->redact_key && !cli->redact) {
-		cli_warn("--redact-key needs --redact");
-		return EXIT_USAGE;
-	}
 	if (!name || (name[0] && name[strlen(name) - 1] == '/')) {
 		/* memledger-HOST-UTC.tar.zst here, or in the directory -o names (a series with
 		 * -i: one a frame, in time order by name; top --source DIR replays them) */
-		struct timespec now;
-		struct tm tm;
-		clock_gettime(CLOCK_REALTIME, &now);
 		gethostname(host, sizeof(host) - 1);
-		gmtime_r(&now.tv_sec, &tm);
-		snprintf(deflt, sizeof(deflt),
-		         "%.3900smemledger-%.64s-%04d%02d%02d-%02d%02d%02d.%03d.tar.zst",
-		         name ? name : "", host, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		         tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(now.tv_nsec / 1000000));
+		default_name(deflt, sizeof(deflt), name ? name : "", host);
 		name = deflt;
 	}
 	if (strcmp(name, "-") == 0 && cli->interval > 0) {

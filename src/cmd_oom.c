@@ -236,7 +236,6 @@ static int fill_rows(struct view_run *run, struct oom_state *st, const struct ml
 	if (rc == 0)
 		rc = ml_pages_freed_order(run->pages, rank, nkills, f);
 	st->rows = rc == 0 ? calloc(n + 1, sizeof(*st->rows)) : NULL;
-	st->users.android = s->android;
 	if (rc == 0 && !st->rows)
 		rc = -ENOMEM;
 	for (size_t k = 0; rc == 0 && k < n; k++) {
@@ -388,6 +387,7 @@ static int oom_rows(struct view_run *run)
 		st->rescanned = true;
 		st->os = &st->order;
 	}
+	st->users.android = st->os->android; /* Android's names on a phone's snapshot */
 	src = run_source(run->run, 0, false); /* the cgroup tree, read once for both uses */
 	st->cg_rc = src ? ml_cgroups_read(src, &st->cg) : -EIO;
 	if ((rc = scope(run, st, &keep)) < 0)

@@ -16,6 +16,9 @@ import tempfile
 
 import android_meminfo
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "live"))
+from test_live import check, finish  # noqa: E402
+
 FIGURES = ("pss", "private_dirty", "private_clean", "swap_pss")
 # Where memledger books each of dumpsys's rows: the first is the row itself; the others
 # are where memledger tells more than Android does (each says why).
@@ -56,18 +59,6 @@ SAME = {"Native Heap": [("Native Heap", None)],
         ".oat mmap": [("Code", ".oat")], ".art mmap": [("Code", ".art")],
         ".jar mmap": [("Mapped Files", ".jar")], ".apk mmap": [("Mapped Files", ".apk")],
         ".ttf mmap": [("Mapped Files", ".ttf")], "Ashmem": [("Shared Memory", "ashmem")]}
-
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {name} {detail}")
-
 
 def memledger_json(memledger, tree, *args):
     r = subprocess.run([memledger, "--source", tree, *args, "-J", "-b"], capture_output=True,
@@ -142,8 +133,7 @@ def main():
               f"{got} {want['pss']}")
         check(f"dumpsys's {row} SwapPss is memledger's {places}", swap == want["swap_pss"],
               f"{swap} {want['swap_pss']}")
-    print(f"android heaps: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return finish("android heaps")
 
 
 if __name__ == "__main__":

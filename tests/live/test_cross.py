@@ -87,6 +87,11 @@ def main():
             m = manifest(snaps[abi])
             check(f"{abi}: the manifest names the machine it ran on",
                   m.get("machine") == MACHINE[abi], m.get("machine"))
+            with tarfile.open(snaps[abi]) as t:
+                refused = t.extractfile("memledger-unreadable").read().decode()
+            check(f"{abi}: attr/current without a security module (EINVAL) is no refusal",
+                  not [l for l in refused.splitlines() if "/attr/current E" in l and
+                       l.split()[-1] in ("EINVAL", "EOPNOTSUPP")], refused[:300])
             check(f"{abi}: its writer is memledger-capture",
                   m.get("writer", "").startswith("memledger-capture "), m.get("writer"))
             for label in want:

@@ -311,6 +311,47 @@ def check_gpu_capture(memledger, capture_tree, testdata, tmp):
           all(p["gpu"] is None and p["dmabuf"] is None for p in procs), r.stdout[:300])
 
 
+def check_device_manifest(memledger, capture_tree, testdata, tmp):
+    """A capture on an Android device's root (capture_tree's ROOTDIR: build.prop files,
+    the model only in the vendor's) and on a Chromebook's: the manifest says what the
+    system is, each property the first file's that has it, and the snapshot reads as
+    Android's; on a plain Linux root, neither line."""
+    tree = os.path.join(testdata, "android-shell", "proc")
+    root = os.path.join(tmp, "root")
+    for path, text in (("system/build.prop", "ro.build.version.sdk=34\n"
+                        "ro.build.version.release=14\nro.product.system.model=generic\n"),
+                       ("vendor/build.prop", "ro.build.version.release=13\n"
+                        "ro.product.vendor.model=Pixel 7\n"),
+                       ("etc/lsb-release", "CHROMEOS_RELEASE_NAME=Chrome OS\n"
+                        "CHROMEOS_RELEASE_VERSION=15633.44.0\n")):
+        os.makedirs(os.path.dirname(os.path.join(root, path)), exist_ok=True)
+        with open(os.path.join(root, path), "w") as f:
+            f.write(text)
+    snap = os.path.join(tmp, "device.tar")
+    r = subprocess.run([capture_tree, snap, tree, os.path.join(tree, "..", "sys"), root],
+                       capture_output=True, text=True)
+    check("capture on a device's root", r.returncode == 0, r.stderr)
+    with tarfile.open(snap) as t:
+        manifest = t.extractfile("memledger-manifest").read().decode()
+    check("the manifest says android: 14 (sdk 34), device: Pixel 7 and chromeos:",
+          "\nandroid: 14 (sdk 34)\n" in manifest and "\ndevice: Pixel 7\n" in manifest and
+          "\nchromeos: 15633.44.0\n" in manifest, manifest)
+    r = subprocess.run([memledger, "--source", snap, "-o", "PID,ROLE"],
+                       capture_output=True, text=True)
+    check("... and the snapshot reads as Android's (an app's bucket in ROLE)",
+          "com.android.chrome (foreground)" in r.stdout, r.stdout + r.stderr)
+    os.unlink(os.path.join(root, "system", "build.prop"))
+    os.unlink(os.path.join(root, "vendor", "build.prop"))
+    os.unlink(os.path.join(root, "etc", "lsb-release"))
+    r = subprocess.run([capture_tree, snap, tree, os.path.join(tree, "..", "sys"), root],
+                       capture_output=True, text=True)
+    with tarfile.open(snap) as t:
+        manifest = t.extractfile("memledger-manifest").read().decode()
+    check("on a plain root: no android:, device: or chromeos: line",
+          not any(k in manifest for k in ("\nandroid:", "\ndevice:", "\nchromeos:")),
+          manifest)
+
+
 def main():
     memledger, capture, writer, testdata, capture_tree = map(os.path.realpath, sys.argv[1:6])
     for tool in ("tar", "bsdtar"):
@@ -327,6 +368,7 @@ def main():
         check_smemcap(memledger, testdata, tmp)
         check_in_place(memledger, testdata, tmp)
         check_gpu_capture(memledger, capture_tree, testdata, tmp)
+        check_device_manifest(memledger, capture_tree, testdata, tmp)
         check_hostile(memledger, tmp, testdata)
         check_bombs(memledger, tmp, testdata)
     finally:
